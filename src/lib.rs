@@ -1,0 +1,10 @@
+//! bellows: zero-downtime, declarative schema changes for live databases.
+//!
+//! A target schema (YAML, read by [`spec`]) and a live database (read by
+//! introspection) become the same canonical [`model::Schema`]; the diff of
+//! the two is planned as expand → migrate → contract steps of safe SQL.
+//! The library never prints: the binary renders what it returns.
+
+pub mod model;
+pub mod spec;
+pub mod sql;

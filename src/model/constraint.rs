@@ -1,0 +1,103 @@
+//! Table constraints: primary key, unique, foreign key, check.
+
+use super::ident::{Ident, QualifiedName};
+
+/// `DEFERRABLE [INITIALLY DEFERRED]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Deferrable {
+    #[default]
+    No,
+    InitiallyImmediate,
+    InitiallyDeferred,
+}
+
+/// The primary key: a named constraint over one or more columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryKey {
+    pub name: Ident,
+    pub columns: Vec<Ident>,
+    pub renamed_from: Option<Ident>,
+}
+
+/// A unique constraint (as opposed to a unique index, see `Index`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unique {
+    pub columns: Vec<Ident>,
+    /// PostgreSQL 15+: `UNIQUE NULLS NOT DISTINCT`.
+    pub nulls_not_distinct: bool,
+    pub deferrable: Deferrable,
+    pub renamed_from: Option<Ident>,
+}
+
+/// The `ON DELETE` / `ON UPDATE` action of a foreign key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum FkAction {
+    #[default]
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl FkAction {
+    pub const ALL: [FkAction; 5] = [
+        FkAction::NoAction,
+        FkAction::Restrict,
+        FkAction::Cascade,
+        FkAction::SetNull,
+        FkAction::SetDefault,
+    ];
+
+    /// The YAML spelling.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "no_action",
+            FkAction::Restrict => "restrict",
+            FkAction::Cascade => "cascade",
+            FkAction::SetNull => "set_null",
+            FkAction::SetDefault => "set_default",
+        }
+    }
+
+    /// The SQL spelling.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// `MATCH SIMPLE` (the default) or `MATCH FULL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum FkMatch {
+    #[default]
+    Simple,
+    Full,
+}
+
+/// A foreign key from some columns of this table to another's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub columns: Vec<Ident>,
+    pub ref_table: QualifiedName,
+    pub ref_columns: Vec<Ident>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    pub match_type: FkMatch,
+    pub deferrable: Deferrable,
+    pub renamed_from: Option<Ident>,
+}
+
+/// A check constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The boolean SQL expression, without the surrounding `CHECK (...)`.
+    pub expression: String,
+    pub no_inherit: bool,
+    pub renamed_from: Option<Ident>,
+}

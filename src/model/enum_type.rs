@@ -1,0 +1,7 @@
+//! Enum types.
+
+/// An enum type: its labels, in sort order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumType {
+    pub values: Vec<String>,
+}

@@ -1,0 +1,10 @@
+//! Extensions (`CREATE EXTENSION`).
+
+use super::ident::Ident;
+
+/// An installed extension; `None` fields are left to the database.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Extension {
+    pub schema: Option<Ident>,
+    pub version: Option<String>,
+}

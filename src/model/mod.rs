@@ -1,0 +1,84 @@
+//! The canonical schema model. Introspection and the YAML reader both
+//! produce a `Schema`; diff, planner, renderers and executor speak only this.
+//! Every collection is a sorted map so that output never depends on hash
+//! order; columns keep their declared order.
+
+mod column;
+mod constraint;
+mod enum_type;
+mod extension;
+mod ident;
+mod index;
+pub mod naming;
+mod sequence;
+mod table;
+mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use column::{Column, Identity};
+pub use constraint::{Check, Deferrable, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique};
+pub use enum_type::EnumType;
+pub use extension::Extension;
+pub use ident::{DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName};
+pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
+pub use sequence::Sequence;
+pub use table::Table;
+pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
+
+/// A whole database schema, of the kinds bellows manages.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schema {
+    /// Namespaces other than `public`, whether or not anything is in them.
+    pub schemas: BTreeSet<Ident>,
+    pub extensions: BTreeMap<Ident, Extension>,
+    pub enums: BTreeMap<QualifiedName, EnumType>,
+    pub sequences: BTreeMap<QualifiedName, Sequence>,
+    pub tables: BTreeMap<QualifiedName, Table>,
+}
+
+impl Schema {
+    /// The namespaces objects of this schema live in, except `public`.
+    pub fn used_schemas(&self) -> BTreeSet<Ident> {
+        let mut out = BTreeSet::new();
+        let names = self
+            .enums
+            .keys()
+            .chain(self.sequences.keys())
+            .chain(self.tables.keys());
+        for n in names {
+            if n.schema.as_str() != DEFAULT_SCHEMA {
+                out.insert(n.schema.clone());
+            }
+        }
+        for e in self.extensions.values() {
+            if let Some(s) = &e.schema {
+                if s.as_str() != DEFAULT_SCHEMA {
+                    out.insert(s.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// A copy without transition hints (`renamed_from`, `backfill`): what a
+    /// database can hold, and what introspection gives back.
+    pub fn without_hints(&self) -> Schema {
+        let mut s = self.clone();
+        for t in s.tables.values_mut() {
+            t.renamed_from = None;
+            for c in &mut t.columns {
+                c.renamed_from = None;
+                c.backfill = None;
+            }
+            if let Some(pk) = &mut t.primary_key {
+                pk.renamed_from = None;
+            }
+            t.uniques.values_mut().for_each(|u| u.renamed_from = None);
+            t.foreign_keys.values_mut().for_each(|f| f.renamed_from = None);
+            t.checks.values_mut().for_each(|c| c.renamed_from = None);
+            t.indexes.values_mut().for_each(|i| i.renamed_from = None);
+        }
+        s
+    }
+}

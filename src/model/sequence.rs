@@ -1,0 +1,46 @@
+//! Sequences, standalone or owned by a column (`serial`).
+
+use super::ident::Ident;
+use super::types::ColumnType;
+
+/// A sequence. Options left `None` take PostgreSQL's defaults for the
+/// sequence's data type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequence {
+    /// `smallint`, `integer` or `bigint` (the default).
+    pub data_type: ColumnType,
+    pub start: Option<i64>,
+    pub increment: Option<i64>,
+    pub min_value: Option<i64>,
+    pub max_value: Option<i64>,
+    pub cache: Option<i64>,
+    pub cycle: bool,
+    /// `OWNED BY table.column`: the table is in the sequence's schema.
+    pub owned_by: Option<(Ident, Ident)>,
+}
+
+impl Sequence {
+    /// A sequence with every option at its default.
+    pub fn new(data_type: ColumnType) -> Self {
+        Sequence {
+            data_type,
+            start: None,
+            increment: None,
+            min_value: None,
+            max_value: None,
+            cache: None,
+            cycle: false,
+            owned_by: None,
+        }
+    }
+
+    /// Whether every option is at its default, as `serial` creates it.
+    pub fn has_default_options(&self) -> bool {
+        self.start.is_none()
+            && self.increment.is_none()
+            && self.min_value.is_none()
+            && self.max_value.is_none()
+            && self.cache.is_none()
+            && !self.cycle
+    }
+}

@@ -1,0 +1,73 @@
+//! The YAML target format: reading (with every error located), the model
+//! conversion, the writer `dump` uses, and the JSON Schema for editors.
+
+mod convert;
+pub mod de;
+mod error;
+pub mod format;
+mod tree;
+mod write;
+
+use std::path::Path;
+
+pub use convert::nextval_default;
+pub use error::{Diagnostic, FileDiagnostics, Pos, Span, SpecError};
+pub use write::{WriteOptions, to_yaml};
+
+use crate::model::Schema;
+use de::{NodeDe, Sink};
+use format::SchemaFile;
+use serde::Deserialize;
+
+/// Reads a target file.
+pub fn read_file(path: &Path) -> Result<Schema, SpecError> {
+    let source = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_str(path, &source)
+}
+
+/// Reads target-file text; `path` is only used in messages.
+pub fn read_str(path: &Path, source: &str) -> Result<Schema, SpecError> {
+    let fail = |mut diagnostics: Vec<Diagnostic>| {
+        diagnostics.sort_by_key(|d| d.span.map(|s| s.start));
+        SpecError::Invalid(FileDiagnostics {
+            path: path.to_path_buf(),
+            source: source.to_string(),
+            diagnostics,
+        })
+    };
+    let (root, mut diags) = tree::parse(source).map_err(|d| fail(vec![d]))?;
+    let Some(root) = root else {
+        return if diags.is_empty() { Ok(Schema::default()) } else { Err(fail(diags)) };
+    };
+    if !matches!(root.kind, tree::NodeKind::Map(_)) {
+        diags.push(
+            Diagnostic::new(Some(root.span), format!("expected a mapping at the top of the file, found {}", root.describe()))
+                .help("a target file is a mapping with the keys `schemas`, `extensions`, `enums`, `sequences` and `tables`"),
+        );
+        return Err(fail(diags));
+    }
+    let sink = Sink::default();
+    let file = SchemaFile::deserialize(NodeDe::new(&root, &sink));
+    diags.extend(sink.into_inner());
+    let schema = match file {
+        Ok(file) => Some(convert::convert(file, &mut diags)),
+        Err(e) => {
+            diags.push(e.into_diagnostic());
+            None
+        }
+    };
+    match schema {
+        Some(schema) if diags.is_empty() => Ok(schema),
+        _ => Err(fail(diags)),
+    }
+}
+
+/// The JSON Schema of the target format, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(SchemaFile);
+    // A JSON value built by schemars always serializes.
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
