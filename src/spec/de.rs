@@ -70,6 +70,10 @@ impl de::Error for DeError {
         let mut help = format!("allowed keys here: {}", list(expected));
         if let Some(m) = did_you_mean(field, expected) {
             help = format!("did you mean `{m}`? {help}");
+        } else if field.contains(')') {
+            help = format!(
+                "inside `{{ ... }}` a comma ends the value: quote values that contain one, as in `type: \"numeric(12,2)\"`; {help}"
+            );
         }
         DeError {
             message: format!("unknown key `{field}`"),

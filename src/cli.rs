@@ -1,0 +1,401 @@
+//! The command line: clap definitions and the glue that calls the library
+//! and renders what it returns. The only module that prints.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use bellows::model::Schema;
+use bellows::spec::{self, SpecError, WriteOptions};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for `plan --exit-code` and `diff --exit-code`: no changes
+  1  changes pending (`--exit-code`), a stale plan (`plan --check`),
+     hazards not allowed, or drift between the database and the stored plan
+  2  error: invalid input, a database error, or a command that cannot run";
+
+/// bellows changes a live database's schema without downtime.
+///
+/// It compares the live database with a declarative YAML target schema and
+/// plans the change in three phases of safe SQL: EXPAND (additive,
+/// backward-compatible steps: new tables and columns, indexes built
+/// concurrently, constraints added NOT VALID), MIGRATE (batched, resumable
+/// backfills and constraint validation, while old and new application
+/// versions run side by side) and CONTRACT (drops and the final swaps, once
+/// the old application is gone). Each phase is applied on its own.
+#[derive(Debug, Parser)]
+#[command(name = "bellows", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Preview the expand → migrate → contract plan from the current schema to the target.
+    ///
+    /// The current schema is a live database (--database-url) or a YAML file
+    /// (--from, offline, no database needed). The plan lists each step's
+    /// phase, SQL, the lock it takes and its hazards. Plans are
+    /// deterministic: the same inputs give byte-identical output, so a plan
+    /// can be committed with --out and checked in CI with --check.
+    #[command(after_help = EXIT_CODES)]
+    Plan(PlanArgs),
+    /// Apply one phase of the plan to a live database.
+    ///
+    /// `--phase expand` stores the plan in the database's ledger (schema
+    /// `bellows`) and runs the additive steps; `--phase migrate` and
+    /// `--phase contract` run the stored plan's later phases after checking
+    /// the live schema is what the previous phase left. Every lock-taking
+    /// statement runs under a short lock_timeout and is retried with
+    /// backoff; indexes are built CONCURRENTLY outside transactions;
+    /// backfills run in small keyset-paginated batches and resume where they
+    /// stopped after a crash. Only one apply runs per database at a time.
+    #[command(after_help = EXIT_CODES)]
+    Apply(ApplyArgs),
+    /// Show the in-flight migration: its phase, each step's state, backfill progress.
+    #[command(after_help = EXIT_CODES)]
+    Status(StatusArgs),
+    /// Undo an applied expand (and a partial migrate) of the in-flight migration.
+    ///
+    /// Leaves the schema as it was before expand. Refused once contract has
+    /// started, since contract's drops cannot be undone.
+    #[command(after_help = EXIT_CODES)]
+    Abort(AbortArgs),
+    /// Write a live database's schema as a YAML target file.
+    ///
+    /// The usual way to start: dump production, commit the file, then edit
+    /// it to describe the next version. Objects of kinds bellows does not
+    /// manage yet (views, functions, triggers, ...) are listed in a warning
+    /// and never touched.
+    #[command(after_help = EXIT_CODES)]
+    Dump(DumpArgs),
+    /// Show the difference between the current and the target schema, as a unified YAML diff.
+    ///
+    /// Both sides are normalized first (type aliases, implicit names), so
+    /// only real differences show.
+    #[command(after_help = EXIT_CODES)]
+    Diff(DiffArgs),
+    /// Check YAML target files offline and report every error with file:line:column.
+    #[command(after_help = EXIT_CODES)]
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the YAML target format, for editor completion and checks.
+    ///
+    /// For example, with the YAML language server, save it as
+    /// bellows.schema.json and start target files with
+    /// `# yaml-language-server: $schema=bellows.schema.json`.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database URL, e.g. postgres://user@host:5432/app (falls back to DATABASE_URL).
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Grouped by phase, with SQL, locks and hazards; for people.
+    Text,
+    /// Runnable SQL per phase, with the timeouts each step needs.
+    Sql,
+    /// Stable, documented JSON; for tools.
+    Json,
+    /// For code-review comments.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Plan from this YAML file instead of a live database (offline).
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    pub from: Option<PathBuf>,
+    /// The target schema.
+    #[arg(long, value_name = "FILE")]
+    pub target: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Write the plan to FILE (to commit it for review) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Compare the plan with the committed FILE; exit 1 with a unified diff when it is stale.
+    #[arg(long, value_name = "FILE", conflicts_with = "out")]
+    pub check: Option<PathBuf>,
+    /// Exit 1 when the plan is not empty.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Limit introspection to this schema (repeatable).
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Phase {
+    /// Additive, backward-compatible steps.
+    Expand,
+    /// Backfills and constraint validation.
+    Migrate,
+    /// Drops and final swaps, once the old application is gone.
+    Contract,
+    /// All three in order; for development databases.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The target schema (needed for --phase expand and all; later phases use the stored plan).
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// Which phase to run.
+    #[arg(long, value_enum)]
+    pub phase: Phase,
+    /// How long one statement may wait for a lock before it gives up and retries.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub lock_timeout: String,
+    /// How long one statement may run (index builds and backfill batches have their own).
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub statement_timeout: String,
+    /// How often a statement that timed out waiting for a lock is retried.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_retries: u32,
+    /// Rows per backfill batch; each batch is its own short transaction.
+    #[arg(long, value_name = "ROWS", default_value_t = 5000)]
+    pub batch_size: u32,
+    /// Pause between backfill batches, to leave room for the application.
+    #[arg(long, value_name = "DURATION")]
+    pub pause: Option<String>,
+    /// Run steps with this hazard (repeatable), e.g. data-loss; otherwise they are refused.
+    #[arg(long = "allow-hazard", value_name = "KIND")]
+    pub allow_hazards: Vec<String>,
+    /// Print what would run, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AbortArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Print what would run, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Dump only this schema (repeatable); all non-system schemas by default.
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Color when stdout is a terminal.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Compare this YAML file instead of a live database (offline).
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    pub from: Option<PathBuf>,
+    /// The target schema.
+    #[arg(long, value_name = "FILE")]
+    pub target: PathBuf,
+    /// When to color the diff.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Exit 1 when the schemas differ.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Target files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What went wrong, rendered by `main`; the exit code follows from it.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Problems already printed in full (located YAML errors).
+    #[error("{0}")]
+    Reported(String),
+    #[error("`bellows {command}` is not implemented yet in this version: {why}")]
+    NotImplemented { command: &'static str, why: &'static str },
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Validate(a) => validate(&a),
+        Command::Schema(a) => {
+            write_output(a.output.as_deref(), &spec::json_schema())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff(a) => diff(&a),
+        Command::Plan(_) => Err(CliError::NotImplemented {
+            command: "plan",
+            why: "the expand/migrate/contract planner is the next milestone; `bellows diff --from FILE --target FILE` shows the schema-level difference today",
+        }),
+        Command::Apply(_) => Err(CliError::NotImplemented {
+            command: "apply",
+            why: "apply runs plans, and the planner comes first; nothing was changed",
+        }),
+        Command::Status(_) => Err(CliError::NotImplemented {
+            command: "status",
+            why: "there is no apply ledger to read yet",
+        }),
+        Command::Abort(_) => Err(CliError::NotImplemented {
+            command: "abort",
+            why: "there is no apply ledger to undo yet; nothing was changed",
+        }),
+        Command::Dump(_) => Err(CliError::NotImplemented {
+            command: "dump",
+            why: "live-database introspection is in progress; `bellows validate` checks a hand-written file today",
+        }),
+    }
+}
+
+fn read_target(path: &Path) -> Result<Schema, CliError> {
+    spec::read_file(path).map_err(|e| match e {
+        SpecError::Invalid(d) => CliError::Reported(d.to_string()),
+        other => CliError::Other(other.into()),
+    })
+}
+
+fn validate(a: &ValidateArgs) -> Result<ExitCode, CliError> {
+    let mut failures = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for path in &a.files {
+        match spec::read_file(path) {
+            Ok(s) => {
+                let _ = writeln!(
+                    out,
+                    "{}: ok ({} table{}, {} enum{}, {} sequence{})",
+                    path.display(),
+                    s.tables.len(),
+                    plural(s.tables.len()),
+                    s.enums.len(),
+                    plural(s.enums.len()),
+                    s.sequences.len(),
+                    plural(s.sequences.len()),
+                );
+            }
+            Err(SpecError::Invalid(d)) => failures.push(d.to_string()),
+            Err(e) => failures.push(format!("error: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(CliError::Reported(failures.join("\n\n")))
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
+    let Some(from) = &a.from else {
+        return Err(if a.db.database_url.is_some() {
+            CliError::NotImplemented {
+                command: "diff --database-url",
+                why: "live-database introspection is in progress; compare two files with --from",
+            }
+        } else {
+            CliError::Usage(
+                "`bellows diff` needs the current schema: --from FILE, or --database-url URL (or DATABASE_URL)".into(),
+            )
+        });
+    };
+    let current = read_target(from)?;
+    let target = read_target(&a.target)?;
+    let opts = WriteOptions::default();
+    let old = spec::to_yaml(&current.without_hints(), opts);
+    let new = spec::to_yaml(&target.without_hints(), opts);
+    if old == new {
+        println!("no differences");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let color = match a.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&from.display().to_string(), &a.target.display().to_string())
+        .to_string();
+    let mut out = std::io::stdout().lock();
+    for line in text.lines() {
+        let painted = match (color, line.chars().next()) {
+            (true, Some('+')) if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
+            (true, Some('-')) if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
+            (true, Some('@')) => format!("\x1b[36m{line}\x1b[0m"),
+            _ => line.to_string(),
+        };
+        writeln!(out, "{painted}").map_err(anyhow::Error::from)?;
+    }
+    Ok(if a.exit_code { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
+    match path {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| CliError::Other(anyhow::anyhow!("cannot write {}: {e}", p.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).map_err(anyhow::Error::from)?;
+            Ok(())
+        }
+    }
+}
