@@ -55,20 +55,33 @@ struct Places {
     tables: BTreeMap<QualifiedName, Span>,
     /// Tables with an entry that did not read: references into them are
     /// not checked, to avoid a cascade of errors from one mistake.
-    broken_tables: BTreeSet<QualifiedName>,
+    /// `None`: the whole table entry is broken; `Some(cols)`: these
+    /// columns' entries are.
+    broken_tables: BTreeMap<QualifiedName, Option<BTreeSet<String>>>,
     /// Relation-namespace names (tables, sequences, indexes, key
     /// constraints' indexes) per schema, with where they were defined.
     relations: BTreeMap<(Ident, Ident), (String, Span)>,
 }
 
 impl Places {
+    /// Whether errors about `column` (or, with `None`, about anything) in
+    /// `table` would only repeat an error already reported.
+    fn is_broken(&self, table: &QualifiedName, column: Option<&str>) -> bool {
+        match (self.broken_tables.get(table), column) {
+            (None, _) => false,
+            (Some(None), _) => true,
+            (Some(Some(_)), None) => false,
+            (Some(Some(cols)), Some(c)) => cols.contains(c),
+        }
+    }
+
     fn claim_relation(&mut self, diags: &mut Diags, schema: &Ident, name: &Ident, what: String, span: Span) {
         let key = (schema.clone(), name.clone());
         if let Some((other, at)) = self.relations.get(&key) {
             diags.push(
                 Diagnostic::new(
                     Some(span),
-                    format!("{what} has the same name as {other} (`{schema}.{name}`)"),
+                    format!("{what} has the same name as {other}"),
                 )
                 .help(format!(
                     "tables, sequences and indexes share one namespace per schema; the other is at line {}, column {}",
@@ -188,6 +201,7 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
 
     let mut fks: Vec<(QualifiedName, Ident, Located<ReferencesSpec>)> = Vec::new();
     let mut renames: Vec<(QualifiedName, Span)> = Vec::new();
+    let mut type_uses: Vec<(QualifiedName, String, Located<String>)> = Vec::new();
     for (k, v) in file.tables.0 {
         let Some(name) = qname(diags, &k, "table") else { continue };
         if let Some(&first) = places.tables.get(&name) {
@@ -196,7 +210,7 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         }
         places.tables.insert(name.clone(), k.span);
         let Checked::Valid(spec) = v else {
-            places.broken_tables.insert(name);
+            places.broken_tables.insert(name, None);
             continue;
         };
         if let Some(first) = type_places.get(&name) {
@@ -217,11 +231,17 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
             places: &mut places,
             name: &name,
             sequences: &mut schema.sequences,
-            broken: false,
+            broken: BTreeSet::new(),
         };
+        for (c, spec_c) in spec.columns.0.iter() {
+            if let Checked::Valid(col) = spec_c {
+                type_uses.push((name.clone(), c.value.clone(), col.ty.clone()));
+            }
+        }
         let (table, table_fks) = t.read(spec);
-        if t.broken {
-            places.broken_tables.insert(name.clone());
+        if !t.broken.is_empty() {
+            let broken = std::mem::take(&mut t.broken);
+            places.broken_tables.insert(name.clone(), Some(broken));
         }
         for (fk_name, refs) in table_fks {
             fks.push((name.clone(), fk_name, refs));
@@ -230,6 +250,7 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
     }
 
     check_table_renames(diags, &schema, &renames);
+    check_type_typos(diags, &schema, &type_uses);
     for (table, fk_name, refs) in fks {
         check_foreign_key(diags, &mut schema, &places, &table, &fk_name, refs);
     }
@@ -243,7 +264,7 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
             continue;
         };
         let table_name = QualifiedName::new(seq.schema.clone(), t.clone());
-        if places.broken_tables.contains(&table_name) {
+        if places.is_broken(&table_name, Some(c.as_str())) {
             continue;
         }
         match schema.tables.get(&table_name) {
@@ -260,6 +281,38 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
     let used = schema.used_schemas();
     schema.schemas.extend(used);
     schema
+}
+
+/// An unqualified type that is neither built in nor an enum of this file
+/// may be an extension's or a domain's; but when it is one letter away
+/// from a built-in type and the file installs no extension, it is a typo.
+fn check_type_typos(diags: &mut Diags, schema: &Schema, uses: &[(QualifiedName, String, Located<String>)]) {
+    const BUILTIN: &[&str] = &[
+        "smallint", "integer", "bigint", "real", "numeric", "decimal", "boolean", "text", "varchar",
+        "char", "bytea", "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid",
+        "json", "jsonb", "inet", "cidr", "money", "serial", "bigserial", "int", "int4", "int8", "bool",
+        "float4", "float8", "xml", "bit", "varbit",
+    ];
+    if !schema.extensions.is_empty() {
+        return;
+    }
+    for (table, column, ty) in uses {
+        let Ok(TypeSpec::Plain(parsed)) = TypeSpec::parse(&ty.value) else { continue };
+        let BaseType::Named { schema: Some(s), name, .. } = &parsed.base else { continue };
+        let written_bare = !ty.value.contains('.');
+        if !written_bare || s.as_str() != DEFAULT_SCHEMA {
+            continue;
+        }
+        if schema.enums.contains_key(&QualifiedName::new(s.clone(), name.clone())) {
+            continue;
+        }
+        if let Some(m) = super::error::did_you_mean(name.as_str(), BUILTIN) {
+            diags.push(
+                Diagnostic::new(ty.span(), format!("column `{column}` of `{table}`: unknown type `{}`", name))
+                    .help(format!("did you mean `{m}`? (a type from an extension needs that extension under `extensions:`; write other user types schema-qualified, e.g. `public.{name}`)")),
+            );
+        }
+    }
 }
 
 fn duplicate(diags: &mut Diags, l: &Located<String>, what: &str, first: Span) {
@@ -305,7 +358,7 @@ fn check_foreign_key(
     let Some(ref_table) = qname(diags, &refs.value.table, "table") else {
         return;
     };
-    if places.broken_tables.contains(&ref_table) {
+    if places.is_broken(&ref_table, None) {
         return;
     }
     let what = format!("foreign key `{fk_name}` on `{table}`");
@@ -331,6 +384,9 @@ fn check_foreign_key(
         };
         if target.column(i.as_str()).is_none() {
             ok = false;
+            if places.is_broken(&ref_table, Some(i.as_str())) {
+                continue;
+            }
             diags.push(
                 Diagnostic::new(
                     c.span(),
@@ -379,6 +435,10 @@ fn check_foreign_key(
                         .collect(),
                 )
         });
+    if !unique_ok && places.broken_tables.contains_key(&ref_table) {
+        // The key may be missing only because its entry did not read.
+        return;
+    }
     if !unique_ok {
         let list = cols.iter().map(Ident::as_str).collect::<Vec<_>>().join(", ");
         diags.push(
@@ -414,7 +474,9 @@ struct TableReader<'a> {
     places: &'a mut Places,
     name: &'a QualifiedName,
     sequences: &'a mut BTreeMap<QualifiedName, Sequence>,
-    broken: bool,
+    /// Names of column entries that did not read; references to them are
+    /// not reported again.
+    broken: BTreeSet<String>,
 }
 
 impl TableReader<'_> {
@@ -434,7 +496,7 @@ impl TableReader<'_> {
             };
             if table.column(i.as_str()).is_none() {
                 ok = false;
-                if !self.broken {
+                if !self.broken.contains(i.as_str()) {
                     self.diags.push(
                         Diagnostic::new(
                             l.span(),
@@ -478,17 +540,17 @@ impl TableReader<'_> {
         let mut renamed: BTreeMap<Ident, Span> = BTreeMap::new();
         for (k, v) in columns.0 {
             let Some(name) = ident(self.diags, &k, "column") else {
-                self.broken = true;
+                self.broken.insert(k.value.clone());
                 continue;
             };
             let Checked::Valid(spec) = v else {
-                self.broken = true;
+                self.broken.insert(k.value.clone());
                 continue;
             };
             if let Some(col) = self.read_column(name, spec, &mut renamed) {
                 table.columns.push(col);
             } else {
-                self.broken = true;
+                self.broken.insert(k.value.clone());
             }
         }
         for (from, span) in &renamed {
@@ -584,7 +646,10 @@ impl TableReader<'_> {
         if let Some(i) = &spec.identity {
             if !col.ty.is_integer() {
                 ok = false;
-                self.err(i.span(), format!("{what}: identity needs smallint, integer or bigint, not `{}`", col.ty));
+                self.diags.push(
+                    Diagnostic::new(i.span(), format!("{what}: identity needs smallint, integer or bigint, not `{}`", col.ty))
+                        .help("use `type: bigint` with `identity`, or a `default:` for other types (e.g. `default: gen_random_uuid()` for uuid)"),
+                );
             }
             if spec.default.is_some() || spec.generated.is_some() {
                 ok = false;

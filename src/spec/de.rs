@@ -28,20 +28,55 @@ pub struct DeError {
     pub message: String,
     pub help: Option<String>,
     pub span: Option<Span>,
+    /// Where in the document, as `tables.users.columns.email`.
+    pub path: Option<String>,
 }
 
 impl DeError {
-    fn at(mut self, span: Span) -> Self {
-        self.span.get_or_insert(span);
+    fn at(mut self, span: Span, path: Option<&PathSeg<'_>>) -> Self {
+        if self.span.is_none() {
+            self.span = Some(span);
+            self.path = path.map(PathSeg::render);
+        }
         self
     }
 
     pub fn into_diagnostic(self) -> Diagnostic {
+        let message = match self.path {
+            Some(p) if !p.is_empty() => format!("{} in `{p}`", self.message),
+            _ => self.message,
+        };
         Diagnostic {
             span: self.span,
-            message: self.message,
+            message,
             help: self.help,
         }
+    }
+}
+
+/// One step of the way from the document root to a node.
+pub struct PathSeg<'p> {
+    parent: Option<&'p PathSeg<'p>>,
+    key: String,
+}
+
+impl PathSeg<'_> {
+    fn render(&self) -> String {
+        let mut parts = vec![self.key.as_str()];
+        let mut cur = self.parent;
+        while let Some(p) = cur {
+            parts.push(&p.key);
+            cur = p.parent;
+        }
+        parts.reverse();
+        let mut out = String::new();
+        for p in parts {
+            if !out.is_empty() && !p.starts_with('[') {
+                out.push('.');
+            }
+            out.push_str(p);
+        }
+        out
     }
 }
 
@@ -63,6 +98,7 @@ impl de::Error for DeError {
             message: msg.to_string(),
             help: None,
             span: None,
+            path: None,
         }
     }
 
@@ -79,6 +115,7 @@ impl de::Error for DeError {
             message: format!("unknown key `{field}`"),
             help: Some(help),
             span: None,
+            path: None,
         }
     }
 
@@ -91,14 +128,16 @@ impl de::Error for DeError {
             message: format!("unknown value `{variant}`"),
             help: Some(help),
             span: None,
+            path: None,
         }
     }
 
     fn missing_field(field: &'static str) -> Self {
         DeError {
             message: format!("missing key `{field}`"),
-            help: None,
+            help: Some(format!("add `{field}: ...` here")),
             span: None,
+            path: None,
         }
     }
 
@@ -114,7 +153,11 @@ impl de::Error for DeError {
             Unexpected::Float(x) => format!("the number `{x}`"),
             other => other.to_string(),
         };
-        DeError::custom(format_args!("expected {exp}, found {found}"))
+        let mut e = DeError::custom(format_args!("expected {exp}, found {found}"));
+        if exp.to_string().contains("boolean") {
+            e.help = Some("write `true` or `false`".to_string());
+        }
+        e
     }
 }
 
@@ -126,11 +169,12 @@ pub type Sink = RefCell<Vec<Diagnostic>>;
 pub struct NodeDe<'a> {
     pub node: &'a Node,
     pub sink: &'a Sink,
+    path: Option<&'a PathSeg<'a>>,
 }
 
 impl<'a> NodeDe<'a> {
     pub fn new(node: &'a Node, sink: &'a Sink) -> Self {
-        NodeDe { node, sink }
+        NodeDe { node, sink, path: None }
     }
 
     fn scalar(&self) -> Option<Resolved<'a>> {
@@ -159,13 +203,14 @@ impl<'a> NodeDe<'a> {
     }
 
     fn stamp<T>(&self, r: Result<T, DeError>) -> Result<T, DeError> {
-        r.map_err(|e| e.at(self.node.span))
+        r.map_err(|e| e.at(self.node.span, self.path))
     }
 }
 
 struct Seq<'a> {
-    items: std::slice::Iter<'a, Node>,
+    items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
     sink: &'a Sink,
+    path: Option<&'a PathSeg<'a>>,
 }
 
 impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
@@ -175,7 +220,18 @@ impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
-            Some(node) => seed.deserialize(NodeDe::new(node, self.sink)).map(Some),
+            Some((i, node)) => {
+                let seg = PathSeg {
+                    parent: self.path,
+                    key: format!("[{i}]"),
+                };
+                let de = NodeDe {
+                    node,
+                    sink: self.sink,
+                    path: Some(&seg),
+                };
+                seed.deserialize(de).map(Some).map_err(|e| e.at(node.span, Some(&seg)))
+            }
             None => Ok(None),
         }
     }
@@ -186,8 +242,9 @@ impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
 
 struct Map<'a> {
     entries: std::slice::Iter<'a, (Node, Node)>,
-    value: Option<&'a Node>,
+    value: Option<(&'a Node, &'a Node)>,
     sink: &'a Sink,
+    path: Option<&'a PathSeg<'a>>,
 }
 
 impl<'de, 'a> MapAccess<'de> for Map<'a> {
@@ -198,20 +255,35 @@ impl<'de, 'a> MapAccess<'de> for Map<'a> {
     ) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some((k, v)) => {
-                self.value = Some(v);
-                seed.deserialize(NodeDe::new(k, self.sink))
-                    .map(Some)
-                    .map_err(|e| e.at(k.span))
+                self.value = Some((k, v));
+                let de = NodeDe {
+                    node: k,
+                    sink: self.sink,
+                    path: self.path,
+                };
+                seed.deserialize(de).map(Some).map_err(|e| e.at(k.span, self.path))
             }
             None => Ok(None),
         }
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let node = self
+        let (key, node) = self
             .value
             .take()
             .ok_or_else(|| <DeError as de::Error>::custom("value requested before its key"))?;
-        seed.deserialize(NodeDe::new(node, self.sink))
+        let seg = PathSeg {
+            parent: self.path,
+            key: match &key.kind {
+                NodeKind::Scalar { text, .. } => text.clone(),
+                _ => "?".to_string(),
+            },
+        };
+        let de = NodeDe {
+            node,
+            sink: self.sink,
+            path: Some(&seg),
+        };
+        seed.deserialize(de).map_err(|e| e.at(node.span, Some(&seg)))
     }
 }
 
@@ -262,7 +334,7 @@ impl<'de, 'a> SeqAccess<'de> for CheckedSeq<'a> {
             Err(e) => {
                 de.sink
                     .borrow_mut()
-                    .push(e.at(de.node.span).into_diagnostic());
+                    .push(e.at(de.node.span, de.path).into_diagnostic());
                 Ok(None)
             }
         }
@@ -284,10 +356,9 @@ impl<'de, 'a> EnumAccess<'de> for Enum<'a> {
             }
             NodeKind::Map(entries) if entries.len() == 1 => {
                 let (k, v) = &entries[0];
-                let tag = seed
-                    .deserialize(NodeDe::new(k, self.de.sink))
-                    .map_err(|e| e.at(k.span))?;
-                Ok((tag, NodeDe::new(v, self.de.sink)))
+                let key_de = NodeDe { node: k, ..self.de };
+                let tag = seed.deserialize(key_de).map_err(|e| e.at(k.span, self.de.path))?;
+                Ok((tag, NodeDe { node: v, ..self.de }))
             }
             _ => Err(<DeError as de::Error>::custom(
                 "expected one of the allowed values, or a mapping with a single key",
@@ -330,13 +401,15 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
             NodeKind::Seq(items) => visitor.visit_seq(Seq {
-                items: items.iter(),
+                items: items.iter().enumerate(),
                 sink: self.sink,
+                path: self.path,
             }),
             NodeKind::Map(entries) => visitor.visit_map(Map {
                 entries: entries.iter(),
                 value: None,
                 sink: self.sink,
+                path: self.path,
             }),
             NodeKind::Scalar { .. } => match self.scalar() {
                 Some(Resolved::Null) => visitor.visit_unit(),
@@ -434,8 +507,9 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
             NodeKind::Seq(items) => visitor.visit_seq(Seq {
-                items: items.iter(),
+                items: items.iter().enumerate(),
                 sink: self.sink,
+                path: self.path,
             }),
             _ => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
         };
@@ -461,6 +535,7 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
                 entries: entries.iter(),
                 value: None,
                 sink: self.sink,
+                path: self.path,
             }),
             _ => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
         };

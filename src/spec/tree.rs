@@ -152,6 +152,7 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
                 Some(Span { start: at, end: at }),
                 format!("invalid YAML: {}", e.info()),
             )
+            .help("check the indentation, and that every `{`, `[` and quote is closed; the mistake may be on an earlier line")
         })?;
         let sp = span(&ys);
         let done: Option<(Node, usize)> = match event {
