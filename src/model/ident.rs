@@ -109,6 +109,26 @@ impl QualifiedName {
     }
 }
 
+/// Parses exactly two dot-separated parts (`table.column`), with the
+/// quoting rules of `QualifiedName::parse`.
+pub fn parse_pair(text: &str) -> Result<(Ident, Ident), String> {
+    match split_qualified(text)?.as_slice() {
+        [a, b] => Ok((
+            Ident::new(a.clone()).map_err(|e| e.to_string())?,
+            Ident::new(b.clone()).map_err(|e| e.to_string())?,
+        )),
+        parts => Err(format!(
+            "`{text}` has {} dot-separated part(s), expected two; put a part that contains a dot in double quotes",
+            parts.len()
+        )),
+    }
+}
+
+/// The spelling `parse_pair` reads back.
+pub fn pair_to_yaml(a: &Ident, b: &Ident) -> String {
+    format!("{}.{}", yaml_part(a.as_str()), yaml_part(b.as_str()))
+}
+
 impl fmt::Display for QualifiedName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", yaml_part(self.schema.as_str()), yaml_part(self.name.as_str()))

@@ -20,7 +20,9 @@ pub use column::{Column, Identity};
 pub use constraint::{Check, Deferrable, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique};
 pub use enum_type::EnumType;
 pub use extension::Extension;
-pub use ident::{DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName};
+pub use ident::{
+    DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName, pair_to_yaml, parse_pair,
+};
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
 pub use sequence::Sequence;
 pub use table::Table;

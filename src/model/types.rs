@@ -431,9 +431,9 @@ impl TypeParser<'_> {
             Some(t) => t,
             None => return Err(format!("missing type name in `{}`", self.text)),
         };
-        let word = match first {
-            Tok::Word(w) => w,
-            Tok::Quoted(q) => return self.named(None, q),
+        let (word, quoted) = match first {
+            Tok::Word(w) => (w, false),
+            Tok::Quoted(q) => (q, true),
             other => {
                 return Err(format!(
                     "a type name must come first in `{}`, found `{}`",
@@ -445,16 +445,19 @@ impl TypeParser<'_> {
         // A qualified name: `schema.type` (pg_catalog means built-in).
         if self.tokens.get(self.pos + 1) == Some(&Tok::Punct('.')) {
             self.pos += 2;
-            let name = match self.tokens.get(self.pos).cloned() {
-                Some(Tok::Word(w)) | Some(Tok::Quoted(w)) => w,
+            let (name, name_quoted) = match self.tokens.get(self.pos).cloned() {
+                Some(Tok::Word(w)) => (w, false),
+                Some(Tok::Quoted(q)) => (q, true),
                 _ => return Err(format!("expected a type name after `{word}.` in `{}`", self.text)),
             };
-            if word == "pg_catalog" {
-                // Re-parse the bare name so `pg_catalog.int4` is `integer`.
-                self.tokens[self.pos] = Tok::Word(name);
+            if word == "pg_catalog" && !quoted && !name_quoted {
+                // Re-read the bare name so `pg_catalog.int4` is `integer`.
                 return self.base();
             }
             return self.named(Some(word), name);
+        }
+        if quoted {
+            return self.named(None, word);
         }
         self.pos += 1;
         let base = match word.as_str() {

@@ -255,13 +255,12 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         check_foreign_key(diags, &mut schema, &places, &table, &fk_name, refs);
     }
     for (seq, o) in owned_by {
-        let parts: Option<(Ident, Ident)> = o
-            .value
-            .split_once('.')
-            .and_then(|(t, c)| Some((Ident::new(t).ok()?, Ident::new(c).ok()?)));
-        let Some((t, c)) = parts else {
-            err(diags, o.span(), format!("sequence `{seq}`: owned_by must be `table.column`, got `{}`", o.value));
-            continue;
+        let (t, c) = match parse_pair(&o.value) {
+            Ok(pair) => pair,
+            Err(e) => {
+                err(diags, o.span(), format!("sequence `{seq}`: owned_by must be `table.column`: {e}"));
+                continue;
+            }
         };
         let table_name = QualifiedName::new(seq.schema.clone(), t.clone());
         if places.is_broken(&table_name, Some(c.as_str())) {
@@ -486,6 +485,11 @@ impl TableReader<'_> {
 
     /// Column names that must exist in the table.
     fn columns(&mut self, table: &Table, list: &[Located<String>], what: &str) -> Option<Vec<Ident>> {
+        self.columns_of(table, list, what, false)
+    }
+
+    /// Index keys may repeat a column (PostgreSQL allows it); constraints may not.
+    fn columns_of(&mut self, table: &Table, list: &[Located<String>], what: &str, repeats: bool) -> Option<Vec<Ident>> {
         let mut out = Vec::new();
         let mut ok = true;
         let mut seen = BTreeSet::new();
@@ -505,7 +509,7 @@ impl TableReader<'_> {
                         .help(column_list(table)),
                     );
                 }
-            } else if !seen.insert(i.clone()) {
+            } else if !seen.insert(i.clone()) && !repeats {
                 ok = false;
                 self.err(l.span(), format!("{what} on `{}` names column `{i}` twice", self.name));
             }
@@ -792,7 +796,7 @@ impl TableReader<'_> {
                     self.err(k.span(), format!("{what} on `{}` has no columns", self.name));
                     continue;
                 }
-                match self.columns(table, cols, &what) {
+                match self.columns_of(table, cols, &what, true) {
                     Some(c) => keys.extend(c.into_iter().map(IndexKey::column)),
                     None => ok = false,
                 }

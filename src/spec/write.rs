@@ -237,8 +237,7 @@ fn sequence(s: &Sequence) -> Y {
         m.push(("cycle".into(), bool_y(true)));
     }
     if let Some((t, c)) = &s.owned_by {
-        // `table.column`, split at the first dot by the reader.
-        m.push(("owned_by".into(), text(&format!("{t}.{c}"))));
+        m.push(("owned_by".into(), text(&pair_to_yaml(t, c))));
     }
     Y::FlowMap(m)
 }
