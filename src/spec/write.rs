@@ -61,8 +61,12 @@ fn plain_ok(s: &str) -> bool {
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '(');
+    // `-` and `?` after a space or at the end can be read as indicators
+    // (notably before a flow `,` or `}`), so such text is quoted.
+    let risky_indicator = s.contains(" -") || s.contains(" ?") || s.ends_with(['-', '?']);
     first_ok
         && !s.ends_with(' ')
+        && !risky_indicator
         && s.chars().all(|c| c.is_alphanumeric() || INNER.contains(c))
 }
 
