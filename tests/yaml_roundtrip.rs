@@ -108,7 +108,7 @@ fn column_type(d: &mut Draw, enums: &[QualifiedName]) -> ColumnType {
         }
         _ => BaseType::Uuid_or_text(),
     };
-    ColumnType { base, array_dims: if d.n(5) == 0 { 1 + d.n(2) as u8 } else { 0 } }
+    ColumnType { base, array: d.n(5) == 0 }
 }
 
 trait UuidOrText {

@@ -12,12 +12,13 @@ use std::fmt;
 
 use super::ident::{DEFAULT_SCHEMA, Ident};
 
-/// A column's type: a base type and how many array dimensions wrap it.
-/// PostgreSQL ignores declared array sizes (`int[3]`), so they are not kept.
+/// A column's type: a base type, maybe as an array. PostgreSQL ignores
+/// declared array sizes and dimensions (`int[3][4]` is `int[]`: any
+/// array of int fits), so neither is kept.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ColumnType {
     pub base: BaseType,
-    pub array_dims: u8,
+    pub array: bool,
 }
 
 /// The base types bellows knows by name; everything else is `Named`.
@@ -68,7 +69,7 @@ impl SerialKind {
             SerialKind::Regular => BaseType::Integer,
             SerialKind::Big => BaseType::BigInt,
         };
-        ColumnType { base, array_dims: 0 }
+        ColumnType { base, array: false }
     }
 
     pub fn keyword(self) -> &'static str {
@@ -81,7 +82,7 @@ impl SerialKind {
 
     /// The serial kind whose column type this is, if any.
     pub fn for_type(ty: &ColumnType) -> Option<SerialKind> {
-        if ty.array_dims != 0 {
+        if ty.array {
             return None;
         }
         match ty.base {
@@ -129,7 +130,7 @@ const INTERVAL_FIELDS: &[&str] = &[
 
 impl ColumnType {
     pub fn new(base: BaseType) -> Self {
-        ColumnType { base, array_dims: 0 }
+        ColumnType { base, array: false }
     }
 
     /// Parses a type as SQL spells it; see the module comment.
@@ -145,7 +146,7 @@ impl ColumnType {
 
     /// Whether this is one of the integer types (identity and serial need one).
     pub fn is_integer(&self) -> bool {
-        self.array_dims == 0
+        !self.array
             && matches!(
                 self.base,
                 BaseType::SmallInt | BaseType::Integer | BaseType::BigInt
@@ -386,19 +387,19 @@ impl TypeParser<'_> {
             return Ok(TypeSpec::Serial(k));
         }
         let base = self.base()?;
-        let mut array_dims = 0u8;
+        let mut array = false;
         if self.eat_word("array") {
-            array_dims = 1;
+            array = true;
             if self.eat_punct('[') {
                 self.array_size()?;
             }
         } else {
             while self.eat_punct('[') {
                 self.array_size()?;
-                array_dims = array_dims.saturating_add(1);
+                array = true;
             }
         }
-        Ok(TypeSpec::Plain(ColumnType { base, array_dims }))
+        Ok(TypeSpec::Plain(ColumnType { base, array }))
     }
 
     fn array_size(&mut self) -> Result<(), String> {
@@ -699,7 +700,7 @@ fn is_keyword_type(name: &str) -> bool {
 impl fmt::Display for ColumnType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.base)?;
-        for _ in 0..self.array_dims {
+        if self.array {
             f.write_str("[]")?;
         }
         Ok(())
@@ -733,7 +734,7 @@ mod tests {
             &["char", "character", "char(1)"],
             &["bit", "bit(1)"],
             &["varbit(3)", "bit varying(3)"],
-            &["int[]", "integer[]", "int4[3]", "integer array"],
+            &["int[]", "integer[]", "int4[3]", "integer array", "int[][]", "int[2][3]"],
         ];
         for group in groups {
             let first = t(group[0]);
@@ -748,7 +749,7 @@ mod tests {
         for s in [
             "integer", "bigint[]", "numeric(12,2)", "varchar(255)", "char(2)", "bpchar",
             "timestamptz(3)", "time", "interval day to second(3)", "interval(2)", "uuid",
-            "jsonb[][]", "order_status", "billing.\"Status\"", "public.uuid", "\"char\"",
+            "jsonb[]", "order_status", "billing.\"Status\"", "public.uuid", "\"char\"",
             "geometry(Point,4326)", "double precision", "public.text",
         ] {
             let ty = t(s);
