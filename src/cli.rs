@@ -264,7 +264,10 @@ pub enum CliError {
     #[error("{0}")]
     Reported(String),
     #[error("`bellows {command}` is not implemented yet in this version: {why}")]
-    NotImplemented { command: &'static str, why: &'static str },
+    NotImplemented {
+        command: &'static str,
+        why: &'static str,
+    },
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -368,7 +371,9 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
     let color = match a.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
     };
     let text = similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
@@ -385,7 +390,11 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
         };
         writeln!(out, "{painted}").map_err(anyhow::Error::from)?;
     }
-    Ok(if a.exit_code { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if a.exit_code {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
@@ -394,7 +403,8 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
             .map_err(|e| CliError::Other(anyhow::anyhow!("cannot write {}: {e}", p.display()))),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).map_err(anyhow::Error::from)?;
+            out.write_all(text.as_bytes())
+                .map_err(anyhow::Error::from)?;
             Ok(())
         }
     }

@@ -10,16 +10,73 @@ use support::TestDb;
 /// Spellings users write; each must be accepted by PostgreSQL and must
 /// normalize to the same type PostgreSQL reports for it.
 const SPELLINGS: &[&str] = &[
-    "int", "integer", "int4", "INT", "bigint", "int8", "smallint", "int2", "real", "float4",
-    "float8", "double precision", "float", "float(10)", "float(40)", "numeric", "numeric(10)",
-    "numeric(12,2)", "decimal(5,1)", "boolean", "bool", "text", "varchar", "varchar(20)",
-    "character varying(20)", "char", "char(3)", "character(3)", "bpchar", "bytea", "date",
-    "time", "time(3)", "time with time zone", "timetz(2)", "timestamp", "timestamp(0)",
-    "timestamp without time zone", "timestamptz", "timestamp(3) with time zone",
-    "interval", "interval(2)", "interval year to month", "interval day to second(3)", "bit",
-    "bit(8)", "bit varying(5)", "varbit", "uuid", "json", "jsonb", "inet", "cidr", "macaddr",
-    "money", "xml", "tsvector", "point", "int4range", "\"char\"", "int[]", "integer[][]",
-    "text[3]", "varchar(10)[]", "integer array", "timestamptz[]", "pg_catalog.int8",
+    "int",
+    "integer",
+    "int4",
+    "INT",
+    "bigint",
+    "int8",
+    "smallint",
+    "int2",
+    "real",
+    "float4",
+    "float8",
+    "double precision",
+    "float",
+    "float(10)",
+    "float(40)",
+    "numeric",
+    "numeric(10)",
+    "numeric(12,2)",
+    "decimal(5,1)",
+    "boolean",
+    "bool",
+    "text",
+    "varchar",
+    "varchar(20)",
+    "character varying(20)",
+    "char",
+    "char(3)",
+    "character(3)",
+    "bpchar",
+    "bytea",
+    "date",
+    "time",
+    "time(3)",
+    "time with time zone",
+    "timetz(2)",
+    "timestamp",
+    "timestamp(0)",
+    "timestamp without time zone",
+    "timestamptz",
+    "timestamp(3) with time zone",
+    "interval",
+    "interval(2)",
+    "interval year to month",
+    "interval day to second(3)",
+    "bit",
+    "bit(8)",
+    "bit varying(5)",
+    "varbit",
+    "uuid",
+    "json",
+    "jsonb",
+    "inet",
+    "cidr",
+    "macaddr",
+    "money",
+    "xml",
+    "tsvector",
+    "point",
+    "int4range",
+    "\"char\"",
+    "int[]",
+    "integer[][]",
+    "text[3]",
+    "varchar(10)[]",
+    "integer array",
+    "timestamptz[]",
+    "pg_catalog.int8",
 ];
 
 #[tokio::test]
@@ -30,7 +87,8 @@ async fn spellings_normalize_like_postgres_stores_them() {
         .enumerate()
         .map(|(i, t)| format!("c{i} {t}"))
         .collect();
-    db.exec(&format!("CREATE TABLE t ({})", cols.join(", "))).await;
+    db.exec(&format!("CREATE TABLE t ({})", cols.join(", ")))
+        .await;
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT attname::text, format_type(atttypid, atttypmod)
            FROM pg_attribute
@@ -43,8 +101,9 @@ async fn spellings_normalize_like_postgres_stores_them() {
     assert_eq!(rows.len(), SPELLINGS.len());
     for ((_, printed), written) in rows.iter().zip(SPELLINGS) {
         let ours = ColumnType::parse(written).unwrap_or_else(|e| panic!("{written}: {e}"));
-        let theirs = ColumnType::parse(printed)
-            .unwrap_or_else(|e| panic!("PostgreSQL printed `{printed}` for `{written}`, which does not parse: {e}"));
+        let theirs = ColumnType::parse(printed).unwrap_or_else(|e| {
+            panic!("PostgreSQL printed `{printed}` for `{written}`, which does not parse: {e}")
+        });
         assert_eq!(
             ours, theirs,
             "`{written}` is stored as `{printed}`, but they normalize differently"
@@ -68,8 +127,12 @@ async fn canonical_spellings_create_identical_columns() {
             .join(", ")
     };
     let written: Vec<String> = SPELLINGS.iter().map(|s| s.to_string()).collect();
-    db.exec(&format!("CREATE TABLE a ({}); CREATE TABLE b ({});", cols(&written), cols(&canonical)))
-        .await;
+    db.exec(&format!(
+        "CREATE TABLE a ({}); CREATE TABLE b ({});",
+        cols(&written),
+        cols(&canonical)
+    ))
+    .await;
     // attndims is left out on purpose: PostgreSQL records the declared
     // dimensions but never enforces them, so bellows does not model them.
     let differing: Vec<(String, String, String)> = sqlx::query_as(
@@ -85,10 +148,17 @@ async fn canonical_spellings_create_identical_columns() {
         .iter()
         .map(|(c, x, y)| {
             let i: usize = c[1..].parse().unwrap_or(0);
-            format!("`{}` -> canonical `{}`: {x} vs {y}", SPELLINGS[i], canonical[i])
+            format!(
+                "`{}` -> canonical `{}`: {x} vs {y}",
+                SPELLINGS[i], canonical[i]
+            )
         })
         .collect();
-    assert!(report.is_empty(), "canonical spellings change the type:\n{}", report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "canonical spellings change the type:\n{}",
+        report.join("\n")
+    );
     let serial = TypeSpec::parse("serial").expect("serial parses");
     assert!(matches!(serial, TypeSpec::Serial(_)));
 }

@@ -41,10 +41,17 @@ fn expect_invalid(path: &Path) -> (String, usize) {
 #[test]
 fn every_invalid_fixture_is_refused_with_a_located_report() {
     let files = fixtures();
-    assert!(files.len() >= 15, "need at least 15 fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 15,
+        "need at least 15 fixtures, found {}",
+        files.len()
+    );
     for path in files {
         let (report, _) = expect_invalid(&path);
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name");
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name");
         insta::with_settings!({
             snapshot_path => "../snapshots/yaml_errors",
             prepend_module_to_snapshot => false,
@@ -59,7 +66,10 @@ fn every_invalid_fixture_is_refused_with_a_located_report() {
 #[test]
 fn a_file_with_several_mistakes_reports_all_of_them() {
     let (report, count) = expect_invalid(Path::new("tests/yaml_errors/multiple_errors.yaml"));
-    assert!(count >= 7, "expected every mistake to be reported, got {count}:\n{report}");
+    assert!(
+        count >= 7,
+        "expected every mistake to be reported, got {count}:\n{report}"
+    );
     // In file order: the first line mentioned comes before the last.
     let lines: Vec<usize> = report
         .lines()
@@ -73,7 +83,10 @@ fn a_file_with_several_mistakes_reports_all_of_them() {
 
 #[test]
 fn the_examples_are_valid() {
-    for f in ["schemas/examples/shop_v1.yaml", "schemas/examples/shop_v2.yaml"] {
+    for f in [
+        "schemas/examples/shop_v1.yaml",
+        "schemas/examples/shop_v2.yaml",
+    ] {
         if let Err(e) = spec::read_file(Path::new(f)) {
             panic!("{f} must be valid:\n{e}");
         }

@@ -10,11 +10,52 @@ use bellows::spec::{self, WriteOptions};
 use proptest::prelude::*;
 
 const NASTY: &[&str] = &[
-    "select", "user", "table", "true", "false", "null", "~", "yes", "no", "1", "1.5", "0x1F",
-    "order", "Group", "- dash", "a: b", "#hash", "x #y", "[list]", "{map}", "a,b", "'single'",
-    "\"double\"", "dot.ted", "\"a\".\"b\"", " lead", "trail ", "tab\there", "new\nline", "ünïcödé",
-    "日本語", "emoji 🎉", "&anchor", "*alias", "!tag", "%pct", "@at", "`tick`", "|pipe", ">fold",
-    "?q", "back\\slash", ".inf", "NaN", "", "  ",
+    "select",
+    "user",
+    "table",
+    "true",
+    "false",
+    "null",
+    "~",
+    "yes",
+    "no",
+    "1",
+    "1.5",
+    "0x1F",
+    "order",
+    "Group",
+    "- dash",
+    "a: b",
+    "#hash",
+    "x #y",
+    "[list]",
+    "{map}",
+    "a,b",
+    "'single'",
+    "\"double\"",
+    "dot.ted",
+    "\"a\".\"b\"",
+    " lead",
+    "trail ",
+    "tab\there",
+    "new\nline",
+    "ünïcödé",
+    "日本語",
+    "emoji 🎉",
+    "&anchor",
+    "*alias",
+    "!tag",
+    "%pct",
+    "@at",
+    "`tick`",
+    "|pipe",
+    ">fold",
+    "?q",
+    "back\\slash",
+    ".inf",
+    "NaN",
+    "",
+    "  ",
 ];
 
 fn ident_text() -> impl Strategy<Value = String> {
@@ -41,7 +82,11 @@ fn raw() -> impl Strategy<Value = Raw> {
         proptest::collection::vec(ident_text(), 10..20),
         proptest::collection::vec(any::<u32>(), 200..300),
     )
-        .prop_map(|(names, texts, choices)| Raw { names, texts, choices })
+        .prop_map(|(names, texts, choices)| Raw {
+            names,
+            texts,
+            choices,
+        })
 }
 
 /// Draws from the raw material, deterministically.
@@ -82,7 +127,11 @@ impl Draw<'_> {
     fn sql(&mut self) -> String {
         let t = self.text();
         let t = t.trim();
-        if t.is_empty() { "0".to_string() } else { t.to_string() }
+        if t.is_empty() {
+            "0".to_string()
+        } else {
+            t.to_string()
+        }
     }
 }
 
@@ -94,21 +143,45 @@ fn column_type(d: &mut Draw, enums: &[QualifiedName]) -> ColumnType {
         3 => BaseType::Numeric(Some((10 + d.n(20) as u16, d.n(5) as i16))),
         4 => BaseType::Varchar(Some(1 + d.n(500))),
         5 => BaseType::Text,
-        6 => BaseType::Timestamp { precision: None, tz: d.coin() },
-        7 => BaseType::Time { precision: Some(d.n(7) as u8), tz: d.coin() },
-        8 => BaseType::Interval { fields: Some("day to second".into()), precision: Some(3) },
+        6 => BaseType::Timestamp {
+            precision: None,
+            tz: d.coin(),
+        },
+        7 => BaseType::Time {
+            precision: Some(d.n(7) as u8),
+            tz: d.coin(),
+        },
+        8 => BaseType::Interval {
+            fields: Some("day to second".into()),
+            precision: Some(3),
+        },
         9 => BaseType::Char(Some(1 + d.n(9))),
         10 => BaseType::Boolean,
         11 => BaseType::Double,
-        12 => BaseType::Named { schema: None, name: Ident::new("jsonb").unwrap(), modifiers: vec![] },
-        13 => BaseType::Named { schema: None, name: Ident::new("char").unwrap(), modifiers: vec![] },
+        12 => BaseType::Named {
+            schema: None,
+            name: Ident::new("jsonb").unwrap(),
+            modifiers: vec![],
+        },
+        13 => BaseType::Named {
+            schema: None,
+            name: Ident::new("char").unwrap(),
+            modifiers: vec![],
+        },
         _ if !enums.is_empty() => {
             let e = &enums[d.n(enums.len() as u32) as usize];
-            BaseType::Named { schema: Some(e.schema.clone()), name: e.name.clone(), modifiers: vec![] }
+            BaseType::Named {
+                schema: Some(e.schema.clone()),
+                name: e.name.clone(),
+                modifiers: vec![],
+            }
         }
         _ => BaseType::Uuid_or_text(),
     };
-    ColumnType { base, array: d.n(5) == 0 }
+    ColumnType {
+        base,
+        array: d.n(5) == 0,
+    }
 }
 
 trait UuidOrText {
@@ -117,31 +190,52 @@ trait UuidOrText {
 }
 impl UuidOrText for BaseType {
     fn Uuid_or_text() -> BaseType {
-        BaseType::Named { schema: None, name: Ident::new("uuid").unwrap(), modifiers: vec![] }
+        BaseType::Named {
+            schema: None,
+            name: Ident::new("uuid").unwrap(),
+            modifiers: vec![],
+        }
     }
 }
 
 fn build(raw: &Raw) -> Schema {
-    let mut d = Draw { raw, name_i: 0, text_i: 0, choice_i: 0, serial: 0 };
+    let mut d = Draw {
+        raw,
+        name_i: 0,
+        text_i: 0,
+        choice_i: 0,
+        serial: 0,
+    };
     let mut s = Schema::default();
     let schemas: Vec<Ident> = (0..1 + d.n(2)).map(|_| d.ident()).collect();
     let pick_schema = |d: &mut Draw| -> Ident {
-        if d.coin() { Ident::new(DEFAULT_SCHEMA).unwrap() } else { schemas[d.n(schemas.len() as u32) as usize].clone() }
+        if d.coin() {
+            Ident::new(DEFAULT_SCHEMA).unwrap()
+        } else {
+            schemas[d.n(schemas.len() as u32) as usize].clone()
+        }
     };
     for _ in 0..d.n(3) {
-        let ext = Extension { schema: d.coin().then(|| pick_schema(&mut d)), version: d.coin().then(|| d.sql()) };
+        let ext = Extension {
+            schema: d.coin().then(|| pick_schema(&mut d)),
+            version: d.coin().then(|| d.sql()),
+        };
         s.extensions.insert(d.ident(), ext);
     }
     let mut enums = Vec::new();
     for _ in 0..d.n(3) {
         let name = QualifiedName::new(pick_schema(&mut d), d.ident());
-        let values = (0..1 + d.n(4)).map(|_| d.ident().as_str().to_string()).collect();
+        let values = (0..1 + d.n(4))
+            .map(|_| d.ident().as_str().to_string())
+            .collect();
         s.enums.insert(name.clone(), EnumType { values });
         enums.push(name);
     }
     for _ in 0..d.n(3) {
         let name = QualifiedName::new(pick_schema(&mut d), d.ident());
-        let mut seq = Sequence::new(ColumnType::new([BaseType::SmallInt, BaseType::Integer, BaseType::BigInt][d.n(3) as usize].clone()));
+        let mut seq = Sequence::new(ColumnType::new(
+            [BaseType::SmallInt, BaseType::Integer, BaseType::BigInt][d.n(3) as usize].clone(),
+        ));
         seq.start = d.coin().then(|| d.n(1000) as i64 - 5);
         seq.increment = d.coin().then(|| 1 + d.n(9) as i64);
         seq.cache = d.coin().then(|| 1 + d.n(50) as i64);
@@ -159,7 +253,11 @@ fn build(raw: &Raw) -> Schema {
             match d.n(6) {
                 0 => c.default = Some(d.sql()),
                 1 if c.ty.is_integer() => {
-                    c.identity = Some(if d.coin() { Identity::Always } else { Identity::ByDefault });
+                    c.identity = Some(if d.coin() {
+                        Identity::Always
+                    } else {
+                        Identity::ByDefault
+                    });
                     c.nullable = false;
                 }
                 2 => c.generated = Some(d.sql()),
@@ -167,7 +265,11 @@ fn build(raw: &Raw) -> Schema {
                     // serial: an owned sequence behind a nextval default.
                     let seq = QualifiedName::new(
                         name.schema.clone(),
-                        Ident::new(naming::serial_sequence_name(name.name.as_str(), c.name.as_str())).unwrap(),
+                        Ident::new(naming::serial_sequence_name(
+                            name.name.as_str(),
+                            c.name.as_str(),
+                        ))
+                        .unwrap(),
                     );
                     let mut sq = Sequence::new(c.ty.clone());
                     sq.owned_by = Some((name.name.clone(), c.name.clone()));
@@ -177,55 +279,131 @@ fn build(raw: &Raw) -> Schema {
                 }
                 _ => {}
             }
-            if d.coin() { c.comment = Some(d.text()); }
-            if d.n(4) == 0 { c.collation = Some(Ident::new(["C", "POSIX", "en_US"][d.n(3) as usize]).unwrap()); }
-            if d.n(4) == 0 { c.renamed_from = Some(d.ident()); }
-            if d.n(4) == 0 { c.backfill = Some(d.sql()); }
+            if d.coin() {
+                c.comment = Some(d.text());
+            }
+            if d.n(4) == 0 {
+                c.collation = Some(Ident::new(["C", "POSIX", "en_US"][d.n(3) as usize]).unwrap());
+            }
+            if d.n(4) == 0 {
+                c.renamed_from = Some(d.ident());
+            }
+            if d.n(4) == 0 {
+                c.backfill = Some(d.sql());
+            }
             t.columns.push(c);
         }
         let cols: Vec<Ident> = t.columns.iter().map(|c| c.name.clone()).collect();
         if d.n(3) != 0 {
             let pk_col = cols[d.n(cols.len() as u32) as usize].clone();
             for c in &mut t.columns {
-                if c.name == pk_col { c.nullable = false; }
+                if c.name == pk_col {
+                    c.nullable = false;
+                }
             }
-            let pk_name = if d.coin() { Ident::new(naming::primary_key_name(name.name.as_str())).unwrap() } else { d.ident() };
-            t.primary_key = Some(PrimaryKey { name: pk_name, columns: vec![pk_col.clone()], renamed_from: d.coin().then(|| d.ident()) });
+            let pk_name = if d.coin() {
+                Ident::new(naming::primary_key_name(name.name.as_str())).unwrap()
+            } else {
+                d.ident()
+            };
+            t.primary_key = Some(PrimaryKey {
+                name: pk_name,
+                columns: vec![pk_col.clone()],
+                renamed_from: d.coin().then(|| d.ident()),
+            });
             keyed.push((name.clone(), pk_col));
         }
         for _ in 0..d.n(3) {
             let c = cols[d.n(cols.len() as u32) as usize].clone();
-            let dfr = [Deferrable::No, Deferrable::InitiallyImmediate, Deferrable::InitiallyDeferred][d.n(3) as usize];
-            t.uniques.insert(d.ident(), Unique { columns: vec![c], nulls_not_distinct: d.coin(), deferrable: dfr, renamed_from: d.coin().then(|| d.ident()) });
+            let dfr = [
+                Deferrable::No,
+                Deferrable::InitiallyImmediate,
+                Deferrable::InitiallyDeferred,
+            ][d.n(3) as usize];
+            t.uniques.insert(
+                d.ident(),
+                Unique {
+                    columns: vec![c],
+                    nulls_not_distinct: d.coin(),
+                    deferrable: dfr,
+                    renamed_from: d.coin().then(|| d.ident()),
+                },
+            );
         }
         for _ in 0..d.n(3) {
             let mut keys = Vec::new();
             for _ in 0..1 + d.n(3) {
-                let target = if d.coin() { KeyTarget::Column(cols[d.n(cols.len() as u32) as usize].clone()) } else { KeyTarget::Expression(d.sql()) };
-                let order = if d.coin() { SortOrder::Asc } else { SortOrder::Desc };
+                let target = if d.coin() {
+                    KeyTarget::Column(cols[d.n(cols.len() as u32) as usize].clone())
+                } else {
+                    KeyTarget::Expression(d.sql())
+                };
+                let order = if d.coin() {
+                    SortOrder::Asc
+                } else {
+                    SortOrder::Desc
+                };
                 let nulls = match (d.n(3), order) {
                     (0, SortOrder::Asc) => Some(NullsOrder::First),
                     (0, SortOrder::Desc) => Some(NullsOrder::Last),
                     _ => None,
                 };
-                keys.push(IndexKey { target, order, nulls, opclass: d.coin().then(|| d.sql()), collation: (d.n(4) == 0).then(|| d.ident()) });
+                keys.push(IndexKey {
+                    target,
+                    order,
+                    nulls,
+                    opclass: d.coin().then(|| d.sql()),
+                    collation: (d.n(4) == 0).then(|| d.ident()),
+                });
             }
             let unique = d.coin();
-            let method = if unique { "btree" } else { ["btree", "hash", "gin", "gist", "brin"][d.n(5) as usize] };
-            let include = if d.coin() { vec![cols[0].clone()] } else { vec![] };
-            t.indexes.insert(d.ident(), Index { unique, method: method.into(), keys, include, predicate: d.coin().then(|| d.sql()), nulls_not_distinct: d.coin(), renamed_from: d.coin().then(|| d.ident()) });
+            let method = if unique {
+                "btree"
+            } else {
+                ["btree", "hash", "gin", "gist", "brin"][d.n(5) as usize]
+            };
+            let include = if d.coin() {
+                vec![cols[0].clone()]
+            } else {
+                vec![]
+            };
+            t.indexes.insert(
+                d.ident(),
+                Index {
+                    unique,
+                    method: method.into(),
+                    keys,
+                    include,
+                    predicate: d.coin().then(|| d.sql()),
+                    nulls_not_distinct: d.coin(),
+                    renamed_from: d.coin().then(|| d.ident()),
+                },
+            );
         }
         for _ in 0..d.n(3) {
-            t.checks.insert(d.ident(), Check { expression: d.sql(), no_inherit: d.coin(), renamed_from: d.coin().then(|| d.ident()) });
+            t.checks.insert(
+                d.ident(),
+                Check {
+                    expression: d.sql(),
+                    no_inherit: d.coin(),
+                    renamed_from: d.coin().then(|| d.ident()),
+                },
+            );
         }
-        if d.coin() { t.comment = Some(d.text()); }
-        if d.n(3) == 0 { t.renamed_from = Some(QualifiedName::new(pick_schema(&mut d), d.ident())); }
+        if d.coin() {
+            t.comment = Some(d.text());
+        }
+        if d.n(3) == 0 {
+            t.renamed_from = Some(QualifiedName::new(pick_schema(&mut d), d.ident()));
+        }
         s.tables.insert(name, t);
     }
     // Foreign keys to the keyed tables (including self-references).
     let names: Vec<QualifiedName> = s.tables.keys().cloned().collect();
     for name in &names {
-        if keyed.is_empty() { break; }
+        if keyed.is_empty() {
+            break;
+        }
         for _ in 0..d.n(3) {
             let (ref_table, ref_col) = keyed[d.n(keyed.len() as u32) as usize].clone();
             let fk_name = d.ident();
@@ -238,30 +416,48 @@ fn build(raw: &Raw) -> Schema {
                 ref_columns: vec![ref_col],
                 on_delete: act(d.n(5)),
                 on_update: act(d.n(5)),
-                match_type: if d.coin() { FkMatch::Simple } else { FkMatch::Full },
-                deferrable: [Deferrable::No, Deferrable::InitiallyImmediate, Deferrable::InitiallyDeferred][d.n(3) as usize],
+                match_type: if d.coin() {
+                    FkMatch::Simple
+                } else {
+                    FkMatch::Full
+                },
+                deferrable: [
+                    Deferrable::No,
+                    Deferrable::InitiallyImmediate,
+                    Deferrable::InitiallyDeferred,
+                ][d.n(3) as usize],
                 renamed_from: d.coin().then(|| d.ident()),
             };
-            s.tables.get_mut(name).unwrap().foreign_keys.insert(fk_name, fk);
+            s.tables
+                .get_mut(name)
+                .unwrap()
+                .foreign_keys
+                .insert(fk_name, fk);
         }
     }
     // Sequences owned by some column of a table in the same schema.
     let seq_names: Vec<QualifiedName> = s.sequences.keys().cloned().collect();
     for q in seq_names {
-        if s.sequences[&q].owned_by.is_some() || d.coin() { continue; }
+        if s.sequences[&q].owned_by.is_some() || d.coin() {
+            continue;
+        }
         if let Some((tn, t)) = s.tables.iter().find(|(tn, _)| tn.schema == q.schema) {
             let owner = (tn.name.clone(), t.columns[0].name.clone());
             s.sequences.get_mut(&q).unwrap().owned_by = Some(owner);
         }
     }
-    s.schemas = schemas.into_iter().filter(|x| x.as_str() != DEFAULT_SCHEMA).collect();
+    s.schemas = schemas
+        .into_iter()
+        .filter(|x| x.as_str() != DEFAULT_SCHEMA)
+        .collect();
     let used = s.used_schemas();
     s.schemas.extend(used);
     s
 }
 
 fn read(text: &str) -> Schema {
-    spec::read_str(Path::new("generated.yaml"), text).unwrap_or_else(|e| panic!("written YAML did not read back:\n{e}\n--- text ---\n{text}"))
+    spec::read_str(Path::new("generated.yaml"), text)
+        .unwrap_or_else(|e| panic!("written YAML did not read back:\n{e}\n--- text ---\n{text}"))
 }
 
 proptest! {

@@ -86,7 +86,9 @@ impl QualifiedName {
     pub fn parse(text: &str) -> Result<QualifiedName, String> {
         let parts = split_qualified(text)?;
         match parts.as_slice() {
-            [name] => Ok(QualifiedName::public(Ident::new(name.clone()).map_err(|e| e.to_string())?)),
+            [name] => Ok(QualifiedName::public(
+                Ident::new(name.clone()).map_err(|e| e.to_string())?,
+            )),
             [schema, name] => Ok(QualifiedName::new(
                 Ident::new(schema.clone()).map_err(|e| e.to_string())?,
                 Ident::new(name.clone()).map_err(|e| e.to_string())?,
@@ -131,7 +133,12 @@ pub fn pair_to_yaml(a: &Ident, b: &Ident) -> String {
 
 impl fmt::Display for QualifiedName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", yaml_part(self.schema.as_str()), yaml_part(self.name.as_str()))
+        write!(
+            f,
+            "{}.{}",
+            yaml_part(self.schema.as_str()),
+            yaml_part(self.name.as_str())
+        )
     }
 }
 
@@ -228,6 +235,9 @@ mod tests {
     #[test]
     fn identifiers_longer_than_63_bytes_are_refused() {
         assert!(Ident::new("x".repeat(63)).is_ok());
-        assert!(matches!(Ident::new("x".repeat(64)), Err(IdentError::TooLong(_, 64))));
+        assert!(matches!(
+            Ident::new("x".repeat(64)),
+            Err(IdentError::TooLong(_, 64))
+        ));
     }
 }

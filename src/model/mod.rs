@@ -77,7 +77,9 @@ impl Schema {
                 pk.renamed_from = None;
             }
             t.uniques.values_mut().for_each(|u| u.renamed_from = None);
-            t.foreign_keys.values_mut().for_each(|f| f.renamed_from = None);
+            t.foreign_keys
+                .values_mut()
+                .for_each(|f| f.renamed_from = None);
             t.checks.values_mut().for_each(|c| c.renamed_from = None);
             t.indexes.values_mut().for_each(|i| i.renamed_from = None);
         }

@@ -38,9 +38,18 @@ pub enum BaseType {
     Char(Option<u32>),
     Bytea,
     Date,
-    Time { precision: Option<u8>, tz: bool },
-    Timestamp { precision: Option<u8>, tz: bool },
-    Interval { fields: Option<String>, precision: Option<u8> },
+    Time {
+        precision: Option<u8>,
+        tz: bool,
+    },
+    Timestamp {
+        precision: Option<u8>,
+        tz: bool,
+    },
+    Interval {
+        fields: Option<String>,
+        precision: Option<u8>,
+    },
     Bit(Option<u32>),
     Varbit(Option<u32>),
     /// Any other type: a built-in one (`schema: None`, as `uuid`, `jsonb`,
@@ -103,13 +112,56 @@ pub enum TypeSpec {
 
 /// Built-in types outside the named variants: written bare, never qualified.
 const CATALOG_TYPES: &[&str] = &[
-    "uuid", "json", "jsonb", "jsonpath", "xml", "inet", "cidr", "macaddr", "macaddr8", "money",
-    "tsvector", "tsquery", "point", "line", "lseg", "box", "path", "polygon", "circle", "oid",
-    "regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole", "regconfig",
-    "pg_lsn", "pg_snapshot", "txid_snapshot", "int4range", "int8range", "numrange", "tsrange",
-    "tstzrange", "daterange", "int4multirange", "int8multirange", "nummultirange",
-    "tsmultirange", "tstzmultirange", "datemultirange", "name", "char", "xid", "xid8", "cid",
-    "tid", "record", "void",
+    "uuid",
+    "json",
+    "jsonb",
+    "jsonpath",
+    "xml",
+    "inet",
+    "cidr",
+    "macaddr",
+    "macaddr8",
+    "money",
+    "tsvector",
+    "tsquery",
+    "point",
+    "line",
+    "lseg",
+    "box",
+    "path",
+    "polygon",
+    "circle",
+    "oid",
+    "regclass",
+    "regtype",
+    "regproc",
+    "regprocedure",
+    "regnamespace",
+    "regrole",
+    "regconfig",
+    "pg_lsn",
+    "pg_snapshot",
+    "txid_snapshot",
+    "int4range",
+    "int8range",
+    "numrange",
+    "tsrange",
+    "tstzrange",
+    "daterange",
+    "int4multirange",
+    "int8multirange",
+    "nummultirange",
+    "tsmultirange",
+    "tstzmultirange",
+    "datemultirange",
+    "name",
+    "char",
+    "xid",
+    "xid8",
+    "cid",
+    "tid",
+    "record",
+    "void",
 ];
 
 const INTERVAL_FIELDS: &[&str] = &[
@@ -157,7 +209,11 @@ impl ColumnType {
 impl TypeSpec {
     pub fn parse(text: &str) -> Result<TypeSpec, String> {
         let tokens = tokenize(text)?;
-        let mut p = TypeParser { tokens, pos: 0, text };
+        let mut p = TypeParser {
+            tokens,
+            pos: 0,
+            text,
+        };
         let spec = p.parse()?;
         if p.pos != p.tokens.len() {
             return Err(format!(
@@ -342,8 +398,9 @@ impl TypeParser<'_> {
         }
         mods.iter()
             .map(|m| {
-                m.parse::<i64>()
-                    .map_err(|_| format!("{what} modifier `{m}` in `{}` is not a number", self.text))
+                m.parse::<i64>().map_err(|_| {
+                    format!("{what} modifier `{m}` in `{}` is not a number", self.text)
+                })
             })
             .collect()
     }
@@ -449,7 +506,12 @@ impl TypeParser<'_> {
             let (name, name_quoted) = match self.tokens.get(self.pos).cloned() {
                 Some(Tok::Word(w)) => (w, false),
                 Some(Tok::Quoted(q)) => (q, true),
-                _ => return Err(format!("expected a type name after `{word}.` in `{}`", self.text)),
+                _ => {
+                    return Err(format!(
+                        "expected a type name after `{word}.` in `{}`",
+                        self.text
+                    ));
+                }
             };
             if word == "pg_catalog" && !quoted && !name_quoted {
                 // Re-read the bare name so `pg_catalog.int4` is `integer`.
@@ -637,7 +699,9 @@ impl fmt::Display for BaseType {
             BaseType::Char(n) => opt("char", n),
             BaseType::Bytea => "bytea".to_string(),
             BaseType::Date => "date".to_string(),
-            BaseType::Time { precision, tz } => prec(if *tz { "timetz" } else { "time" }, precision),
+            BaseType::Time { precision, tz } => {
+                prec(if *tz { "timetz" } else { "time" }, precision)
+            }
             BaseType::Timestamp { precision, tz } => {
                 prec(if *tz { "timestamptz" } else { "timestamp" }, precision)
             }
@@ -663,7 +727,10 @@ impl fmt::Display for BaseType {
                 if let Some(schema) = schema {
                     let is_public = schema.as_str() == DEFAULT_SCHEMA;
                     // `public.x` is written bare unless bare would mean a built-in.
-                    if !is_public || CATALOG_TYPES.contains(&name.as_str()) || is_keyword_type(name.as_str()) {
+                    if !is_public
+                        || CATALOG_TYPES.contains(&name.as_str())
+                        || is_keyword_type(name.as_str())
+                    {
                         s.push_str(&type_name_part(schema.as_str()));
                         s.push('.');
                     }
@@ -689,11 +756,43 @@ impl fmt::Display for BaseType {
 fn is_keyword_type(name: &str) -> bool {
     matches!(
         name,
-        "smallint" | "int2" | "integer" | "int" | "int4" | "bigint" | "int8" | "real" | "float4"
-            | "float8" | "double" | "float" | "numeric" | "decimal" | "boolean" | "bool" | "text"
-            | "varchar" | "character" | "char" | "bpchar" | "bytea" | "date" | "time" | "timetz"
-            | "timestamp" | "timestamptz" | "interval" | "bit" | "varbit" | "serial" | "serial2"
-            | "serial4" | "serial8" | "smallserial" | "bigserial" | "pg_catalog"
+        "smallint"
+            | "int2"
+            | "integer"
+            | "int"
+            | "int4"
+            | "bigint"
+            | "int8"
+            | "real"
+            | "float4"
+            | "float8"
+            | "double"
+            | "float"
+            | "numeric"
+            | "decimal"
+            | "boolean"
+            | "bool"
+            | "text"
+            | "varchar"
+            | "character"
+            | "char"
+            | "bpchar"
+            | "bytea"
+            | "date"
+            | "time"
+            | "timetz"
+            | "timestamp"
+            | "timestamptz"
+            | "interval"
+            | "bit"
+            | "varbit"
+            | "serial"
+            | "serial2"
+            | "serial4"
+            | "serial8"
+            | "smallserial"
+            | "bigserial"
+            | "pg_catalog"
     )
 }
 
@@ -734,7 +833,14 @@ mod tests {
             &["char", "character", "char(1)"],
             &["bit", "bit(1)"],
             &["varbit(3)", "bit varying(3)"],
-            &["int[]", "integer[]", "int4[3]", "integer array", "int[][]", "int[2][3]"],
+            &[
+                "int[]",
+                "integer[]",
+                "int4[3]",
+                "integer array",
+                "int[][]",
+                "int[2][3]",
+            ],
         ];
         for group in groups {
             let first = t(group[0]);
@@ -747,10 +853,25 @@ mod tests {
     #[test]
     fn canonical_spelling_reparses_to_itself() {
         for s in [
-            "integer", "bigint[]", "numeric(12,2)", "varchar(255)", "char(2)", "bpchar",
-            "timestamptz(3)", "time", "interval day to second(3)", "interval(2)", "uuid",
-            "jsonb[]", "order_status", "billing.\"Status\"", "public.uuid", "\"char\"",
-            "geometry(Point,4326)", "double precision", "public.text",
+            "integer",
+            "bigint[]",
+            "numeric(12,2)",
+            "varchar(255)",
+            "char(2)",
+            "bpchar",
+            "timestamptz(3)",
+            "time",
+            "interval day to second(3)",
+            "interval(2)",
+            "uuid",
+            "jsonb[]",
+            "order_status",
+            "billing.\"Status\"",
+            "public.uuid",
+            "\"char\"",
+            "geometry(Point,4326)",
+            "double precision",
+            "public.text",
         ] {
             let ty = t(s);
             assert_eq!(t(&ty.to_string()), ty, "{s} -> {ty}");
@@ -770,13 +891,26 @@ mod tests {
 
     #[test]
     fn serial_is_sugar() {
-        assert_eq!(TypeSpec::parse("serial8").unwrap(), TypeSpec::Serial(SerialKind::Big));
+        assert_eq!(
+            TypeSpec::parse("serial8").unwrap(),
+            TypeSpec::Serial(SerialKind::Big)
+        );
         assert!(ColumnType::parse("bigserial").is_err());
     }
 
     #[test]
     fn bad_types_are_errors() {
-        for s in ["", "varchar(0)", "numeric(1,2,3)", "double", "int(", "timestamptz with time zone", "a.b.c", "int]", "float(60)"] {
+        for s in [
+            "",
+            "varchar(0)",
+            "numeric(1,2,3)",
+            "double",
+            "int(",
+            "timestamptz with time zone",
+            "a.b.c",
+            "int]",
+            "float(60)",
+        ] {
             assert!(ColumnType::parse(s).is_err(), "{s} should fail");
         }
     }

@@ -33,7 +33,10 @@ fn qname(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<Qualified
     match QualifiedName::parse(&l.value) {
         Ok(q) => Some(q),
         Err(e) => {
-            diags.push(Diagnostic::new(l.span(), format!("invalid {what} name: {e}")));
+            diags.push(Diagnostic::new(
+                l.span(),
+                format!("invalid {what} name: {e}"),
+            ));
             None
         }
     }
@@ -75,7 +78,14 @@ impl Places {
         }
     }
 
-    fn claim_relation(&mut self, diags: &mut Diags, schema: &Ident, name: &Ident, what: String, span: Span) {
+    fn claim_relation(
+        &mut self,
+        diags: &mut Diags,
+        schema: &Ident,
+        name: &Ident,
+        what: String,
+        span: Span,
+    ) {
         let key = (schema.clone(), name.clone());
         if let Some((other, at)) = self.relations.get(&key) {
             diags.push(
@@ -112,7 +122,11 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         Some(ListOr::List(names)) => {
             for l in &names {
                 if let Some(i) = ident(diags, l, "extension") {
-                    if schema.extensions.insert(i.clone(), Extension::default()).is_some() {
+                    if schema
+                        .extensions
+                        .insert(i.clone(), Extension::default())
+                        .is_some()
+                    {
                         err(diags, l.span(), format!("extension `{i}` is listed twice"));
                     }
                 }
@@ -137,7 +151,9 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
 
     let mut type_places: BTreeMap<QualifiedName, Span> = BTreeMap::new();
     for (k, v) in file.enums.0 {
-        let Some(name) = qname(diags, &k, "enum") else { continue };
+        let Some(name) = qname(diags, &k, "enum") else {
+            continue;
+        };
         let Checked::Valid(values) = v else { continue };
         if let Some(first) = type_places.insert(name.clone(), k.span) {
             duplicate(diags, &k, &format!("enum `{name}`"), first);
@@ -147,9 +163,17 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         let mut labels = Vec::new();
         for l in values {
             if l.value.is_empty() || l.value.len() > MAX_IDENT_BYTES {
-                err(diags, l.span(), format!("enum `{name}`: a label must be 1 to 63 bytes long"));
+                err(
+                    diags,
+                    l.span(),
+                    format!("enum `{name}`: a label must be 1 to 63 bytes long"),
+                );
             } else if !seen.insert(l.value.clone()) {
-                err(diags, l.span(), format!("enum `{name}` lists the label `{}` twice", l.value));
+                err(
+                    diags,
+                    l.span(),
+                    format!("enum `{name}` lists the label `{}` twice", l.value),
+                );
             } else {
                 labels.push(l.value);
             }
@@ -160,26 +184,45 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
     let mut owned_by: Vec<(QualifiedName, Located<String>)> = Vec::new();
     let mut seq_places: BTreeMap<QualifiedName, Span> = BTreeMap::new();
     for (k, v) in file.sequences.0 {
-        let Some(name) = qname(diags, &k, "sequence") else { continue };
+        let Some(name) = qname(diags, &k, "sequence") else {
+            continue;
+        };
         let Checked::Valid(spec) = v else { continue };
         if let Some(&first) = seq_places.get(&name) {
             duplicate(diags, &k, &format!("sequence `{name}`"), first);
             continue;
         }
         seq_places.insert(name.clone(), k.span);
-        places.claim_relation(diags, &name.schema, &name.name, format!("sequence `{name}`"), k.span);
+        places.claim_relation(
+            diags,
+            &name.schema,
+            &name.name,
+            format!("sequence `{name}`"),
+            k.span,
+        );
         let data_type = match &spec.data_type {
             None => ColumnType::new(BaseType::BigInt),
             Some(t) => match ColumnType::parse(&t.value) {
                 Ok(ty) if ty.is_integer() => ty,
                 _ => {
-                    err(diags, t.span(), format!("sequence `{name}`: type must be smallint, integer or bigint, not `{}`", t.value));
+                    err(
+                        diags,
+                        t.span(),
+                        format!(
+                            "sequence `{name}`: type must be smallint, integer or bigint, not `{}`",
+                            t.value
+                        ),
+                    );
                     continue;
                 }
             },
         };
         if spec.increment == Some(0) {
-            err(diags, k.span(), format!("sequence `{name}`: increment cannot be 0"));
+            err(
+                diags,
+                k.span(),
+                format!("sequence `{name}`: increment cannot be 0"),
+            );
         }
         if let Some(o) = spec.owned_by {
             owned_by.push((name.clone(), o));
@@ -203,7 +246,9 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
     let mut renames: Vec<(QualifiedName, Span)> = Vec::new();
     let mut type_uses: Vec<(QualifiedName, String, Located<String>)> = Vec::new();
     for (k, v) in file.tables.0 {
-        let Some(name) = qname(diags, &k, "table") else { continue };
+        let Some(name) = qname(diags, &k, "table") else {
+            continue;
+        };
         if let Some(&first) = places.tables.get(&name) {
             duplicate(diags, &k, &format!("table `{name}`"), first);
             continue;
@@ -222,7 +267,13 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
                     )),
             );
         }
-        places.claim_relation(diags, &name.schema, &name.name, format!("table `{name}`"), k.span);
+        places.claim_relation(
+            diags,
+            &name.schema,
+            &name.name,
+            format!("table `{name}`"),
+            k.span,
+        );
         if let Some(r) = &spec.renamed_from {
             renames.push((name.clone(), r.span));
         }
@@ -258,7 +309,11 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         let (t, c) = match parse_pair(&o.value) {
             Ok(pair) => pair,
             Err(e) => {
-                err(diags, o.span(), format!("sequence `{seq}`: owned_by must be `table.column`: {e}"));
+                err(
+                    diags,
+                    o.span(),
+                    format!("sequence `{seq}`: owned_by must be `table.column`: {e}"),
+                );
                 continue;
             }
         };
@@ -272,8 +327,18 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
                     s.owned_by = Some((t, c));
                 }
             }
-            Some(_) => err(diags, o.span(), format!("sequence `{seq}` is owned by `{t}.{c}`, but table `{table_name}` has no column `{c}`")),
-            None => err(diags, o.span(), format!("sequence `{seq}` is owned by table `{table_name}`, which is not defined")),
+            Some(_) => err(
+                diags,
+                o.span(),
+                format!(
+                    "sequence `{seq}` is owned by `{t}.{c}`, but table `{table_name}` has no column `{c}`"
+                ),
+            ),
+            None => err(
+                diags,
+                o.span(),
+                format!("sequence `{seq}` is owned by table `{table_name}`, which is not defined"),
+            ),
         }
     }
 
@@ -285,24 +350,70 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
 /// An unqualified type that is neither built in nor an enum of this file
 /// may be an extension's or a domain's; but when it is one letter away
 /// from a built-in type and the file installs no extension, it is a typo.
-fn check_type_typos(diags: &mut Diags, schema: &Schema, uses: &[(QualifiedName, String, Located<String>)]) {
+fn check_type_typos(
+    diags: &mut Diags,
+    schema: &Schema,
+    uses: &[(QualifiedName, String, Located<String>)],
+) {
     const BUILTIN: &[&str] = &[
-        "smallint", "integer", "bigint", "real", "numeric", "decimal", "boolean", "text", "varchar",
-        "char", "bytea", "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid",
-        "json", "jsonb", "inet", "cidr", "money", "serial", "bigserial", "int", "int4", "int8", "bool",
-        "float4", "float8", "xml", "bit", "varbit",
+        "smallint",
+        "integer",
+        "bigint",
+        "real",
+        "numeric",
+        "decimal",
+        "boolean",
+        "text",
+        "varchar",
+        "char",
+        "bytea",
+        "date",
+        "time",
+        "timetz",
+        "timestamp",
+        "timestamptz",
+        "interval",
+        "uuid",
+        "json",
+        "jsonb",
+        "inet",
+        "cidr",
+        "money",
+        "serial",
+        "bigserial",
+        "int",
+        "int4",
+        "int8",
+        "bool",
+        "float4",
+        "float8",
+        "xml",
+        "bit",
+        "varbit",
     ];
     if !schema.extensions.is_empty() {
         return;
     }
     for (table, column, ty) in uses {
-        let Ok(TypeSpec::Plain(parsed)) = TypeSpec::parse(&ty.value) else { continue };
-        let BaseType::Named { schema: Some(s), name, .. } = &parsed.base else { continue };
+        let Ok(TypeSpec::Plain(parsed)) = TypeSpec::parse(&ty.value) else {
+            continue;
+        };
+        let BaseType::Named {
+            schema: Some(s),
+            name,
+            ..
+        } = &parsed.base
+        else {
+            continue;
+        };
         let written_bare = !ty.value.contains('.');
         if !written_bare || s.as_str() != DEFAULT_SCHEMA {
             continue;
         }
-        if schema.enums.contains_key(&QualifiedName::new(s.clone(), name.clone())) {
+        if schema
+            .enums
+            .contains_key(&QualifiedName::new(s.clone(), name.clone()))
+        {
             continue;
         }
         if let Some(m) = super::error::did_you_mean(name.as_str(), BUILTIN) {
@@ -316,11 +427,10 @@ fn check_type_typos(diags: &mut Diags, schema: &Schema, uses: &[(QualifiedName, 
 
 fn duplicate(diags: &mut Diags, l: &Located<String>, what: &str, first: Span) {
     diags.push(
-        Diagnostic::new(l.span(), format!("{what} is defined twice"))
-            .help(format!(
-                "it is first defined at line {}, column {} (an unqualified name means `public.<name>`)",
-                first.start.line, first.start.column
-            )),
+        Diagnostic::new(l.span(), format!("{what} is defined twice")).help(format!(
+            "it is first defined at line {}, column {} (an unqualified name means `public.<name>`)",
+            first.start.line, first.start.column
+        )),
     );
 }
 
@@ -329,7 +439,11 @@ fn duplicate(diags: &mut Diags, l: &Located<String>, what: &str, first: Span) {
 fn check_table_renames(diags: &mut Diags, schema: &Schema, renames: &[(QualifiedName, Span)]) {
     let mut seen: BTreeMap<&QualifiedName, Span> = BTreeMap::new();
     for (name, span) in renames {
-        let Some(from) = schema.tables.get(name).and_then(|t| t.renamed_from.as_ref()) else {
+        let Some(from) = schema
+            .tables
+            .get(name)
+            .and_then(|t| t.renamed_from.as_ref())
+        else {
             continue;
         };
         if schema.tables.contains_key(from) {
@@ -339,8 +453,12 @@ fn check_table_renames(diags: &mut Diags, schema: &Schema, renames: &[(Qualified
             );
         } else if let Some(first) = seen.insert(from, *span) {
             diags.push(
-                Diagnostic::new(Some(*span), format!("two tables are renamed from `{from}`"))
-                    .help(format!("the other is at line {}, column {}", first.start.line, first.start.column)),
+                Diagnostic::new(Some(*span), format!("two tables are renamed from `{from}`")).help(
+                    format!(
+                        "the other is at line {}, column {}",
+                        first.start.line, first.start.column
+                    ),
+                ),
             );
         }
     }
@@ -389,7 +507,9 @@ fn check_foreign_key(
             diags.push(
                 Diagnostic::new(
                     c.span(),
-                    format!("{what} references column `{i}`, which table `{ref_table}` does not have"),
+                    format!(
+                        "{what} references column `{i}`, which table `{ref_table}` does not have"
+                    ),
                 )
                 .help(column_list(target)),
             );
@@ -409,7 +529,10 @@ fn check_foreign_key(
             err(
                 diags,
                 refs.span(),
-                format!("{what} has {n} column(s) but references {} column(s)", cols.len()),
+                format!(
+                    "{what} has {n} column(s) but references {} column(s)",
+                    cols.len()
+                ),
             );
             return;
         }
@@ -417,13 +540,20 @@ fn check_foreign_key(
     // PostgreSQL requires a unique constraint or primary key (or a plain
     // unique index) over exactly the referenced columns (SQLSTATE 42830).
     let wanted: BTreeSet<&Ident> = cols.iter().collect();
-    let is_key = |c: &Vec<Ident>| c.iter().collect::<BTreeSet<_>>() == wanted && c.len() == cols.len();
-    let unique_ok = target.primary_key.as_ref().is_some_and(|pk| is_key(&pk.columns))
+    let is_key =
+        |c: &Vec<Ident>| c.iter().collect::<BTreeSet<_>>() == wanted && c.len() == cols.len();
+    let unique_ok = target
+        .primary_key
+        .as_ref()
+        .is_some_and(|pk| is_key(&pk.columns))
         || target.uniques.values().any(|u| is_key(&u.columns))
         || target.indexes.values().any(|ix| {
             ix.unique
                 && ix.predicate.is_none()
-                && ix.keys.iter().all(|k| matches!(k.target, KeyTarget::Column(_)))
+                && ix
+                    .keys
+                    .iter()
+                    .all(|k| matches!(k.target, KeyTarget::Column(_)))
                 && is_key(
                     &ix.keys
                         .iter()
@@ -439,7 +569,11 @@ fn check_foreign_key(
         return;
     }
     if !unique_ok {
-        let list = cols.iter().map(Ident::as_str).collect::<Vec<_>>().join(", ");
+        let list = cols
+            .iter()
+            .map(Ident::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         diags.push(
             Diagnostic::new(
                 refs.span(),
@@ -484,12 +618,23 @@ impl TableReader<'_> {
     }
 
     /// Column names that must exist in the table.
-    fn columns(&mut self, table: &Table, list: &[Located<String>], what: &str) -> Option<Vec<Ident>> {
+    fn columns(
+        &mut self,
+        table: &Table,
+        list: &[Located<String>],
+        what: &str,
+    ) -> Option<Vec<Ident>> {
         self.columns_of(table, list, what, false)
     }
 
     /// Index keys may repeat a column (PostgreSQL allows it); constraints may not.
-    fn columns_of(&mut self, table: &Table, list: &[Located<String>], what: &str, repeats: bool) -> Option<Vec<Ident>> {
+    fn columns_of(
+        &mut self,
+        table: &Table,
+        list: &[Located<String>],
+        what: &str,
+        repeats: bool,
+    ) -> Option<Vec<Ident>> {
         let mut out = Vec::new();
         let mut ok = true;
         let mut seen = BTreeSet::new();
@@ -504,14 +649,20 @@ impl TableReader<'_> {
                     self.diags.push(
                         Diagnostic::new(
                             l.span(),
-                            format!("{what} on `{}` names column `{i}`, which the table does not have", self.name),
+                            format!(
+                                "{what} on `{}` names column `{i}`, which the table does not have",
+                                self.name
+                            ),
                         )
                         .help(column_list(table)),
                     );
                 }
             } else if !seen.insert(i.clone()) && !repeats {
                 ok = false;
-                self.err(l.span(), format!("{what} on `{}` names column `{i}` twice", self.name));
+                self.err(
+                    l.span(),
+                    format!("{what} on `{}` names column `{i}` twice", self.name),
+                );
             }
             out.push(i);
         }
@@ -526,7 +677,10 @@ impl TableReader<'_> {
         if let Some(r) = &spec.renamed_from {
             table.renamed_from = qname(self.diags, r, "table");
             if table.renamed_from.as_ref() == Some(self.name) {
-                self.err(r.span(), format!("table `{}` is renamed from itself", self.name));
+                self.err(
+                    r.span(),
+                    format!("table `{}` is renamed from itself", self.name),
+                );
                 table.renamed_from = None;
             }
         }
@@ -591,10 +745,22 @@ impl TableReader<'_> {
         let mut col = Column::new(name.clone(), ColumnType::new(BaseType::Integer));
         col.nullable = explicit_null.is_none_or(|(n, _)| n);
         col.comment = spec.comment;
-        col.default = spec.default.as_ref().and_then(|d| non_empty(self.diags, d, &format!("{what}: the default")));
-        col.generated = spec.generated.as_ref().and_then(|g| non_empty(self.diags, g, &format!("{what}: the generated expression")));
-        col.backfill = spec.backfill.as_ref().and_then(|b| non_empty(self.diags, b, &format!("{what}: the backfill expression")));
-        col.collation = spec.collation.as_ref().and_then(|c| ident(self.diags, c, "collation"));
+        col.default = spec
+            .default
+            .as_ref()
+            .and_then(|d| non_empty(self.diags, d, &format!("{what}: the default")));
+        col.generated = spec
+            .generated
+            .as_ref()
+            .and_then(|g| non_empty(self.diags, g, &format!("{what}: the generated expression")));
+        col.backfill = spec
+            .backfill
+            .as_ref()
+            .and_then(|b| non_empty(self.diags, b, &format!("{what}: the backfill expression")));
+        col.collation = spec
+            .collation
+            .as_ref()
+            .and_then(|c| ident(self.diags, c, "collation"));
         col.identity = spec.identity.as_ref().map(|i| match i.value {
             IdentitySpec::Always => Identity::Always,
             IdentitySpec::ByDefault => Identity::ByDefault,
@@ -605,8 +771,14 @@ impl TableReader<'_> {
                     self.err(r.span(), format!("{what} is renamed from itself"));
                 } else if let Some(first) = renamed.insert(from.clone(), r.span) {
                     self.diags.push(
-                        Diagnostic::new(r.span(), format!("two columns of `{}` are renamed from `{from}`", self.name))
-                            .help(format!("the other is at line {}, column {}", first.start.line, first.start.column)),
+                        Diagnostic::new(
+                            r.span(),
+                            format!("two columns of `{}` are renamed from `{from}`", self.name),
+                        )
+                        .help(format!(
+                            "the other is at line {}, column {}",
+                            first.start.line, first.start.column
+                        )),
                     );
                 } else {
                     col.renamed_from = Some(from);
@@ -633,16 +805,29 @@ impl TableReader<'_> {
                 }
                 let seq_name = QualifiedName::new(
                     self.name.schema.clone(),
-                    Ident::new(naming::serial_sequence_name(self.name.name.as_str(), name.as_str())).ok()?,
+                    Ident::new(naming::serial_sequence_name(
+                        self.name.name.as_str(),
+                        name.as_str(),
+                    ))
+                    .ok()?,
                 );
                 let mut seq = Sequence::new(kind.column_type());
                 seq.owned_by = Some((self.name.name.clone(), name.clone()));
-                self.places.claim_relation(self.diags, &seq_name.schema, &seq_name.name, format!("the sequence of serial {what}"), spec.ty.span);
+                self.places.claim_relation(
+                    self.diags,
+                    &seq_name.schema,
+                    &seq_name.name,
+                    format!("the sequence of serial {what}"),
+                    spec.ty.span,
+                );
                 col.default = Some(nextval_default(&seq_name));
                 self.sequences.insert(seq_name, seq);
                 if let Some((true, span)) = explicit_null {
                     ok = false;
-                    self.err(Some(span), format!("{what}: a `{}` column is never nullable", kind.keyword()));
+                    self.err(
+                        Some(span),
+                        format!("{what}: a `{}` column is never nullable", kind.keyword()),
+                    );
                 }
                 col.nullable = false;
             }
@@ -661,13 +846,19 @@ impl TableReader<'_> {
             }
             if let Some((true, span)) = explicit_null {
                 ok = false;
-                self.err(Some(span), format!("{what}: an identity column is never nullable"));
+                self.err(
+                    Some(span),
+                    format!("{what}: an identity column is never nullable"),
+                );
             }
             col.nullable = false;
         }
         if spec.generated.is_some() && spec.default.is_some() {
             ok = false;
-            self.err(spec.generated.as_ref().and_then(Located::span), format!("{what}: a generated column cannot also have a default"));
+            self.err(
+                spec.generated.as_ref().and_then(Located::span),
+                format!("{what}: a generated column cannot also have a default"),
+            );
         }
         ok.then_some(col)
     }
@@ -685,8 +876,11 @@ impl TableReader<'_> {
         };
         if columns.is_empty() {
             self.diags.push(
-                Diagnostic::new(Some(pk_span), format!("the primary key of `{}` has no columns", self.name))
-                    .help("list at least one column, or remove `primary_key`"),
+                Diagnostic::new(
+                    Some(pk_span),
+                    format!("the primary key of `{}` has no columns", self.name),
+                )
+                .help("list at least one column, or remove `primary_key`"),
             );
             return;
         }
@@ -703,8 +897,16 @@ impl TableReader<'_> {
                 col.nullable = false;
             }
         }
-        self.places.claim_relation(self.diags, &self.name.schema, &name, format!("the primary key of `{}`", self.name), pk_span);
-        let renamed_from = renamed_from.as_ref().and_then(|r| ident(self.diags, r, "constraint"));
+        self.places.claim_relation(
+            self.diags,
+            &self.name.schema,
+            &name,
+            format!("the primary key of `{}`", self.name),
+            pk_span,
+        );
+        let renamed_from = renamed_from
+            .as_ref()
+            .and_then(|r| ident(self.diags, r, "constraint"));
         table.primary_key = Some(PrimaryKey {
             name,
             columns: cols,
@@ -718,24 +920,47 @@ impl TableReader<'_> {
         uniques: OrderedMap<Checked<ListOr<Vec<Located<String>>, UniqueSpec>>>,
     ) {
         for (k, v) in uniques.0 {
-            let Some(name) = ident(self.diags, &k, "constraint") else { continue };
+            let Some(name) = ident(self.diags, &k, "constraint") else {
+                continue;
+            };
             let Checked::Valid(spec) = v else { continue };
             let (columns, nnd, deferrable, deferred, renamed) = match spec {
                 ListOr::List(c) => (c, false, None, false, None),
-                ListOr::Map(m) => (m.columns, m.nulls_not_distinct, m.deferrable, m.initially_deferred, m.renamed_from),
+                ListOr::Map(m) => (
+                    m.columns,
+                    m.nulls_not_distinct,
+                    m.deferrable,
+                    m.initially_deferred,
+                    m.renamed_from,
+                ),
             };
             let what = format!("unique constraint `{name}`");
             if columns.is_empty() {
-                self.err(k.span(), format!("{what} on `{}` has no columns", self.name));
+                self.err(
+                    k.span(),
+                    format!("{what} on `{}` has no columns", self.name),
+                );
                 continue;
             }
-            let Some(cols) = self.columns(table, &columns, &what) else { continue };
-            let Some(deferrable) = self.deferrable(&what, deferrable, deferred) else { continue };
+            let Some(cols) = self.columns(table, &columns, &what) else {
+                continue;
+            };
+            let Some(deferrable) = self.deferrable(&what, deferrable, deferred) else {
+                continue;
+            };
             if self.constraint_taken(table, &name, &k) {
                 continue;
             }
-            self.places.claim_relation(self.diags, &self.name.schema, &name, format!("{what} of `{}`", self.name), k.span);
-            let renamed_from = renamed.as_ref().and_then(|r| ident(self.diags, r, "constraint"));
+            self.places.claim_relation(
+                self.diags,
+                &self.name.schema,
+                &name,
+                format!("{what} of `{}`", self.name),
+                k.span,
+            );
+            let renamed_from = renamed
+                .as_ref()
+                .and_then(|r| ident(self.diags, r, "constraint"));
             table.uniques.insert(
                 name,
                 Unique {
@@ -748,12 +973,20 @@ impl TableReader<'_> {
         }
     }
 
-    fn deferrable(&mut self, what: &str, deferrable: Option<Located<bool>>, deferred: bool) -> Option<Deferrable> {
+    fn deferrable(
+        &mut self,
+        what: &str,
+        deferrable: Option<Located<bool>>,
+        deferred: bool,
+    ) -> Option<Deferrable> {
         match (deferrable.as_ref().map(|d| d.value), deferred) {
             (Some(false), true) => {
                 self.err(
                     deferrable.as_ref().and_then(Located::span),
-                    format!("{what} on `{}`: `initially_deferred` needs a deferrable constraint", self.name),
+                    format!(
+                        "{what} on `{}`: `initially_deferred` needs a deferrable constraint",
+                        self.name
+                    ),
                 );
                 None
             }
@@ -778,10 +1011,16 @@ impl TableReader<'_> {
 
     fn read_indexes(&mut self, table: &mut Table, indexes: OrderedMap<Checked<IndexSpec>>) {
         for (k, v) in indexes.0 {
-            let Some(name) = ident(self.diags, &k, "index") else { continue };
+            let Some(name) = ident(self.diags, &k, "index") else {
+                continue;
+            };
             let Checked::Valid(spec) = v else { continue };
             let what = format!("index `{name}`");
-            let forms = [spec.columns.is_some(), spec.expression.is_some(), spec.keys.is_some()];
+            let forms = [
+                spec.columns.is_some(),
+                spec.expression.is_some(),
+                spec.keys.is_some(),
+            ];
             if forms.iter().filter(|f| **f).count() != 1 {
                 self.diags.push(
                     Diagnostic::new(k.span(), format!("{what} on `{}` needs exactly one of `columns`, `expression` and `keys`", self.name))
@@ -793,7 +1032,10 @@ impl TableReader<'_> {
             let mut ok = true;
             if let Some(cols) = &spec.columns {
                 if cols.is_empty() {
-                    self.err(k.span(), format!("{what} on `{}` has no columns", self.name));
+                    self.err(
+                        k.span(),
+                        format!("{what} on `{}` has no columns", self.name),
+                    );
                     continue;
                 }
                 match self.columns_of(table, cols, &what, true) {
@@ -824,15 +1066,39 @@ impl TableReader<'_> {
                 ok = false;
             }
             let include = self.columns(table, &spec.include, &format!("{what} (include)"));
-            let method = spec.method.clone().unwrap_or_else(|| DEFAULT_INDEX_METHOD.to_string()).to_lowercase();
+            let method = spec
+                .method
+                .clone()
+                .unwrap_or_else(|| DEFAULT_INDEX_METHOD.to_string())
+                .to_lowercase();
             if spec.unique && method != DEFAULT_INDEX_METHOD {
                 ok = false;
-                self.err(k.span(), format!("{what} on `{}`: only btree indexes can be unique, not {method}", self.name));
+                self.err(
+                    k.span(),
+                    format!(
+                        "{what} on `{}`: only btree indexes can be unique, not {method}",
+                        self.name
+                    ),
+                );
             }
-            let predicate = spec.predicate.as_ref().and_then(|p| non_empty(self.diags, p, &format!("{what}: the `where` predicate")));
-            let (Some(include), true) = (include, ok) else { continue };
-            self.places.claim_relation(self.diags, &self.name.schema, &name, format!("{what} of `{}`", self.name), k.span);
-            let renamed_from = spec.renamed_from.as_ref().and_then(|r| ident(self.diags, r, "index"));
+            let predicate = spec
+                .predicate
+                .as_ref()
+                .and_then(|p| non_empty(self.diags, p, &format!("{what}: the `where` predicate")));
+            let (Some(include), true) = (include, ok) else {
+                continue;
+            };
+            self.places.claim_relation(
+                self.diags,
+                &self.name.schema,
+                &name,
+                format!("{what} of `{}`", self.name),
+                k.span,
+            );
+            let renamed_from = spec
+                .renamed_from
+                .as_ref()
+                .and_then(|r| ident(self.diags, r, "index"));
             table.indexes.insert(
                 name,
                 Index {
@@ -848,13 +1114,30 @@ impl TableReader<'_> {
         }
     }
 
-    fn index_key(&mut self, table: &Table, what: &str, key: &Located<IndexKeySpec>) -> Option<IndexKey> {
+    fn index_key(
+        &mut self,
+        table: &Table,
+        what: &str,
+        key: &Located<IndexKeySpec>,
+    ) -> Option<IndexKey> {
         let k = &key.value;
         let target = match (&k.column, &k.expression) {
-            (Some(c), None) => KeyTarget::Column(self.columns(table, std::slice::from_ref(c), what)?.pop()?),
-            (None, Some(e)) => KeyTarget::Expression(non_empty(self.diags, e, &format!("{what}: the key expression"))?),
+            (Some(c), None) => {
+                KeyTarget::Column(self.columns(table, std::slice::from_ref(c), what)?.pop()?)
+            }
+            (None, Some(e)) => KeyTarget::Expression(non_empty(
+                self.diags,
+                e,
+                &format!("{what}: the key expression"),
+            )?),
             _ => {
-                self.err(key.span(), format!("{what} on `{}`: each key needs exactly one of `column` and `expression`", self.name));
+                self.err(
+                    key.span(),
+                    format!(
+                        "{what} on `{}`: each key needs exactly one of `column` and `expression`",
+                        self.name
+                    ),
+                );
                 return None;
             }
         };
@@ -867,31 +1150,50 @@ impl TableReader<'_> {
             nulls: match (k.nulls, k.order) {
                 // Only a non-default NULLS placement is kept, so that
                 // `nulls: last` on an ascending key equals leaving it out.
-                (Some(NullsSpec::First), Some(OrderSpec::Desc)) | (Some(NullsSpec::Last), None | Some(OrderSpec::Asc)) => None,
+                (Some(NullsSpec::First), Some(OrderSpec::Desc))
+                | (Some(NullsSpec::Last), None | Some(OrderSpec::Asc)) => None,
                 (Some(NullsSpec::First), _) => Some(NullsOrder::First),
                 (Some(NullsSpec::Last), _) => Some(NullsOrder::Last),
                 (None, _) => None,
             },
             opclass: k.opclass.clone(),
-            collation: k.collation.as_ref().and_then(|c| ident(self.diags, c, "collation")),
+            collation: k
+                .collation
+                .as_ref()
+                .and_then(|c| ident(self.diags, c, "collation")),
         })
     }
 
     fn read_checks(&mut self, table: &mut Table, checks: OrderedMap<Checked<TextOr<CheckSpec>>>) {
         for (k, v) in checks.0 {
-            let Some(name) = ident(self.diags, &k, "constraint") else { continue };
+            let Some(name) = ident(self.diags, &k, "constraint") else {
+                continue;
+            };
             let Checked::Valid(spec) = v else { continue };
             let (expr, no_inherit, renamed) = match spec {
-                TextOr::Text(t) => (Located { value: t, span: k.span }, false, None),
+                TextOr::Text(t) => (
+                    Located {
+                        value: t,
+                        span: k.span,
+                    },
+                    false,
+                    None,
+                ),
                 TextOr::Map(m) => (m.expression, m.no_inherit, m.renamed_from),
             };
-            let Some(expression) = non_empty(self.diags, &expr, &format!("check `{name}` on `{}`: the expression", self.name)) else {
+            let Some(expression) = non_empty(
+                self.diags,
+                &expr,
+                &format!("check `{name}` on `{}`: the expression", self.name),
+            ) else {
                 continue;
             };
             if self.constraint_taken(table, &name, &k) {
                 continue;
             }
-            let renamed_from = renamed.as_ref().and_then(|r| ident(self.diags, r, "constraint"));
+            let renamed_from = renamed
+                .as_ref()
+                .and_then(|r| ident(self.diags, r, "constraint"));
             table.checks.insert(
                 name,
                 Check {
@@ -910,15 +1212,25 @@ impl TableReader<'_> {
     ) -> Vec<(Ident, Located<ReferencesSpec>)> {
         let mut out = Vec::new();
         for (k, v) in fks.0 {
-            let Some(name) = ident(self.diags, &k, "constraint") else { continue };
+            let Some(name) = ident(self.diags, &k, "constraint") else {
+                continue;
+            };
             let Checked::Valid(spec) = v else { continue };
             let what = format!("foreign key `{name}`");
             if spec.columns.is_empty() {
-                self.err(k.span(), format!("{what} on `{}` has no columns", self.name));
+                self.err(
+                    k.span(),
+                    format!("{what} on `{}` has no columns", self.name),
+                );
                 continue;
             }
-            let Some(cols) = self.columns(table, &spec.columns, &what) else { continue };
-            let Some(deferrable) = self.deferrable(&what, spec.deferrable, spec.initially_deferred) else { continue };
+            let Some(cols) = self.columns(table, &spec.columns, &what) else {
+                continue;
+            };
+            let Some(deferrable) = self.deferrable(&what, spec.deferrable, spec.initially_deferred)
+            else {
+                continue;
+            };
             if self.constraint_taken(table, &name, &k) {
                 continue;
             }
@@ -929,7 +1241,10 @@ impl TableReader<'_> {
                 Some(FkActionSpec::SetNull) => FkAction::SetNull,
                 Some(FkActionSpec::SetDefault) => FkAction::SetDefault,
             };
-            let renamed_from = spec.renamed_from.as_ref().and_then(|r| ident(self.diags, r, "constraint"));
+            let renamed_from = spec
+                .renamed_from
+                .as_ref()
+                .and_then(|r| ident(self.diags, r, "constraint"));
             // The referenced side is filled in once every table is read.
             table.foreign_keys.insert(
                 name.clone(),
@@ -955,22 +1270,48 @@ impl TableReader<'_> {
     /// A constraint or index renamed from a name that is still in use in
     /// the target would make the rename ambiguous.
     fn check_constraint_renames(&mut self, table: &Table) {
-        let names: BTreeSet<&Ident> = table.constraint_names().chain(table.indexes.keys()).collect();
+        let names: BTreeSet<&Ident> = table
+            .constraint_names()
+            .chain(table.indexes.keys())
+            .collect();
         let renamed = table
             .primary_key
             .iter()
             .filter_map(|p| p.renamed_from.as_ref().map(|r| (&p.name, r)))
-            .chain(table.uniques.iter().filter_map(|(n, u)| u.renamed_from.as_ref().map(|r| (n, r))))
-            .chain(table.foreign_keys.iter().filter_map(|(n, f)| f.renamed_from.as_ref().map(|r| (n, r))))
-            .chain(table.checks.iter().filter_map(|(n, c)| c.renamed_from.as_ref().map(|r| (n, r))))
-            .chain(table.indexes.iter().filter_map(|(n, i)| i.renamed_from.as_ref().map(|r| (n, r))));
+            .chain(
+                table
+                    .uniques
+                    .iter()
+                    .filter_map(|(n, u)| u.renamed_from.as_ref().map(|r| (n, r))),
+            )
+            .chain(
+                table
+                    .foreign_keys
+                    .iter()
+                    .filter_map(|(n, f)| f.renamed_from.as_ref().map(|r| (n, r))),
+            )
+            .chain(
+                table
+                    .checks
+                    .iter()
+                    .filter_map(|(n, c)| c.renamed_from.as_ref().map(|r| (n, r))),
+            )
+            .chain(
+                table
+                    .indexes
+                    .iter()
+                    .filter_map(|(n, i)| i.renamed_from.as_ref().map(|r| (n, r))),
+            );
         let mut seen = BTreeSet::new();
         let mut problems = Vec::new();
         for (name, from) in renamed {
             if names.contains(from) {
                 problems.push(format!("`{name}` on `{}` is renamed from `{from}`, but `{from}` is still defined in the target", self.name));
             } else if !seen.insert(from) {
-                problems.push(format!("two constraints or indexes on `{}` are renamed from `{from}`", self.name));
+                problems.push(format!(
+                    "two constraints or indexes on `{}` are renamed from `{from}`",
+                    self.name
+                ));
             }
         }
         let at = self.places.tables.get(self.name).copied();

@@ -10,11 +10,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Deserialize;
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
     Unexpected, VariantAccess, Visitor,
 };
-use serde::Deserialize;
 
 use super::error::{Diagnostic, Pos, Span, did_you_mean};
 use super::tree::{Node, NodeKind, Resolved};
@@ -89,7 +89,11 @@ impl fmt::Display for DeError {
 impl std::error::Error for DeError {}
 
 fn list(items: &[&str]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl de::Error for DeError {
@@ -174,7 +178,11 @@ pub struct NodeDe<'a> {
 
 impl<'a> NodeDe<'a> {
     pub fn new(node: &'a Node, sink: &'a Sink) -> Self {
-        NodeDe { node, sink, path: None }
+        NodeDe {
+            node,
+            sink,
+            path: None,
+        }
     }
 
     fn scalar(&self) -> Option<Resolved<'a>> {
@@ -230,7 +238,9 @@ impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
                     sink: self.sink,
                     path: Some(&seg),
                 };
-                seed.deserialize(de).map(Some).map_err(|e| e.at(node.span, Some(&seg)))
+                seed.deserialize(de)
+                    .map(Some)
+                    .map_err(|e| e.at(node.span, Some(&seg)))
             }
             None => Ok(None),
         }
@@ -261,7 +271,9 @@ impl<'de, 'a> MapAccess<'de> for Map<'a> {
                     sink: self.sink,
                     path: self.path,
                 };
-                seed.deserialize(de).map(Some).map_err(|e| e.at(k.span, self.path))
+                seed.deserialize(de)
+                    .map(Some)
+                    .map_err(|e| e.at(k.span, self.path))
             }
             None => Ok(None),
         }
@@ -283,7 +295,8 @@ impl<'de, 'a> MapAccess<'de> for Map<'a> {
             sink: self.sink,
             path: Some(&seg),
         };
-        seed.deserialize(de).map_err(|e| e.at(node.span, Some(&seg)))
+        seed.deserialize(de)
+            .map_err(|e| e.at(node.span, Some(&seg)))
     }
 }
 
@@ -348,7 +361,10 @@ struct Enum<'a> {
 impl<'de, 'a> EnumAccess<'de> for Enum<'a> {
     type Error = DeError;
     type Variant = NodeDe<'a>;
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeDe<'a>), DeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, NodeDe<'a>), DeError> {
         match &self.de.node.kind {
             NodeKind::Scalar { text, .. } => {
                 let v = seed.deserialize(text.as_str().into_deserializer())?;
@@ -357,7 +373,9 @@ impl<'de, 'a> EnumAccess<'de> for Enum<'a> {
             NodeKind::Map(entries) if entries.len() == 1 => {
                 let (k, v) = &entries[0];
                 let key_de = NodeDe { node: k, ..self.de };
-                let tag = seed.deserialize(key_de).map_err(|e| e.at(k.span, self.de.path))?;
+                let tag = seed
+                    .deserialize(key_de)
+                    .map_err(|e| e.at(k.span, self.de.path))?;
                 Ok((tag, NodeDe { node: v, ..self.de }))
             }
             _ => Err(<DeError as de::Error>::custom(
@@ -516,7 +534,11 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
         self.stamp(r)
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 

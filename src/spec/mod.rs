@@ -40,7 +40,11 @@ pub fn read_str(path: &Path, source: &str) -> Result<Schema, SpecError> {
     };
     let (root, mut diags) = tree::parse(source).map_err(|d| fail(vec![d]))?;
     let Some(root) = root else {
-        return if diags.is_empty() { Ok(Schema::default()) } else { Err(fail(diags)) };
+        return if diags.is_empty() {
+            Ok(Schema::default())
+        } else {
+            Err(fail(diags))
+        };
     };
     if !matches!(root.kind, tree::NodeKind::Map(_)) {
         diags.push(

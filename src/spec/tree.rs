@@ -20,7 +20,10 @@ pub struct Node {
 pub enum NodeKind {
     /// A scalar's text; `plain` is false for quoted and block scalars and
     /// for explicitly tagged ones, which are always strings.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Entries in file order, duplicates already removed.
     Map(Vec<(Node, Node)>),
@@ -101,7 +104,11 @@ pub fn resolve_plain(text: &str) -> Resolved<'_> {
             None => (unsigned, None),
         };
         let mantissa_ok = match mantissa.split_once('.') {
-            Some((a, b)) => (digits(a, 10) || a.is_empty()) && (digits(b, 10) || b.is_empty()) && !(a.is_empty() && b.is_empty()),
+            Some((a, b)) => {
+                (digits(a, 10) || a.is_empty())
+                    && (digits(b, 10) || b.is_empty())
+                    && !(a.is_empty() && b.is_empty())
+            }
             None => digits(mantissa, 10),
         };
         let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e), 10));
@@ -211,7 +218,12 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
                     },
                     anchor,
                 )),
-                _ => return Err(Diagnostic::new(Some(sp), "invalid YAML: unbalanced sequence")),
+                _ => {
+                    return Err(Diagnostic::new(
+                        Some(sp),
+                        "invalid YAML: unbalanced sequence",
+                    ));
+                }
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Frame::Map(start, anchor, entries, _)) => Some((
@@ -224,7 +236,12 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
                     },
                     anchor,
                 )),
-                _ => return Err(Diagnostic::new(Some(sp), "invalid YAML: unbalanced mapping")),
+                _ => {
+                    return Err(Diagnostic::new(
+                        Some(sp),
+                        "invalid YAML: unbalanced mapping",
+                    ));
+                }
             },
             _ => None,
         };
@@ -290,7 +307,13 @@ mod tests {
         let (root, diags) = parse("a: 1\nb: 2\na: 3\n").unwrap();
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].span.unwrap().start, Pos { line: 3, column: 1 });
-        assert!(diags[0].help.as_deref().unwrap().contains("line 1, column 1"));
+        assert!(
+            diags[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("line 1, column 1")
+        );
         match root.unwrap().kind {
             NodeKind::Map(e) => assert_eq!(e.len(), 2),
             other => panic!("{other:?}"),
@@ -300,8 +323,12 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let (root, _) = parse("x:\n  - foo\n").unwrap();
-        let NodeKind::Map(e) = root.unwrap().kind else { panic!() };
-        let NodeKind::Seq(items) = &e[0].1.kind else { panic!() };
+        let NodeKind::Map(e) = root.unwrap().kind else {
+            panic!()
+        };
+        let NodeKind::Seq(items) = &e[0].1.kind else {
+            panic!()
+        };
         assert_eq!(items[0].span.start, Pos { line: 2, column: 5 });
     }
 }

@@ -80,7 +80,12 @@ fn quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}' => {
+            c if c.is_control()
+                || c == '\u{feff}'
+                || c == '\u{2028}'
+                || c == '\u{2029}'
+                || c == '\u{85}' =>
+            {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c => out.push(c),
@@ -162,7 +167,10 @@ pub fn to_yaml(schema: &Schema, opts: WriteOptions) -> String {
     }
 
     if !schema.extensions.is_empty() {
-        let plain = schema.extensions.values().all(|e| e.schema.is_none() && e.version.is_none());
+        let plain = schema
+            .extensions
+            .values()
+            .all(|e| e.schema.is_none() && e.version.is_none());
         let ext = if plain {
             Y::FlowSeq(schema.extensions.keys().map(|k| text(k.as_str())).collect())
         } else {
@@ -191,7 +199,10 @@ pub fn to_yaml(schema: &Schema, opts: WriteOptions) -> String {
             .enums
             .iter()
             .map(|(name, e)| {
-                (key(&name.to_yaml_key()), Y::FlowSeq(e.values.iter().map(|v| text(v)).collect()))
+                (
+                    key(&name.to_yaml_key()),
+                    Y::FlowSeq(e.values.iter().map(|v| text(v)).collect()),
+                )
             })
             .collect();
         doc.push(("enums".into(), Y::Block(enums)));
@@ -251,12 +262,19 @@ fn serial_columns(schema: &Schema) -> Vec<(QualifiedName, Ident, QualifiedName)>
     let mut out = Vec::new();
     for (tname, t) in &schema.tables {
         for c in &t.columns {
-            let Some(kind) = SerialKind::for_type(&c.ty) else { continue };
-            let Ok(seq_ident) = Ident::new(naming::serial_sequence_name(tname.name.as_str(), c.name.as_str())) else {
+            let Some(kind) = SerialKind::for_type(&c.ty) else {
+                continue;
+            };
+            let Ok(seq_ident) = Ident::new(naming::serial_sequence_name(
+                tname.name.as_str(),
+                c.name.as_str(),
+            )) else {
                 continue;
             };
             let seq_name = QualifiedName::new(tname.schema.clone(), seq_ident);
-            let Some(seq) = schema.sequences.get(&seq_name) else { continue };
+            let Some(seq) = schema.sequences.get(&seq_name) else {
+                continue;
+            };
             let owned = seq.owned_by.as_ref() == Some(&(tname.name.clone(), c.name.clone()));
             if owned
                 && seq.has_default_options()
@@ -285,10 +303,13 @@ fn table(
         .columns
         .iter()
         .map(|c| {
-            let serial = serials.iter().any(|(tn, cn, _)| tn == name && cn == &c.name);
+            let serial = serials
+                .iter()
+                .any(|(tn, cn, _)| tn == name && cn == &c.name);
             let mut f: Vec<(String, Y)> = Vec::new();
             let ty = if serial {
-                SerialKind::for_type(&c.ty).map_or_else(|| c.ty.to_string(), |k| k.keyword().to_string())
+                SerialKind::for_type(&c.ty)
+                    .map_or_else(|| c.ty.to_string(), |k| k.keyword().to_string())
             } else {
                 c.ty.to_string()
             };
@@ -348,19 +369,21 @@ fn table(
             .iter()
             .map(|(n, u)| {
                 let renamed = u.renamed_from.as_ref().filter(|_| opts.hints);
-                let v = if !u.nulls_not_distinct && u.deferrable == Deferrable::No && renamed.is_none() {
-                    idents(&u.columns)
-                } else {
-                    let mut f = vec![("columns".into(), idents(&u.columns))];
-                    if u.nulls_not_distinct {
-                        f.push(("nulls_not_distinct".into(), bool_y(true)));
-                    }
-                    deferrable(&mut f, u.deferrable);
-                    if let Some(r) = renamed {
-                        f.push(("renamed_from".into(), text(r.as_str())));
-                    }
-                    Y::FlowMap(f)
-                };
+                let v =
+                    if !u.nulls_not_distinct && u.deferrable == Deferrable::No && renamed.is_none()
+                    {
+                        idents(&u.columns)
+                    } else {
+                        let mut f = vec![("columns".into(), idents(&u.columns))];
+                        if u.nulls_not_distinct {
+                            f.push(("nulls_not_distinct".into(), bool_y(true)));
+                        }
+                        deferrable(&mut f, u.deferrable);
+                        if let Some(r) = renamed {
+                            f.push(("renamed_from".into(), text(r.as_str())));
+                        }
+                        Y::FlowMap(f)
+                    };
                 (key(n.as_str()), v)
             })
             .collect();
@@ -472,7 +495,10 @@ fn index(i: &Index, opts: WriteOptions) -> Y {
             _ => f.push(("keys".into(), Y::FlowSeq(vec![index_key(k)]))),
         }
     } else {
-        f.push(("keys".into(), Y::FlowSeq(i.keys.iter().map(index_key).collect())));
+        f.push((
+            "keys".into(),
+            Y::FlowSeq(i.keys.iter().map(index_key).collect()),
+        ));
     }
     if i.unique {
         f.push(("unique".into(), bool_y(true)));
@@ -524,7 +550,24 @@ mod tests {
 
     #[test]
     fn risky_scalars_are_quoted() {
-        for s in ["true", "null", "", "1", "1.5", "- x", "a: b", "#x", "x #y", "a,b", "[x]", " lead", "trail ", "'q'", "line\nbreak", "~"] {
+        for s in [
+            "true",
+            "null",
+            "",
+            "1",
+            "1.5",
+            "- x",
+            "a: b",
+            "#x",
+            "x #y",
+            "a,b",
+            "[x]",
+            " lead",
+            "trail ",
+            "'q'",
+            "line\nbreak",
+            "~",
+        ] {
             let Y::S(out) = text(s) else { panic!() };
             assert!(out.starts_with('"'), "{s:?} -> {out}");
         }
