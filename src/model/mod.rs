@@ -54,10 +54,10 @@ impl Schema {
             }
         }
         for e in self.extensions.values() {
-            if let Some(s) = &e.schema {
-                if s.as_str() != DEFAULT_SCHEMA {
-                    out.insert(s.clone());
-                }
+            if let Some(s) = &e.schema
+                && s.as_str() != DEFAULT_SCHEMA
+            {
+                out.insert(s.clone());
             }
         }
         out

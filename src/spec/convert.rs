@@ -110,10 +110,11 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
     let mut places = Places::default();
 
     for l in file.schemas.iter().flatten() {
-        if let Some(i) = ident(diags, l, "schema") {
-            if i.as_str() != DEFAULT_SCHEMA && !schema.schemas.insert(i.clone()) {
-                err(diags, l.span(), format!("schema `{i}` is listed twice"));
-            }
+        if let Some(i) = ident(diags, l, "schema")
+            && i.as_str() != DEFAULT_SCHEMA
+            && !schema.schemas.insert(i.clone())
+        {
+            err(diags, l.span(), format!("schema `{i}` is listed twice"));
         }
     }
 
@@ -121,14 +122,13 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         None => {}
         Some(ListOr::List(names)) => {
             for l in &names {
-                if let Some(i) = ident(diags, l, "extension") {
-                    if schema
+                if let Some(i) = ident(diags, l, "extension")
+                    && schema
                         .extensions
                         .insert(i.clone(), Extension::default())
                         .is_some()
-                    {
-                        err(diags, l.span(), format!("extension `{i}` is listed twice"));
-                    }
+                {
+                    err(diags, l.span(), format!("extension `{i}` is listed twice"));
                 }
             }
         }
@@ -524,18 +524,18 @@ fn check_foreign_key(
         .get(table)
         .and_then(|t| t.foreign_keys.get(fk_name))
         .map(|fk| fk.columns.len());
-    if let Some(n) = fk {
-        if n != cols.len() {
-            err(
-                diags,
-                refs.span(),
-                format!(
-                    "{what} has {n} column(s) but references {} column(s)",
-                    cols.len()
-                ),
-            );
-            return;
-        }
+    if let Some(n) = fk
+        && n != cols.len()
+    {
+        err(
+            diags,
+            refs.span(),
+            format!(
+                "{what} has {n} column(s) but references {} column(s)",
+                cols.len()
+            ),
+        );
+        return;
     }
     // PostgreSQL requires a unique constraint or primary key (or a plain
     // unique index) over exactly the referenced columns (SQLSTATE 42830).
@@ -765,24 +765,24 @@ impl TableReader<'_> {
             IdentitySpec::Always => Identity::Always,
             IdentitySpec::ByDefault => Identity::ByDefault,
         });
-        if let Some(r) = &spec.renamed_from {
-            if let Some(from) = ident(self.diags, r, "column") {
-                if from == name {
-                    self.err(r.span(), format!("{what} is renamed from itself"));
-                } else if let Some(first) = renamed.insert(from.clone(), r.span) {
-                    self.diags.push(
-                        Diagnostic::new(
-                            r.span(),
-                            format!("two columns of `{}` are renamed from `{from}`", self.name),
-                        )
-                        .help(format!(
-                            "the other is at line {}, column {}",
-                            first.start.line, first.start.column
-                        )),
-                    );
-                } else {
-                    col.renamed_from = Some(from);
-                }
+        if let Some(r) = &spec.renamed_from
+            && let Some(from) = ident(self.diags, r, "column")
+        {
+            if from == name {
+                self.err(r.span(), format!("{what} is renamed from itself"));
+            } else if let Some(first) = renamed.insert(from.clone(), r.span) {
+                self.diags.push(
+                    Diagnostic::new(
+                        r.span(),
+                        format!("two columns of `{}` are renamed from `{from}`", self.name),
+                    )
+                    .help(format!(
+                        "the other is at line {}, column {}",
+                        first.start.line, first.start.column
+                    )),
+                );
+            } else {
+                col.renamed_from = Some(from);
             }
         }
         let mut ok = true;

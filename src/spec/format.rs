@@ -28,7 +28,7 @@ pub struct SchemaFile {
     pub schemas: Option<Vec<Located<String>>>,
     /// Extensions: a list of names, or a mapping of name to options.
     #[serde(default)]
-    pub extensions: Option<ListOr<Vec<Located<String>>, OrderedMap<Checked<ExtensionSpec>>>>,
+    pub extensions: Option<ExtensionsSpec>,
     /// Enum types: name to the list of labels, in sort order.
     #[serde(default)]
     pub enums: OrderedMap<Checked<Vec<Located<String>>>>,
@@ -39,6 +39,9 @@ pub struct SchemaFile {
     #[serde(default)]
     pub tables: OrderedMap<Checked<TableSpec>>,
 }
+
+/// Extensions as a list of names, or a mapping of name to options.
+pub type ExtensionsSpec = ListOr<Vec<Located<String>>, OrderedMap<Checked<ExtensionSpec>>>;
 
 /// Options of an extension.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -78,25 +78,23 @@ pub fn resolve_plain(text: &str) -> Resolved<'_> {
         _ => {}
     }
     let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
-    if let Some(hex) = text.strip_prefix("0x") {
-        if digits(hex, 16) {
-            if let Ok(v) = i64::from_str_radix(hex, 16) {
-                return Resolved::Int(v);
-            }
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && digits(hex, 16)
+        && let Ok(v) = i64::from_str_radix(hex, 16)
+    {
+        return Resolved::Int(v);
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if digits(oct, 8) {
-            if let Ok(v) = i64::from_str_radix(oct, 8) {
-                return Resolved::Int(v);
-            }
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && digits(oct, 8)
+        && let Ok(v) = i64::from_str_radix(oct, 8)
+    {
+        return Resolved::Int(v);
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if digits(unsigned, 10) {
-        if let Ok(v) = text.parse::<i64>() {
-            return Resolved::Int(v);
-        }
+    if digits(unsigned, 10)
+        && let Ok(v) = text.parse::<i64>()
+    {
+        return Resolved::Int(v);
     }
     let is_float_syntax = {
         let (mantissa, exp) = match unsigned.find(['e', 'E']) {
@@ -114,10 +112,8 @@ pub fn resolve_plain(text: &str) -> Resolved<'_> {
         let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e), 10));
         mantissa_ok && exp_ok
     };
-    if is_float_syntax {
-        if let Ok(v) = text.parse::<f64>() {
-            return Resolved::Float(v);
-        }
+    if is_float_syntax && let Ok(v) = text.parse::<f64>() {
+        return Resolved::Float(v);
     }
     Resolved::Str(text)
 }
