@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use bellows::introspect;
 use bellows::model::Schema;
 use bellows::spec::{self, SpecError, WriteOptions};
 
@@ -299,11 +300,48 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             command: "abort",
             why: "there is no apply ledger to undo yet; nothing was changed",
         }),
-        Command::Dump(_) => Err(CliError::NotImplemented {
-            command: "dump",
-            why: "live-database introspection is in progress; `bellows validate` checks a hand-written file today",
-        }),
+        Command::Dump(a) => dump(&a),
     }
+}
+
+fn database_url(db: &DatabaseArgs, command: &str) -> Result<String, CliError> {
+    db.database_url.clone().ok_or_else(|| {
+        CliError::Usage(format!(
+            "`bellows {command}` needs a database: pass --database-url URL or set DATABASE_URL"
+        ))
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
+}
+
+/// Reads a live database; the warning about unmanaged objects goes to stderr.
+fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliError> {
+    let opts = introspect::Options {
+        schemas: schemas.to_vec(),
+    };
+    let found = runtime()?
+        .block_on(introspect::introspect_url(url, &opts))
+        .map_err(anyhow::Error::from)?;
+    if let Some(summary) = found.unmanaged_summary() {
+        eprintln!("warning: {summary}");
+    }
+    Ok(found.schema)
+}
+
+fn dump(a: &DumpArgs) -> Result<ExitCode, CliError> {
+    let url = database_url(&a.db, "dump")?;
+    let schema = introspect(&url, &a.schemas)?;
+    write_output(
+        a.output.as_deref(),
+        &spec::to_yaml(&schema, WriteOptions::default()),
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_target(path: &Path) -> Result<Schema, CliError> {
@@ -347,20 +385,16 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
-    let Some(from) = &a.from else {
-        return Err(if a.db.database_url.is_some() {
-            CliError::NotImplemented {
-                command: "diff --database-url",
-                why: "live-database introspection is in progress; compare two files with --from",
-            }
-        } else {
-            CliError::Usage(
-                "`bellows diff` needs the current schema: --from FILE, or --database-url URL (or DATABASE_URL)".into(),
-            )
-        });
-    };
-    let current = read_target(from)?;
     let target = read_target(&a.target)?;
+    let (current, from_label) = match (&a.from, &a.db.database_url) {
+        (Some(from), _) => (read_target(from)?, from.display().to_string()),
+        (None, Some(url)) => (introspect(url, &[])?, introspect::redact(url)),
+        (None, None) => {
+            return Err(CliError::Usage(
+                "`bellows diff` needs the current schema: --from FILE, or --database-url URL (or DATABASE_URL)".into(),
+            ));
+        }
+    };
     let opts = WriteOptions::default();
     let old = spec::to_yaml(&current.without_hints(), opts);
     let new = spec::to_yaml(&target.without_hints(), opts);
@@ -378,7 +412,7 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
     let text = similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
-        .header(&from.display().to_string(), &a.target.display().to_string())
+        .header(&from_label, &a.target.display().to_string())
         .to_string();
     let mut out = std::io::stdout().lock();
     for line in text.lines() {

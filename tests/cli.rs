@@ -163,9 +163,16 @@ fn diff_shows_the_change_between_the_examples() {
 
 #[test]
 fn commands_without_their_engine_fail_clearly_with_exit_2() {
-    let out = bellows(&["dump", "--database-url", "postgres://nowhere/x"]);
+    let out = bellows(&[
+        "apply",
+        "--phase",
+        "expand",
+        "--database-url",
+        "postgres://nowhere/x",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not implemented yet"));
+    assert!(text(&out.stderr).contains("nothing was changed"));
 }
 
 #[test]

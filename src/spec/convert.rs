@@ -162,11 +162,11 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         let mut seen = BTreeSet::new();
         let mut labels = Vec::new();
         for l in values {
-            if l.value.is_empty() || l.value.len() > MAX_IDENT_BYTES {
+            if l.value.len() > MAX_IDENT_BYTES {
                 err(
                     diags,
                     l.span(),
-                    format!("enum `{name}`: a label must be 1 to 63 bytes long"),
+                    format!("enum `{name}`: a label is at most 63 bytes long"),
                 );
             } else if !seen.insert(l.value.clone()) {
                 err(

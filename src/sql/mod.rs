@@ -1,6 +1,8 @@
 //! SQL text helpers shared by every dialect: the one place identifiers and
 //! literals are quoted. Nothing else in bellows builds SQL by pasting names.
 
+pub mod postgres;
+
 /// Keywords PostgreSQL does not accept as bare identifiers (reserved,
 /// type/function-name and column-name keywords; PostgreSQL's own
 /// `quote_ident` quotes exactly these and leaves unreserved ones bare).

@@ -1,0 +1,253 @@
+//! Reading a live database into the canonical model. One module per
+//! dialect; this one holds what they share: options, the result (the model
+//! plus the objects bellows does not manage), and errors.
+
+pub mod postgres;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::model::{Ident, QualifiedName, Schema};
+
+/// The schema bellows keeps its ledger in: never part of the model.
+pub const LEDGER_SCHEMA: &str = "bellows";
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Limit to these schemas; empty means every non-system schema.
+    pub schemas: Vec<String>,
+}
+
+/// Kinds of object bellows reads but does not manage (yet). They are
+/// reported, and nothing bellows does ever drops or alters them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnmanagedKind {
+    View,
+    MaterializedView,
+    ForeignTable,
+    PartitionedTable,
+    Partition,
+    InheritedTable,
+    UnloggedTable,
+    Function,
+    Procedure,
+    Aggregate,
+    Trigger,
+    EventTrigger,
+    Domain,
+    CompositeType,
+    RangeType,
+    Collation,
+    Policy,
+    RowLevelSecurity,
+    Rule,
+    ExclusionConstraint,
+    ForeignKeyToUnmanaged,
+    InvalidIndex,
+    Privileges,
+}
+
+impl UnmanagedKind {
+    /// Singular and plural nouns for messages.
+    pub fn nouns(self) -> (&'static str, &'static str) {
+        use UnmanagedKind::*;
+        match self {
+            View => ("view", "views"),
+            MaterializedView => ("materialized view", "materialized views"),
+            ForeignTable => ("foreign table", "foreign tables"),
+            PartitionedTable => ("partitioned table", "partitioned tables"),
+            Partition => ("partition", "partitions"),
+            InheritedTable => ("table that inherits", "tables that inherit"),
+            UnloggedTable => (
+                "unlogged table (persistence)",
+                "unlogged tables (persistence)",
+            ),
+            Function => ("function", "functions"),
+            Procedure => ("procedure", "procedures"),
+            Aggregate => ("aggregate", "aggregates"),
+            Trigger => ("trigger", "triggers"),
+            EventTrigger => ("event trigger", "event triggers"),
+            Domain => ("domain", "domains"),
+            CompositeType => ("composite type", "composite types"),
+            RangeType => ("range type", "range types"),
+            Collation => ("collation", "collations"),
+            Policy => ("row-level security policy", "row-level security policies"),
+            RowLevelSecurity => (
+                "table with row-level security enabled",
+                "tables with row-level security enabled",
+            ),
+            Rule => ("rule", "rules"),
+            ExclusionConstraint => ("exclusion constraint", "exclusion constraints"),
+            ForeignKeyToUnmanaged => (
+                "foreign key to an unmanaged table",
+                "foreign keys to unmanaged tables",
+            ),
+            InvalidIndex => (
+                "invalid index (a failed concurrent build)",
+                "invalid indexes (failed concurrent builds)",
+            ),
+            Privileges => (
+                "table with granted privileges",
+                "tables with granted privileges",
+            ),
+        }
+    }
+}
+
+/// A column (or, with `column: None`, a whole table) something depends on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ColumnRef {
+    pub table: QualifiedName,
+    pub column: Option<Ident>,
+}
+
+/// One object bellows leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unmanaged {
+    pub kind: UnmanagedKind,
+    /// The database's own identity text, e.g. `public.f(integer)` or
+    /// `trg on public.t`.
+    pub identity: String,
+    /// The managed tables and columns it depends on (from `pg_depend`), so
+    /// a plan can refuse a change that would break it.
+    pub depends_on: Vec<ColumnRef>,
+}
+
+/// What introspection found.
+#[derive(Debug, Clone, Default)]
+pub struct Introspection {
+    pub schema: Schema,
+    /// Sorted by kind, then identity.
+    pub unmanaged: Vec<Unmanaged>,
+    /// How many catalog queries it took (constant, whatever the size).
+    pub queries: usize,
+}
+
+impl Introspection {
+    /// One line per kind: `not managed by bellows: 3 views (public.a, public.b, public.c), ...`.
+    /// `None` when everything is managed.
+    pub fn unmanaged_summary(&self) -> Option<String> {
+        if self.unmanaged.is_empty() {
+            return None;
+        }
+        let mut by_kind: BTreeMap<UnmanagedKind, Vec<&str>> = BTreeMap::new();
+        for u in &self.unmanaged {
+            by_kind.entry(u.kind).or_default().push(&u.identity);
+        }
+        let parts: Vec<String> = by_kind
+            .iter()
+            .map(|(kind, names)| {
+                let (one, many) = kind.nouns();
+                let noun = if names.len() == 1 { one } else { many };
+                let shown: Vec<&str> = names.iter().take(5).copied().collect();
+                let more = if names.len() > 5 { ", ..." } else { "" };
+                format!("{} {noun} ({}{more})", names.len(), shown.join(", "))
+            })
+            .collect();
+        Some(format!(
+            "not managed by bellows (left untouched): {}",
+            parts.join("; ")
+        ))
+    }
+}
+
+/// Why introspection failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntrospectError {
+    /// The URL names a database bellows cannot read yet.
+    #[error(
+        "cannot introspect `{scheme}` databases yet: bellows reads PostgreSQL (postgres:// or postgresql:// URLs)"
+    )]
+    UnsupportedDatabase { scheme: String },
+    /// No connection.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A catalog query failed.
+    #[error("reading {what} from the catalog failed: {source}")]
+    Query {
+        what: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// `--schema` named a schema that does not exist.
+    #[error("schema `{0}` does not exist in this database")]
+    NoSuchSchema(String),
+    /// The catalog holds something the model cannot represent faithfully.
+    #[error("{object}: {detail}")]
+    Unrepresentable { object: String, detail: String },
+    /// The server is older than bellows supports.
+    #[error("PostgreSQL {0} is not supported: bellows needs PostgreSQL 12 or later")]
+    OldServer(String),
+}
+
+/// Connects to `url` and reads its schema, choosing the dialect by the
+/// URL's scheme.
+pub async fn introspect_url(url: &str, opts: &Options) -> Result<Introspection, IntrospectError> {
+    let scheme = url
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match scheme.as_str() {
+        "postgres" | "postgresql" => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(url).await.map_err(|source| {
+                IntrospectError::Connect {
+                    url: redact(url),
+                    source,
+                }
+            })?;
+            let r = postgres::introspect(&mut conn, opts).await;
+            let _ = conn.close().await;
+            r
+        }
+        other => Err(IntrospectError::UnsupportedDatabase {
+            scheme: other.to_string(),
+        }),
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Display for Unmanaged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.nouns().0, self.identity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,900 @@
+//! PostgreSQL introspection: one catalog query per object kind for the
+//! whole database (never one per table), inside a single read-only,
+//! repeatable-read transaction, so the cost stays flat per object and the
+//! picture is consistent. Types, defaults and expressions come from
+//! `format_type`, `pg_get_expr`, `pg_get_constraintdef` and
+//! `pg_get_indexdef`, printed with `search_path = public`, which is how the
+//! YAML format writes them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::postgres::PgRow;
+use sqlx::{Connection, PgConnection, Row};
+
+use super::{
+    ColumnRef, IntrospectError, Introspection, LEDGER_SCHEMA, Options, Unmanaged, UnmanagedKind,
+};
+use crate::model::*;
+
+type Result<T> = std::result::Result<T, IntrospectError>;
+
+/// Objects that belong to an extension are the extension's, not the user's.
+macro_rules! not_extension_member {
+    ($class:literal, $oid:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM pg_depend xd WHERE xd.classid = '",
+            $class,
+            "'::regclass AND xd.objid = ",
+            $oid,
+            " AND xd.deptype = 'e')"
+        )
+    };
+}
+
+const Q_SCHEMAS: &str = concat!(
+    "SELECT n.nspname::text FROM pg_namespace n
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', $1)
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND ",
+    not_extension_member!("pg_namespace", "n.oid"),
+    " ORDER BY 1"
+);
+
+const Q_EXTENSIONS: &str = "
+    SELECT e.extname::text, n.nspname::text, e.extversion
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname <> 'plpgsql'
+     ORDER BY 1";
+
+const Q_ENUMS: &str = concat!(
+    "SELECT n.nspname::text, t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+       FROM pg_type t
+       JOIN pg_namespace n ON n.oid = t.typnamespace
+       JOIN pg_enum e ON e.enumtypid = t.oid
+      WHERE n.nspname = ANY($1) AND ",
+    not_extension_member!("pg_type", "t.oid"),
+    " GROUP BY 1, 2 ORDER BY 1, 2"
+);
+
+const Q_SEQUENCES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL),
+            s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+            own.deptype, own.tschema, own.tname, own.cname
+       FROM pg_sequence s
+       JOIN pg_class c ON c.oid = s.seqrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN LATERAL (
+            SELECT d.deptype::text AS deptype, tn.nspname::text AS tschema,
+                   tc.relname::text AS tname, a.attname::text AS cname
+              FROM pg_depend d
+              JOIN pg_class tc ON tc.oid = d.refobjid
+              JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+               AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+             LIMIT 1) own ON true
+      WHERE n.nspname = ANY($1) AND ",
+    not_extension_member!("pg_class", "c.oid"),
+    " ORDER BY 1, 2"
+);
+
+const Q_RELATIONS: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relispartition,
+            c.relpersistence::text, obj_description(c.oid, 'pg_class'),
+            EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
+            c.relrowsecurity, c.relacl IS NOT NULL,
+            (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) AND ",
+    not_extension_member!("pg_class", "c.oid"),
+    " ORDER BY 1, 2"
+);
+
+const Q_COLUMNS: &str = "
+    SELECT n.nspname::text, c.relname::text, a.attname::text,
+           format_type(a.atttypid, a.atttypmod), a.attnotnull,
+           pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text,
+           CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
+           col_description(c.oid, a.attnum)
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+      LEFT JOIN pg_collation co ON co.oid = a.attcollation
+     WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY 1, 2, a.attnum";
+
+/// `{NND}` is replaced by the PostgreSQL-15 column or `false` before.
+const Q_CONSTRAINTS: &str = "
+    SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
+           ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
+           fn.nspname::text, fc.relname::text, fc.relkind::text,
+           ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+                   JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord),
+           con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text,
+           con.condeferrable, con.condeferred, con.connoinherit,
+           pg_get_constraintdef(con.oid, true),
+           COALESCE((SELECT {NND} FROM pg_index i WHERE i.indexrelid = con.conindid), false)
+      FROM pg_constraint con
+      JOIN pg_class c ON c.oid = con.conrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+      LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+     WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+     ORDER BY 1, 2, 3";
+
+const Q_INDEXES: &str = "
+    SELECT n.nspname::text, c.relname::text, ic.relname::text, i.indisunique, am.amname::text,
+           i.indnkeyatts::int4, i.indisvalid,
+           ARRAY(SELECT CASE WHEN k.num = 0 THEN NULL ELSE
+                        (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = k.num) END
+                   FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord),
+           ARRAY(SELECT pg_get_indexdef(i.indexrelid, k.ord::int4, true)
+                   FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord),
+           ARRAY(SELECT o.opt::int4 FROM unnest(i.indoption::int2[]) WITH ORDINALITY o(opt, ord) ORDER BY o.ord),
+           ARRAY(SELECT CASE WHEN opc.opcdefault THEN NULL ELSE opc.opcname::text END
+                   FROM unnest(i.indclass::oid[]) WITH ORDINALITY x(cls, ord)
+                   JOIN pg_opclass opc ON opc.oid = x.cls ORDER BY x.ord),
+           ARRAY(SELECT CASE WHEN x.coll = 0 OR x.coll = COALESCE(a.attcollation, 0)
+                             OR (k.num = 0 AND x.coll = 100) THEN NULL
+                             ELSE (SELECT co.collname::text FROM pg_collation co WHERE co.oid = x.coll) END
+                   FROM unnest(i.indcollation::oid[]) WITH ORDINALITY x(coll, ord)
+                   JOIN unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ON k.ord = x.ord
+                   LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+                  ORDER BY x.ord),
+           pg_get_expr(i.indpred, i.indrelid),
+           {NND}
+      FROM pg_index i
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_am am ON am.oid = ic.relam
+     WHERE c.relkind = 'r' AND n.nspname = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint con
+                        WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
+     ORDER BY 1, 2, 3";
+
+/// Every object of a kind bellows does not model, by its catalog identity.
+const Q_UNMANAGED: &str = concat!(
+    "SELECT kind, identity FROM (
+       SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END AS kind,
+              (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity AS identity
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_proc", "p.oid"), "
+       UNION ALL
+       SELECT 'trigger', (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity
+         FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT tg.tgisinternal AND n.nspname = ANY($1)
+       UNION ALL
+       SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' ELSE 'composite' END,
+              (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_type", "t.oid"), "
+          AND (t.typtype IN ('d', 'r')
+               OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
+       UNION ALL
+       SELECT 'policy', (pg_identify_object('pg_policy'::regclass, po.oid, 0)).identity
+         FROM pg_policy po JOIN pg_class c ON c.oid = po.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY($1)
+       UNION ALL
+       SELECT 'rule', (pg_identify_object('pg_rewrite'::regclass, r.oid, 0)).identity
+         FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1)
+       UNION ALL
+       SELECT 'collation', (pg_identify_object('pg_collation'::regclass, co.oid, 0)).identity
+         FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_collation", "co.oid"), "
+       UNION ALL
+       SELECT 'event trigger', evtname::text FROM pg_event_trigger
+     ) u ORDER BY 1, 2"
+);
+
+/// What depends on managed tables' columns: views (through their rewrite
+/// rule), triggers, policies, rules and functions that record it.
+const Q_DEPENDENCIES: &str = "
+    SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass
+                THEN (SELECT (pg_identify_object('pg_class'::regclass, r.ev_class, 0)).identity
+                        FROM pg_rewrite r WHERE r.oid = d.objid AND r.rulename = '_RETURN')
+                ELSE NULL END AS view_identity,
+           (pg_identify_object(d.classid, d.objid, 0)).identity,
+           tn.nspname::text, tc.relname::text, a.attname::text
+      FROM pg_depend d
+      JOIN pg_class tc ON tc.oid = d.refobjid
+      JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+     WHERE d.refclassid = 'pg_class'::regclass AND tc.relkind = 'r' AND tn.nspname = ANY($1)
+       AND d.deptype IN ('n', 'a')
+       AND d.classid IN ('pg_rewrite'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass)
+     ORDER BY 1, 2, 3, 4, 5";
+
+fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
+    move |source| IntrospectError::Query { what, source }
+}
+
+fn ident(text: String, what: &str) -> Result<Ident> {
+    Ident::new(text.clone()).map_err(|e| IntrospectError::Unrepresentable {
+        object: format!("{what} `{text}`"),
+        detail: e.to_string(),
+    })
+}
+
+fn qname(schema: String, name: String, what: &str) -> Result<QualifiedName> {
+    Ok(QualifiedName::new(ident(schema, what)?, ident(name, what)?))
+}
+
+/// Reads the whole schema over `conn`. Read-only: it runs in a
+/// `READ ONLY` transaction that is rolled back.
+pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Introspection> {
+    let version: String = sqlx::query_scalar("SHOW server_version_num")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(q("the server version"))?;
+    let version_num: u32 = version.trim().parse().unwrap_or(0);
+    if version_num < 120000 {
+        return Err(IntrospectError::OldServer(version));
+    }
+    let pg15 = version_num >= 150000;
+
+    let mut tx = conn.begin().await.map_err(q("a read-only transaction"))?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await
+        .map_err(q("a read-only transaction"))?;
+    // Types and expressions print unqualified for public, as YAML writes them.
+    sqlx::query("SET LOCAL search_path = public")
+        .execute(&mut *tx)
+        .await
+        .map_err(q("the search path"))?;
+
+    let mut r = Reader {
+        out: Introspection::default(),
+        managed: BTreeSet::new(),
+        unmanaged_tables: BTreeSet::new(),
+    };
+
+    let all: Vec<String> = sqlx::query_scalar(Q_SCHEMAS)
+        .bind(LEDGER_SCHEMA)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(q("schemas"))?;
+    r.out.queries += 1;
+    let scope: Vec<String> = if opts.schemas.is_empty() {
+        all
+    } else {
+        for s in &opts.schemas {
+            if !all.contains(s) {
+                return Err(IntrospectError::NoSuchSchema(s.clone()));
+            }
+        }
+        let mut s = opts.schemas.clone();
+        s.sort();
+        s.dedup();
+        s
+    };
+    for s in &scope {
+        if s != DEFAULT_SCHEMA {
+            r.out.schema.schemas.insert(ident(s.clone(), "schema")?);
+        }
+    }
+
+    let rows = fetch(
+        &mut tx,
+        Q_EXTENSIONS,
+        &scope,
+        "extensions",
+        &mut r.out.queries,
+    )
+    .await?;
+    r.extensions(rows, &scope, opts.schemas.is_empty())?;
+    let rows = fetch(&mut tx, Q_ENUMS, &scope, "enum types", &mut r.out.queries).await?;
+    r.enums(rows)?;
+    let rows = fetch(
+        &mut tx,
+        Q_SEQUENCES,
+        &scope,
+        "sequences",
+        &mut r.out.queries,
+    )
+    .await?;
+    r.sequences(rows)?;
+    let rows = fetch(&mut tx, Q_RELATIONS, &scope, "tables", &mut r.out.queries).await?;
+    r.relations(rows)?;
+    let rows = fetch(&mut tx, Q_COLUMNS, &scope, "columns", &mut r.out.queries).await?;
+    r.columns(rows)?;
+    let nnd = if pg15 {
+        "i.indnullsnotdistinct"
+    } else {
+        "false"
+    };
+    let constraints = Q_CONSTRAINTS.replace("{NND}", nnd);
+    let rows = fetch_owned(
+        &mut tx,
+        constraints,
+        &scope,
+        "constraints",
+        &mut r.out.queries,
+    )
+    .await?;
+    r.constraints(rows)?;
+    let indexes = Q_INDEXES.replace("{NND}", nnd);
+    let rows = fetch_owned(&mut tx, indexes, &scope, "indexes", &mut r.out.queries).await?;
+    r.indexes(rows)?;
+    let rows = fetch(
+        &mut tx,
+        Q_UNMANAGED,
+        &scope,
+        "functions, triggers, types and policies",
+        &mut r.out.queries,
+    )
+    .await?;
+    r.unmanaged(rows)?;
+    let rows = fetch(
+        &mut tx,
+        Q_DEPENDENCIES,
+        &scope,
+        "dependencies",
+        &mut r.out.queries,
+    )
+    .await?;
+    r.dependencies(rows)?;
+    tx.rollback()
+        .await
+        .map_err(q("the end of the read-only transaction"))?;
+
+    r.out.unmanaged.sort();
+    r.out.unmanaged.dedup();
+    Ok(r.out)
+}
+
+async fn fetch(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    scope: &[String],
+    what: &'static str,
+    count: &mut usize,
+) -> Result<Vec<PgRow>> {
+    *count += 1;
+    sqlx::query(sql)
+        .bind(scope)
+        .fetch_all(conn)
+        .await
+        .map_err(q(what))
+}
+
+/// For the queries whose text depends on the server version; the only
+/// substitution is a fixed column name chosen in this module.
+async fn fetch_owned(
+    conn: &mut PgConnection,
+    sql: String,
+    scope: &[String],
+    what: &'static str,
+    count: &mut usize,
+) -> Result<Vec<PgRow>> {
+    *count += 1;
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(scope)
+        .fetch_all(conn)
+        .await
+        .map_err(q(what))
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+    row: &'r PgRow,
+    i: usize,
+    what: &'static str,
+) -> Result<T> {
+    row.try_get(i).map_err(q(what))
+}
+
+struct Reader {
+    out: Introspection,
+    /// Tables in the model.
+    managed: BTreeSet<QualifiedName>,
+    /// Tables seen but not modeled (partitioned, partitions, children).
+    unmanaged_tables: BTreeSet<QualifiedName>,
+}
+
+impl Reader {
+    fn note(&mut self, kind: UnmanagedKind, identity: String) {
+        self.out.unmanaged.push(Unmanaged {
+            kind,
+            identity,
+            depends_on: Vec::new(),
+        });
+    }
+
+    fn extensions(&mut self, rows: Vec<PgRow>, scope: &[String], all: bool) -> Result<()> {
+        for row in rows {
+            let name: String = get(&row, 0, "extensions")?;
+            let schema: String = get(&row, 1, "extensions")?;
+            let version: String = get(&row, 2, "extensions")?;
+            if !all && !scope.contains(&schema) {
+                continue;
+            }
+            let ext = Extension {
+                schema: (schema != DEFAULT_SCHEMA)
+                    .then(|| ident(schema, "schema"))
+                    .transpose()?,
+                version: Some(version),
+            };
+            self.out
+                .schema
+                .extensions
+                .insert(ident(name, "extension")?, ext);
+        }
+        Ok(())
+    }
+
+    fn enums(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        for row in rows {
+            let name = qname(
+                get(&row, 0, "enum types")?,
+                get(&row, 1, "enum types")?,
+                "enum",
+            )?;
+            let values: Vec<String> = get(&row, 2, "enum types")?;
+            self.out.schema.enums.insert(name, EnumType { values });
+        }
+        Ok(())
+    }
+
+    fn sequences(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "sequences";
+        for row in rows {
+            let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "sequence")?;
+            let deptype: Option<String> = get(&row, 9, W)?;
+            if deptype.as_deref() == Some("i") {
+                // An identity column's sequence is part of the column.
+                continue;
+            }
+            let type_text: String = get(&row, 2, W)?;
+            let data_type =
+                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
+                    object: format!("sequence {name}"),
+                    detail: e,
+                })?;
+            let (start, inc, min, max, cache): (i64, i64, i64, i64, i64) = (
+                get(&row, 3, W)?,
+                get(&row, 4, W)?,
+                get(&row, 5, W)?,
+                get(&row, 6, W)?,
+                get(&row, 7, W)?,
+            );
+            let type_max = match data_type.base {
+                BaseType::SmallInt => i16::MAX as i64,
+                BaseType::Integer => i32::MAX as i64,
+                _ => i64::MAX,
+            };
+            let type_min = match data_type.base {
+                BaseType::SmallInt => i16::MIN as i64,
+                BaseType::Integer => i32::MIN as i64,
+                _ => i64::MIN,
+            };
+            // Leave out what equals PostgreSQL's default for the type and
+            // direction, so that a dump shows only what was chosen.
+            let (dmin, dmax) = if inc > 0 {
+                (1, type_max)
+            } else {
+                (type_min, -1)
+            };
+            let min_value = (min != dmin).then_some(min);
+            let max_value = (max != dmax).then_some(max);
+            let dstart = if inc > 0 { min } else { max };
+            let mut seq = Sequence::new(data_type);
+            seq.start = (start != dstart).then_some(start);
+            seq.increment = (inc != 1).then_some(inc);
+            seq.min_value = min_value;
+            seq.max_value = max_value;
+            seq.cache = (cache != 1).then_some(cache);
+            seq.cycle = get(&row, 8, W)?;
+            let tschema: Option<String> = get(&row, 10, W)?;
+            let tname: Option<String> = get(&row, 11, W)?;
+            let cname: Option<String> = get(&row, 12, W)?;
+            if let (Some(ts), Some(t), Some(c)) = (tschema, tname, cname) {
+                // The model keeps owners in the sequence's own schema.
+                if ts == name.schema.as_str() {
+                    seq.owned_by = Some((ident(t, "table")?, ident(c, "column")?));
+                }
+            }
+            self.out.schema.sequences.insert(name, seq);
+        }
+        Ok(())
+    }
+
+    fn relations(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "tables";
+        for row in rows {
+            let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
+            let kind: String = get(&row, 2, W)?;
+            let is_partition: bool = get(&row, 3, W)?;
+            let persistence: String = get(&row, 4, W)?;
+            let comment: Option<String> = get(&row, 5, W)?;
+            let inherits: bool = get(&row, 6, W)?;
+            let rls: bool = get(&row, 7, W)?;
+            let acl: bool = get(&row, 8, W)?;
+            let identity: String = get(&row, 9, W)?;
+            let unmanaged_kind = match kind.as_str() {
+                "v" => Some(UnmanagedKind::View),
+                "m" => Some(UnmanagedKind::MaterializedView),
+                "f" => Some(UnmanagedKind::ForeignTable),
+                "p" => Some(UnmanagedKind::PartitionedTable),
+                _ if is_partition => Some(UnmanagedKind::Partition),
+                _ if inherits => Some(UnmanagedKind::InheritedTable),
+                _ => None,
+            };
+            if let Some(k) = unmanaged_kind {
+                if matches!(kind.as_str(), "p" | "r") {
+                    self.unmanaged_tables.insert(name.clone());
+                }
+                self.note(k, identity);
+                continue;
+            }
+            if persistence == "u" {
+                self.note(UnmanagedKind::UnloggedTable, identity.clone());
+            }
+            if rls {
+                self.note(UnmanagedKind::RowLevelSecurity, identity.clone());
+            }
+            if acl {
+                self.note(UnmanagedKind::Privileges, identity);
+            }
+            self.managed.insert(name.clone());
+            self.out.schema.tables.insert(
+                name,
+                Table {
+                    comment,
+                    ..Table::default()
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn table(&mut self, name: &QualifiedName) -> Option<&mut Table> {
+        self.out.schema.tables.get_mut(name)
+    }
+
+    fn columns(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "columns";
+        for row in rows {
+            let table = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
+            if !self.managed.contains(&table) {
+                continue;
+            }
+            let col_name: String = get(&row, 2, W)?;
+            let type_text: String = get(&row, 3, W)?;
+            let ty =
+                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
+                    object: format!("column {table}.{col_name}"),
+                    detail: format!("type `{type_text}`: {e}"),
+                })?;
+            let mut c = Column::new(ident(col_name, "column")?, ty);
+            let not_null: bool = get(&row, 4, W)?;
+            c.nullable = !not_null;
+            let expr: Option<String> = get(&row, 5, W)?;
+            let identity: String = get(&row, 6, W)?;
+            let generated: String = get(&row, 7, W)?;
+            c.identity = match identity.as_str() {
+                "a" => Some(Identity::Always),
+                "d" => Some(Identity::ByDefault),
+                _ => None,
+            };
+            if generated == "s" {
+                c.generated = expr;
+            } else {
+                c.default = expr;
+            }
+            let collation: Option<String> = get(&row, 8, W)?;
+            c.collation = collation.map(|x| ident(x, "collation")).transpose()?;
+            c.comment = get(&row, 9, W)?;
+            if let Some(t) = self.table(&table) {
+                t.columns.push(c);
+            }
+        }
+        Ok(())
+    }
+
+    fn constraints(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "constraints";
+        for row in rows {
+            let table = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
+            if !self.managed.contains(&table) {
+                continue;
+            }
+            let name = ident(get(&row, 2, W)?, "constraint")?;
+            let kind: String = get(&row, 3, W)?;
+            let cols: Vec<String> = get(&row, 4, W)?;
+            let cols: Vec<Ident> = cols
+                .into_iter()
+                .map(|c| ident(c, "column"))
+                .collect::<Result<_>>()?;
+            let deferrable = match (get::<bool>(&row, 12, W)?, get::<bool>(&row, 13, W)?) {
+                (false, _) => Deferrable::No,
+                (true, false) => Deferrable::InitiallyImmediate,
+                (true, true) => Deferrable::InitiallyDeferred,
+            };
+            let def: String = get(&row, 15, W)?;
+            let identity = format!(
+                "{} on {}",
+                crate::sql::quote_ident(name.as_str()),
+                crate::sql::postgres::qualified(&table)
+            );
+            match kind.as_str() {
+                "p" => {
+                    if let Some(t) = self.table(&table) {
+                        t.primary_key = Some(PrimaryKey {
+                            name,
+                            columns: cols,
+                            renamed_from: None,
+                        });
+                    }
+                }
+                "u" => {
+                    let nnd: bool = get(&row, 16, W)?;
+                    if let Some(t) = self.table(&table) {
+                        t.uniques.insert(
+                            name,
+                            Unique {
+                                columns: cols,
+                                nulls_not_distinct: nnd,
+                                deferrable,
+                                renamed_from: None,
+                            },
+                        );
+                    }
+                }
+                "c" => {
+                    let no_inherit: bool = get(&row, 14, W)?;
+                    let expression =
+                        check_expression(&def).ok_or_else(|| IntrospectError::Unrepresentable {
+                            object: format!("check constraint {identity}"),
+                            detail: format!("unexpected definition `{def}`"),
+                        })?;
+                    if let Some(t) = self.table(&table) {
+                        t.checks.insert(
+                            name,
+                            Check {
+                                expression,
+                                no_inherit,
+                                renamed_from: None,
+                            },
+                        );
+                    }
+                }
+                "f" => {
+                    let ref_table = qname(get(&row, 5, W)?, get(&row, 6, W)?, "table")?;
+                    if !self.managed.contains(&ref_table) {
+                        self.note(UnmanagedKind::ForeignKeyToUnmanaged, identity);
+                        continue;
+                    }
+                    let ref_cols: Vec<String> = get(&row, 8, W)?;
+                    let action = |code: String| match code.as_str() {
+                        "r" => FkAction::Restrict,
+                        "c" => FkAction::Cascade,
+                        "n" => FkAction::SetNull,
+                        "d" => FkAction::SetDefault,
+                        _ => FkAction::NoAction,
+                    };
+                    let fk = ForeignKey {
+                        columns: cols,
+                        ref_table,
+                        ref_columns: ref_cols
+                            .into_iter()
+                            .map(|c| ident(c, "column"))
+                            .collect::<Result<_>>()?,
+                        on_update: action(get(&row, 9, W)?),
+                        on_delete: action(get(&row, 10, W)?),
+                        match_type: if get::<String>(&row, 11, W)? == "f" {
+                            FkMatch::Full
+                        } else {
+                            FkMatch::Simple
+                        },
+                        deferrable,
+                        renamed_from: None,
+                    };
+                    if let Some(t) = self.table(&table) {
+                        t.foreign_keys.insert(name, fk);
+                    }
+                }
+                _ => self.note(UnmanagedKind::ExclusionConstraint, identity),
+            }
+        }
+        Ok(())
+    }
+
+    fn indexes(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "indexes";
+        for row in rows {
+            let table = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
+            if !self.managed.contains(&table) {
+                continue;
+            }
+            let name = ident(get(&row, 2, W)?, "index")?;
+            let valid: bool = get(&row, 6, W)?;
+            if !valid {
+                let identity = format!(
+                    "{}.{}",
+                    crate::sql::quote_ident(table.schema.as_str()),
+                    crate::sql::quote_ident(name.as_str())
+                );
+                self.note(UnmanagedKind::InvalidIndex, identity);
+                continue;
+            }
+            let nkey: i32 = get(&row, 5, W)?;
+            let cols: Vec<Option<String>> = get(&row, 7, W)?;
+            let defs: Vec<String> = get(&row, 8, W)?;
+            let options: Vec<i32> = get(&row, 9, W)?;
+            let opclasses: Vec<Option<String>> = get(&row, 10, W)?;
+            let collations: Vec<Option<String>> = get(&row, 11, W)?;
+            let mut keys = Vec::new();
+            let mut include = Vec::new();
+            for (i, (col, def)) in cols.into_iter().zip(defs).enumerate() {
+                if i as i32 >= nkey {
+                    if let Some(c) = col {
+                        include.push(ident(c, "column")?);
+                    }
+                    continue;
+                }
+                let opt = options.get(i).copied().unwrap_or(0);
+                let desc = opt & 1 != 0;
+                let nulls_first = opt & 2 != 0;
+                let order = if desc {
+                    SortOrder::Desc
+                } else {
+                    SortOrder::Asc
+                };
+                // Only a placement that differs from the direction's default.
+                let nulls = match (desc, nulls_first) {
+                    (false, true) => Some(NullsOrder::First),
+                    (true, false) => Some(NullsOrder::Last),
+                    _ => None,
+                };
+                let target = match col {
+                    Some(c) => KeyTarget::Column(ident(c, "column")?),
+                    None => KeyTarget::Expression(def),
+                };
+                keys.push(IndexKey {
+                    target,
+                    order,
+                    nulls,
+                    opclass: opclasses.get(i).cloned().flatten(),
+                    collation: collations
+                        .get(i)
+                        .cloned()
+                        .flatten()
+                        .map(|c| ident(c, "collation"))
+                        .transpose()?,
+                });
+            }
+            let index = Index {
+                unique: get(&row, 3, W)?,
+                method: get(&row, 4, W)?,
+                keys,
+                include,
+                predicate: get(&row, 12, W)?,
+                nulls_not_distinct: get(&row, 13, W)?,
+                renamed_from: None,
+            };
+            if let Some(t) = self.table(&table) {
+                t.indexes.insert(name, index);
+            }
+        }
+        Ok(())
+    }
+
+    fn unmanaged(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "unmanaged objects";
+        for row in rows {
+            let kind: String = get(&row, 0, W)?;
+            let identity: String = get(&row, 1, W)?;
+            let kind = match kind.as_str() {
+                "procedure" => UnmanagedKind::Procedure,
+                "aggregate" => UnmanagedKind::Aggregate,
+                "trigger" => UnmanagedKind::Trigger,
+                "domain" => UnmanagedKind::Domain,
+                "range" => UnmanagedKind::RangeType,
+                "composite" => UnmanagedKind::CompositeType,
+                "policy" => UnmanagedKind::Policy,
+                "rule" => UnmanagedKind::Rule,
+                "collation" => UnmanagedKind::Collation,
+                "event trigger" => UnmanagedKind::EventTrigger,
+                _ => UnmanagedKind::Function,
+            };
+            self.note(kind, identity);
+        }
+        Ok(())
+    }
+
+    fn dependencies(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "dependencies";
+        let mut deps: BTreeMap<String, BTreeSet<ColumnRef>> = BTreeMap::new();
+        for row in rows {
+            let view: Option<String> = get(&row, 0, W)?;
+            let object: String = get(&row, 1, W)?;
+            let table = qname(get(&row, 2, W)?, get(&row, 3, W)?, "table")?;
+            if !self.managed.contains(&table) {
+                continue;
+            }
+            let column: Option<String> = get(&row, 4, W)?;
+            let column = column.map(|c| ident(c, "column")).transpose()?;
+            deps.entry(view.unwrap_or(object))
+                .or_default()
+                .insert(ColumnRef { table, column });
+        }
+        // Views are keyed by their relation identity (see the query), the
+        // rest by their own; both are pg_identify_object's text.
+        for u in &mut self.out.unmanaged {
+            if let Some(d) = deps.get(&u.identity) {
+                u.depends_on = d.iter().cloned().collect();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `CHECK (expr)[ NO INHERIT][ NOT VALID]` → `expr`, with one pair of
+/// parentheses around the whole expression removed, since PostgreSQL adds
+/// them and people do not write them.
+pub fn check_expression(def: &str) -> Option<String> {
+    let rest = def.strip_prefix("CHECK ")?;
+    let inner = balanced_prefix(rest)?;
+    let mut expr = inner.trim().to_string();
+    while expr.starts_with('(') && balanced_prefix(&expr).map(str::len) == Some(expr.len() - 2) {
+        expr = expr[1..expr.len() - 1].trim().to_string();
+    }
+    Some(expr)
+}
+
+/// For text starting with `(`, the contents up to the matching `)`,
+/// skipping parentheses inside string literals and quoted identifiers.
+fn balanced_prefix(text: &str) -> Option<&str> {
+    if !text.starts_with('(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&text[1..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_definitions_lose_the_wrapper() {
+        assert_eq!(
+            check_expression("CHECK ((price > 0))").as_deref(),
+            Some("price > 0")
+        );
+        assert_eq!(
+            check_expression("CHECK (price > 0) NOT VALID").as_deref(),
+            Some("price > 0")
+        );
+        assert_eq!(
+            check_expression("CHECK ((a > 0) AND (b > 0)) NO INHERIT").as_deref(),
+            Some("(a > 0) AND (b > 0)")
+        );
+        assert_eq!(
+            check_expression("CHECK (x <> ')'::text)").as_deref(),
+            Some("x <> ')'::text")
+        );
+        assert_eq!(check_expression("UNIQUE (x)"), None);
+    }
+}
