@@ -1,0 +1,123 @@
+//! Introspection cost as a schema grows: N tables (about 10 columns, 2
+//! indexes and 1 foreign key each) for N = 100, 1000, 5000, reporting the
+//! time and number of catalog queries per N. The time per table should
+//! stay flat: bellows reads each object kind with one query.
+//!
+//!     cargo run --release --example introspect_bench [-- 100 1000 5000]
+//!
+//! Uses TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+//! to create, and afterwards drop, a scratch database.
+
+use std::time::{Duration, Instant};
+
+use bellows::introspect::{Options, introspect_url};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+fn table_ddl(i: usize) -> String {
+    let fk = if i == 0 {
+        String::new()
+    } else {
+        format!(
+            ", CONSTRAINT t{i}_parent_fk FOREIGN KEY (parent_id) REFERENCES t{} (id)",
+            i - 1
+        )
+    };
+    format!(
+        "CREATE TABLE t{i} (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            parent_id bigint,
+            name text NOT NULL,
+            email varchar(200),
+            score integer NOT NULL DEFAULT 0,
+            price numeric(12,2),
+            active boolean NOT NULL DEFAULT true,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            payload jsonb,
+            tags text[]{fk});
+         CREATE INDEX t{i}_name_idx ON t{i} (name);
+         CREATE INDEX t{i}_created_idx ON t{i} (created_at DESC) WHERE active;"
+    )
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![100, 1000, 5000];
+    }
+    sizes.sort_unstable();
+    let server = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let db = format!("bellows_bench_{}", std::process::id());
+    let mut admin = PgConnection::connect(&server).await?;
+    admin
+        .execute(AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .await?;
+    let url = match server.rsplit_once('/') {
+        Some((root, _)) => format!("{root}/{db}"),
+        None => return Err("TEST_DATABASE_URL needs a database path".into()),
+    };
+    let result = run(&url, &sizes).await;
+    admin
+        .execute(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+        )))
+        .await?;
+    result
+}
+
+async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut conn = PgConnection::connect(url).await?;
+    println!(
+        "{:>7} {:>9} {:>12} {:>14} {:>8}",
+        "tables", "objects", "introspect", "per table", "queries"
+    );
+    let mut created = 0;
+    for &n in sizes {
+        while created < n {
+            let batch: Vec<String> = (created..n.min(created + 200)).map(table_ddl).collect();
+            conn.execute(AssertSqlSafe(batch.join("\n"))).await?;
+            created = n.min(created + 200);
+        }
+        conn.execute("VACUUM ANALYZE").await?;
+        // Median of 3 runs, after one warm-up.
+        let mut times: Vec<Duration> = Vec::new();
+        let mut queries = 0;
+        let mut objects = 0;
+        for run in 0..4 {
+            let start = Instant::now();
+            let found = introspect_url(url, &Options::default()).await?;
+            let took = start.elapsed();
+            assert_eq!(found.schema.tables.len(), n);
+            queries = found.queries;
+            objects = found
+                .schema
+                .tables
+                .values()
+                .map(|t| {
+                    1 + t.columns.len()
+                        + t.indexes.len()
+                        + t.foreign_keys.len()
+                        + usize::from(t.primary_key.is_some())
+                })
+                .sum();
+            if run > 0 {
+                times.push(took);
+            }
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        println!(
+            "{:>7} {:>9} {:>10.1}ms {:>12.1}µs {:>8}",
+            n,
+            objects,
+            median.as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e6 / n as f64,
+            queries
+        );
+    }
+    Ok(())
+}
