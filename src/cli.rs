@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use bellows::introspect;
 use bellows::model::Schema;
+use bellows::plan::PlanOptions;
+use bellows::render;
 use bellows::spec::{self, SpecError, WriteOptions};
 
 const EXIT_CODES: &str = "\
@@ -284,10 +286,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff(a) => diff(&a),
-        Command::Plan(_) => Err(CliError::NotImplemented {
-            command: "plan",
-            why: "the expand/migrate/contract planner is the next milestone; `bellows diff --from FILE --target FILE` shows the schema-level difference today",
-        }),
+        Command::Plan(a) => plan(&a),
         Command::Apply(_) => Err(CliError::NotImplemented {
             command: "apply",
             why: "apply runs plans, and the planner comes first; nothing was changed",
@@ -322,6 +321,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 /// Reads a live database; the warning about unmanaged objects goes to stderr.
 fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliError> {
+    Ok(introspect_full(url, schemas)?.schema)
+}
+
+fn introspect_full(url: &str, schemas: &[String]) -> Result<introspect::Introspection, CliError> {
     let opts = introspect::Options {
         schemas: schemas.to_vec(),
     };
@@ -331,7 +334,78 @@ fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliError> {
     if let Some(summary) = found.unmanaged_summary() {
         eprintln!("warning: {summary}");
     }
-    Ok(found.schema)
+    Ok(found)
+}
+
+fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
+    let target = read_target(&a.target)?;
+    let (current, opts) = match (&a.from, &a.db.database_url) {
+        (Some(from), _) => (read_target(from)?.without_hints(), PlanOptions::default()),
+        (None, Some(url)) => {
+            let found = introspect_full(url, &a.schemas)?;
+            (
+                found.schema,
+                PlanOptions {
+                    unmanaged: found.unmanaged,
+                },
+            )
+        }
+        (None, None) => {
+            return Err(CliError::Usage(
+                "`bellows plan` needs the current schema: --database-url URL (or DATABASE_URL), or --from FILE".into(),
+            ));
+        }
+    };
+    let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {
+        CliError::Reported(format!(
+            "cannot plan {}:\n{}",
+            a.target.display(),
+            indent_errors(&e.to_string())
+        ))
+    })?;
+    let text = match a.format {
+        PlanFormat::Text => render::render_text(&plan),
+        PlanFormat::Sql => render::render_sql(&plan),
+        PlanFormat::Json => render::render_json(&plan),
+        PlanFormat::Markdown => render::render_markdown(&plan),
+    };
+    if let Some(committed) = &a.check {
+        let old = std::fs::read_to_string(committed).map_err(|e| {
+            CliError::Other(anyhow::anyhow!(
+                "cannot read the committed plan {}: {e}",
+                committed.display()
+            ))
+        })?;
+        if old == text {
+            println!("{}: up to date", committed.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        let diff = similar::TextDiff::from_lines(&old, &text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&committed.display().to_string(), "new plan")
+            .to_string();
+        print!("{diff}");
+        eprintln!(
+            "{} is stale: the plan changed (diff above); regenerate it with --out {}",
+            committed.display(),
+            committed.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    write_output(a.out.as_deref(), &text)?;
+    Ok(if a.exit_code && !plan.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn indent_errors(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  error: {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn dump(a: &DumpArgs) -> Result<ExitCode, CliError> {

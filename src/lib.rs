@@ -5,7 +5,10 @@
 //! the two is planned as expand → migrate → contract steps of safe SQL.
 //! The library never prints: the binary renders what it returns.
 
+pub mod diff;
 pub mod introspect;
 pub mod model;
+pub mod plan;
+pub mod render;
 pub mod spec;
 pub mod sql;

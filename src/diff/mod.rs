@@ -1,0 +1,109 @@
+//! Schema × Schema → changes. One generic diff-by-name serves every object
+//! kind; `renamed_from` hints turn a drop + add into a rename (a
+//! declarative diff can never guess one). A hint whose rename already
+//! happened (the old name is gone, the new one exists) is simply satisfied.
+
+use std::collections::BTreeMap;
+
+/// What happened to one named object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delta<'a, K, V> {
+    Added(&'a K, &'a V),
+    Removed(&'a K, &'a V),
+    /// Same name, different definition.
+    Altered(&'a K, &'a V, &'a V),
+    /// `from` in the old schema is `to` in the new one (definitions may differ).
+    Renamed {
+        from: &'a K,
+        to: &'a K,
+        old: &'a V,
+        new: &'a V,
+    },
+}
+
+/// Compares two keyed collections. `renamed_from` reads a new item's hint.
+/// Output order: by name, deterministic.
+pub fn diff_by_name<'a, K: Ord, V: PartialEq>(
+    old: &'a BTreeMap<K, V>,
+    new: &'a BTreeMap<K, V>,
+    renamed_from: impl Fn(&V) -> Option<&K>,
+    same: impl Fn(&V, &V) -> bool,
+) -> Vec<Delta<'a, K, V>> {
+    let mut out = Vec::new();
+    let mut consumed: Vec<&K> = Vec::new();
+    for (k, v) in new {
+        if let Some(o) = old.get(k) {
+            if !same(o, v) {
+                out.push(Delta::Altered(k, o, v));
+            }
+            continue;
+        }
+        match renamed_from(v).and_then(|from| old.get_key_value(from)) {
+            Some((from, o)) if !new.contains_key(from) => {
+                consumed.push(from);
+                out.push(Delta::Renamed {
+                    from,
+                    to: k,
+                    old: o,
+                    new: v,
+                });
+            }
+            _ => out.push(Delta::Added(k, v)),
+        }
+    }
+    for (k, v) in old {
+        if !new.contains_key(k) && !consumed.contains(&k) {
+            out.push(Delta::Removed(k, v));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(
+        items: &[(&'static str, (i32, Option<&'static str>))],
+    ) -> BTreeMap<&'static str, (i32, Option<&'static str>)> {
+        items.iter().cloned().collect()
+    }
+
+    #[test]
+    fn adds_removes_alters_and_renames() {
+        let old = m(&[("a", (1, None)), ("b", (2, None)), ("c", (3, None))]);
+        let new = m(&[
+            ("a", (1, None)),
+            ("b", (5, None)),
+            ("d", (3, Some("c"))),
+            ("e", (9, None)),
+        ]);
+        let d = diff_by_name(&old, &new, |v| v.1.as_ref(), |x, y| x.0 == y.0);
+        assert_eq!(d.len(), 3);
+        assert!(matches!(d[0], Delta::Altered(&"b", _, _)));
+        assert!(matches!(
+            d[1],
+            Delta::Renamed {
+                from: &"c",
+                to: &"d",
+                ..
+            }
+        ));
+        assert!(matches!(d[2], Delta::Added(&"e", _)));
+    }
+
+    #[test]
+    fn a_satisfied_rename_hint_is_no_change() {
+        let old = m(&[("d", (3, None))]);
+        let new = m(&[("d", (3, Some("c")))]);
+        assert!(diff_by_name(&old, &new, |v| v.1.as_ref(), |x, y| x.0 == y.0).is_empty());
+    }
+
+    #[test]
+    fn a_hint_whose_source_still_exists_is_an_add() {
+        let old = m(&[("c", (3, None))]);
+        let new = m(&[("c", (3, None)), ("d", (3, Some("c")))]);
+        let d = diff_by_name(&old, &new, |v| v.1.as_ref(), |x, y| x.0 == y.0);
+        assert!(matches!(d[..], [Delta::Added(&"d", _)]));
+    }
+}

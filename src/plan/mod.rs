@@ -1,0 +1,129 @@
+//! The planner: the diff of the current and the target schema becomes
+//! expand → migrate → contract steps of safe SQL, ordered by a dependency
+//! graph. Rules are per dialect and per object kind (`postgres/`).
+
+mod graph;
+mod postgres;
+pub mod step;
+
+use std::fmt;
+
+use serde::Serialize;
+
+pub use step::*;
+
+use crate::introspect::Unmanaged;
+use crate::model::Schema;
+use crate::spec::{WriteOptions, to_yaml};
+
+/// A plan: the ordered steps and the fingerprints of the schemas it goes
+/// between, so that applying it to a database that moved is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Format version of the JSON rendering.
+    pub version: u32,
+    /// Fingerprint of the normalized current schema.
+    pub current_fingerprint: String,
+    /// Fingerprint of the normalized target schema.
+    pub target_fingerprint: String,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.phase == phase)
+    }
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A new NOT NULL column needs values for the existing rows.
+    #[error(
+        "column {column}: it is NOT NULL and new, so existing rows need a value, but it has neither `default:` nor `backfill:`; add `backfill: <SQL expression>` (e.g. computed from other columns) or a `default:`"
+    )]
+    MissingBackfill { column: String },
+    /// Backfills go by primary key.
+    #[error(
+        "table {table} has no primary key, and {why} needs a batched backfill, which pages through the table by primary key; add a primary key first (a separate migration)"
+    )]
+    NoPrimaryKey { table: String, why: String },
+    /// A change bellows cannot make safely (yet).
+    #[error("unsupported: {what} ({object}); {hint}")]
+    Unsupported {
+        object: String,
+        what: String,
+        hint: String,
+    },
+    /// The change would break an object bellows does not manage.
+    #[error(
+        "{change} would break {dependents}, which bellows does not manage; change or drop those first, by hand or in a separate migration"
+    )]
+    BreaksUnmanaged { change: String, dependents: String },
+    /// Planner bug: an edge from a later phase to an earlier one.
+    #[error(
+        "planner bug: `{after}` ({after_phase}) depends on `{before}` ({before_phase}), which runs in a later phase"
+    )]
+    PhaseInversion {
+        before: String,
+        before_phase: &'static str,
+        after: String,
+        after_phase: &'static str,
+    },
+    /// Planner bug: the steps depend on each other in a cycle.
+    #[error("planner bug: these steps depend on each other in a cycle: {}", steps.join(", "))]
+    Cycle { steps: Vec<String> },
+}
+
+/// Every reason a plan could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlanErrors(pub Vec<PlanError>);
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the planner knows besides the two schemas.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Objects bellows does not manage, with what they depend on; a change
+    /// that would break one is refused.
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+/// Plans the change from `current` to `target` for PostgreSQL.
+pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Plan, PlanErrors> {
+    let steps = postgres::steps(current, target, &opts.unmanaged).map_err(PlanErrors)?;
+    let steps = graph::order(steps).map_err(|e| PlanErrors(vec![e]))?;
+    Ok(Plan {
+        version: 1,
+        current_fingerprint: fingerprint(current),
+        target_fingerprint: fingerprint(target),
+        steps,
+    })
+}
+
+/// A stable fingerprint of a schema's normalized form (FNV-1a, 64 bits,
+/// over the dump text: a drift check, not a security measure).
+pub fn fingerprint(schema: &Schema) -> String {
+    let text = to_yaml(&schema.without_hints(), WriteOptions::default());
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

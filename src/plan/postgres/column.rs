@@ -1,0 +1,624 @@
+//! Columns: add, drop, rename, retype, nullability, defaults, comments.
+
+use std::collections::BTreeMap;
+
+use super::expr::is_constant;
+use super::sync::Sync;
+use super::*;
+use crate::diff::{Delta, diff_by_name};
+use crate::sql::postgres::{column_def, type_sql};
+use crate::sql::quote_literal;
+
+impl Planner<'_> {
+    pub fn columns(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
+        let old_cols: BTreeMap<Ident, &Column> =
+            old.columns.iter().map(|c| (c.name.clone(), c)).collect();
+        let new_cols: BTreeMap<Ident, &Column> =
+            new.columns.iter().map(|c| (c.name.clone(), c)).collect();
+        let deltas = diff_by_name(
+            &old_cols,
+            &new_cols,
+            |c| c.renamed_from.as_ref(),
+            |a, b| same_column(a, b),
+        );
+        for d in deltas {
+            match d {
+                Delta::Added(_, c) => self.add_column(table, c),
+                Delta::Removed(_, c) => self.drop_column(table, &c.name),
+                Delta::Altered(_, o, n) => self.alter_column(table, old, o, n),
+                Delta::Renamed { old: o, new: n, .. } => self.shadow(table, old, o, n),
+            }
+        }
+    }
+
+    /// ADD COLUMN takes ACCESS EXCLUSIVE but only changes the catalog when
+    /// the column is nullable or its default is a constant (PostgreSQL 11+
+    /// stores it once). A volatile default would rewrite the table, and a
+    /// NOT NULL column without a constant default cannot be added at all
+    /// while old rows exist: those go nullable, are backfilled in migrate,
+    /// and become NOT NULL in contract.
+    fn add_column(&mut self, table: &QualifiedName, c: &Column) {
+        let cn = col_name(table, &c.name);
+        if c.identity.is_some() {
+            return self.error(PlanError::Unsupported {
+                object: cn,
+                what: "adding an identity column to an existing table (PostgreSQL rewrites the table)".into(),
+                hint: "add a bigint column with a sequence default and `backfill: nextval(...)` instead".into(),
+            });
+        }
+        if c.generated.is_some() {
+            return self.error(PlanError::Unsupported {
+                object: cn,
+                what: "adding a stored generated column to an existing table (PostgreSQL rewrites the table)".into(),
+                hint: "add a plain column with a `backfill:` expression and keep it current from the application".into(),
+            });
+        }
+        let constant = c.default.as_deref().is_none_or(is_constant);
+        let fast = constant && c.backfill.is_none() && (c.nullable || c.default.is_some());
+        let mut reqs = self.type_requirements(&c.ty);
+        if let Some(seq) = c.default.as_deref().and_then(|d| self.sequence_in(d)) {
+            reqs.push(Resource::Sequence(seq));
+        }
+        if fast {
+            let mut step = new_step(
+                ObjectKind::Column,
+                cn.clone(),
+                Action::Create,
+                Phase::Expand,
+                format!("add column {cn}"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                qt(table),
+                column_def(c)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::table(table))
+            .provides(Resource::column(table, &c.name));
+            if !c.nullable {
+                step = step.provides(Resource::not_null(table, &c.name));
+            }
+            for r in reqs {
+                step = step.requires(r);
+            }
+            self.push(step);
+            self.column_comment(table, c, None);
+            return;
+        }
+        let Some(expr) = c.backfill.as_deref().or(c.default.as_deref()) else {
+            return self.error(PlanError::MissingBackfill { column: cn });
+        };
+        let Some(key) = self.backfill_key(table, format!("adding {cn}")) else {
+            return;
+        };
+        let mut plain = c.clone();
+        plain.nullable = true;
+        plain.default = None;
+        let mut step = new_step(
+            ObjectKind::Column,
+            cn.clone(),
+            Action::Create,
+            Phase::Expand,
+            format!("add column {cn} (nullable until its rows are filled)"),
+        )
+        .sql(format!(
+            "ALTER TABLE {} ADD COLUMN {}",
+            qt(table),
+            column_def(&plain)
+        ))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .requires(Resource::table(table))
+        .provides(Resource::column(table, &c.name));
+        for r in reqs {
+            step = step.requires(r);
+        }
+        // SET DEFAULT affects only future rows: a catalog change, never a rewrite.
+        if let Some(d) = &c.default {
+            step = step.sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
+                qt(table),
+                qi(&c.name)
+            ));
+        }
+        self.push(step);
+        if c.default.is_none() {
+            // Rows the old app inserts meanwhile get the value too.
+            self.sync_trigger(table, Sync::FillNull { dst: &c.name, expr });
+        }
+        self.backfill(table, &key, &c.name, expr, true);
+        if !c.nullable {
+            self.set_not_null(table, &c.name, Some(Resource::filled(table, &c.name)));
+        }
+        self.column_comment(table, c, None);
+    }
+
+    /// DROP COLUMN is a catalog change, but the data is gone: contract only.
+    fn drop_column(&mut self, table: &QualifiedName, column: &Ident) {
+        let cn = col_name(table, column);
+        self.guard_unmanaged(table, Some(column), format!("dropping column {cn}"));
+        self.push(
+            new_step(
+                ObjectKind::Column,
+                cn.clone(),
+                Action::Drop,
+                Phase::Contract,
+                format!("drop column {cn}"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                qt(table),
+                qi(column)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .hazard(
+                HazardKind::DataLoss,
+                format!("drops column {cn} and its values"),
+            )
+            .requires(Resource::table(table))
+            .removes(Resource::column(table, column)),
+        );
+    }
+
+    fn alter_column(&mut self, table: &QualifiedName, old_table: &Table, o: &Column, n: &Column) {
+        let cn = col_name(table, &n.name);
+        if o.ty != n.ty && !binary_coercible(&o.ty, &n.ty) {
+            return self.shadow(table, old_table, o, n);
+        }
+        if o.ty != n.ty || o.collation != n.collation {
+            if o.collation != n.collation {
+                // A collation change keeps the data but rebuilds the
+                // column's indexes under ACCESS EXCLUSIVE.
+                let mut def = format!(
+                    "ALTER TABLE {} ALTER COLUMN {} TYPE {}",
+                    qt(table),
+                    qi(&n.name),
+                    type_sql(&n.ty)
+                );
+                if let Some(c) = &n.collation {
+                    def.push_str(&format!(" COLLATE {}", qi(c)));
+                }
+                self.push(
+                    new_step(
+                        ObjectKind::Column,
+                        cn.clone(),
+                        Action::Alter,
+                        Phase::Contract,
+                        format!("change the collation of {cn}"),
+                    )
+                    .sql(def)
+                    .lock(LockLevel::AccessExclusive, Cost::Rewrite)
+                    .hazard(
+                        HazardKind::LongLock,
+                        format!(
+                            "rebuilds the indexes on {cn} while holding ACCESS EXCLUSIVE on {table}"
+                        ),
+                    )
+                    .requires(Resource::column(table, &n.name)),
+                );
+            } else {
+                // Binary-coercible: PostgreSQL neither rewrites the table nor
+                // rebuilds indexes; old values all fit the wider type.
+                self.push(
+                    new_step(
+                        ObjectKind::Column,
+                        cn.clone(),
+                        Action::Alter,
+                        Phase::Expand,
+                        format!("widen {cn} from {} to {} (no rewrite)", o.ty, n.ty),
+                    )
+                    .sql(format!(
+                        "ALTER TABLE {} ALTER COLUMN {} TYPE {}",
+                        qt(table),
+                        qi(&n.name),
+                        type_sql(&n.ty)
+                    ))
+                    .lock(LockLevel::AccessExclusive, Cost::Metadata)
+                    .requires(Resource::column(table, &n.name)),
+                );
+            }
+        }
+        self.nullability(table, o, n);
+        self.default_change(table, o, n);
+        self.identity_change(table, o, n);
+        if o.generated != n.generated {
+            self.error(PlanError::Unsupported {
+                object: cn,
+                what: "changing a column's generated expression (PostgreSQL rewrites the table)"
+                    .into(),
+                hint: "add a new column, backfill it, and drop the old one".into(),
+            });
+        }
+        self.column_comment(table, n, Some(o));
+    }
+
+    fn nullability(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
+        let cn = col_name(table, &n.name);
+        if o.nullable && !n.nullable {
+            let mut after = None;
+            if let Some(expr) = &n.backfill {
+                if let Some(key) = self.backfill_key(table, format!("making {cn} NOT NULL")) {
+                    self.sync_trigger(table, Sync::FillNull { dst: &n.name, expr });
+                    self.backfill(table, &key, &n.name, expr, true);
+                    after = Some(Resource::filled(table, &n.name));
+                }
+            }
+            self.set_not_null(table, &n.name, after);
+        } else if !o.nullable && n.nullable {
+            // DROP NOT NULL is a catalog change, and old writes still pass.
+            self.push(
+                new_step(
+                    ObjectKind::Column,
+                    cn.clone(),
+                    Action::Alter,
+                    Phase::Expand,
+                    format!("allow NULL in {cn}"),
+                )
+                .sql(format!(
+                    "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
+                    qt(table),
+                    qi(&n.name)
+                ))
+                .lock(LockLevel::AccessExclusive, Cost::Metadata)
+                .requires(Resource::column(table, &n.name)),
+            );
+        }
+    }
+
+    /// SET DEFAULT changes only future rows: expand. DROP DEFAULT could
+    /// break old-app inserts that rely on it: contract.
+    fn default_change(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
+        if o.default == n.default {
+            return;
+        }
+        let cn = col_name(table, &n.name);
+        let (phase, sql, what) = match &n.default {
+            Some(d) => (
+                Phase::Expand,
+                format!("SET DEFAULT {d}"),
+                format!("set the default of {cn} to {d}"),
+            ),
+            None => (
+                Phase::Contract,
+                "DROP DEFAULT".to_string(),
+                format!("drop the default of {cn}"),
+            ),
+        };
+        let mut step = new_step(ObjectKind::Column, cn, Action::Alter, phase, what)
+            .sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} {sql}",
+                qt(table),
+                qi(&n.name)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::column(table, &n.name));
+        if let Some(seq) = n.default.as_deref().and_then(|d| self.sequence_in(d)) {
+            step = step.requires(Resource::Sequence(seq));
+        }
+        self.push(step);
+    }
+
+    fn identity_change(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
+        let cn = col_name(table, &n.name);
+        let sql = match (o.identity, n.identity) {
+            (a, b) if a == b => return,
+            (None, None) => return,
+            (None, Some(_)) => {
+                return self.error(PlanError::Unsupported {
+                    object: cn,
+                    what: "making an existing column an identity column".into(),
+                    hint: "use a sequence default (`default: nextval(...)`) instead".into(),
+                });
+            }
+            (Some(_), None) => "DROP IDENTITY".to_string(),
+            (Some(_), Some(Identity::Always)) => "SET GENERATED ALWAYS".to_string(),
+            (Some(_), Some(Identity::ByDefault)) => "SET GENERATED BY DEFAULT".to_string(),
+        };
+        // Old-app inserts may rely on the old behaviour: contract, except
+        // relaxing ALWAYS to BY DEFAULT, which accepts everything it did.
+        let phase = if n.identity == Some(Identity::ByDefault) {
+            Phase::Expand
+        } else {
+            Phase::Contract
+        };
+        self.push(
+            new_step(
+                ObjectKind::Column,
+                cn.clone(),
+                Action::Alter,
+                phase,
+                format!("{} on {cn}", sql.to_lowercase()),
+            )
+            .sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} {sql}",
+                qt(table),
+                qi(&n.name)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::column(table, &n.name)),
+        );
+    }
+
+    fn column_comment(&mut self, table: &QualifiedName, n: &Column, o: Option<&Column>) {
+        let old = o.and_then(|c| c.comment.as_ref());
+        if n.comment.as_ref() == old {
+            return;
+        }
+        let cn = col_name(table, &n.name);
+        let value = n
+            .comment
+            .as_deref()
+            .map_or("NULL".to_string(), quote_literal);
+        self.push(
+            new_step(
+                ObjectKind::Comment,
+                cn.clone(),
+                Action::Alter,
+                Phase::Expand,
+                format!("comment on column {cn}"),
+            )
+            .sql(format!(
+                "COMMENT ON COLUMN {}.{} IS {value}",
+                qt(table),
+                qi(&n.name)
+            ))
+            .requires(Resource::column(table, &n.name)),
+        );
+    }
+
+    /// A rename or a type change that PostgreSQL would do with a rewrite:
+    /// a new column kept in sync by a trigger (expand), filled in batches
+    /// (migrate), and swapped in atomically (contract). Until contract the
+    /// old column stays and keeps working for the old app.
+    fn shadow(&mut self, table: &QualifiedName, old_table: &Table, o: &Column, n: &Column) {
+        let renamed = o.name != n.name;
+        let what = if renamed {
+            format!("renaming {} to {}", col_name(table, &o.name), n.name)
+        } else {
+            format!(
+                "changing the type of {} from {} to {}",
+                col_name(table, &o.name),
+                o.ty,
+                n.ty
+            )
+        };
+        let in_key = old_table
+            .primary_key
+            .iter()
+            .any(|p| p.columns.contains(&o.name))
+            || old_table
+                .uniques
+                .values()
+                .any(|u| u.columns.contains(&o.name))
+            || old_table
+                .foreign_keys
+                .values()
+                .any(|f| f.columns.contains(&o.name))
+            || self.cur.tables.values().any(|t| {
+                t.foreign_keys
+                    .values()
+                    .any(|f| &f.ref_table == table && f.ref_columns.contains(&o.name))
+            });
+        if in_key {
+            return self.error(PlanError::Unsupported {
+                object: col_name(table, &o.name),
+                what: format!("{what}: the column is part of a primary key, unique constraint or foreign key"),
+                hint: "key columns are moved with a manual migration (new key column, backfill, swap the constraints)".into(),
+            });
+        }
+        if n.identity.is_some() || n.generated.is_some() {
+            return self.error(PlanError::Unsupported {
+                object: col_name(table, &n.name),
+                what: format!("{what} of an identity or generated column"),
+                hint: "rename or retype it by hand".into(),
+            });
+        }
+        self.guard_unmanaged(table, Some(&o.name), what.clone());
+        let Some(key) = self.backfill_key(table, what.clone()) else {
+            return;
+        };
+        let dst = if renamed {
+            n.name.clone()
+        } else {
+            helper_name(n.name.as_str(), "bellows_new")
+        };
+        let src = &o.name;
+        let forward = match &n.backfill {
+            Some(b) => b.clone(),
+            None if o.ty == n.ty => qi(src),
+            None => format!("{}::{}", qi(src), type_sql(&n.ty)),
+        };
+        let mut shadow_col = n.clone();
+        shadow_col.name = dst.clone();
+        shadow_col.nullable = true;
+        let dn = col_name(table, &dst);
+        let mut add = new_step(
+            ObjectKind::Column,
+            dn.clone(),
+            Action::Create,
+            Phase::Expand,
+            format!("add column {dn} for {what}"),
+        )
+        .sql(format!(
+            "ALTER TABLE {} ADD COLUMN {}",
+            qt(table),
+            column_def(&shadow_col)
+        ))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .requires(Resource::table(table))
+        .provides(Resource::column(table, &dst));
+        if shadow_col
+            .default
+            .as_deref()
+            .is_some_and(|d| !is_constant(d))
+        {
+            // A volatile default would rewrite the table: set it after.
+            let d = shadow_col.default.take().unwrap_or_default();
+            shadow_col.default = None;
+            add.statements[0] = format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                qt(table),
+                column_def(&shadow_col)
+            );
+            add = add.sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
+                qt(table),
+                qi(&dst)
+            ));
+        }
+        for r in self.type_requirements(&n.ty) {
+            add = add.requires(r);
+        }
+        self.push(add);
+        // Writes by either app version reach both columns.
+        let reverse = renamed.then(|| {
+            if o.ty == n.ty {
+                qi(&dst)
+            } else {
+                format!("{}::{}", qi(&dst), type_sql(&o.ty))
+            }
+        });
+        self.sync_trigger(
+            table,
+            Sync::Copy {
+                src,
+                dst: &dst,
+                forward: forward.clone(),
+                reverse,
+            },
+        );
+        self.backfill(table, &key, &dst, &forward, true);
+        let filled = Resource::filled(table, &dst);
+        if !n.nullable {
+            self.set_not_null(table, &dst, Some(filled.clone()));
+        }
+        // Contract: the old column goes; for a type change the new one
+        // takes its name, in one transaction (catalog changes only).
+        let mut swap = new_step(
+            ObjectKind::Column,
+            col_name(table, &n.name),
+            Action::Swap,
+            Phase::Contract,
+            if renamed {
+                format!(
+                    "drop the old column {} (its values live on in {dn})",
+                    col_name(table, src)
+                )
+            } else {
+                format!("swap {dn} in for {}", col_name(table, src))
+            },
+        )
+        .sql(format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(src)))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .hazard(
+            HazardKind::Irreversible,
+            format!(
+                "the old column {} is dropped; the old app must be gone",
+                col_name(table, src)
+            ),
+        )
+        .requires(filled)
+        .removes(Resource::column(table, src));
+        if !renamed {
+            swap = swap
+                .sql(format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                    qt(table),
+                    qi(&dst),
+                    qi(&n.name)
+                ))
+                .removes(Resource::column(table, &dst))
+                .provides(Resource::Column(format!(
+                    "{}:swapped",
+                    col_name(table, src)
+                )));
+            self.swapped.push((table.clone(), src.clone()));
+        }
+        if !n.nullable {
+            swap = swap.requires(Resource::not_null(table, &dst));
+        }
+        self.push(swap);
+        // Indexes on the old column go with it: rebuild them on the new one.
+        if !renamed {
+            for (ix_name, ix) in &old_table.indexes {
+                let uses = ix
+                    .keys
+                    .iter()
+                    .any(|k| matches!(&k.target, KeyTarget::Column(c) if c == src))
+                    || ix.include.contains(src);
+                if uses {
+                    self.rebuild_index_on_shadow(table, ix_name, ix, src, &dst);
+                }
+            }
+        }
+    }
+}
+
+fn same_column(a: &Column, b: &Column) -> bool {
+    let strip = |c: &Column| {
+        let mut c = c.clone();
+        c.renamed_from = None;
+        c.backfill = None;
+        c
+    };
+    strip(a) == strip(b)
+}
+
+/// Type changes PostgreSQL makes without rewriting the table or
+/// rebuilding indexes (binary-coercible, or a length limit relaxed).
+pub(super) fn binary_coercible(old: &ColumnType, new: &ColumnType) -> bool {
+    if old.array || new.array {
+        return false;
+    }
+    let wider = |o: Option<u32>, n: Option<u32>| match (o, n) {
+        (_, None) => true,
+        (Some(o), Some(n)) => n >= o,
+        (None, Some(_)) => false,
+    };
+    let precision = |o: Option<u8>, n: Option<u8>| match (o, n) {
+        (_, None) => true,
+        (Some(o), Some(n)) => n >= o,
+        (None, Some(_)) => false,
+    };
+    match (&old.base, &new.base) {
+        (BaseType::Varchar(o), BaseType::Varchar(n)) => wider(*o, *n),
+        (BaseType::Varchar(_), BaseType::Text) | (BaseType::Text, BaseType::Varchar(None)) => true,
+        (BaseType::Varbit(o), BaseType::Varbit(n)) => wider(*o, *n),
+        (BaseType::Numeric(Some((op, os))), BaseType::Numeric(Some((np, ns)))) => {
+            os == ns && np >= op
+        }
+        (BaseType::Numeric(Some(_)), BaseType::Numeric(None)) => true,
+        (
+            BaseType::Timestamp {
+                precision: o,
+                tz: a,
+            },
+            BaseType::Timestamp {
+                precision: n,
+                tz: b,
+            },
+        ) => a == b && precision(*o, *n),
+        (
+            BaseType::Time {
+                precision: o,
+                tz: a,
+            },
+            BaseType::Time {
+                precision: n,
+                tz: b,
+            },
+        ) => a == b && precision(*o, *n),
+        (
+            BaseType::Named {
+                schema: None,
+                name: a,
+                ..
+            },
+            BaseType::Named {
+                schema: None,
+                name: b,
+                ..
+            },
+        ) => a.as_str() == "cidr" && b.as_str() == "inet",
+        _ => false,
+    }
+}

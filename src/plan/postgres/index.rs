@@ -1,0 +1,217 @@
+//! Indexes: built and dropped CONCURRENTLY, outside any transaction. A
+//! changed index is built under a temporary name, and the old one is
+//! swapped out in contract.
+
+use super::*;
+use crate::diff::{Delta, diff_by_name};
+use crate::sql::postgres::create_index;
+
+impl Planner<'_> {
+    pub fn indexes(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
+        let deltas = diff_by_name(
+            &old.indexes,
+            &new.indexes,
+            |i| i.renamed_from.as_ref(),
+            |a, b| same_index(a, b),
+        );
+        for d in deltas {
+            match d {
+                Delta::Added(name, ix) => self.create_index(table, name, ix, name, Phase::Expand),
+                Delta::Removed(name, ix) => self.drop_index(table, name, ix, false),
+                Delta::Altered(name, o, n) => self.replace_index(table, name, o, n),
+                Delta::Renamed {
+                    from,
+                    to,
+                    old: o,
+                    new: n,
+                } => {
+                    if same_index(o, n) {
+                        // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE: catalog only.
+                        self.push(
+                            new_step(
+                                ObjectKind::Index,
+                                format!("{}.{to}", table.schema),
+                                Action::Rename,
+                                Phase::Expand,
+                                format!("rename index {from} to {to}"),
+                            )
+                            .sql(format!(
+                                "ALTER INDEX {}.{} RENAME TO {}",
+                                qi(&table.schema),
+                                qi(from),
+                                qi(to)
+                            ))
+                            .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+                            .requires(Resource::index(&table.schema, from))
+                            .provides(Resource::index(&table.schema, to)),
+                        );
+                    } else {
+                        self.create_index(table, to, n, to, Phase::Expand);
+                        self.drop_index(table, from, o, false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE: reads and
+    /// writes go on. It waits for older transactions, so it gets a long
+    /// lock timeout and no statement timeout. Indexes over columns that
+    /// migrate fills are built after the backfill.
+    pub fn create_index(
+        &mut self,
+        table: &QualifiedName,
+        build_name: &Ident,
+        ix: &Index,
+        final_name: &Ident,
+        earliest: Phase,
+    ) {
+        let mut phase = earliest;
+        let mut needs = Vec::new();
+        for k in &ix.keys {
+            if let KeyTarget::Column(c) = &k.target {
+                needs.push(Resource::column(table, c));
+                if self.filled.contains(&col_name(table, c)) {
+                    phase = phase.max(Phase::Migrate);
+                    needs.push(Resource::filled(table, c));
+                }
+            }
+        }
+        for c in &ix.include {
+            needs.push(Resource::column(table, c));
+        }
+        let what = if build_name == final_name {
+            format!("build index {final_name} on {table}")
+        } else {
+            format!("build the new definition of index {final_name} on {table} as {build_name}")
+        };
+        let mut step = new_step(
+            ObjectKind::Index,
+            format!("{}.{build_name}", table.schema),
+            Action::Build,
+            phase,
+            what,
+        )
+        .sql(create_index(table, build_name, ix, true))
+        .outside_transaction()
+        .index_build_timeouts()
+        .lock(LockLevel::ShareUpdateExclusive, Cost::Scan)
+        .hazard(
+            HazardKind::IndexBuild,
+            format!("builds an index over all of {table}: two scans; reads and writes go on"),
+        )
+        .requires(Resource::table(table))
+        .provides(Resource::index(&table.schema, build_name));
+        if ix.unique {
+            step = step.hazard(HazardKind::MayFail, format!("fails if existing rows of {table} are not unique; bellows then drops the INVALID leftover"));
+        }
+        for r in needs {
+            step = step.requires(r);
+        }
+        self.push(step);
+    }
+
+    /// DROP INDEX CONCURRENTLY: no lock that blocks queries. Contract only.
+    pub fn drop_index(&mut self, table: &QualifiedName, name: &Ident, ix: &Index, replaced: bool) {
+        let mut step = new_step(
+            ObjectKind::Index,
+            format!("{}.{name}", table.schema),
+            Action::Drop,
+            Phase::Contract,
+            format!("drop index {name} on {table}"),
+        )
+        .sql(format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+            qi(&table.schema),
+            qi(name)
+        ))
+        .outside_transaction()
+        .index_build_timeouts()
+        .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+        .hazard(
+            HazardKind::DataLoss,
+            format!("drops index {name}; queries that use it get slower until it is rebuilt"),
+        )
+        .removes(Resource::index(&table.schema, name));
+        if replaced {
+            step = step.provides(Resource::Index(format!("{}.{name}:gone", table.schema)));
+        }
+        // It runs before the columns it covers are dropped.
+        for k in &ix.keys {
+            if let KeyTarget::Column(c) = &k.target {
+                step = step.requires(Resource::column(table, c));
+            }
+        }
+        self.push(step);
+    }
+
+    fn replace_index(&mut self, table: &QualifiedName, name: &Ident, o: &Index, n: &Index) {
+        let tmp = helper_name(name.as_str(), "bellows_new");
+        self.create_index(table, &tmp, n, name, Phase::Expand);
+        self.drop_index(table, name, o, true);
+        self.rename_new_index(table, &tmp, name, None);
+    }
+
+    fn rename_new_index(
+        &mut self,
+        table: &QualifiedName,
+        tmp: &Ident,
+        name: &Ident,
+        after: Option<Resource>,
+    ) {
+        let mut step = new_step(
+            ObjectKind::Index,
+            format!("{}.{name}", table.schema),
+            Action::Rename,
+            Phase::Contract,
+            format!("give {tmp} its final name {name}"),
+        )
+        .sql(format!(
+            "ALTER INDEX {}.{} RENAME TO {}",
+            qi(&table.schema),
+            qi(tmp),
+            qi(name)
+        ))
+        .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+        .requires(Resource::index(&table.schema, tmp))
+        .requires(after.unwrap_or_else(|| Resource::Index(format!("{}.{name}:gone", table.schema))))
+        .provides(Resource::index(&table.schema, name));
+        step.removes.push(Resource::index(&table.schema, tmp));
+        self.push(step);
+    }
+
+    /// An index on a column that is being swapped for a retyped shadow is
+    /// dropped with the old column: build its twin on the shadow first.
+    pub fn rebuild_index_on_shadow(
+        &mut self,
+        table: &QualifiedName,
+        name: &Ident,
+        ix: &Index,
+        src: &Ident,
+        dst: &Ident,
+    ) {
+        let mut twin = ix.clone();
+        for k in &mut twin.keys {
+            if matches!(&k.target, KeyTarget::Column(c) if c == src) {
+                k.target = KeyTarget::Column(dst.clone());
+            }
+        }
+        for c in &mut twin.include {
+            if c == src {
+                *c = dst.clone();
+            }
+        }
+        let tmp = helper_name(name.as_str(), "bellows_new");
+        self.create_index(table, &tmp, &twin, name, Phase::Migrate);
+        let swapped = Resource::Column(format!("{}:swapped", col_name(table, src)));
+        self.rename_new_index(table, &tmp, name, Some(swapped));
+    }
+}
+
+fn same_index(a: &Index, b: &Index) -> bool {
+    let mut a = a.clone();
+    let mut b = b.clone();
+    a.renamed_from = None;
+    b.renamed_from = None;
+    a == b
+}

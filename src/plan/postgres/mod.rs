@@ -1,0 +1,204 @@
+//! PostgreSQL planning rules, one file per object kind. Each rule cites
+//! the locking fact it relies on. Shared here: the planner state, step
+//! construction, and helpers for SQL text.
+
+mod column;
+mod constraint;
+mod expr;
+mod index;
+mod objects;
+mod sync;
+mod table;
+
+use std::collections::BTreeSet;
+
+use super::PlanError;
+use super::step::*;
+use crate::introspect::Unmanaged;
+use crate::model::*;
+use crate::sql::quote_ident;
+
+/// Lock waits for ordinary steps use apply's `--lock-timeout`; concurrent
+/// index builds wait for every older transaction, so a short lock timeout
+/// would fail them and leave an INVALID index: they get their own.
+const INDEX_BUILD_LOCK_TIMEOUT_MS: u64 = 60_000;
+
+pub(super) fn steps(
+    current: &Schema,
+    target: &Schema,
+    unmanaged: &[Unmanaged],
+) -> Result<Vec<Step>, Vec<PlanError>> {
+    let mut p = Planner {
+        cur: current,
+        tgt: target,
+        unmanaged,
+        steps: Vec::new(),
+        errors: Vec::new(),
+        filled: BTreeSet::new(),
+        swapped: Vec::new(),
+    };
+    p.namespaces();
+    p.extensions();
+    p.enums();
+    p.sequences();
+    p.tables();
+    if p.errors.is_empty() {
+        Ok(p.steps)
+    } else {
+        Err(p.errors)
+    }
+}
+
+pub(super) struct Planner<'a> {
+    pub cur: &'a Schema,
+    pub tgt: &'a Schema,
+    pub unmanaged: &'a [Unmanaged],
+    pub steps: Vec<Step>,
+    pub errors: Vec<PlanError>,
+    /// Columns (`table.column`) that migrate fills: indexes on them are
+    /// built after the backfill.
+    pub filled: BTreeSet<String>,
+    /// Columns replaced by a retyped shadow in contract: constraints that
+    /// mention them are dropped with the old column and must be re-added.
+    pub swapped: Vec<(QualifiedName, Ident)>,
+}
+
+impl Planner<'_> {
+    pub fn push(&mut self, s: Step) {
+        self.steps.push(s);
+    }
+
+    pub fn error(&mut self, e: PlanError) {
+        self.errors.push(e);
+    }
+
+    /// Refuses a change to a table or column that an unmanaged object
+    /// (view, trigger, policy, ...) depends on.
+    pub fn guard_unmanaged(
+        &mut self,
+        table: &QualifiedName,
+        column: Option<&Ident>,
+        change: String,
+    ) {
+        let hits: Vec<String> = self
+            .unmanaged
+            .iter()
+            .filter(|u| {
+                u.depends_on.iter().any(|d| {
+                    &d.table == table
+                        && (column.is_none() || d.column.as_ref() == column || d.column.is_none())
+                })
+            })
+            .map(|u| u.to_string())
+            .collect();
+        if !hits.is_empty() {
+            self.error(PlanError::BreaksUnmanaged {
+                change,
+                dependents: hits.join(", "),
+            });
+        }
+    }
+}
+
+pub(super) fn new_step(
+    kind: ObjectKind,
+    object: impl Into<String>,
+    action: Action,
+    phase: Phase,
+    description: impl Into<String>,
+) -> Step {
+    Step {
+        id: StepId {
+            kind,
+            object: object.into(),
+            action,
+        },
+        phase,
+        description: description.into(),
+        statements: Vec::new(),
+        transactional: true,
+        lock: Lock {
+            level: LockLevel::None,
+            cost: Cost::Metadata,
+        },
+        hazards: Vec::new(),
+        timeouts: Timeouts {
+            lock_timeout_ms: None,
+            statement_timeout_ms: None,
+        },
+        backfill: None,
+        provides: Vec::new(),
+        requires: Vec::new(),
+        removes: Vec::new(),
+    }
+}
+
+impl Step {
+    pub(super) fn sql(mut self, s: impl Into<String>) -> Self {
+        self.statements.push(s.into());
+        self
+    }
+    pub(super) fn lock(mut self, level: LockLevel, cost: Cost) -> Self {
+        self.lock = Lock { level, cost };
+        self
+    }
+    pub(super) fn hazard(mut self, kind: HazardKind, message: impl Into<String>) -> Self {
+        self.hazards.push(Hazard {
+            kind,
+            message: message.into(),
+        });
+        self
+    }
+    pub(super) fn provides(mut self, r: Resource) -> Self {
+        self.provides.push(r);
+        self
+    }
+    pub(super) fn requires(mut self, r: Resource) -> Self {
+        self.requires.push(r);
+        self
+    }
+    pub(super) fn removes(mut self, r: Resource) -> Self {
+        self.removes.push(r);
+        self
+    }
+    /// `CONCURRENTLY` statements cannot run inside a transaction block.
+    pub(super) fn outside_transaction(mut self) -> Self {
+        self.transactional = false;
+        self
+    }
+    /// Long scans (index builds, validation) must not hit statement_timeout.
+    pub(super) fn unlimited(mut self) -> Self {
+        self.timeouts.statement_timeout_ms = Some(0);
+        self
+    }
+    pub(super) fn index_build_timeouts(mut self) -> Self {
+        self.timeouts.lock_timeout_ms = Some(INDEX_BUILD_LOCK_TIMEOUT_MS);
+        self.timeouts.statement_timeout_ms = Some(0);
+        self
+    }
+}
+
+/// `schema.name`, quoted.
+pub(super) fn qt(q: &QualifiedName) -> String {
+    crate::sql::postgres::qualified(q)
+}
+
+/// An identifier, quoted.
+pub(super) fn qi(i: &Ident) -> String {
+    quote_ident(i.as_str())
+}
+
+/// `schema.table.column` for messages and step ids.
+pub(super) fn col_name(t: &QualifiedName, c: &Ident) -> String {
+    format!("{t}.{}", c.as_str())
+}
+
+/// Deterministic helper-object names, derived from the plan's objects and
+/// kept within 63 bytes like PostgreSQL's own.
+pub(super) fn helper_name(base: &str, label: &str) -> Ident {
+    Ident::new(naming::object_name(base, None, label)).unwrap_or_else(|_| {
+        // object_name always returns 1..=63 bytes; this branch is unreachable
+        // for any input, but must not panic on user input.
+        Ident::new(label.to_string()).unwrap_or_else(|_| Ident::new("bellows").expect("valid"))
+    })
+}

@@ -1,0 +1,261 @@
+//! The moving parts of column changes: sync triggers that keep an old and
+//! a new column in step while both app versions run, batched backfills,
+//! and the NOT NULL route that never scans under an exclusive lock.
+
+use super::*;
+
+const ROW: &str = "bellows_row";
+
+/// How a sync trigger keeps a destination column in step.
+pub(super) enum Sync<'a> {
+    /// Fill `dst` from `expr` (over the row's columns) when it is NULL.
+    FillNull { dst: &'a Ident, expr: &'a str },
+    /// `dst` follows `src` through `forward`; with `reverse`, writes to
+    /// `dst` flow back to `src` too (a rename: each app writes its own name).
+    Copy {
+        src: &'a Ident,
+        dst: &'a Ident,
+        forward: String,
+        reverse: Option<String>,
+    },
+}
+
+pub(super) fn trigger_name(table: &QualifiedName, dst: &Ident) -> Ident {
+    helper_name(&format!("{}_{}", table.name, dst), "bellows_sync")
+}
+
+fn eval_into(target: &str, expr: &str) -> String {
+    format!("SELECT ({expr}) INTO {target} FROM (SELECT NEW.*) AS {ROW};")
+}
+
+impl Planner<'_> {
+    /// CREATE TRIGGER takes SHARE ROW EXCLUSIVE on the table, briefly: a
+    /// catalog change. The function evaluates expressions against the new
+    /// row (`SELECT (expr) FROM (SELECT NEW.*)`), so they are written with
+    /// plain column names, as in `backfill:`.
+    pub(super) fn sync_trigger(&mut self, table: &QualifiedName, sync: Sync<'_>) -> Ident {
+        let (dst, body, requires) = match &sync {
+            Sync::FillNull { dst, expr } => (
+                *dst,
+                format!(
+                    "IF NEW.{d} IS NULL THEN {} END IF;",
+                    eval_into(&format!("NEW.{d}", d = qi(dst)), expr),
+                    d = qi(dst)
+                ),
+                vec![Resource::column(table, dst)],
+            ),
+            Sync::Copy {
+                src,
+                dst,
+                forward,
+                reverse,
+            } => {
+                let (s, d) = (qi(src), qi(dst));
+                let fwd = eval_into(&format!("NEW.{d}"), forward);
+                let body = match reverse {
+                    None => format!(
+                        "IF TG_OP = 'INSERT' OR NEW.{s} IS DISTINCT FROM OLD.{s} OR NEW.{d} IS NULL THEN {fwd} END IF;"
+                    ),
+                    Some(rev) => {
+                        let back = eval_into(&format!("NEW.{s}"), rev);
+                        format!(
+                            "IF TG_OP = 'INSERT' THEN IF NEW.{d} IS NULL THEN {fwd} ELSIF NEW.{s} IS NULL THEN {back} END IF; \
+                             ELSIF NEW.{d} IS DISTINCT FROM OLD.{d} THEN {back} \
+                             ELSIF NEW.{s} IS DISTINCT FROM OLD.{s} THEN {fwd} END IF;"
+                        )
+                    }
+                };
+                (
+                    *dst,
+                    body,
+                    vec![Resource::column(table, src), Resource::column(table, dst)],
+                )
+            }
+        };
+        let name = trigger_name(table, dst);
+        let function = QualifiedName::new(table.schema.clone(), name.clone());
+        let mut step = new_step(ObjectKind::SyncTrigger, col_name(table, dst), Action::Create, Phase::Expand, format!("keep {} in sync while old and new app versions write", col_name(table, dst)))
+            .sql(format!(
+                "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN {body} RETURN NEW; END $bellows$",
+                qt(&function)
+            ))
+            .sql(format!(
+                "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
+                qi(&name),
+                qt(table),
+                qt(&function)
+            ))
+            .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+            .provides(Resource::Trigger(function.to_string()));
+        for r in requires.iter().cloned() {
+            step = step.requires(r);
+        }
+        self.push(step);
+        let mut drop = new_step(
+            ObjectKind::SyncTrigger,
+            col_name(table, dst),
+            Action::Drop,
+            Phase::Contract,
+            format!("drop the sync trigger of {}", col_name(table, dst)),
+        )
+        .sql(format!(
+            "DROP TRIGGER IF EXISTS {} ON {}",
+            qi(&name),
+            qt(table)
+        ))
+        .sql(format!("DROP FUNCTION IF EXISTS {}()", qt(&function)))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .removes(Resource::Trigger(function.to_string()));
+        // It goes before any column it reads is dropped.
+        for r in requires {
+            drop = drop.requires(r);
+        }
+        self.push(drop);
+        name
+    }
+
+    /// Batched UPDATE by primary key, each batch its own short transaction
+    /// holding row locks on that batch only: never one long UPDATE.
+    pub fn backfill(
+        &mut self,
+        table: &QualifiedName,
+        key: &[Ident],
+        column: &Ident,
+        expr: &str,
+        only_null: bool,
+    ) {
+        let keys = key.iter().map(qi).collect::<Vec<_>>().join(", ");
+        let only = if only_null {
+            format!(" AND {} IS NULL", qi(column))
+        } else {
+            String::new()
+        };
+        let sql = format!(
+            "UPDATE {t} SET {c} = ({expr}) WHERE ({keys}) > ($1) AND ({keys}) <= ($2){only}",
+            t = qt(table),
+            c = qi(column),
+        );
+        let mut step = new_step(
+            ObjectKind::Column,
+            col_name(table, column),
+            Action::Backfill,
+            Phase::Migrate,
+            format!(
+                "backfill {} = {expr}, in batches by primary key ({})",
+                col_name(table, column),
+                key.iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .sql(sql)
+        .lock(LockLevel::RowExclusive, Cost::Batched)
+        .requires(Resource::column(table, column))
+        .provides(Resource::filled(table, column));
+        step.backfill = Some(Backfill {
+            table: table.to_string(),
+            key: key.iter().map(|k| k.to_string()).collect(),
+            column: column.to_string(),
+            expression: expr.to_string(),
+            only_null,
+        });
+        for k in key {
+            step = step.requires(Resource::column(table, k));
+        }
+        self.filled.insert(col_name(table, column));
+        self.push(step);
+    }
+
+    /// SET NOT NULL without a long exclusive lock: a CHECK (c IS NOT NULL)
+    /// added NOT VALID (metadata), VALIDATE (a scan under SHARE UPDATE
+    /// EXCLUSIVE: writes go on), then SET NOT NULL, which PostgreSQL 12+
+    /// proves from the validated check without scanning, then the check
+    /// is dropped.
+    pub fn set_not_null(&mut self, table: &QualifiedName, column: &Ident, after: Option<Resource>) {
+        let check = helper_name(&format!("{}_{}", table.name, column), "not_null");
+        let cn = col_name(table, column);
+        let check_res = Resource::constraint(table, &check);
+        let valid_res = Resource::Constraint(format!("{}.{}:validated", table, check));
+        let mut add = new_step(
+            ObjectKind::Column,
+            cn.clone(),
+            Action::AddNotNullCheck,
+            Phase::Contract,
+            format!("add CHECK ({} IS NOT NULL) NOT VALID", column),
+        )
+        .sql(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
+            qt(table),
+            qi(&check),
+            qi(column)
+        ))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .requires(Resource::column(table, column))
+        .provides(check_res.clone());
+        if let Some(r) = after {
+            add = add.requires(r);
+        }
+        self.push(add);
+        self.push(
+            new_step(
+                ObjectKind::Column,
+                cn.clone(),
+                Action::Validate,
+                Phase::Contract,
+                format!("validate that {cn} has no NULLs"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                qt(table),
+                qi(&check)
+            ))
+            .lock(LockLevel::ShareUpdateExclusive, Cost::Scan)
+            .unlimited()
+            .hazard(
+                HazardKind::ValidationScan,
+                format!("scans {table} once; reads and writes go on"),
+            )
+            .hazard(
+                HazardKind::MayFail,
+                format!("fails if a row still has NULL in {cn}"),
+            )
+            .requires(check_res.clone())
+            .provides(valid_res.clone()),
+        );
+        self.push(
+            new_step(
+                ObjectKind::Column,
+                cn.clone(),
+                Action::SetNotNull,
+                Phase::Contract,
+                format!("set {cn} NOT NULL (proven by the validated check, no scan)"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET NOT NULL",
+                qt(table),
+                qi(column)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(valid_res)
+            .provides(Resource::not_null(table, column)),
+        );
+        self.push(
+            new_step(
+                ObjectKind::Column,
+                cn.clone(),
+                Action::DropNotNullCheck,
+                Phase::Contract,
+                format!("drop the helper check on {cn}"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} DROP CONSTRAINT {}",
+                qt(table),
+                qi(&check)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::not_null(table, column))
+            .removes(check_res),
+        );
+    }
+}

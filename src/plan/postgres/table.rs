@@ -1,0 +1,290 @@
+//! Tables: create, drop, rename (with a compatibility view), and the
+//! per-table diff that hands columns, indexes and constraints to their rules.
+
+use super::*;
+use crate::diff::{Delta, diff_by_name};
+use crate::sql::postgres::{check_def, column_def, unique_def};
+use crate::sql::quote_literal;
+
+impl Planner<'_> {
+    pub fn tables(&mut self) {
+        let deltas = diff_by_name(
+            &self.cur.tables,
+            &self.tgt.tables,
+            |t| t.renamed_from.as_ref(),
+            |a, b| a.without_hints_eq(b),
+        );
+        // Columns first everywhere, so index rules know what migrate fills.
+        let mut pairs: Vec<(&QualifiedName, &Table, &Table)> = Vec::new();
+        for d in &deltas {
+            match *d {
+                Delta::Added(name, t) => self.create_table(name, t),
+                Delta::Removed(name, t) => self.drop_table(name, t),
+                Delta::Altered(name, old, new) => pairs.push((name, old, new)),
+                Delta::Renamed { from, to, old, new } => {
+                    self.rename_table(from, to);
+                    pairs.push((to, old, new));
+                }
+            }
+        }
+        for &(name, old, new) in &pairs {
+            self.columns(name, old, new);
+        }
+        for &(name, old, new) in &pairs {
+            self.table_comment(name, old, new);
+            self.primary_key(name, old, new);
+            self.uniques(name, old, new);
+            self.checks(name, old, new);
+            self.foreign_keys(name, old, new);
+            self.indexes(name, old, new);
+        }
+    }
+
+    /// A new table is empty and unused: CREATE TABLE with its columns and
+    /// own constraints is a catalog change. Its indexes and foreign keys
+    /// are separate steps, so foreign-key cycles between new tables work.
+    fn create_table(&mut self, name: &QualifiedName, t: &Table) {
+        let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
+        if let Some(pk) = &t.primary_key {
+            parts.push(format!(
+                "CONSTRAINT {} PRIMARY KEY ({})",
+                qi(&pk.name),
+                list(&pk.columns)
+            ));
+        }
+        for (n, u) in &t.uniques {
+            parts.push(format!("CONSTRAINT {} {}", qi(n), unique_def(u)));
+        }
+        for (n, c) in &t.checks {
+            parts.push(format!("CONSTRAINT {} {}", qi(n), check_def(c)));
+        }
+        let mut step = new_step(
+            ObjectKind::Table,
+            name.to_string(),
+            Action::Create,
+            Phase::Expand,
+            format!("create table {name}"),
+        )
+        .sql(format!("CREATE TABLE {} ({})", qt(name), parts.join(", ")))
+        .requires(Resource::Schema(name.schema.to_string()))
+        .provides(Resource::table(name));
+        for c in &t.columns {
+            step = step.provides(Resource::column(name, &c.name));
+            if !c.nullable {
+                step = step.provides(Resource::not_null(name, &c.name));
+            }
+            for r in self.type_requirements(&c.ty) {
+                step = step.requires(r);
+            }
+            if let Some(seq) = c.default.as_deref().and_then(|d| self.sequence_in(d)) {
+                step = step.requires(Resource::Sequence(seq));
+            }
+        }
+        for n in t.constraint_names() {
+            step = step.provides(Resource::constraint(name, n));
+        }
+        if let Some(c) = &t.comment {
+            step = step.sql(format!(
+                "COMMENT ON TABLE {} IS {}",
+                qt(name),
+                quote_literal(c)
+            ));
+        }
+        for c in &t.columns {
+            if let Some(cm) = &c.comment {
+                step = step.sql(format!(
+                    "COMMENT ON COLUMN {}.{} IS {}",
+                    qt(name),
+                    qi(&c.name),
+                    quote_literal(cm)
+                ));
+            }
+        }
+        self.push(step);
+        for (n, ix) in &t.indexes {
+            self.create_index(name, n, ix, n, Phase::Expand);
+        }
+        for (n, fk) in &t.foreign_keys {
+            self.add_foreign_key(name, n, fk);
+        }
+    }
+
+    /// Dropping a table loses its data: contract only. Its foreign keys
+    /// are dropped as their own steps first, so tables that reference each
+    /// other can be dropped together.
+    fn drop_table(&mut self, name: &QualifiedName, t: &Table) {
+        self.guard_unmanaged(name, None, format!("dropping table {name}"));
+        for (n, fk) in &t.foreign_keys {
+            self.drop_foreign_key(name, n, fk);
+        }
+        let mut step = new_step(
+            ObjectKind::Table,
+            name.to_string(),
+            Action::Drop,
+            Phase::Contract,
+            format!("drop table {name}"),
+        )
+        .sql(format!("DROP TABLE {}", qt(name)))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .hazard(
+            HazardKind::DataLoss,
+            format!("drops table {name} and all its rows"),
+        )
+        .removes(Resource::table(name));
+        for c in &t.columns {
+            step = step.removes(Resource::column(name, &c.name));
+        }
+        self.push(step);
+    }
+
+    /// RENAME is a catalog change under ACCESS EXCLUSIVE. A view under the
+    /// old name (simple, so automatically updatable: INSERT, UPDATE and
+    /// DELETE go through to the table) keeps the old app working until
+    /// contract drops it.
+    fn rename_table(&mut self, from: &QualifiedName, to: &QualifiedName) {
+        if from.schema != to.schema {
+            self.error(PlanError::Unsupported {
+                object: format!("{from} -> {to}"),
+                what: "renaming a table into another schema".into(),
+                hint: "rename within the schema, then move it with a separate migration".into(),
+            });
+            return;
+        }
+        self.guard_unmanaged(from, None, format!("renaming table {from}"));
+        self.push(
+            new_step(
+                ObjectKind::Table,
+                to.to_string(),
+                Action::Rename,
+                Phase::Expand,
+                format!("rename table {from} to {to}, keeping {from} as a view for the old app"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} RENAME TO {}",
+                qt(from),
+                qi(&to.name)
+            ))
+            .sql(format!(
+                "CREATE VIEW {} AS SELECT * FROM {}",
+                qt(from),
+                qt(to)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::table(from))
+            .provides(Resource::table(to)),
+        );
+        self.push(
+            new_step(
+                ObjectKind::Table,
+                from.to_string(),
+                Action::DropCompatibility,
+                Phase::Contract,
+                format!("drop the compatibility view {from}"),
+            )
+            .sql(format!("DROP VIEW {}", qt(from)))
+            .hazard(
+                HazardKind::Irreversible,
+                format!("the old name {from} stops working"),
+            )
+            .requires(Resource::table(to)),
+        );
+    }
+
+    fn table_comment(&mut self, name: &QualifiedName, old: &Table, new: &Table) {
+        if old.comment != new.comment {
+            let value = new
+                .comment
+                .as_deref()
+                .map_or("NULL".to_string(), quote_literal);
+            self.push(
+                new_step(
+                    ObjectKind::Comment,
+                    name.to_string(),
+                    Action::Alter,
+                    Phase::Expand,
+                    format!("comment on table {name}"),
+                )
+                .sql(format!("COMMENT ON TABLE {} IS {value}", qt(name)))
+                .requires(Resource::table(name)),
+            );
+        }
+    }
+
+    /// Resources a column type needs: user types that this plan creates.
+    pub fn type_requirements(&self, ty: &ColumnType) -> Vec<Resource> {
+        match &ty.base {
+            BaseType::Named {
+                schema: Some(s),
+                name,
+                ..
+            } => {
+                vec![Resource::Type(
+                    QualifiedName::new(s.clone(), name.clone()).to_string(),
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The sequence a `nextval('...')` default uses, if this plan knows it.
+    pub fn sequence_in(&self, default: &str) -> Option<String> {
+        self.tgt
+            .sequences
+            .keys()
+            .find(|q| default == crate::spec::nextval_default(q))
+            .map(|q| q.to_string())
+    }
+
+    /// The key a batched backfill pages by: the current primary key.
+    pub fn backfill_key(&mut self, table: &QualifiedName, why: String) -> Option<Vec<Ident>> {
+        let old_name = self
+            .tgt
+            .tables
+            .get(table)
+            .and_then(|t| t.renamed_from.clone())
+            .filter(|r| self.cur.tables.contains_key(r))
+            .unwrap_or_else(|| table.clone());
+        match self
+            .cur
+            .tables
+            .get(&old_name)
+            .and_then(|t| t.primary_key.as_ref())
+        {
+            Some(pk) => Some(pk.columns.clone()),
+            None => {
+                self.error(PlanError::NoPrimaryKey {
+                    table: table.to_string(),
+                    why,
+                });
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn list(cols: &[Ident]) -> String {
+    cols.iter().map(qi).collect::<Vec<_>>().join(", ")
+}
+
+impl Table {
+    /// Equality that ignores transition hints (and column order, which
+    /// PostgreSQL cannot change without a rewrite).
+    pub(crate) fn without_hints_eq(&self, other: &Table) -> bool {
+        let norm = |t: &Table| {
+            let mut s = Schema::default();
+            s.tables.insert(
+                QualifiedName::public(Ident::new("t").expect("valid")),
+                t.clone(),
+            );
+            let mut t = s
+                .without_hints()
+                .tables
+                .into_values()
+                .next()
+                .unwrap_or_default();
+            t.columns.sort_by(|a, b| a.name.cmp(&b.name));
+            t
+        };
+        norm(self) == norm(other)
+    }
+}

@@ -1,0 +1,161 @@
+//! Plans as text (for people), SQL (runnable, per phase), JSON (for tools)
+//! and Markdown (for review comments). Deterministic: the same plan gives
+//! the same bytes.
+
+mod sql;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::plan::{Cost, HazardKind, Phase, Plan, Step};
+
+pub use sql::{backfill_sql, render_sql};
+
+fn phase_blurb(p: Phase) -> &'static str {
+    match p {
+        Phase::Expand => {
+            "additive, backward-compatible: run before deploying the new app; the old app keeps working"
+        }
+        Phase::Migrate => "data work: run while old and new app versions both serve traffic",
+        Phase::Contract => "the breaking tail: run once the old app version is gone",
+    }
+}
+
+fn lock_line(s: &Step) -> String {
+    let cost = match s.lock.cost {
+        Cost::Metadata => "catalog change only",
+        Cost::Scan => "scans the table; reads and writes go on",
+        Cost::Rewrite => "REWRITES the table",
+        Cost::Batched => "short transactions, one per batch",
+    };
+    let mut line = format!("{}, {cost}", s.lock.level.sql_name());
+    if !s.transactional {
+        line.push_str("; runs outside a transaction");
+    }
+    line
+}
+
+fn timeout_line(s: &Step) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(ms) = s.timeouts.lock_timeout_ms {
+        parts.push(format!("lock_timeout {}s", ms / 1000));
+    }
+    match s.timeouts.statement_timeout_ms {
+        Some(0) => parts.push("no statement_timeout".to_string()),
+        Some(ms) => parts.push(format!("statement_timeout {}s", ms / 1000)),
+        None => {}
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Counts of steps per phase and of hazards per kind.
+fn summary(plan: &Plan) -> String {
+    if plan.steps.is_empty() {
+        return "No changes: the database already matches the target.".to_string();
+    }
+    let per_phase: Vec<String> = Phase::ALL
+        .iter()
+        .map(|p| format!("{} {}", plan.phase(*p).count(), p.name()))
+        .collect();
+    let mut hazards: BTreeMap<HazardKind, usize> = BTreeMap::new();
+    for h in plan.steps.iter().flat_map(|s| &s.hazards) {
+        *hazards.entry(h.kind).or_default() += 1;
+    }
+    let hz: Vec<String> = hazards
+        .iter()
+        .map(|(k, n)| format!("{n} {}", k.name()))
+        .collect();
+    let n = plan.steps.len();
+    format!(
+        "{n} step{}: {}{}",
+        if n == 1 { "" } else { "s" },
+        per_phase.join(", "),
+        if hz.is_empty() {
+            String::new()
+        } else {
+            format!("; hazards: {}", hz.join(", "))
+        }
+    )
+}
+
+/// The human plan: phase headers, each step's SQL, lock and hazards.
+pub fn render_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "bellows plan (current schema {}, target {})",
+        plan.current_fingerprint, plan.target_fingerprint
+    );
+    let mut n = 0;
+    for phase in Phase::ALL {
+        let steps: Vec<&Step> = plan.phase(phase).collect();
+        if steps.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n== {} ({} step{}) ==",
+            phase.name().to_uppercase(),
+            steps.len(),
+            if steps.len() == 1 { "" } else { "s" }
+        );
+        let _ = writeln!(out, "   {}", phase_blurb(phase));
+        for s in steps {
+            n += 1;
+            let _ = writeln!(out, "\n{n}. {}", s.description);
+            let _ = writeln!(out, "   lock: {}", lock_line(s));
+            if let Some(t) = timeout_line(s) {
+                let _ = writeln!(out, "   timeouts: {t}");
+            }
+            for stmt in &s.statements {
+                let _ = writeln!(out, "   | {stmt};");
+            }
+            for h in &s.hazards {
+                let _ = writeln!(out, "   ! {}: {}", h.kind.name(), h.message);
+            }
+        }
+    }
+    let _ = writeln!(out, "\n{}", summary(plan));
+    out
+}
+
+/// For review comments.
+pub fn render_markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### bellows plan\n\n{}\n", summary(plan));
+    let _ = writeln!(
+        out,
+        "Current schema `{}` → target `{}`.",
+        plan.current_fingerprint, plan.target_fingerprint
+    );
+    let mut n = 0;
+    for phase in Phase::ALL {
+        let steps: Vec<&Step> = plan.phase(phase).collect();
+        if steps.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n#### {} — {}\n", phase.name(), phase_blurb(phase));
+        for s in steps {
+            n += 1;
+            let _ = writeln!(out, "{n}. **{}** — {}", s.description, lock_line(s));
+            for h in &s.hazards {
+                let _ = writeln!(out, "   - ⚠️ `{}`: {}", h.kind.name(), h.message);
+            }
+            let _ = writeln!(out, "   ```sql");
+            for stmt in &s.statements {
+                let _ = writeln!(out, "   {stmt};");
+            }
+            let _ = writeln!(out, "   ```");
+        }
+    }
+    out
+}
+
+/// Stable JSON: `version`, the two fingerprints, and `steps`, each with
+/// `id {kind, object, action}`, `phase`, `description`, `statements`,
+/// `transactional`, `lock {level, cost}`, `hazards [{kind, message}]`,
+/// `timeouts`, optional `backfill`, `provides`, `requires`, `removes`.
+pub fn render_json(plan: &Plan) -> String {
+    // Plain data of strings, numbers and enums: serializing cannot fail.
+    serde_json::to_string_pretty(plan).unwrap_or_default() + "\n"
+}
