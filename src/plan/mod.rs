@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use postgres::binary_coercible;
 pub use step::*;
 
 use crate::introspect::Unmanaged;

@@ -235,12 +235,12 @@ impl Planner<'_> {
         let cn = col_name(table, &n.name);
         if o.nullable && !n.nullable {
             let mut after = None;
-            if let Some(expr) = &n.backfill {
-                if let Some(key) = self.backfill_key(table, format!("making {cn} NOT NULL")) {
-                    self.sync_trigger(table, Sync::FillNull { dst: &n.name, expr });
-                    self.backfill(table, &key, &n.name, expr, true);
-                    after = Some(Resource::filled(table, &n.name));
-                }
+            if let Some(expr) = &n.backfill
+                && let Some(key) = self.backfill_key(table, format!("making {cn} NOT NULL"))
+            {
+                self.sync_trigger(table, Sync::FillNull { dst: &n.name, expr });
+                self.backfill(table, &key, &n.name, expr, true);
+                after = Some(Resource::filled(table, &n.name));
             }
             self.set_not_null(table, &n.name, after);
         } else if !o.nullable && n.nullable {
@@ -565,7 +565,7 @@ fn same_column(a: &Column, b: &Column) -> bool {
 
 /// Type changes PostgreSQL makes without rewriting the table or
 /// rebuilding indexes (binary-coercible, or a length limit relaxed).
-pub(super) fn binary_coercible(old: &ColumnType, new: &ColumnType) -> bool {
+pub fn binary_coercible(old: &ColumnType, new: &ColumnType) -> bool {
     if old.array || new.array {
         return false;
     }

@@ -296,7 +296,7 @@ impl Planner<'_> {
             &old.foreign_keys,
             &new.foreign_keys,
             |f| f.renamed_from.as_ref(),
-            |a, b| same_fk(a, b),
+            same_fk,
         );
         for d in deltas {
             match d {
@@ -452,7 +452,10 @@ impl Planner<'_> {
         )
         .requires(Resource::table(table))
         .requires(Resource::table(&fk.ref_table))
-        .removes(Resource::constraint(table, name))
+        .removes_unless(
+            self.recreated(table, name),
+            Resource::constraint(table, name),
+        )
         .provides(Resource::Constraint(format!("{table}.{name}:gone")));
         for c in &fk.columns {
             step = step.requires(Resource::column(table, c));
@@ -486,7 +489,10 @@ impl Planner<'_> {
             format!("drops constraint {name}; {table} no longer enforces it"),
         )
         .requires(Resource::table(table))
-        .removes(Resource::constraint(table, name))
+        .removes_unless(
+            self.recreated(table, name),
+            Resource::constraint(table, name),
+        )
         .provides(Resource::Constraint(format!("{table}.{name}:gone")));
         for c in columns {
             step = step.requires(Resource::column(table, c));
@@ -494,14 +500,15 @@ impl Planner<'_> {
         self.push(step);
     }
 
-    /// RENAME CONSTRAINT: a catalog change; nothing the app writes depends on it.
+    /// RENAME CONSTRAINT: a catalog change that no app depends on; still,
+    /// nothing is renamed before contract.
     fn rename_constraint(&mut self, table: &QualifiedName, from: &Ident, to: &Ident) {
         self.push(
             new_step(
                 ObjectKind::Check,
                 format!("{table}.{to}"),
                 Action::Rename,
-                Phase::Expand,
+                Phase::Contract,
                 format!("rename constraint {from} on {table} to {to}"),
             )
             .sql(format!(
@@ -514,6 +521,18 @@ impl Planner<'_> {
             .requires(Resource::table(table))
             .provides(Resource::constraint(table, to)),
         );
+    }
+}
+
+impl Planner<'_> {
+    /// Whether the target has a constraint of this name again: then the
+    /// drop is half of a replacement, and what needs the name wants the
+    /// new one.
+    fn recreated(&self, table: &QualifiedName, name: &Ident) -> bool {
+        self.tgt
+            .tables
+            .get(table)
+            .is_some_and(|t| t.constraint_names().any(|n| n == name))
     }
 }
 

@@ -12,7 +12,7 @@ impl Planner<'_> {
             &old.indexes,
             &new.indexes,
             |i| i.renamed_from.as_ref(),
-            |a, b| same_index(a, b),
+            same_index,
         );
         for d in deltas {
             match d {
@@ -26,13 +26,14 @@ impl Planner<'_> {
                     new: n,
                 } => {
                     if same_index(o, n) {
-                        // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE: catalog only.
+                        // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE, catalog
+                        // only; like every rename but a table's, it waits for contract.
                         self.push(
                             new_step(
                                 ObjectKind::Index,
                                 format!("{}.{to}", table.schema),
                                 Action::Rename,
-                                Phase::Expand,
+                                Phase::Contract,
                                 format!("rename index {from} to {to}"),
                             )
                             .sql(format!(
@@ -132,7 +133,7 @@ impl Planner<'_> {
             HazardKind::DataLoss,
             format!("drops index {name}; queries that use it get slower until it is rebuilt"),
         )
-        .removes(Resource::index(&table.schema, name));
+        .removes_unless(replaced, Resource::index(&table.schema, name));
         if replaced {
             step = step.provides(Resource::Index(format!("{}.{name}:gone", table.schema)));
         }

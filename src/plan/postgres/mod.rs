@@ -3,6 +3,8 @@
 //! construction, and helpers for SQL text.
 
 mod column;
+
+pub use column::binary_coercible;
 mod constraint;
 mod expr;
 mod index;
@@ -160,6 +162,10 @@ impl Step {
     pub(super) fn removes(mut self, r: Resource) -> Self {
         self.removes.push(r);
         self
+    }
+    /// A drop that is half of a replacement does not remove the name.
+    pub(super) fn removes_unless(self, replaced: bool, r: Resource) -> Self {
+        if replaced { self } else { self.removes(r) }
     }
     /// `CONCURRENTLY` statements cannot run inside a transaction block.
     pub(super) fn outside_transaction(mut self) -> Self {

@@ -22,7 +22,7 @@ impl Planner<'_> {
                 Delta::Removed(name, t) => self.drop_table(name, t),
                 Delta::Altered(name, old, new) => pairs.push((name, old, new)),
                 Delta::Renamed { from, to, old, new } => {
-                    self.rename_table(from, to);
+                    self.rename_table(from, to, old);
                     pairs.push((to, old, new));
                 }
             }
@@ -141,7 +141,7 @@ impl Planner<'_> {
     /// old name (simple, so automatically updatable: INSERT, UPDATE and
     /// DELETE go through to the table) keeps the old app working until
     /// contract drops it.
-    fn rename_table(&mut self, from: &QualifiedName, to: &QualifiedName) {
+    fn rename_table(&mut self, from: &QualifiedName, to: &QualifiedName, old: &Table) {
         if from.schema != to.schema {
             self.error(PlanError::Unsupported {
                 object: format!("{from} -> {to}"),
@@ -151,28 +151,31 @@ impl Planner<'_> {
             return;
         }
         self.guard_unmanaged(from, None, format!("renaming table {from}"));
-        self.push(
-            new_step(
-                ObjectKind::Table,
-                to.to_string(),
-                Action::Rename,
-                Phase::Expand,
-                format!("rename table {from} to {to}, keeping {from} as a view for the old app"),
-            )
-            .sql(format!(
-                "ALTER TABLE {} RENAME TO {}",
-                qt(from),
-                qi(&to.name)
-            ))
-            .sql(format!(
-                "CREATE VIEW {} AS SELECT * FROM {}",
-                qt(from),
-                qt(to)
-            ))
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::table(from))
-            .provides(Resource::table(to)),
-        );
+        let mut step = new_step(
+            ObjectKind::Table,
+            to.to_string(),
+            Action::Rename,
+            Phase::Expand,
+            format!("rename table {from} to {to}, keeping {from} as a view for the old app"),
+        )
+        .sql(format!(
+            "ALTER TABLE {} RENAME TO {}",
+            qt(from),
+            qi(&to.name)
+        ))
+        .sql(format!(
+            "CREATE VIEW {} AS SELECT * FROM {}",
+            qt(from),
+            qt(to)
+        ))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .requires(Resource::table(from))
+        .provides(Resource::table(to));
+        // Every column is reachable under both names from here on.
+        for c in &old.columns {
+            step = step.provides(Resource::column(to, &c.name));
+        }
+        self.push(step);
         self.push(
             new_step(
                 ObjectKind::Table,

@@ -1,0 +1,325 @@
+//! The planner over every fixture pair in schemas/cases/: an insta
+//! snapshot of each text plan (or, for `error_*` cases, of the refusal),
+//! determinism, the expand/contract invariant at the model level, and the
+//! safety rules every expand and migrate step must keep.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use bellows::model::Schema;
+use bellows::plan::{self, Action, Cost, LockLevel, Phase, Plan, PlanOptions, Resource};
+use bellows::render;
+use bellows::spec;
+
+fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("schemas/cases")
+        .expect("schemas/cases exists (run from the package root)")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.join("from.yaml").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn load(dir: &Path) -> (String, Schema, Schema) {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("utf-8 name")
+        .to_string();
+    let read =
+        |f: &str| spec::read_file(&dir.join(f)).unwrap_or_else(|e| panic!("{name}/{f}: {e}"));
+    let (from, to) = (read("from.yaml").without_hints(), read("to.yaml"));
+    (name, from, to)
+}
+
+fn plan_of(from: &Schema, to: &Schema) -> Result<Plan, plan::PlanErrors> {
+    plan::plan(from, to, &PlanOptions::default())
+}
+
+/// Plans only the cases that must succeed.
+fn good_cases() -> Vec<(String, Schema, Schema, Plan)> {
+    cases()
+        .iter()
+        .map(|d| load(d))
+        .filter(|(name, ..)| !name.starts_with("error_"))
+        .map(|(name, from, to)| {
+            let p = plan_of(&from, &to).unwrap_or_else(|e| panic!("{name}: planning failed:\n{e}"));
+            (name, from, to, p)
+        })
+        .collect()
+}
+
+#[test]
+fn every_case_has_a_reviewed_plan_snapshot() {
+    let all = cases();
+    assert!(
+        all.len() >= 40,
+        "need at least 40 fixture pairs, found {}",
+        all.len()
+    );
+    for dir in all {
+        let (name, from, to) = load(&dir);
+        let rendered = match (plan_of(&from, &to), name.starts_with("error_")) {
+            (Ok(p), false) => render::render_text(&p),
+            (Err(e), true) => format!("refused:\n{e}\n"),
+            (Ok(p), true) => panic!(
+                "{name} must be refused, but planned:\n{}",
+                render::render_text(&p)
+            ),
+            (Err(e), false) => panic!("{name}: planning failed:\n{e}"),
+        };
+        insta::with_settings!({
+            snapshot_path => "../snapshots/plans",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            description => format!("bellows plan --from schemas/cases/{name}/from.yaml --target schemas/cases/{name}/to.yaml"),
+        }, {
+            insta::assert_snapshot!(name.as_str(), rendered);
+        });
+    }
+}
+
+#[test]
+fn planning_is_deterministic() {
+    for (name, from, to, p) in good_cases() {
+        let again = plan_of(&from, &to).expect("planned once already");
+        assert_eq!(
+            render::render_text(&p),
+            render::render_text(&again),
+            "{name}"
+        );
+        assert_eq!(
+            render::render_json(&p),
+            render::render_json(&again),
+            "{name}"
+        );
+        assert_eq!(render::render_sql(&p), render::render_sql(&again), "{name}");
+    }
+}
+
+#[test]
+fn a_schema_planned_against_itself_has_no_steps() {
+    for (name, _, to, _) in good_cases() {
+        let p = plan_of(&to.without_hints(), &to).expect("plans");
+        assert!(
+            p.is_empty(),
+            "{name}: target against itself:\n{}",
+            render::render_text(&p)
+        );
+    }
+}
+
+/// Table and column resources a schema has.
+fn resources(s: &Schema) -> BTreeSet<Resource> {
+    let mut out = BTreeSet::new();
+    for (t, table) in &s.tables {
+        out.insert(Resource::table(t));
+        for c in &table.columns {
+            out.insert(Resource::column(t, &c.name));
+        }
+    }
+    out
+}
+
+/// After expand, and after migrate: everything of `from` is still there
+/// for the old app (with a type it accepts), and everything of `to` is
+/// there for the new app.
+#[test]
+fn after_expand_and_migrate_both_app_versions_find_their_schema() {
+    for (name, from, to, p) in good_cases() {
+        let before = resources(&from);
+        let after_all = resources(&to);
+        let mut live = before.clone();
+        for phase in [Phase::Expand, Phase::Migrate] {
+            for s in p.phase(phase) {
+                live.extend(s.provides.iter().cloned());
+                for r in &s.removes {
+                    live.remove(r);
+                }
+            }
+            for r in &before {
+                assert!(
+                    live.contains(r),
+                    "{name}: after {}, the old app loses {r:?}",
+                    phase.name()
+                );
+            }
+            for r in &after_all {
+                assert!(
+                    live.contains(r),
+                    "{name}: after {}, the new app lacks {r:?}",
+                    phase.name()
+                );
+            }
+        }
+        // In-place type changes before contract only widen.
+        for s in p
+            .steps
+            .iter()
+            .filter(|s| s.phase != Phase::Contract && s.id.action == Action::Alter)
+        {
+            if !s.statements.iter().any(|x| x.contains(" TYPE ")) {
+                continue;
+            }
+            let (table, column) = s.id.object.rsplit_once('.').expect("table.column");
+            let find = |sch: &Schema| {
+                sch.tables
+                    .iter()
+                    .find(|(q, _)| q.to_string() == table)
+                    .and_then(|(_, t)| t.column(column).map(|c| c.ty.clone()))
+            };
+            let (Some(old), Some(new)) = (find(&from), find(&to)) else {
+                panic!("{name}: {} retypes a column it cannot find", s.id)
+            };
+            assert!(
+                plan::binary_coercible(&old, &new),
+                "{name}: {} changes {old} to {new} in place before contract",
+                s.id
+            );
+        }
+    }
+}
+
+/// The checklist (strong_migrations, squawk): what no expand or migrate
+/// step may do.
+#[test]
+fn expand_and_migrate_steps_are_safe() {
+    let destructive = [
+        "DROP TABLE",
+        "DROP COLUMN",
+        "DROP INDEX",
+        "DROP CONSTRAINT",
+        "DROP SCHEMA",
+        "DROP TYPE",
+        "DROP SEQUENCE",
+        "DROP VIEW",
+        "DROP TRIGGER",
+        "DROP FUNCTION",
+        "DROP EXTENSION",
+        "DROP DEFAULT",
+        "DROP IDENTITY",
+    ];
+    let mut seen_indexes = 0;
+    for (name, _, _, p) in good_cases() {
+        for s in &p.steps {
+            let sql = s.statements.join(";\n");
+            let upper = sql.to_uppercase();
+            if upper.contains("CREATE INDEX") || upper.contains("CREATE UNIQUE INDEX") {
+                seen_indexes += 1;
+                assert!(
+                    upper.contains("CONCURRENTLY") && !s.transactional,
+                    "{name}: {} builds an index without CONCURRENTLY",
+                    s.id
+                );
+            }
+            if s.phase == Phase::Contract {
+                continue;
+            }
+            for d in destructive {
+                assert!(
+                    !upper.contains(d),
+                    "{name}: {} ({}) runs {d}",
+                    s.id,
+                    s.phase.name()
+                );
+            }
+            if upper.contains(" RENAME ") {
+                // Only a table rename, whose old name stays as a view.
+                assert!(
+                    s.id.action == Action::Rename && upper.contains("CREATE VIEW"),
+                    "{name}: {} renames before contract",
+                    s.id
+                );
+            }
+            if s.lock.level == LockLevel::AccessExclusive {
+                assert_eq!(
+                    s.lock.cost,
+                    Cost::Metadata,
+                    "{name}: {} holds ACCESS EXCLUSIVE for more than a catalog change",
+                    s.id
+                );
+            }
+            for stmt in &s.statements {
+                let u = stmt.to_uppercase();
+                if u.starts_with("ALTER TABLE")
+                    && (u.contains(" CHECK (") || u.contains(" FOREIGN KEY "))
+                    && u.contains("ADD CONSTRAINT")
+                {
+                    assert!(
+                        u.ends_with("NOT VALID"),
+                        "{name}: {} adds a constraint without NOT VALID: {stmt}",
+                        s.id
+                    );
+                }
+                assert!(
+                    !u.contains("SET NOT NULL"),
+                    "{name}: {} sets NOT NULL before contract",
+                    s.id
+                );
+            }
+        }
+    }
+    assert!(
+        seen_indexes > 5,
+        "the fixtures build indexes, so this rule is exercised"
+    );
+}
+
+#[test]
+fn committed_plan_check_catches_a_stale_plan() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("plan.txt");
+    let bellows = env!("CARGO_BIN_EXE_bellows");
+    let run = |target: &str, extra: &[&str]| {
+        std::process::Command::new(bellows)
+            .args([
+                "plan",
+                "--from",
+                "schemas/cases/add_index/from.yaml",
+                "--target",
+                target,
+            ])
+            .args(extra)
+            .output()
+            .expect("bellows runs")
+    };
+    let o = out.to_str().expect("utf-8 path");
+    assert!(
+        run("schemas/cases/add_index/to.yaml", &["--out", o])
+            .status
+            .success()
+    );
+    let fresh = run("schemas/cases/add_index/to.yaml", &["--check", o]);
+    assert_eq!(
+        fresh.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+    let stale = run("schemas/cases/change_index/to.yaml", &["--check", o]);
+    assert_eq!(stale.status.code(), Some(1));
+    let diff = String::from_utf8_lossy(&stale.stdout);
+    assert!(
+        diff.contains("--- ") && diff.contains("+++ new plan") && diff.contains("\n-"),
+        "{diff}"
+    );
+    let pending = run("schemas/cases/add_index/to.yaml", &["--exit-code"]);
+    assert_eq!(
+        pending.status.code(),
+        Some(1),
+        "--exit-code with a non-empty plan"
+    );
+    let none = std::process::Command::new(bellows)
+        .args([
+            "plan",
+            "--from",
+            "schemas/cases/add_index/to.yaml",
+            "--target",
+            "schemas/cases/add_index/to.yaml",
+            "--exit-code",
+        ])
+        .output()
+        .expect("bellows runs");
+    assert_eq!(none.status.code(), Some(0));
+}

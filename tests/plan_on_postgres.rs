@@ -1,0 +1,220 @@
+//! Every fixture's plan, run for real: `from.yaml` is created on a fresh
+//! PostgreSQL database, with rows in it, then each phase's steps run in
+//! order (transactional steps in a transaction, CONCURRENTLY steps outside
+//! one, backfills as batched DO blocks). Afterwards the database has the
+//! structure of `to.yaml`: the same tables, columns, types, nullability,
+//! keys, constraints and indexes.
+
+mod support;
+
+use bellows::introspect::{Options, introspect_url};
+use bellows::model::{Schema, Table};
+use bellows::plan::{PlanOptions, plan};
+use bellows::render::backfill_sql;
+use bellows::spec;
+use sqlx::AssertSqlSafe;
+use support::TestDb;
+
+/// What must match after contract; expressions are printed by the server
+/// in its own words, so they are compared through the plan instead.
+fn shape(t: &Table) -> String {
+    let mut cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} null={} identity={:?} default={}",
+                c.name,
+                c.ty,
+                c.nullable,
+                c.identity,
+                c.default.is_some()
+            )
+        })
+        .collect();
+    cols.sort();
+    format!(
+        "columns {cols:?}\npk {:?}\nunique {:?}\nfk {:?}\nchecks {:?}\nindexes {:?}",
+        t.primary_key.as_ref().map(|p| (&p.name, &p.columns)),
+        t.uniques
+            .iter()
+            .map(|(n, u)| (n, &u.columns))
+            .collect::<Vec<_>>(),
+        t.foreign_keys
+            .iter()
+            .map(|(n, f)| (n, &f.columns, &f.ref_table, &f.ref_columns))
+            .collect::<Vec<_>>(),
+        t.checks.keys().collect::<Vec<_>>(),
+        t.indexes
+            .iter()
+            .map(|(n, i)| (n, i.unique, i.keys.len()))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A few rows per table, so backfills and validations have work to do.
+async fn seed(db: &TestDb, schema: &Schema) {
+    for (name, t) in &schema.tables {
+        let cols: Vec<_> = t
+            .columns
+            .iter()
+            .filter(|c| c.identity.is_none() && c.default.is_none() && c.generated.is_none())
+            .collect();
+        for i in 1..=3 {
+            let values: Vec<String> = cols
+                .iter()
+                .map(|c| match c.ty.to_string().as_str() {
+                    "bigint" | "integer" | "smallint" => i.to_string(),
+                    "text" | "varchar(100)" if c.name.as_str().contains("email") => {
+                        format!("'v{i}@example.com'")
+                    }
+                    "text" | "varchar(100)" => format!("'{i}'"),
+                    "jsonb" => format!("'{{\"kind\": \"k{i}\"}}'"),
+                    "numeric(10,2)" => format!("{i}.50"),
+                    _ => "DEFAULT".to_string(),
+                })
+                .collect();
+            let sql = if cols.is_empty() {
+                format!(
+                    "INSERT INTO {} DEFAULT VALUES",
+                    bellows::sql::postgres::qualified(name)
+                )
+            } else {
+                format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    bellows::sql::postgres::qualified(name),
+                    cols.iter()
+                        .map(|c| bellows::sql::quote_ident(c.name.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    values.join(", ")
+                )
+            };
+            // Tables with foreign keys to empty tables refuse rows: fine.
+            let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&db.pool).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
+    let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")
+        .expect("schemas/cases")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .starts_with("error_")
+        })
+        .map(|p| {
+            (
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("?")
+                    .to_string(),
+                p.join("from.yaml"),
+                p.join("to.yaml"),
+            )
+        })
+        .collect();
+    dirs.sort();
+    // The README's example migration, too.
+    dirs.push((
+        "examples/shop_v1 -> shop_v2".to_string(),
+        "schemas/examples/shop_v1.yaml".into(),
+        "schemas/examples/shop_v2.yaml".into(),
+    ));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (name, from_path, to_path) in dirs {
+        let slots = slots.clone();
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("semaphore");
+            let from: Schema = spec::read_file(&from_path)
+                .expect("from.yaml")
+                .without_hints();
+            let to = spec::read_file(&to_path).expect("to.yaml");
+            let db = TestDb::new().await;
+            db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
+                .await;
+            seed(&db, &from).await;
+            let p =
+                plan(&from, &to, &PlanOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for step in &p.steps {
+                let run = |sql: String| {
+                    let pool = db.pool.clone();
+                    let label = format!(
+                        "{name}: step `{}` ({})",
+                        step.description,
+                        step.phase.name()
+                    );
+                    async move {
+                        sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                            .execute(&pool)
+                            .await
+                            .unwrap_or_else(|e| panic!("{label} failed: {e}\n--- SQL ---\n{sql}"));
+                    }
+                };
+                if let Some(b) = &step.backfill {
+                    run(backfill_sql(b, 2)).await;
+                } else if step.transactional {
+                    run(format!("BEGIN; {}; COMMIT", step.statements.join("; "))).await;
+                } else {
+                    for s in &step.statements {
+                        run(s.clone()).await;
+                    }
+                }
+            }
+            let found = introspect_url(&db.url, &Options::default())
+                .await
+                .expect("introspection");
+            let want = to.without_hints();
+            assert_eq!(
+                found.schema.tables.keys().collect::<Vec<_>>(),
+                want.tables.keys().collect::<Vec<_>>(),
+                "{name}: tables after contract"
+            );
+            for (t, wt) in &want.tables {
+                assert_eq!(
+                    shape(&found.schema.tables[t]),
+                    shape(wt),
+                    "{name}: {t} after contract"
+                );
+            }
+            assert_eq!(found.schema.enums, want.enums, "{name}: enums");
+            assert!(
+                found.unmanaged.is_empty(),
+                "{name}: leftovers {:?}",
+                found.unmanaged
+            );
+            // And the database, read back, needs no further structural step.
+            let again = plan(&found.schema, &want, &PlanOptions::default()).expect("re-plan");
+            let structural: Vec<_> = again
+                .steps
+                .iter()
+                .filter(|s| {
+                    !matches!(
+                        s.id.kind,
+                        bellows::plan::ObjectKind::Check | bellows::plan::ObjectKind::Index
+                    ) && s.id.action != bellows::plan::Action::Alter
+                })
+                .map(|s| s.description.clone())
+                .collect();
+            assert!(
+                structural.is_empty(),
+                "{name}: after contract a new plan still wants {structural:?}"
+            );
+            name
+        });
+    }
+    let mut done = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(_) => done += 1,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(done >= 40, "ran {done} fixtures");
+}
