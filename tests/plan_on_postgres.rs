@@ -218,3 +218,51 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
     }
     assert!(done >= 40, "ran {done} fixtures");
 }
+
+#[tokio::test]
+async fn plan_against_a_live_database_respects_unmanaged_dependents() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL, legacy text);
+         CREATE VIEW user_emails AS SELECT id, legacy FROM users;",
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("app.yaml");
+    let run = |yaml: &str| {
+        std::fs::write(&target, yaml).expect("write target");
+        std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
+            .args(["plan", "--database-url", &db.url, "--target"])
+            .arg(&target)
+            .args(["--exit-code"])
+            .output()
+            .expect("bellows runs")
+    };
+    let same = "tables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n      legacy: { type: text }\n    primary_key: [id]\n";
+    let out = run(same);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no changes: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 view (public.user_emails)"));
+    let drop_legacy = same.replace("      legacy: { type: text }\n", "");
+    let out = run(&drop_legacy);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dropping column public.users.legacy would break view public.user_emails"),
+        "{err}"
+    );
+    let add_col = same.replace(
+        "      legacy:",
+        "      nickname: { type: text }\n      legacy:",
+    );
+    let out = run(&add_col);
+    assert_eq!(out.status.code(), Some(1), "changes pending");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("ALTER TABLE public.users ADD COLUMN nickname text;")
+    );
+}

@@ -3,6 +3,8 @@
 //! declarative diff can never guess one). A hint whose rename already
 //! happened (the old name is gone, the new one exists) is simply satisfied.
 
+pub mod expr;
+
 use std::collections::BTreeMap;
 
 /// What happened to one named object.

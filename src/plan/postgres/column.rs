@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::expr::is_constant;
 use super::sync::Sync;
 use super::*;
+use crate::diff::expr::{normalize, same_opt_sql};
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{column_def, type_sql};
 use crate::sql::quote_literal;
@@ -220,7 +221,7 @@ impl Planner<'_> {
         self.nullability(table, o, n);
         self.default_change(table, o, n);
         self.identity_change(table, o, n);
-        if o.generated != n.generated {
+        if !same_opt_sql(o.generated.as_deref(), n.generated.as_deref()) {
             self.error(PlanError::Unsupported {
                 object: cn,
                 what: "changing a column's generated expression (PostgreSQL rewrites the table)"
@@ -267,7 +268,7 @@ impl Planner<'_> {
     /// SET DEFAULT changes only future rows: expand. DROP DEFAULT could
     /// break old-app inserts that rely on it: contract.
     fn default_change(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
-        if o.default == n.default {
+        if same_opt_sql(o.default.as_deref(), n.default.as_deref()) {
             return;
         }
         let cn = col_name(table, &n.name);
@@ -553,11 +554,14 @@ impl Planner<'_> {
     }
 }
 
+/// Equal but for hints and the server's spelling of expressions.
 fn same_column(a: &Column, b: &Column) -> bool {
     let strip = |c: &Column| {
         let mut c = c.clone();
         c.renamed_from = None;
         c.backfill = None;
+        c.default = c.default.as_deref().map(normalize);
+        c.generated = c.generated.as_deref().map(normalize);
         c
     };
     strip(a) == strip(b)

@@ -1,6 +1,7 @@
 //! Primary keys, unique constraints, checks and foreign keys.
 
 use super::*;
+use crate::diff::expr::same_sql;
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{check_def, foreign_key_def};
 
@@ -150,7 +151,7 @@ impl Planner<'_> {
             &old.checks,
             &new.checks,
             |c| c.renamed_from.as_ref(),
-            |a, b| (&a.expression, a.no_inherit) == (&b.expression, b.no_inherit),
+            |a, b| same_sql(&a.expression, &b.expression) && a.no_inherit == b.no_inherit,
         );
         for d in deltas {
             match d {
@@ -174,7 +175,7 @@ impl Planner<'_> {
                     old: o,
                     new: n,
                 } => {
-                    if (&o.expression, o.no_inherit) == (&n.expression, n.no_inherit) {
+                    if same_sql(&o.expression, &n.expression) && o.no_inherit == n.no_inherit {
                         self.rename_constraint(table, from, to);
                     } else {
                         self.drop_constraint(table, from, ObjectKind::Check, &[]);
@@ -193,7 +194,12 @@ impl Planner<'_> {
             .collect();
         for col in swapped {
             for (name, c) in &new.checks {
-                if old.checks.get(name) == Some(c) && mentions(&c.expression, col.as_str()) {
+                if old
+                    .checks
+                    .get(name)
+                    .is_some_and(|o| same_sql(&o.expression, &c.expression))
+                    && mentions(&c.expression, col.as_str())
+                {
                     self.add_check(table, name, c, Phase::Contract, None);
                 }
             }

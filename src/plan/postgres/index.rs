@@ -3,6 +3,7 @@
 //! swapped out in contract.
 
 use super::*;
+use crate::diff::expr::normalize;
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::create_index;
 
@@ -209,10 +210,18 @@ impl Planner<'_> {
     }
 }
 
+/// Equal but for hints and the server's spelling of expressions.
 fn same_index(a: &Index, b: &Index) -> bool {
-    let mut a = a.clone();
-    let mut b = b.clone();
-    a.renamed_from = None;
-    b.renamed_from = None;
-    a == b
+    let norm = |i: &Index| {
+        let mut i = i.clone();
+        i.renamed_from = None;
+        i.predicate = i.predicate.as_deref().map(normalize);
+        for k in &mut i.keys {
+            if let KeyTarget::Expression(e) = &k.target {
+                k.target = KeyTarget::Expression(normalize(e));
+            }
+        }
+        i
+    };
+    norm(a) == norm(b)
 }
