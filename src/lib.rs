@@ -5,6 +5,7 @@
 //! the two is planned as expand → migrate → contract steps of safe SQL.
 //! The library never prints: the binary renders what it returns.
 
+pub mod apply;
 pub mod diff;
 pub mod introspect;
 pub mod model;

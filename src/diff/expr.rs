@@ -9,6 +9,7 @@
 /// parentheses around a single token or around the whole dropped.
 pub fn normalize(expr: &str) -> String {
     let mut s = tokens(expr);
+    expand_between(&mut s);
     loop {
         let before = s.len();
         strip_literal_casts(&mut s);
@@ -90,6 +91,38 @@ fn is_atom(t: &str) -> bool {
         || t.chars()
             .next()
             .is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// `x BETWEEN a AND b` → `x >= a AND x <= b` (single-token operands), as
+/// PostgreSQL stores it.
+fn expand_between(s: &mut Vec<String>) {
+    let mut i = 1;
+    while i + 3 < s.len() {
+        if s[i] == "between"
+            && s[i + 2] == "and"
+            && is_atom(&s[i - 1])
+            && is_atom(&s[i + 1])
+            && is_atom(&s[i + 3])
+        {
+            let (x, a, b) = (s[i - 1].clone(), s[i + 1].clone(), s[i + 3].clone());
+            let with: Vec<String> = [
+                x.as_str(),
+                ">",
+                "=",
+                a.as_str(),
+                "and",
+                x.as_str(),
+                "<",
+                "=",
+                b.as_str(),
+            ]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+            s.splice(i - 1..i + 4, with);
+        }
+        i += 1;
+    }
 }
 
 /// `'x'::text` → `'x'`, also `::character varying`, `::varchar(10)`, `::a.b[]`.
@@ -210,6 +243,7 @@ mod tests {
             ("'x'", "'x'::character varying"),
             ("lower(email)", "lower(email)"),
             ("price > 0", "(price > 0)"),
+            ("age BETWEEN 0 AND 150", "age >= 0 AND age <= 150"),
         ] {
             assert!(
                 same_sql(written, stored),

@@ -8,7 +8,7 @@ pub mod step;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use postgres::binary_coercible;
 pub use step::*;
@@ -19,7 +19,7 @@ use crate::spec::{WriteOptions, to_yaml};
 
 /// A plan: the ordered steps and the fingerprints of the schemas it goes
 /// between, so that applying it to a database that moved is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Format version of the JSON rendering.
     pub version: u32,

@@ -3,12 +3,12 @@
 //! its hazards and timeouts, and what it provides, requires and removes
 //! (the graph orders steps by those).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Ident, QualifiedName};
 
 /// The three phases, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Additive, backward-compatible: the old app keeps working.
@@ -33,7 +33,7 @@ impl Phase {
 
 /// What kind of object a step acts on; also the tie-break order inside a
 /// phase (namespaces and types before tables, tables before their parts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Schema,
@@ -52,7 +52,7 @@ pub enum ObjectKind {
 }
 
 /// What a step does to its object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -73,7 +73,7 @@ pub enum Action {
 }
 
 /// A step's identity: kind, object and action. Unique within a plan.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct StepId {
     pub kind: ObjectKind,
     /// The object, as `schema.table[.part]`.
@@ -88,7 +88,7 @@ impl std::fmt::Display for StepId {
 }
 
 /// PostgreSQL's table lock levels, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LockLevel {
     /// Takes no table lock worth naming (new objects, namespaces, types).
@@ -114,7 +114,7 @@ impl LockLevel {
 }
 
 /// How long the lock is held, in kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cost {
     /// A catalog change: milliseconds once the lock is granted.
@@ -128,14 +128,14 @@ pub enum Cost {
 }
 
 /// The lock a step takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lock {
     pub level: LockLevel,
     pub cost: Cost,
 }
 
 /// Typed hazards; `apply` refuses destructive ones unless allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HazardKind {
     /// Data (or an object holding it) is gone after the step.
@@ -180,14 +180,14 @@ impl HazardKind {
 }
 
 /// A hazard with the sentence that explains it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hazard {
     pub kind: HazardKind,
     pub message: String,
 }
 
 /// Something a step needs to exist, creates, or makes disappear.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "name")]
 pub enum Resource {
     Schema(String),
@@ -228,7 +228,7 @@ impl Resource {
 
 /// A batched backfill: `UPDATE table SET col = expr` in keyset-paginated
 /// batches by primary key, each its own transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backfill {
     pub table: String,
     /// Primary-key columns, the keyset.
@@ -241,7 +241,7 @@ pub struct Backfill {
 }
 
 /// Statement timeouts a step needs; `None` means the apply default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timeouts {
     /// Milliseconds to wait for the lock; `None`: apply's `--lock-timeout`.
     pub lock_timeout_ms: Option<u64>,
@@ -251,7 +251,7 @@ pub struct Timeouts {
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     pub id: StepId,
     pub phase: Phase,

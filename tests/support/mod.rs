@@ -116,6 +116,52 @@ impl Drop for TestDb {
     }
 }
 
+use sqlx::AssertSqlSafe as Safe;
+
+/// A few rows per table, so backfills and validations have work to do.
+pub async fn seed(db: &TestDb, schema: &bellows::model::Schema) {
+    for (name, t) in &schema.tables {
+        let cols: Vec<_> = t
+            .columns
+            .iter()
+            .filter(|c| c.identity.is_none() && c.default.is_none() && c.generated.is_none())
+            .collect();
+        for i in 1..=3 {
+            let values: Vec<String> = cols
+                .iter()
+                .map(|c| match c.ty.to_string().as_str() {
+                    "bigint" | "integer" | "smallint" => i.to_string(),
+                    "text" | "varchar(100)" if c.name.as_str().contains("email") => {
+                        format!("'v{i}@example.com'")
+                    }
+                    "text" | "varchar(100)" => format!("'{i}'"),
+                    "jsonb" => format!("'{{\"kind\": \"k{i}\"}}'"),
+                    "numeric(10,2)" => format!("{i}.50"),
+                    _ => "DEFAULT".to_string(),
+                })
+                .collect();
+            let sql = if cols.is_empty() {
+                format!(
+                    "INSERT INTO {} DEFAULT VALUES",
+                    bellows::sql::postgres::qualified(name)
+                )
+            } else {
+                format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    bellows::sql::postgres::qualified(name),
+                    cols.iter()
+                        .map(|c| bellows::sql::quote_ident(c.name.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    values.join(", ")
+                )
+            };
+            // Tables with foreign keys to empty tables refuse rows: fine.
+            let _ = sqlx::raw_sql(Safe(sql)).execute(&db.pool).await;
+        }
+    }
+}
+
 #[test]
 fn database_urls_are_rewritten() {
     assert_eq!(

@@ -1,0 +1,203 @@
+//! `apply`: runs a plan against a live PostgreSQL one phase at a time.
+//! State lives in the ledger (see `ledger.rs`), so a phase resumes where
+//! it stopped after a crash; every lock-taking statement runs under a
+//! short lock_timeout and is retried with backoff and jitter; backfills go
+//! in checkpointed batches. Progress is reported to an `Observer`: the
+//! library itself prints nothing.
+
+mod ledger;
+mod run;
+
+use std::time::Duration;
+
+pub use ledger::{Holder, LEASE};
+pub use run::{apply, status};
+
+use crate::introspect::IntrospectError;
+use crate::plan::{HazardKind, Phase, PlanErrors, Step};
+
+/// Which phase(s) to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseSel {
+    One(Phase),
+    /// All three in order: for development databases.
+    All,
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub lock_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub max_retries: u32,
+    pub batch_size: u32,
+    pub pause: Option<Duration>,
+    pub allow_hazards: Vec<HazardKind>,
+    pub dry_run: bool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            lock_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(60),
+            max_retries: 10,
+            batch_size: 5000,
+            pause: None,
+            allow_hazards: Vec::new(),
+            dry_run: false,
+        }
+    }
+}
+
+/// What happens, as it happens.
+#[derive(Debug)]
+pub enum Event<'a> {
+    PhaseStarted {
+        phase: Phase,
+        steps: usize,
+    },
+    StepStarted {
+        number: usize,
+        step: &'a Step,
+    },
+    /// Done in an earlier run.
+    StepSkipped {
+        number: usize,
+        step: &'a Step,
+    },
+    /// `--dry-run`: what would run.
+    WouldRun {
+        number: usize,
+        step: &'a Step,
+    },
+    /// A lock was not granted within lock_timeout; waiting before retry.
+    LockWait {
+        step: &'a Step,
+        attempt: u32,
+        max: u32,
+        wait: Duration,
+    },
+    /// A failed concurrent build left an INVALID index, now dropped.
+    InvalidIndexDropped {
+        index: String,
+    },
+    BackfillProgress {
+        step: &'a Step,
+        done: u64,
+        total: u64,
+    },
+    StepFinished {
+        number: usize,
+        step: &'a Step,
+        elapsed: Duration,
+    },
+    PhaseFinished {
+        phase: Phase,
+    },
+    NothingToDo,
+}
+
+/// Receives progress; the CLI renders it.
+pub trait Observer: Send + Sync {
+    fn on(&self, event: Event<'_>);
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn on(&self, _: Event<'_>) {}
+}
+
+/// Why apply stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot {what} in the ledger (schema bellows): {source}")]
+    Ledger {
+        what: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "the ledger's stored plan cannot be read ({0}); it was written by another bellows version"
+    )]
+    CorruptLedger(String),
+    #[error("another apply is running on this database: pid {} on {}, since {}; wait for it, or if that process is gone, retry after {}s", .0.pid, .0.host, .0.since, LEASE.as_secs())]
+    Locked(Holder),
+    #[error(
+        "migration {id} is in flight (last completed phase: {phase}) for a different target; finish it with `apply --phase migrate|contract` or undo it with `abort` first"
+    )]
+    InFlight { id: i64, phase: String },
+    #[error(
+        "there is no in-flight migration to run {phase} for; start one with `apply --phase expand --target FILE`"
+    )]
+    NoMigration { phase: &'static str },
+    #[error("migration {id} cannot run {wanted} now: {why}")]
+    WrongPhase {
+        id: i64,
+        wanted: &'static str,
+        why: String,
+    },
+    #[error("`apply --phase expand` (or `all`) needs --target FILE")]
+    NeedTarget,
+    #[error(
+        "the database changed since the last phase ended (drift); nothing was run. What differs:\n{diff}"
+    )]
+    Drift { diff: String },
+    #[error("refusing to run steps with hazards that are not allowed; nothing was run:\n{}\nallow them with --allow-hazard KIND", steps.join("\n"))]
+    HazardsRefused { steps: Vec<String> },
+    #[error(transparent)]
+    Plan(#[from] PlanErrors),
+    #[error(transparent)]
+    Introspect(#[from] IntrospectError),
+    #[error("step `{step}` failed{}: {message}\n  statement: {statement}\n  the step is marked failed in the ledger; fix the cause and run apply again to resume", sqlstate.as_ref().map(|s| format!(" (SQLSTATE {s})")).unwrap_or_default())]
+    Step {
+        step: String,
+        statement: String,
+        sqlstate: Option<String>,
+        message: String,
+    },
+    #[error(
+        "step `{step}` could not get its lock in {attempts} tries of lock_timeout each; other sessions held conflicting locks. Run apply again later, or raise --max-retries"
+    )]
+    LockTimeout { step: String, attempts: u32 },
+    #[error("after {phase}, the database does not have what the phase should leave: {missing}")]
+    Verify {
+        phase: &'static str,
+        missing: String,
+    },
+}
+
+impl ApplyError {
+    fn ledger(what: &'static str) -> impl FnOnce(sqlx::Error) -> ApplyError {
+        move |source| ApplyError::Ledger { what, source }
+    }
+}
+
+/// A summary of the in-flight or last migration, for `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    pub migration: Option<i64>,
+    pub state: Option<String>,
+    pub completed_phase: Option<String>,
+    pub steps: Vec<StepStatus>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepStatus {
+    pub position: i32,
+    pub phase: String,
+    pub description: String,
+    pub status: String,
+    pub rows_done: i64,
+    pub error: Option<String>,
+    pub sqlstate: Option<String>,
+}
