@@ -266,13 +266,10 @@ pub enum CliError {
     /// Problems already printed in full (located YAML errors).
     #[error("{0}")]
     Reported(String),
-    #[error("`bellows {command}` is not implemented yet in this version: {why}")]
-    NotImplemented {
-        command: &'static str,
-        why: &'static str,
-    },
+    /// The command line is wrong: what to pass instead.
     #[error("{0}")]
     Usage(String),
+    /// Anything else, with its chain of causes.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -289,10 +286,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Plan(a) => plan(&a),
         Command::Apply(a) => apply_cmd(&a),
         Command::Status(a) => status_cmd(&a),
-        Command::Abort(_) => Err(CliError::NotImplemented {
-            command: "abort",
-            why: "there is no apply ledger to undo yet; nothing was changed",
-        }),
+        Command::Abort(a) => abort_cmd(&a),
         Command::Dump(a) => dump(&a),
     }
 }
@@ -558,6 +552,48 @@ fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
         }
         Err(e) => Err(CliError::Other(e.into())),
     }
+}
+
+fn abort_cmd(a: &AbortArgs) -> Result<ExitCode, CliError> {
+    let url = database_url(&a.db, "abort")?;
+    let progress = Progress {
+        bar: std::sync::Mutex::new(None),
+        tty: std::io::stderr().is_terminal(),
+    };
+    let rt = runtime()?;
+    if a.dry_run {
+        let st = rt
+            .block_on(bellows::apply::status(&url))
+            .map_err(anyhow::Error::from)?;
+        let mut text = String::new();
+        match (st.migration, st.state.as_deref()) {
+            (Some(id), Some("in_flight")) => {
+                text.push_str(&format!(
+                    "abort would undo migration {id}, these applied steps:\n"
+                ));
+                for s in st.steps.iter().filter(|s| s.status != "pending") {
+                    text.push_str(&format!(
+                        "  [{}] {} ({})\n",
+                        s.position + 1,
+                        s.description,
+                        s.phase
+                    ));
+                }
+            }
+            _ => text.push_str("there is no in-flight migration to abort\n"),
+        }
+        write_output(None, &text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = bellows::apply::ApplyOptions::default();
+    let notes = rt
+        .block_on(bellows::apply::abort(&url, &opts, &progress))
+        .map_err(anyhow::Error::from)?;
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!("aborted: the schema is back to what it was before expand");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn status_cmd(a: &StatusArgs) -> Result<ExitCode, CliError> {

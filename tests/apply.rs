@@ -434,3 +434,87 @@ async fn destructive_steps_are_refused_before_anything_runs() {
         "a dry run changes nothing, not even the ledger"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expand_and_migrate_then_abort_restore_the_starting_schema() {
+    let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")
+        .expect("schemas/cases")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .starts_with("error_")
+        })
+        .collect();
+    dirs.sort();
+    let slots = Arc::new(tokio::sync::Semaphore::new(4));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, dir) in dirs.into_iter().enumerate() {
+        let slots = slots.clone();
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("semaphore");
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("?")
+                .to_string();
+            let from = spec::read_file(&dir.join("from.yaml"))
+                .expect("from")
+                .without_hints();
+            let to = spec::read_file(&dir.join("to.yaml")).expect("to");
+            let db = TestDb::new().await;
+            db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
+                .await;
+            support::seed(&db, &from).await;
+            let before = introspect_url(&db.url, &Options::default())
+                .await
+                .expect("read");
+            let opts = all_hazards();
+            match apply(
+                &db.url,
+                Some(&to),
+                PhaseSel::One(Phase::Expand),
+                &opts,
+                &Silent,
+            )
+            .await
+            {
+                Ok(()) => {}
+                Err(e) => panic!("{name}: expand: {e}"),
+            }
+            // Every other case also runs migrate before aborting.
+            if n % 2 == 0 {
+                let _ = apply(&db.url, None, PhaseSel::One(Phase::Migrate), &opts, &Silent).await;
+            }
+            match bellows::apply::abort(&db.url, &opts, &Silent).await {
+                Ok(_) | Err(ApplyError::NoMigration { .. }) => {}
+                Err(e) => panic!("{name}: abort: {e}"),
+            }
+            let after = introspect_url(&db.url, &Options::default())
+                .await
+                .expect("read");
+            // Added enum values and widened types stay (see undo_target).
+            let (expected, _) = bellows::apply::undo_target(&before.schema, &after.schema);
+            let back = plan(&after.schema, &expected, &PlanOptions::default()).expect("plan");
+            assert!(
+                back.is_empty(),
+                "{name}: after abort, still differs: {:?}",
+                back.steps
+                    .iter()
+                    .map(|s| &s.description)
+                    .collect::<Vec<_>>()
+            );
+            assert!(
+                after.unmanaged.is_empty(),
+                "{name}: abort left {:?}",
+                after.unmanaged
+            );
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}

@@ -21,6 +21,7 @@ const SETUP: &str = "
         target_fingerprint text NOT NULL,
         plan jsonb NOT NULL,
         target_schema text NOT NULL,
+        start_schema text NOT NULL,
         completed_phase text,
         phase_schema text,
         state text NOT NULL DEFAULT 'in_flight',
@@ -161,6 +162,7 @@ pub struct Migration {
     pub completed_phase: Option<Phase>,
     pub phase_schema: Option<String>,
     pub target_schema: String,
+    pub start_schema: String,
 }
 
 pub fn phase_from(s: &str) -> Option<Phase> {
@@ -169,7 +171,7 @@ pub fn phase_from(s: &str) -> Option<Phase> {
 
 pub async fn in_flight(pool: &PgPool) -> Result<Option<Migration>, ApplyError> {
     let row = sqlx::query(
-        "SELECT id, plan::text, completed_phase, phase_schema, target_schema FROM bellows.migrations
+        "SELECT id, plan::text, completed_phase, phase_schema, target_schema, start_schema FROM bellows.migrations
           WHERE state = 'in_flight' ORDER BY id DESC LIMIT 1",
     )
     .fetch_optional(pool)
@@ -186,23 +188,30 @@ pub async fn in_flight(pool: &PgPool) -> Result<Option<Migration>, ApplyError> {
         completed_phase: completed.as_deref().and_then(phase_from),
         phase_schema: row.get(3),
         target_schema: row.get(4),
+        start_schema: row.get(5),
     }))
 }
 
-pub async fn create(pool: &PgPool, plan: &Plan, target_yaml: &str) -> Result<i64, ApplyError> {
+pub async fn create(
+    pool: &PgPool,
+    plan: &Plan,
+    target_yaml: &str,
+    start_yaml: &str,
+) -> Result<i64, ApplyError> {
     let json = serde_json::to_string(plan).map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
     let mut tx = pool
         .begin()
         .await
         .map_err(ApplyError::ledger("store the plan"))?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO bellows.migrations (current_fingerprint, target_fingerprint, plan, target_schema)
-         VALUES ($1, $2, $3::jsonb, $4) RETURNING id",
+        "INSERT INTO bellows.migrations (current_fingerprint, target_fingerprint, plan, target_schema, start_schema)
+         VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id",
     )
     .bind(&plan.current_fingerprint)
     .bind(&plan.target_fingerprint)
     .bind(json)
     .bind(target_yaml)
+    .bind(start_yaml)
     .fetch_one(&mut *tx)
     .await
     .map_err(ApplyError::ledger("store the plan"))?;
@@ -268,6 +277,17 @@ pub async fn set_status(
     .execute(pool)
     .await
     .map_err(ApplyError::ledger("record a step's status"))?;
+    Ok(())
+}
+
+pub async fn mark_aborted(pool: &PgPool, id: i64) -> Result<(), ApplyError> {
+    sqlx::query(
+        "UPDATE bellows.migrations SET state = 'aborted', finished_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map_err(ApplyError::ledger("record the abort"))?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ mod run;
 use std::time::Duration;
 
 pub use ledger::{Holder, LEASE};
-pub use run::{apply, status};
+pub use run::{abort, apply, status, undo_target};
 
 use crate::introspect::IntrospectError;
 use crate::plan::{HazardKind, Phase, PlanErrors, Step};
