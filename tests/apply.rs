@@ -61,6 +61,16 @@ async fn every_fixture_applies_phase_by_phase_and_leaves_nothing_to_do() {
                 .await;
             support::seed(&db, &from).await;
             let opts = all_hazards();
+            // Between phases, both app versions must work (fixtures that
+            // declare them: old_app.sql and new_app.sql).
+            let clients: Vec<(&str, String)> = ["old_app.sql", "new_app.sql"]
+                .iter()
+                .filter_map(|f| {
+                    std::fs::read_to_string(dir.join(f))
+                        .ok()
+                        .map(|sql| (*f, sql))
+                })
+                .collect();
             for phase in Phase::ALL {
                 apply(&db.url, Some(&to), PhaseSel::One(phase), &opts, &Silent)
                     .await
@@ -69,6 +79,28 @@ async fn every_fixture_applies_phase_by_phase_and_leaves_nothing_to_do() {
                         ApplyError::NoMigration { .. } => (),
                         other => panic!("{name}: {} failed: {other}", phase.name()),
                     });
+                if phase == Phase::Contract {
+                    continue;
+                }
+                for (client, sql) in &clients {
+                    if let Err(e) =
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {sql} ROLLBACK;")))
+                            .execute(&db.pool)
+                            .await
+                    {
+                        panic!("{name}: after {}, {client} fails: {e}\n{sql}", phase.name());
+                    }
+                }
+            }
+            // After contract only the new app is left.
+            if let Some((_, sql)) = clients.iter().find(|(c, _)| *c == "new_app.sql") {
+                if let Err(e) =
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {sql} ROLLBACK;")))
+                        .execute(&db.pool)
+                        .await
+                {
+                    panic!("{name}: after contract, new_app.sql fails: {e}");
+                }
             }
             let found = introspect_url(&db.url, &Options::default())
                 .await
@@ -92,11 +124,24 @@ async fn every_fixture_applies_phase_by_phase_and_leaves_nothing_to_do() {
             assert_eq!(open, 0, "{name}: the migration is recorded as done");
         });
     }
+    let mut done = 0;
     while let Some(r) = tasks.join_next().await {
         if let Err(e) = r {
             std::panic::resume_unwind(e.into_panic());
         }
+        done += 1;
     }
+    let with_clients = std::fs::read_dir("schemas/cases")
+        .expect("cases")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().join("old_app.sql").exists())
+        })
+        .count();
+    assert!(
+        done >= 40 && with_clients >= 10,
+        "{done} fixtures, {with_clients} with app clients"
+    );
 }
 
 const WRITES: &str = "  writes:\n    columns:\n      id: { type: bigint }\n";

@@ -23,10 +23,12 @@ fn yaml(s: &Schema) -> String {
 async fn connect(url: &str) -> Result<PgPool, ApplyError> {
     // One direct connection first: a wrong URL fails at once, where the
     // pool would keep retrying until its acquire timeout.
-    let probe = PgConnection::connect(url).await.map_err(|source| ApplyError::Connect {
-        url: introspect::redact(url),
-        source,
-    })?;
+    let probe = PgConnection::connect(url)
+        .await
+        .map_err(|source| ApplyError::Connect {
+            url: introspect::redact(url),
+            source,
+        })?;
     let _ = probe.close().await;
     PgPoolOptions::new()
         .max_connections(3)
