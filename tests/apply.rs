@@ -563,3 +563,47 @@ async fn expand_and_migrate_then_abort_restore_the_starting_schema() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_crash_during_a_concurrent_index_build_is_recovered() {
+    let db = users_db(300_000).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let target = dir.path().join("v2.yaml");
+    std::fs::write(
+        &target,
+        format!("{USERS_V1}    indexes:\n      users_name_idx: {{ expression: \"md5(name || id::text)\" }}\n{WRITES}"),
+    )
+    .expect("write");
+    let mut child = cli(&db, &target, &["--phase", "expand"]);
+    // Wait until the build is under way, then kill both the process and
+    // its server session, as a crash of the machine running apply would.
+    let t0 = Instant::now();
+    loop {
+        let building: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
+        )
+        .fetch_optional(&db.pool)
+        .await
+        .expect("activity");
+        if let Some(pid) = building {
+            child.kill().expect("SIGKILL");
+            let _ = child.wait();
+            let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&db.pool).await.expect("terminate");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "the index build never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Let the server finish cleaning up the terminated backend.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let leftovers: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetch_one(&db.pool).await.expect("q");
+    let out = cli(&db, &target, &["--phase", "expand"]).wait_with_output().expect("re-run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(leftovers > 0, "the crash left an INVALID index to recover from");
+    assert!(stderr.contains("dropped the INVALID leftover index public.users_name_idx"), "{stderr}");
+    let invalid: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetch_one(&db.pool).await.expect("q");
+    assert_eq!(invalid, 0, "no INVALID index remains");
+    let valid: bool = sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_name_idx'::regclass").fetch_one(&db.pool).await.expect("the index exists");
+    assert!(valid);
+}
