@@ -93,14 +93,13 @@ async fn every_fixture_applies_phase_by_phase_and_leaves_nothing_to_do() {
                 }
             }
             // After contract only the new app is left.
-            if let Some((_, sql)) = clients.iter().find(|(c, _)| *c == "new_app.sql") {
-                if let Err(e) =
+            if let Some((_, sql)) = clients.iter().find(|(c, _)| *c == "new_app.sql")
+                && let Err(e) =
                     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {sql} ROLLBACK;")))
                         .execute(&db.pool)
                         .await
-                {
-                    panic!("{name}: after contract, new_app.sql fails: {e}");
-                }
+            {
+                panic!("{name}: after contract, new_app.sql fails: {e}");
             }
             let found = introspect_url(&db.url, &Options::default())
                 .await
@@ -588,22 +587,48 @@ async fn a_crash_during_a_concurrent_index_build_is_recovered() {
         if let Some(pid) = building {
             child.kill().expect("SIGKILL");
             let _ = child.wait();
-            let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&db.pool).await.expect("terminate");
+            let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                .bind(pid)
+                .fetch_one(&db.pool)
+                .await
+                .expect("terminate");
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "the index build never started");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the index build never started"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // Let the server finish cleaning up the terminated backend.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let leftovers: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetch_one(&db.pool).await.expect("q");
-    let out = cli(&db, &target, &["--phase", "expand"]).wait_with_output().expect("re-run");
+    let leftovers: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid")
+        .fetch_one(&db.pool)
+        .await
+        .expect("q");
+    let out = cli(&db, &target, &["--phase", "expand"])
+        .wait_with_output()
+        .expect("re-run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(leftovers > 0, "the crash left an INVALID index to recover from");
-    assert!(stderr.contains("dropped the INVALID leftover index public.users_name_idx"), "{stderr}");
-    let invalid: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetch_one(&db.pool).await.expect("q");
+    assert!(
+        leftovers > 0,
+        "the crash left an INVALID index to recover from"
+    );
+    assert!(
+        stderr.contains("dropped the INVALID leftover index public.users_name_idx"),
+        "{stderr}"
+    );
+    let invalid: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid")
+        .fetch_one(&db.pool)
+        .await
+        .expect("q");
     assert_eq!(invalid, 0, "no INVALID index remains");
-    let valid: bool = sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_name_idx'::regclass").fetch_one(&db.pool).await.expect("the index exists");
+    let valid: bool = sqlx::query_scalar(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_name_idx'::regclass",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("the index exists");
     assert!(valid);
 }

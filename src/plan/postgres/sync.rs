@@ -34,6 +34,13 @@ impl Planner<'_> {
     /// row (`SELECT (expr) FROM (SELECT NEW.*)`), so they are written with
     /// plain column names, as in `backfill:`.
     pub(super) fn sync_trigger(&mut self, table: &QualifiedName, sync: Sync<'_>) -> Ident {
+        // A fill-on-NULL trigger only needs to run when the value is
+        // missing: the WHEN clause spares the function call on every row
+        // the backfill (or the new app) already sets.
+        let when = match &sync {
+            Sync::FillNull { dst, .. } => format!(" WHEN (NEW.{} IS NULL)", qi(dst)),
+            Sync::Copy { .. } => String::new(),
+        };
         let (dst, body, requires) = match &sync {
             Sync::FillNull { dst, expr } => (
                 *dst,
@@ -80,7 +87,7 @@ impl Planner<'_> {
                 qt(&function)
             ))
             .sql(format!(
-                "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
+                "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW{when} EXECUTE FUNCTION {}()",
                 qi(&name),
                 qt(table),
                 qt(&function)
