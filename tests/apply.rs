@@ -578,12 +578,19 @@ async fn a_crash_during_a_concurrent_index_build_is_recovered() {
     // its server session, as a crash of the machine running apply would.
     let t0 = Instant::now();
     loop {
-        let building: Option<i32> = sqlx::query_scalar(
+        let building: Option<i32> = match sqlx::query_scalar(
             "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
         )
         .fetch_optional(&db.pool)
         .await
-        .expect("activity");
+        {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("pg_stat_activity: {e}");
+            }
+        };
         if let Some(pid) = building {
             child.kill().expect("SIGKILL");
             let _ = child.wait();

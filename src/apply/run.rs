@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use super::ledger::{self, Migration, StepRow};
 use super::*;
-use crate::introspect::{self, Options};
+use crate::introspect::{self, IntrospectError, Options};
 use crate::model::Schema;
 use crate::plan::{Action, Backfill, HazardKind, ObjectKind, Plan, PlanOptions, Resource};
 use crate::spec::{self, WriteOptions};
@@ -21,6 +21,14 @@ fn yaml(s: &Schema) -> String {
 }
 
 async fn connect(url: &str) -> Result<PgPool, ApplyError> {
+    let scheme = url
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if scheme != "postgres" && scheme != "postgresql" {
+        return Err(IntrospectError::UnsupportedDatabase { scheme }.into());
+    }
     // One direct connection first: a wrong URL fails at once, where the
     // pool would keep retrying until its acquire timeout.
     let probe = PgConnection::connect(url)
