@@ -908,23 +908,24 @@ async fn abort_locked(
     }
     let mut notes = Vec::new();
     let touched = |i: usize| rows.get(i).is_some_and(|r| r.status != "pending");
-    // Sync triggers first (their drop steps, in the plan's contract, name
-    // the tables as the plan left them).
+    // Sync triggers first (dropping the function takes its trigger along).
     for (i, s) in mig.plan.steps.iter().enumerate() {
-        if touched(i)
-            && s.id.kind == ObjectKind::SyncTrigger
-            && s.id.action == Action::Create
-            && let Some(drop) = mig.plan.steps.iter().find(|d| {
-                d.id.kind == ObjectKind::SyncTrigger
-                    && d.id.action == Action::Drop
-                    && d.id.object == s.id.object
-            })
-        {
-            let sql = drop.statements.join("; ");
-            sqlx::raw_sql(AssertSqlSafe(sql.clone()))
-                .execute(pool)
-                .await
-                .map_err(|e| step_error(drop, &sql, &e))?;
+        if !(touched(i) && s.id.kind == ObjectKind::SyncTrigger && s.id.action == Action::Create) {
+            continue;
+        }
+        for r in &s.provides {
+            if let Resource::Trigger(f) = r {
+                if let Ok(q) = crate::model::QualifiedName::parse(f) {
+                    let sql = format!(
+                        "DROP FUNCTION IF EXISTS {}() CASCADE",
+                        crate::sql::postgres::qualified(&q)
+                    );
+                    sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                        .execute(pool)
+                        .await
+                        .map_err(|e| step_error(s, &sql, &e))?;
+                }
+            }
         }
     }
     // Then table renames: the compatibility view goes, the name comes back.

@@ -124,7 +124,7 @@ impl Planner<'_> {
         self.push(step);
         if c.default.is_none() {
             // Rows the old app inserts meanwhile get the value too.
-            self.sync_trigger(table, Sync::FillNull { dst: &c.name, expr });
+            self.sync_trigger(table, Sync::FillNull { dst: &c.name, expr }, None);
         }
         self.backfill(table, &key, &c.name, expr, true);
         if !c.nullable {
@@ -239,7 +239,7 @@ impl Planner<'_> {
             if let Some(expr) = &n.backfill
                 && let Some(key) = self.backfill_key(table, format!("making {cn} NOT NULL"))
             {
-                self.sync_trigger(table, Sync::FillNull { dst: &n.name, expr });
+                self.sync_trigger(table, Sync::FillNull { dst: &n.name, expr }, None);
                 self.backfill(table, &key, &n.name, expr, true);
                 after = Some(Resource::filled(table, &n.name));
             }
@@ -478,7 +478,8 @@ impl Planner<'_> {
                 format!("{}::{}", qi(&dst), type_sql(&o.ty))
             }
         });
-        self.sync_trigger(
+        let swapped = Resource::Column(format!("{}:swapped", col_name(table, src)));
+        let untrigger = self.sync_trigger(
             table,
             Sync::Copy {
                 src,
@@ -486,6 +487,7 @@ impl Planner<'_> {
                 forward: forward.clone(),
                 reverse,
             },
+            Some(swapped.clone()),
         );
         self.backfill(table, &key, &dst, &forward, true);
         let filled = Resource::filled(table, &dst);
@@ -508,7 +510,6 @@ impl Planner<'_> {
                 format!("swap {dn} in for {}", col_name(table, src))
             },
         )
-        .sql(format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(src)))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .hazard(
             HazardKind::Irreversible,
@@ -518,7 +519,14 @@ impl Planner<'_> {
             ),
         )
         .requires(filled)
-        .removes(Resource::column(table, src));
+        .removes(Resource::column(table, src))
+        .provides(swapped);
+        // The sync trigger goes in the same transaction as the old column:
+        // a write in between would miss it (and the old column may be NOT NULL).
+        for s in untrigger {
+            swap = swap.sql(s);
+        }
+        swap = swap.sql(format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(src)));
         if !renamed {
             swap = swap
                 .sql(format!(
@@ -527,11 +535,7 @@ impl Planner<'_> {
                     qi(&dst),
                     qi(&n.name)
                 ))
-                .removes(Resource::column(table, &dst))
-                .provides(Resource::Column(format!(
-                    "{}:swapped",
-                    col_name(table, src)
-                )));
+                .removes(Resource::column(table, &dst));
             self.swapped.push((table.clone(), src.clone()));
         }
         if !n.nullable {

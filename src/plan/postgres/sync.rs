@@ -33,7 +33,16 @@ impl Planner<'_> {
     /// catalog change. The function evaluates expressions against the new
     /// row (`SELECT (expr) FROM (SELECT NEW.*)`), so they are written with
     /// plain column names, as in `backfill:`.
-    pub(super) fn sync_trigger(&mut self, table: &QualifiedName, sync: Sync<'_>) -> Ident {
+    /// Returns the statements that remove the trigger again. With `after`,
+    /// its own drop step waits for that resource: the caller has folded
+    /// those statements into a step of its own (the swap), so that no
+    /// write lands between the trigger's removal and the old column's.
+    pub(super) fn sync_trigger(
+        &mut self,
+        table: &QualifiedName,
+        sync: Sync<'_>,
+        after: Option<Resource>,
+    ) -> Vec<String> {
         // A fill-on-NULL trigger only needs to run when the value is
         // missing: the WHEN clause spares the function call on every row
         // the backfill (or the new app) already sets.
@@ -98,6 +107,14 @@ impl Planner<'_> {
             step = step.requires(r);
         }
         self.push(step);
+        let statements = vec![
+            format!("DROP TRIGGER IF EXISTS {} ON {}", qi(&name), qt(table)),
+            format!("DROP FUNCTION IF EXISTS {}()", qt(&function)),
+        ];
+        if after.is_some() {
+            // Folded into the caller's step.
+            return statements;
+        }
         let mut drop = new_step(
             ObjectKind::SyncTrigger,
             col_name(table, dst),
@@ -105,20 +122,17 @@ impl Planner<'_> {
             Phase::Contract,
             format!("drop the sync trigger of {}", col_name(table, dst)),
         )
-        .sql(format!(
-            "DROP TRIGGER IF EXISTS {} ON {}",
-            qi(&name),
-            qt(table)
-        ))
-        .sql(format!("DROP FUNCTION IF EXISTS {}()", qt(&function)))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .removes(Resource::Trigger(function.to_string()));
+        for s in &statements {
+            drop = drop.sql(s.clone());
+        }
         // It goes before any column it reads is dropped.
         for r in requires {
             drop = drop.requires(r);
         }
         self.push(drop);
-        name
+        statements
     }
 
     /// Batched UPDATE by primary key, each batch its own short transaction
