@@ -160,7 +160,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.extend(r?);
     }
     println!(
-        "\n{:<8} {:<9} {:>7} {:>9} {:>8} {:>8} {:>9} {:>10} {:>9}  {}",
+        "\n{:<8} {:<9} {:>7} {:>9} {:>8} {:>8} {:>9} {:>10} {:>9}  rows intact",
         "approach",
         "phase",
         "errors",
@@ -169,8 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "p99 ms",
         "max ms",
         "lock wait",
-        "took s",
-        "rows intact"
+        "took s"
     );
     for r in &report {
         println!(
@@ -236,7 +235,7 @@ async fn client(pool: PgPool, shared: Arc<Shared>, n: u64) {
         turn += 1;
         let apps = shared.apps.load(Ordering::Relaxed);
         let version = if apps == OLD | NEW {
-            if turn % 2 == 0 { OLD } else { NEW }
+            if turn.is_multiple_of(2) { OLD } else { NEW }
         } else {
             apps
         };

@@ -30,106 +30,81 @@ fn all_hazards() -> ApplyOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_applies_phase_by_phase_and_leaves_nothing_to_do() {
-    let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")
-        .expect("schemas/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .starts_with("error_")
-        })
-        .collect();
-    dirs.sort();
-    let slots = Arc::new(tokio::sync::Semaphore::new(4));
-    let mut tasks = tokio::task::JoinSet::new();
-    for dir in dirs {
-        let slots = slots.clone();
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await.expect("semaphore");
-            let name = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("?")
-                .to_string();
-            let from = spec::read_file(&dir.join("from.yaml"))
-                .expect("from")
-                .without_hints();
-            let to = spec::read_file(&dir.join("to.yaml")).expect("to");
-            let db = TestDb::new().await;
-            db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
-                .await;
-            support::seed(&db, &from).await;
-            let opts = all_hazards();
-            // Between phases, both app versions must work (fixtures that
-            // declare them: old_app.sql and new_app.sql).
-            let clients: Vec<(&str, String)> = ["old_app.sql", "new_app.sql"]
-                .iter()
-                .filter_map(|f| {
-                    std::fs::read_to_string(dir.join(f))
-                        .ok()
-                        .map(|sql| (*f, sql))
-                })
-                .collect();
-            for phase in Phase::ALL {
-                apply(&db.url, Some(&to), PhaseSel::One(phase), &opts, &Silent)
-                    .await
-                    .unwrap_or_else(|e| match e {
-                        // An empty plan has no migration to continue.
-                        ApplyError::NoMigration { .. } => (),
-                        other => panic!("{name}: {} failed: {other}", phase.name()),
-                    });
-                if phase == Phase::Contract {
-                    continue;
-                }
-                for (client, sql) in &clients {
-                    if let Err(e) =
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {sql} ROLLBACK;")))
-                            .execute(&db.pool)
-                            .await
-                    {
-                        panic!("{name}: after {}, {client} fails: {e}\n{sql}", phase.name());
-                    }
-                }
+    let done = support::run_bounded(support::good_cases(), |dir| async move {
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let from = spec::read_file(&dir.join("from.yaml"))
+            .expect("from")
+            .without_hints();
+        let to = spec::read_file(&dir.join("to.yaml")).expect("to");
+        let db = TestDb::new().await;
+        db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
+            .await;
+        support::seed(&db, &from).await;
+        let opts = all_hazards();
+        // Between phases, both app versions must work (fixtures that
+        // declare them: old_app.sql and new_app.sql).
+        let clients: Vec<(&str, String)> = ["old_app.sql", "new_app.sql"]
+            .iter()
+            .filter_map(|f| {
+                std::fs::read_to_string(dir.join(f))
+                    .ok()
+                    .map(|sql| (*f, sql))
+            })
+            .collect();
+        for phase in Phase::ALL {
+            apply(&db.url, Some(&to), PhaseSel::One(phase), &opts, &Silent)
+                .await
+                .unwrap_or_else(|e| match e {
+                    // An empty plan has no migration to continue.
+                    ApplyError::NoMigration { .. } => (),
+                    other => panic!("{name}: {} failed: {other}", phase.name()),
+                });
+            if phase == Phase::Contract {
+                continue;
             }
-            // After contract only the new app is left.
-            if let Some((_, sql)) = clients.iter().find(|(c, _)| *c == "new_app.sql")
-                && let Err(e) =
+            for (client, sql) in &clients {
+                if let Err(e) =
                     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {sql} ROLLBACK;")))
                         .execute(&db.pool)
                         .await
-            {
-                panic!("{name}: after contract, new_app.sql fails: {e}");
+                {
+                    panic!("{name}: after {}, {client} fails: {e}\n{sql}", phase.name());
+                }
             }
-            let found = introspect_url(&db.url, &Options::default())
-                .await
-                .expect("introspect");
-            let again = plan(&found.schema, &to, &PlanOptions::default()).expect("re-plan");
-            assert!(
-                again.is_empty(),
-                "{name}: a new plan after contract: {:?}",
-                again
-                    .steps
-                    .iter()
-                    .map(|s| &s.description)
-                    .collect::<Vec<_>>()
-            );
-            let open: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM bellows.migrations WHERE state = 'in_flight'",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .unwrap_or(0);
-            assert_eq!(open, 0, "{name}: the migration is recorded as done");
-        });
-    }
-    let mut done = 0;
-    while let Some(r) = tasks.join_next().await {
-        if let Err(e) = r {
-            std::panic::resume_unwind(e.into_panic());
         }
-        done += 1;
-    }
+        // After contract only the new app is left.
+        if let Some((_, sql)) = clients.iter().find(|(c, _)| *c == "new_app.sql")
+            && let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {sql} ROLLBACK;")))
+                .execute(&db.pool)
+                .await
+        {
+            panic!("{name}: after contract, new_app.sql fails: {e}");
+        }
+        let found = introspect_url(&db.url, &Options::default())
+            .await
+            .expect("introspect");
+        let again = plan(&found.schema, &to, &PlanOptions::default()).expect("re-plan");
+        assert!(
+            again.is_empty(),
+            "{name}: a new plan after contract: {:?}",
+            again
+                .steps
+                .iter()
+                .map(|s| &s.description)
+                .collect::<Vec<_>>()
+        );
+        let open: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM bellows.migrations WHERE state = 'in_flight'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap_or(0);
+        assert_eq!(open, 0, "{name}: the migration is recorded as done");
+    })
+    .await;
     let with_clients = std::fs::read_dir("schemas/cases")
         .expect("cases")
         .filter(|e| {
@@ -481,23 +456,9 @@ async fn destructive_steps_are_refused_before_anything_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expand_and_migrate_then_abort_restore_the_starting_schema() {
-    let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")
-        .expect("schemas/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .starts_with("error_")
-        })
-        .collect();
-    dirs.sort();
-    let slots = Arc::new(tokio::sync::Semaphore::new(4));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (n, dir) in dirs.into_iter().enumerate() {
-        let slots = slots.clone();
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await.expect("semaphore");
+    let done = support::run_bounded(
+        support::good_cases().into_iter().enumerate().collect(),
+        |(n, dir)| async move {
             let name = dir
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -554,13 +515,10 @@ async fn expand_and_migrate_then_abort_restore_the_starting_schema() {
                 "{name}: abort left {:?}",
                 after.unmanaged
             );
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        if let Err(e) = r {
-            std::panic::resume_unwind(e.into_panic());
-        }
-    }
+        },
+    )
+    .await;
+    assert!(done >= 40, "aborted {done} fixtures");
 }
 
 #[tokio::test]

@@ -12,6 +12,8 @@ use bellows::model::{Schema, Table};
 use bellows::plan::{PlanOptions, plan};
 use bellows::render::backfill_sql;
 use bellows::spec;
+use std::path::PathBuf;
+
 use sqlx::AssertSqlSafe;
 use support::TestDb;
 
@@ -54,115 +56,90 @@ fn shape(t: &Table) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
-    let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")
-        .expect("schemas/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .starts_with("error_")
-        })
+    let mut cases: Vec<(String, PathBuf, PathBuf)> = support::good_cases()
+        .into_iter()
         .map(|p| {
-            (
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("?")
-                    .to_string(),
-                p.join("from.yaml"),
-                p.join("to.yaml"),
-            )
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("?")
+                .to_string();
+            (name, p.join("from.yaml"), p.join("to.yaml"))
         })
         .collect();
-    dirs.sort();
     // The README's example migration, too.
-    dirs.push((
+    cases.push((
         "examples/shop_v1 -> shop_v2".to_string(),
         "schemas/examples/shop_v1.yaml".into(),
         "schemas/examples/shop_v2.yaml".into(),
     ));
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (name, from_path, to_path) in dirs {
-        let slots = slots.clone();
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await.expect("semaphore");
-            let from: Schema = spec::read_file(&from_path)
-                .expect("from.yaml")
-                .without_hints();
-            let to = spec::read_file(&to_path).expect("to.yaml");
-            let db = TestDb::new().await;
-            db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
-                .await;
-            support::seed(&db, &from).await;
-            let p =
-                plan(&from, &to, &PlanOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
-            for step in &p.steps {
-                let run = |sql: String| {
-                    let pool = db.pool.clone();
-                    let label = format!(
-                        "{name}: step `{}` ({})",
-                        step.description,
-                        step.phase.name()
-                    );
-                    async move {
-                        sqlx::raw_sql(AssertSqlSafe(sql.clone()))
-                            .execute(&pool)
-                            .await
-                            .unwrap_or_else(|e| panic!("{label} failed: {e}\n--- SQL ---\n{sql}"));
-                    }
-                };
-                if let Some(b) = &step.backfill {
-                    run(backfill_sql(b, 2)).await;
-                } else if step.transactional {
-                    run(format!("BEGIN; {}; COMMIT", step.statements.join("; "))).await;
-                } else {
-                    for s in &step.statements {
-                        run(s.clone()).await;
-                    }
+    let done = support::run_bounded(cases, |(name, from_path, to_path)| async move {
+        let from: Schema = spec::read_file(&from_path)
+            .expect("from.yaml")
+            .without_hints();
+        let to = spec::read_file(&to_path).expect("to.yaml");
+        let db = TestDb::new().await;
+        db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
+            .await;
+        support::seed(&db, &from).await;
+        let p = plan(&from, &to, &PlanOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for step in &p.steps {
+            let run = |sql: String| {
+                let pool = db.pool.clone();
+                let label = format!(
+                    "{name}: step `{}` ({})",
+                    step.description,
+                    step.phase.name()
+                );
+                async move {
+                    sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                        .execute(&pool)
+                        .await
+                        .unwrap_or_else(|e| panic!("{label} failed: {e}\n--- SQL ---\n{sql}"));
+                }
+            };
+            if let Some(b) = &step.backfill {
+                run(backfill_sql(b, 2)).await;
+            } else if step.transactional {
+                run(format!("BEGIN; {}; COMMIT", step.statements.join("; "))).await;
+            } else {
+                for s in &step.statements {
+                    run(s.clone()).await;
                 }
             }
-            let found = introspect_url(&db.url, &Options::default())
-                .await
-                .expect("introspection");
-            let want = to.without_hints();
-            assert_eq!(
-                found.schema.tables.keys().collect::<Vec<_>>(),
-                want.tables.keys().collect::<Vec<_>>(),
-                "{name}: tables after contract"
-            );
-            for (t, wt) in &want.tables {
-                assert_eq!(
-                    shape(&found.schema.tables[t]),
-                    shape(wt),
-                    "{name}: {t} after contract"
-                );
-            }
-            assert_eq!(found.schema.enums, want.enums, "{name}: enums");
-            assert!(
-                found.unmanaged.is_empty(),
-                "{name}: leftovers {:?}",
-                found.unmanaged
-            );
-            // And the database, read back, needs nothing more: the server's
-            // spelling of expressions is not a change.
-            let again = plan(&found.schema, &want, &PlanOptions::default()).expect("re-plan");
-            let left: Vec<_> = again.steps.iter().map(|s| s.description.clone()).collect();
-            assert!(
-                left.is_empty(),
-                "{name}: after contract a new plan still wants {left:?}"
-            );
-            name
-        });
-    }
-    let mut done = 0;
-    while let Some(r) = tasks.join_next().await {
-        match r {
-            Ok(_) => done += 1,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => panic!("{e}"),
         }
-    }
+        let found = introspect_url(&db.url, &Options::default())
+            .await
+            .expect("introspection");
+        let want = to.without_hints();
+        assert_eq!(
+            found.schema.tables.keys().collect::<Vec<_>>(),
+            want.tables.keys().collect::<Vec<_>>(),
+            "{name}: tables after contract"
+        );
+        for (t, wt) in &want.tables {
+            assert_eq!(
+                shape(&found.schema.tables[t]),
+                shape(wt),
+                "{name}: {t} after contract"
+            );
+        }
+        assert_eq!(found.schema.enums, want.enums, "{name}: enums");
+        assert!(
+            found.unmanaged.is_empty(),
+            "{name}: leftovers {:?}",
+            found.unmanaged
+        );
+        // And the database, read back, needs nothing more: the server's
+        // spelling of expressions is not a change.
+        let again = plan(&found.schema, &want, &PlanOptions::default()).expect("re-plan");
+        let left: Vec<_> = again.steps.iter().map(|s| s.description.clone()).collect();
+        assert!(
+            left.is_empty(),
+            "{name}: after contract a new plan still wants {left:?}"
+        );
+    })
+    .await;
     assert!(done >= 40, "ran {done} fixtures");
 }
 

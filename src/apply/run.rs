@@ -462,6 +462,30 @@ fn step_error(step: &Step, statement: &str, e: &sqlx::Error) -> ApplyError {
     }
 }
 
+/// On a lock timeout with tries left: report, wait with backoff, and say
+/// to try again. Shared by every kind of step.
+async fn retry_after_lock_timeout(
+    e: &sqlx::Error,
+    attempt: &mut u32,
+    step: &Step,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> bool {
+    if sqlstate(e).as_deref() != Some(LOCK_NOT_AVAILABLE) || *attempt >= opts.max_retries {
+        return false;
+    }
+    *attempt += 1;
+    let wait = backoff(*attempt);
+    obs.on(Event::LockWait {
+        step,
+        attempt: *attempt,
+        max: opts.max_retries,
+        wait,
+    });
+    tokio::time::sleep(wait).await;
+    true
+}
+
 /// Exponential backoff with jitter: 250 ms, 500 ms, 1 s ... up to 10 s, ±50 %.
 fn backoff(attempt: u32) -> Duration {
     let base = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
@@ -531,17 +555,7 @@ async fn transactional(
             }
             Some((stmt, e)) => {
                 let _ = tx.rollback().await;
-                if sqlstate(&e).as_deref() == Some(LOCK_NOT_AVAILABLE) && attempt < opts.max_retries
-                {
-                    attempt += 1;
-                    let wait = backoff(attempt);
-                    obs.on(Event::LockWait {
-                        step,
-                        attempt,
-                        max: opts.max_retries,
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
+                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
                     continue;
                 }
                 if sqlstate(&e).as_deref() == Some(LOCK_NOT_AVAILABLE) {
@@ -645,17 +659,7 @@ async fn concurrent(
         match failure {
             None => return Ok(()),
             Some((stmt, e)) => {
-                if sqlstate(&e).as_deref() == Some(LOCK_NOT_AVAILABLE) && attempt < opts.max_retries
-                {
-                    attempt += 1;
-                    let wait = backoff(attempt);
-                    obs.on(Event::LockWait {
-                        step,
-                        attempt,
-                        max: opts.max_retries,
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
+                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
                     continue;
                 }
                 if let Some((schema, name)) = &index {
@@ -843,17 +847,7 @@ async fn backfill(
             }
             Err((stmt, e)) => {
                 let _ = tx.rollback().await;
-                if sqlstate(&e).as_deref() == Some(LOCK_NOT_AVAILABLE) && attempt < opts.max_retries
-                {
-                    attempt += 1;
-                    let wait = backoff(attempt);
-                    obs.on(Event::LockWait {
-                        step,
-                        attempt,
-                        max: opts.max_retries,
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
+                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
                     continue;
                 }
                 return Err(step_error(step, &stmt, &e));
@@ -914,17 +908,17 @@ async fn abort_locked(
             continue;
         }
         for r in &s.provides {
-            if let Resource::Trigger(f) = r {
-                if let Ok(q) = crate::model::QualifiedName::parse(f) {
-                    let sql = format!(
-                        "DROP FUNCTION IF EXISTS {}() CASCADE",
-                        crate::sql::postgres::qualified(&q)
-                    );
-                    sqlx::raw_sql(AssertSqlSafe(sql.clone()))
-                        .execute(pool)
-                        .await
-                        .map_err(|e| step_error(s, &sql, &e))?;
-                }
+            if let Resource::Trigger(f) = r
+                && let Ok(q) = crate::model::QualifiedName::parse(f)
+            {
+                let sql = format!(
+                    "DROP FUNCTION IF EXISTS {}() CASCADE",
+                    crate::sql::postgres::qualified(&q)
+                );
+                sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                    .execute(pool)
+                    .await
+                    .map_err(|e| step_error(s, &sql, &e))?;
             }
         }
     }

@@ -162,6 +162,51 @@ pub async fn seed(db: &TestDb, schema: &bellows::model::Schema) {
     }
 }
 
+/// The planner fixtures that must plan: `schemas/cases/*` but `error_*`, sorted.
+pub fn good_cases() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")
+        .expect("schemas/cases exists (run from the package root)")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.join("from.yaml").exists())
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .starts_with("error_")
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Runs one future per item, a few at a time (the server has a connection
+/// limit), and re-raises the first panic. Returns how many ran.
+pub async fn run_bounded<T, F, Fut>(items: Vec<T>, f: F) -> usize
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    let mut tasks = tokio::task::JoinSet::new();
+    for item in items {
+        let slots = slots.clone();
+        let fut = f(item);
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("semaphore open");
+            fut.await;
+        });
+    }
+    let mut done = 0;
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        done += 1;
+    }
+    done
+}
+
 #[test]
 fn database_urls_are_rewritten() {
     assert_eq!(

@@ -259,29 +259,13 @@ impl Planner<'_> {
             add = add.requires(r);
         }
         self.push(add);
-        let mut validate = new_step(
+        let mut validate = validate_step(
             ObjectKind::Check,
-            obj,
-            Action::Validate,
-            phase.max(Phase::Migrate),
-            format!("validate check {name} on {table}"),
-        )
-        .sql(format!(
-            "ALTER TABLE {} VALIDATE CONSTRAINT {}",
-            qt(table),
-            qi(name)
-        ))
-        .lock(LockLevel::ShareUpdateExclusive, Cost::Scan)
-        .unlimited()
-        .hazard(
-            HazardKind::ValidationScan,
-            format!("scans {table} once; reads and writes go on"),
-        )
-        .hazard(
-            HazardKind::MayFail,
+            table,
+            name,
+            phase,
             format!("fails if an existing row breaks `{}`", c.expression),
-        )
-        .requires(Resource::constraint(table, name));
+        );
         let filled: Vec<String> = self
             .filled
             .iter()
@@ -407,29 +391,13 @@ impl Planner<'_> {
             add = add.requires(r);
         }
         self.push(add);
-        let mut validate = new_step(
+        let mut validate = validate_step(
             ObjectKind::ForeignKey,
-            obj,
-            Action::Validate,
-            phase.max(Phase::Migrate),
-            format!("validate foreign key {name} on {table}"),
-        )
-        .sql(format!(
-            "ALTER TABLE {} VALIDATE CONSTRAINT {}",
-            qt(table),
-            qi(name)
-        ))
-        .lock(LockLevel::ShareUpdateExclusive, Cost::Scan)
-        .unlimited()
-        .hazard(
-            HazardKind::ValidationScan,
-            format!("scans {table} once; reads and writes go on"),
-        )
-        .hazard(
-            HazardKind::MayFail,
+            table,
+            name,
+            phase,
             format!("fails if a row of {table} has no match in {}", fk.ref_table),
-        )
-        .requires(Resource::constraint(table, name));
+        );
         for c in &fk.columns {
             if self.filled.contains(&col_name(table, c)) {
                 validate = validate.requires(Resource::filled(table, c));
@@ -540,6 +508,42 @@ impl Planner<'_> {
             .get(table)
             .is_some_and(|t| t.constraint_names().any(|n| n == name))
     }
+}
+
+/// VALIDATE CONSTRAINT takes SHARE UPDATE EXCLUSIVE and scans: reads and
+/// writes go on. In migrate at the earliest.
+fn validate_step(
+    kind: ObjectKind,
+    table: &QualifiedName,
+    name: &Ident,
+    phase: Phase,
+    fails: String,
+) -> Step {
+    let what = if kind == ObjectKind::Check {
+        "check"
+    } else {
+        "foreign key"
+    };
+    new_step(
+        kind,
+        format!("{table}.{name}"),
+        Action::Validate,
+        phase.max(Phase::Migrate),
+        format!("validate {what} {name} on {table}"),
+    )
+    .sql(format!(
+        "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+        qt(table),
+        qi(name)
+    ))
+    .lock(LockLevel::ShareUpdateExclusive, Cost::Scan)
+    .unlimited()
+    .hazard(
+        HazardKind::ValidationScan,
+        format!("scans {table} once; reads and writes go on"),
+    )
+    .hazard(HazardKind::MayFail, fails)
+    .requires(Resource::constraint(table, name))
 }
 
 fn same_fk(a: &ForeignKey, b: &ForeignKey) -> bool {
