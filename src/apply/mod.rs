@@ -5,13 +5,16 @@
 //! in checkpointed batches. Progress is reported to an `Observer`: the
 //! library itself prints nothing.
 
+mod abort;
 mod ledger;
 mod run;
+mod steps;
 
 use std::time::Duration;
 
+pub use abort::{abort, undo_target};
 pub use ledger::{Holder, LEASE};
-pub use run::{abort, apply, status, undo_target};
+pub use run::{apply, status};
 
 use crate::introspect::IntrospectError;
 use crate::plan::{HazardKind, Phase, PlanErrors, Step};

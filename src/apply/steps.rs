@@ -1,0 +1,438 @@
+//! Running one step: transactional steps in their own short transaction,
+//! CONCURRENTLY steps outside any, backfills in checkpointed batches; all
+//! under lock_timeout, retried with backoff when the lock is not granted.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
+
+use super::ledger::StepRow;
+use super::*;
+use crate::plan::{Action, Backfill, ObjectKind, Resource};
+
+/// SQLSTATE 55P03 lock_not_available: lock_timeout expired.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+pub(super) fn timeouts(step: &Step, opts: &ApplyOptions) -> (u64, u64) {
+    let lock = step
+        .timeouts
+        .lock_timeout_ms
+        .unwrap_or(opts.lock_timeout.as_millis() as u64);
+    let stmt = step
+        .timeouts
+        .statement_timeout_ms
+        .unwrap_or(opts.statement_timeout.as_millis() as u64);
+    (lock, stmt)
+}
+
+pub(super) fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.to_string())
+}
+
+pub(super) fn step_error(step: &Step, statement: &str, e: &sqlx::Error) -> ApplyError {
+    ApplyError::Step {
+        step: step.description.clone(),
+        statement: statement.to_string(),
+        sqlstate: sqlstate(e),
+        message: e
+            .as_database_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+    }
+}
+
+/// On a lock timeout with tries left: report, wait with backoff, and say
+/// to try again. Shared by every kind of step.
+async fn retry_after_lock_timeout(
+    e: &sqlx::Error,
+    attempt: &mut u32,
+    step: &Step,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> bool {
+    if sqlstate(e).as_deref() != Some(LOCK_NOT_AVAILABLE) || *attempt >= opts.max_retries {
+        return false;
+    }
+    *attempt += 1;
+    let wait = backoff(*attempt);
+    obs.on(Event::LockWait {
+        step,
+        attempt: *attempt,
+        max: opts.max_retries,
+        wait,
+    });
+    tokio::time::sleep(wait).await;
+    true
+}
+
+/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s ... up to 10 s, ±50 %.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let jitter = nanos % (base + 1);
+    Duration::from_millis(base / 2 + jitter)
+}
+
+/// One short transaction with SET LOCAL timeouts (so it works through
+/// PgBouncer's transaction pooling); the ledger row is marked done in the
+/// same transaction, so a crash can never leave it run but unrecorded.
+pub(super) async fn transactional(
+    pool: &PgPool,
+    id: i64,
+    pos: usize,
+    step: &Step,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> Result<(), ApplyError> {
+    let (lock_ms, stmt_ms) = timeouts(step, opts);
+    let mut attempt = 0;
+    loop {
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(ApplyError::ledger("get a connection"))?;
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(ApplyError::ledger("begin a transaction"))?;
+        let mut failure: Option<(String, sqlx::Error)> = None;
+        let prelude = format!(
+            "SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{stmt_ms}ms'"
+        );
+        if let Err(e) = sqlx::raw_sql(AssertSqlSafe(prelude.clone()))
+            .execute(&mut *tx)
+            .await
+        {
+            failure = Some((prelude, e));
+        }
+        if failure.is_none() {
+            for stmt in &step.statements {
+                if let Err(e) = sqlx::raw_sql(AssertSqlSafe(stmt.clone()))
+                    .execute(&mut *tx)
+                    .await
+                {
+                    failure = Some((stmt.clone(), e));
+                    break;
+                }
+            }
+        }
+        match failure {
+            None => {
+                sqlx::query("UPDATE bellows.steps SET status = 'done', finished_at = now(), error = NULL, sqlstate = NULL WHERE migration_id = $1 AND position = $2")
+                    .bind(id)
+                    .bind(pos as i32)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(ApplyError::ledger("record a finished step"))?;
+                tx.commit()
+                    .await
+                    .map_err(|e| step_error(step, "COMMIT", &e))?;
+                return Ok(());
+            }
+            Some((stmt, e)) => {
+                let _ = tx.rollback().await;
+                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
+                    continue;
+                }
+                if sqlstate(&e).as_deref() == Some(LOCK_NOT_AVAILABLE) {
+                    return Err(ApplyError::LockTimeout {
+                        step: step.description.clone(),
+                        attempts: attempt + 1,
+                    });
+                }
+                return Err(step_error(step, &stmt, &e));
+            }
+        }
+    }
+}
+
+/// The index a build step creates: (schema, name).
+fn built_index(step: &Step) -> Option<(String, String)> {
+    if step.id.kind == ObjectKind::Index && step.id.action == Action::Build {
+        step.provides.iter().find_map(|r| match r {
+            Resource::Index(n) => n
+                .split_once('.')
+                .map(|(s, i)| (s.to_string(), i.to_string())),
+            _ => None,
+        })
+    } else {
+        None
+    }
+}
+
+async fn index_state(
+    conn: &mut PgConnection,
+    schema: &str,
+    name: &str,
+) -> Result<Option<bool>, ApplyError> {
+    sqlx::query_scalar(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+    )
+    .bind(schema)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+    .map_err(ApplyError::ledger("look up an index"))
+}
+
+/// CONCURRENTLY statements, outside any transaction. A build that failed
+/// (now or in a run that crashed) leaves an INVALID index: it is dropped
+/// before the build is tried again; a valid one means it is done.
+pub(super) async fn concurrent(
+    pool: &PgPool,
+    step: &Step,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> Result<(), ApplyError> {
+    let (lock_ms, stmt_ms) = timeouts(step, opts);
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(ApplyError::ledger("get a connection"))?;
+    let index = built_index(step);
+    let mut attempt = 0;
+    loop {
+        if let Some((schema, name)) = &index {
+            match index_state(&mut conn, schema, name).await? {
+                Some(true) => return Ok(()),
+                Some(false) => {
+                    let drop = format!(
+                        "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                        crate::sql::quote_ident(schema),
+                        crate::sql::quote_ident(name)
+                    );
+                    sqlx::raw_sql(AssertSqlSafe(drop.clone()))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| step_error(step, &drop, &e))?;
+                    obs.on(Event::InvalidIndexDropped {
+                        index: format!("{schema}.{name}"),
+                    });
+                }
+                None => {}
+            }
+        }
+        let set =
+            format!("SET lock_timeout = '{lock_ms}ms'; SET statement_timeout = '{stmt_ms}ms'");
+        sqlx::raw_sql(AssertSqlSafe(set))
+            .execute(&mut *conn)
+            .await
+            .map_err(ApplyError::ledger("set timeouts"))?;
+        let mut failure = None;
+        for stmt in &step.statements {
+            if let Err(e) = sqlx::raw_sql(AssertSqlSafe(stmt.clone()))
+                .execute(&mut *conn)
+                .await
+            {
+                failure = Some((stmt.clone(), e));
+                break;
+            }
+        }
+        let _ = sqlx::raw_sql("RESET lock_timeout; RESET statement_timeout")
+            .execute(&mut *conn)
+            .await;
+        match failure {
+            None => return Ok(()),
+            Some((stmt, e)) => {
+                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
+                    continue;
+                }
+                if let Some((schema, name)) = &index {
+                    // Leave no INVALID leftover behind a failure.
+                    if index_state(&mut conn, schema, name).await? == Some(false) {
+                        let drop = format!(
+                            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                            crate::sql::quote_ident(schema),
+                            crate::sql::quote_ident(name)
+                        );
+                        let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut *conn).await;
+                        obs.on(Event::InvalidIndexDropped {
+                            index: format!("{schema}.{name}"),
+                        });
+                    }
+                }
+                return Err(step_error(step, &stmt, &e));
+            }
+        }
+    }
+}
+
+/// A committed batch: the last key it covered and how many rows it had.
+type Batch = (Vec<String>, i64);
+
+pub(super) fn qualified_text(t: &str) -> String {
+    t.split_once('.')
+        .map(|(s, n)| {
+            format!(
+                "{}.{}",
+                crate::sql::quote_ident(s),
+                crate::sql::quote_ident(n)
+            )
+        })
+        .unwrap_or_else(|| crate::sql::quote_ident(t))
+}
+
+/// Keyset-paginated batches by primary key, each its own transaction that
+/// also records the checkpoint: a re-run continues after the last
+/// committed batch, and no row is updated twice.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn backfill(
+    pool: &PgPool,
+    id: i64,
+    pos: usize,
+    step: &Step,
+    b: &Backfill,
+    row: &StepRow,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> Result<(), ApplyError> {
+    let table = qualified_text(&b.table);
+    let keys: Vec<String> = b.key.iter().map(|k| crate::sql::quote_ident(k)).collect();
+    let mut types = Vec::new();
+    for k in &b.key {
+        let ty: String = sqlx::query_scalar(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
+        )
+        .bind(&table)
+        .bind(k)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| step_error(step, "look up the key's type", &e))?;
+        types.push(ty);
+    }
+    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| step_error(step, "count the rows", &e))?;
+    let kl = keys.join(", ");
+    let params = |offset: usize| -> String {
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("${}::text::{t}", i + offset))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let after = |offset: usize| format!("({kl}) > ({})", params(offset));
+    // Qualified with the subquery's alias: a bare name in ORDER BY would
+    // mean the text output column and sort keys as text.
+    let key_text = keys
+        .iter()
+        .map(|k| format!("b.{k}::text"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let desc = keys
+        .iter()
+        .map(|k| format!("b.{k} DESC"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let only = if b.only_null {
+        format!(" AND {} IS NULL", crate::sql::quote_ident(&b.column))
+    } else {
+        String::new()
+    };
+    let (lock_ms, stmt_ms) = timeouts(step, opts);
+    let mut checkpoint = row.checkpoint.clone();
+    let mut done = row.rows_done.max(0) as u64;
+    let mut attempt = 0;
+    loop {
+        let cond = if checkpoint.is_some() {
+            after(1)
+        } else {
+            "true".to_string()
+        };
+        let bound_sql = format!(
+            "SELECT {key_text}, count(*) OVER () FROM (SELECT {kl} FROM {table} WHERE {cond} ORDER BY {kl} LIMIT {}) b ORDER BY {desc} LIMIT 1",
+            opts.batch_size
+        );
+        let n = keys.len();
+        let upper_params = (if checkpoint.is_some() { n } else { 0 }) + 1;
+        let update_sql = format!(
+            "UPDATE {table} SET {c} = ({e}) WHERE {cond} AND ({kl}) <= ({up}){only}",
+            c = crate::sql::quote_ident(&b.column),
+            e = b.expression,
+            up = params(upper_params),
+        );
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(ApplyError::ledger("get a connection"))?;
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(ApplyError::ledger("begin a batch"))?;
+        let run: Result<Option<Batch>, (String, sqlx::Error)> = async {
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                // A batch and its checkpoint commit together, so a crash
+                // loses both or neither: no WAL flush is needed per batch.
+                "SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{stmt_ms}ms'; SET LOCAL synchronous_commit = off"
+            )))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| ("SET LOCAL".to_string(), e))?;
+            let mut q = sqlx::query(AssertSqlSafe(bound_sql.clone()));
+            for v in checkpoint.iter().flatten() {
+                q = q.bind(v);
+            }
+            let found: Option<PgRow> = q.fetch_optional(&mut *tx).await.map_err(|e| (bound_sql.clone(), e))?;
+            let Some(found) = found else { return Ok(None) };
+            let upper: Vec<String> = (0..n).map(|i| found.get::<String, _>(i)).collect();
+            let count: i64 = found.get(n);
+            let mut u = sqlx::query(AssertSqlSafe(update_sql.clone()));
+            for v in checkpoint.iter().flatten().chain(upper.iter()) {
+                u = u.bind(v);
+            }
+            u.execute(&mut *tx).await.map_err(|e| (update_sql.clone(), e))?;
+            sqlx::query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
+                .bind(id)
+                .bind(pos as i32)
+                .bind(&upper)
+                .bind(count)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| ("record the checkpoint".to_string(), e))?;
+            Ok(Some((upper, count)))
+        }
+        .await;
+        match run {
+            Ok(None) => {
+                let _ = tx.commit().await;
+                obs.on(Event::BackfillProgress {
+                    step,
+                    done: done.max(total as u64),
+                    total: total as u64,
+                });
+                return Ok(());
+            }
+            Ok(Some((upper, count))) => {
+                tx.commit()
+                    .await
+                    .map_err(|e| step_error(step, "COMMIT", &e))?;
+                checkpoint = Some(upper);
+                done += count as u64;
+                attempt = 0;
+                obs.on(Event::BackfillProgress {
+                    step,
+                    done,
+                    total: total as u64,
+                });
+                if let Some(p) = opts.pause {
+                    tokio::time::sleep(p).await;
+                }
+            }
+            Err((stmt, e)) => {
+                let _ = tx.rollback().await;
+                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
+                    continue;
+                }
+                return Err(step_error(step, &stmt, &e));
+            }
+        }
+    }
+}
