@@ -597,3 +597,47 @@ async fn a_crash_during_a_concurrent_index_build_is_recovered() {
     .expect("the index exists");
     assert!(valid);
 }
+
+#[tokio::test]
+async fn drift_between_phases_is_refused_with_what_differs() {
+    let db = users_db(100).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let target = dir.path().join("v2.yaml");
+    std::fs::write(&target, format!("{USERS_V2}{WRITES}")).expect("write");
+    let out = cli(&db, &target, &["--phase", "expand"])
+        .wait_with_output()
+        .expect("expand");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Someone changes the schema by hand between the phases.
+    db.exec("ALTER TABLE writes ADD COLUMN note text").await;
+    let out = cli(&db, &target, &["--phase", "migrate"])
+        .wait_with_output()
+        .expect("migrate");
+    assert_eq!(out.status.code(), Some(1), "drift is exit 1");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("drift") && err.contains("+      note: { type: text }"),
+        "{err}"
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_bellows"))
+        .args(["status", "--database-url", &db.url, "--format", "json"])
+        .output()
+        .expect("status");
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    assert_eq!(v["completed_phase"], "expand");
+    assert_eq!(v["state"], "in_flight");
+    let migrate_steps: Vec<&serde_json::Value> = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["phase"] == "migrate")
+        .collect();
+    assert!(
+        !migrate_steps.is_empty() && migrate_steps.iter().all(|s| s["status"] == "pending"),
+        "nothing of migrate ran: {v}"
+    );
+}
