@@ -218,7 +218,7 @@ impl Planner<'_> {
                 );
             }
         }
-        self.nullability(table, o, n);
+        self.nullability(table, old_table, o, n);
         self.default_change(table, o, n);
         self.identity_change(table, o, n);
         if !same_opt_sql(o.generated.as_deref(), n.generated.as_deref()) {
@@ -232,7 +232,7 @@ impl Planner<'_> {
         self.column_comment(table, n, Some(o));
     }
 
-    fn nullability(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
+    fn nullability(&mut self, table: &QualifiedName, old_table: &Table, o: &Column, n: &Column) {
         let cn = col_name(table, &n.name);
         if o.nullable && !n.nullable {
             let mut after = None;
@@ -246,22 +246,36 @@ impl Planner<'_> {
             self.set_not_null(table, &n.name, after);
         } else if !o.nullable && n.nullable {
             // DROP NOT NULL is a catalog change, and old writes still pass.
-            self.push(
-                new_step(
-                    ObjectKind::Column,
-                    cn.clone(),
-                    Action::Alter,
-                    Phase::Expand,
-                    format!("allow NULL in {cn}"),
-                )
-                .sql(format!(
-                    "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
-                    qt(table),
-                    qi(&n.name)
-                ))
-                .lock(LockLevel::AccessExclusive, Cost::Metadata)
-                .requires(Resource::column(table, &n.name)),
-            );
+            // A primary-key column keeps NOT NULL until its key is gone.
+            let old_pk = old_table
+                .primary_key
+                .as_ref()
+                .filter(|pk| pk.columns.contains(&o.name));
+            let (phase, after) = match old_pk {
+                Some(pk) => (
+                    Phase::Contract,
+                    Some(Resource::Constraint(format!("{table}.{}:gone", pk.name))),
+                ),
+                None => (Phase::Expand, None),
+            };
+            let mut step = new_step(
+                ObjectKind::Column,
+                cn.clone(),
+                Action::Alter,
+                phase,
+                format!("allow NULL in {cn}"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
+                qt(table),
+                qi(&n.name)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::column(table, &n.name));
+            if let Some(r) = after {
+                step = step.requires(r);
+            }
+            self.push(step);
         }
     }
 

@@ -21,6 +21,22 @@ impl Planner<'_> {
             );
         }
         for s in self.cur.schemas.difference(&self.tgt.schemas) {
+            let prefix = format!("{}.", crate::sql::quote_ident(s.as_str()));
+            let inside: Vec<String> = self
+                .unmanaged
+                .iter()
+                .filter(|u| {
+                    u.identity.starts_with(&prefix) || u.identity.contains(&format!(" on {prefix}"))
+                })
+                .map(|u| u.to_string())
+                .collect();
+            if !inside.is_empty() {
+                self.error(PlanError::BreaksUnmanaged {
+                    change: format!("dropping schema {s}"),
+                    dependents: inside.join(", "),
+                });
+                continue;
+            }
             self.push(
                 new_step(ObjectKind::Schema, s.as_str(), Action::Drop, Phase::Contract, format!("drop schema {s}"))
                     .sql(format!("DROP SCHEMA {}", qi(s)))
@@ -146,7 +162,8 @@ impl Planner<'_> {
                     )
                     .sql(format!("DROP TYPE {}", qt(name)))
                     .hazard(HazardKind::DataLoss, format!("drops enum type {name}"))
-                    .removes(Resource::Type(name.to_string())),
+                    .removes(Resource::Type(name.to_string()))
+                    .requires(Resource::Schema(name.schema.to_string())),
                 ),
                 Delta::Altered(name, old, new) => self.enum_values(name, &old.values, &new.values),
                 Delta::Renamed { .. } => {}
@@ -236,7 +253,8 @@ impl Planner<'_> {
                         HazardKind::DataLoss,
                         format!("drops sequence {name} and its current value"),
                     )
-                    .removes(Resource::Sequence(name.to_string())),
+                    .removes(Resource::Sequence(name.to_string()))
+                    .requires(Resource::Schema(name.schema.to_string())),
                 ),
                 Delta::Altered(name, old, new) => {
                     let mut opts = Vec::new();

@@ -44,6 +44,16 @@ impl Planner<'_> {
     /// own constraints is a catalog change. Its indexes and foreign keys
     /// are separate steps, so foreign-key cycles between new tables work.
     fn create_table(&mut self, name: &QualifiedName, t: &Table) {
+        // The name may be held by a relation bellows does not manage (a
+        // partition, a view, ...): creating the table would fail midway.
+        let identity = qt(name);
+        if let Some(u) = self.unmanaged.iter().find(|u| u.identity == identity) {
+            return self.error(PlanError::Unsupported {
+                object: name.to_string(),
+                what: format!("creating table {name}, whose name is held by {u}"),
+                hint: "bellows does not manage that kind of object; change it by hand first".into(),
+            });
+        }
         let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
         if let Some(pk) = &t.primary_key {
             parts.push(format!(
@@ -130,7 +140,9 @@ impl Planner<'_> {
             HazardKind::DataLoss,
             format!("drops table {name} and all its rows"),
         )
-        .removes(Resource::table(name));
+        .removes(Resource::table(name))
+        // Before its schema, if that goes too.
+        .requires(Resource::Schema(name.schema.to_string()));
         for c in &t.columns {
             step = step.removes(Resource::column(name, &c.name));
         }
