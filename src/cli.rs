@@ -164,7 +164,7 @@ pub struct ApplyArgs {
     /// How long one statement may wait for a lock before it gives up and retries.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub lock_timeout: String,
-    /// How long one statement may run (index builds and backfill batches have their own).
+    /// How long one statement (or one backfill batch) may run; index builds and validations run without one.
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub statement_timeout: String,
     /// How often a statement that timed out waiting for a lock is retried.
@@ -176,7 +176,7 @@ pub struct ApplyArgs {
     /// Pause between backfill batches, to leave room for the application.
     #[arg(long, value_name = "DURATION")]
     pub pause: Option<String>,
-    /// Run steps with this hazard (repeatable), e.g. data-loss; otherwise they are refused.
+    /// Run steps with this hazard (repeatable); without it, steps with data-loss, table-rewrite or long-lock are refused before anything runs.
     #[arg(long = "allow-hazard", value_name = "KIND")]
     pub allow_hazards: Vec<String>,
     /// Print what would run, change nothing.
