@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod apply;
+
 use bellows::introspect;
 use bellows::model::Schema;
 use bellows::plan::PlanOptions;
@@ -284,14 +286,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Diff(a) => diff(&a),
         Command::Plan(a) => plan(&a),
-        Command::Apply(a) => apply_cmd(&a),
-        Command::Status(a) => status_cmd(&a),
-        Command::Abort(a) => abort_cmd(&a),
+        Command::Apply(a) => apply::apply_cmd(&a),
+        Command::Status(a) => apply::status_cmd(&a),
+        Command::Abort(a) => apply::abort_cmd(&a),
         Command::Dump(a) => dump(&a),
     }
 }
 
-fn database_url(db: &DatabaseArgs, command: &str) -> Result<String, CliError> {
+pub(crate) fn database_url(db: &DatabaseArgs, command: &str) -> Result<String, CliError> {
     db.database_url.clone().ok_or_else(|| {
         CliError::Usage(format!(
             "`bellows {command}` needs a database: pass --database-url URL or set DATABASE_URL"
@@ -299,7 +301,7 @@ fn database_url(db: &DatabaseArgs, command: &str) -> Result<String, CliError> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -387,257 +389,6 @@ fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// `2s`, `500ms`, `1m`, or plain seconds.
-fn duration(text: &str, flag: &str) -> Result<std::time::Duration, CliError> {
-    let t = text.trim();
-    let (num, unit) = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((t, "s"), |i| (&t[..i], &t[i..]));
-    let n: f64 = num.parse().map_err(|_| {
-        CliError::Usage(format!(
-            "{flag} {text}: expected a duration such as 2s, 500ms or 1m"
-        ))
-    })?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" | "min" => n * 60.0,
-        _ => {
-            return Err(CliError::Usage(format!(
-                "{flag} {text}: unknown unit `{unit}`; use ms, s or m"
-            )));
-        }
-    };
-    Ok(std::time::Duration::from_secs_f64(secs))
-}
-
-fn hazard_kind(name: &str) -> Result<bellows::plan::HazardKind, CliError> {
-    use bellows::plan::HazardKind::*;
-    let all = [
-        DataLoss,
-        TableRewrite,
-        LongLock,
-        IndexBuild,
-        ValidationScan,
-        MayFail,
-        Irreversible,
-        OldAppVisible,
-    ];
-    all.into_iter().find(|k| k.name() == name).ok_or_else(|| {
-        CliError::Usage(format!(
-            "--allow-hazard {name}: unknown hazard; one of {}",
-            all.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
-        ))
-    })
-}
-
-/// Renders apply's progress: a bar for backfills on a terminal, plain
-/// log lines otherwise.
-struct Progress {
-    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
-    tty: bool,
-}
-
-impl bellows::apply::Observer for Progress {
-    fn on(&self, event: bellows::apply::Event<'_>) {
-        use bellows::apply::Event::*;
-        match event {
-            PhaseStarted { phase, steps } => eprintln!("== {} ({steps} steps)", phase.name()),
-            StepStarted { number, step } => eprintln!("[{number}] {}", step.description),
-            StepSkipped { number, step } => {
-                eprintln!("[{number}] {} (done earlier)", step.description)
-            }
-            WouldRun { number, step } => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(
-                    out,
-                    "[{number}] {} ({})",
-                    step.description,
-                    step.phase.name()
-                );
-                for s in &step.statements {
-                    let _ = writeln!(out, "    {s};");
-                }
-            }
-            LockWait {
-                step,
-                attempt,
-                max,
-                wait,
-            } => eprintln!(
-                "    lock not granted within lock_timeout for `{}`; retry {attempt}/{max} in {:.1}s",
-                step.description,
-                wait.as_secs_f64()
-            ),
-            InvalidIndexDropped { index } => {
-                eprintln!("    dropped the INVALID leftover index {index}")
-            }
-            BackfillProgress { done, total, .. } => {
-                if self.tty {
-                    let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
-                    let b = bar.get_or_insert_with(|| {
-                        let b = indicatif::ProgressBar::new(total);
-                        if let Ok(style) = indicatif::ProgressStyle::with_template(
-                            "    {bar:40} {pos}/{len} rows, {per_sec}, ETA {eta}",
-                        ) {
-                            b.set_style(style);
-                        }
-                        b
-                    });
-                    b.set_position(done.min(total));
-                    if done >= total {
-                        b.finish();
-                        *bar = None;
-                    }
-                } else {
-                    eprintln!("    backfilled {done}/{total} rows");
-                }
-            }
-            StepFinished { elapsed, .. } => eprintln!("    done in {:.2}s", elapsed.as_secs_f64()),
-            PhaseFinished { phase } => {
-                eprintln!("== {} finished; the database was verified", phase.name())
-            }
-            NothingToDo => eprintln!("no changes: the database already matches the target"),
-        }
-    }
-}
-
-fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
-    let url = database_url(&a.db, "apply")?;
-    let target = a.target.as_deref().map(read_target).transpose()?;
-    let opts = bellows::apply::ApplyOptions {
-        lock_timeout: duration(&a.lock_timeout, "--lock-timeout")?,
-        statement_timeout: duration(&a.statement_timeout, "--statement-timeout")?,
-        max_retries: a.max_retries,
-        batch_size: a.batch_size.max(1),
-        pause: a
-            .pause
-            .as_deref()
-            .map(|p| duration(p, "--pause"))
-            .transpose()?,
-        allow_hazards: a
-            .allow_hazards
-            .iter()
-            .map(|h| hazard_kind(h))
-            .collect::<Result<_, _>>()?,
-        dry_run: a.dry_run,
-    };
-    let phase = match a.phase {
-        Phase::Expand => bellows::apply::PhaseSel::One(bellows::plan::Phase::Expand),
-        Phase::Migrate => bellows::apply::PhaseSel::One(bellows::plan::Phase::Migrate),
-        Phase::Contract => bellows::apply::PhaseSel::One(bellows::plan::Phase::Contract),
-        Phase::All => bellows::apply::PhaseSel::All,
-    };
-    let progress = Progress {
-        bar: std::sync::Mutex::new(None),
-        tty: std::io::stderr().is_terminal(),
-    };
-    let result = runtime()?.block_on(bellows::apply::apply(
-        &url,
-        target.as_ref(),
-        phase,
-        &opts,
-        &progress,
-    ));
-    match result {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(
-            e @ (bellows::apply::ApplyError::HazardsRefused { .. }
-            | bellows::apply::ApplyError::Drift { .. }),
-        ) => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::from(1))
-        }
-        Err(e) => Err(CliError::Other(e.into())),
-    }
-}
-
-fn abort_cmd(a: &AbortArgs) -> Result<ExitCode, CliError> {
-    let url = database_url(&a.db, "abort")?;
-    let progress = Progress {
-        bar: std::sync::Mutex::new(None),
-        tty: std::io::stderr().is_terminal(),
-    };
-    let rt = runtime()?;
-    if a.dry_run {
-        let st = rt
-            .block_on(bellows::apply::status(&url))
-            .map_err(anyhow::Error::from)?;
-        let mut text = String::new();
-        match (st.migration, st.state.as_deref()) {
-            (Some(id), Some("in_flight")) => {
-                text.push_str(&format!(
-                    "abort would undo migration {id}, these applied steps:\n"
-                ));
-                for s in st.steps.iter().filter(|s| s.status != "pending") {
-                    text.push_str(&format!(
-                        "  [{}] {} ({})\n",
-                        s.position + 1,
-                        s.description,
-                        s.phase
-                    ));
-                }
-            }
-            _ => text.push_str("there is no in-flight migration to abort\n"),
-        }
-        write_output(None, &text)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let opts = bellows::apply::ApplyOptions::default();
-    let notes = rt
-        .block_on(bellows::apply::abort(&url, &opts, &progress))
-        .map_err(anyhow::Error::from)?;
-    for n in notes {
-        eprintln!("note: {n}");
-    }
-    eprintln!("aborted: the schema is back to what it was before expand");
-    Ok(ExitCode::SUCCESS)
-}
-
-fn status_cmd(a: &StatusArgs) -> Result<ExitCode, CliError> {
-    let url = database_url(&a.db, "status")?;
-    let st = runtime()?
-        .block_on(bellows::apply::status(&url))
-        .map_err(anyhow::Error::from)?;
-    let mut text = String::new();
-    if a.format == StatusFormat::Json {
-        text = serde_json::to_string_pretty(&st).map_err(anyhow::Error::from)? + "\n";
-    } else if let Some(id) = st.migration {
-        text.push_str(&format!(
-            "migration {id}: {}, last completed phase: {}\n",
-            st.state.as_deref().unwrap_or("?"),
-            st.completed_phase.as_deref().unwrap_or("none")
-        ));
-        for s in &st.steps {
-            let rows = if s.rows_done > 0 {
-                format!(" ({} rows)", s.rows_done)
-            } else {
-                String::new()
-            };
-            text.push_str(&format!(
-                "  [{:>3}] {:<8} {:<8} {}{rows}\n",
-                s.position + 1,
-                s.phase,
-                s.status,
-                s.description
-            ));
-            if let Some(e) = &s.error {
-                text.push_str(&format!(
-                    "        error{}: {e}\n",
-                    s.sqlstate
-                        .as_ref()
-                        .map(|c| format!(" {c}"))
-                        .unwrap_or_default()
-                ));
-            }
-        }
-    } else {
-        text.push_str("no migration has been applied to this database\n");
-    }
-    write_output(None, &text)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn indent_errors(text: &str) -> String {
@@ -744,7 +495,7 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
+pub(crate) fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
     match path {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| CliError::Other(anyhow::anyhow!("cannot write {}: {e}", p.display()))),
