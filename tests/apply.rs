@@ -31,19 +31,7 @@ fn all_hazards() -> ApplyOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_applies_phase_by_phase_and_leaves_nothing_to_do() {
     let done = support::run_bounded(support::good_cases(), |dir| async move {
-        let name = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("?")
-            .to_string();
-        let from = spec::read_file(&dir.join("from.yaml"))
-            .expect("from")
-            .without_hints();
-        let to = spec::read_file(&dir.join("to.yaml")).expect("to");
-        let db = TestDb::new().await;
-        db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
-            .await;
-        support::seed(&db, &from).await;
+        let (name, _, to, db) = support::fixture_db(&dir).await;
         let opts = all_hazards();
         // Between phases, both app versions must work (fixtures that
         // declare them: old_app.sql and new_app.sql).
@@ -459,19 +447,7 @@ async fn expand_and_migrate_then_abort_restore_the_starting_schema() {
     let done = support::run_bounded(
         support::good_cases().into_iter().enumerate().collect(),
         |(n, dir)| async move {
-            let name = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("?")
-                .to_string();
-            let from = spec::read_file(&dir.join("from.yaml"))
-                .expect("from")
-                .without_hints();
-            let to = spec::read_file(&dir.join("to.yaml")).expect("to");
-            let db = TestDb::new().await;
-            db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
-                .await;
-            support::seed(&db, &from).await;
+            let (name, _, to, db) = support::fixture_db(&dir).await;
             let before = introspect_url(&db.url, &Options::default())
                 .await
                 .expect("read");

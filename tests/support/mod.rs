@@ -179,6 +179,33 @@ pub fn good_cases() -> Vec<std::path::PathBuf> {
     dirs
 }
 
+/// A fixture's name, its two schemas (`from` without hints), and a fresh
+/// database holding `from` with a few rows.
+pub async fn fixture_db(
+    dir: &std::path::Path,
+) -> (
+    String,
+    bellows::model::Schema,
+    bellows::model::Schema,
+    TestDb,
+) {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("?")
+        .to_string();
+    let read = |f: &str| {
+        bellows::spec::read_file(&dir.join(f))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(f).display()))
+    };
+    let (from, to) = (read("from.yaml").without_hints(), read("to.yaml"));
+    let db = TestDb::new().await;
+    db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
+        .await;
+    seed(&db, &from).await;
+    (name, from, to, db)
+}
+
 /// Runs one future per item, a few at a time (the server has a connection
 /// limit), and re-raises the first panic. Returns how many ran.
 pub async fn run_bounded<T, F, Fut>(items: Vec<T>, f: F) -> usize
