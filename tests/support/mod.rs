@@ -56,8 +56,43 @@ pub struct TestDb {
     pub pool: PgPool,
 }
 
+/// Databases left by test processes that died (a failed run can end before
+/// every drop runs) are removed by the next run, once per process.
+static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+async fn sweep_leftovers(admin: &mut PgConnection) {
+    // Pids mean something only for a server on this machine; a shared
+    // server's other clients would look dead from here.
+    let url = server_url();
+    if !(url.contains("@127.0.0.1") || url.contains("@localhost") || url.contains("@[::1]")) {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'bellows\\_test\\_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let dead = pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists());
+        if dead && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let _ = admin
+                .execute(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .await;
+        }
+    }
+}
+
 impl TestDb {
     pub async fn new() -> TestDb {
+        SWEPT
+            .get_or_init(|| async {
+                sweep_leftovers(&mut admin_connection().await).await;
+            })
+            .await;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
