@@ -17,10 +17,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(cli::CliError::Other(e)) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            eprintln!("{}", cli::with_causes(e.as_ref()));
             ExitCode::from(2)
         }
         Err(e) => {

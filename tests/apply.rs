@@ -123,6 +123,22 @@ async fn users_db(rows: i64) -> TestDb {
     db
 }
 
+/// Writes the v2 target to a temporary file and runs expand to it.
+fn expand_to_v2(db: &TestDb) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let target = dir.path().join("v2.yaml");
+    std::fs::write(&target, format!("{USERS_V2}{WRITES}")).expect("write");
+    let out = cli(db, &target, &["--phase", "expand"])
+        .wait_with_output()
+        .expect("expand");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, target)
+}
+
 fn cli(db: &TestDb, target: &std::path::Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_bellows"))
         .args(["apply", "--database-url", &db.url, "--target"])
@@ -233,17 +249,7 @@ async fn a_killed_backfill_resumes_and_fills_every_row_exactly_once() {
 #[tokio::test]
 async fn two_applies_started_together_one_runs_the_other_fails_at_once() {
     let db = users_db(100_000).await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let target = dir.path().join("v2.yaml");
-    std::fs::write(&target, format!("{USERS_V2}{WRITES}")).expect("write");
-    let out = cli(&db, &target, &["--phase", "expand"])
-        .wait_with_output()
-        .expect("expand");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_dir, target) = expand_to_v2(&db);
     let slow = [
         "--phase",
         "migrate",
@@ -577,17 +583,7 @@ async fn a_crash_during_a_concurrent_index_build_is_recovered() {
 #[tokio::test]
 async fn drift_between_phases_is_refused_with_what_differs() {
     let db = users_db(100).await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let target = dir.path().join("v2.yaml");
-    std::fs::write(&target, format!("{USERS_V2}{WRITES}")).expect("write");
-    let out = cli(&db, &target, &["--phase", "expand"])
-        .wait_with_output()
-        .expect("expand");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_dir, target) = expand_to_v2(&db);
     // Someone changes the schema by hand between the phases.
     db.exec("ALTER TABLE writes ADD COLUMN note text").await;
     let out = cli(&db, &target, &["--phase", "migrate"])

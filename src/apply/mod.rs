@@ -117,13 +117,13 @@ impl Observer for Silent {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApplyError {
-    #[error("cannot connect to {url}: {source}")]
+    #[error("cannot connect to {url}")]
     Connect {
         url: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot {what} in the ledger (schema bellows): {source}")]
+    #[error("cannot {what} in the ledger (schema bellows)")]
     Ledger {
         what: &'static str,
         #[source]

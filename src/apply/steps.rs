@@ -33,13 +33,28 @@ pub(super) fn sqlstate(e: &sqlx::Error) -> Option<String> {
 }
 
 pub(super) fn step_error(step: &Step, statement: &str, e: &sqlx::Error) -> ApplyError {
+    // The server's DETAIL and HINT often say which row is at fault (for a
+    // unique index: `Key (name)=(a) is duplicated.`); keep them.
+    let message = match e.as_database_error() {
+        Some(d) => {
+            let mut m = d.message().to_string();
+            if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                if let Some(detail) = pg.detail() {
+                    m.push_str(&format!("\n  detail: {detail}"));
+                }
+                if let Some(hint) = pg.hint() {
+                    m.push_str(&format!("\n  hint: {hint}"));
+                }
+            }
+            m
+        }
+        None => e.to_string(),
+    };
     ApplyError::Step {
         step: step.description.clone(),
         statement: statement.to_string(),
         sqlstate: sqlstate(e),
-        message: e
-            .as_database_error()
-            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+        message,
     }
 }
 

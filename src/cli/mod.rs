@@ -434,7 +434,7 @@ fn validate(a: &ValidateArgs) -> Result<ExitCode, CliError> {
                 );
             }
             Err(SpecError::Invalid(d)) => failures.push(d.to_string()),
-            Err(e) => failures.push(format!("error: {e}")),
+            Err(e) => failures.push(with_causes(&e)),
         }
     }
     if failures.is_empty() {
@@ -442,6 +442,23 @@ fn validate(a: &ValidateArgs) -> Result<ExitCode, CliError> {
     } else {
         Err(CliError::Reported(failures.join("\n\n")))
     }
+}
+
+/// `error: message`, then each cause on its own line, leaving out a cause
+/// the line before already says (some errors repeat their source).
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = format!("error: {e}");
+    let mut last = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !last.contains(&text) {
+            out.push_str(&format!("\n  caused by: {text}"));
+        }
+        last = text;
+        cause = c.source();
+    }
+    out
 }
 
 fn plural(n: usize) -> &'static str {

@@ -162,14 +162,14 @@ pub enum IntrospectError {
     )]
     UnsupportedDatabase { scheme: String },
     /// No connection.
-    #[error("cannot connect to {url}: {source}")]
+    #[error("cannot connect to {url}")]
     Connect {
         url: String,
         #[source]
         source: sqlx::Error,
     },
     /// A catalog query failed.
-    #[error("reading {what} from the catalog failed: {source}")]
+    #[error("reading {what} from the catalog failed")]
     Query {
         what: &'static str,
         #[source]

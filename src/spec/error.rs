@@ -57,7 +57,7 @@ pub struct FileDiagnostics {
 #[non_exhaustive]
 pub enum SpecError {
     /// The file could not be read at all.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
