@@ -1,9 +1,12 @@
-//! The migra conformance corpus (../shared/conformance), run the way its
-//! README asks: load b.sql and dump it; load a.sql; `apply --phase all`
-//! a to that dump; then a new plan of a is empty and a's dump equals b's.
+//! The migra conformance corpus (../shared/conformance, or the folder
+//! `BELLOWS_CONFORMANCE_DIR` names), run the way its README asks: load
+//! b.sql and dump it; load a.sql; `apply --phase all` a to that dump; then a new plan of a is empty and a's dump equals b's.
 //! A case may instead be refused at planning time with a clear reason
 //! (a change that would break an object bellows does not manage, or an
 //! unsupported change), never fail halfway through a plan.
+//!
+//! Not part of `cargo test` (the corpus is another project's data and is
+//! not in this repository): run it with `cargo test --test conformance`.
 
 mod support;
 
@@ -92,13 +95,18 @@ async fn run_case(dir: PathBuf) -> (String, Outcome) {
     (name, Outcome::RoundTrips)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migra_cases_round_trip_or_are_refused_with_a_reason() {
-    let root = Path::new("../shared/conformance/migra");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(root)
+/// The corpus's cases, sorted; a missing corpus fails with where to put it.
+fn conformance_cases() -> Vec<PathBuf> {
+    let root = PathBuf::from(
+        std::env::var("BELLOWS_CONFORMANCE_DIR")
+            .unwrap_or_else(|_| "../shared/conformance/migra".to_string()),
+    );
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| {
             panic!(
-                "the conformance corpus is expected at {} (shared/ beside the repository): {e}",
+                "the conformance corpus is expected at {} ({e}); it is migra's tests/FIXTURES \
+                 folder (one subfolder per case with a.sql and b.sql): set BELLOWS_CONFORMANCE_DIR \
+                 to where it is",
                 root.display()
             )
         })
@@ -106,6 +114,66 @@ async fn migra_cases_round_trip_or_are_refused_with_a_reason() {
         .filter(|p| p.join("a.sql").exists())
         .collect();
     cases.sort();
+    cases
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migra_fixtures_round_trip_through_dump() {
+    let cases = conformance_cases();
+    assert!(
+        cases.len() >= 20,
+        "expected the migra corpus, found {} cases",
+        cases.len()
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    // A few databases at a time: the server has a connection limit.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    for case in cases {
+        for side in ["a.sql", "b.sql"] {
+            let path = case.join(side);
+            let slots = slots.clone();
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await.expect("semaphore open");
+                let label = format!(
+                    "{}/{}",
+                    path.parent()
+                        .and_then(|p| p.file_name())
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("?"),
+                    side
+                );
+                let sql = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let db = TestDb::new().await;
+                support::dump::ensure_fixture_role(&db).await;
+                db.exec(&sql).await;
+                let found = support::dump::round_trip(&db, &label).await;
+                support::dump::assert_unmanaged_reported(&db, &found, &label).await;
+                (label, found.schema.tables.len(), found.unmanaged.len())
+            });
+        }
+    }
+    let mut done = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(x) => done.push(x),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("a fixture task failed: {e}"),
+        }
+    }
+    assert!(
+        done.iter().any(|(_, tables, _)| *tables > 0),
+        "no fixture produced any table"
+    );
+    assert!(
+        done.iter().any(|(_, _, unmanaged)| *unmanaged > 0),
+        "no fixture had unmanaged objects"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migra_cases_round_trip_or_are_refused_with_a_reason() {
+    let cases = conformance_cases();
     let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = results.clone();
     support::run_bounded(cases, move |dir| {
