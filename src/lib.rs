@@ -6,6 +6,7 @@
 //! The library never prints: the binary renders what it returns.
 
 pub mod apply;
+pub mod conn;
 pub mod diff;
 pub mod introspect;
 pub mod model;
@@ -13,3 +14,4 @@ pub mod plan;
 pub mod render;
 pub mod spec;
 pub mod sql;
+mod suggest;

@@ -13,15 +13,15 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(cli::CliError::Other(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(cli::CliError::Reported(text)) => {
-            eprintln!("{text}");
+            eprintln!("{}", cli::secrets::scrub(&text));
             ExitCode::from(2)
         }
         Err(cli::CliError::Other(e)) => {
-            eprintln!("{}", cli::with_causes(e.as_ref()));
+            eprintln!("{}", cli::secrets::scrub(&cli::with_causes(e.as_ref())));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", cli::secrets::scrub(&format!("error: {e}")));
             ExitCode::from(2)
         }
     }

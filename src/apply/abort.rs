@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::AssertSqlSafe;
 
+use super::db::Db;
 use super::ledger::{self, Migration};
-use super::run::{connect, ledger_exists, read_live, run_phase, yaml};
+use super::run::{ledger_exists, run_phase, yaml};
 use super::steps::{qualified_text, step_error};
 use super::*;
 use crate::model::Schema;
@@ -21,23 +22,23 @@ pub async fn abort(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<Vec<String>, ApplyError> {
-    let pool = connect(url).await?;
-    if !ledger_exists(&pool).await? {
+    let db = Db::open(url).await?;
+    if !ledger_exists(&db.pool).await? {
         return Err(ApplyError::NoMigration { phase: "abort" });
     }
-    ledger::lock(&pool).await?;
-    let result = abort_locked(url, &pool, opts, obs).await;
-    ledger::unlock(&pool).await;
-    pool.close().await;
+    ledger::lock(&db.pool).await?;
+    let result = abort_locked(&db, opts, obs).await;
+    ledger::unlock(&db.pool).await;
+    db.close().await;
     result
 }
 
 async fn abort_locked(
-    url: &str,
-    pool: &PgPool,
+    db: &Db,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<Vec<String>, ApplyError> {
+    let pool = &db.pool;
     let mig = ledger::in_flight(pool)
         .await?
         .ok_or(ApplyError::NoMigration { phase: "abort" })?;
@@ -102,7 +103,7 @@ async fn abort_locked(
     }
     let start = spec::read_str(Path::new("stored start schema"), &mig.start_schema)
         .map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
-    let live = read_live(url).await?;
+    let live = db.read_live().await?;
     let (back, more) = undo_target(&start, &live.schema);
     notes.extend(more);
     ledger::mark_aborted(pool, mig.id).await?;
@@ -134,7 +135,7 @@ async fn abort_locked(
         ..opts.clone()
     };
     for phase in Phase::ALL {
-        run_phase(url, pool, &mut undo, phase, &everything, obs).await?;
+        run_phase(db, &mut undo, phase, &everything, obs).await?;
     }
     Ok(notes)
 }

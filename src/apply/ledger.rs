@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use super::ApplyError;
+use crate::conn::postgres::{query, query_scalar};
 use crate::introspect::LEDGER_SCHEMA;
 use crate::plan::{Phase, Plan};
 
@@ -51,6 +52,22 @@ const SETUP: &str = "
 /// may take it over (the holder died without releasing it).
 pub const LEASE: Duration = Duration::from_secs(30);
 
+/// A transaction for ledger statements: behind a transaction pooler, a
+/// statement with parameters must stay on one server session.
+pub async fn begin(
+    pool: &PgPool,
+    what: &'static str,
+) -> Result<Transaction<'static, Postgres>, ApplyError> {
+    pool.begin().await.map_err(ApplyError::ledger(what))
+}
+
+pub async fn commit(
+    tx: Transaction<'static, Postgres>,
+    what: &'static str,
+) -> Result<(), ApplyError> {
+    tx.commit().await.map_err(ApplyError::ledger(what))
+}
+
 pub async fn ensure(pool: &PgPool) -> Result<(), ApplyError> {
     debug_assert_eq!(LEDGER_SCHEMA, "bellows");
     sqlx::raw_sql(SETUP)
@@ -86,26 +103,29 @@ fn holder_is_dead(host: &str, pid: i32) -> bool {
 pub async fn lock(pool: &PgPool) -> Result<(), ApplyError> {
     let host = this_host();
     let pid = std::process::id() as i32;
-    let taken = sqlx::query(
+    const WHAT: &str = "take the apply lock";
+    let mut tx = begin(pool, WHAT).await?;
+    let taken = query(
         "INSERT INTO bellows.apply_lock (id, host, pid) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&host)
     .bind(pid)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
-    .map_err(ApplyError::ledger("take the apply lock"))?
+    .map_err(ApplyError::ledger(WHAT))?
     .rows_affected();
     if taken == 1 {
-        return Ok(());
+        return commit(tx, WHAT).await;
     }
-    let row = sqlx::query(
+    let row = query(
         "SELECT host, pid, to_char(since, 'YYYY-MM-DD HH24:MI:SS TZ'), now() - heartbeat > make_interval(secs => $1)
            FROM bellows.apply_lock WHERE id = 1",
     )
     .bind(LEASE.as_secs_f64())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(ApplyError::ledger("read the apply lock"))?;
+    commit(tx, WHAT).await?;
     let Some(row) = row else {
         // Released between the two statements: try once more.
         return Box::pin(lock(pool)).await;
@@ -117,7 +137,9 @@ pub async fn lock(pool: &PgPool) -> Result<(), ApplyError> {
     };
     let expired: bool = row.get(3);
     if expired || holder_is_dead(&holder.host, holder.pid) {
-        let stolen = sqlx::query(
+        const TAKE: &str = "take over an abandoned apply lock";
+        let mut tx = begin(pool, TAKE).await?;
+        let stolen = query(
             "UPDATE bellows.apply_lock SET host = $1, pid = $2, since = now(), heartbeat = now()
               WHERE id = 1 AND host = $3 AND pid = $4",
         )
@@ -125,10 +147,11 @@ pub async fn lock(pool: &PgPool) -> Result<(), ApplyError> {
         .bind(pid)
         .bind(&holder.host)
         .bind(holder.pid)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
-        .map_err(ApplyError::ledger("take over an abandoned apply lock"))?
+        .map_err(ApplyError::ledger(TAKE))?
         .rows_affected();
+        commit(tx, TAKE).await?;
         if stolen == 1 {
             return Ok(());
         }
@@ -137,21 +160,29 @@ pub async fn lock(pool: &PgPool) -> Result<(), ApplyError> {
 }
 
 pub async fn heartbeat(pool: &PgPool) {
-    let _ = sqlx::query(
+    let Ok(mut tx) = pool.begin().await else {
+        return;
+    };
+    let _ = query(
         "UPDATE bellows.apply_lock SET heartbeat = now() WHERE id = 1 AND pid = $1 AND host = $2",
     )
     .bind(std::process::id() as i32)
     .bind(this_host())
-    .execute(pool)
+    .execute(&mut *tx)
     .await;
+    let _ = tx.commit().await;
 }
 
 pub async fn unlock(pool: &PgPool) {
-    let _ = sqlx::query("DELETE FROM bellows.apply_lock WHERE id = 1 AND pid = $1 AND host = $2")
+    let Ok(mut tx) = pool.begin().await else {
+        return;
+    };
+    let _ = query("DELETE FROM bellows.apply_lock WHERE id = 1 AND pid = $1 AND host = $2")
         .bind(std::process::id() as i32)
         .bind(this_host())
-        .execute(pool)
+        .execute(&mut *tx)
         .await;
+    let _ = tx.commit().await;
 }
 
 /// The in-flight migration.
@@ -170,13 +201,16 @@ pub fn phase_from(s: &str) -> Option<Phase> {
 }
 
 pub async fn in_flight(pool: &PgPool) -> Result<Option<Migration>, ApplyError> {
-    let row = sqlx::query(
+    const WHAT: &str = "read the in-flight migration";
+    let mut tx = begin(pool, WHAT).await?;
+    let row = query(
         "SELECT id, plan::text, completed_phase, phase_schema, target_schema, start_schema FROM bellows.migrations
           WHERE state = 'in_flight' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await
-    .map_err(ApplyError::ledger("read the in-flight migration"))?;
+    .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await?;
     let Some(row) = row else { return Ok(None) };
     let text: String = row.get(1);
     let plan: Plan =
@@ -199,11 +233,8 @@ pub async fn create(
     start_yaml: &str,
 ) -> Result<i64, ApplyError> {
     let json = serde_json::to_string(plan).map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(ApplyError::ledger("store the plan"))?;
-    let id: i64 = sqlx::query_scalar(
+    let mut tx = begin(pool, "store the plan").await?;
+    let id: i64 = query_scalar(
         "INSERT INTO bellows.migrations (current_fingerprint, target_fingerprint, plan, target_schema, start_schema)
          VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id",
     )
@@ -216,7 +247,7 @@ pub async fn create(
     .await
     .map_err(ApplyError::ledger("store the plan"))?;
     for (i, s) in plan.steps.iter().enumerate() {
-        sqlx::query("INSERT INTO bellows.steps (migration_id, position, phase, description) VALUES ($1, $2, $3, $4)")
+        query("INSERT INTO bellows.steps (migration_id, position, phase, description) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(i as i32)
             .bind(s.phase.name())
@@ -240,11 +271,14 @@ pub struct StepRow {
 }
 
 pub async fn step_rows(pool: &PgPool, id: i64) -> Result<Vec<StepRow>, ApplyError> {
-    let rows = sqlx::query("SELECT status, checkpoint, rows_done FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
+    const WHAT: &str = "read the steps";
+    let mut tx = begin(pool, WHAT).await?;
+    let rows = query("SELECT status, checkpoint, rows_done FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
         .bind(id)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
-        .map_err(ApplyError::ledger("read the steps"))?;
+        .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await?;
     Ok(rows
         .into_iter()
         .map(|r| StepRow {
@@ -262,7 +296,9 @@ pub async fn set_status(
     status: &str,
     error: Option<(&str, Option<&str>)>,
 ) -> Result<(), ApplyError> {
-    sqlx::query(
+    const WHAT: &str = "record a step's status";
+    let mut tx = begin(pool, WHAT).await?;
+    query(
         "UPDATE bellows.steps SET status = $3,
                 started_at = CASE WHEN $3 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
                 finished_at = CASE WHEN $3 IN ('done', 'failed') THEN now() ELSE NULL END,
@@ -274,21 +310,21 @@ pub async fn set_status(
     .bind(status)
     .bind(error.map(|e| e.0))
     .bind(error.and_then(|e| e.1))
-    .execute(pool)
+    .execute(&mut *tx)
     .await
-    .map_err(ApplyError::ledger("record a step's status"))?;
-    Ok(())
+    .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await
 }
 
 pub async fn mark_aborted(pool: &PgPool, id: i64) -> Result<(), ApplyError> {
-    sqlx::query(
-        "UPDATE bellows.migrations SET state = 'aborted', finished_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .execute(pool)
-    .await
-    .map_err(ApplyError::ledger("record the abort"))?;
-    Ok(())
+    const WHAT: &str = "record the abort";
+    let mut tx = begin(pool, WHAT).await?;
+    query("UPDATE bellows.migrations SET state = 'aborted', finished_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await
 }
 
 pub async fn complete_phase(
@@ -298,7 +334,9 @@ pub async fn complete_phase(
     schema_yaml: &str,
     finished: bool,
 ) -> Result<(), ApplyError> {
-    sqlx::query(
+    const WHAT: &str = "record the finished phase";
+    let mut tx = begin(pool, WHAT).await?;
+    query(
         "UPDATE bellows.migrations SET completed_phase = $2, phase_schema = $3,
                 state = CASE WHEN $4 THEN 'done' ELSE state END,
                 finished_at = CASE WHEN $4 THEN now() ELSE NULL END
@@ -308,8 +346,8 @@ pub async fn complete_phase(
     .bind(phase.name())
     .bind(schema_yaml)
     .bind(finished)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
-    .map_err(ApplyError::ledger("record the finished phase"))?;
-    Ok(())
+    .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await
 }

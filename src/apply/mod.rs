@@ -6,6 +6,7 @@
 //! library itself prints nothing.
 
 mod abort;
+mod db;
 mod ledger;
 mod run;
 mod steps;
@@ -16,6 +17,7 @@ pub use abort::{abort, undo_target};
 pub use ledger::{Holder, LEASE};
 pub use run::{apply, status};
 
+use crate::conn::{ConnError, DbError};
 use crate::introspect::IntrospectError;
 use crate::plan::{HazardKind, Phase, PlanErrors, Step};
 
@@ -81,6 +83,13 @@ pub enum Event<'a> {
         max: u32,
         wait: Duration,
     },
+    /// Behind a transaction pooler a statement outside a transaction cannot
+    /// get its own timeouts: it runs with the server's.
+    PoolerTimeouts {
+        step: &'a Step,
+        lock_timeout: String,
+        statement_timeout: String,
+    },
     /// A failed concurrent build left an INVALID index, now dropped.
     InvalidIndexDropped {
         index: String,
@@ -117,17 +126,13 @@ impl Observer for Silent {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApplyError {
-    #[error("cannot connect to {url}")]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
-    #[error("cannot {what} in the ledger (schema bellows)")]
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+    #[error("cannot {what} in the ledger (schema bellows): {source}")]
     Ledger {
         what: &'static str,
         #[source]
-        source: sqlx::Error,
+        source: DbError,
     },
     #[error(
         "the ledger's stored plan cannot be read ({0}); it was written by another bellows version"
@@ -181,7 +186,10 @@ pub enum ApplyError {
 
 impl ApplyError {
     fn ledger(what: &'static str) -> impl FnOnce(sqlx::Error) -> ApplyError {
-        move |source| ApplyError::Ledger { what, source }
+        move |source| ApplyError::Ledger {
+            what,
+            source: DbError(source),
+        }
     }
 }
 

@@ -5,51 +5,19 @@
 use std::path::Path;
 use std::time::Instant;
 
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool, Row};
+use sqlx::{PgPool, Row};
 
+use super::db::Db;
 use super::ledger::{self, Migration, StepRow};
 use super::steps::{backfill, concurrent, transactional};
 use super::*;
-use crate::introspect::{self, IntrospectError, Options};
+use crate::conn::postgres::{query, query_scalar};
 use crate::model::Schema;
 use crate::plan::{Action, Plan, PlanOptions, Resource};
 use crate::spec::{self, WriteOptions};
 
 pub(super) fn yaml(s: &Schema) -> String {
     spec::to_yaml(&s.without_hints(), WriteOptions::default())
-}
-
-pub(super) async fn connect(url: &str) -> Result<PgPool, ApplyError> {
-    let scheme = url
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if scheme != "postgres" && scheme != "postgresql" {
-        return Err(IntrospectError::UnsupportedDatabase { scheme }.into());
-    }
-    // One direct connection first: a wrong URL fails at once, where the
-    // pool would keep retrying until its acquire timeout.
-    let probe = PgConnection::connect(url)
-        .await
-        .map_err(|source| ApplyError::Connect {
-            url: introspect::redact(url),
-            source,
-        })?;
-    let _ = probe.close().await;
-    PgPoolOptions::new()
-        .max_connections(3)
-        .connect(url)
-        .await
-        .map_err(|source| ApplyError::Connect {
-            url: introspect::redact(url),
-            source,
-        })
-}
-
-pub(super) async fn read_live(url: &str) -> Result<introspect::Introspection, ApplyError> {
-    Ok(introspect::introspect_url(url, &Options::default()).await?)
 }
 
 /// Runs `phase` of the migration toward `target` (needed to start one).
@@ -60,17 +28,19 @@ pub async fn apply(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let pool = connect(url).await?;
+    let db = Db::open(url).await?;
     if opts.dry_run {
-        return dry_run(url, &pool, target, phase, opts, obs).await;
+        let r = dry_run(&db, target, phase, opts, obs).await;
+        db.close().await;
+        return r;
     }
     // Refuse, before touching anything (not even creating the ledger), a
     // new migration whose steps have hazards that are not allowed.
     if phases(phase)[0] == Phase::Expand
-        && !ledger_exists(&pool).await?
+        && !ledger_exists(&db.pool).await?
         && let Some(t) = target
     {
-        let live = read_live(url).await?;
+        let live = db.read_live().await?;
         let p = crate::plan::plan(
             &live.schema,
             t,
@@ -84,40 +54,43 @@ pub async fn apply(
         }
         gate(&p, phases(phase), opts)?;
     }
-    ledger::ensure(&pool).await?;
-    ledger::lock(&pool).await?;
+    ledger::ensure(&db.pool).await?;
+    ledger::lock(&db.pool).await?;
     // Keep the lease alive while this apply runs.
-    let beat_pool = pool.clone();
+    let beat_pool = db.pool.clone();
     let beat = tokio::spawn(async move {
         loop {
             tokio::time::sleep(LEASE / 6).await;
             ledger::heartbeat(&beat_pool).await;
         }
     });
-    let result = locked(url, &pool, target, phase, opts, obs).await;
+    let result = locked(&db, target, phase, opts, obs).await;
     beat.abort();
-    ledger::unlock(&pool).await;
-    pool.close().await;
+    ledger::unlock(&db.pool).await;
+    db.close().await;
     result
 }
 
 pub(super) async fn ledger_exists(pool: &PgPool) -> Result<bool, ApplyError> {
-    sqlx::query_scalar("SELECT to_regclass('bellows.migrations') IS NOT NULL")
-        .fetch_one(pool)
+    const WHAT: &str = "look for the ledger";
+    let mut tx = ledger::begin(pool, WHAT).await?;
+    let exists = query_scalar("SELECT to_regclass('bellows.migrations') IS NOT NULL")
+        .fetch_one(&mut *tx)
         .await
-        .map_err(ApplyError::ledger("look for the ledger"))
+        .map_err(ApplyError::ledger(WHAT))?;
+    ledger::commit(tx, WHAT).await?;
+    Ok(exists)
 }
 
 async fn dry_run(
-    url: &str,
-    pool: &PgPool,
+    db: &Db,
     target: Option<&Schema>,
     phase: PhaseSel,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let existing = if ledger_exists(pool).await? {
-        ledger::in_flight(pool).await?
+    let existing = if ledger_exists(&db.pool).await? {
+        ledger::in_flight(&db.pool).await?
     } else {
         None
     };
@@ -125,7 +98,7 @@ async fn dry_run(
         Some(m) => m.plan,
         None => {
             let target = target.ok_or(ApplyError::NeedTarget)?;
-            let live = read_live(url).await?;
+            let live = db.read_live().await?;
             crate::plan::plan(
                 &live.schema,
                 target,
@@ -183,15 +156,14 @@ fn gate(plan: &Plan, phases: Vec<Phase>, opts: &ApplyOptions) -> Result<(), Appl
 }
 
 async fn locked(
-    url: &str,
-    pool: &PgPool,
+    db: &Db,
     target: Option<&Schema>,
     sel: PhaseSel,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
     let wanted = phases(sel);
-    let mut mig = match ledger::in_flight(pool).await? {
+    let mut mig = match ledger::in_flight(&db.pool).await? {
         Some(m) => {
             let resumable_expand = m.completed_phase.is_none()
                 && target.is_none_or(|t| crate::plan::fingerprint(t) == m.plan.target_fingerprint);
@@ -225,7 +197,7 @@ async fn locked(
                 });
             }
             let target = target.ok_or(ApplyError::NeedTarget)?;
-            let live = read_live(url).await?;
+            let live = db.read_live().await?;
             let plan = crate::plan::plan(
                 &live.schema,
                 target,
@@ -238,7 +210,7 @@ async fn locked(
                 return Ok(());
             }
             gate(&plan, wanted.clone(), opts)?;
-            let id = ledger::create(pool, &plan, &yaml(target), &yaml(&live.schema)).await?;
+            let id = ledger::create(&db.pool, &plan, &yaml(target), &yaml(&live.schema)).await?;
             Migration {
                 id,
                 plan,
@@ -273,20 +245,19 @@ async fn locked(
             });
         }
         gate(&mig.plan, vec![phase], opts)?;
-        run_phase(url, pool, &mut mig, phase, opts, obs).await?;
+        run_phase(db, &mut mig, phase, opts, obs).await?;
     }
     Ok(())
 }
 
 pub(super) async fn run_phase(
-    url: &str,
-    pool: &PgPool,
+    db: &Db,
     mig: &mut Migration,
     phase: Phase,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let rows = ledger::step_rows(pool, mig.id).await?;
+    let rows = ledger::step_rows(&db.pool, mig.id).await?;
     let positions: Vec<usize> = (0..mig.plan.steps.len())
         .filter(|&i| mig.plan.steps[i].phase == phase)
         .collect();
@@ -295,7 +266,7 @@ pub(super) async fn run_phase(
         .any(|&i| rows.get(i).is_some_and(|r| r.status != "pending"));
     // Drift: before a phase starts, the database must be what the last one left.
     if !started && let Some(expected) = &mig.phase_schema {
-        let live = yaml(&read_live(url).await?.schema);
+        let live = yaml(&db.read_live().await?.schema);
         if &live != expected {
             let diff = similar::TextDiff::from_lines(expected.as_str(), live.as_str())
                 .unified_diff()
@@ -328,18 +299,18 @@ pub(super) async fn run_phase(
             step,
         });
         let t0 = Instant::now();
-        ledger::set_status(pool, mig.id, i, "running", None).await?;
+        ledger::set_status(&db.pool, mig.id, i, "running", None).await?;
         let result = if let Some(b) = &step.backfill {
-            backfill(pool, mig.id, i, step, b, &row, opts, obs).await
+            backfill(db, mig.id, i, step, b, &row, opts, obs).await
         } else if step.transactional {
-            transactional(pool, mig.id, i, step, opts, obs).await
+            transactional(db, mig.id, i, step, opts, obs).await
         } else {
-            concurrent(pool, step, opts, obs).await
+            concurrent(db, step, opts, obs).await
         };
         match result {
             Ok(()) => {
                 if !step.transactional || step.backfill.is_some() {
-                    ledger::set_status(pool, mig.id, i, "done", None).await?;
+                    ledger::set_status(&db.pool, mig.id, i, "done", None).await?;
                 }
                 obs.on(Event::StepFinished {
                     number: i + 1,
@@ -354,17 +325,23 @@ pub(super) async fn run_phase(
                     } => (message.clone(), sqlstate.clone()),
                     other => (other.to_string(), None),
                 };
-                ledger::set_status(pool, mig.id, i, "failed", Some((&msg, state.as_deref())))
-                    .await?;
+                ledger::set_status(
+                    &db.pool,
+                    mig.id,
+                    i,
+                    "failed",
+                    Some((&msg, state.as_deref())),
+                )
+                .await?;
                 return Err(e);
             }
         }
     }
-    let live = read_live(url).await?;
+    let live = db.read_live().await?;
     verify(&live.schema, mig, phase)?;
     let finished = phase == Phase::Contract;
     let live_yaml = yaml(&live.schema);
-    ledger::complete_phase(pool, mig.id, phase, &live_yaml, finished).await?;
+    ledger::complete_phase(&db.pool, mig.id, phase, &live_yaml, finished).await?;
     mig.completed_phase = Some(phase);
     mig.phase_schema = Some(live_yaml);
     obs.on(Event::PhaseFinished { phase });
@@ -435,38 +412,36 @@ fn verify(live: &Schema, mig: &Migration, phase: Phase) -> Result<(), ApplyError
 
 /// The in-flight (or last) migration and its steps.
 pub async fn status(url: &str) -> Result<Status, ApplyError> {
-    let pool = connect(url).await?;
-    let has_ledger: bool =
-        sqlx::query_scalar("SELECT to_regclass('bellows.migrations') IS NOT NULL")
-            .fetch_one(&pool)
-            .await
-            .map_err(ApplyError::ledger("look for the ledger"))?;
-    if !has_ledger {
-        return Ok(Status {
-            migration: None,
-            state: None,
-            completed_phase: None,
-            steps: Vec::new(),
-        });
+    let db = Db::open(url).await?;
+    let r = read_status(&db.pool).await;
+    db.close().await;
+    r
+}
+
+async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
+    const WHAT: &str = "read the migrations";
+    let none = Status {
+        migration: None,
+        state: None,
+        completed_phase: None,
+        steps: Vec::new(),
+    };
+    if !ledger_exists(pool).await? {
+        return Ok(none);
     }
-    let m = sqlx::query(
-        "SELECT id, state, completed_phase FROM bellows.migrations ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_optional(&pool)
-    .await
-    .map_err(ApplyError::ledger("read the migrations"))?;
+    let mut tx = ledger::begin(pool, WHAT).await?;
+    let m =
+        query("SELECT id, state, completed_phase FROM bellows.migrations ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ApplyError::ledger(WHAT))?;
     let Some(m) = m else {
-        return Ok(Status {
-            migration: None,
-            state: None,
-            completed_phase: None,
-            steps: Vec::new(),
-        });
+        return Ok(none);
     };
     let id: i64 = m.get(0);
-    let steps = sqlx::query("SELECT position, phase, description, status, rows_done, error, sqlstate FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
+    let steps = query("SELECT position, phase, description, status, rows_done, error, sqlstate FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
         .bind(id)
-        .fetch_all(&pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(ApplyError::ledger("read the steps"))?
         .into_iter()
@@ -480,7 +455,7 @@ pub async fn status(url: &str) -> Result<Status, ApplyError> {
             sqlstate: r.get(6),
         })
         .collect();
-    pool.close().await;
+    ledger::commit(tx, WHAT).await?;
     Ok(Status {
         migration: Some(id),
         state: m.get(1),

@@ -5,10 +5,13 @@
 use std::time::Duration;
 
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 
-use super::ledger::StepRow;
+use super::db::Db;
+use super::ledger::{self, StepRow};
 use super::*;
+use crate::conn::ConnError;
+use crate::conn::postgres::{query, query_scalar};
 use crate::plan::{Action, Backfill, ObjectKind, Resource};
 
 /// SQLSTATE 55P03 lock_not_available: lock_timeout expired.
@@ -97,7 +100,7 @@ fn backoff(attempt: u32) -> Duration {
 /// PgBouncer's transaction pooling); the ledger row is marked done in the
 /// same transaction, so a crash can never leave it run but unrecorded.
 pub(super) async fn transactional(
-    pool: &PgPool,
+    db: &Db,
     id: i64,
     pos: usize,
     step: &Step,
@@ -107,7 +110,8 @@ pub(super) async fn transactional(
     let (lock_ms, stmt_ms) = timeouts(step, opts);
     let mut attempt = 0;
     loop {
-        let mut conn = pool
+        let mut conn = db
+            .pool
             .acquire()
             .await
             .map_err(ApplyError::ledger("get a connection"))?;
@@ -138,7 +142,7 @@ pub(super) async fn transactional(
         }
         match failure {
             None => {
-                sqlx::query("UPDATE bellows.steps SET status = 'done', finished_at = now(), error = NULL, sqlstate = NULL WHERE migration_id = $1 AND position = $2")
+                query("UPDATE bellows.steps SET status = 'done', finished_at = now(), error = NULL, sqlstate = NULL WHERE migration_id = $1 AND position = $2")
                     .bind(id)
                     .bind(pos as i32)
                     .execute(&mut *tx)
@@ -185,37 +189,87 @@ async fn index_state(
     schema: &str,
     name: &str,
 ) -> Result<Option<bool>, ApplyError> {
-    sqlx::query_scalar(
+    const WHAT: &str = "look up an index";
+    let mut tx = conn.begin().await.map_err(ApplyError::ledger(WHAT))?;
+    let state = query_scalar(
         "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
     )
     .bind(schema)
     .bind(name)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *tx)
     .await
-    .map_err(ApplyError::ledger("look up an index"))
+    .map_err(ApplyError::ledger(WHAT))?;
+    tx.commit().await.map_err(ApplyError::ledger(WHAT))?;
+    Ok(state)
+}
+
+/// A session for statements that cannot run in a transaction (CREATE or
+/// DROP INDEX CONCURRENTLY), so SET LOCAL cannot carry their timeouts,
+/// and a session-level SET would stay behind on a pooled server session
+/// for the next client. The session is opened with the timeouts as
+/// startup options instead. A transaction pooler (PgBouncer) refuses such
+/// options or drops them: then the statement runs with the server's own
+/// settings, and the returned timeouts say which ones those are.
+async fn concurrent_session(
+    db: &Db,
+    lock_ms: u64,
+    stmt_ms: u64,
+) -> Result<(PgConnection, Option<(String, String)>), ApplyError> {
+    let wanted = db.info.connect_options()?.options([
+        ("lock_timeout", format!("{lock_ms}ms")),
+        ("statement_timeout", format!("{stmt_ms}ms")),
+    ]);
+    let (mut conn, asked) = match db.info.connect_with(wanted).await {
+        Ok(c) => (c, true),
+        Err(ConnError::Connect { source, .. })
+            if source.to_string().contains("unsupported startup parameter") =>
+        {
+            (db.info.connect().await?, false)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let check = format!(
+        "SELECT current_setting('lock_timeout')::interval = '{lock_ms} ms'::interval
+            AND current_setting('statement_timeout')::interval = '{stmt_ms} ms'::interval,
+                current_setting('lock_timeout'), current_setting('statement_timeout')"
+    );
+    let row = sqlx::raw_sql(AssertSqlSafe(check))
+        .fetch_one(&mut conn)
+        .await
+        .map_err(ApplyError::ledger("read the session's timeouts"))?;
+    let applied: bool = row.get(0);
+    if asked && applied {
+        Ok((conn, None))
+    } else {
+        Ok((conn, Some((row.get(1), row.get(2)))))
+    }
 }
 
 /// CONCURRENTLY statements, outside any transaction. A build that failed
 /// (now or in a run that crashed) leaves an INVALID index: it is dropped
 /// before the build is tried again; a valid one means it is done.
 pub(super) async fn concurrent(
-    pool: &PgPool,
+    db: &Db,
     step: &Step,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
     let (lock_ms, stmt_ms) = timeouts(step, opts);
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(ApplyError::ledger("get a connection"))?;
+    let (mut conn, server_timeouts) = concurrent_session(db, lock_ms, stmt_ms).await?;
+    if let Some((lock_timeout, statement_timeout)) = server_timeouts {
+        obs.on(Event::PoolerTimeouts {
+            step,
+            lock_timeout,
+            statement_timeout,
+        });
+    }
     let index = built_index(step);
     let mut attempt = 0;
-    loop {
+    let result = loop {
         if let Some((schema, name)) = &index {
             match index_state(&mut conn, schema, name).await? {
-                Some(true) => return Ok(()),
+                Some(true) => break Ok(()),
                 Some(false) => {
                     let drop = format!(
                         "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
@@ -223,7 +277,7 @@ pub(super) async fn concurrent(
                         crate::sql::quote_ident(name)
                     );
                     sqlx::raw_sql(AssertSqlSafe(drop.clone()))
-                        .execute(&mut *conn)
+                        .execute(&mut conn)
                         .await
                         .map_err(|e| step_error(step, &drop, &e))?;
                     obs.on(Event::InvalidIndexDropped {
@@ -233,27 +287,18 @@ pub(super) async fn concurrent(
                 None => {}
             }
         }
-        let set =
-            format!("SET lock_timeout = '{lock_ms}ms'; SET statement_timeout = '{stmt_ms}ms'");
-        sqlx::raw_sql(AssertSqlSafe(set))
-            .execute(&mut *conn)
-            .await
-            .map_err(ApplyError::ledger("set timeouts"))?;
         let mut failure = None;
         for stmt in &step.statements {
             if let Err(e) = sqlx::raw_sql(AssertSqlSafe(stmt.clone()))
-                .execute(&mut *conn)
+                .execute(&mut conn)
                 .await
             {
                 failure = Some((stmt.clone(), e));
                 break;
             }
         }
-        let _ = sqlx::raw_sql("RESET lock_timeout; RESET statement_timeout")
-            .execute(&mut *conn)
-            .await;
         match failure {
-            None => return Ok(()),
+            None => break Ok(()),
             Some((stmt, e)) => {
                 if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
                     continue;
@@ -266,16 +311,18 @@ pub(super) async fn concurrent(
                             crate::sql::quote_ident(schema),
                             crate::sql::quote_ident(name)
                         );
-                        let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut *conn).await;
+                        let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut conn).await;
                         obs.on(Event::InvalidIndexDropped {
                             index: format!("{schema}.{name}"),
                         });
                     }
                 }
-                return Err(step_error(step, &stmt, &e));
+                break Err(step_error(step, &stmt, &e));
             }
         }
-    }
+    };
+    let _ = conn.close().await;
+    result
 }
 
 /// A committed batch: the last key it covered and how many rows it had.
@@ -298,7 +345,7 @@ pub(super) fn qualified_text(t: &str) -> String {
 /// committed batch, and no row is updated twice.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn backfill(
-    pool: &PgPool,
+    db: &Db,
     id: i64,
     pos: usize,
     step: &Step,
@@ -310,21 +357,23 @@ pub(super) async fn backfill(
     let table = qualified_text(&b.table);
     let keys: Vec<String> = b.key.iter().map(|k| crate::sql::quote_ident(k)).collect();
     let mut types = Vec::new();
+    let mut tx = ledger::begin(&db.pool, "read the table's key").await?;
     for k in &b.key {
-        let ty: String = sqlx::query_scalar(
+        let ty: String = query_scalar(
             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
         )
         .bind(&table)
         .bind(k)
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| step_error(step, "look up the key's type", &e))?;
         types.push(ty);
     }
-    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-        .fetch_one(pool)
+    let total: i64 = query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| step_error(step, "count the rows", &e))?;
+    ledger::commit(tx, "read the table's key").await?;
     let kl = keys.join(", ");
     let params = |offset: usize| -> String {
         types
@@ -374,7 +423,8 @@ pub(super) async fn backfill(
             e = b.expression,
             up = params(upper_params),
         );
-        let mut conn = pool
+        let mut conn = db
+            .pool
             .acquire()
             .await
             .map_err(ApplyError::ledger("get a connection"))?;
@@ -391,7 +441,7 @@ pub(super) async fn backfill(
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| ("SET LOCAL".to_string(), e))?;
-            let mut q = sqlx::query(AssertSqlSafe(bound_sql.clone()));
+            let mut q = query(AssertSqlSafe(bound_sql.clone()));
             for v in checkpoint.iter().flatten() {
                 q = q.bind(v);
             }
@@ -399,12 +449,12 @@ pub(super) async fn backfill(
             let Some(found) = found else { return Ok(None) };
             let upper: Vec<String> = (0..n).map(|i| found.get::<String, _>(i)).collect();
             let count: i64 = found.get(n);
-            let mut u = sqlx::query(AssertSqlSafe(update_sql.clone()));
+            let mut u = query(AssertSqlSafe(update_sql.clone()));
             for v in checkpoint.iter().flatten().chain(upper.iter()) {
                 u = u.bind(v);
             }
             u.execute(&mut *tx).await.map_err(|e| (update_sql.clone(), e))?;
-            sqlx::query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
+            query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
                 .bind(id)
                 .bind(pos as i32)
                 .bind(&upper)

@@ -64,10 +64,10 @@ impl bellows::apply::Observer for Progress {
     fn on(&self, event: bellows::apply::Event<'_>) {
         use bellows::apply::Event::*;
         match event {
-            PhaseStarted { phase, steps } => eprintln!("== {} ({steps} steps)", phase.name()),
-            StepStarted { number, step } => eprintln!("[{number}] {}", step.description),
+            PhaseStarted { phase, steps } => errln!("== {} ({steps} steps)", phase.name()),
+            StepStarted { number, step } => errln!("[{number}] {}", step.description),
             StepSkipped { number, step } => {
-                eprintln!("[{number}] {} (done earlier)", step.description)
+                errln!("[{number}] {} (done earlier)", step.description)
             }
             WouldRun { number, step } => {
                 let mut out = std::io::stdout().lock();
@@ -86,13 +86,21 @@ impl bellows::apply::Observer for Progress {
                 attempt,
                 max,
                 wait,
-            } => eprintln!(
+            } => errln!(
                 "    lock not granted within lock_timeout for `{}`; retry {attempt}/{max} in {:.1}s",
                 step.description,
                 wait.as_secs_f64()
             ),
+            PoolerTimeouts {
+                step,
+                lock_timeout,
+                statement_timeout,
+            } => errln!(
+                "    `{}` cannot run in a transaction, and its session did not take bellows's timeouts (a transaction pooler such as PgBouncer?): it runs with the server's lock_timeout = {lock_timeout}, statement_timeout = {statement_timeout}",
+                step.description
+            ),
             InvalidIndexDropped { index } => {
-                eprintln!("    dropped the INVALID leftover index {index}")
+                errln!("    dropped the INVALID leftover index {index}")
             }
             BackfillProgress { done, total, .. } => {
                 if self.tty {
@@ -112,14 +120,14 @@ impl bellows::apply::Observer for Progress {
                         *bar = None;
                     }
                 } else {
-                    eprintln!("    backfilled {done}/{total} rows");
+                    errln!("    backfilled {done}/{total} rows");
                 }
             }
-            StepFinished { elapsed, .. } => eprintln!("    done in {:.2}s", elapsed.as_secs_f64()),
+            StepFinished { elapsed, .. } => errln!("    done in {:.2}s", elapsed.as_secs_f64()),
             PhaseFinished { phase } => {
-                eprintln!("== {} finished; the database was verified", phase.name())
+                errln!("== {} finished; the database was verified", phase.name())
             }
-            NothingToDo => eprintln!("no changes: the database already matches the target"),
+            NothingToDo => errln!("no changes: the database already matches the target"),
         }
     }
 }
@@ -167,7 +175,7 @@ pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
             e @ (bellows::apply::ApplyError::HazardsRefused { .. }
             | bellows::apply::ApplyError::Drift { .. }),
         ) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(CliError::Other(e.into())),
@@ -210,9 +218,9 @@ pub(super) fn abort_cmd(a: &AbortArgs) -> Result<ExitCode, CliError> {
         .block_on(bellows::apply::abort(&url, &opts, &progress))
         .map_err(anyhow::Error::from)?;
     for n in notes {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
-    eprintln!("aborted: the schema is back to what it was before expand");
+    errln!("aborted: the schema is back to what it was before expand");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,7 +7,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `eprintln!` for the binary: every line goes through `secrets::scrub`.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::cli::secrets::scrub(&format!($($arg)*)))
+    };
+}
+
 mod apply;
+pub mod secrets;
 
 use bellows::introspect;
 use bellows::model::Schema;
@@ -97,8 +105,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// Database URL, e.g. postgres://user@host:5432/app (falls back to DATABASE_URL).
-    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    /// The database: a URL (postgres://user@host:5432/app?sslmode=verify-full) or a libpq keyword string ("host=db dbname=app"); falls back to DATABASE_URL, then to the PGHOST, PGDATABASE, ... variables. Passwords come from the string, PGPASSWORD or ~/.pgpass, and are never printed.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     pub database_url: Option<String>,
 }
 
@@ -118,8 +126,8 @@ pub enum PlanFormat {
 pub struct PlanArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Plan from this YAML file instead of a live database (offline).
-    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    /// Plan from this YAML file instead of a live database (offline; the database settings are then not used).
+    #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
     /// The target schema.
     #[arg(long, value_name = "FILE")]
@@ -234,8 +242,8 @@ pub enum ColorChoice {
 pub struct DiffArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Compare this YAML file instead of a live database (offline).
-    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    /// Compare this YAML file instead of a live database (offline; the database settings are then not used).
+    #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
     /// The target schema.
     #[arg(long, value_name = "FILE")]
@@ -293,12 +301,44 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
+/// libpq's variables that name a server: with one of them set and no
+/// URL, the environment alone says where to connect, as for psql.
+const PG_ENV: &[&str] = &["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER"];
+
+/// The connection string: --database-url, DATABASE_URL, or (as an empty
+/// keyword string) the PG* environment. Its secrets are registered for
+/// scrubbing before anything can print them.
 pub(crate) fn database_url(db: &DatabaseArgs, command: &str) -> Result<String, CliError> {
-    db.database_url.clone().ok_or_else(|| {
-        CliError::Usage(format!(
-            "`bellows {command}` needs a database: pass --database-url URL or set DATABASE_URL"
-        ))
-    })
+    let text = match &db.database_url {
+        Some(u) => u.clone(),
+        None if PG_ENV.iter().any(|v| std::env::var_os(v).is_some()) => String::new(),
+        None => {
+            return Err(CliError::Usage(format!(
+                "`bellows {command}` needs a database: pass --database-url URL, or set DATABASE_URL, or PGHOST/PGDATABASE/... as for psql"
+            )));
+        }
+    };
+    let target =
+        bellows::conn::Target::parse(&text).map_err(|e| CliError::Other(anyhow::Error::from(e)))?;
+    secrets::register(&target);
+    Ok(text)
+}
+
+/// For commands that can also read the current schema from a file.
+fn or_from(command: &'static str) -> impl FnOnce(CliError) -> CliError {
+    move |e| match e {
+        CliError::Usage(_) => CliError::Usage(format!(
+            "`bellows {command}` needs the current schema: --from FILE, or a database (--database-url URL, DATABASE_URL, or PGHOST/PGDATABASE/... as for psql)"
+        )),
+        other => other,
+    }
+}
+
+/// Where a connection string points, for labels (no password).
+fn target_label(url: &str) -> String {
+    bellows::conn::Target::parse(url)
+        .map(|t| t.display())
+        .unwrap_or_else(|_| "the database".to_string())
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -322,28 +362,24 @@ fn introspect_full(url: &str, schemas: &[String]) -> Result<introspect::Introspe
         .block_on(introspect::introspect_url(url, &opts))
         .map_err(anyhow::Error::from)?;
     if let Some(summary) = found.unmanaged_summary() {
-        eprintln!("warning: {summary}");
+        errln!("warning: {summary}");
     }
     Ok(found)
 }
 
 fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
     let target = read_target(&a.target)?;
-    let (current, opts) = match (&a.from, &a.db.database_url) {
-        (Some(from), _) => (read_target(from)?.without_hints(), PlanOptions::default()),
-        (None, Some(url)) => {
-            let found = introspect_full(url, &a.schemas)?;
+    let (current, opts) = match &a.from {
+        Some(from) => (read_target(from)?.without_hints(), PlanOptions::default()),
+        None => {
+            let url = database_url(&a.db, "plan").map_err(or_from("plan"))?;
+            let found = introspect_full(&url, &a.schemas)?;
             (
                 found.schema,
                 PlanOptions {
                     unmanaged: found.unmanaged,
                 },
             )
-        }
-        (None, None) => {
-            return Err(CliError::Usage(
-                "`bellows plan` needs the current schema: --database-url URL (or DATABASE_URL), or --from FILE".into(),
-            ));
         }
     };
     let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {
@@ -376,7 +412,7 @@ fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
             .header(&committed.display().to_string(), "new plan")
             .to_string();
         write_output(None, &diff)?;
-        eprintln!(
+        errln!(
             "{} is stale: the plan changed (diff above); regenerate it with --out {}",
             committed.display(),
             committed.display()
@@ -467,13 +503,11 @@ fn plural(n: usize) -> &'static str {
 
 fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
     let target = read_target(&a.target)?;
-    let (current, from_label) = match (&a.from, &a.db.database_url) {
-        (Some(from), _) => (read_target(from)?, from.display().to_string()),
-        (None, Some(url)) => (introspect(url, &[])?, introspect::redact(url)),
-        (None, None) => {
-            return Err(CliError::Usage(
-                "`bellows diff` needs the current schema: --from FILE, or --database-url URL (or DATABASE_URL)".into(),
-            ));
+    let (current, from_label) = match &a.from {
+        Some(from) => (read_target(from)?, from.display().to_string()),
+        None => {
+            let url = database_url(&a.db, "diff").map_err(or_from("diff"))?;
+            (introspect(&url, &[])?, target_label(&url))
         }
     };
     let opts = WriteOptions::default();
@@ -513,6 +547,7 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(crate) fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
+    let text = &secrets::scrub(text);
     match path {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| CliError::Other(anyhow::anyhow!("cannot write {}: {e}", p.display()))),

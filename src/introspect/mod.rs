@@ -7,6 +7,7 @@ pub mod postgres;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::conn::{ConnError, DbError, Target};
 use crate::model::{Ident, QualifiedName, Schema};
 
 /// The schema bellows keeps its ledger in: never part of the model.
@@ -156,24 +157,15 @@ impl Introspection {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntrospectError {
-    /// The URL names a database bellows cannot read yet.
-    #[error(
-        "cannot introspect `{scheme}` databases yet: bellows reads PostgreSQL (postgres:// or postgresql:// URLs)"
-    )]
-    UnsupportedDatabase { scheme: String },
-    /// No connection.
-    #[error("cannot connect to {url}")]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// The connection string is wrong, or no connection could be made.
+    #[error(transparent)]
+    Conn(#[from] ConnError),
     /// A catalog query failed.
-    #[error("reading {what} from the catalog failed")]
+    #[error("reading {what} from the catalog failed: {source}")]
     Query {
         what: &'static str,
         #[source]
-        source: sqlx::Error,
+        source: DbError,
     },
     /// `--schema` named a schema that does not exist.
     #[error("schema `{0}` does not exist in this database")]
@@ -186,68 +178,30 @@ pub enum IntrospectError {
     OldServer(String),
 }
 
-/// Connects to `url` and reads its schema, choosing the dialect by the
-/// URL's scheme.
+/// Connects to the database a connection string names and reads its
+/// schema (see [`Target::parse`] for what the string may be).
 pub async fn introspect_url(url: &str, opts: &Options) -> Result<Introspection, IntrospectError> {
-    let scheme = url
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match scheme.as_str() {
-        "postgres" | "postgresql" => {
+    introspect_target(&Target::parse(url)?, opts).await
+}
+
+/// Connects to `target` and reads its schema.
+pub async fn introspect_target(
+    target: &Target,
+    opts: &Options,
+) -> Result<Introspection, IntrospectError> {
+    match target {
+        Target::Postgres(info) => {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(url).await.map_err(|source| {
-                IntrospectError::Connect {
-                    url: redact(url),
-                    source,
-                }
-            })?;
+            let mut conn = info.connect().await?;
             let r = postgres::introspect(&mut conn, opts).await;
             let _ = conn.close().await;
             r
         }
-        other => Err(IntrospectError::UnsupportedDatabase {
-            scheme: other.to_string(),
-        }),
-    }
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}{}:***{}",
-            &url[..scheme_end + 3],
-            &authority[..colon],
-            &rest[at..]
-        ),
-        _ => url.to_string(),
     }
 }
 
 impl fmt::Display for Unmanaged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind.nouns().0, self.identity)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

@@ -14,6 +14,8 @@ use sqlx::{Connection, PgConnection, Row};
 use super::{
     ColumnRef, IntrospectError, Introspection, LEDGER_SCHEMA, Options, Unmanaged, UnmanagedKind,
 };
+use crate::conn::DbError;
+use crate::conn::postgres::{query, query_scalar};
 use crate::model::*;
 
 type Result<T> = std::result::Result<T, IntrospectError>;
@@ -23,7 +25,10 @@ mod queries;
 use queries::*;
 
 fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
-    move |source| IntrospectError::Query { what, source }
+    move |source| IntrospectError::Query {
+        what,
+        source: DbError(source),
+    }
 }
 
 fn ident(text: String, what: &str) -> Result<Ident> {
@@ -40,8 +45,19 @@ fn qname(schema: String, name: String, what: &str) -> Result<QualifiedName> {
 /// Reads the whole schema over `conn`. Read-only: it runs in a
 /// `READ ONLY` transaction that is rolled back.
 pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Introspection> {
-    let version: String = sqlx::query_scalar("SHOW server_version_num")
-        .fetch_one(&mut *conn)
+    // Everything in one transaction: a consistent picture, and through a
+    // transaction pooler every statement reaches the same server session.
+    // Types and expressions print unqualified for public, as YAML writes them.
+    let mut tx = conn.begin().await.map_err(q("a read-only transaction"))?;
+    sqlx::raw_sql(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+         SET LOCAL search_path = public",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(q("a read-only transaction"))?;
+    let version: String = query_scalar("SELECT current_setting('server_version_num')")
+        .fetch_one(&mut *tx)
         .await
         .map_err(q("the server version"))?;
     let version_num: u32 = version.trim().parse().unwrap_or(0);
@@ -50,24 +66,13 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
     }
     let pg15 = version_num >= 150000;
 
-    let mut tx = conn.begin().await.map_err(q("a read-only transaction"))?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await
-        .map_err(q("a read-only transaction"))?;
-    // Types and expressions print unqualified for public, as YAML writes them.
-    sqlx::query("SET LOCAL search_path = public")
-        .execute(&mut *tx)
-        .await
-        .map_err(q("the search path"))?;
-
     let mut r = Reader {
         out: Introspection::default(),
         managed: BTreeSet::new(),
         unmanaged_tables: BTreeSet::new(),
     };
 
-    let all: Vec<String> = sqlx::query_scalar(Q_SCHEMAS)
+    let all: Vec<String> = query_scalar(Q_SCHEMAS)
         .bind(LEDGER_SCHEMA)
         .fetch_all(&mut *tx)
         .await
@@ -169,7 +174,7 @@ async fn fetch(
     count: &mut usize,
 ) -> Result<Vec<PgRow>> {
     *count += 1;
-    sqlx::query(sql)
+    query(sql)
         .bind(scope)
         .fetch_all(conn)
         .await
@@ -186,7 +191,7 @@ async fn fetch_owned(
     count: &mut usize,
 ) -> Result<Vec<PgRow>> {
     *count += 1;
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    query(sqlx::AssertSqlSafe(sql))
         .bind(scope)
         .fetch_all(conn)
         .await
