@@ -1,20 +1,21 @@
-//! Every fixture's plan, run for real: `from.yaml` is created on a fresh
-//! PostgreSQL database, with rows in it, then each phase's steps run in
-//! order (transactional steps in a transaction, CONCURRENTLY steps outside
-//! one, backfills as batched DO blocks). Afterwards the database has the
-//! structure of `to.yaml`: the same tables, columns, types, nullability,
-//! keys, constraints and indexes.
+//! Every fixture's plan, run for real as the script `plan --format sql`
+//! writes, through psql: `from.yaml` is created on a fresh PostgreSQL
+//! database, with rows in it, then the script runs (transactional steps in
+//! a transaction, CONCURRENTLY steps outside one, backfills one UPDATE per
+//! batch). Afterwards the database has the structure of `to.yaml`: the
+//! same tables, columns, types, nullability, keys, constraints and
+//! indexes. And a backfill that takes longer than statement_timeout as a
+//! whole runs, because the timeout applies per batch.
 
 mod support;
 
 use bellows::introspect::{Options, introspect_url};
 use bellows::model::{Schema, Table};
 use bellows::plan::{PlanOptions, plan};
-use bellows::render::backfill_sql;
+use bellows::render::{SqlOptions, render_sql_with};
 use bellows::spec;
 use std::path::PathBuf;
 
-use sqlx::AssertSqlSafe;
 use support::TestDb;
 
 /// What must match after contract; expressions are printed by the server
@@ -83,31 +84,14 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
             .await;
         support::seed(&db, &from).await;
         let p = plan(&from, &to, &PlanOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        for step in &p.steps {
-            let run = |sql: String| {
-                let pool = db.pool.clone();
-                let label = format!(
-                    "{name}: step `{}` ({})",
-                    step.description,
-                    step.phase.name()
-                );
-                async move {
-                    sqlx::raw_sql(AssertSqlSafe(sql.clone()))
-                        .execute(&pool)
-                        .await
-                        .unwrap_or_else(|e| panic!("{label} failed: {e}\n--- SQL ---\n{sql}"));
-                }
-            };
-            if let Some(b) = &step.backfill {
-                run(backfill_sql(b, 2)).await;
-            } else if step.transactional {
-                run(format!("BEGIN; {}; COMMIT", step.statements.join("; "))).await;
-            } else {
-                for s in &step.statements {
-                    run(s.clone()).await;
-                }
-            }
-        }
+        let script = render_sql_with(
+            &p,
+            &SqlOptions {
+                batch_size: 2,
+                ..SqlOptions::default()
+            },
+        );
+        support::psql(&db.url, &script, &name);
         let found = introspect_url(&db.url, &Options::default())
             .await
             .expect("introspection");
@@ -189,4 +173,47 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
         String::from_utf8_lossy(&out.stdout)
             .contains("ALTER TABLE public.users ADD COLUMN nickname text;")
     );
+}
+
+/// `--format sql` gives each backfill batch its own statement_timeout: a
+/// backfill that takes longer than the timeout as a whole still runs
+/// (before, one SET statement_timeout covered a DO block with every batch
+/// in it, and the server cancelled it partway).
+#[tokio::test]
+async fn a_rendered_backfill_longer_than_statement_timeout_runs_batch_by_batch() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE FUNCTION slow(i bigint) RETURNS bigint LANGUAGE sql VOLATILE AS $$ SELECT pg_sleep(0.0002); SELECT i * 2 $$;
+         CREATE TABLE t (id bigint PRIMARY KEY);
+         INSERT INTO t SELECT generate_series(1, 8000);",
+    )
+    .await;
+    let read = |text: &str| spec::read_str(std::path::Path::new("t.yaml"), text).expect("schema");
+    let from = read("tables:\n  t: { columns: { id: { type: bigint } }, primary_key: [id] }\n");
+    let to = read(
+        "tables:\n  t:\n    columns:\n      id: { type: bigint }\n      v: { type: bigint, nullable: false, backfill: \"slow(id)\" }\n    primary_key: [id]\n",
+    );
+    let p = plan(&from, &to, &PlanOptions::default()).expect("plans");
+    let script = render_sql_with(
+        &p,
+        &SqlOptions {
+            statement_timeout: std::time::Duration::from_secs(1),
+            batch_size: 500,
+            ..SqlOptions::default()
+        },
+    );
+    assert!(script.contains("SET statement_timeout = '1s'"), "{script}");
+    let t0 = std::time::Instant::now();
+    support::psql(&db.url, &script, "slow backfill");
+    let took = t0.elapsed();
+    assert!(
+        took > std::time::Duration::from_secs(1),
+        "the backfill took {took:?}, less than the timeout, so it proves nothing"
+    );
+    let (filled, wrong): (i64, i64) =
+        sqlx::query_as("SELECT count(v), count(*) FILTER (WHERE v IS DISTINCT FROM id * 2) FROM t")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!((filled, wrong), (8000, 0));
 }

@@ -7,11 +7,12 @@ use sqlx::AssertSqlSafe;
 use super::db::Db;
 use super::ledger::{self, Migration};
 use super::run::{ledger_exists, run_phase, yaml};
-use super::steps::{qualified_text, step_error};
+use super::steps::step_error;
 use super::*;
 use crate::model::Schema;
 use crate::plan::{Action, HazardKind, ObjectKind, PlanOptions, Resource};
 use crate::spec;
+use crate::sql::postgres::qualified;
 
 /// Undoes the in-flight migration's expand (and a partial migrate): the
 /// database goes back to the schema it had before expand. Refused once
@@ -65,13 +66,8 @@ async fn abort_locked(
             continue;
         }
         for r in &s.provides {
-            if let Resource::Trigger(f) = r
-                && let Ok(q) = crate::model::QualifiedName::parse(f)
-            {
-                let sql = format!(
-                    "DROP FUNCTION IF EXISTS {}() CASCADE",
-                    crate::sql::postgres::qualified(&q)
-                );
+            if let Resource::Trigger(f) = r {
+                let sql = format!("DROP FUNCTION IF EXISTS {}() CASCADE", qualified(f));
                 sqlx::raw_sql(AssertSqlSafe(sql.clone()))
                     .execute(pool)
                     .await
@@ -87,13 +83,12 @@ async fn abort_locked(
             && let (Some(Resource::Table(from)), Some(Resource::Table(to))) =
                 (s.requires.first(), s.provides.first())
         {
-            let from_n = from.split_once('.').map_or(from.as_str(), |(_, n)| n);
             let sql = format!(
                 "BEGIN; SET LOCAL lock_timeout = '{}ms'; DROP VIEW IF EXISTS {}; ALTER TABLE {} RENAME TO {}; COMMIT",
                 opts.lock_timeout.as_millis(),
-                qualified_text(from),
-                qualified_text(to),
-                crate::sql::quote_ident(from_n)
+                qualified(from),
+                qualified(to),
+                crate::sql::quote_ident(from.name.as_str())
             );
             sqlx::raw_sql(AssertSqlSafe(sql.clone()))
                 .execute(pool)

@@ -19,6 +19,7 @@ pub use run::{apply, status};
 
 use crate::conn::{ConnError, DbError};
 use crate::introspect::IntrospectError;
+use crate::model::QualifiedName;
 use crate::plan::{HazardKind, Phase, PlanErrors, Step};
 
 /// Which phase(s) to run.
@@ -92,7 +93,7 @@ pub enum Event<'a> {
     },
     /// A failed concurrent build left an INVALID index, now dropped.
     InvalidIndexDropped {
-        index: String,
+        index: QualifiedName,
     },
     BackfillProgress {
         step: &'a Step,

@@ -381,22 +381,13 @@ fn verify(live: &Schema, mig: &Migration, phase: Phase) -> Result<(), ApplyError
         for r in &s.provides {
             let checkable = matches!(
                 r,
-                Resource::Table(_) | Resource::Column(_) | Resource::Index(_)
+                Resource::Table(_) | Resource::Column(..) | Resource::Index(_)
             );
-            let name = match r {
-                Resource::Table(n) | Resource::Column(n) | Resource::Index(n) => n,
-                _ => continue,
-            };
             let removed_later = steps.iter().any(|o| o.removes.contains(r));
             // A table kept under its old name is a view; indexes may be constraints'.
             let is_view_alias = matches!(r, Resource::Table(_)) && s.id.action == Action::Rename;
-            if checkable
-                && !name.contains(':')
-                && !removed_later
-                && !is_view_alias
-                && !have.contains(r)
-            {
-                missing.push(format!("{r:?}"));
+            if checkable && !removed_later && !is_view_alias && !have.contains(r) {
+                missing.push(r.to_string());
             }
         }
     }

@@ -12,7 +12,9 @@ use super::ledger::{self, StepRow};
 use super::*;
 use crate::conn::ConnError;
 use crate::conn::postgres::{query, query_scalar};
+use crate::model::QualifiedName;
 use crate::plan::{Action, Backfill, ObjectKind, Resource};
+use crate::sql::postgres::{BackfillSql, literals, qualified};
 
 /// SQLSTATE 55P03 lock_not_available: lock_timeout expired.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
@@ -170,13 +172,11 @@ pub(super) async fn transactional(
     }
 }
 
-/// The index a build step creates: (schema, name).
-fn built_index(step: &Step) -> Option<(String, String)> {
+/// The index a build step creates.
+fn built_index(step: &Step) -> Option<QualifiedName> {
     if step.id.kind == ObjectKind::Index && step.id.action == Action::Build {
         step.provides.iter().find_map(|r| match r {
-            Resource::Index(n) => n
-                .split_once('.')
-                .map(|(s, i)| (s.to_string(), i.to_string())),
+            Resource::Index(n) => Some(n.clone()),
             _ => None,
         })
     } else {
@@ -186,8 +186,7 @@ fn built_index(step: &Step) -> Option<(String, String)> {
 
 async fn index_state(
     conn: &mut PgConnection,
-    schema: &str,
-    name: &str,
+    index: &QualifiedName,
 ) -> Result<Option<bool>, ApplyError> {
     const WHAT: &str = "look up an index";
     let mut tx = conn.begin().await.map_err(ApplyError::ledger(WHAT))?;
@@ -195,8 +194,8 @@ async fn index_state(
         "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
     )
-    .bind(schema)
-    .bind(name)
+    .bind(index.schema.as_str())
+    .bind(index.name.as_str())
     .fetch_optional(&mut *tx)
     .await
     .map_err(ApplyError::ledger(WHAT))?;
@@ -267,22 +266,16 @@ pub(super) async fn concurrent(
     let index = built_index(step);
     let mut attempt = 0;
     let result = loop {
-        if let Some((schema, name)) = &index {
-            match index_state(&mut conn, schema, name).await? {
+        if let Some(ix) = &index {
+            match index_state(&mut conn, ix).await? {
                 Some(true) => break Ok(()),
                 Some(false) => {
-                    let drop = format!(
-                        "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-                        crate::sql::quote_ident(schema),
-                        crate::sql::quote_ident(name)
-                    );
+                    let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(ix));
                     sqlx::raw_sql(AssertSqlSafe(drop.clone()))
                         .execute(&mut conn)
                         .await
                         .map_err(|e| step_error(step, &drop, &e))?;
-                    obs.on(Event::InvalidIndexDropped {
-                        index: format!("{schema}.{name}"),
-                    });
+                    obs.on(Event::InvalidIndexDropped { index: ix.clone() });
                 }
                 None => {}
             }
@@ -303,18 +296,12 @@ pub(super) async fn concurrent(
                 if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
                     continue;
                 }
-                if let Some((schema, name)) = &index {
+                if let Some(ix) = &index {
                     // Leave no INVALID leftover behind a failure.
-                    if index_state(&mut conn, schema, name).await? == Some(false) {
-                        let drop = format!(
-                            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-                            crate::sql::quote_ident(schema),
-                            crate::sql::quote_ident(name)
-                        );
+                    if index_state(&mut conn, ix).await? == Some(false) {
+                        let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(ix));
                         let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut conn).await;
-                        obs.on(Event::InvalidIndexDropped {
-                            index: format!("{schema}.{name}"),
-                        });
+                        obs.on(Event::InvalidIndexDropped { index: ix.clone() });
                     }
                 }
                 break Err(step_error(step, &stmt, &e));
@@ -327,18 +314,6 @@ pub(super) async fn concurrent(
 
 /// A committed batch: the last key it covered and how many rows it had.
 type Batch = (Vec<String>, i64);
-
-pub(super) fn qualified_text(t: &str) -> String {
-    t.split_once('.')
-        .map(|(s, n)| {
-            format!(
-                "{}.{}",
-                crate::sql::quote_ident(s),
-                crate::sql::quote_ident(n)
-            )
-        })
-        .unwrap_or_else(|| crate::sql::quote_ident(t))
-}
 
 /// Keyset-paginated batches by primary key, each its own transaction that
 /// also records the checkpoint: a re-run continues after the last
@@ -354,75 +329,22 @@ pub(super) async fn backfill(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let table = qualified_text(&b.table);
-    let keys: Vec<String> = b.key.iter().map(|k| crate::sql::quote_ident(k)).collect();
-    let mut types = Vec::new();
-    let mut tx = ledger::begin(&db.pool, "read the table's key").await?;
-    for k in &b.key {
-        let ty: String = query_scalar(
-            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
-        )
-        .bind(&table)
-        .bind(k)
+    let sql = BackfillSql::new(b);
+    let mut tx = ledger::begin(&db.pool, "count the rows").await?;
+    let count_sql = format!("SELECT count(*) FROM {}", qualified(&b.table));
+    let total: i64 = query_scalar(AssertSqlSafe(count_sql.clone()))
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| step_error(step, "look up the key's type", &e))?;
-        types.push(ty);
-    }
-    let total: i64 = query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| step_error(step, "count the rows", &e))?;
-    ledger::commit(tx, "read the table's key").await?;
-    let kl = keys.join(", ");
-    let params = |offset: usize| -> String {
-        types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("${}::text::{t}", i + offset))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let after = |offset: usize| format!("({kl}) > ({})", params(offset));
-    // Qualified with the subquery's alias: a bare name in ORDER BY would
-    // mean the text output column and sort keys as text.
-    let key_text = keys
-        .iter()
-        .map(|k| format!("b.{k}::text"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let desc = keys
-        .iter()
-        .map(|k| format!("b.{k} DESC"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let only = if b.only_null {
-        format!(" AND {} IS NULL", crate::sql::quote_ident(&b.column))
-    } else {
-        String::new()
-    };
+        .map_err(|e| step_error(step, &count_sql, &e))?;
+    ledger::commit(tx, "count the rows").await?;
+    let n = b.key.len();
     let (lock_ms, stmt_ms) = timeouts(step, opts);
     let mut checkpoint = row.checkpoint.clone();
     let mut done = row.rows_done.max(0) as u64;
     let mut attempt = 0;
     loop {
-        let cond = if checkpoint.is_some() {
-            after(1)
-        } else {
-            "true".to_string()
-        };
-        let bound_sql = format!(
-            "SELECT {key_text}, count(*) OVER () FROM (SELECT {kl} FROM {table} WHERE {cond} ORDER BY {kl} LIMIT {}) b ORDER BY {desc} LIMIT 1",
-            opts.batch_size
-        );
-        let n = keys.len();
-        let upper_params = (if checkpoint.is_some() { n } else { 0 }) + 1;
-        let update_sql = format!(
-            "UPDATE {table} SET {c} = ({e}) WHERE {cond} AND ({kl}) <= ({up}){only}",
-            c = crate::sql::quote_ident(&b.column),
-            e = b.expression,
-            up = params(upper_params),
-        );
+        let lower = checkpoint.as_deref().map(literals);
+        let bound_sql = sql.next_batch(lower.as_deref(), opts.batch_size);
         let mut conn = db
             .pool
             .acquire()
@@ -441,19 +363,20 @@ pub(super) async fn backfill(
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| ("SET LOCAL".to_string(), e))?;
-            let mut q = query(AssertSqlSafe(bound_sql.clone()));
-            for v in checkpoint.iter().flatten() {
-                q = q.bind(v);
-            }
-            let found: Option<PgRow> = q.fetch_optional(&mut *tx).await.map_err(|e| (bound_sql.clone(), e))?;
+            // Simple-protocol statements with the keys as literals: one
+            // round trip each, and the very text `--format sql` shows.
+            let found: Option<PgRow> = sqlx::raw_sql(AssertSqlSafe(bound_sql.clone()))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| (bound_sql.clone(), e))?;
             let Some(found) = found else { return Ok(None) };
             let upper: Vec<String> = (0..n).map(|i| found.get::<String, _>(i)).collect();
             let count: i64 = found.get(n);
-            let mut u = query(AssertSqlSafe(update_sql.clone()));
-            for v in checkpoint.iter().flatten().chain(upper.iter()) {
-                u = u.bind(v);
-            }
-            u.execute(&mut *tx).await.map_err(|e| (update_sql.clone(), e))?;
+            let update_sql = sql.update(lower.as_deref(), &literals(&upper));
+            sqlx::raw_sql(AssertSqlSafe(update_sql.clone()))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| (update_sql.clone(), e))?;
             query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
                 .bind(id)
                 .bind(pos as i32)

@@ -10,7 +10,7 @@ use super::{
 };
 
 /// `2s`, `500ms`, `1m`, or plain seconds.
-fn duration(text: &str, flag: &str) -> Result<std::time::Duration, CliError> {
+pub(super) fn duration(text: &str, flag: &str) -> Result<std::time::Duration, CliError> {
     let t = text.trim();
     let (num, unit) = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')

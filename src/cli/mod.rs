@@ -147,6 +147,15 @@ pub struct PlanArgs {
     /// Limit introspection to this schema (repeatable).
     #[arg(long = "schema", value_name = "NAME")]
     pub schemas: Vec<String>,
+    /// With --format sql: the lock_timeout of steps that do not set their own, as apply's flag.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub lock_timeout: String,
+    /// With --format sql: the statement_timeout of steps that do not set their own (per batch for backfills), as apply's flag.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub statement_timeout: String,
+    /// With --format sql: rows per backfill batch, as apply's flag.
+    #[arg(long, value_name = "ROWS", default_value_t = 5000)]
+    pub batch_size: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -391,7 +400,14 @@ fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
     })?;
     let text = match a.format {
         PlanFormat::Text => render::render_text(&plan),
-        PlanFormat::Sql => render::render_sql(&plan),
+        PlanFormat::Sql => render::render_sql_with(
+            &plan,
+            &render::SqlOptions {
+                lock_timeout: apply::duration(&a.lock_timeout, "--lock-timeout")?,
+                statement_timeout: apply::duration(&a.statement_timeout, "--statement-timeout")?,
+                batch_size: a.batch_size.max(1),
+            },
+        ),
         PlanFormat::Json => render::render_json(&plan),
         PlanFormat::Markdown => render::render_markdown(&plan),
     };

@@ -103,6 +103,18 @@ pub struct ColumnRef {
     pub column: Option<Ident>,
 }
 
+/// Where an object's name lives, for the names bellows gives its own
+/// helper objects (which must not take one that is in use).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    /// A schema-level name (relations, functions, types).
+    Schema(QualifiedName),
+    /// A name of a table's own (triggers, policies, rules, constraints).
+    Table { table: QualifiedName, name: Ident },
+    /// Database-wide (event triggers), or a property of a table.
+    Other,
+}
+
 /// One object bellows leaves alone.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Unmanaged {
@@ -110,6 +122,8 @@ pub struct Unmanaged {
     /// The database's own identity text, e.g. `public.f(integer)` or
     /// `trg on public.t`.
     pub identity: String,
+    /// Its name, typed.
+    pub place: Place,
     /// The managed tables and columns it depends on (from `pg_depend`), so
     /// a plan can refuse a change that would break it.
     pub depends_on: Vec<ColumnRef>,

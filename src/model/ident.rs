@@ -142,6 +142,17 @@ impl fmt::Display for QualifiedName {
     }
 }
 
+/// One part of a dotted name, quoted when it holds a dot or a double
+/// quote (so that `split_parts` reads it back).
+pub fn quote_part(part: &str) -> String {
+    yaml_part(part)
+}
+
+/// The parts of a dotted name written with `quote_part`.
+pub fn split_parts(text: &str) -> Result<Vec<String>, String> {
+    split_qualified(text)
+}
+
 fn yaml_part(part: &str) -> String {
     if part.contains('.') || part.contains('"') {
         format!("\"{}\"", part.replace('"', "\"\""))
@@ -197,6 +208,35 @@ fn split_qualified(text: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(parts)
+}
+
+// In plans (JSON, the ledger) an identifier is its text and a qualified
+// name its dotted spelling, parts quoted as `QualifiedName::parse` reads.
+
+impl serde::Serialize for Ident {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Ident {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ident::new(text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for QualifiedName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for QualifiedName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        QualifiedName::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]

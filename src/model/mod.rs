@@ -22,6 +22,7 @@ pub use enum_type::EnumType;
 pub use extension::Extension;
 pub use ident::{
     DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName, pair_to_yaml, parse_pair,
+    quote_part, split_parts,
 };
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
 pub use sequence::Sequence;

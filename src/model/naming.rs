@@ -35,6 +35,48 @@ pub fn object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
     out
 }
 
+/// The name of a helper object bellows creates (a shadow column, a sync
+/// trigger, a NOT NULL check, an index under construction), derived from
+/// the names of what it serves: `<parts joined by _>_<label>`, as
+/// PostgreSQL names its implicit objects, while that fits in 63 bytes.
+/// A longer one is cut, with a hash of all of `parts` before the label
+/// (see [`hashed_name`]): deterministic, within 63 bytes, and distinct for
+/// distinct parts even when they share a long prefix.
+pub fn derived_name(parts: &[&str], label: &str) -> String {
+    let plain = format!("{}_{label}", parts.join("_"));
+    if plain.len() <= MAX_IDENT_BYTES {
+        plain
+    } else {
+        hashed_name(parts, label)
+    }
+}
+
+/// `<parts, cut to fit>_<8 hex digits>_<label>`, the hash over every part
+/// (separated, so `a_b`+`c` and `a`+`b_c` differ): for names too long for
+/// [`derived_name`]'s plain form, and to tell apart two plain forms that
+/// happen to be equal.
+pub fn hashed_name(parts: &[&str], label: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, p) in parts.iter().chain(std::iter::once(&label)).enumerate() {
+        if i > 0 {
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        for b in p.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    let suffix = format!("_{:08x}_{label}", (h ^ (h >> 32)) as u32);
+    let mut avail = MAX_IDENT_BYTES.saturating_sub(suffix.len());
+    let joined = parts.join("_");
+    avail = avail.min(joined.len());
+    while !joined.is_char_boundary(avail) {
+        avail -= 1;
+    }
+    format!("{}{suffix}", &joined[..avail])
+}
+
 /// `<table>_pkey`.
 pub fn primary_key_name(table: &str) -> String {
     object_name(table, None, "pkey")
@@ -53,6 +95,30 @@ mod tests {
     fn short_names_are_joined() {
         assert_eq!(primary_key_name("users"), "users_pkey");
         assert_eq!(serial_sequence_name("users", "id"), "users_id_seq");
+    }
+
+    #[test]
+    fn derived_names_fit_and_stay_apart() {
+        assert_eq!(
+            derived_name(&["users", "email"], "not_null"),
+            "users_email_not_null"
+        );
+        let t = "t".repeat(63);
+        let a = format!("{}_first_col", "c".repeat(52));
+        let b = format!("{}_other_col", "c".repeat(52));
+        let x = derived_name(&[&t, &a], "bellows_sync");
+        let y = derived_name(&[&t, &b], "bellows_sync");
+        assert!(x.len() <= 63 && y.len() <= 63, "{x} {y}");
+        assert_ne!(x, y);
+        assert!(x.ends_with("_bellows_sync"));
+        assert_eq!(x, derived_name(&[&t, &a], "bellows_sync"), "deterministic");
+        assert_ne!(
+            hashed_name(&["a_b", "c"], "x"),
+            hashed_name(&["a", "b_c"], "x")
+        );
+        // Cut at a character boundary.
+        let u = "é".repeat(40);
+        assert!(derived_name(&[&u, &u], "bellows_new").len() <= 63);
     }
 
     #[test]

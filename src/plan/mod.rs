@@ -61,6 +61,15 @@ pub enum PlanError {
         what: String,
         hint: String,
     },
+    /// A helper object's name is taken by an existing object.
+    #[error(
+        "bellows needs the name `{name}` for {purpose}, but {holder} already has it; rename that object first, or drop it if it is left over from an earlier bellows run"
+    )]
+    NameTaken {
+        name: String,
+        purpose: String,
+        holder: String,
+    },
     /// The change would break an object bellows does not manage.
     #[error(
         "{change} would break {dependents}, which bellows does not manage; change or drop those first, by hand or in a separate migration"

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use crate::plan::{Cost, HazardKind, Phase, Plan, Step};
 
-pub use sql::{backfill_sql, render_sql};
+pub use sql::{SqlOptions, render_sql, render_sql_with};
 
 fn phase_blurb(p: Phase) -> &'static str {
     match p {

@@ -1,77 +1,67 @@
-//! Runnable SQL, per phase: each transactional step in its own short
-//! transaction with SET LOCAL timeouts (works through PgBouncer's
-//! transaction pooling); CONCURRENTLY steps outside any transaction;
-//! backfills as a DO block that commits after every batch.
+//! Runnable SQL, per phase, as a psql script: each transactional step in
+//! its own short transaction with SET LOCAL timeouts (which works through
+//! PgBouncer's transaction pooling); CONCURRENTLY steps outside any
+//! transaction; backfills as one UPDATE per batch, each its own statement
+//! under statement_timeout, built by the same code apply runs.
 
 use std::fmt::Write;
+use std::time::Duration;
 
-use crate::plan::{Backfill, Phase, Plan, Step};
-use crate::sql::quote_ident;
+use crate::plan::{Phase, Plan, Step};
+use crate::sql::postgres::BackfillSql;
 
-/// Default lock wait for steps that do not set their own, as `apply` does.
-const DEFAULT_LOCK_TIMEOUT: &str = "2s";
-const DEFAULT_STATEMENT_TIMEOUT: &str = "60s";
+/// The settings a script is written for; `apply`'s defaults unless given.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlOptions {
+    /// For steps that do not set their own.
+    pub lock_timeout: Duration,
+    /// For steps that do not set their own; per batch for backfills.
+    pub statement_timeout: Duration,
+    pub batch_size: u32,
+}
 
-fn timeouts(s: &Step, local: bool) -> String {
+impl Default for SqlOptions {
+    fn default() -> Self {
+        SqlOptions {
+            lock_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(60),
+            batch_size: 5000,
+        }
+    }
+}
+
+fn setting(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("'{}s'", ms / 1000)
+    } else {
+        format!("'{ms}ms'")
+    }
+}
+
+fn timeouts(s: &Step, o: &SqlOptions, local: bool) -> String {
     let set = if local { "SET LOCAL" } else { "SET" };
     let lock = s
         .timeouts
         .lock_timeout_ms
-        .map_or(DEFAULT_LOCK_TIMEOUT.to_string(), |ms| format!("{ms}ms"));
-    let stmt = match s.timeouts.statement_timeout_ms {
-        Some(0) => "0".to_string(),
-        Some(ms) => format!("'{ms}ms'"),
-        None => format!("'{DEFAULT_STATEMENT_TIMEOUT}'"),
-    };
-    format!("{set} lock_timeout = '{lock}';\n{set} statement_timeout = {stmt};\n")
-}
-
-/// Keyset-paginated batches by primary key, committing after each, from
-/// a DO block (PostgreSQL 11+ allows COMMIT there when run outside a
-/// transaction). Runs again safely: only rows still NULL are touched.
-pub fn backfill_sql(b: &Backfill, batch: u32) -> String {
-    let t = b
-        .table
-        .split_once('.')
-        .map(|(s, n)| format!("{}.{}", quote_ident(s), quote_ident(n)))
-        .unwrap_or_else(|| quote_ident(&b.table));
-    let keys: Vec<String> = b.key.iter().map(|k| quote_ident(k)).collect();
-    let vars: Vec<String> = (1..=keys.len()).map(|i| format!("k{i}")).collect();
-    let prev: Vec<String> = (1..=keys.len()).map(|i| format!("p{i}")).collect();
-    let decls: String = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| format!("k{n} {t}.{k}%TYPE; p{n} {t}.{k}%TYPE; ", n = i + 1))
-        .collect();
-    let kl = keys.join(", ");
-    let after = format!("(p1 IS NULL OR ({kl}) > ({}))", prev.join(", "));
-    let only = if b.only_null {
-        format!(" AND {} IS NULL", quote_ident(&b.column))
-    } else {
-        String::new()
-    };
-    let copy_prev: String = (1..=keys.len())
-        .map(|i| format!("p{i} := k{i}; "))
-        .collect();
+        .unwrap_or(o.lock_timeout.as_millis() as u64);
+    let stmt = s
+        .timeouts
+        .statement_timeout_ms
+        .unwrap_or(o.statement_timeout.as_millis() as u64);
     format!(
-        "DO $bellows$ DECLARE {decls}BEGIN LOOP \
-SELECT {kl} INTO {vars} FROM (SELECT {kl} FROM {t} WHERE {after} ORDER BY {kl} LIMIT {batch}) b ORDER BY {desc} LIMIT 1; \
-EXIT WHEN k1 IS NULL; \
-UPDATE {t} SET {c} = ({e}) WHERE {after} AND ({kl}) <= ({varl}){only}; \
-{copy_prev}k1 := NULL; COMMIT; END LOOP; END $bellows$",
-        vars = vars.join(", "),
-        varl = vars.join(", "),
-        desc = keys
-            .iter()
-            .map(|k| format!("{k} DESC"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        c = quote_ident(&b.column),
-        e = b.expression,
+        "{set} lock_timeout = {};\n{set} statement_timeout = {};\n",
+        setting(lock),
+        setting(stmt)
     )
 }
 
+/// The plan as a psql script with apply's default settings.
 pub fn render_sql(plan: &Plan) -> String {
+    render_sql_with(plan, &SqlOptions::default())
+}
+
+/// The plan as a psql script with the given settings.
+pub fn render_sql_with(plan: &Plan, o: &SqlOptions) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -80,8 +70,9 @@ pub fn render_sql(plan: &Plan) -> String {
     );
     let _ = writeln!(
         out,
-        "-- Run one phase at a time; each step is its own transaction or, where marked, runs outside one."
+        "-- A psql script (psql -v ON_ERROR_STOP=1 -f ...). Run one phase at a time; each step is its own transaction or, where marked, runs outside one."
     );
+    let _ = writeln!(out, "\\set ON_ERROR_STOP on");
     let mut n = 0;
     for phase in Phase::ALL {
         let steps: Vec<&Step> = plan.phase(phase).collect();
@@ -98,21 +89,26 @@ pub fn render_sql(plan: &Plan) -> String {
             if let Some(b) = &s.backfill {
                 let _ = writeln!(
                     out,
-                    "-- batched backfill, committing after each batch (run outside a transaction)"
+                    "-- batched backfill: the batch bounds are read first, then \\gexec runs one UPDATE per {} rows, each its own transaction and statement (statement_timeout applies per batch)",
+                    o.batch_size
                 );
-                out.push_str(&timeouts(s, false));
-                let _ = writeln!(out, "{};", backfill_sql(b, 5000));
-                let _ = writeln!(out, "RESET lock_timeout;\nRESET statement_timeout;");
+                out.push_str(&timeouts(s, o, false));
+                let _ = writeln!(out, "SET synchronous_commit = off;");
+                let _ = writeln!(out, "{}", BackfillSql::new(b).psql_script(o.batch_size));
+                let _ = writeln!(
+                    out,
+                    "RESET lock_timeout;\nRESET statement_timeout;\nRESET synchronous_commit;"
+                );
             } else if s.transactional {
                 out.push_str("BEGIN;\n");
-                out.push_str(&timeouts(s, true));
+                out.push_str(&timeouts(s, o, true));
                 for stmt in &s.statements {
                     let _ = writeln!(out, "{stmt};");
                 }
                 out.push_str("COMMIT;\n");
             } else {
                 let _ = writeln!(out, "-- outside a transaction (CONCURRENTLY)");
-                out.push_str(&timeouts(s, false));
+                out.push_str(&timeouts(s, o, false));
                 for stmt in &s.statements {
                     let _ = writeln!(out, "{stmt};");
                 }

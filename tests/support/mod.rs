@@ -284,3 +284,37 @@ fn database_urls_are_rewritten() {
     );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
+
+/// Runs an SQL script with psql (`-v ON_ERROR_STOP=1`), failing the test
+/// with psql's output when a statement fails.
+pub fn psql(url: &str, script: &str, label: &str) -> String {
+    let program = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("psql"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .find(|p| p.is_file())
+        .expect("psql is not installed: apt-get install postgresql-client (.ci/run does)");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("plan.sql");
+    std::fs::write(&file, script).expect("write the script");
+    let out = std::process::Command::new(program)
+        .arg(url)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(&file)
+        .output()
+        .expect("psql runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{label}: the script failed under psql:\n{text}\n--- script ---\n{script}"
+    );
+    text
+}

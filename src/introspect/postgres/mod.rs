@@ -12,7 +12,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{Connection, PgConnection, Row};
 
 use super::{
-    ColumnRef, IntrospectError, Introspection, LEDGER_SCHEMA, Options, Unmanaged, UnmanagedKind,
+    ColumnRef, IntrospectError, Introspection, LEDGER_SCHEMA, Options, Place, Unmanaged,
+    UnmanagedKind,
 };
 use crate::conn::DbError;
 use crate::conn::postgres::{query, query_scalar};
@@ -215,10 +216,11 @@ struct Reader {
 }
 
 impl Reader {
-    fn note(&mut self, kind: UnmanagedKind, identity: String) {
+    fn note(&mut self, kind: UnmanagedKind, identity: String, place: Place) {
         self.out.unmanaged.push(Unmanaged {
             kind,
             identity,
+            place,
             depends_on: Vec::new(),
         });
     }
@@ -346,17 +348,21 @@ impl Reader {
                 if matches!(kind.as_str(), "p" | "r") {
                     self.unmanaged_tables.insert(name.clone());
                 }
-                self.note(k, identity);
+                self.note(k, identity, Place::Schema(name));
                 continue;
             }
             if persistence == "u" {
-                self.note(UnmanagedKind::UnloggedTable, identity.clone());
+                self.note(UnmanagedKind::UnloggedTable, identity.clone(), Place::Other);
             }
             if rls {
-                self.note(UnmanagedKind::RowLevelSecurity, identity.clone());
+                self.note(
+                    UnmanagedKind::RowLevelSecurity,
+                    identity.clone(),
+                    Place::Other,
+                );
             }
             if acl {
-                self.note(UnmanagedKind::Privileges, identity);
+                self.note(UnmanagedKind::Privileges, identity, Place::Other);
             }
             self.managed.insert(name.clone());
             self.out.schema.tables.insert(
@@ -484,7 +490,11 @@ impl Reader {
                 "f" => {
                     let ref_table = qname(get(&row, 5, W)?, get(&row, 6, W)?, "table")?;
                     if !self.managed.contains(&ref_table) {
-                        self.note(UnmanagedKind::ForeignKeyToUnmanaged, identity);
+                        self.note(
+                            UnmanagedKind::ForeignKeyToUnmanaged,
+                            identity,
+                            Place::Table { table, name },
+                        );
                         continue;
                     }
                     let ref_cols: Vec<String> = get(&row, 8, W)?;
@@ -516,7 +526,11 @@ impl Reader {
                         t.foreign_keys.insert(name, fk);
                     }
                 }
-                _ => self.note(UnmanagedKind::ExclusionConstraint, identity),
+                _ => self.note(
+                    UnmanagedKind::ExclusionConstraint,
+                    identity,
+                    Place::Table { table, name },
+                ),
             }
         }
         Ok(())
@@ -537,7 +551,11 @@ impl Reader {
                     crate::sql::quote_ident(table.schema.as_str()),
                     crate::sql::quote_ident(name.as_str())
                 );
-                self.note(UnmanagedKind::InvalidIndex, identity);
+                self.note(
+                    UnmanagedKind::InvalidIndex,
+                    identity,
+                    Place::Schema(QualifiedName::new(table.schema.clone(), name)),
+                );
                 continue;
             }
             let nkey: i32 = get(&row, 5, W)?;
@@ -607,6 +625,17 @@ impl Reader {
         for row in rows {
             let kind: String = get(&row, 0, W)?;
             let identity: String = get(&row, 1, W)?;
+            let schema: Option<String> = get(&row, 2, W)?;
+            let name: Option<String> = get(&row, 3, W)?;
+            let table: Option<String> = get(&row, 4, W)?;
+            let place = match (schema, name, table) {
+                (Some(s), Some(n), Some(t)) => Place::Table {
+                    table: qname(s, t, "table")?,
+                    name: ident(n, "name")?,
+                },
+                (Some(s), Some(n), None) => Place::Schema(qname(s, n, "name")?),
+                _ => Place::Other,
+            };
             let kind = match kind.as_str() {
                 "procedure" => UnmanagedKind::Procedure,
                 "aggregate" => UnmanagedKind::Aggregate,
@@ -620,7 +649,7 @@ impl Reader {
                 "event trigger" => UnmanagedKind::EventTrigger,
                 _ => UnmanagedKind::Function,
             };
-            self.note(kind, identity);
+            self.note(kind, identity, place);
         }
         Ok(())
     }

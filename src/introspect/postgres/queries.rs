@@ -139,38 +139,46 @@ pub(super) const Q_INDEXES: &str = "
                         WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
      ORDER BY 1, 2, 3";
 
-/// Every object of a kind bellows does not model, by its catalog identity.
+/// Every object of a kind bellows does not model, by its catalog identity,
+/// with its name: schema and name, and for a table's own objects (triggers,
+/// policies, rules) the table.
 pub(super) const Q_UNMANAGED: &str = concat!(
-    "SELECT kind, identity FROM (
+    "SELECT kind, identity, schema_name, object_name, table_name FROM (
        SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END AS kind,
-              (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity AS identity
+              (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity AS identity,
+              n.nspname::text AS schema_name, p.proname::text AS object_name, NULL::text AS table_name
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_proc", "p.oid"), "
        UNION ALL
-       SELECT 'trigger', (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity
+       SELECT 'trigger', (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity,
+              n.nspname::text, tg.tgname::text, c.relname::text
          FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE NOT tg.tgisinternal AND n.nspname = ANY($1)
        UNION ALL
        SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' ELSE 'composite' END,
-              (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity
+              (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
+              n.nspname::text, t.typname::text, NULL
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_type", "t.oid"), "
           AND (t.typtype IN ('d', 'r')
                OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
        UNION ALL
-       SELECT 'policy', (pg_identify_object('pg_policy'::regclass, po.oid, 0)).identity
+       SELECT 'policy', (pg_identify_object('pg_policy'::regclass, po.oid, 0)).identity,
+              n.nspname::text, po.polname::text, c.relname::text
          FROM pg_policy po JOIN pg_class c ON c.oid = po.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ANY($1)
        UNION ALL
-       SELECT 'rule', (pg_identify_object('pg_rewrite'::regclass, r.oid, 0)).identity
+       SELECT 'rule', (pg_identify_object('pg_rewrite'::regclass, r.oid, 0)).identity,
+              n.nspname::text, r.rulename::text, c.relname::text
          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1)
        UNION ALL
-       SELECT 'collation', (pg_identify_object('pg_collation'::regclass, co.oid, 0)).identity
+       SELECT 'collation', (pg_identify_object('pg_collation'::regclass, co.oid, 0)).identity,
+              n.nspname::text, co.collname::text, NULL
          FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
         WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_collation", "co.oid"), "
        UNION ALL
-       SELECT 'event trigger', evtname::text FROM pg_event_trigger
+       SELECT 'event trigger', evtname::text, NULL, NULL, NULL FROM pg_event_trigger
      ) u ORDER BY 1, 2"
 );
 

@@ -254,7 +254,7 @@ impl Planner<'_> {
             let (phase, after) = match old_pk {
                 Some(pk) => (
                     Phase::Contract,
-                    Some(Resource::Constraint(format!("{table}.{}:gone", pk.name))),
+                    Some(Resource::constraint_gone(table, &pk.name)),
                 ),
                 None => (Phase::Expand, None),
             };
@@ -434,7 +434,12 @@ impl Planner<'_> {
         let dst = if renamed {
             n.name.clone()
         } else {
-            helper_name(n.name.as_str(), "bellows_new")
+            self.helper(
+                &[Space::Column(table.clone())],
+                &[n.name.as_str()],
+                "bellows_new",
+                format!("the retyped {}", col_name(table, &n.name)),
+            )
         };
         let src = &o.name;
         let forward = match &n.backfill {
@@ -492,7 +497,7 @@ impl Planner<'_> {
                 format!("{}::{}", qi(&dst), type_sql(&o.ty))
             }
         });
-        let swapped = Resource::Column(format!("{}:swapped", col_name(table, src)));
+        let swapped = Resource::swapped(table, src);
         let untrigger = self.sync_trigger(
             table,
             Sync::Copy {
@@ -550,7 +555,8 @@ impl Planner<'_> {
                     qi(&n.name)
                 ))
                 .removes(Resource::column(table, &dst));
-            self.swapped.push((table.clone(), src.clone()));
+            self.swapped
+                .insert((table.clone(), src.clone()), dst.clone());
         }
         if !n.nullable {
             swap = swap.requires(Resource::not_null(table, &dst));

@@ -84,7 +84,12 @@ impl Planner<'_> {
     ) {
         let is_pk = unique.is_none();
         let build = if replaces {
-            helper_name(name.as_str(), "bellows_new")
+            self.helper(
+                &[Space::Relation(table.schema.clone())],
+                &[name.as_str()],
+                "bellows_new",
+                format!("the index of the new definition of {name} on {table}"),
+            )
         } else {
             name.clone()
         };
@@ -136,7 +141,7 @@ impl Planner<'_> {
         .requires(Resource::index(&table.schema, &build))
         .provides(Resource::constraint(table, name));
         if replaces {
-            step = step.requires(Resource::Constraint(format!("{table}.{name}:gone")));
+            step = step.requires(Resource::constraint_gone(table, name));
         }
         if is_pk {
             for c in &nullable_before {
@@ -166,7 +171,7 @@ impl Planner<'_> {
                         name,
                         n,
                         Phase::Contract,
-                        Some(Resource::Constraint(format!("{table}.{name}:gone"))),
+                        Some(Resource::constraint_gone(table, name)),
                     );
                 }
                 Delta::Renamed {
@@ -188,7 +193,7 @@ impl Planner<'_> {
         // old column; they come back once the new one has its name.
         let swapped: Vec<Ident> = self
             .swapped
-            .iter()
+            .keys()
             .filter(|(t, _)| t == table)
             .map(|(_, c)| c.clone())
             .collect();
@@ -221,15 +226,12 @@ impl Planner<'_> {
         // would be dropped with the old column: add it after the swap.
         let swapped = self
             .swapped
-            .iter()
+            .keys()
             .find(|(t, col)| t == table && mentions(&c.expression, col.as_str()))
             .cloned();
         if let (Some((_, col)), None) = (&swapped, &after) {
             phase = Phase::Contract;
-            after = Some(Resource::Column(format!(
-                "{}:swapped",
-                col_name(table, col)
-            )));
+            after = Some(Resource::swapped(table, col));
         }
         let obj = format!("{table}.{name}");
         let mut add = new_step(
@@ -266,16 +268,9 @@ impl Planner<'_> {
             phase,
             format!("fails if an existing row breaks `{}`", c.expression),
         );
-        let filled: Vec<String> = self
-            .filled
-            .iter()
-            .filter(|f| f.starts_with(&format!("{table}.")))
-            .cloned()
-            .collect();
-        for f in filled {
-            let col = &f[table.to_string().len() + 1..];
-            if mentions(&c.expression, col) {
-                validate = validate.requires(Resource::Filled(f.clone()));
+        for (t, col) in &self.filled {
+            if t == table && mentions(&c.expression, col.as_str()) {
+                validate = validate.requires(Resource::filled(t, col));
             }
         }
         self.push(validate);
@@ -299,7 +294,7 @@ impl Planner<'_> {
                         name,
                         n,
                         Phase::Contract,
-                        Some(Resource::Constraint(format!("{table}.{name}:gone"))),
+                        Some(Resource::constraint_gone(table, name)),
                     );
                 }
                 Delta::Renamed {
@@ -399,7 +394,7 @@ impl Planner<'_> {
             format!("fails if a row of {table} has no match in {}", fk.ref_table),
         );
         for c in &fk.columns {
-            if self.filled.contains(&col_name(table, c)) {
+            if self.filled.contains(&(table.clone(), c.clone())) {
                 validate = validate.requires(Resource::filled(table, c));
             }
         }
@@ -430,7 +425,7 @@ impl Planner<'_> {
             self.recreated(table, name),
             Resource::constraint(table, name),
         )
-        .provides(Resource::Constraint(format!("{table}.{name}:gone")));
+        .provides(Resource::constraint_gone(table, name));
         for c in &fk.columns {
             step = step.requires(Resource::column(table, c));
         }
@@ -467,7 +462,7 @@ impl Planner<'_> {
             self.recreated(table, name),
             Resource::constraint(table, name),
         )
-        .provides(Resource::Constraint(format!("{table}.{name}:gone")));
+        .provides(Resource::constraint_gone(table, name));
         for c in columns {
             step = step.requires(Resource::column(table, c));
         }

@@ -68,12 +68,28 @@ impl Planner<'_> {
         final_name: &Ident,
         earliest: Phase,
     ) {
+        // A column that contract swaps for its retyped shadow takes its
+        // indexes with it: a new index goes on the shadow, which becomes
+        // the column at the swap (an index follows its column's rename).
+        let mut ix = ix.clone();
+        let on_shadow = |c: &mut Ident| {
+            if let Some(dst) = self.swapped.get(&(table.clone(), c.clone())) {
+                *c = dst.clone();
+            }
+        };
+        for k in &mut ix.keys {
+            if let KeyTarget::Column(c) = &mut k.target {
+                on_shadow(c);
+            }
+        }
+        ix.include.iter_mut().for_each(on_shadow);
+        let ix = &ix;
         let mut phase = earliest;
         let mut needs = Vec::new();
         for k in &ix.keys {
             if let KeyTarget::Column(c) = &k.target {
                 needs.push(Resource::column(table, c));
-                if self.filled.contains(&col_name(table, c)) {
+                if self.filled.contains(&(table.clone(), c.clone())) {
                     phase = phase.max(Phase::Migrate);
                     needs.push(Resource::filled(table, c));
                 }
@@ -136,7 +152,7 @@ impl Planner<'_> {
         )
         .removes_unless(replaced, Resource::index(&table.schema, name));
         if replaced {
-            step = step.provides(Resource::Index(format!("{}.{name}:gone", table.schema)));
+            step = step.provides(Resource::index_gone(&table.schema, name));
         }
         // It runs before the columns it covers are dropped.
         for k in &ix.keys {
@@ -148,10 +164,20 @@ impl Planner<'_> {
     }
 
     fn replace_index(&mut self, table: &QualifiedName, name: &Ident, o: &Index, n: &Index) {
-        let tmp = helper_name(name.as_str(), "bellows_new");
+        let tmp = self.new_index_name(table, name);
         self.create_index(table, &tmp, n, name, Phase::Expand);
         self.drop_index(table, name, o, true);
         self.rename_new_index(table, &tmp, name, None);
+    }
+
+    /// The name an index's new definition is built under.
+    fn new_index_name(&mut self, table: &QualifiedName, name: &Ident) -> Ident {
+        self.helper(
+            &[Space::Relation(table.schema.clone())],
+            &[name.as_str()],
+            "bellows_new",
+            format!("the new definition of index {name} on {table}"),
+        )
     }
 
     fn rename_new_index(
@@ -176,7 +202,7 @@ impl Planner<'_> {
         ))
         .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
         .requires(Resource::index(&table.schema, tmp))
-        .requires(after.unwrap_or_else(|| Resource::Index(format!("{}.{name}:gone", table.schema))))
+        .requires(after.unwrap_or_else(|| Resource::index_gone(&table.schema, name)))
         .provides(Resource::index(&table.schema, name));
         step.removes.push(Resource::index(&table.schema, tmp));
         self.push(step);
@@ -203,9 +229,9 @@ impl Planner<'_> {
                 *c = dst.clone();
             }
         }
-        let tmp = helper_name(name.as_str(), "bellows_new");
+        let tmp = self.new_index_name(table, name);
         self.create_index(table, &tmp, &twin, name, Phase::Migrate);
-        let swapped = Resource::Column(format!("{}:swapped", col_name(table, src)));
+        let swapped = Resource::swapped(table, src);
         self.rename_new_index(table, &tmp, name, Some(swapped));
     }
 }

@@ -8,17 +8,19 @@ pub use column::binary_coercible;
 mod constraint;
 mod expr;
 mod index;
+mod names;
 mod objects;
 mod sync;
 mod table;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::PlanError;
 use super::step::*;
 use crate::introspect::Unmanaged;
 use crate::model::*;
 use crate::sql::quote_ident;
+use names::Space;
 
 /// Lock waits for ordinary steps use apply's `--lock-timeout`; concurrent
 /// index builds wait for every older transaction, so a short lock timeout
@@ -34,10 +36,11 @@ pub(super) fn steps(
         cur: current,
         tgt: target,
         unmanaged,
+        names: names::Names::of(current, target, unmanaged),
         steps: Vec::new(),
         errors: Vec::new(),
         filled: BTreeSet::new(),
-        swapped: Vec::new(),
+        swapped: BTreeMap::new(),
     };
     p.namespaces();
     p.extensions();
@@ -55,14 +58,17 @@ pub(super) struct Planner<'a> {
     pub cur: &'a Schema,
     pub tgt: &'a Schema,
     pub unmanaged: &'a [Unmanaged],
+    /// Names in use, for the helpers this plan creates.
+    names: names::Names,
     pub steps: Vec<Step>,
     pub errors: Vec<PlanError>,
-    /// Columns (`table.column`) that migrate fills: indexes on them are
-    /// built after the backfill.
-    pub filled: BTreeSet<String>,
-    /// Columns replaced by a retyped shadow in contract: constraints that
-    /// mention them are dropped with the old column and must be re-added.
-    pub swapped: Vec<(QualifiedName, Ident)>,
+    /// Columns that migrate fills: indexes on them are built after the
+    /// backfill.
+    pub filled: BTreeSet<(QualifiedName, Ident)>,
+    /// Columns replaced by a retyped shadow in contract, with the shadow:
+    /// constraints that mention them are dropped with the old column and
+    /// must be re-added, and new indexes are built on the shadow.
+    pub swapped: BTreeMap<(QualifiedName, Ident), Ident>,
 }
 
 impl Planner<'_> {
@@ -72,6 +78,28 @@ impl Planner<'_> {
 
     pub fn error(&mut self, e: PlanError) {
         self.errors.push(e);
+    }
+
+    /// A helper object's name (see `names`); a clash is recorded as a
+    /// planning error, and planning goes on with the hashed name so that
+    /// every other problem is reported too.
+    pub(super) fn helper(
+        &mut self,
+        spaces: &[names::Space],
+        parts: &[&str],
+        label: &str,
+        purpose: String,
+    ) -> Ident {
+        match self.names.helper(spaces, parts, label, &purpose) {
+            Ok(name) => name,
+            Err(e) => {
+                self.error(e);
+                Ident::new(naming::hashed_name(parts, label)).unwrap_or_else(|_| {
+                    // hashed_name is never empty and never longer than 63 bytes.
+                    Ident::new(label).expect("labels are valid identifiers")
+                })
+            }
+        }
     }
 
     /// Refuses a change to a table or column that an unmanaged object
@@ -197,14 +225,4 @@ pub(super) fn qi(i: &Ident) -> String {
 /// `schema.table.column` for messages and step ids.
 pub(super) fn col_name(t: &QualifiedName, c: &Ident) -> String {
     format!("{t}.{}", c.as_str())
-}
-
-/// Deterministic helper-object names, derived from the plan's objects and
-/// kept within 63 bytes like PostgreSQL's own.
-pub(super) fn helper_name(base: &str, label: &str) -> Ident {
-    Ident::new(naming::object_name(base, None, label)).unwrap_or_else(|_| {
-        // object_name always returns 1..=63 bytes; this branch is unreachable
-        // for any input, but must not panic on user input.
-        Ident::new(label.to_string()).unwrap_or_else(|_| Ident::new("bellows").expect("valid"))
-    })
 }

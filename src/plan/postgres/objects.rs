@@ -17,7 +17,7 @@ impl Planner<'_> {
                     format!("create schema {s}"),
                 )
                 .sql(format!("CREATE SCHEMA IF NOT EXISTS {}", qi(s)))
-                .provides(Resource::Schema(s.to_string())),
+                .provides(Resource::Schema(s.clone())),
             );
         }
         for s in self.cur.schemas.difference(&self.tgt.schemas) {
@@ -41,7 +41,7 @@ impl Planner<'_> {
                 new_step(ObjectKind::Schema, s.as_str(), Action::Drop, Phase::Contract, format!("drop schema {s}"))
                     .sql(format!("DROP SCHEMA {}", qi(s)))
                     .hazard(HazardKind::DataLoss, format!("drops schema {s}; it must be empty by then (its managed objects are dropped first)"))
-                    .removes(Resource::Schema(s.to_string())),
+                    .removes(Resource::Schema(s.clone())),
             );
         }
     }
@@ -66,15 +66,12 @@ impl Planner<'_> {
                     );
                     if let Some(s) = &e.schema {
                         sql.push_str(&format!(" SCHEMA {}", qi(s)));
-                        step = step.requires(Resource::Schema(s.to_string()));
+                        step = step.requires(Resource::Schema(s.clone()));
                     }
                     if let Some(v) = &e.version {
                         sql.push_str(&format!(" VERSION {}", quote_literal(v)));
                     }
-                    self.push(
-                        step.sql(sql)
-                            .provides(Resource::Extension(name.to_string())),
-                    );
+                    self.push(step.sql(sql).provides(Resource::Extension(name.clone())));
                 }
                 Delta::Removed(name, _) => self.push(
                     new_step(
@@ -89,7 +86,7 @@ impl Planner<'_> {
                         HazardKind::DataLoss,
                         format!("drops extension {name} and what it provides"),
                     )
-                    .removes(Resource::Extension(name.to_string())),
+                    .removes(Resource::Extension(name.clone())),
                 ),
                 Delta::Altered(name, old, new) => {
                     if old.schema != new.schema {
@@ -101,7 +98,7 @@ impl Planner<'_> {
                             new_step(ObjectKind::Extension, name.as_str(), Action::Alter, Phase::Contract, format!("move extension {name} to schema {to}"))
                                 .sql(format!("ALTER EXTENSION {} SET SCHEMA {}", qi(name), qi(&to)))
                                 .hazard(HazardKind::OldAppVisible, "objects of the extension change schema; queries that qualify them by the old schema fail")
-                                .requires(Resource::Schema(to.to_string())),
+                                .requires(Resource::Schema(to.clone())),
                         );
                     }
                     if let (Some(v), true) = (&new.version, old.version != new.version) {
@@ -148,8 +145,8 @@ impl Planner<'_> {
                             qt(name),
                             labels.join(", ")
                         ))
-                        .requires(Resource::Schema(name.schema.to_string()))
-                        .provides(Resource::Type(name.to_string())),
+                        .requires(Resource::Schema(name.schema.clone()))
+                        .provides(Resource::Type(name.clone())),
                     );
                 }
                 Delta::Removed(name, _) => self.push(
@@ -162,8 +159,8 @@ impl Planner<'_> {
                     )
                     .sql(format!("DROP TYPE {}", qt(name)))
                     .hazard(HazardKind::DataLoss, format!("drops enum type {name}"))
-                    .removes(Resource::Type(name.to_string()))
-                    .requires(Resource::Schema(name.schema.to_string())),
+                    .removes(Resource::Type(name.clone()))
+                    .requires(Resource::Schema(name.schema.clone())),
                 ),
                 Delta::Altered(name, old, new) => self.enum_values(name, &old.values, &new.values),
                 Delta::Renamed { .. } => {}
@@ -206,7 +203,7 @@ impl Planner<'_> {
                     qt(name),
                     quote_literal(v)
                 ))
-                .requires(Resource::Type(name.to_string())),
+                .requires(Resource::Type(name.clone())),
             );
         }
     }
@@ -230,8 +227,8 @@ impl Planner<'_> {
                             format!("create sequence {name}"),
                         )
                         .sql(crate::sql::postgres::create_sequence(name, s))
-                        .requires(Resource::Schema(name.schema.to_string()))
-                        .provides(Resource::Sequence(name.to_string())),
+                        .requires(Resource::Schema(name.schema.clone()))
+                        .provides(Resource::Sequence(name.clone())),
                     );
                     if let Some((t, c)) = &s.owned_by {
                         self.own_sequence(name, t, c);
@@ -253,8 +250,8 @@ impl Planner<'_> {
                         HazardKind::DataLoss,
                         format!("drops sequence {name} and its current value"),
                     )
-                    .removes(Resource::Sequence(name.to_string()))
-                    .requires(Resource::Schema(name.schema.to_string())),
+                    .removes(Resource::Sequence(name.clone()))
+                    .requires(Resource::Schema(name.schema.clone())),
                 ),
                 Delta::Altered(name, old, new) => {
                     let mut opts = Vec::new();
@@ -306,7 +303,7 @@ impl Planner<'_> {
                                 format!("alter sequence {name}"),
                             )
                             .sql(format!("ALTER SEQUENCE {} {}", qt(name), opts.join(" ")))
-                            .requires(Resource::Sequence(name.to_string())),
+                            .requires(Resource::Sequence(name.clone())),
                         );
                     }
                     if old.owned_by != new.owned_by {
@@ -321,7 +318,7 @@ impl Planner<'_> {
                                     format!("sequence {name} no longer owned by a column"),
                                 )
                                 .sql(format!("ALTER SEQUENCE {} OWNED BY NONE", qt(name)))
-                                .requires(Resource::Sequence(name.to_string())),
+                                .requires(Resource::Sequence(name.clone())),
                             ),
                         }
                     }
@@ -360,7 +357,7 @@ impl Planner<'_> {
                 qt(&t),
                 qi(column)
             ))
-            .requires(Resource::Sequence(seq.to_string()))
+            .requires(Resource::Sequence(seq.clone()))
             .requires(Resource::column(&t, column)),
         );
     }

@@ -3,6 +3,7 @@
 //! and the NOT NULL route that never scans under an exclusive lock.
 
 use super::*;
+use crate::sql::postgres::BackfillSql;
 
 const ROW: &str = "bellows_row";
 
@@ -18,10 +19,6 @@ pub(super) enum Sync<'a> {
         forward: String,
         reverse: Option<String>,
     },
-}
-
-pub(super) fn trigger_name(table: &QualifiedName, dst: &Ident) -> Ident {
-    helper_name(&format!("{}_{}", table.name, dst), "bellows_sync")
 }
 
 fn eval_into(target: &str, expr: &str) -> String {
@@ -88,7 +85,16 @@ impl Planner<'_> {
                 )
             }
         };
-        let name = trigger_name(table, dst);
+        // The trigger (per table) and its function (per schema) share a name.
+        let name = self.helper(
+            &[
+                Space::Trigger(table.clone()),
+                Space::Function(table.schema.clone()),
+            ],
+            &[table.name.as_str(), dst.as_str()],
+            "bellows_sync",
+            format!("the sync trigger of {}", col_name(table, dst)),
+        );
         let function = QualifiedName::new(table.schema.clone(), name.clone());
         let mut step = new_step(ObjectKind::SyncTrigger, col_name(table, dst), Action::Create, Phase::Expand, format!("keep {} in sync while old and new app versions write", col_name(table, dst)))
             .sql(format!(
@@ -102,7 +108,7 @@ impl Planner<'_> {
                 qt(&function)
             ))
             .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
-            .provides(Resource::Trigger(function.to_string()));
+            .provides(Resource::Trigger(function.clone()));
         for r in requires.iter().cloned() {
             step = step.requires(r);
         }
@@ -123,7 +129,7 @@ impl Planner<'_> {
             format!("drop the sync trigger of {}", col_name(table, dst)),
         )
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .removes(Resource::Trigger(function.to_string()));
+        .removes(Resource::Trigger(function.clone()));
         for s in &statements {
             drop = drop.sql(s.clone());
         }
@@ -145,17 +151,6 @@ impl Planner<'_> {
         expr: &str,
         only_null: bool,
     ) {
-        let keys = key.iter().map(qi).collect::<Vec<_>>().join(", ");
-        let only = if only_null {
-            format!(" AND {} IS NULL", qi(column))
-        } else {
-            String::new()
-        };
-        let sql = format!(
-            "UPDATE {t} SET {c} = ({expr}) WHERE ({keys}) > ($1) AND ({keys}) <= ($2){only}",
-            t = qt(table),
-            c = qi(column),
-        );
         let mut step = new_step(
             ObjectKind::Column,
             col_name(table, column),
@@ -170,21 +165,27 @@ impl Planner<'_> {
                     .join(", ")
             ),
         )
-        .sql(sql)
         .lock(LockLevel::RowExclusive, Cost::Batched)
         .requires(Resource::column(table, column))
         .provides(Resource::filled(table, column));
-        step.backfill = Some(Backfill {
-            table: table.to_string(),
-            key: key.iter().map(|k| k.to_string()).collect(),
-            column: column.to_string(),
+        let fill = Backfill {
+            table: table.clone(),
+            key: key.to_vec(),
+            column: column.clone(),
             expression: expr.to_string(),
             only_null,
-        });
+        };
+        // The statement each batch runs, with the batch's key bounds as
+        // parameters: $1.. the last key done, then the batch's last key.
+        let n = key.len();
+        let lower: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        let upper: Vec<String> = (n + 1..=2 * n).map(|i| format!("${i}")).collect();
+        step = step.sql(BackfillSql::new(&fill).update(Some(&lower), &upper));
+        step.backfill = Some(fill);
         for k in key {
             step = step.requires(Resource::column(table, k));
         }
-        self.filled.insert(col_name(table, column));
+        self.filled.insert((table.clone(), column.clone()));
         self.push(step);
     }
 
@@ -194,10 +195,15 @@ impl Planner<'_> {
     /// proves from the validated check without scanning, then the check
     /// is dropped.
     pub fn set_not_null(&mut self, table: &QualifiedName, column: &Ident, after: Option<Resource>) {
-        let check = helper_name(&format!("{}_{}", table.name, column), "not_null");
+        let check = self.helper(
+            &[Space::Constraint(table.clone())],
+            &[table.name.as_str(), column.as_str()],
+            "not_null",
+            format!("the NOT NULL check of {}", col_name(table, column)),
+        );
         let cn = col_name(table, column);
         let check_res = Resource::constraint(table, &check);
-        let valid_res = Resource::Constraint(format!("{}.{}:validated", table, check));
+        let valid_res = Resource::validated(table, &check);
         let mut add = new_step(
             ObjectKind::Column,
             cn.clone(),

@@ -76,7 +76,7 @@ impl Planner<'_> {
             format!("create table {name}"),
         )
         .sql(format!("CREATE TABLE {} ({})", qt(name), parts.join(", ")))
-        .requires(Resource::Schema(name.schema.to_string()))
+        .requires(Resource::Schema(name.schema.clone()))
         .provides(Resource::table(name));
         for c in &t.columns {
             step = step.provides(Resource::column(name, &c.name));
@@ -142,7 +142,7 @@ impl Planner<'_> {
         )
         .removes(Resource::table(name))
         // Before its schema, if that goes too.
-        .requires(Resource::Schema(name.schema.to_string()));
+        .requires(Resource::Schema(name.schema.clone()));
         for c in &t.columns {
             step = step.removes(Resource::column(name, &c.name));
         }
@@ -233,21 +233,19 @@ impl Planner<'_> {
                 name,
                 ..
             } => {
-                vec![Resource::Type(
-                    QualifiedName::new(s.clone(), name.clone()).to_string(),
-                )]
+                vec![Resource::Type(QualifiedName::new(s.clone(), name.clone()))]
             }
             _ => Vec::new(),
         }
     }
 
     /// The sequence a `nextval('...')` default uses, if this plan knows it.
-    pub fn sequence_in(&self, default: &str) -> Option<String> {
+    pub fn sequence_in(&self, default: &str) -> Option<QualifiedName> {
         self.tgt
             .sequences
             .keys()
             .find(|q| default == crate::spec::nextval_default(q))
-            .map(|q| q.to_string())
+            .cloned()
     }
 
     /// The key a batched backfill pages by: the current primary key.

@@ -4,6 +4,10 @@
 //! (tests and fixtures use it; on a live database the planner's safe
 //! steps are used instead).
 
+mod backfill;
+
+pub use backfill::{BackfillSql, key_names, literals};
+
 use super::{quote_ident, quote_literal};
 use crate::model::*;
 

@@ -1,0 +1,206 @@
+//! The SQL of a batched backfill, in one place: `apply` runs these
+//! statements, and `--format sql` renders a script around the very same
+//! per-batch statement, so what a reviewer reads is what runs.
+//!
+//! Batches go by key range (keyset pagination): each batch updates the
+//! rows whose key is after the last batch's upper key and at most its
+//! own, in a transaction of its own. Key values travel as text and are
+//! written into the statement as string literals, which PostgreSQL reads
+//! as the key column's type.
+
+use super::qualified;
+use crate::model::Ident;
+use crate::plan::Backfill;
+use crate::sql::{quote_ident, quote_literal};
+
+/// Statements for one backfill.
+pub struct BackfillSql<'a> {
+    b: &'a Backfill,
+}
+
+impl<'a> BackfillSql<'a> {
+    pub fn new(b: &'a Backfill) -> Self {
+        BackfillSql { b }
+    }
+
+    fn key_list(&self, prefix: &str) -> String {
+        self.b
+            .key
+            .iter()
+            .map(|k| format!("{prefix}{}", quote_ident(k.as_str())))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn only_null(&self) -> String {
+        if self.b.only_null {
+            format!(" AND {} IS NULL", quote_ident(self.b.column.as_str()))
+        } else {
+            String::new()
+        }
+    }
+
+    /// `(k1, k2) > ('v1', 'v2')`, or `true` for the first batch.
+    fn after(&self, lower: Option<&[String]>) -> String {
+        match lower {
+            Some(values) => format!("({}) > ({})", self.key_list(""), values.join(", ")),
+            None => "true".to_string(),
+        }
+    }
+
+    /// The statement that fills one batch: the rows after `lower` (none:
+    /// from the start) up to and including `upper`. Values are SQL text:
+    /// literals (see `literals`) or placeholders.
+    pub fn update(&self, lower: Option<&[String]>, upper: &[String]) -> String {
+        format!(
+            "UPDATE {t} SET {c} = ({e}) WHERE {after} AND ({keys}) <= ({up}){only}",
+            t = qualified(&self.b.table),
+            c = quote_ident(self.b.column.as_str()),
+            e = self.b.expression,
+            after = self.after(lower),
+            keys = self.key_list(""),
+            up = upper.join(", "),
+            only = self.only_null(),
+        )
+    }
+
+    /// The statement that finds the next batch after `lower`: one row with
+    /// the batch's last key (each column as text) and its number of rows;
+    /// no row when nothing is left.
+    pub fn next_batch(&self, lower: Option<&[String]>, size: u32) -> String {
+        let desc = self
+            .b
+            .key
+            .iter()
+            .map(|k| format!("b.{} DESC", quote_ident(k.as_str())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Qualified with the subquery's alias: a bare name in ORDER BY
+        // would mean the text output column and sort keys as text.
+        let as_text = self
+            .b
+            .key
+            .iter()
+            .map(|k| format!("b.{}::text", quote_ident(k.as_str())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {as_text}, count(*) OVER () FROM (SELECT {keys} FROM {t} WHERE {after} ORDER BY {keys} LIMIT {size}) b ORDER BY {desc} LIMIT 1",
+            keys = self.key_list(""),
+            t = qualified(&self.b.table),
+            after = self.after(lower),
+        )
+    }
+
+    /// A psql script that runs the backfill as one UPDATE per batch, each
+    /// its own statement (so `statement_timeout` applies to each batch)
+    /// and its own transaction: the batch bounds are computed first, then
+    /// `\gexec` runs the per-batch statement built from them. Rows added
+    /// after the bounds are computed are filled by the sync trigger.
+    pub fn psql_script(&self, size: u32) -> String {
+        let n = self.b.key.len();
+        // format() placeholders: lower keys are %1$L.., upper keys follow.
+        let marker = |i: usize| format!("\u{1}{i}\u{1}");
+        let lower: Vec<String> = (0..n).map(marker).collect();
+        let upper: Vec<String> = (n..2 * n).map(marker).collect();
+        let template = |sql: String| {
+            let mut t = sql.replace('%', "%%");
+            for i in 0..2 * n {
+                t = t.replace(&marker(i), &format!("%{}$L", i + 1));
+            }
+            quote_literal(&t)
+        };
+        let first = template(self.update(None, &upper)).replace(&format!("%{}$L", n + 1), "%1$L");
+        let first = (1..n).fold(first, |t, i| {
+            t.replace(&format!("%{}$L", n + i + 1), &format!("%{}$L", i + 1))
+        });
+        let next = template(self.update(Some(&lower), &upper));
+        let keys = self.key_list("");
+        let hi: Vec<String> = (0..n).map(|i| format!("hi{i}")).collect();
+        let lo: Vec<String> = (0..n).map(|i| format!("lo{i}")).collect();
+        let hi_cols: Vec<String> = self
+            .b
+            .key
+            .iter()
+            .zip(&hi)
+            .map(|(k, h)| format!("{}::text AS {h}", quote_ident(k.as_str())))
+            .collect();
+        let lo_cols: Vec<String> = hi
+            .iter()
+            .zip(&lo)
+            .map(|(h, l)| format!("lag({h}) OVER (ORDER BY n) AS {l}"))
+            .collect();
+        let prefixed = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| format!("b.{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (his, los) = (prefixed(&hi), prefixed(&lo));
+        let hi_list = hi.join(", ");
+        format!(
+            "SELECT CASE WHEN b.lo0 IS NULL THEN format({first}, {his}) ELSE format({next}, {los}, {his}) END\n  FROM (SELECT {lo_cols}, {hi_list}, n\n          FROM (SELECT {hi_cols}, row_number() OVER (ORDER BY {keys}) AS n, count(*) OVER () AS total FROM {t}) s\n         WHERE n % {size} = 0 OR n = total) b\n\\gexec",
+            lo_cols = lo_cols.join(", "),
+            hi_cols = hi_cols.join(", "),
+            t = qualified(&self.b.table),
+        )
+    }
+}
+
+/// Key values (text, as `next_batch` returns them) as SQL literals.
+pub fn literals(values: &[String]) -> Vec<String> {
+    values.iter().map(|v| quote_literal(v)).collect()
+}
+
+/// The key columns of a backfill, for messages.
+pub fn key_names(key: &[Ident]) -> String {
+    key.iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::QualifiedName;
+
+    fn fill(key: &[&str]) -> Backfill {
+        Backfill {
+            table: QualifiedName::parse("\"odd.schema\".\"a.b\"").expect("name"),
+            key: key.iter().map(|k| Ident::new(*k).expect("ident")).collect(),
+            column: Ident::new("e.f").expect("ident"),
+            expression: "'50%' || \"i.d\"".to_string(),
+            only_null: true,
+        }
+    }
+
+    #[test]
+    fn the_batch_statement_quotes_every_name() {
+        let b = fill(&["i.d"]);
+        let sql =
+            BackfillSql::new(&b).update(Some(&literals(&["4".into()])), &literals(&["9".into()]));
+        assert_eq!(
+            sql,
+            "UPDATE \"odd.schema\".\"a.b\" SET \"e.f\" = ('50%' || \"i.d\") WHERE (\"i.d\") > ('4') AND (\"i.d\") <= ('9') AND \"e.f\" IS NULL"
+        );
+    }
+
+    #[test]
+    fn the_psql_script_formats_the_same_statement() {
+        let b = fill(&["i.d", "x"]);
+        let script = BackfillSql::new(&b).psql_script(100);
+        // The per-batch statement, with % escaped for format() and the
+        // key values as positional literals.
+        assert!(
+            script.contains("format('UPDATE \"odd.schema\".\"a.b\" SET \"e.f\" = (''50%%'' || \"i.d\") WHERE (\"i.d\", x) > (%1$L, %2$L) AND (\"i.d\", x) <= (%3$L, %4$L) AND \"e.f\" IS NULL', b.lo0, b.lo1, b.hi0, b.hi1)"),
+            "{script}"
+        );
+        assert!(
+            script.contains("WHERE true AND (\"i.d\", x) <= (%1$L, %2$L)"),
+            "{script}"
+        );
+        assert!(script.ends_with("\\gexec"), "{script}");
+    }
+}
