@@ -613,3 +613,171 @@ async fn drift_between_phases_is_refused_with_what_differs() {
         "nothing of migrate ran: {v}"
     );
 }
+
+/// abort undoes exactly what the migration's steps made. Objects made by
+/// hand after expand are never touched: a table with rows, a column and an
+/// index on an existing table; and an object of the migration that has
+/// something hand-made in or on it (an index on its new column, a column
+/// in its new table) is left in place and reported, by the dry run too.
+#[tokio::test]
+async fn abort_never_touches_what_the_migration_did_not_create() {
+    let db = users_db(100).await;
+    let target = spec::read_str(
+        std::path::Path::new("v2"),
+        &format!(
+            "{}      nickname: {{ type: text }}\n      plan: {{ type: text }}\n    primary_key: [id]\n    indexes:\n      users_name_idx: {{ columns: [name] }}\n  audit:\n    columns:\n      id: {{ type: bigint }}\n    primary_key: [id]\n  events:\n    columns:\n      id: {{ type: bigint }}\n    primary_key: [id]\n{WRITES}",
+            USERS_V1.replace("    primary_key: [id]\n", "")
+        ),
+    )
+    .expect("v2");
+    apply(
+        &db.url,
+        Some(&target),
+        PhaseSel::One(Phase::Expand),
+        &all_hazards(),
+        &Silent,
+    )
+    .await
+    .expect("expand");
+    db.exec(
+        "CREATE TABLE mine (x int); INSERT INTO mine SELECT generate_series(1, 1000);
+         ALTER TABLE users ADD COLUMN note text;
+         CREATE INDEX users_note_idx ON users (note);
+         CREATE INDEX users_nickname_hand ON users (lower(nickname));
+         ALTER TABLE audit ADD COLUMN extra int;",
+    )
+    .await;
+    let preview = Command::new(env!("CARGO_BIN_EXE_bellows"))
+        .args(["abort", "--dry-run", "--database-url", &db.url])
+        .output()
+        .expect("dry run");
+    let shown = String::from_utf8_lossy(&preview.stdout);
+    assert!(preview.status.success(), "{shown}");
+    for expected in [
+        "drop index users_name_idx",
+        "drop column public.users.plan",
+        "drop table public.events",
+        "column public.users.nickname was added by this migration, but index users_nickname_hand",
+        "table public.audit was created by this migration, but now also has column extra",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "dry run lacks `{expected}`:\n{shown}"
+        );
+    }
+    assert!(
+        !shown.contains("mine") && !shown.contains("note"),
+        "{shown}"
+    );
+    let report = bellows::apply::abort(&db.url, &all_hazards(), &Silent)
+        .await
+        .expect("abort");
+    assert_eq!(report.left.len(), 2, "{:?}", report.left);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM mine")
+        .fetch_one(&db.pool)
+        .await
+        .expect("the hand-made table is there");
+    assert_eq!(rows, 1000);
+    let present = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect("catalog")
+        }
+    };
+    assert!(present("SELECT to_regclass('users_note_idx') IS NOT NULL").await);
+    assert!(present("SELECT to_regclass('users_nickname_hand') IS NOT NULL").await);
+    assert!(present("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'note')").await);
+    assert!(present("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'nickname')").await, "left in place: a hand-made index uses it");
+    assert!(
+        present("SELECT to_regclass('audit') IS NOT NULL").await,
+        "left in place: it has a hand-made column"
+    );
+    assert!(
+        present("SELECT to_regclass('users_name_idx') IS NULL").await,
+        "the migration's index is gone"
+    );
+    assert!(
+        present("SELECT to_regclass('events') IS NULL").await,
+        "the migration's table is gone"
+    );
+    assert!(present("SELECT NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'plan')").await);
+    let states: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, state FROM bellows.migrations ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .expect("ledger");
+    assert_eq!(
+        states,
+        vec![
+            ("apply".to_string(), "aborted".to_string()),
+            ("abort".to_string(), "done".to_string())
+        ]
+    );
+}
+
+/// An abort that stops partway (here: it cannot get its lock) is resumed
+/// by running abort again; meanwhile apply refuses to go on with the
+/// migration being aborted.
+#[tokio::test]
+async fn an_interrupted_abort_resumes_where_it_stopped() {
+    let db = users_db(10).await;
+    let target = spec::read_str(
+        std::path::Path::new("v2"),
+        &format!(
+            "{}      a: {{ type: text }}\n      b: {{ type: text }}\n    primary_key: [id]\n{WRITES}",
+            USERS_V1.replace("    primary_key: [id]\n", "")
+        ),
+    )
+    .expect("v2");
+    apply(
+        &db.url,
+        Some(&target),
+        PhaseSel::One(Phase::Expand),
+        &all_hazards(),
+        &Silent,
+    )
+    .await
+    .expect("expand");
+    let mut holder = db.pool.acquire().await.expect("conn");
+    sqlx::raw_sql("BEGIN; SELECT count(*) FROM users;")
+        .execute(&mut *holder)
+        .await
+        .expect("hold");
+    let impatient = ApplyOptions {
+        lock_timeout: Duration::from_millis(100),
+        max_retries: 0,
+        ..all_hazards()
+    };
+    let err = bellows::apply::abort(&db.url, &impatient, &Silent)
+        .await
+        .expect_err("the lock is held");
+    assert!(matches!(err, ApplyError::LockTimeout { .. }), "{err}");
+    let err = apply(
+        &db.url,
+        None,
+        PhaseSel::One(Phase::Migrate),
+        &all_hazards(),
+        &Silent,
+    )
+    .await
+    .expect_err("being aborted");
+    assert!(err.to_string().contains("being aborted"), "{err}");
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut *holder)
+        .await
+        .expect("release");
+    let report = bellows::apply::abort(&db.url, &all_hazards(), &Silent)
+        .await
+        .expect("the abort finishes");
+    assert_eq!(report.steps.len(), 2);
+    let cols: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('a', 'b')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(cols, 0);
+}

@@ -323,3 +323,63 @@ fn committed_plan_check_catches_a_stale_plan() {
         .expect("bellows runs");
     assert_eq!(none.status.code(), Some(0));
 }
+
+/// Abort takes back exactly what a migration did, step by step: every
+/// step expand or migrate can run says how (or that it stays, and why),
+/// and every undo step names what it removes, so abort can check that the
+/// object is still the migration's own.
+#[test]
+fn every_step_before_contract_says_how_abort_takes_it_back() {
+    use bellows::plan::Undo;
+    let mut undos = 0;
+    for (name, _, _, p) in good_cases() {
+        for s in &p.steps {
+            if s.phase == Phase::Contract {
+                assert!(
+                    s.undo.is_none(),
+                    "{name}: contract step {} has an undo",
+                    s.id
+                );
+                continue;
+            }
+            match &s.undo {
+                None => panic!("{name}: {} ({}) has no undo", s.id, s.phase.name()),
+                Some(Undo::Steps { steps }) => {
+                    undos += 1;
+                    for u in steps {
+                        assert!(
+                            !u.statements.is_empty(),
+                            "{name}: an undo of {} runs nothing",
+                            s.id
+                        );
+                        let objects = [
+                            "TABLE",
+                            "COLUMN",
+                            "CONSTRAINT",
+                            "INDEX",
+                            "SCHEMA",
+                            "TYPE",
+                            "SEQUENCE",
+                            "EXTENSION",
+                            "FUNCTION",
+                        ];
+                        let drops = u.statements.iter().any(|x| {
+                            let x = x.to_uppercase();
+                            objects.iter().any(|o| x.contains(&format!("DROP {o} ")))
+                        });
+                        let renames_back = u.statements.iter().any(|x| x.contains(" RENAME TO "));
+                        assert!(
+                            !drops || !u.removes.is_empty() || renames_back,
+                            "{name}: undo `{}` of {} drops without saying what: {:?}",
+                            u.description,
+                            s.id,
+                            u.statements
+                        );
+                    }
+                }
+                Some(Undo::Nothing) | Some(Undo::Stays { .. }) => {}
+            }
+        }
+    }
+    assert!(undos > 40, "the fixtures exercise undo ({undos})");
+}

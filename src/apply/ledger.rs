@@ -1,11 +1,8 @@
-//! The ledger: bellows's own schema in the target database, holding the
-//! in-flight migration (its plan, phase and the schema each phase left)
-//! and one row per step (status, times, error with SQLSTATE, backfill
-//! checkpoint). Also the apply lock: a row, not a session-level advisory
-//! lock, because a row works through PgBouncer's transaction pooling,
-//! where consecutive statements may run on different server sessions.
-
-use std::time::Duration;
+//! The ledger: bellows's own schema in the target database, holding each
+//! migration (its plan, its state, the last phase it completed and the
+//! schema that phase left), each abort (the undo steps it runs), and one
+//! row per step (status, times, error with SQLSTATE, backfill checkpoint).
+//! States and statuses are typed here; the text in the tables is theirs.
 
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
@@ -46,11 +43,90 @@ const SETUP: &str = "
         host text NOT NULL,
         pid int NOT NULL,
         since timestamptz NOT NULL DEFAULT now(),
-        heartbeat timestamptz NOT NULL DEFAULT now());";
+        heartbeat timestamptz NOT NULL DEFAULT now());
+    ALTER TABLE bellows.migrations ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'apply';
+    ALTER TABLE bellows.migrations ADD COLUMN IF NOT EXISTS aborts bigint REFERENCES bellows.migrations;";
 
-/// How long a lock row lives without a heartbeat before another apply
-/// may take it over (the holder died without releasing it).
-pub const LEASE: Duration = Duration::from_secs(30);
+/// Where a migration is in its life. The only ways on: `InFlight` to
+/// `Done` (contract finished) or to `Aborting` (abort started), and
+/// `Aborting` to `Aborted` (its undo finished).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationState {
+    InFlight,
+    Aborting,
+    Aborted,
+    Done,
+}
+
+impl MigrationState {
+    pub fn name(self) -> &'static str {
+        match self {
+            MigrationState::InFlight => "in_flight",
+            MigrationState::Aborting => "aborting",
+            MigrationState::Aborted => "aborted",
+            MigrationState::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<MigrationState, ApplyError> {
+        [
+            MigrationState::InFlight,
+            MigrationState::Aborting,
+            MigrationState::Aborted,
+            MigrationState::Done,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
+        .ok_or_else(|| ApplyError::CorruptLedger(format!("unknown migration state `{s}`")))
+    }
+}
+
+/// A step's status in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    /// An abort left the object in place (see the step's error).
+    Skipped,
+    /// Stopped by a signal; runs again on resume.
+    Interrupted,
+}
+
+impl StepState {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+            StepState::Skipped => "skipped",
+            StepState::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<StepState, ApplyError> {
+        [
+            StepState::Pending,
+            StepState::Running,
+            StepState::Done,
+            StepState::Failed,
+            StepState::Skipped,
+            StepState::Interrupted,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
+        .ok_or_else(|| ApplyError::CorruptLedger(format!("unknown step status `{s}`")))
+    }
+
+    /// Whether the step is finished for good.
+    pub fn finished(self) -> bool {
+        matches!(self, StepState::Done | StepState::Skipped)
+    }
+}
 
 /// A transaction for ledger statements: behind a transaction pooler, a
 /// statement with parameters must stay on one server session.
@@ -77,153 +153,97 @@ pub async fn ensure(pool: &PgPool) -> Result<(), ApplyError> {
     Ok(())
 }
 
-/// Who holds the apply lock.
-#[derive(Debug, Clone)]
-pub struct Holder {
-    pub host: String,
-    pub pid: i32,
-    pub since: String,
-}
-
-pub fn this_host() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".to_string())
-}
-
-/// A holder on this machine whose process is gone left its lock behind.
-fn holder_is_dead(host: &str, pid: i32) -> bool {
-    host == this_host() && pid > 0 && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Takes the apply lock or says at once who holds it.
-pub async fn lock(pool: &PgPool) -> Result<(), ApplyError> {
-    let host = this_host();
-    let pid = std::process::id() as i32;
-    const WHAT: &str = "take the apply lock";
-    let mut tx = begin(pool, WHAT).await?;
-    let taken = query(
-        "INSERT INTO bellows.apply_lock (id, host, pid) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&host)
-    .bind(pid)
-    .execute(&mut *tx)
-    .await
-    .map_err(ApplyError::ledger(WHAT))?
-    .rows_affected();
-    if taken == 1 {
-        return commit(tx, WHAT).await;
-    }
-    let row = query(
-        "SELECT host, pid, to_char(since, 'YYYY-MM-DD HH24:MI:SS TZ'), now() - heartbeat > make_interval(secs => $1)
-           FROM bellows.apply_lock WHERE id = 1",
-    )
-    .bind(LEASE.as_secs_f64())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(ApplyError::ledger("read the apply lock"))?;
-    commit(tx, WHAT).await?;
-    let Some(row) = row else {
-        // Released between the two statements: try once more.
-        return Box::pin(lock(pool)).await;
-    };
-    let holder = Holder {
-        host: row.get(0),
-        pid: row.get(1),
-        since: row.get(2),
-    };
-    let expired: bool = row.get(3);
-    if expired || holder_is_dead(&holder.host, holder.pid) {
-        const TAKE: &str = "take over an abandoned apply lock";
-        let mut tx = begin(pool, TAKE).await?;
-        let stolen = query(
-            "UPDATE bellows.apply_lock SET host = $1, pid = $2, since = now(), heartbeat = now()
-              WHERE id = 1 AND host = $3 AND pid = $4",
-        )
-        .bind(&host)
-        .bind(pid)
-        .bind(&holder.host)
-        .bind(holder.pid)
-        .execute(&mut *tx)
-        .await
-        .map_err(ApplyError::ledger(TAKE))?
-        .rows_affected();
-        commit(tx, TAKE).await?;
-        if stolen == 1 {
-            return Ok(());
-        }
-    }
-    Err(ApplyError::Locked(holder))
-}
-
-pub async fn heartbeat(pool: &PgPool) {
-    let Ok(mut tx) = pool.begin().await else {
-        return;
-    };
-    let _ = query(
-        "UPDATE bellows.apply_lock SET heartbeat = now() WHERE id = 1 AND pid = $1 AND host = $2",
-    )
-    .bind(std::process::id() as i32)
-    .bind(this_host())
-    .execute(&mut *tx)
-    .await;
-    let _ = tx.commit().await;
-}
-
-pub async fn unlock(pool: &PgPool) {
-    let Ok(mut tx) = pool.begin().await else {
-        return;
-    };
-    let _ = query("DELETE FROM bellows.apply_lock WHERE id = 1 AND pid = $1 AND host = $2")
-        .bind(std::process::id() as i32)
-        .bind(this_host())
-        .execute(&mut *tx)
-        .await;
-    let _ = tx.commit().await;
-}
-
-/// The in-flight migration.
+/// A migration, or an abort of one (`aborts`), as the ledger has it.
 #[derive(Debug, Clone)]
 pub struct Migration {
     pub id: i64,
+    pub state: MigrationState,
     pub plan: Plan,
     pub completed_phase: Option<Phase>,
     pub phase_schema: Option<String>,
     pub target_schema: String,
-    pub start_schema: String,
+}
+
+impl Migration {
+    /// The one place that decides whether `phase` may run now.
+    pub fn may_run(&self, phase: Phase) -> Result<(), String> {
+        if self.state == MigrationState::Aborting {
+            return Err("it is being aborted; run `bellows abort` again to finish that".into());
+        }
+        if self.completed_phase >= Some(phase) {
+            return Err(format!("{} is already done", phase.name()));
+        }
+        let before = match phase {
+            Phase::Expand => None,
+            Phase::Migrate => Some(Phase::Expand),
+            Phase::Contract => Some(Phase::Migrate),
+        };
+        if self.completed_phase != before {
+            let next = match self.completed_phase {
+                None => "expand",
+                Some(Phase::Expand) => "migrate",
+                Some(_) => "contract",
+            };
+            return Err(format!(
+                "its next phase is {next}: run `apply --phase {next}`"
+            ));
+        }
+        Ok(())
+    }
 }
 
 pub fn phase_from(s: &str) -> Option<Phase> {
     Phase::ALL.into_iter().find(|p| p.name() == s)
 }
 
+const MIGRATION_COLUMNS: &str =
+    "id, state, plan::text, completed_phase, phase_schema, target_schema";
+
+fn migration(row: &sqlx::postgres::PgRow) -> Result<Migration, ApplyError> {
+    let text: String = row.get(2);
+    let plan: Plan =
+        serde_json::from_str(&text).map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
+    let completed: Option<String> = row.get(3);
+    let state: String = row.get(1);
+    Ok(Migration {
+        id: row.get(0),
+        state: MigrationState::parse(&state)?,
+        plan,
+        completed_phase: completed.as_deref().and_then(phase_from),
+        phase_schema: row.get(4),
+        target_schema: row.get(5),
+    })
+}
+
+/// The migration that is in flight or being aborted, if any.
 pub async fn in_flight(pool: &PgPool) -> Result<Option<Migration>, ApplyError> {
     const WHAT: &str = "read the in-flight migration";
     let mut tx = begin(pool, WHAT).await?;
-    let row = query(
-        "SELECT id, plan::text, completed_phase, phase_schema, target_schema, start_schema FROM bellows.migrations
-          WHERE state = 'in_flight' ORDER BY id DESC LIMIT 1",
-    )
+    let row = query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MIGRATION_COLUMNS} FROM bellows.migrations
+          WHERE kind = 'apply' AND state IN ('in_flight', 'aborting') ORDER BY id DESC LIMIT 1"
+    )))
     .fetch_optional(&mut *tx)
     .await
     .map_err(ApplyError::ledger(WHAT))?;
     commit(tx, WHAT).await?;
-    let Some(row) = row else { return Ok(None) };
-    let text: String = row.get(1);
-    let plan: Plan =
-        serde_json::from_str(&text).map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
-    let completed: Option<String> = row.get(2);
-    Ok(Some(Migration {
-        id: row.get(0),
-        plan,
-        completed_phase: completed.as_deref().and_then(phase_from),
-        phase_schema: row.get(3),
-        target_schema: row.get(4),
-        start_schema: row.get(5),
-    }))
+    row.as_ref().map(migration).transpose()
+}
+
+/// The abort of migration `of`, if one was started.
+pub async fn abort_of(pool: &PgPool, of: i64) -> Result<Option<Migration>, ApplyError> {
+    const WHAT: &str = "read the abort";
+    let mut tx = begin(pool, WHAT).await?;
+    let row = query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MIGRATION_COLUMNS} FROM bellows.migrations
+          WHERE kind = 'abort' AND aborts = $1 ORDER BY id DESC LIMIT 1"
+    )))
+    .bind(of)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await?;
+    row.as_ref().map(migration).transpose()
 }
 
 pub async fn create(
@@ -262,10 +282,59 @@ pub async fn create(
     Ok(id)
 }
 
+/// Records the abort of migration `of`, whose undo steps are `plan`, and
+/// marks `of` as being aborted, in one transaction.
+pub async fn create_abort(pool: &PgPool, of: i64, plan: &Plan) -> Result<i64, ApplyError> {
+    const WHAT: &str = "record the abort";
+    let json = serde_json::to_string(plan).map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
+    let mut tx = begin(pool, WHAT).await?;
+    let id: i64 = query_scalar(
+        "INSERT INTO bellows.migrations (kind, aborts, current_fingerprint, target_fingerprint, plan, target_schema, start_schema)
+         VALUES ('abort', $1, '', '', $2::jsonb, '', '') RETURNING id",
+    )
+    .bind(of)
+    .bind(json)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(ApplyError::ledger(WHAT))?;
+    for (i, s) in plan.steps.iter().enumerate() {
+        query("INSERT INTO bellows.steps (migration_id, position, phase, description) VALUES ($1, $2, 'abort', $3)")
+            .bind(id)
+            .bind(i as i32)
+            .bind(&s.description)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApplyError::ledger(WHAT))?;
+    }
+    query("UPDATE bellows.migrations SET state = 'aborting' WHERE id = $1")
+        .bind(of)
+        .execute(&mut *tx)
+        .await
+        .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await?;
+    Ok(id)
+}
+
+/// The abort finished: it is done, and the migration it undid is aborted.
+pub async fn finish_abort(pool: &PgPool, abort: i64, of: i64) -> Result<(), ApplyError> {
+    const WHAT: &str = "record the finished abort";
+    let mut tx = begin(pool, WHAT).await?;
+    query(
+        "UPDATE bellows.migrations SET state = CASE WHEN id = $1 THEN 'done' ELSE 'aborted' END,
+                finished_at = now() WHERE id IN ($1, $2)",
+    )
+    .bind(abort)
+    .bind(of)
+    .execute(&mut *tx)
+    .await
+    .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await
+}
+
 /// One step's row.
 #[derive(Debug, Clone)]
 pub struct StepRow {
-    pub status: String,
+    pub status: StepState,
     pub checkpoint: Option<Vec<String>>,
     pub rows_done: i64,
 }
@@ -279,21 +348,23 @@ pub async fn step_rows(pool: &PgPool, id: i64) -> Result<Vec<StepRow>, ApplyErro
         .await
         .map_err(ApplyError::ledger(WHAT))?;
     commit(tx, WHAT).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| StepRow {
-            status: r.get(0),
-            checkpoint: r.get(1),
-            rows_done: r.get(2),
+    rows.into_iter()
+        .map(|r| {
+            let status: String = r.get(0);
+            Ok(StepRow {
+                status: StepState::parse(&status)?,
+                checkpoint: r.get(1),
+                rows_done: r.get(2),
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn set_status(
     pool: &PgPool,
     id: i64,
     pos: usize,
-    status: &str,
+    status: StepState,
     error: Option<(&str, Option<&str>)>,
 ) -> Result<(), ApplyError> {
     const WHAT: &str = "record a step's status";
@@ -301,29 +372,18 @@ pub async fn set_status(
     query(
         "UPDATE bellows.steps SET status = $3,
                 started_at = CASE WHEN $3 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
-                finished_at = CASE WHEN $3 IN ('done', 'failed') THEN now() ELSE NULL END,
+                finished_at = CASE WHEN $3 IN ('done', 'failed', 'skipped', 'interrupted') THEN now() ELSE NULL END,
                 error = $4, sqlstate = $5
           WHERE migration_id = $1 AND position = $2",
     )
     .bind(id)
     .bind(pos as i32)
-    .bind(status)
+    .bind(status.name())
     .bind(error.map(|e| e.0))
     .bind(error.and_then(|e| e.1))
     .execute(&mut *tx)
     .await
     .map_err(ApplyError::ledger(WHAT))?;
-    commit(tx, WHAT).await
-}
-
-pub async fn mark_aborted(pool: &PgPool, id: i64) -> Result<(), ApplyError> {
-    const WHAT: &str = "record the abort";
-    let mut tx = begin(pool, WHAT).await?;
-    query("UPDATE bellows.migrations SET state = 'aborted', finished_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(ApplyError::ledger(WHAT))?;
     commit(tx, WHAT).await
 }
 

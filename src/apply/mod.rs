@@ -8,13 +8,15 @@
 mod abort;
 mod db;
 mod ledger;
+mod lock;
 mod run;
 mod steps;
 
 use std::time::Duration;
 
-pub use abort::{abort, undo_target};
-pub use ledger::{Holder, LEASE};
+pub use abort::{AbortReport, abort, abort_preview, undo_target};
+pub use ledger::{MigrationState, StepState};
+pub use lock::{Holder, LEASE};
 pub use run::{apply, status};
 
 use crate::conn::{ConnError, DbError};
@@ -108,6 +110,10 @@ pub enum Event<'a> {
     PhaseFinished {
         phase: Phase,
     },
+    /// An abort runs its undo steps.
+    AbortStarted {
+        steps: usize,
+    },
     NothingToDo,
 }
 
@@ -157,6 +163,10 @@ pub enum ApplyError {
     },
     #[error("`apply --phase expand` (or `all`) needs --target FILE")]
     NeedTarget,
+    #[error(
+        "--target is not the target of migration {id}, which is in flight: later phases run the plan stored at expand. Pass the same file, or none; to change course, `bellows abort` and start again"
+    )]
+    TargetMismatch { id: i64 },
     #[error(
         "the database changed since the last phase ended (drift); nothing was run. What differs:\n{diff}"
     )]

@@ -8,7 +8,8 @@ use std::time::Instant;
 use sqlx::{PgPool, Row};
 
 use super::db::Db;
-use super::ledger::{self, Migration, StepRow};
+use super::ledger::{self, Migration, MigrationState, StepRow, StepState};
+use super::lock::ApplyLock;
 use super::steps::{backfill, concurrent, transactional};
 use super::*;
 use crate::conn::postgres::{query, query_scalar};
@@ -55,18 +56,9 @@ pub async fn apply(
         gate(&p, phases(phase), opts)?;
     }
     ledger::ensure(&db.pool).await?;
-    ledger::lock(&db.pool).await?;
-    // Keep the lease alive while this apply runs.
-    let beat_pool = db.pool.clone();
-    let beat = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(LEASE / 6).await;
-            ledger::heartbeat(&beat_pool).await;
-        }
-    });
+    let lock = ApplyLock::acquire(&db.pool).await?;
     let result = locked(&db, target, phase, opts, obs).await;
-    beat.abort();
-    ledger::unlock(&db.pool).await;
+    lock.release().await;
     db.close().await;
     result
 }
@@ -165,28 +157,28 @@ async fn locked(
     let wanted = phases(sel);
     let mut mig = match ledger::in_flight(&db.pool).await? {
         Some(m) => {
-            let resumable_expand = m.completed_phase.is_none()
-                && target.is_none_or(|t| crate::plan::fingerprint(t) == m.plan.target_fingerprint);
-            if wanted[0] == Phase::Expand && m.completed_phase.is_some() {
-                let next = match m.completed_phase {
-                    Some(Phase::Expand) => "migrate",
-                    _ => "contract",
-                };
+            if m.state == MigrationState::Aborting {
                 return Err(ApplyError::WrongPhase {
                     id: m.id,
-                    wanted: "expand",
-                    why: format!("its expand is already done; next: `apply --phase {next}`"),
+                    wanted: wanted[0].name(),
+                    why: "it is being aborted; run `bellows abort` again to finish that".into(),
                 });
             }
-            if wanted[0] == Phase::Expand && !resumable_expand {
-                return Err(ApplyError::InFlight {
-                    id: m.id,
-                    phase: m
-                        .completed_phase
-                        .map_or("none (expand under way)".to_string(), |p| {
-                            p.name().to_string()
-                        }),
-                });
+            // A target given to a later phase must be the stored plan's:
+            // never run one plan while the user believes it is another.
+            if let Some(t) = target
+                && crate::plan::fingerprint(t) != m.plan.target_fingerprint
+            {
+                return Err(
+                    if m.completed_phase.is_none() && wanted[0] == Phase::Expand {
+                        ApplyError::InFlight {
+                            id: m.id,
+                            phase: "none (expand under way)".to_string(),
+                        }
+                    } else {
+                        ApplyError::TargetMismatch { id: m.id }
+                    },
+                );
             }
             m
         }
@@ -213,37 +205,20 @@ async fn locked(
             let id = ledger::create(&db.pool, &plan, &yaml(target), &yaml(&live.schema)).await?;
             Migration {
                 id,
+                state: MigrationState::InFlight,
                 plan,
                 completed_phase: None,
                 phase_schema: Some(yaml(&live.schema)),
                 target_schema: yaml(target),
-                start_schema: yaml(&live.schema),
             }
         }
     };
     for phase in wanted {
-        let expected_before = match phase {
-            Phase::Expand => None,
-            Phase::Migrate => Some(Phase::Expand),
-            Phase::Contract => Some(Phase::Migrate),
-        };
-        if mig.completed_phase >= Some(phase) {
-            return Err(ApplyError::WrongPhase {
-                id: mig.id,
-                wanted: phase.name(),
-                why: format!("{} is already done", phase.name()),
-            });
-        }
-        if mig.completed_phase != expected_before {
-            return Err(ApplyError::WrongPhase {
-                id: mig.id,
-                wanted: phase.name(),
-                why: format!(
-                    "run {} first",
-                    expected_before.map_or("expand", |p| p.name())
-                ),
-            });
-        }
+        mig.may_run(phase).map_err(|why| ApplyError::WrongPhase {
+            id: mig.id,
+            wanted: phase.name(),
+            why,
+        })?;
         gate(&mig.plan, vec![phase], opts)?;
         run_phase(db, &mut mig, phase, opts, obs).await?;
     }
@@ -263,7 +238,7 @@ pub(super) async fn run_phase(
         .collect();
     let started = positions
         .iter()
-        .any(|&i| rows.get(i).is_some_and(|r| r.status != "pending"));
+        .any(|&i| rows.get(i).is_some_and(|r| r.status != StepState::Pending));
     // Drift: before a phase starts, the database must be what the last one left.
     if !started && let Some(expected) = &mig.phase_schema {
         let live = yaml(&db.read_live().await?.schema);
@@ -283,11 +258,11 @@ pub(super) async fn run_phase(
     for &i in &positions {
         let step = &mig.plan.steps[i];
         let row = rows.get(i).cloned().unwrap_or(StepRow {
-            status: "pending".into(),
+            status: StepState::Pending,
             checkpoint: None,
             rows_done: 0,
         });
-        if row.status == "done" {
+        if row.status == StepState::Done {
             obs.on(Event::StepSkipped {
                 number: i + 1,
                 step,
@@ -299,7 +274,7 @@ pub(super) async fn run_phase(
             step,
         });
         let t0 = Instant::now();
-        ledger::set_status(&db.pool, mig.id, i, "running", None).await?;
+        ledger::set_status(&db.pool, mig.id, i, StepState::Running, None).await?;
         let result = if let Some(b) = &step.backfill {
             backfill(db, mig.id, i, step, b, &row, opts, obs).await
         } else if step.transactional {
@@ -310,7 +285,7 @@ pub(super) async fn run_phase(
         match result {
             Ok(()) => {
                 if !step.transactional || step.backfill.is_some() {
-                    ledger::set_status(&db.pool, mig.id, i, "done", None).await?;
+                    ledger::set_status(&db.pool, mig.id, i, StepState::Done, None).await?;
                 }
                 obs.on(Event::StepFinished {
                     number: i + 1,
@@ -329,7 +304,7 @@ pub(super) async fn run_phase(
                     &db.pool,
                     mig.id,
                     i,
-                    "failed",
+                    StepState::Failed,
                     Some((&msg, state.as_deref())),
                 )
                 .await?;

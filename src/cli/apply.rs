@@ -127,6 +127,10 @@ impl bellows::apply::Observer for Progress {
             PhaseFinished { phase } => {
                 errln!("== {} finished; the database was verified", phase.name())
             }
+            AbortStarted { steps } => errln!(
+                "== abort ({steps} undo step{})",
+                if steps == 1 { "" } else { "s" }
+            ),
             NothingToDo => errln!("no changes: the database already matches the target"),
         }
     }
@@ -173,7 +177,8 @@ pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(
             e @ (bellows::apply::ApplyError::HazardsRefused { .. }
-            | bellows::apply::ApplyError::Drift { .. }),
+            | bellows::apply::ApplyError::Drift { .. }
+            | bellows::apply::ApplyError::TargetMismatch { .. }),
         ) => {
             errln!("error: {e}");
             Ok(ExitCode::from(1))
@@ -190,38 +195,64 @@ pub(super) fn abort_cmd(a: &AbortArgs) -> Result<ExitCode, CliError> {
     };
     let rt = runtime()?;
     if a.dry_run {
-        let st = rt
-            .block_on(bellows::apply::status(&url))
+        let report = rt
+            .block_on(bellows::apply::abort_preview(&url))
             .map_err(anyhow::Error::from)?;
-        let mut text = String::new();
-        match (st.migration, st.state.as_deref()) {
-            (Some(id), Some("in_flight")) => {
-                text.push_str(&format!(
-                    "abort would undo migration {id}, these applied steps:\n"
-                ));
-                for s in st.steps.iter().filter(|s| s.status != "pending") {
-                    text.push_str(&format!(
-                        "  [{}] {} ({})\n",
-                        s.position + 1,
-                        s.description,
-                        s.phase
-                    ));
-                }
-            }
-            _ => text.push_str("there is no in-flight migration to abort\n"),
-        }
-        write_output(None, &text)?;
+        write_output(None, &abort_report(&report, true))?;
         return Ok(ExitCode::SUCCESS);
     }
     let opts = bellows::apply::ApplyOptions::default();
-    let notes = rt
+    let report = rt
         .block_on(bellows::apply::abort(&url, &opts, &progress))
         .map_err(anyhow::Error::from)?;
-    for n in notes {
-        errln!("note: {n}");
-    }
-    errln!("aborted: the schema is back to what it was before expand");
+    errln!("{}", abort_report(&report, false).trim_end());
     Ok(ExitCode::SUCCESS)
+}
+
+/// What an abort did or would do: the undo steps with their SQL, what it
+/// leaves in place and why, and what stays by design.
+fn abort_report(r: &bellows::apply::AbortReport, dry_run: bool) -> String {
+    let mut text = String::new();
+    let n = r.steps.len();
+    if dry_run {
+        text.push_str(&format!(
+            "abort would undo migration {} in {n} step{}:\n",
+            r.migration,
+            if n == 1 { "" } else { "s" }
+        ));
+        for (i, s) in r.steps.iter().enumerate() {
+            text.push_str(&format!("  [{}] {}\n", i + 1, s.description));
+            for stmt in &s.statements {
+                text.push_str(&format!("      {stmt};\n"));
+            }
+        }
+    } else {
+        text.push_str(&format!(
+            "aborted migration {}: {n} undo step{} ran\n",
+            r.migration,
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    if !r.left.is_empty() {
+        text.push_str(if dry_run {
+            "it would leave in place:\n"
+        } else {
+            "left in place:\n"
+        });
+        for l in &r.left {
+            text.push_str(&format!("  - {l}\n"));
+        }
+    }
+    if !r.stays.is_empty() {
+        text.push_str("stays as the migration left it:\n");
+        for l in &r.stays {
+            text.push_str(&format!("  - {l}\n"));
+        }
+    }
+    text.push_str(
+        "objects this migration did not create are never touched, including those made since expand\n",
+    );
+    text
 }
 
 pub(super) fn status_cmd(a: &StatusArgs) -> Result<ExitCode, CliError> {

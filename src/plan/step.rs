@@ -70,6 +70,8 @@ pub enum Action {
     Own,
     Drop,
     DropCompatibility,
+    /// A step of an abort.
+    Undo,
 }
 
 /// A step's identity: kind, object and action. Unique within a plan.
@@ -387,6 +389,23 @@ pub struct Timeouts {
     pub statement_timeout_ms: Option<u64>,
 }
 
+/// How `abort` takes a step back. Each step that expand or migrate runs
+/// says so itself, so abort undoes exactly what the migration did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Undo {
+    /// Nothing to take back (a validation, a backfill of a column that
+    /// goes away with the column).
+    Nothing,
+    /// These steps take it back, in order. Each says in `removes` what it
+    /// drops: abort leaves an object in place, and says why, when it is
+    /// no longer as the migration left it.
+    Steps { steps: Vec<Step> },
+    /// It stays after abort: PostgreSQL cannot take it back cheaply, and
+    /// the old app accepts it.
+    Stays { reason: String },
+}
+
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
@@ -404,6 +423,11 @@ pub struct Step {
     pub provides: Vec<Resource>,
     pub requires: Vec<Resource>,
     pub removes: Vec<Resource>,
+    /// How abort takes it back; contract steps have none (abort is refused
+    /// once contract starts), and neither do plans stored by bellows
+    /// versions before undo was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Undo>,
 }
 
 #[cfg(test)]

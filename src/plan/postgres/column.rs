@@ -75,7 +75,8 @@ impl Planner<'_> {
             ))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
             .requires(Resource::table(table))
-            .provides(Resource::column(table, &c.name));
+            .provides(Resource::column(table, &c.name))
+            .undo_with(undo_add_column(table, &c.name));
             if !c.nullable {
                 step = step.provides(Resource::not_null(table, &c.name));
             }
@@ -109,7 +110,8 @@ impl Planner<'_> {
         ))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .requires(Resource::table(table))
-        .provides(Resource::column(table, &c.name));
+        .provides(Resource::column(table, &c.name))
+        .undo_with(undo_add_column(table, &c.name));
         for r in reqs {
             step = step.requires(r);
         }
@@ -126,7 +128,7 @@ impl Planner<'_> {
             // Rows the old app inserts meanwhile get the value too.
             self.sync_trigger(table, Sync::FillNull { dst: &c.name, expr }, None);
         }
-        self.backfill(table, &key, &c.name, expr, true);
+        self.backfill(table, &key, &c.name, expr, true, true);
         if !c.nullable {
             self.set_not_null(table, &c.name, Some(Resource::filled(table, &c.name)));
         }
@@ -214,7 +216,11 @@ impl Planner<'_> {
                         type_sql(&n.ty)
                     ))
                     .lock(LockLevel::AccessExclusive, Cost::Metadata)
-                    .requires(Resource::column(table, &n.name)),
+                    .requires(Resource::column(table, &n.name))
+                    .undo_stays(format!(
+                        "{cn} stays {} (narrowing it back would scan the table under an exclusive lock; the old app's values all fit)",
+                        n.ty
+                    )),
                 );
             }
         }
@@ -240,7 +246,7 @@ impl Planner<'_> {
                 && let Some(key) = self.backfill_key(table, format!("making {cn} NOT NULL"))
             {
                 self.sync_trigger(table, Sync::FillNull { dst: &n.name, expr }, None);
-                self.backfill(table, &key, &n.name, expr, true);
+                self.backfill(table, &key, &n.name, expr, true, false);
                 after = Some(Resource::filled(table, &n.name));
             }
             self.set_not_null(table, &n.name, after);
@@ -271,7 +277,10 @@ impl Planner<'_> {
                 qi(&n.name)
             ))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::column(table, &n.name));
+            .requires(Resource::column(table, &n.name))
+            .undo_stays(format!(
+                "{cn} stays nullable (NOT NULL again would need a scan of the table, and fails if the new app wrote NULLs; the old app writes values anyway)"
+            ));
             if let Some(r) = after {
                 step = step.requires(r);
             }
@@ -298,14 +307,30 @@ impl Planner<'_> {
                 format!("drop the default of {cn}"),
             ),
         };
-        let mut step = new_step(ObjectKind::Column, cn, Action::Alter, phase, what)
+        let back = match &o.default {
+            Some(d) => format!("SET DEFAULT {d}"),
+            None => "DROP DEFAULT".to_string(),
+        };
+        let mut step = new_step(ObjectKind::Column, cn.clone(), Action::Alter, phase, what)
             .sql(format!(
                 "ALTER TABLE {} ALTER COLUMN {} {sql}",
                 qt(table),
                 qi(&n.name)
             ))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::column(table, &n.name));
+            .requires(Resource::column(table, &n.name))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::Column,
+                    cn.clone(),
+                    format!("restore the default of {cn}"),
+                )
+                .sql(format!(
+                    "ALTER TABLE {} ALTER COLUMN {} {back}",
+                    qt(table),
+                    qi(&n.name)
+                )),
+            ]);
         if let Some(seq) = n.default.as_deref().and_then(|d| self.sequence_in(d)) {
             step = step.requires(Resource::Sequence(seq));
         }
@@ -335,6 +360,7 @@ impl Planner<'_> {
         } else {
             Phase::Contract
         };
+        // Only ALWAYS -> BY DEFAULT runs before contract; its undo is ALWAYS.
         self.push(
             new_step(
                 ObjectKind::Column,
@@ -349,7 +375,19 @@ impl Planner<'_> {
                 qi(&n.name)
             ))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::column(table, &n.name)),
+            .requires(Resource::column(table, &n.name))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::Column,
+                    cn.clone(),
+                    format!("set generated always on {cn}"),
+                )
+                .sql(format!(
+                    "ALTER TABLE {} ALTER COLUMN {} SET GENERATED ALWAYS",
+                    qt(table),
+                    qi(&n.name)
+                )),
+            ]),
         );
     }
 
@@ -358,6 +396,7 @@ impl Planner<'_> {
         if n.comment.as_ref() == old {
             return;
         }
+        let before = old.map_or("NULL".to_string(), |c| quote_literal(c));
         let cn = col_name(table, &n.name);
         let value = n
             .comment
@@ -376,7 +415,19 @@ impl Planner<'_> {
                 qt(table),
                 qi(&n.name)
             ))
-            .requires(Resource::column(table, &n.name)),
+            .requires(Resource::column(table, &n.name))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::Comment,
+                    cn.clone(),
+                    format!("restore the comment on column {cn}"),
+                )
+                .sql(format!(
+                    "COMMENT ON COLUMN {}.{} IS {before}",
+                    qt(table),
+                    qi(&n.name)
+                )),
+            ]),
         );
     }
 
@@ -465,7 +516,8 @@ impl Planner<'_> {
         ))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .requires(Resource::table(table))
-        .provides(Resource::column(table, &dst));
+        .provides(Resource::column(table, &dst))
+        .undo_with(undo_add_column(table, &dst));
         if shadow_col
             .default
             .as_deref()
@@ -508,7 +560,7 @@ impl Planner<'_> {
             },
             Some(swapped.clone()),
         );
-        self.backfill(table, &key, &dst, &forward, true);
+        self.backfill(table, &key, &dst, &forward, true, true);
         let filled = Resource::filled(table, &dst);
         if !n.nullable {
             self.set_not_null(table, &dst, Some(filled.clone()));
@@ -576,6 +628,21 @@ impl Planner<'_> {
             }
         }
     }
+}
+
+/// Abort drops a column the migration added (unless something that is
+/// not the migration's now uses it; see apply's abort).
+fn undo_add_column(table: &QualifiedName, column: &Ident) -> Vec<Step> {
+    let cn = col_name(table, column);
+    vec![
+        undo_step(ObjectKind::Column, cn.clone(), format!("drop column {cn}"))
+            .sql(format!(
+                "ALTER TABLE {} DROP COLUMN IF EXISTS {}",
+                qt(table),
+                qi(column)
+            ))
+            .removes(Resource::column(table, column)),
+    ]
 }
 
 /// Equal but for hints and the server's spelling of expressions.

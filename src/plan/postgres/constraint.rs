@@ -139,7 +139,8 @@ impl Planner<'_> {
         ))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .requires(Resource::index(&table.schema, &build))
-        .provides(Resource::constraint(table, name));
+        .provides(Resource::constraint(table, name))
+        .undo_with(undo_add_constraint(table, name));
         if replaces {
             step = step.requires(Resource::constraint_gone(table, name));
         }
@@ -256,7 +257,8 @@ impl Planner<'_> {
             ),
         )
         .requires(Resource::table(table))
-        .provides(Resource::constraint(table, name));
+        .provides(Resource::constraint(table, name))
+        .undo_with(undo_add_constraint(table, name));
         if let Some(r) = after {
             add = add.requires(r);
         }
@@ -356,7 +358,8 @@ impl Planner<'_> {
         )
         .requires(Resource::table(table))
         .requires(Resource::table(&fk.ref_table))
-        .provides(Resource::constraint(table, name));
+        .provides(Resource::constraint(table, name))
+        .undo_with(undo_add_constraint(table, name));
         for c in &fk.columns {
             add = add.requires(Resource::column(table, c));
         }
@@ -539,6 +542,24 @@ fn validate_step(
     )
     .hazard(HazardKind::MayFail, fails)
     .requires(Resource::constraint(table, name))
+    .undo_nothing()
+}
+
+/// Abort drops a constraint the migration added.
+fn undo_add_constraint(table: &QualifiedName, name: &Ident) -> Vec<Step> {
+    vec![
+        undo_step(
+            ObjectKind::Check,
+            format!("{table}.{name}"),
+            format!("drop constraint {name} on {table}"),
+        )
+        .sql(format!(
+            "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
+            qt(table),
+            qi(name)
+        ))
+        .removes(Resource::constraint(table, name)),
+    ]
 }
 
 fn same_fk(a: &ForeignKey, b: &ForeignKey) -> bool {

@@ -119,7 +119,23 @@ impl Planner<'_> {
             format!("builds an index over all of {table}: two scans; reads and writes go on"),
         )
         .requires(Resource::table(table))
-        .provides(Resource::index(&table.schema, build_name));
+        .provides(Resource::index(&table.schema, build_name))
+        .undo_with(vec![
+            undo_step(
+                ObjectKind::Index,
+                format!("{}.{build_name}", table.schema),
+                format!("drop index {build_name} on {table}"),
+            )
+            .sql(format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                qi(&table.schema),
+                qi(build_name)
+            ))
+            .outside_transaction()
+            .index_build_timeouts()
+            .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+            .removes(Resource::index(&table.schema, build_name)),
+        ]);
         if ix.unique {
             step = step.hazard(HazardKind::MayFail, format!("fails if existing rows of {table} are not unique; bellows then drops the INVALID leftover"));
         }

@@ -72,7 +72,11 @@ pub(super) struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    pub fn push(&mut self, s: Step) {
+    pub fn push(&mut self, mut s: Step) {
+        // Abort is refused once contract has started: its steps need none.
+        if s.phase == Phase::Contract {
+            s.undo = None;
+        }
         self.steps.push(s);
     }
 
@@ -160,7 +164,18 @@ pub(super) fn new_step(
         provides: Vec::new(),
         requires: Vec::new(),
         removes: Vec::new(),
+        undo: None,
     }
+}
+
+/// A step of an undo: a catalog change in its own short transaction.
+pub(super) fn undo_step(
+    kind: ObjectKind,
+    object: impl Into<String>,
+    description: impl Into<String>,
+) -> Step {
+    new_step(kind, object, Action::Undo, Phase::Expand, description)
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
 }
 
 impl Step {
@@ -189,6 +204,23 @@ impl Step {
     }
     pub(super) fn removes(mut self, r: Resource) -> Self {
         self.removes.push(r);
+        self
+    }
+    /// Abort takes this step back with these steps.
+    pub(super) fn undo_with(mut self, steps: Vec<Step>) -> Self {
+        self.undo = Some(Undo::Steps { steps });
+        self
+    }
+    /// Abort has nothing to take back for this step.
+    pub(super) fn undo_nothing(mut self) -> Self {
+        self.undo = Some(Undo::Nothing);
+        self
+    }
+    /// What this step did stays after abort, for `reason`.
+    pub(super) fn undo_stays(mut self, reason: impl Into<String>) -> Self {
+        self.undo = Some(Undo::Stays {
+            reason: reason.into(),
+        });
         self
     }
     /// A drop that is half of a replacement does not remove the name.

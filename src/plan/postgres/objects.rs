@@ -17,7 +17,13 @@ impl Planner<'_> {
                     format!("create schema {s}"),
                 )
                 .sql(format!("CREATE SCHEMA IF NOT EXISTS {}", qi(s)))
-                .provides(Resource::Schema(s.clone())),
+                .provides(Resource::Schema(s.clone()))
+                // Without CASCADE: a schema that holds anything else stays.
+                .undo_with(vec![
+                    undo_step(ObjectKind::Schema, s.as_str(), format!("drop schema {s}"))
+                        .sql(format!("DROP SCHEMA IF EXISTS {}", qi(s)))
+                        .removes(Resource::Schema(s.clone())),
+                ]),
             );
         }
         for s in self.cur.schemas.difference(&self.tgt.schemas) {
@@ -71,7 +77,19 @@ impl Planner<'_> {
                     if let Some(v) = &e.version {
                         sql.push_str(&format!(" VERSION {}", quote_literal(v)));
                     }
-                    self.push(step.sql(sql).provides(Resource::Extension(name.clone())));
+                    self.push(
+                        step.sql(sql)
+                            .provides(Resource::Extension(name.clone()))
+                            .undo_with(vec![
+                                undo_step(
+                                    ObjectKind::Extension,
+                                    name.as_str(),
+                                    format!("drop extension {name}"),
+                                )
+                                .sql(format!("DROP EXTENSION IF EXISTS {}", qi(name)))
+                                .removes(Resource::Extension(name.clone())),
+                            ]),
+                    );
                 }
                 Delta::Removed(name, _) => self.push(
                     new_step(
@@ -114,6 +132,9 @@ impl Planner<'_> {
                                 "ALTER EXTENSION {} UPDATE TO {}",
                                 qi(name),
                                 quote_literal(v)
+                            ))
+                            .undo_stays(format!(
+                                "extension {name} stays at version {v} (extensions cannot always go back a version)"
                             )),
                         );
                     }
@@ -146,7 +167,16 @@ impl Planner<'_> {
                             labels.join(", ")
                         ))
                         .requires(Resource::Schema(name.schema.clone()))
-                        .provides(Resource::Type(name.clone())),
+                        .provides(Resource::Type(name.clone()))
+                        .undo_with(vec![
+                            undo_step(
+                                ObjectKind::Enum,
+                                name.to_string(),
+                                format!("drop enum {name}"),
+                            )
+                            .sql(format!("DROP TYPE IF EXISTS {}", qt(name)))
+                            .removes(Resource::Type(name.clone())),
+                        ]),
                     );
                 }
                 Delta::Removed(name, _) => self.push(
@@ -203,7 +233,10 @@ impl Planner<'_> {
                     qt(name),
                     quote_literal(v)
                 ))
-                .requires(Resource::Type(name.clone())),
+                .requires(Resource::Type(name.clone()))
+                .undo_stays(format!(
+                    "enum {name} keeps the value {v:?} (PostgreSQL cannot remove an enum value; the old app never writes it)"
+                )),
             );
         }
     }
@@ -228,10 +261,19 @@ impl Planner<'_> {
                         )
                         .sql(crate::sql::postgres::create_sequence(name, s))
                         .requires(Resource::Schema(name.schema.clone()))
-                        .provides(Resource::Sequence(name.clone())),
+                        .provides(Resource::Sequence(name.clone()))
+                        .undo_with(vec![
+                            undo_step(
+                                ObjectKind::Sequence,
+                                name.to_string(),
+                                format!("drop sequence {name}"),
+                            )
+                            .sql(format!("DROP SEQUENCE IF EXISTS {}", qt(name)))
+                            .removes(Resource::Sequence(name.clone())),
+                        ]),
                     );
                     if let Some((t, c)) = &s.owned_by {
-                        self.own_sequence(name, t, c);
+                        self.own_sequence(name, t, c, None);
                     }
                 }
                 Delta::Removed(name, s) if self.owner_goes(name, s) => {
@@ -254,45 +296,7 @@ impl Planner<'_> {
                     .requires(Resource::Schema(name.schema.clone())),
                 ),
                 Delta::Altered(name, old, new) => {
-                    let mut opts = Vec::new();
-                    if old.data_type != new.data_type {
-                        opts.push(format!(
-                            "AS {}",
-                            crate::sql::postgres::type_sql(&new.data_type)
-                        ));
-                    }
-                    let num = |kw: &str,
-                               o: Option<i64>,
-                               n: Option<i64>,
-                               default_kw: &str|
-                     -> Option<String> {
-                        if o == n {
-                            return None;
-                        }
-                        Some(match n {
-                            Some(v) => format!("{kw} {v}"),
-                            None => default_kw.to_string(),
-                        })
-                    };
-                    opts.extend(num(
-                        "INCREMENT BY",
-                        old.increment,
-                        new.increment,
-                        "INCREMENT BY 1",
-                    ));
-                    opts.extend(num("MINVALUE", old.min_value, new.min_value, "NO MINVALUE"));
-                    opts.extend(num("MAXVALUE", old.max_value, new.max_value, "NO MAXVALUE"));
-                    if let (Some(v), true) = (new.start, old.start != new.start) {
-                        opts.push(format!("START WITH {v}"));
-                    }
-                    opts.extend(num("CACHE", old.cache, new.cache, "CACHE 1"));
-                    if old.cycle != new.cycle {
-                        opts.push(if new.cycle {
-                            "CYCLE".into()
-                        } else {
-                            "NO CYCLE".into()
-                        });
-                    }
+                    let opts = sequence_changes(old, new);
                     if !opts.is_empty() {
                         self.push(
                             new_step(
@@ -303,12 +307,24 @@ impl Planner<'_> {
                                 format!("alter sequence {name}"),
                             )
                             .sql(format!("ALTER SEQUENCE {} {}", qt(name), opts.join(" ")))
-                            .requires(Resource::Sequence(name.clone())),
+                            .requires(Resource::Sequence(name.clone()))
+                            .undo_with(vec![
+                                undo_step(
+                                    ObjectKind::Sequence,
+                                    name.to_string(),
+                                    format!("restore the options of sequence {name}"),
+                                )
+                                .sql(format!(
+                                    "ALTER SEQUENCE {} {}",
+                                    qt(name),
+                                    sequence_changes(new, old).join(" ")
+                                )),
+                            ]),
                         );
                     }
                     if old.owned_by != new.owned_by {
                         match &new.owned_by {
-                            Some((t, c)) => self.own_sequence(name, t, c),
+                            Some((t, c)) => self.own_sequence(name, t, c, old.owned_by.as_ref()),
                             None => self.push(
                                 new_step(
                                     ObjectKind::Sequence,
@@ -341,8 +357,22 @@ impl Planner<'_> {
             .is_none_or(|t| t.column(c.as_str()).is_none())
     }
 
-    fn own_sequence(&mut self, seq: &QualifiedName, table: &Ident, column: &Ident) {
+    fn own_sequence(
+        &mut self,
+        seq: &QualifiedName,
+        table: &Ident,
+        column: &Ident,
+        before: Option<&(Ident, Ident)>,
+    ) {
         let t = QualifiedName::new(seq.schema.clone(), table.clone());
+        let owner_before = match before {
+            Some((bt, bc)) => format!(
+                "{}.{}",
+                qt(&QualifiedName::new(seq.schema.clone(), bt.clone())),
+                qi(bc)
+            ),
+            None => "NONE".to_string(),
+        };
         self.push(
             new_step(
                 ObjectKind::Sequence,
@@ -358,7 +388,58 @@ impl Planner<'_> {
                 qi(column)
             ))
             .requires(Resource::Sequence(seq.clone()))
-            .requires(Resource::column(&t, column)),
+            .requires(Resource::column(&t, column))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::Sequence,
+                    seq.to_string(),
+                    format!("sequence {seq} owned as before"),
+                )
+                .sql(format!(
+                    "ALTER SEQUENCE {} OWNED BY {owner_before}",
+                    qt(seq)
+                )),
+            ]),
         );
     }
+}
+
+/// The ALTER SEQUENCE options that turn `old` into `new`.
+fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
+    let mut opts = Vec::new();
+    if old.data_type != new.data_type {
+        opts.push(format!(
+            "AS {}",
+            crate::sql::postgres::type_sql(&new.data_type)
+        ));
+    }
+    let num = |kw: &str, o: Option<i64>, n: Option<i64>, default_kw: &str| -> Option<String> {
+        if o == n {
+            return None;
+        }
+        Some(match n {
+            Some(v) => format!("{kw} {v}"),
+            None => default_kw.to_string(),
+        })
+    };
+    opts.extend(num(
+        "INCREMENT BY",
+        old.increment,
+        new.increment,
+        "INCREMENT BY 1",
+    ));
+    opts.extend(num("MINVALUE", old.min_value, new.min_value, "NO MINVALUE"));
+    opts.extend(num("MAXVALUE", old.max_value, new.max_value, "NO MAXVALUE"));
+    if let (Some(v), true) = (new.start, old.start != new.start) {
+        opts.push(format!("START WITH {v}"));
+    }
+    opts.extend(num("CACHE", old.cache, new.cache, "CACHE 1"));
+    if old.cycle != new.cycle {
+        opts.push(if new.cycle {
+            "CYCLE".into()
+        } else {
+            "NO CYCLE".into()
+        });
+    }
+    opts
 }

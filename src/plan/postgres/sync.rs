@@ -96,6 +96,20 @@ impl Planner<'_> {
             format!("the sync trigger of {}", col_name(table, dst)),
         );
         let function = QualifiedName::new(table.schema.clone(), name.clone());
+        let statements = vec![
+            format!("DROP TRIGGER IF EXISTS {} ON {}", qi(&name), qt(table)),
+            format!("DROP FUNCTION IF EXISTS {}()", qt(&function)),
+        ];
+        let mut undo = undo_step(
+            ObjectKind::SyncTrigger,
+            col_name(table, dst),
+            format!("drop the sync trigger of {}", col_name(table, dst)),
+        )
+        .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+        .removes(Resource::Trigger(function.clone()));
+        for s in &statements {
+            undo = undo.sql(s.clone());
+        }
         let mut step = new_step(ObjectKind::SyncTrigger, col_name(table, dst), Action::Create, Phase::Expand, format!("keep {} in sync while old and new app versions write", col_name(table, dst)))
             .sql(format!(
                 "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN {body} RETURN NEW; END $bellows$",
@@ -108,15 +122,12 @@ impl Planner<'_> {
                 qt(&function)
             ))
             .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
-            .provides(Resource::Trigger(function.clone()));
+            .provides(Resource::Trigger(function.clone()))
+            .undo_with(vec![undo]);
         for r in requires.iter().cloned() {
             step = step.requires(r);
         }
         self.push(step);
-        let statements = vec![
-            format!("DROP TRIGGER IF EXISTS {} ON {}", qi(&name), qt(table)),
-            format!("DROP FUNCTION IF EXISTS {}()", qt(&function)),
-        ];
         if after.is_some() {
             // Folded into the caller's step.
             return statements;
@@ -142,7 +153,9 @@ impl Planner<'_> {
     }
 
     /// Batched UPDATE by primary key, each batch its own short transaction
-    /// holding row locks on that batch only: never one long UPDATE.
+    /// holding row locks on that batch only: never one long UPDATE. A
+    /// `new_column` goes away on abort with what was filled into it; an
+    /// existing one keeps the values.
     pub fn backfill(
         &mut self,
         table: &QualifiedName,
@@ -150,6 +163,7 @@ impl Planner<'_> {
         column: &Ident,
         expr: &str,
         only_null: bool,
+        new_column: bool,
     ) {
         let mut step = new_step(
             ObjectKind::Column,
@@ -182,6 +196,14 @@ impl Planner<'_> {
         let upper: Vec<String> = (n + 1..=2 * n).map(|i| format!("${i}")).collect();
         step = step.sql(BackfillSql::new(&fill).update(Some(&lower), &upper));
         step.backfill = Some(fill);
+        step = if new_column {
+            step.undo_nothing()
+        } else {
+            step.undo_stays(format!(
+                "the values migrate filled into {} stay (they were NULL before)",
+                col_name(table, column)
+            ))
+        };
         for k in key {
             step = step.requires(Resource::column(table, k));
         }

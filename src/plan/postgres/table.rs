@@ -77,7 +77,16 @@ impl Planner<'_> {
         )
         .sql(format!("CREATE TABLE {} ({})", qt(name), parts.join(", ")))
         .requires(Resource::Schema(name.schema.clone()))
-        .provides(Resource::table(name));
+        .provides(Resource::table(name))
+        .undo_with(vec![
+            undo_step(
+                ObjectKind::Table,
+                name.to_string(),
+                format!("drop table {name}"),
+            )
+            .sql(format!("DROP TABLE IF EXISTS {}", qt(name)))
+            .removes(Resource::table(name)),
+        ]);
         for c in &t.columns {
             step = step.provides(Resource::column(name, &c.name));
             if !c.nullable {
@@ -182,7 +191,20 @@ impl Planner<'_> {
         ))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .requires(Resource::table(from))
-        .provides(Resource::table(to));
+        .provides(Resource::table(to))
+        .undo_with(vec![
+            undo_step(
+                ObjectKind::Table,
+                to.to_string(),
+                format!("give table {to} its old name {from} back"),
+            )
+            .sql(format!("DROP VIEW IF EXISTS {}", qt(from)))
+            .sql(format!(
+                "ALTER TABLE {} RENAME TO {}",
+                qt(to),
+                qi(&from.name)
+            )),
+        ]);
         // Every column is reachable under both names from here on.
         for c in &old.columns {
             step = step.provides(Resource::column(to, &c.name));
@@ -211,6 +233,10 @@ impl Planner<'_> {
                 .comment
                 .as_deref()
                 .map_or("NULL".to_string(), quote_literal);
+            let before = old
+                .comment
+                .as_deref()
+                .map_or("NULL".to_string(), quote_literal);
             self.push(
                 new_step(
                     ObjectKind::Comment,
@@ -220,7 +246,15 @@ impl Planner<'_> {
                     format!("comment on table {name}"),
                 )
                 .sql(format!("COMMENT ON TABLE {} IS {value}", qt(name)))
-                .requires(Resource::table(name)),
+                .requires(Resource::table(name))
+                .undo_with(vec![
+                    undo_step(
+                        ObjectKind::Comment,
+                        name.to_string(),
+                        format!("restore the comment on table {name}"),
+                    )
+                    .sql(format!("COMMENT ON TABLE {} IS {before}", qt(name))),
+                ]),
             );
         }
     }
