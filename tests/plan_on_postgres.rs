@@ -217,3 +217,114 @@ async fn a_rendered_backfill_longer_than_statement_timeout_runs_batch_by_batch()
             .expect("count");
     assert_eq!((filled, wrong), (8000, 0));
 }
+
+/// Dependencies are per column, and the planner sees every kind that
+/// breaks an apply: a view over a column refuses even a change that
+/// rewrites nothing (varchar(20) to varchar(32), numeric(10,2) to
+/// numeric(12,2): PostgreSQL says 0A000), so plan refuses it up front;
+/// triggers stop only changes to the columns they refer to (`UPDATE OF`,
+/// `WHEN`, `NEW.col` in the function, column names among a C function's
+/// arguments), and a column no trigger mentions is dropped and renamed.
+#[tokio::test]
+async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(20), price numeric(10,2), a int, b int, c int,
+                         title text, body text, tsv tsvector, spare text, other text);
+         CREATE VIEW v AS SELECT id, code, price FROM t;
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END $$;
+         CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();
+         CREATE TRIGGER t_upd BEFORE UPDATE OF b ON t FOR EACH ROW EXECUTE FUNCTION touch();
+         CREATE TRIGGER t_when BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.c IS NULL) EXECUTE FUNCTION touch();
+         CREATE TRIGGER t_tsv BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(tsv, 'pg_catalog.english', title, body);
+         INSERT INTO t (id, code, price, a, b, c, title, body, spare, other) SELECT g, 'x', 1, g, g, g, 't', 'b', 's', 'o' FROM generate_series(1, 20) g;",
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("app.yaml");
+    let base = "tables:\n  t:\n    columns:\n      id: { type: bigint }\n      code: { type: varchar(20) }\n      price: { type: \"numeric(10,2)\" }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      title: { type: text }\n      body: { type: text }\n      tsv: { type: tsvector }\n      spare: { type: text }\n      other: { type: text }\n    primary_key: [id]\n";
+    let plan = |yaml: &str| {
+        std::fs::write(&target, yaml).expect("write target");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
+            .args(["plan", "--database-url", &db.url, "--target"])
+            .arg(&target)
+            .output()
+            .expect("bellows runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let refused = |yaml: String, change: &str, by: &str| {
+        let (code, err) = plan(&yaml);
+        assert_eq!(code, Some(2), "{change} must be refused:\n{err}");
+        assert!(
+            err.contains(change) && err.contains(by),
+            "{change} by {by}:\n{err}"
+        );
+    };
+    refused(
+        base.replace("varchar(20)", "varchar(32)"),
+        "changing the type of public.t.code from varchar(20) to varchar(32)",
+        "view public.v (depends on column code)",
+    );
+    refused(
+        base.replace("numeric(10,2)", "numeric(12,2)"),
+        "changing the type of public.t.price",
+        "view public.v (depends on column price)",
+    );
+    refused(
+        base.replace("      a: { type: integer }\n", ""),
+        "dropping column public.t.a",
+        "trigger t_touch on public.t (its function refers to column a)",
+    );
+    refused(
+        base.replace("      b: { type: integer }\n", ""),
+        "dropping column public.t.b",
+        "trigger t_upd on public.t (depends on column b)",
+    );
+    refused(
+        base.replace("c: { type: integer }", "c: { type: bigint }"),
+        "changing the type of public.t.c",
+        "trigger t_when on public.t (depends on column c)",
+    );
+    refused(
+        base.replace("      title: { type: text }\n", ""),
+        "dropping column public.t.title",
+        "trigger t_tsv on public.t (its function refers to column title)",
+    );
+    // `a` is retyped through a swap: the trigger's NEW.a keeps working.
+    let (code, err) = plan(&base.replace("a: { type: integer }", "a: { type: bigint }"));
+    assert_eq!(code, Some(0), "{err}");
+    // No trigger mentions `spare` or `other`: they are dropped and renamed,
+    // and the plan runs to the end.
+    let free = base
+        .replace("      spare: { type: text }\n", "")
+        .replace("other: { type: text }", "renamed: { type: text, renamed_from: other }");
+    let (code, err) = plan(&free);
+    assert_eq!(code, Some(0), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
+        .args([
+            "apply",
+            "--database-url",
+            &db.url,
+            "--phase",
+            "all",
+            "--allow-hazard",
+            "data-loss",
+            "--target",
+        ])
+        .arg(&target)
+        .output()
+        .expect("bellows runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let renamed: i64 = sqlx::query_scalar("SELECT count(*) FROM t WHERE renamed = 'o'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("renamed column");
+    assert_eq!(renamed, 20);
+}

@@ -96,11 +96,24 @@ impl UnmanagedKind {
     }
 }
 
+/// How a dependency is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Via {
+    /// The catalog records it (`pg_depend`): PostgreSQL refuses to drop or
+    /// retype the column while the object exists.
+    Catalog,
+    /// A trigger's function refers to the column (`NEW.col`, or its name
+    /// among the trigger's arguments): nothing stops a drop, but the
+    /// trigger fails at its next run.
+    Body,
+}
+
 /// A column (or, with `column: None`, a whole table) something depends on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ColumnRef {
     pub table: QualifiedName,
     pub column: Option<Ident>,
+    pub via: Via,
 }
 
 /// Where an object's name lives, for the names bellows gives its own

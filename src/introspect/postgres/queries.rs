@@ -199,3 +199,17 @@ pub(super) const Q_DEPENDENCIES: &str = "
        AND d.deptype IN ('n', 'a')
        AND d.classid IN ('pg_rewrite'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass)
      ORDER BY 1, 2, 3, 4, 5";
+
+/// Triggers with what their function says: its language and source, and
+/// the trigger's arguments (NUL-separated), to find the columns a trigger
+/// refers to where the catalog does not record it.
+pub(super) const Q_TRIGGER_BODIES: &str = "
+    SELECT (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity,
+           n.nspname::text, c.relname::text, l.lanname::text, p.prosrc, tg.tgargs
+      FROM pg_trigger tg
+      JOIN pg_class c ON c.oid = tg.tgrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_proc p ON p.oid = tg.tgfoid
+      JOIN pg_language l ON l.oid = p.prolang
+     WHERE NOT tg.tgisinternal AND n.nspname = ANY($1)
+     ORDER BY 1";

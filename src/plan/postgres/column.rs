@@ -138,7 +138,11 @@ impl Planner<'_> {
     /// DROP COLUMN is a catalog change, but the data is gone: contract only.
     fn drop_column(&mut self, table: &QualifiedName, column: &Ident) {
         let cn = col_name(table, column);
-        self.guard_unmanaged(table, Some(column), format!("dropping column {cn}"));
+        self.guard_unmanaged(
+            table,
+            Affects::DropColumn(column),
+            format!("dropping column {cn}"),
+        );
         self.push(
             new_step(
                 ObjectKind::Column,
@@ -168,6 +172,14 @@ impl Planner<'_> {
             return self.shadow(table, old_table, o, n);
         }
         if o.ty != n.ty || o.collation != n.collation {
+            // Even a change that rewrites nothing is refused by PostgreSQL
+            // while a view, rule, policy or trigger definition uses the
+            // column (0A000).
+            self.guard_unmanaged(
+                table,
+                Affects::RetypeColumn(&n.name),
+                format!("changing the type of {cn} from {} to {}", o.ty, n.ty),
+            );
             if o.collation != n.collation {
                 // A collation change keeps the data but rebuilds the
                 // column's indexes under ACCESS EXCLUSIVE.
@@ -478,7 +490,12 @@ impl Planner<'_> {
                 hint: "rename or retype it by hand".into(),
             });
         }
-        self.guard_unmanaged(table, Some(&o.name), what.clone());
+        let affects = if renamed {
+            Affects::DropColumn(&o.name)
+        } else {
+            Affects::RetypeColumn(&o.name)
+        };
+        self.guard_unmanaged(table, affects, what.clone());
         let Some(key) = self.backfill_key(table, what.clone()) else {
             return;
         };

@@ -17,10 +17,25 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::PlanError;
 use super::step::*;
-use crate::introspect::Unmanaged;
+use crate::introspect::{Unmanaged, Via};
 use crate::model::*;
 use crate::sql::quote_ident;
 use names::Space;
+
+/// What a change does to a table, for the objects that depend on it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Affects<'a> {
+    /// Dropped or renamed: everything that depends on it breaks.
+    Table,
+    /// Dropped (a rename drops the old name in contract): everything that
+    /// refers to the column breaks.
+    DropColumn(&'a Ident),
+    /// Retyped, in place or by a swap that drops the old column: objects
+    /// the catalog ties to the column refuse it (views, rules, policies,
+    /// triggers' `UPDATE OF` and `WHEN`); a trigger function that refers
+    /// to it by name goes on working.
+    RetypeColumn(&'a Ident),
+}
 
 /// Lock waits for ordinary steps use apply's `--lock-timeout`; concurrent
 /// index builds wait for every older transaction, so a short lock timeout
@@ -106,28 +121,36 @@ impl Planner<'_> {
         }
     }
 
-    /// Refuses a change to a table or column that an unmanaged object
-    /// (view, trigger, policy, ...) depends on.
-    pub fn guard_unmanaged(
-        &mut self,
-        table: &QualifiedName,
-        column: Option<&Ident>,
-        change: String,
-    ) {
+    /// Refuses a change that would break an object bellows does not
+    /// manage (a view, trigger, policy, rule, function), naming it and how
+    /// it depends on what changes. Dependencies are per column: a trigger
+    /// on a table does not stop a change to a column it never refers to.
+    pub fn guard_unmanaged(&mut self, table: &QualifiedName, change: Affects<'_>, what: String) {
         let hits: Vec<String> = self
             .unmanaged
             .iter()
-            .filter(|u| {
-                u.depends_on.iter().any(|d| {
+            .filter_map(|u| {
+                let d = u.depends_on.iter().find(|d| {
                     &d.table == table
-                        && (column.is_none() || d.column.as_ref() == column || d.column.is_none())
-                })
+                        && match change {
+                            Affects::Table => true,
+                            Affects::DropColumn(c) => d.column.as_ref() == Some(c),
+                            Affects::RetypeColumn(c) => {
+                                d.column.as_ref() == Some(c) && d.via == Via::Catalog
+                            }
+                        }
+                })?;
+                let how = match (&d.column, d.via) {
+                    (None, _) => "depends on the table".to_string(),
+                    (Some(c), Via::Catalog) => format!("depends on column {c}"),
+                    (Some(c), Via::Body) => format!("its function refers to column {c}"),
+                };
+                Some(format!("{u} ({how})"))
             })
-            .map(|u| u.to_string())
             .collect();
         if !hits.is_empty() {
             self.error(PlanError::BreaksUnmanaged {
-                change,
+                change: what,
                 dependents: hits.join(", "),
             });
         }

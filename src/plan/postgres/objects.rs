@@ -1,6 +1,7 @@
 //! Schemas, extensions, enum types and sequences.
 
 use super::*;
+use crate::introspect::Place;
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::quote_literal;
 
@@ -27,12 +28,13 @@ impl Planner<'_> {
             );
         }
         for s in self.cur.schemas.difference(&self.tgt.schemas) {
-            let prefix = format!("{}.", crate::sql::quote_ident(s.as_str()));
             let inside: Vec<String> = self
                 .unmanaged
                 .iter()
-                .filter(|u| {
-                    u.identity.starts_with(&prefix) || u.identity.contains(&format!(" on {prefix}"))
+                .filter(|u| match &u.place {
+                    Place::Schema(q) => &q.schema == s,
+                    Place::Table { table, .. } => &table.schema == s,
+                    Place::Other => false,
                 })
                 .map(|u| u.to_string())
                 .collect();

@@ -46,8 +46,19 @@ impl Planner<'_> {
     fn create_table(&mut self, name: &QualifiedName, t: &Table) {
         // The name may be held by a relation bellows does not manage (a
         // partition, a view, ...): creating the table would fail midway.
-        let identity = qt(name);
-        if let Some(u) = self.unmanaged.iter().find(|u| u.identity == identity) {
+        // Relations and types share the name (a table has a row type);
+        // functions and collations do not.
+        let held = |u: &&Unmanaged| {
+            matches!(&u.place, crate::introspect::Place::Schema(q) if q == name)
+                && !matches!(
+                    u.kind,
+                    crate::introspect::UnmanagedKind::Function
+                        | crate::introspect::UnmanagedKind::Procedure
+                        | crate::introspect::UnmanagedKind::Aggregate
+                        | crate::introspect::UnmanagedKind::Collation
+                )
+        };
+        if let Some(u) = self.unmanaged.iter().find(held) {
             return self.error(PlanError::Unsupported {
                 object: name.to_string(),
                 what: format!("creating table {name}, whose name is held by {u}"),
@@ -132,7 +143,7 @@ impl Planner<'_> {
     /// are dropped as their own steps first, so tables that reference each
     /// other can be dropped together.
     fn drop_table(&mut self, name: &QualifiedName, t: &Table) {
-        self.guard_unmanaged(name, None, format!("dropping table {name}"));
+        self.guard_unmanaged(name, Affects::Table, format!("dropping table {name}"));
         for (n, fk) in &t.foreign_keys {
             self.drop_foreign_key(name, n, fk);
         }
@@ -171,7 +182,7 @@ impl Planner<'_> {
             });
             return;
         }
-        self.guard_unmanaged(from, None, format!("renaming table {from}"));
+        self.guard_unmanaged(from, Affects::Table, format!("renaming table {from}"));
         let mut step = new_step(
             ObjectKind::Table,
             to.to_string(),
