@@ -402,7 +402,12 @@ async fn a_failed_unique_index_build_leaves_no_invalid_index_and_resumes() {
     .expect("the re-run resumes the failed step and finishes");
     let status = bellows::apply::status(&db.url).await.expect("status");
     assert_eq!(status.completed_phase.as_deref(), Some("expand"));
-    assert!(status.steps.iter().all(|s| s.status == "done"));
+    assert!(
+        status
+            .steps
+            .iter()
+            .all(|s| s.status == bellows::apply::StepState::Done)
+    );
 }
 
 #[tokio::test]

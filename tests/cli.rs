@@ -35,7 +35,7 @@ fn top_level_help_lists_every_command_and_the_exit_codes() {
         "{help}"
     );
     assert!(
-        help.contains("Exit codes:") && help.contains("2  error"),
+        help.contains("Exit codes:") && help.contains("2    error") && help.contains("130"),
         "{help}"
     );
 }

@@ -298,9 +298,10 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
     assert_eq!(code, Some(0), "{err}");
     // No trigger mentions `spare` or `other`: they are dropped and renamed,
     // and the plan runs to the end.
-    let free = base
-        .replace("      spare: { type: text }\n", "")
-        .replace("other: { type: text }", "renamed: { type: text, renamed_from: other }");
+    let free = base.replace("      spare: { type: text }\n", "").replace(
+        "other: { type: text }",
+        "renamed: { type: text, renamed_from: other }",
+    );
     let (code, err) = plan(&free);
     assert_eq!(code, Some(0), "{err}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))

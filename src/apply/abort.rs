@@ -174,6 +174,20 @@ async fn run_undo(
             });
             continue;
         }
+        if opts.interrupt.requested() {
+            let at = format!("before undo step {} (`{}`)", i + 1, step.description);
+            ledger::set_status(
+                &db.pool,
+                record.id,
+                i,
+                StepState::Interrupted,
+                Some((&at, None)),
+            )
+            .await?;
+            return Err(ApplyError::Interrupted {
+                at: format!("{at}; run `bellows abort` again to finish the abort"),
+            });
+        }
         obs.on(Event::StepStarted {
             number: i + 1,
             step,
@@ -215,20 +229,7 @@ async fn run_undo(
                 left.push(why);
             }
             Err(e) => {
-                let (msg, state) = match &e {
-                    ApplyError::Step {
-                        message, sqlstate, ..
-                    } => (message.clone(), sqlstate.clone()),
-                    other => (other.to_string(), None),
-                };
-                ledger::set_status(
-                    &db.pool,
-                    record.id,
-                    i,
-                    StepState::Failed,
-                    Some((&msg, state.as_deref())),
-                )
-                .await?;
+                super::run::record_failure(&db.pool, record.id, i, &e).await?;
                 return Err(e);
             }
         }

@@ -6,18 +6,25 @@
 //! library itself prints nothing.
 
 mod abort;
+mod backfill;
 mod db;
+mod interrupt;
 mod ledger;
 mod lock;
 mod run;
+mod status;
 mod steps;
+mod watch;
 
 use std::time::Duration;
 
 pub use abort::{AbortReport, abort, abort_preview, undo_target};
+pub use interrupt::Interrupt;
 pub use ledger::{MigrationState, StepState};
 pub use lock::{Holder, LEASE};
-pub use run::{apply, status};
+pub use run::apply;
+pub use status::{Activity, Status, StepStatus, status};
+pub use watch::Blocker;
 
 use crate::conn::{ConnError, DbError};
 use crate::introspect::IntrospectError;
@@ -42,6 +49,8 @@ pub struct ApplyOptions {
     pub pause: Option<Duration>,
     pub allow_hazards: Vec<HazardKind>,
     pub dry_run: bool,
+    /// Stop requests (the CLI's Ctrl-C); nobody asks by default.
+    pub interrupt: Interrupt,
 }
 
 impl Default for ApplyOptions {
@@ -54,6 +63,7 @@ impl Default for ApplyOptions {
             pause: None,
             allow_hazards: Vec::new(),
             dry_run: false,
+            interrupt: Interrupt::new(),
         }
     }
 }
@@ -79,12 +89,27 @@ pub enum Event<'a> {
         number: usize,
         step: &'a Step,
     },
+    /// `--dry-run`: this phase has no steps.
+    NothingToRun {
+        phase: Phase,
+    },
     /// A lock was not granted within lock_timeout; waiting before retry.
+    /// `blockers` are the sessions that held it up (when the wait lasted
+    /// long enough to look).
     LockWait {
         step: &'a Step,
         attempt: u32,
         max: u32,
         wait: Duration,
+        blockers: &'a [Blocker],
+    },
+    /// An index build from an earlier, killed apply still runs on the
+    /// server; apply waits for it.
+    BuildUnderWay {
+        index: QualifiedName,
+        pid: i32,
+        running_for: Duration,
+        phase: String,
     },
     /// Behind a transaction pooler a statement outside a transaction cannot
     /// get its own timeouts: it runs with the server's.
@@ -97,10 +122,15 @@ pub enum Event<'a> {
     InvalidIndexDropped {
         index: QualifiedName,
     },
+    /// After each batch. `done` counts rows since the backfill began
+    /// (`before` of them in earlier runs); `total` is the table's rows
+    /// when this run began, which rows inserted meanwhile may exceed.
     BackfillProgress {
         step: &'a Step,
         done: u64,
         total: u64,
+        before: u64,
+        finished: bool,
     },
     StepFinished {
         number: usize,
@@ -185,9 +215,15 @@ pub enum ApplyError {
         message: String,
     },
     #[error(
-        "step `{step}` could not get its lock in {attempts} tries of lock_timeout each; other sessions held conflicting locks. Run apply again later, or raise --max-retries"
+        "step `{step}` could not get its lock in {attempts} tries of lock_timeout each; other sessions held conflicting locks{}. Run apply again later, or raise --max-retries", if blockers.is_empty() { String::new() } else { format!(":\n  {}", blockers.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("\n  ")) }
     )]
-    LockTimeout { step: String, attempts: u32 },
+    LockTimeout {
+        step: String,
+        attempts: u32,
+        blockers: Vec<Blocker>,
+    },
+    #[error("stopped at your request {at}; run the same command again to resume")]
+    Interrupted { at: String },
     #[error("after {phase}, the database does not have what the phase should leave: {missing}")]
     Verify {
         phase: &'static str,
@@ -202,24 +238,4 @@ impl ApplyError {
             source: DbError(source),
         }
     }
-}
-
-/// A summary of the in-flight or last migration, for `status`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Status {
-    pub migration: Option<i64>,
-    pub state: Option<String>,
-    pub completed_phase: Option<String>,
-    pub steps: Vec<StepStatus>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StepStatus {
-    pub position: i32,
-    pub phase: String,
-    pub description: String,
-    pub status: String,
-    pub rows_done: i64,
-    pub error: Option<String>,
-    pub sqlstate: Option<String>,
 }

@@ -5,14 +5,15 @@
 use std::path::Path;
 use std::time::Instant;
 
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
+use super::backfill::backfill;
 use super::db::Db;
 use super::ledger::{self, Migration, MigrationState, StepRow, StepState};
 use super::lock::ApplyLock;
-use super::steps::{backfill, concurrent, transactional};
+use super::steps::{concurrent, transactional};
 use super::*;
-use crate::conn::postgres::{query, query_scalar};
+use crate::conn::postgres::query_scalar;
 use crate::model::Schema;
 use crate::plan::{Action, Plan, PlanOptions, Resource};
 use crate::spec::{self, WriteOptions};
@@ -101,12 +102,19 @@ async fn dry_run(
         }
     };
     gate(&plan, phases(phase), opts)?;
-    for (i, s) in plan.steps.iter().enumerate() {
-        if phases(phase).contains(&s.phase) {
-            obs.on(Event::WouldRun {
-                number: i + 1,
-                step: s,
-            });
+    for p in phases(phase) {
+        let mut any = false;
+        for (i, s) in plan.steps.iter().enumerate() {
+            if s.phase == p {
+                any = true;
+                obs.on(Event::WouldRun {
+                    number: i + 1,
+                    step: s,
+                });
+            }
+        }
+        if !any {
+            obs.on(Event::NothingToRun { phase: p });
         }
     }
     Ok(())
@@ -269,6 +277,18 @@ pub(super) async fn run_phase(
             });
             continue;
         }
+        if opts.interrupt.requested() {
+            let at = format!("before step {} (`{}`)", i + 1, step.description);
+            ledger::set_status(
+                &db.pool,
+                mig.id,
+                i,
+                StepState::Interrupted,
+                Some((&at, None)),
+            )
+            .await?;
+            return Err(ApplyError::Interrupted { at });
+        }
         obs.on(Event::StepStarted {
             number: i + 1,
             step,
@@ -294,20 +314,7 @@ pub(super) async fn run_phase(
                 });
             }
             Err(e) => {
-                let (msg, state) = match &e {
-                    ApplyError::Step {
-                        message, sqlstate, ..
-                    } => (message.clone(), sqlstate.clone()),
-                    other => (other.to_string(), None),
-                };
-                ledger::set_status(
-                    &db.pool,
-                    mig.id,
-                    i,
-                    StepState::Failed,
-                    Some((&msg, state.as_deref())),
-                )
-                .await?;
+                record_failure(&db.pool, mig.id, i, &e).await?;
                 return Err(e);
             }
         }
@@ -321,6 +328,24 @@ pub(super) async fn run_phase(
     mig.phase_schema = Some(live_yaml);
     obs.on(Event::PhaseFinished { phase });
     Ok(())
+}
+
+/// Records why a step stopped: interrupted (it runs again on resume) or
+/// failed, with the server's message and SQLSTATE.
+pub(super) async fn record_failure(
+    pool: &PgPool,
+    id: i64,
+    pos: usize,
+    e: &ApplyError,
+) -> Result<(), ApplyError> {
+    let (status, msg, state) = match e {
+        ApplyError::Interrupted { at } => (StepState::Interrupted, at.clone(), None),
+        ApplyError::Step {
+            message, sqlstate, ..
+        } => (StepState::Failed, message.clone(), sqlstate.clone()),
+        other => (StepState::Failed, other.to_string(), None),
+    };
+    ledger::set_status(pool, id, pos, status, Some((&msg, state.as_deref()))).await
 }
 
 /// After a phase, what its steps provide must exist; after contract, the
@@ -374,58 +399,4 @@ fn verify(live: &Schema, mig: &Migration, phase: Phase) -> Result<(), ApplyError
             missing: missing.join(", "),
         })
     }
-}
-
-/// The in-flight (or last) migration and its steps.
-pub async fn status(url: &str) -> Result<Status, ApplyError> {
-    let db = Db::open(url).await?;
-    let r = read_status(&db.pool).await;
-    db.close().await;
-    r
-}
-
-async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
-    const WHAT: &str = "read the migrations";
-    let none = Status {
-        migration: None,
-        state: None,
-        completed_phase: None,
-        steps: Vec::new(),
-    };
-    if !ledger_exists(pool).await? {
-        return Ok(none);
-    }
-    let mut tx = ledger::begin(pool, WHAT).await?;
-    let m =
-        query("SELECT id, state, completed_phase FROM bellows.migrations ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(ApplyError::ledger(WHAT))?;
-    let Some(m) = m else {
-        return Ok(none);
-    };
-    let id: i64 = m.get(0);
-    let steps = query("SELECT position, phase, description, status, rows_done, error, sqlstate FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(ApplyError::ledger("read the steps"))?
-        .into_iter()
-        .map(|r| StepStatus {
-            position: r.get(0),
-            phase: r.get(1),
-            description: r.get(2),
-            status: r.get(3),
-            rows_done: r.get(4),
-            error: r.get(5),
-            sqlstate: r.get(6),
-        })
-        .collect();
-    ledger::commit(tx, WHAT).await?;
-    Ok(Status {
-        migration: Some(id),
-        state: m.get(1),
-        completed_phase: m.get(2),
-        steps,
-    })
 }

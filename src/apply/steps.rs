@@ -1,23 +1,19 @@
 //! Running one step: transactional steps in their own short transaction,
-//! CONCURRENTLY steps outside any, backfills in checkpointed batches; all
-//! under lock_timeout, retried with backoff when the lock is not granted.
+//! CONCURRENTLY steps outside any (backfills are in `backfill.rs`); all
+//! under lock_timeout, retried with backoff when the lock is not granted,
+//! each retry naming the sessions that held it up; a first stop request
+//! ends the apply after the statement under way, a second cancels it.
 
-use std::time::Duration;
-
-use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 
 use super::db::Db;
-use super::ledger::{self, StepRow};
+use super::watch::{LOCK_NOT_AVAILABLE, QUERY_CANCELED, backoff, watched};
 use super::*;
 use crate::conn::ConnError;
 use crate::conn::postgres::{query, query_scalar};
 use crate::model::QualifiedName;
-use crate::plan::{Action, Backfill, ObjectKind, Resource};
-use crate::sql::postgres::{BackfillSql, literals, qualified};
-
-/// SQLSTATE 55P03 lock_not_available: lock_timeout expired.
-const LOCK_NOT_AVAILABLE: &str = "55P03";
+use crate::plan::{Action, ObjectKind, Resource};
+use crate::sql::postgres::qualified;
 
 pub(super) fn timeouts(step: &Step, opts: &ApplyOptions) -> (u64, u64) {
     let lock = step
@@ -53,7 +49,7 @@ pub(super) fn step_error(step: &Step, statement: &str, e: &sqlx::Error) -> Apply
             }
             m
         }
-        None => e.to_string(),
+        None => crate::conn::DbError(clone_error(e)).to_string(),
     };
     ApplyError::Step {
         step: step.description.clone(),
@@ -63,39 +59,57 @@ pub(super) fn step_error(step: &Step, statement: &str, e: &sqlx::Error) -> Apply
     }
 }
 
-/// On a lock timeout with tries left: report, wait with backoff, and say
-/// to try again. Shared by every kind of step.
-async fn retry_after_lock_timeout(
-    e: &sqlx::Error,
-    attempt: &mut u32,
-    step: &Step,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
-) -> bool {
-    if sqlstate(e).as_deref() != Some(LOCK_NOT_AVAILABLE) || *attempt >= opts.max_retries {
-        return false;
-    }
-    *attempt += 1;
-    let wait = backoff(*attempt);
-    obs.on(Event::LockWait {
-        step,
-        attempt: *attempt,
-        max: opts.max_retries,
-        wait,
-    });
-    tokio::time::sleep(wait).await;
-    true
+/// sqlx errors do not clone; the text is what a report needs.
+fn clone_error(e: &sqlx::Error) -> sqlx::Error {
+    sqlx::Error::Protocol(e.to_string())
 }
 
-/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s ... up to 10 s, ±50 %.
-fn backoff(attempt: u32) -> Duration {
-    let base = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    let jitter = nanos % (base + 1);
-    Duration::from_millis(base / 2 + jitter)
+/// A statement that failed, with what the watch saw.
+pub(super) struct Failure {
+    pub statement: String,
+    pub error: sqlx::Error,
+    pub blockers: Vec<watch::Blocker>,
+    pub cancelled: bool,
+}
+
+/// After a failed statement: wait and retry when its lock was not
+/// granted and tries are left (reporting who held it), or end the step:
+/// interrupted, out of tries, or failed. `Ok(())` means retry.
+pub(super) async fn after_failure(
+    f: Failure,
+    attempt: &mut u32,
+    step: &Step,
+    at: &str,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> Result<(), ApplyError> {
+    let state = sqlstate(&f.error);
+    if f.cancelled || (state.as_deref() == Some(QUERY_CANCELED) && opts.interrupt.requested()) {
+        return Err(ApplyError::Interrupted { at: at.to_string() });
+    }
+    if state.as_deref() == Some(LOCK_NOT_AVAILABLE) {
+        if *attempt < opts.max_retries {
+            *attempt += 1;
+            let wait = backoff(*attempt);
+            obs.on(Event::LockWait {
+                step,
+                attempt: *attempt,
+                max: opts.max_retries,
+                wait,
+                blockers: &f.blockers,
+            });
+            if opts.interrupt.sleep(wait).await {
+                return Err(ApplyError::Interrupted { at: at.to_string() });
+            }
+            return Ok(());
+        }
+        return Err(ApplyError::LockTimeout {
+            step: step.description.clone(),
+            attempts: *attempt + 1,
+            blockers: f.blockers,
+        });
+    }
+    Err(step_error(step, &f.statement, &f.error))
 }
 
 /// One short transaction with SET LOCAL timeouts (so it works through
@@ -110,6 +124,7 @@ pub(super) async fn transactional(
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
     let (lock_ms, stmt_ms) = timeouts(step, opts);
+    let at = format!("during `{}`, which runs again on resume", step.description);
     let mut attempt = 0;
     loop {
         let mut conn = db
@@ -121,25 +136,34 @@ pub(super) async fn transactional(
             .begin()
             .await
             .map_err(ApplyError::ledger("begin a transaction"))?;
-        let mut failure: Option<(String, sqlx::Error)> = None;
         let prelude = format!(
-            "SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{stmt_ms}ms'"
+            "SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{stmt_ms}ms'; SELECT pg_backend_pid()"
         );
-        if let Err(e) = sqlx::raw_sql(AssertSqlSafe(prelude.clone()))
-            .execute(&mut *tx)
+        let pid: Option<i32> = match sqlx::raw_sql(AssertSqlSafe(prelude.clone()))
+            .fetch_one(&mut *tx)
             .await
         {
-            failure = Some((prelude, e));
-        }
-        if failure.is_none() {
-            for stmt in &step.statements {
-                if let Err(e) = sqlx::raw_sql(AssertSqlSafe(stmt.clone()))
-                    .execute(&mut *tx)
-                    .await
-                {
-                    failure = Some((stmt.clone(), e));
-                    break;
-                }
+            Ok(row) => row.try_get(0).ok(),
+            Err(e) => return Err(step_error(step, &prelude, &e)),
+        };
+        let mut failure = None;
+        for stmt in &step.statements {
+            let w = watched(
+                &db.pool,
+                pid,
+                lock_ms,
+                &opts.interrupt,
+                sqlx::raw_sql(AssertSqlSafe(stmt.clone())).execute(&mut *tx),
+            )
+            .await;
+            if let Err(error) = w.result {
+                failure = Some(Failure {
+                    statement: stmt.clone(),
+                    error,
+                    blockers: w.blockers,
+                    cancelled: w.cancelled,
+                });
+                break;
             }
         }
         match failure {
@@ -155,18 +179,9 @@ pub(super) async fn transactional(
                     .map_err(|e| step_error(step, "COMMIT", &e))?;
                 return Ok(());
             }
-            Some((stmt, e)) => {
+            Some(f) => {
                 let _ = tx.rollback().await;
-                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
-                    continue;
-                }
-                if sqlstate(&e).as_deref() == Some(LOCK_NOT_AVAILABLE) {
-                    return Err(ApplyError::LockTimeout {
-                        step: step.description.clone(),
-                        attempts: attempt + 1,
-                    });
-                }
-                return Err(step_error(step, &stmt, &e));
+                after_failure(f, &mut attempt, step, &at, opts, obs).await?;
             }
         }
     }
@@ -203,18 +218,49 @@ async fn index_state(
     Ok(state)
 }
 
+/// A build of `index` that another session runs: one left by an apply
+/// that was killed (the server goes on with it). Its pid, how long it has
+/// run, and its phase.
+async fn build_under_way(
+    conn: &mut PgConnection,
+    index: &QualifiedName,
+) -> Result<Option<(i32, u64, String)>, ApplyError> {
+    const WHAT: &str = "look for an index build under way";
+    let mut tx = conn.begin().await.map_err(ApplyError::ledger(WHAT))?;
+    let row = query(
+        "SELECT a.pid, coalesce(extract(epoch FROM now() - a.query_start)::bigint, 0), coalesce(p.phase, '')
+           FROM pg_stat_activity a
+           LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid
+          WHERE a.pid <> pg_backend_pid() AND a.state = 'active'
+            AND (p.index_relid = to_regclass($1)
+                 OR (a.query ILIKE 'CREATE%INDEX%CONCURRENTLY%' AND position($2 in a.query) > 0))
+          ORDER BY a.query_start LIMIT 1",
+    )
+    .bind(qualified(index))
+    .bind(crate::sql::quote_ident(index.name.as_str()))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(ApplyError::ledger(WHAT))?;
+    tx.commit().await.map_err(ApplyError::ledger(WHAT))?;
+    Ok(row.map(|r| {
+        let secs: i64 = r.get(1);
+        (r.get(0), secs.max(0) as u64, r.get(2))
+    }))
+}
+
 /// A session for statements that cannot run in a transaction (CREATE or
 /// DROP INDEX CONCURRENTLY), so SET LOCAL cannot carry their timeouts,
 /// and a session-level SET would stay behind on a pooled server session
 /// for the next client. The session is opened with the timeouts as
 /// startup options instead. A transaction pooler (PgBouncer) refuses such
 /// options or drops them: then the statement runs with the server's own
-/// settings, and the returned timeouts say which ones those are.
+/// settings, and the returned timeouts say which ones those are. Also
+/// returns the session's backend pid.
 async fn concurrent_session(
     db: &Db,
     lock_ms: u64,
     stmt_ms: u64,
-) -> Result<(PgConnection, Option<(String, String)>), ApplyError> {
+) -> Result<(PgConnection, Option<i32>, Option<(String, String)>), ApplyError> {
     let wanted = db.info.connect_options()?.options([
         ("lock_timeout", format!("{lock_ms}ms")),
         ("statement_timeout", format!("{stmt_ms}ms")),
@@ -231,23 +277,27 @@ async fn concurrent_session(
     let check = format!(
         "SELECT current_setting('lock_timeout')::interval = '{lock_ms} ms'::interval
             AND current_setting('statement_timeout')::interval = '{stmt_ms} ms'::interval,
-                current_setting('lock_timeout'), current_setting('statement_timeout')"
+                current_setting('lock_timeout'), current_setting('statement_timeout'), pg_backend_pid()"
     );
     let row = sqlx::raw_sql(AssertSqlSafe(check))
         .fetch_one(&mut conn)
         .await
         .map_err(ApplyError::ledger("read the session's timeouts"))?;
     let applied: bool = row.get(0);
+    let pid: Option<i32> = row.try_get(3).ok();
     if asked && applied {
-        Ok((conn, None))
+        Ok((conn, pid, None))
     } else {
-        Ok((conn, Some((row.get(1), row.get(2)))))
+        // Behind a pooler the pid is some pooled session's: no use.
+        Ok((conn, None, Some((row.get(1), row.get(2)))))
     }
 }
 
 /// CONCURRENTLY statements, outside any transaction. A build that failed
 /// (now or in a run that crashed) leaves an INVALID index: it is dropped
-/// before the build is tried again; a valid one means it is done.
+/// before the build is tried again; a valid one means it is done. A build
+/// still running on the server from a killed apply is waited for, and
+/// reported while it runs.
 pub(super) async fn concurrent(
     db: &Db,
     step: &Step,
@@ -255,7 +305,7 @@ pub(super) async fn concurrent(
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
     let (lock_ms, stmt_ms) = timeouts(step, opts);
-    let (mut conn, server_timeouts) = concurrent_session(db, lock_ms, stmt_ms).await?;
+    let (mut conn, pid, server_timeouts) = concurrent_session(db, lock_ms, stmt_ms).await?;
     if let Some((lock_timeout, statement_timeout)) = server_timeouts {
         obs.on(Event::PoolerTimeouts {
             step,
@@ -264,163 +314,78 @@ pub(super) async fn concurrent(
         });
     }
     let index = built_index(step);
+    let at = format!("during `{}`, which runs again on resume", step.description);
     let mut attempt = 0;
-    let result = loop {
+    let result = async {
         if let Some(ix) = &index {
-            match index_state(&mut conn, ix).await? {
-                Some(true) => break Ok(()),
-                Some(false) => {
-                    let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(ix));
-                    sqlx::raw_sql(AssertSqlSafe(drop.clone()))
-                        .execute(&mut conn)
-                        .await
-                        .map_err(|e| step_error(step, &drop, &e))?;
-                    obs.on(Event::InvalidIndexDropped { index: ix.clone() });
+            let mut reported: Option<std::time::Instant> = None;
+            while let Some((pid, secs, phase)) = build_under_way(&mut conn, ix).await? {
+                if reported.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30)) {
+                    obs.on(Event::BuildUnderWay {
+                        index: ix.clone(),
+                        pid,
+                        running_for: std::time::Duration::from_secs(secs),
+                        phase,
+                    });
+                    reported = Some(std::time::Instant::now());
                 }
-                None => {}
+                if opts
+                    .interrupt
+                    .sleep(std::time::Duration::from_secs(2))
+                    .await
+                {
+                    return Err(ApplyError::Interrupted { at: at.clone() });
+                }
             }
         }
-        let mut failure = None;
-        for stmt in &step.statements {
-            if let Err(e) = sqlx::raw_sql(AssertSqlSafe(stmt.clone()))
-                .execute(&mut conn)
-                .await
-            {
-                failure = Some((stmt.clone(), e));
-                break;
-            }
-        }
-        match failure {
-            None => break Ok(()),
-            Some((stmt, e)) => {
-                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
-                    continue;
-                }
-                if let Some(ix) = &index {
-                    // Leave no INVALID leftover behind a failure.
-                    if index_state(&mut conn, ix).await? == Some(false) {
+        loop {
+            if let Some(ix) = &index {
+                match index_state(&mut conn, ix).await? {
+                    Some(true) => return Ok(()),
+                    Some(false) => {
                         let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(ix));
-                        let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut conn).await;
+                        sqlx::raw_sql(AssertSqlSafe(drop.clone()))
+                            .execute(&mut conn)
+                            .await
+                            .map_err(|e| step_error(step, &drop, &e))?;
                         obs.on(Event::InvalidIndexDropped { index: ix.clone() });
                     }
-                }
-                break Err(step_error(step, &stmt, &e));
-            }
-        }
-    };
-    let _ = conn.close().await;
-    result
-}
-
-/// A committed batch: the last key it covered and how many rows it had.
-type Batch = (Vec<String>, i64);
-
-/// Keyset-paginated batches by primary key, each its own transaction that
-/// also records the checkpoint: a re-run continues after the last
-/// committed batch, and no row is updated twice.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn backfill(
-    db: &Db,
-    id: i64,
-    pos: usize,
-    step: &Step,
-    b: &Backfill,
-    row: &StepRow,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
-) -> Result<(), ApplyError> {
-    let sql = BackfillSql::new(b);
-    let mut tx = ledger::begin(&db.pool, "count the rows").await?;
-    let count_sql = format!("SELECT count(*) FROM {}", qualified(&b.table));
-    let total: i64 = query_scalar(AssertSqlSafe(count_sql.clone()))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| step_error(step, &count_sql, &e))?;
-    ledger::commit(tx, "count the rows").await?;
-    let n = b.key.len();
-    let (lock_ms, stmt_ms) = timeouts(step, opts);
-    let mut checkpoint = row.checkpoint.clone();
-    let mut done = row.rows_done.max(0) as u64;
-    let mut attempt = 0;
-    loop {
-        let lower = checkpoint.as_deref().map(literals);
-        let bound_sql = sql.next_batch(lower.as_deref(), opts.batch_size);
-        let mut conn = db
-            .pool
-            .acquire()
-            .await
-            .map_err(ApplyError::ledger("get a connection"))?;
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(ApplyError::ledger("begin a batch"))?;
-        let run: Result<Option<Batch>, (String, sqlx::Error)> = async {
-            sqlx::raw_sql(AssertSqlSafe(format!(
-                // A batch and its checkpoint commit together, so a crash
-                // loses both or neither: no WAL flush is needed per batch.
-                "SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{stmt_ms}ms'; SET LOCAL synchronous_commit = off"
-            )))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| ("SET LOCAL".to_string(), e))?;
-            // Simple-protocol statements with the keys as literals: one
-            // round trip each, and the very text `--format sql` shows.
-            let found: Option<PgRow> = sqlx::raw_sql(AssertSqlSafe(bound_sql.clone()))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| (bound_sql.clone(), e))?;
-            let Some(found) = found else { return Ok(None) };
-            let upper: Vec<String> = (0..n).map(|i| found.get::<String, _>(i)).collect();
-            let count: i64 = found.get(n);
-            let update_sql = sql.update(lower.as_deref(), &literals(&upper));
-            sqlx::raw_sql(AssertSqlSafe(update_sql.clone()))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| (update_sql.clone(), e))?;
-            query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
-                .bind(id)
-                .bind(pos as i32)
-                .bind(&upper)
-                .bind(count)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| ("record the checkpoint".to_string(), e))?;
-            Ok(Some((upper, count)))
-        }
-        .await;
-        match run {
-            Ok(None) => {
-                let _ = tx.commit().await;
-                obs.on(Event::BackfillProgress {
-                    step,
-                    done: done.max(total as u64),
-                    total: total as u64,
-                });
-                return Ok(());
-            }
-            Ok(Some((upper, count))) => {
-                tx.commit()
-                    .await
-                    .map_err(|e| step_error(step, "COMMIT", &e))?;
-                checkpoint = Some(upper);
-                done += count as u64;
-                attempt = 0;
-                obs.on(Event::BackfillProgress {
-                    step,
-                    done,
-                    total: total as u64,
-                });
-                if let Some(p) = opts.pause {
-                    tokio::time::sleep(p).await;
+                    None => {}
                 }
             }
-            Err((stmt, e)) => {
-                let _ = tx.rollback().await;
-                if retry_after_lock_timeout(&e, &mut attempt, step, opts, obs).await {
-                    continue;
+            let mut failure = None;
+            for stmt in &step.statements {
+                let w = watched(
+                    &db.pool,
+                    pid,
+                    lock_ms,
+                    &opts.interrupt,
+                    sqlx::raw_sql(AssertSqlSafe(stmt.clone())).execute(&mut conn),
+                )
+                .await;
+                if let Err(error) = w.result {
+                    failure = Some(Failure {
+                        statement: stmt.clone(),
+                        error,
+                        blockers: w.blockers,
+                        cancelled: w.cancelled,
+                    });
+                    break;
                 }
-                return Err(step_error(step, &stmt, &e));
             }
+            let Some(f) = failure else { return Ok(()) };
+            if let Some(ix) = &index
+                && index_state(&mut conn, ix).await? == Some(false)
+            {
+                // Leave no INVALID leftover behind a failure.
+                let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(ix));
+                let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut conn).await;
+                obs.on(Event::InvalidIndexDropped { index: ix.clone() });
+            }
+            after_failure(f, &mut attempt, step, &at, opts, obs).await?;
         }
     }
+    .await;
+    let _ = conn.close().await;
+    result
 }

@@ -1,13 +1,74 @@
 //! `apply`, `abort` and `status`: options from the command line into the
 //! library's executor, and its progress rendered for people.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use super::progress::Progress;
 use super::{
     AbortArgs, ApplyArgs, CliError, Phase, StatusArgs, StatusFormat, database_url, read_target,
     runtime, write_output,
 };
+
+/// Exit code of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT).
+pub const INTERRUPTED: u8 = 130;
+
+/// --lock-timeout: a duration, or `none` for PostgreSQL's "wait forever"
+/// (said out loud); `0` is refused, since to PostgreSQL it also means
+/// forever, which is what lock_timeout is there to prevent.
+fn lock_timeout(text: &str) -> Result<std::time::Duration, CliError> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        errln!(
+            "warning: --lock-timeout none: statements wait in the lock queue without limit, and every query on the table waits behind them"
+        );
+        return Ok(std::time::Duration::ZERO);
+    }
+    let d = duration(text, "--lock-timeout")?;
+    if d.is_zero() {
+        return Err(CliError::Usage(format!(
+            "--lock-timeout {text}: to PostgreSQL 0 means wait forever, and a waiting ALTER blocks every query behind it; give a duration such as 2s, or `none` if you really mean no limit"
+        )));
+    }
+    if d.as_millis() == 0 {
+        return Err(CliError::Usage(format!(
+            "--lock-timeout {text}: PostgreSQL counts lock_timeout in whole milliseconds; give at least 1ms"
+        )));
+    }
+    Ok(d)
+}
+
+/// Turns Ctrl-C and SIGTERM into stop requests: the first stops after the
+/// statement or batch under way, the second cancels that statement too.
+fn stop_on_signals(interrupt: bellows::apply::Interrupt) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        loop {
+            #[cfg(unix)]
+            let terminate = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let terminate = std::future::pending::<()>();
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => if r.is_err() { return },
+                _ = terminate => {}
+            }
+            match interrupt.request() {
+                1 => errln!(
+                    "stopping after the statement or batch under way; interrupt again to cancel it now"
+                ),
+                _ => errln!("cancelling the statement under way"),
+            }
+        }
+    });
+}
 
 /// `2s`, `500ms`, `1m`, or plain seconds.
 pub(super) fn duration(text: &str, flag: &str) -> Result<std::time::Duration, CliError> {
@@ -53,94 +114,11 @@ fn hazard_kind(name: &str) -> Result<bellows::plan::HazardKind, CliError> {
     })
 }
 
-/// Renders apply's progress: a bar for backfills on a terminal, plain
-/// log lines otherwise.
-struct Progress {
-    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
-    tty: bool,
-}
-
-impl bellows::apply::Observer for Progress {
-    fn on(&self, event: bellows::apply::Event<'_>) {
-        use bellows::apply::Event::*;
-        match event {
-            PhaseStarted { phase, steps } => errln!("== {} ({steps} steps)", phase.name()),
-            StepStarted { number, step } => errln!("[{number}] {}", step.description),
-            StepSkipped { number, step } => {
-                errln!("[{number}] {} (done earlier)", step.description)
-            }
-            WouldRun { number, step } => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(
-                    out,
-                    "[{number}] {} ({})",
-                    step.description,
-                    step.phase.name()
-                );
-                for s in &step.statements {
-                    let _ = writeln!(out, "    {s};");
-                }
-            }
-            LockWait {
-                step,
-                attempt,
-                max,
-                wait,
-            } => errln!(
-                "    lock not granted within lock_timeout for `{}`; retry {attempt}/{max} in {:.1}s",
-                step.description,
-                wait.as_secs_f64()
-            ),
-            PoolerTimeouts {
-                step,
-                lock_timeout,
-                statement_timeout,
-            } => errln!(
-                "    `{}` cannot run in a transaction, and its session did not take bellows's timeouts (a transaction pooler such as PgBouncer?): it runs with the server's lock_timeout = {lock_timeout}, statement_timeout = {statement_timeout}",
-                step.description
-            ),
-            InvalidIndexDropped { index } => {
-                errln!("    dropped the INVALID leftover index {index}")
-            }
-            BackfillProgress { done, total, .. } => {
-                if self.tty {
-                    let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
-                    let b = bar.get_or_insert_with(|| {
-                        let b = indicatif::ProgressBar::new(total);
-                        if let Ok(style) = indicatif::ProgressStyle::with_template(
-                            "    {bar:40} {pos}/{len} rows, {per_sec}, ETA {eta}",
-                        ) {
-                            b.set_style(style);
-                        }
-                        b
-                    });
-                    b.set_position(done.min(total));
-                    if done >= total {
-                        b.finish();
-                        *bar = None;
-                    }
-                } else {
-                    errln!("    backfilled {done}/{total} rows");
-                }
-            }
-            StepFinished { elapsed, .. } => errln!("    done in {:.2}s", elapsed.as_secs_f64()),
-            PhaseFinished { phase } => {
-                errln!("== {} finished; the database was verified", phase.name())
-            }
-            AbortStarted { steps } => errln!(
-                "== abort ({steps} undo step{})",
-                if steps == 1 { "" } else { "s" }
-            ),
-            NothingToDo => errln!("no changes: the database already matches the target"),
-        }
-    }
-}
-
 pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
     let url = database_url(&a.db, "apply")?;
     let target = a.target.as_deref().map(read_target).transpose()?;
     let opts = bellows::apply::ApplyOptions {
-        lock_timeout: duration(&a.lock_timeout, "--lock-timeout")?,
+        lock_timeout: lock_timeout(&a.lock_timeout)?,
         statement_timeout: duration(&a.statement_timeout, "--statement-timeout")?,
         max_retries: a.max_retries,
         batch_size: a.batch_size.max(1),
@@ -155,6 +133,7 @@ pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
             .map(|h| hazard_kind(h))
             .collect::<Result<_, _>>()?,
         dry_run: a.dry_run,
+        interrupt: bellows::apply::Interrupt::new(),
     };
     let phase = match a.phase {
         Phase::Expand => bellows::apply::PhaseSel::One(bellows::plan::Phase::Expand),
@@ -162,19 +141,17 @@ pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
         Phase::Contract => bellows::apply::PhaseSel::One(bellows::plan::Phase::Contract),
         Phase::All => bellows::apply::PhaseSel::All,
     };
-    let progress = Progress {
-        bar: std::sync::Mutex::new(None),
-        tty: std::io::stderr().is_terminal(),
-    };
-    let result = runtime()?.block_on(bellows::apply::apply(
-        &url,
-        target.as_ref(),
-        phase,
-        &opts,
-        &progress,
-    ));
+    let progress = Progress::new(std::io::stderr().is_terminal());
+    let result = runtime()?.block_on(async {
+        stop_on_signals(opts.interrupt.clone());
+        bellows::apply::apply(&url, target.as_ref(), phase, &opts, &progress).await
+    });
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e @ bellows::apply::ApplyError::Interrupted { .. }) => {
+            errln!("{e}");
+            Ok(ExitCode::from(INTERRUPTED))
+        }
         Err(
             e @ (bellows::apply::ApplyError::HazardsRefused { .. }
             | bellows::apply::ApplyError::Drift { .. }
@@ -189,10 +166,7 @@ pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
 
 pub(super) fn abort_cmd(a: &AbortArgs) -> Result<ExitCode, CliError> {
     let url = database_url(&a.db, "abort")?;
-    let progress = Progress {
-        bar: std::sync::Mutex::new(None),
-        tty: std::io::stderr().is_terminal(),
-    };
+    let progress = Progress::new(std::io::stderr().is_terminal());
     let rt = runtime()?;
     if a.dry_run {
         let report = rt
@@ -201,10 +175,23 @@ pub(super) fn abort_cmd(a: &AbortArgs) -> Result<ExitCode, CliError> {
         write_output(None, &abort_report(&report, true))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let opts = bellows::apply::ApplyOptions::default();
-    let report = rt
-        .block_on(bellows::apply::abort(&url, &opts, &progress))
-        .map_err(anyhow::Error::from)?;
+    let opts = bellows::apply::ApplyOptions {
+        lock_timeout: lock_timeout(&a.lock_timeout)?,
+        max_retries: a.max_retries,
+        ..bellows::apply::ApplyOptions::default()
+    };
+    let result = rt.block_on(async {
+        stop_on_signals(opts.interrupt.clone());
+        bellows::apply::abort(&url, &opts, &progress).await
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e @ bellows::apply::ApplyError::Interrupted { .. }) => {
+            errln!("{e}");
+            return Ok(ExitCode::from(INTERRUPTED));
+        }
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
     errln!("{}", abort_report(&report, false).trim_end());
     Ok(ExitCode::SUCCESS)
 }
@@ -256,6 +243,7 @@ fn abort_report(r: &bellows::apply::AbortReport, dry_run: bool) -> String {
 }
 
 pub(super) fn status_cmd(a: &StatusArgs) -> Result<ExitCode, CliError> {
+    use bellows::apply::{Activity, StepState};
     let url = database_url(&a.db, "status")?;
     let st = runtime()?
         .block_on(bellows::apply::status(&url))
@@ -264,9 +252,30 @@ pub(super) fn status_cmd(a: &StatusArgs) -> Result<ExitCode, CliError> {
     if a.format == StatusFormat::Json {
         text = serde_json::to_string_pretty(&st).map_err(anyhow::Error::from)? + "\n";
     } else if let Some(id) = st.migration {
+        let what = match (st.kind.as_deref(), st.aborts) {
+            (Some("abort"), Some(of)) => format!("abort of migration {of}"),
+            _ => format!("migration {id}"),
+        };
+        let activity = match st.activity {
+            Some(Activity::Running) => {
+                let by = st
+                    .holder
+                    .as_ref()
+                    .map(|h| format!(" (pid {} on {}, since {})", h.pid, h.host, h.since))
+                    .unwrap_or_default();
+                format!("running now{by}")
+            }
+            Some(Activity::Interrupted) => {
+                "interrupted (stopped partway, or its process is gone)".into()
+            }
+            Some(Activity::Failed) => "failed".into(),
+            Some(Activity::Waiting) => "waiting for the next phase".into(),
+            Some(Activity::Finished) | None => {
+                st.state.map(|s| s.name().to_string()).unwrap_or_default()
+            }
+        };
         text.push_str(&format!(
-            "migration {id}: {}, last completed phase: {}\n",
-            st.state.as_deref().unwrap_or("?"),
+            "{what}: {activity}; last completed phase: {}\n",
             st.completed_phase.as_deref().unwrap_or("none")
         ));
         for s in &st.steps {
@@ -276,15 +285,22 @@ pub(super) fn status_cmd(a: &StatusArgs) -> Result<ExitCode, CliError> {
                 String::new()
             };
             text.push_str(&format!(
-                "  [{:>3}] {:<8} {:<8} {}{rows}\n",
+                "  [{:>3}] {:<8} {:<11} {}{rows}\n",
                 s.position + 1,
                 s.phase,
-                s.status,
+                s.status.name(),
                 s.description
             ));
-            if let Some(e) = &s.error {
+            if let Some(e) = &s.error
+                && s.status != StepState::Done
+            {
                 text.push_str(&format!(
-                    "        error{}: {e}\n",
+                    "        {}{}: {e}\n",
+                    if s.status == StepState::Failed {
+                        "error"
+                    } else {
+                        "note"
+                    },
                     s.sqlstate
                         .as_ref()
                         .map(|c| format!(" {c}"))
@@ -292,9 +308,17 @@ pub(super) fn status_cmd(a: &StatusArgs) -> Result<ExitCode, CliError> {
                 ));
             }
         }
+        if let Some(next) = &st.next {
+            text.push_str(&format!("next: {next}\n"));
+        }
     } else {
         text.push_str("no migration has been applied to this database\n");
     }
     write_output(None, &text)?;
-    Ok(ExitCode::SUCCESS)
+    // Non-zero when a step failed or an apply stopped partway: the
+    // migration needs someone.
+    Ok(match st.activity {
+        Some(Activity::Failed | Activity::Interrupted) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
 }

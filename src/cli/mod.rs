@@ -15,6 +15,7 @@ macro_rules! errln {
 }
 
 mod apply;
+mod progress;
 pub mod secrets;
 
 use bellows::introspect;
@@ -25,10 +26,13 @@ use bellows::spec::{self, SpecError, WriteOptions};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success; for `plan --exit-code` and `diff --exit-code`: no changes
-  1  changes pending (`--exit-code`), a stale plan (`plan --check`),
-     hazards not allowed, or drift between the database and the stored plan
-  2  error: invalid input, a database error, or a command that cannot run";
+  0    success; for `plan --exit-code` and `diff --exit-code`: no changes
+  1    changes pending (`--exit-code`), a stale plan (`plan --check`),
+       hazards not allowed, drift between the database and the stored plan,
+       a --target that is not the in-flight plan's; for `status`: a step
+       failed or an apply was interrupted
+  2    error: invalid input, a database error, or a command that cannot run
+  130  `apply` or `abort` stopped by Ctrl-C or SIGTERM; the same command resumes";
 
 /// bellows changes a live database's schema without downtime.
 ///
@@ -180,7 +184,7 @@ pub struct ApplyArgs {
     /// Which phase to run.
     #[arg(long, value_enum)]
     pub phase: Phase,
-    /// How long one statement may wait for a lock before it gives up and retries.
+    /// How long one statement may wait for a lock before it gives up and retries; `none` for no limit (PostgreSQL's 0, which bellows refuses as a number).
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub lock_timeout: String,
     /// How long one statement (or one backfill batch) may run; index builds and validations run without one.
@@ -222,9 +226,15 @@ pub struct StatusArgs {
 pub struct AbortArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Print what would run, change nothing.
+    /// Print the undo steps with their SQL, and what would be left in place; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// How long one undo statement may wait for a lock before it gives up and retries (`none`: no limit).
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub lock_timeout: String,
+    /// How often an undo statement that timed out waiting for a lock is retried.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_retries: u32,
 }
 
 #[derive(Debug, Args)]

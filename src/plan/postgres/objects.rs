@@ -1,8 +1,8 @@
 //! Schemas, extensions, enum types and sequences.
 
 use super::*;
-use crate::introspect::Place;
 use crate::diff::{Delta, diff_by_name};
+use crate::introspect::Place;
 use crate::sql::quote_literal;
 
 impl Planner<'_> {

@@ -1,0 +1,166 @@
+//! `status`: the last migration (or abort) and its steps, and what is
+//! happening to it: an apply running now, one that stopped (interrupted,
+//! or its process is gone), a failed step, or a migration waiting for its
+//! next phase. A step the ledger shows as running while no live apply
+//! holds the lock reads as interrupted.
+
+use sqlx::{PgPool, Row};
+
+use super::db::Db;
+use super::ledger::{self, MigrationState, StepState};
+use super::lock::{self, Holder};
+use super::run::ledger_exists;
+use super::*;
+use crate::conn::postgres::query;
+
+/// What is happening to the last migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    /// An apply (or abort) is running it now.
+    Running,
+    /// It stopped partway (a stop request, or its process died): the same
+    /// command resumes it.
+    Interrupted,
+    /// A step failed: fix the cause and run the same command again.
+    Failed,
+    /// Between phases: the next one is to be run.
+    Waiting,
+    /// Done, or aborted.
+    Finished,
+}
+
+/// The last migration or abort, for `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    pub migration: Option<i64>,
+    /// `apply`, or `abort` (of `aborts`).
+    pub kind: Option<String>,
+    pub aborts: Option<i64>,
+    pub state: Option<MigrationState>,
+    pub completed_phase: Option<String>,
+    pub activity: Option<Activity>,
+    /// The next command to run, when there is one.
+    pub next: Option<String>,
+    /// Who holds the apply lock, if anyone.
+    pub holder: Option<Holder>,
+    pub steps: Vec<StepStatus>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepStatus {
+    pub position: i32,
+    pub phase: String,
+    pub description: String,
+    pub status: StepState,
+    pub rows_done: i64,
+    pub error: Option<String>,
+    pub sqlstate: Option<String>,
+}
+
+/// The last migration (or abort) and its steps.
+pub async fn status(url: &str) -> Result<Status, ApplyError> {
+    let db = Db::open(url).await?;
+    let r = read_status(&db.pool).await;
+    db.close().await;
+    r
+}
+
+async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
+    const WHAT: &str = "read the migrations";
+    let mut st = Status {
+        migration: None,
+        kind: None,
+        aborts: None,
+        state: None,
+        completed_phase: None,
+        activity: None,
+        next: None,
+        holder: None,
+        steps: Vec::new(),
+    };
+    if !ledger_exists(pool).await? {
+        return Ok(st);
+    }
+    st.holder = lock::holder(pool).await?;
+    let alive = st.holder.as_ref().is_some_and(Holder::alive);
+    let mut tx = ledger::begin(pool, WHAT).await?;
+    let m = query(
+        "SELECT id, kind, aborts, state, completed_phase FROM bellows.migrations ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(ApplyError::ledger(WHAT))?;
+    let Some(m) = m else {
+        ledger::commit(tx, WHAT).await?;
+        return Ok(st);
+    };
+    let id: i64 = m.get(0);
+    let rows = query("SELECT position, phase, description, status, rows_done, error, sqlstate FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ApplyError::ledger("read the steps"))?;
+    ledger::commit(tx, WHAT).await?;
+    for r in rows {
+        let status: String = r.get(3);
+        let mut status = StepState::parse(&status)?;
+        if status == StepState::Running && !alive {
+            status = StepState::Interrupted;
+        }
+        st.steps.push(StepStatus {
+            position: r.get(0),
+            phase: r.get(1),
+            description: r.get(2),
+            status,
+            rows_done: r.get(4),
+            error: r.get(5),
+            sqlstate: r.get(6),
+        });
+    }
+    let kind: String = m.get(1);
+    let state: String = m.get(3);
+    let state = MigrationState::parse(&state)?;
+    let completed: Option<String> = m.get(4);
+    let has = |s: StepState| st.steps.iter().any(|x| x.status == s);
+    let is_abort = kind == "abort";
+    let activity = if has(StepState::Running) {
+        Activity::Running
+    } else if has(StepState::Failed) {
+        Activity::Failed
+    } else if has(StepState::Interrupted) {
+        Activity::Interrupted
+    } else if matches!(state, MigrationState::Done | MigrationState::Aborted) {
+        Activity::Finished
+    } else {
+        Activity::Waiting
+    };
+    st.next = match (activity, is_abort) {
+        (Activity::Running | Activity::Finished, _) => None,
+        (_, true) => Some("bellows abort".to_string()),
+        (Activity::Failed | Activity::Interrupted, false) => {
+            let phase = st
+                .steps
+                .iter()
+                .find(|x| matches!(x.status, StepState::Failed | StepState::Interrupted))
+                .map(|x| x.phase.clone())
+                .unwrap_or_else(|| "expand".into());
+            Some(format!("bellows apply --phase {phase}"))
+        }
+        (Activity::Waiting, false) => {
+            let next = match completed.as_deref() {
+                None => "expand",
+                Some("expand") => "migrate",
+                _ => "contract",
+            };
+            Some(format!("bellows apply --phase {next}"))
+        }
+    };
+    st.migration = Some(id);
+    st.kind = Some(kind);
+    st.aborts = m.get(2);
+    st.state = Some(state);
+    st.completed_phase = completed;
+    st.activity = Some(activity);
+    Ok(st)
+}
