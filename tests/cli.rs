@@ -195,3 +195,22 @@ fn the_readme_format_example_is_valid() {
         panic!("the README's YAML example must be valid:\n{e}");
     }
 }
+
+/// Planning between two files says nothing about a database.
+#[test]
+fn an_offline_plan_with_nothing_to_do_does_not_speak_of_a_database() {
+    let out = bellows(&[
+        "plan",
+        "--from",
+        "schemas/examples/shop_v1.yaml",
+        "--target",
+        "schemas/examples/shop_v1.yaml",
+    ]);
+    assert!(out.status.success());
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("No changes: the current schema already matches the target.")
+            && !said.contains("database"),
+        "{said}"
+    );
+}

@@ -383,3 +383,78 @@ fn every_step_before_contract_says_how_abort_takes_it_back() {
     }
     assert!(undos > 40, "the fixtures exercise undo ({undos})");
 }
+
+/// `--format markdown` is valid CommonMark: each step is one item of the
+/// numbered lists (also past step 9, whose marker is wider), with its
+/// title as written and its SQL in a code block inside the item.
+#[test]
+fn markdown_plans_are_valid_commonmark_with_one_item_per_step() {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut plans: Vec<(String, Plan)> = good_cases()
+        .into_iter()
+        .map(|(name, _, _, p)| (name, p))
+        .collect();
+    let read = |f: &str| spec::read_file(Path::new(f)).expect("example");
+    let shop = plan_of(
+        &read("schemas/examples/shop_v1.yaml").without_hints(),
+        &read("schemas/examples/shop_v2.yaml"),
+    )
+    .expect("plans");
+    assert!(
+        shop.steps.len() > 20,
+        "a plan long enough to need two-digit markers"
+    );
+    plans.push(("shop".into(), shop));
+    for (name, p) in plans {
+        let md = render::render_markdown(&p);
+        let mut stack: Vec<Tag> = Vec::new();
+        let (mut items, mut blocks, mut titles) = (0, 0, Vec::new());
+        let mut title: Option<String> = None;
+        let mut want_title = false;
+        for e in Parser::new(&md) {
+            match e {
+                Event::Start(t) => {
+                    let in_ordered_list = matches!(stack.last(), Some(Tag::List(Some(_))));
+                    if matches!(t, Tag::Item) && in_ordered_list {
+                        items += 1;
+                        want_title = true;
+                    }
+                    if matches!(t, Tag::CodeBlock(_)) {
+                        let inside_step = stack.len() >= 2
+                            && matches!(stack[stack.len() - 1], Tag::Item)
+                            && matches!(stack[stack.len() - 2], Tag::List(Some(_)));
+                        assert!(inside_step, "{name}: a code block outside its step:\n{md}");
+                        blocks += 1;
+                    }
+                    if matches!(t, Tag::Strong) && want_title {
+                        title = Some(String::new());
+                        want_title = false;
+                    }
+                    stack.push(t);
+                }
+                Event::End(TagEnd::Strong) if title.is_some() => {
+                    titles.extend(title.take());
+                    stack.pop();
+                }
+                Event::End(_) => {
+                    stack.pop();
+                }
+                Event::Text(t) | Event::Code(t) => {
+                    if let Some(title) = title.as_mut() {
+                        title.push_str(&t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(
+            items,
+            p.steps.len(),
+            "{name}: one list item per step:\n{md}"
+        );
+        let with_sql = p.steps.iter().filter(|s| !s.statements.is_empty()).count();
+        assert_eq!(blocks, with_sql, "{name}: one code block per step with SQL");
+        let descriptions: Vec<String> = p.steps.iter().map(|s| s.description.clone()).collect();
+        assert_eq!(titles, descriptions, "{name}: the titles read as written");
+    }
+}

@@ -51,7 +51,7 @@ fn timeout_line(s: &Step) -> Option<String> {
 /// Counts of steps per phase and of hazards per kind.
 fn summary(plan: &Plan) -> String {
     if plan.steps.is_empty() {
-        return "No changes: the database already matches the target.".to_string();
+        return "No changes: the current schema already matches the target.".to_string();
     }
     let per_phase: Vec<String> = Phase::ALL
         .iter()
@@ -119,10 +119,11 @@ pub fn render_text(plan: &Plan) -> String {
     out
 }
 
-/// For review comments.
+/// For review comments: valid CommonMark, one numbered item per step
+/// with its hazards and its SQL inside it.
 pub fn render_markdown(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### bellows plan\n\n{}\n", summary(plan));
+    let _ = writeln!(out, "### bellows plan\n\n{}\n", md_escape(&summary(plan)));
     let _ = writeln!(
         out,
         "Current schema `{}` → target `{}`.",
@@ -137,15 +138,73 @@ pub fn render_markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "\n#### {} — {}\n", phase.name(), phase_blurb(phase));
         for s in steps {
             n += 1;
-            let _ = writeln!(out, "{n}. **{}** — {}", s.description, lock_line(s));
+            // A list item's content is indented by its marker's width:
+            // `10. ` is four wide, so three spaces would end the item.
+            let marker = format!("{n}. ");
+            let pad = " ".repeat(marker.len());
+            let _ = writeln!(
+                out,
+                "{marker}**{}** — {}",
+                md_escape(&s.description),
+                lock_line(s)
+            );
             for h in &s.hazards {
-                let _ = writeln!(out, "   - ⚠️ `{}`: {}", h.kind.name(), h.message);
+                let _ = writeln!(
+                    out,
+                    "{pad}- ⚠️ `{}`: {}",
+                    h.kind.name(),
+                    md_escape(&h.message)
+                );
             }
-            let _ = writeln!(out, "   ```sql");
+            if s.statements.is_empty() {
+                continue;
+            }
+            let fence = fence_for(&s.statements);
+            let _ = writeln!(out, "{pad}{fence}sql");
             for stmt in &s.statements {
-                let _ = writeln!(out, "   {stmt};");
+                let text = format!("{stmt};");
+                for line in text.lines() {
+                    let _ = writeln!(out, "{pad}{line}");
+                }
             }
-            let _ = writeln!(out, "   ```");
+            let _ = writeln!(out, "{pad}{fence}");
+        }
+    }
+    out
+}
+
+/// A code fence longer than any run of backticks in the text.
+fn fence_for(statements: &[String]) -> String {
+    let longest = statements
+        .iter()
+        .flat_map(|s| s.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// Text with the characters CommonMark would read as markup escaped; a
+/// code span (between backticks) is left as it is, and so is an
+/// underscore inside a word (`full_name`), which is never emphasis.
+fn md_escape(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    for (i, &c) in chars.iter().enumerate() {
+        let word = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(|c| c.is_alphanumeric())
+        };
+        let intraword = word(i.checked_sub(1)) && word(Some(i + 1));
+        if c == '`' {
+            in_code = !in_code;
+            out.push(c);
+        } else if !in_code && ("\\*[]<>#!|~&".contains(c) || (c == '_' && !intraword)) {
+            out.push('\\');
+            out.push(c);
+        } else {
+            out.push(c);
         }
     }
     out
