@@ -123,14 +123,18 @@ impl Draw<'_> {
         self.text_i += 1;
         t
     }
-    /// SQL-ish text: not blank, no surrounding whitespace (the reader trims).
+    /// An SQL expression (the reader parses it) that carries hostile text
+    /// in a string literal or a quoted identifier: what YAML must keep
+    /// intact. No surrounding whitespace (the reader trims).
     fn sql(&mut self) -> String {
         let t = self.text();
-        let t = t.trim();
-        if t.is_empty() {
-            "0".to_string()
-        } else {
-            t.to_string()
+        let literal = format!("'{}'", t.replace('\'', "''"));
+        let quoted = format!("\"{}\"", t.replace('"', "\"\""));
+        match self.n(4) {
+            0 => literal,
+            1 => format!("lower({literal}) <> {literal}"),
+            2 if !t.is_empty() => format!("{quoted} IS NOT NULL"),
+            _ => format!("length({literal}) > 0"),
         }
     }
 }

@@ -546,7 +546,7 @@ impl TypeParser<'_> {
                     ));
                 }
             },
-            "numeric" | "decimal" => {
+            "numeric" | "decimal" | "dec" => {
                 let mods = self.number_mods(2, "numeric")?;
                 match mods.as_slice() {
                     [] => BaseType::Numeric(None),
@@ -639,6 +639,23 @@ impl TypeParser<'_> {
 
     /// A type by name; `self.pos` is at the name token.
     fn named(&mut self, schema: Option<String>, name: String) -> Result<BaseType, String> {
+        // A bare keyword is no type name (`type: true` is YAML's boolean,
+        // or a slip); PostgreSQL would not parse it either.
+        let bare = matches!(self.tokens.get(self.pos), Some(Tok::Word(_)));
+        if schema.is_none()
+            && bare
+            && crate::sql::is_keyword(&name)
+            && !CATALOG_TYPES.contains(&name.as_str())
+        {
+            let yaml = if matches!(name.as_str(), "true" | "false" | "null") {
+                " (a bare `true`, `false` or `null` in YAML is not text either)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "`{name}` is an SQL keyword, not a type{yaml}; a type that really has this name is written in double quotes: `\"{name}\"`"
+            ));
+        }
         self.pos += 1;
         let modifiers = self.modifiers()?;
         let schema = match schema {
@@ -659,14 +676,15 @@ impl TypeParser<'_> {
 }
 
 /// Writes a type name part the way SQL reads it back: bare when it is a
-/// lower-case word, double-quoted otherwise.
+/// lower-case word that is not a keyword, double-quoted otherwise.
 fn type_name_part(s: &str) -> String {
     let bare = s
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && (!crate::sql::is_keyword(s) || CATALOG_TYPES.contains(&s));
     if bare {
         s.to_string()
     } else {
@@ -872,6 +890,8 @@ mod tests {
             "geometry(Point,4326)",
             "double precision",
             "public.text",
+            "\"true\"",
+            "app.\"select\"",
         ] {
             let ty = t(s);
             assert_eq!(t(&ty.to_string()), ty, "{s} -> {ty}");
@@ -902,6 +922,9 @@ mod tests {
     fn bad_types_are_errors() {
         for s in [
             "",
+            "true",
+            "select",
+            "false",
             "varchar(0)",
             "numeric(1,2,3)",
             "double",

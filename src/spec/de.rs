@@ -251,7 +251,7 @@ impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
 }
 
 struct Map<'a> {
-    entries: std::slice::Iter<'a, (Node, Node)>,
+    entries: std::vec::IntoIter<&'a (Node, Node)>,
     value: Option<(&'a Node, &'a Node)>,
     sink: &'a Sink,
     path: Option<&'a PathSeg<'a>>,
@@ -286,7 +286,7 @@ impl<'de, 'a> MapAccess<'de> for Map<'a> {
         let seg = PathSeg {
             parent: self.path,
             key: match &key.kind {
-                NodeKind::Scalar { text, .. } => text.clone(),
+                NodeKind::Scalar { text, .. } => text.to_string(),
                 _ => "?".to_string(),
             },
         };
@@ -367,7 +367,7 @@ impl<'de, 'a> EnumAccess<'de> for Enum<'a> {
     ) -> Result<(V::Value, NodeDe<'a>), DeError> {
         match &self.de.node.kind {
             NodeKind::Scalar { text, .. } => {
-                let v = seed.deserialize(text.as_str().into_deserializer())?;
+                let v = seed.deserialize((&**text).into_deserializer())?;
                 Ok((v, self.de))
             }
             NodeKind::Map(entries) if entries.len() == 1 => {
@@ -424,7 +424,7 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
                 path: self.path,
             }),
             NodeKind::Map(entries) => visitor.visit_map(Map {
-                entries: entries.iter(),
+                entries: entries.iter().collect::<Vec<_>>().into_iter(),
                 value: None,
                 sink: self.sink,
                 path: self.path,
@@ -554,7 +554,7 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
             NodeKind::Map(entries) => visitor.visit_map(Map {
-                entries: entries.iter(),
+                entries: entries.iter().collect::<Vec<_>>().into_iter(),
                 value: None,
                 sink: self.sink,
                 path: self.path,
@@ -564,13 +564,47 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
         self.stamp(r)
     }
 
+    /// Every unknown key of a struct is reported (not only the first, as
+    /// serde's `deny_unknown_fields` would), and the struct is read
+    /// without them, so the rest of it is still checked.
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        self.deserialize_map(visitor)
+        let NodeKind::Map(entries) = &self.node.kind else {
+            return self.deserialize_map(visitor);
+        };
+        let mut known = Vec::with_capacity(entries.len());
+        for entry in entries.iter() {
+            let key = match &entry.0.kind {
+                NodeKind::Scalar { text, .. } => Some(&**text),
+                _ => None,
+            };
+            match key {
+                // The tail of a value that a comma cut short (`type:
+                // numeric(12,2)` in a flow mapping): the value before it is
+                // broken too, so this one error says it all.
+                Some(k) if !fields.contains(&k) && k.contains(')') => {
+                    return Err(<DeError as de::Error>::unknown_field(k, fields)
+                        .at(entry.0.span, self.path));
+                }
+                Some(k) if !fields.contains(&k) => {
+                    let e = <DeError as de::Error>::unknown_field(k, fields)
+                        .at(entry.0.span, self.path);
+                    self.sink.borrow_mut().push(e.into_diagnostic());
+                }
+                _ => known.push(entry),
+            }
+        }
+        let r = visitor.visit_map(Map {
+            entries: known.into_iter(),
+            value: None,
+            sink: self.sink,
+            path: self.path,
+        });
+        self.stamp(r)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -623,8 +657,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
                     .next_element()?
                     .ok_or_else(|| de::Error::custom("missing value"))?;
                 let pos = |l: u64, c: u64| Pos {
-                    line: l as usize,
-                    column: c as usize,
+                    line: u32::try_from(l).unwrap_or(u32::MAX),
+                    column: u32::try_from(c).unwrap_or(u32::MAX),
                 };
                 Ok(Located {
                     value,

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 /// A position in a file: 1-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
-    pub line: usize,
-    pub column: usize,
+    pub line: u32,
+    pub column: u32,
 }
 
 /// A range in a file.
@@ -81,11 +81,13 @@ impl fmt::Display for FileDiagnostics {
             match d.span {
                 Some(span) => {
                     let Pos { line, column } = span.start;
+                    let (line, column) = (line as usize, column as usize);
+                    let (end_line, end_column) = (span.end.line as usize, span.end.column as usize);
                     writeln!(f, "  --> {}:{}:{}", self.path.display(), line, column)?;
                     if let Some(text) = lines.get(line.wrapping_sub(1)) {
                         let gutter = line.to_string().len();
-                        let width = if span.end.line == line && span.end.column > column {
-                            span.end.column - column
+                        let width = if end_line == line && end_column > column {
+                            end_column - column
                         } else {
                             text.chars().count().saturating_sub(column - 1).max(1)
                         };

@@ -89,7 +89,7 @@ pub struct TableSpec {
     pub indexes: OrderedMap<Checked<IndexSpec>>,
     /// Check constraints: name to a boolean SQL expression or to options.
     #[serde(default)]
-    pub checks: OrderedMap<Checked<TextOr<CheckSpec>>>,
+    pub checks: OrderedMap<Checked<Located<TextOr<CheckSpec>>>>,
     /// Foreign keys: name to definition.
     #[serde(default)]
     pub foreign_keys: OrderedMap<Checked<ForeignKeySpec>>,

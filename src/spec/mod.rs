@@ -55,6 +55,9 @@ pub fn read_str(path: &Path, source: &str) -> Result<Schema, SpecError> {
     }
     let sink = Sink::default();
     let file = SchemaFile::deserialize(NodeDe::new(&root, &sink));
+    // The tree is not needed past this point: free it before converting,
+    // so the tree, the spec and the model are never all held at once.
+    drop(root);
     diags.extend(sink.into_inner());
     let schema = match file {
         Ok(file) => Some(convert::convert(file, &mut diags)),

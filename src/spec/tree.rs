@@ -21,12 +21,12 @@ pub enum NodeKind {
     /// A scalar's text; `plain` is false for quoted and block scalars and
     /// for explicitly tagged ones, which are always strings.
     Scalar {
-        text: String,
+        text: Box<str>,
         plain: bool,
     },
-    Seq(Vec<Node>),
+    Seq(Box<[Node]>),
     /// Entries in file order, duplicates already removed.
-    Map(Vec<(Node, Node)>),
+    Map(Box<[(Node, Node)]>),
 }
 
 /// What a plain scalar means under the YAML 1.2 core schema.
@@ -118,39 +118,73 @@ pub fn resolve_plain(text: &str) -> Resolved<'_> {
     Resolved::Str(text)
 }
 
-fn span(s: &YSpan) -> Span {
-    Span {
-        start: Pos {
-            line: s.start.line(),
-            column: s.start.col() + 1,
-        },
-        end: Pos {
-            line: s.end.line(),
-            column: s.end.col() + 1,
-        },
+/// A position as 32-bit numbers (the tree keeps two per node); files are
+/// far smaller than 4 G lines or columns.
+fn pos(line: usize, col: usize) -> Pos {
+    Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(col + 1).unwrap_or(u32::MAX),
     }
 }
 
-enum Frame {
-    Seq(Span, usize, Vec<Node>),
-    Map(Span, usize, Vec<(Node, Node)>, Option<Node>),
+fn span(s: &YSpan) -> Span {
+    Span {
+        start: pos(s.start.line(), s.start.col()),
+        end: pos(s.end.line(), s.end.col()),
+    }
 }
+
+/// A mapping under construction: its entries, the key waiting for its
+/// value, and the keys seen so far (to find duplicates in constant time).
+struct MapFrame {
+    start: Span,
+    anchor: usize,
+    entries: Vec<(Node, Node)>,
+    pending: Option<(Node, usize)>,
+    seen: HashMap<String, Pos>,
+    size: usize,
+}
+
+enum Frame {
+    Seq(Span, usize, Vec<Node>, usize),
+    Map(MapFrame),
+}
+
+/// The most nodes aliases may add to a document. Anchors and aliases let
+/// a file share a small part (a column definition used by many tables);
+/// a few hundred bytes of nested aliases can otherwise stand for billions
+/// of nodes (the "billion laughs").
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// The largest target file read, in bytes.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Parses one YAML document. `Ok(None)` for an empty file. Syntax errors
 /// stop the parse (the parser cannot go on after one); duplicate keys are
-/// collected and the parse goes on without the later entry.
+/// collected and the parse goes on without the later entry. Time and
+/// memory grow linearly with the file; aliases may add at most
+/// `MAX_ALIAS_NODES` nodes.
 pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::new(
+            None,
+            format!(
+                "the file is {} MB; target files may be at most {} MB",
+                text.len() / (1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+        .help("split the schema into several files, or dump only some schemas with `bellows dump --schema NAME`"));
+    }
     let mut diags = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Node> = None;
     let mut documents = 0usize;
+    let mut alias_nodes = 0usize;
     for item in Parser::new_from_str(text) {
         let (event, ys) = item.map_err(|e| {
-            let at = Pos {
-                line: e.marker().line(),
-                column: e.marker().col() + 1,
-            };
+            let at = pos(e.marker().line(), e.marker().col());
             Diagnostic::new(
                 Some(Span { start: at, end: at }),
                 format!("invalid YAML: {}", e.info()),
@@ -158,7 +192,8 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
             .help("check the indentation, and that every `{`, `[` and quote is closed; the mistake may be on an earlier line")
         })?;
         let sp = span(&ys);
-        let done: Option<(Node, usize)> = match event {
+        // A finished node, its anchor (0: none) and how many nodes it holds.
+        let done: Option<(Node, usize, usize)> = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
@@ -175,44 +210,66 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
                 Some((
                     Node {
                         kind: NodeKind::Scalar {
-                            text: value.into_owned(),
+                            text: value.into(),
                             plain,
                         },
                         span: sp,
                     },
                     anchor,
+                    1,
                 ))
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => Some((
-                    Node {
-                        kind: n.kind.clone(),
-                        span: sp,
-                    },
-                    0,
-                )),
+                Some((n, size)) => {
+                    alias_nodes += size;
+                    if alias_nodes > MAX_ALIAS_NODES {
+                        return Err(Diagnostic::new(
+                            Some(sp),
+                            format!(
+                                "the aliases in this file expand it by more than {MAX_ALIAS_NODES} nodes"
+                            ),
+                        )
+                        .help("anchors and aliases may share small parts of a target file (a column definition, say), not multiply large ones; write the parts out"));
+                    }
+                    Some((
+                        Node {
+                            kind: n.kind.clone(),
+                            span: sp,
+                        },
+                        0,
+                        *size,
+                    ))
+                }
                 None => {
                     return Err(Diagnostic::new(Some(sp), "alias to an unknown anchor"));
                 }
             },
             Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq(sp, anchor, Vec::new()));
+                stack.push(Frame::Seq(sp, anchor, Vec::new(), 1));
                 None
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map(sp, anchor, Vec::new(), None));
+                stack.push(Frame::Map(MapFrame {
+                    start: sp,
+                    anchor,
+                    entries: Vec::new(),
+                    pending: None,
+                    seen: HashMap::new(),
+                    size: 1,
+                }));
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq(start, anchor, items)) => Some((
+                Some(Frame::Seq(start, anchor, items, size)) => Some((
                     Node {
-                        kind: NodeKind::Seq(items),
+                        kind: NodeKind::Seq(items.into_boxed_slice()),
                         span: Span {
                             start: start.start,
                             end: sp.end,
                         },
                     },
                     anchor,
+                    size,
                 )),
                 _ => {
                     return Err(Diagnostic::new(
@@ -222,15 +279,16 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
                 }
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map(start, anchor, entries, _)) => Some((
+                Some(Frame::Map(m)) => Some((
                     Node {
-                        kind: NodeKind::Map(entries),
+                        kind: NodeKind::Map(m.entries.into_boxed_slice()),
                         span: Span {
-                            start: start.start,
+                            start: m.start.start,
                             end: sp.end,
                         },
                     },
-                    anchor,
+                    m.anchor,
+                    m.size,
                 )),
                 _ => {
                     return Err(Diagnostic::new(
@@ -241,21 +299,26 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
             },
             _ => None,
         };
-        let Some((node, anchor)) = done else { continue };
+        let Some((node, anchor, size)) = done else {
+            continue;
+        };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, (node.clone(), size));
         }
         match stack.last_mut() {
             None => root = Some(node),
-            Some(Frame::Seq(_, _, items)) => items.push(node),
-            Some(Frame::Map(_, _, entries, pending)) => match pending.take() {
-                None => *pending = Some(node),
-                Some(key) => {
-                    let dup = entries
-                        .iter()
-                        .find(|(k, _)| same_key(k, &key))
-                        .map(|(k, _)| k.span.start);
-                    match dup {
+            Some(Frame::Seq(_, _, items, total)) => {
+                items.push(node);
+                *total += size;
+            }
+            Some(Frame::Map(m)) => match m.pending.take() {
+                None => m.pending = Some((node, size)),
+                Some((key, key_size)) => {
+                    let text = match &key.kind {
+                        NodeKind::Scalar { text, .. } => Some(text.to_string()),
+                        _ => None,
+                    };
+                    match text.as_ref().and_then(|t| m.seen.get(t)) {
                         Some(first) => diags.push(
                             Diagnostic::new(
                                 Some(key.span),
@@ -266,20 +329,19 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
                                 first.line, first.column
                             )),
                         ),
-                        None => entries.push((key, node)),
+                        None => {
+                            if let Some(t) = text {
+                                m.seen.insert(t, key.span.start);
+                            }
+                            m.size += key_size + size;
+                            m.entries.push((key, node));
+                        }
                     }
                 }
             },
         }
     }
     Ok((root, diags))
-}
-
-fn same_key(a: &Node, b: &Node) -> bool {
-    match (&a.kind, &b.kind) {
-        (NodeKind::Scalar { text: x, .. }, NodeKind::Scalar { text: y, .. }) => x == y,
-        _ => false,
-    }
 }
 
 #[cfg(test)]
@@ -314,6 +376,27 @@ mod tests {
             NodeKind::Map(e) => assert_eq!(e.len(), 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_alias_bomb_is_stopped_with_a_located_error() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for n in "bcdefghi".chars() {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            text.push_str(&format!("{n}: &{n} [{refs}]\n"));
+            prev = n;
+        }
+        assert!(text.len() < 400);
+        let err = parse(&text).expect_err("too many nodes");
+        assert!(err.message.contains("aliases"), "{}", err.message);
+        assert!(err.span.is_some());
+        // Sharing a small definition many times is fine.
+        let mut ok = String::from("defs: &id { type: bigint }\ntables:\n");
+        for i in 0..2000 {
+            ok.push_str(&format!("  t{i}: {{ columns: {{ id: *id }} }}\n"));
+        }
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]

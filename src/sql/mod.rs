@@ -173,6 +173,12 @@ const KEYWORDS: &[&str] = &[
     "xmltable",
 ];
 
+/// Whether `word` is one of PostgreSQL's keywords that cannot stand bare
+/// for a name.
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.binary_search(&word).is_ok()
+}
+
 /// Whether `name` must be double-quoted to be read back unchanged.
 pub fn needs_quotes(name: &str) -> bool {
     let mut chars = name.chars();

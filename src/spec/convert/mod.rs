@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod table;
 
 use super::de::{Checked, Located};
-use super::error::{Diagnostic, Span};
+use super::error::{Diagnostic, Pos, Span};
 use super::format::*;
 use crate::model::*;
 
@@ -44,14 +44,73 @@ pub(super) fn qname(diags: &mut Diags, l: &Located<String>, what: &str) -> Optio
     }
 }
 
-pub(super) fn non_empty(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<String> {
+/// An SQL expression from the file: not empty, and one expression that
+/// PostgreSQL's grammar reads (checked offline; the error points into the
+/// expression where PostgreSQL stopped reading).
+pub(super) fn sql_expression(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<String> {
     let t = l.value.trim();
     if t.is_empty() {
         err(diags, l.span(), format!("{what} is empty"));
-        None
-    } else {
-        Some(t.to_string())
+        return None;
     }
+    match crate::sql::postgres::check_expression(t) {
+        Ok(()) => Some(t.to_string()),
+        Err(e) => {
+            let lead = l.value.len() - l.value.trim_start().len();
+            let at = e.offset.map(|o| lead + o);
+            let (span, where_) = match at.and_then(|a| point_into(l, a)) {
+                Some(sp) => (Some(sp), String::new()),
+                None => (
+                    l.span(),
+                    at.map(|a| {
+                        format!(
+                            " (at character {} of it)",
+                            l.value[..a.min(l.value.len())].chars().count() + 1
+                        )
+                    })
+                    .unwrap_or_default(),
+                ),
+            };
+            diags.push(
+                Diagnostic::new(span, format!("{what} does not parse as SQL{where_}: {}", e.message))
+                    .help("write it as PostgreSQL reads it; a string literal needs its SQL quotes, as in `default: \"'free'\"`"),
+            );
+            None
+        }
+    }
+}
+
+/// The position of byte `at` of a scalar's value in the file, when the
+/// scalar sits on one line, plain or in quotes without escapes (so each
+/// character of the value is one column).
+fn point_into(l: &Located<String>, at: usize) -> Option<Span> {
+    let sp = l.span()?;
+    if sp.start.line != sp.end.line {
+        return None;
+    }
+    let width = sp.end.column.saturating_sub(sp.start.column) as usize;
+    let chars = l.value.chars().count();
+    // The parser's span of a double-quoted scalar in a flow mapping can
+    // take in the blank after the closing quote.
+    let quote = if width == chars {
+        0
+    } else if width == chars + 2 || width == chars + 3 {
+        1
+    } else {
+        return None;
+    };
+    let col = sp.start.column + quote + u32::try_from(l.value.get(..at)?.chars().count()).ok()?;
+    let p = Pos {
+        line: sp.start.line,
+        column: col,
+    };
+    Some(Span {
+        start: p,
+        end: Pos {
+            line: p.line,
+            column: col + 1,
+        },
+    })
 }
 
 /// Where each definition was, to point at it in later errors.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::super::de::{Checked, Located, OrderedMap};
 use super::super::error::{Diagnostic, Span};
 use super::super::format::*;
-use super::{Diags, Places, column_list, ident, nextval_default, non_empty, qname};
+use super::{Diags, Places, column_list, ident, nextval_default, qname, sql_expression};
 use crate::model::*;
 
 pub(super) struct TableReader<'a> {
@@ -156,15 +156,13 @@ impl TableReader<'_> {
         col.default = spec
             .default
             .as_ref()
-            .and_then(|d| non_empty(self.diags, d, &format!("{what}: the default")));
-        col.generated = spec
-            .generated
-            .as_ref()
-            .and_then(|g| non_empty(self.diags, g, &format!("{what}: the generated expression")));
-        col.backfill = spec
-            .backfill
-            .as_ref()
-            .and_then(|b| non_empty(self.diags, b, &format!("{what}: the backfill expression")));
+            .and_then(|d| sql_expression(self.diags, d, &format!("{what}: the default")));
+        col.generated = spec.generated.as_ref().and_then(|g| {
+            sql_expression(self.diags, g, &format!("{what}: the generated expression"))
+        });
+        col.backfill = spec.backfill.as_ref().and_then(|b| {
+            sql_expression(self.diags, b, &format!("{what}: the backfill expression"))
+        });
         col.collation = spec
             .collation
             .as_ref()
@@ -452,7 +450,7 @@ impl TableReader<'_> {
                 }
             }
             if let Some(e) = &spec.expression {
-                match non_empty(self.diags, e, &format!("{what}: the expression")) {
+                match sql_expression(self.diags, e, &format!("{what}: the expression")) {
                     Some(x) => keys.push(IndexKey {
                         target: KeyTarget::Expression(x),
                         order: SortOrder::Asc,
@@ -489,10 +487,9 @@ impl TableReader<'_> {
                     ),
                 );
             }
-            let predicate = spec
-                .predicate
-                .as_ref()
-                .and_then(|p| non_empty(self.diags, p, &format!("{what}: the `where` predicate")));
+            let predicate = spec.predicate.as_ref().and_then(|p| {
+                sql_expression(self.diags, p, &format!("{what}: the `where` predicate"))
+            });
             let (Some(include), true) = (include, ok) else {
                 continue;
             };
@@ -533,7 +530,7 @@ impl TableReader<'_> {
             (Some(c), None) => {
                 KeyTarget::Column(self.columns(table, std::slice::from_ref(c), what)?.pop()?)
             }
-            (None, Some(e)) => KeyTarget::Expression(non_empty(
+            (None, Some(e)) => KeyTarget::Expression(sql_expression(
                 self.diags,
                 e,
                 &format!("{what}: the key expression"),
@@ -572,24 +569,22 @@ impl TableReader<'_> {
         })
     }
 
-    fn read_checks(&mut self, table: &mut Table, checks: OrderedMap<Checked<TextOr<CheckSpec>>>) {
+    fn read_checks(
+        &mut self,
+        table: &mut Table,
+        checks: OrderedMap<Checked<Located<TextOr<CheckSpec>>>>,
+    ) {
         for (k, v) in checks.0 {
             let Some(name) = ident(self.diags, &k, "constraint") else {
                 continue;
             };
             let Checked::Valid(spec) = v else { continue };
-            let (expr, no_inherit, renamed) = match spec {
-                TextOr::Text(t) => (
-                    Located {
-                        value: t,
-                        span: k.span,
-                    },
-                    false,
-                    None,
-                ),
+            let span = spec.span;
+            let (expr, no_inherit, renamed) = match spec.value {
+                TextOr::Text(t) => (Located { value: t, span }, false, None),
                 TextOr::Map(m) => (m.expression, m.no_inherit, m.renamed_from),
             };
-            let Some(expression) = non_empty(
+            let Some(expression) = sql_expression(
                 self.diags,
                 &expr,
                 &format!("check `{name}` on `{}`: the expression", self.name),

@@ -5,8 +5,10 @@
 //! steps are used instead).
 
 mod backfill;
+mod parse;
 
 pub use backfill::{BackfillSql, key_names, literals};
+pub use parse::{SyntaxError, check_expression};
 
 use super::{quote_ident, quote_literal};
 use crate::model::*;

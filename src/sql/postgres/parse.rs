@@ -1,0 +1,161 @@
+//! SQL read with PostgreSQL's own grammar (libpg_query, through the
+//! `pg_query` crate), offline: an expression in a target file that
+//! PostgreSQL could not parse is found when the file is read, with where
+//! in the expression, rather than when a step runs.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_int};
+
+use pg_query::protobuf::Token;
+
+/// Why a piece of SQL does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// PostgreSQL's message, e.g. `syntax error at or near ">"`.
+    pub message: String,
+    /// Byte offset in the text where it noticed, when it says.
+    pub offset: Option<usize>,
+}
+
+// libpg_query's C interface (pg_query.h). The `pg_query` crate links the
+// library but keeps the error's position to itself, so the two functions
+// needed are declared here; the layouts are libpg_query's, stable since
+// its first release.
+#[repr(C)]
+struct PgQueryError {
+    message: *mut c_char,
+    funcname: *mut c_char,
+    filename: *mut c_char,
+    lineno: c_int,
+    cursorpos: c_int,
+    context: *mut c_char,
+}
+
+#[repr(C)]
+struct PgQueryParseResult {
+    parse_tree: *mut c_char,
+    stderr_buffer: *mut c_char,
+    error: *mut PgQueryError,
+}
+
+unsafe extern "C" {
+    fn pg_query_parse(input: *const c_char) -> PgQueryParseResult;
+    fn pg_query_free_parse_result(result: PgQueryParseResult);
+}
+
+/// Parses `sql` with PostgreSQL's grammar (statements, not their meaning:
+/// names are not looked up).
+fn parse(sql: &str) -> Result<(), SyntaxError> {
+    let input = CString::new(sql).map_err(|e| SyntaxError {
+        message: "SQL text cannot contain a NUL character".into(),
+        offset: Some(e.nul_position()),
+    })?;
+    // SAFETY: `input` is a valid NUL-terminated string that outlives the
+    // call; the result is freed exactly once, after its error (if any) has
+    // been copied out.
+    unsafe {
+        let result = pg_query_parse(input.as_ptr());
+        let outcome = if result.error.is_null() {
+            Ok(())
+        } else {
+            let e = &*result.error;
+            let message = if e.message.is_null() {
+                "the SQL does not parse".to_string()
+            } else {
+                CStr::from_ptr(e.message).to_string_lossy().into_owned()
+            };
+            // A 1-based character position in the input; 0 when unknown.
+            let offset = usize::try_from(e.cursorpos)
+                .ok()
+                .filter(|&p| p > 0)
+                .and_then(|p| {
+                    sql.char_indices()
+                        .nth(p - 1)
+                        .map(|(b, _)| b)
+                        .or(Some(sql.len()))
+                });
+            Err(SyntaxError { message, offset })
+        };
+        pg_query_free_parse_result(result);
+        outcome
+    }
+}
+
+/// Checks that `expr` is one SQL expression, as it will be written into
+/// `CHECK (...)`, `DEFAULT ...`, an index key or `WHERE ...`: it parses,
+/// and it cannot reach outside the parentheses bellows puts around it (an
+/// unbalanced `)` or a `;` would change the statement it is pasted into).
+pub fn check_expression(expr: &str) -> Result<(), SyntaxError> {
+    let tokens = pg_query::scan(expr).map_err(|e| SyntaxError {
+        message: e.to_string(),
+        offset: None,
+    })?;
+    let mut depth = 0i64;
+    for t in &tokens.tokens {
+        let at = usize::try_from(t.start).ok();
+        if t.token == Token::Ascii40 as i32 {
+            depth += 1;
+        } else if t.token == Token::Ascii41 as i32 {
+            depth -= 1;
+            if depth < 0 {
+                return Err(SyntaxError {
+                    message: "a `)` closes a parenthesis the expression never opened".into(),
+                    offset: at,
+                });
+            }
+        } else if t.token == Token::Ascii59 as i32 {
+            return Err(SyntaxError {
+                message: "a `;` ends the statement: an expression cannot contain one".into(),
+                offset: at,
+            });
+        } else if t.token == Token::SqlComment as i32 {
+            return Err(SyntaxError {
+                message: "a `--` comment would swallow what follows the expression in the statement it goes into; write `/* ... */` instead".into(),
+                offset: at,
+            });
+        }
+    }
+    const PREFIX: &str = "SELECT (";
+    parse(&format!("{PREFIX}{expr})")).map_err(|mut e| {
+        e.offset = e
+            .offset
+            .map(|o| o.saturating_sub(PREFIX.len()).min(expr.len()));
+        e
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expressions_postgres_reads_pass() {
+        for e in [
+            "id > 0",
+            "position('@' in email) > 0",
+            "lower(email)",
+            "now()",
+            "'free'::text",
+            "deleted_at IS NULL AND (a, b) > (1, 2)",
+            "CASE WHEN x THEN 'a;b' ELSE $$)$$ END",
+            "\"Mixed Case\" <> ''",
+            "x /* a comment */ + 1",
+        ] {
+            assert_eq!(check_expression(e), Ok(()), "{e}");
+        }
+    }
+
+    #[test]
+    fn broken_expressions_are_caught_where_they_break() {
+        let e = check_expression("id > > 0").expect_err("does not parse");
+        assert!(e.message.contains("syntax error"), "{e:?}");
+        assert_eq!(e.offset, Some(5), "the second `>`");
+        let e = check_expression("lower(").expect_err("unclosed");
+        assert!(e.message.contains("syntax error"), "{e:?}");
+        let e = check_expression("1) OR (true").expect_err("escapes");
+        assert_eq!(e.offset, Some(1));
+        assert!(check_expression("1; DROP TABLE users").is_err());
+        assert!(check_expression("1 -- )").is_err());
+        assert!(check_expression("x -- a comment\n + 1").is_err());
+    }
+}
