@@ -597,3 +597,20 @@ async fn the_whole_workflow_runs_through_pgbouncer_in_transaction_mode() {
     assert!(back.contains("No changes"), "{back}");
     assert!(Path::new(&v3s).exists());
 }
+
+/// A connection error says what the server said (and its SQLSTATE), not
+/// the server's own source position, which reads like a line of the
+/// user's file ("... does not exist at line 948").
+#[tokio::test]
+async fn connection_errors_read_as_the_server_meant_them() {
+    let (host, port, user) = support::servers::upstream();
+    let url = format!("postgres://{user}@{host}:{port}/no_such_database_here");
+    let out = bellows(&["dump", "--database-url", &url], &[]);
+    let err = fails(&out, "a missing database");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("database \"no_such_database_here\" does not exist (SQLSTATE 3D000)"),
+        "{err}"
+    );
+    assert!(!err.contains(" at line "), "{err}");
+}
