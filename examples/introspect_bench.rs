@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use bellows::introspect::{Options, introspect_url};
+use bellows::introspect::Options;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 fn table_ddl(i: usize) -> String {
@@ -72,8 +72,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error>> {
     let mut conn = PgConnection::connect(url).await?;
     println!(
-        "{:>7} {:>9} {:>12} {:>14} {:>8}",
-        "tables", "objects", "introspect", "per table", "queries"
+        "{:>7} {:>9} {:>12} {:>14} {:>8} {:>11}",
+        "tables", "objects", "introspect", "per table", "queries", "connect"
     );
     let mut created = 0;
     for &n in sizes {
@@ -83,14 +83,21 @@ async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error
             created = n.min(created + 200);
         }
         conn.execute("VACUUM ANALYZE").await?;
-        // Median of 3 runs, after one warm-up.
+        // Median of 3 runs, after one warm-up; connecting is timed apart.
         let mut times: Vec<Duration> = Vec::new();
+        let mut connects: Vec<Duration> = Vec::new();
         let mut queries = 0;
         let mut objects = 0;
+        let bellows::conn::Target::Postgres(info) = bellows::conn::Target::parse(url)?;
         for run in 0..4 {
             let start = Instant::now();
-            let found = introspect_url(url, &Options::default()).await?;
+            let mut c = info.connect().await?;
+            let connected = start.elapsed();
+            let start = Instant::now();
+            let found =
+                bellows::introspect::postgres::introspect(&mut c, &Options::default()).await?;
             let took = start.elapsed();
+            let _ = c.close().await;
             assert_eq!(found.schema.tables.len(), n);
             queries = found.queries;
             objects = found
@@ -106,17 +113,20 @@ async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error
                 .sum();
             if run > 0 {
                 times.push(took);
+                connects.push(connected);
             }
         }
         times.sort();
+        connects.sort();
         let median = times[times.len() / 2];
         println!(
-            "{:>7} {:>9} {:>10.1}ms {:>12.1}µs {:>8}",
+            "{:>7} {:>9} {:>10.1}ms {:>12.1}µs {:>8} {:>9.1}ms",
             n,
             objects,
             median.as_secs_f64() * 1e3,
             median.as_secs_f64() * 1e6 / n as f64,
-            queries
+            queries,
+            connects[connects.len() / 2].as_secs_f64() * 1e3
         );
     }
     Ok(())
