@@ -245,7 +245,9 @@ pub async fn fixture_db(
 }
 
 /// Runs one future per item, a few at a time (the server has a connection
-/// limit), and re-raises the first panic. Returns how many ran.
+/// limit), lets every one finish, and then fails with every failure's
+/// message together (one broken fixture must not hide the others).
+/// Returns how many ran.
 pub async fn run_bounded<T, F, Fut>(items: Vec<T>, f: F) -> usize
 where
     T: Send + 'static,
@@ -263,12 +265,30 @@ where
         });
     }
     let mut done = 0;
+    let mut failures = Vec::new();
     while let Some(r) = tasks.join_next().await {
-        if let Err(e) = r {
-            std::panic::resume_unwind(e.into_panic());
+        match r {
+            Ok(()) => done += 1,
+            Err(e) if e.is_panic() => {
+                let p = e.into_panic();
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "a task panicked".to_string());
+                failures.push(msg);
+            }
+            Err(e) => failures.push(e.to_string()),
         }
-        done += 1;
     }
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n\n{}",
+        failures.len(),
+        done + failures.len(),
+        failures.join("\n\n----------\n\n")
+    );
     done
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::expr::is_constant;
 use super::sync::Sync;
 use super::*;
-use crate::diff::expr::{normalize, same_opt_sql};
+use crate::diff::expr::{normalize, normalize_default, same_default, same_opt_sql};
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{column_def, type_sql};
 use crate::sql::quote_literal;
@@ -25,7 +25,7 @@ impl Planner<'_> {
         for d in deltas {
             match d {
                 Delta::Added(_, c) => self.add_column(table, c),
-                Delta::Removed(_, c) => self.drop_column(table, &c.name),
+                Delta::Removed(_, c) => self.drop_column(table, c),
                 Delta::Altered(_, o, n) => self.alter_column(table, old, o, n),
                 Delta::Renamed { old: o, new: n, .. } => self.shadow(table, old, o, n),
             }
@@ -136,13 +136,15 @@ impl Planner<'_> {
     }
 
     /// DROP COLUMN is a catalog change, but the data is gone: contract only.
-    fn drop_column(&mut self, table: &QualifiedName, column: &Ident) {
+    fn drop_column(&mut self, table: &QualifiedName, col: &Column) {
+        let column = &col.name;
         let cn = col_name(table, column);
         self.guard_unmanaged(
             table,
             Affects::DropColumn(column),
             format!("dropping column {cn}"),
         );
+        let held = self.held_by_column(col);
         self.push(
             new_step(
                 ObjectKind::Column,
@@ -151,6 +153,7 @@ impl Planner<'_> {
                 Phase::Contract,
                 format!("drop column {cn}"),
             )
+            .requires_all(held)
             .sql(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
                 qt(table),
@@ -229,6 +232,9 @@ impl Planner<'_> {
                     ))
                     .lock(LockLevel::AccessExclusive, Cost::Metadata)
                     .requires(Resource::column(table, &n.name))
+                    // What uses the column in its new type (a default
+                    // set on it, an index) comes after.
+                    .provides(Resource::column(table, &n.name))
                     .undo_stays(format!(
                         "{cn} stays {} (narrowing it back would scan the table under an exclusive lock; the old app's values all fit)",
                         n.ty
@@ -238,7 +244,7 @@ impl Planner<'_> {
         }
         self.nullability(table, old_table, o, n);
         self.default_change(table, o, n);
-        self.identity_change(table, o, n);
+        self.identity_change(table, old_table, o, n);
         if !same_opt_sql(o.generated.as_deref(), n.generated.as_deref()) {
             self.error(PlanError::Unsupported {
                 object: cn,
@@ -263,13 +269,14 @@ impl Planner<'_> {
             }
             self.set_not_null(table, &n.name, after);
         } else if !o.nullable && n.nullable {
+            // An identity column is NOT NULL as long as it is one: the
+            // identity's own step drops both, in that order.
+            if o.identity.is_some() && n.identity.is_none() {
+                return;
+            }
             // DROP NOT NULL is a catalog change, and old writes still pass.
             // A primary-key column keeps NOT NULL until its key is gone.
-            let old_pk = old_table
-                .primary_key
-                .as_ref()
-                .filter(|pk| pk.columns.contains(&o.name));
-            let (phase, after) = match old_pk {
+            let (phase, after) = match old_pk_of(old_table, &o.name) {
                 Some(pk) => (
                     Phase::Contract,
                     Some(Resource::constraint_gone(table, &pk.name)),
@@ -303,7 +310,9 @@ impl Planner<'_> {
     /// SET DEFAULT changes only future rows: expand. DROP DEFAULT could
     /// break old-app inserts that rely on it: contract.
     fn default_change(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
-        if same_opt_sql(o.default.as_deref(), n.default.as_deref()) {
+        // Compared as they read on the column's new type: after an
+        // in-place type change the old default may mean something else.
+        if same_default(o.default.as_deref(), n.default.as_deref(), &n.ty) {
             return;
         }
         let cn = col_name(table, &n.name);
@@ -346,10 +355,20 @@ impl Planner<'_> {
         if let Some(seq) = n.default.as_deref().and_then(|d| self.sequence_in(d)) {
             step = step.requires(Resource::Sequence(seq));
         }
+        // The old default lets go of its sequence here.
+        if let Some(r) = self.held_by_default(o.default.as_deref()) {
+            step = step.requires(r);
+        }
         self.push(step);
     }
 
-    fn identity_change(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
+    fn identity_change(
+        &mut self,
+        table: &QualifiedName,
+        old_table: &Table,
+        o: &Column,
+        n: &Column,
+    ) {
         let cn = col_name(table, &n.name);
         let sql = match (o.identity, n.identity) {
             (a, b) if a == b => return,
@@ -372,35 +391,59 @@ impl Planner<'_> {
         } else {
             Phase::Contract
         };
-        // Only ALWAYS -> BY DEFAULT runs before contract; its undo is ALWAYS.
-        self.push(
-            new_step(
-                ObjectKind::Column,
-                cn.clone(),
-                Action::Alter,
-                phase,
-                format!("{} on {cn}", sql.to_lowercase()),
-            )
-            .sql(format!(
-                "ALTER TABLE {} ALTER COLUMN {} {sql}",
+        // PostgreSQL refuses DROP NOT NULL on an identity column: when the
+        // column becomes nullable too, it follows DROP IDENTITY here (and,
+        // for a key column, waits for the key to go).
+        let mut extra = Vec::new();
+        let mut after = None;
+        if o.identity.is_some() && n.identity.is_none() && n.nullable {
+            extra.push(format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
                 qt(table),
                 qi(&n.name)
-            ))
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::column(table, &n.name))
-            .undo_with(vec![
-                undo_step(
-                    ObjectKind::Column,
-                    cn.clone(),
-                    format!("set generated always on {cn}"),
-                )
-                .sql(format!(
-                    "ALTER TABLE {} ALTER COLUMN {} SET GENERATED ALWAYS",
-                    qt(table),
-                    qi(&n.name)
-                )),
-            ]),
-        );
+            ));
+            after =
+                old_pk_of(old_table, &o.name).map(|pk| Resource::constraint_gone(table, &pk.name));
+        }
+        let also = if extra.is_empty() {
+            ""
+        } else {
+            ", then allow NULL"
+        };
+        // Only ALWAYS -> BY DEFAULT runs before contract; its undo is ALWAYS.
+        let mut step = new_step(
+            ObjectKind::Column,
+            cn.clone(),
+            Action::Alter,
+            phase,
+            format!("{} on {cn}{also}", sql.to_lowercase()),
+        )
+        .sql(format!(
+            "ALTER TABLE {} ALTER COLUMN {} {sql}",
+            qt(table),
+            qi(&n.name)
+        ))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .requires(Resource::column(table, &n.name))
+        .undo_with(vec![
+            undo_step(
+                ObjectKind::Column,
+                cn.clone(),
+                format!("set generated always on {cn}"),
+            )
+            .sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET GENERATED ALWAYS",
+                qt(table),
+                qi(&n.name)
+            )),
+        ]);
+        for s in extra {
+            step = step.sql(s);
+        }
+        if let Some(r) = after {
+            step = step.requires(r);
+        }
+        self.push(step);
     }
 
     fn column_comment(&mut self, table: &QualifiedName, n: &Column, o: Option<&Column>) {
@@ -442,214 +485,19 @@ impl Planner<'_> {
             ]),
         );
     }
+}
 
-    /// A rename or a type change that PostgreSQL would do with a rewrite:
-    /// a new column kept in sync by a trigger (expand), filled in batches
-    /// (migrate), and swapped in atomically (contract). Until contract the
-    /// old column stays and keeps working for the old app.
-    fn shadow(&mut self, table: &QualifiedName, old_table: &Table, o: &Column, n: &Column) {
-        let renamed = o.name != n.name;
-        let what = if renamed {
-            format!("renaming {} to {}", col_name(table, &o.name), n.name)
-        } else {
-            format!(
-                "changing the type of {} from {} to {}",
-                col_name(table, &o.name),
-                o.ty,
-                n.ty
-            )
-        };
-        let in_key = old_table
-            .primary_key
-            .iter()
-            .any(|p| p.columns.contains(&o.name))
-            || old_table
-                .uniques
-                .values()
-                .any(|u| u.columns.contains(&o.name))
-            || old_table
-                .foreign_keys
-                .values()
-                .any(|f| f.columns.contains(&o.name))
-            || self.cur.tables.values().any(|t| {
-                t.foreign_keys
-                    .values()
-                    .any(|f| &f.ref_table == table && f.ref_columns.contains(&o.name))
-            });
-        if in_key {
-            return self.error(PlanError::Unsupported {
-                object: col_name(table, &o.name),
-                what: format!("{what}: the column is part of a primary key, unique constraint or foreign key"),
-                hint: "key columns are moved with a manual migration (new key column, backfill, swap the constraints)".into(),
-            });
-        }
-        if n.identity.is_some() || n.generated.is_some() {
-            return self.error(PlanError::Unsupported {
-                object: col_name(table, &n.name),
-                what: format!("{what} of an identity or generated column"),
-                hint: "rename or retype it by hand".into(),
-            });
-        }
-        let affects = if renamed {
-            Affects::DropColumn(&o.name)
-        } else {
-            Affects::RetypeColumn(&o.name)
-        };
-        self.guard_unmanaged(table, affects, what.clone());
-        let Some(key) = self.backfill_key(table, what.clone()) else {
-            return;
-        };
-        let dst = if renamed {
-            n.name.clone()
-        } else {
-            self.helper(
-                &[Space::Column(table.clone())],
-                &[n.name.as_str()],
-                "bellows_new",
-                format!("the retyped {}", col_name(table, &n.name)),
-            )
-        };
-        let src = &o.name;
-        let forward = match &n.backfill {
-            Some(b) => b.clone(),
-            None if o.ty == n.ty => qi(src),
-            None => format!("{}::{}", qi(src), type_sql(&n.ty)),
-        };
-        let mut shadow_col = n.clone();
-        shadow_col.name = dst.clone();
-        shadow_col.nullable = true;
-        let dn = col_name(table, &dst);
-        let mut add = new_step(
-            ObjectKind::Column,
-            dn.clone(),
-            Action::Create,
-            Phase::Expand,
-            format!("add column {dn} for {what}"),
-        )
-        .sql(format!(
-            "ALTER TABLE {} ADD COLUMN {}",
-            qt(table),
-            column_def(&shadow_col)
-        ))
-        .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .requires(Resource::table(table))
-        .provides(Resource::column(table, &dst))
-        .undo_with(undo_add_column(table, &dst));
-        if shadow_col
-            .default
-            .as_deref()
-            .is_some_and(|d| !is_constant(d))
-        {
-            // A volatile default would rewrite the table: set it after.
-            let d = shadow_col.default.take().unwrap_or_default();
-            shadow_col.default = None;
-            add.statements[0] = format!(
-                "ALTER TABLE {} ADD COLUMN {}",
-                qt(table),
-                column_def(&shadow_col)
-            );
-            add = add.sql(format!(
-                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
-                qt(table),
-                qi(&dst)
-            ));
-        }
-        for r in self.type_requirements(&n.ty) {
-            add = add.requires(r);
-        }
-        self.push(add);
-        // Writes by either app version reach both columns.
-        let reverse = renamed.then(|| {
-            if o.ty == n.ty {
-                qi(&dst)
-            } else {
-                format!("{}::{}", qi(&dst), type_sql(&o.ty))
-            }
-        });
-        let swapped = Resource::swapped(table, src);
-        let untrigger = self.sync_trigger(
-            table,
-            Sync::Copy {
-                src,
-                dst: &dst,
-                forward: forward.clone(),
-                reverse,
-            },
-            Some(swapped.clone()),
-        );
-        self.backfill(table, &key, &dst, &forward, true, true);
-        let filled = Resource::filled(table, &dst);
-        if !n.nullable {
-            self.set_not_null(table, &dst, Some(filled.clone()));
-        }
-        // Contract: the old column goes; for a type change the new one
-        // takes its name, in one transaction (catalog changes only).
-        let mut swap = new_step(
-            ObjectKind::Column,
-            col_name(table, &n.name),
-            Action::Swap,
-            Phase::Contract,
-            if renamed {
-                format!(
-                    "drop the old column {} (its values live on in {dn})",
-                    col_name(table, src)
-                )
-            } else {
-                format!("swap {dn} in for {}", col_name(table, src))
-            },
-        )
-        .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .hazard(
-            HazardKind::Irreversible,
-            format!(
-                "the old column {} is dropped; the old app must be gone",
-                col_name(table, src)
-            ),
-        )
-        .requires(filled)
-        .removes(Resource::column(table, src))
-        .provides(swapped);
-        // The sync trigger goes in the same transaction as the old column:
-        // a write in between would miss it (and the old column may be NOT NULL).
-        for s in untrigger {
-            swap = swap.sql(s);
-        }
-        swap = swap.sql(format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(src)));
-        if !renamed {
-            swap = swap
-                .sql(format!(
-                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                    qt(table),
-                    qi(&dst),
-                    qi(&n.name)
-                ))
-                .removes(Resource::column(table, &dst));
-            self.swapped
-                .insert((table.clone(), src.clone()), dst.clone());
-        }
-        if !n.nullable {
-            swap = swap.requires(Resource::not_null(table, &dst));
-        }
-        self.push(swap);
-        // Indexes on the old column go with it: rebuild them on the new one.
-        if !renamed {
-            for (ix_name, ix) in &old_table.indexes {
-                let uses = ix
-                    .keys
-                    .iter()
-                    .any(|k| matches!(&k.target, KeyTarget::Column(c) if c == src))
-                    || ix.include.contains(src);
-                if uses {
-                    self.rebuild_index_on_shadow(table, ix_name, ix, src, &dst);
-                }
-            }
-        }
-    }
+/// The old primary key, if `column` is in it.
+fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey> {
+    old_table
+        .primary_key
+        .as_ref()
+        .filter(|pk| pk.columns.contains(column))
 }
 
 /// Abort drops a column the migration added (unless something that is
 /// not the migration's now uses it; see apply's abort).
-fn undo_add_column(table: &QualifiedName, column: &Ident) -> Vec<Step> {
+pub(super) fn undo_add_column(table: &QualifiedName, column: &Ident) -> Vec<Step> {
     let cn = col_name(table, column);
     vec![
         undo_step(ObjectKind::Column, cn.clone(), format!("drop column {cn}"))
@@ -668,7 +516,7 @@ fn same_column(a: &Column, b: &Column) -> bool {
         let mut c = c.clone();
         c.renamed_from = None;
         c.backfill = None;
-        c.default = c.default.as_deref().map(normalize);
+        c.default = c.default.as_deref().map(|d| normalize_default(d, &c.ty));
         c.generated = c.generated.as_deref().map(normalize);
         c
     };

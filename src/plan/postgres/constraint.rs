@@ -1,4 +1,5 @@
-//! Primary keys, unique constraints, checks and foreign keys.
+//! Checks and foreign keys (primary keys and unique constraints are in
+//! `keys`).
 
 use super::*;
 use crate::diff::expr::same_sql;
@@ -6,152 +7,6 @@ use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{check_def, foreign_key_def};
 
 impl Planner<'_> {
-    pub fn primary_key(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let strip = |p: &PrimaryKey| (p.name.clone(), p.columns.clone());
-        match (&old.primary_key, &new.primary_key) {
-            (None, None) => {}
-            (Some(o), Some(n)) if strip(o) == strip(n) => {}
-            (Some(o), Some(n))
-                if o.columns == n.columns && n.renamed_from.as_ref() == Some(&o.name) =>
-            {
-                self.rename_constraint(table, &o.name, &n.name);
-            }
-            (Some(o), Some(n)) => {
-                self.drop_constraint(table, &o.name, ObjectKind::PrimaryKey, &o.columns);
-                self.attach_key(table, &n.name, &n.columns, None, old, true);
-            }
-            (None, Some(n)) => self.attach_key(table, &n.name, &n.columns, None, old, false),
-            (Some(o), None) => {
-                self.drop_constraint(table, &o.name, ObjectKind::PrimaryKey, &o.columns)
-            }
-        }
-    }
-
-    pub fn uniques(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let deltas = diff_by_name(
-            &old.uniques,
-            &new.uniques,
-            |u| u.renamed_from.as_ref(),
-            |a, b| {
-                (&a.columns, a.nulls_not_distinct, a.deferrable)
-                    == (&b.columns, b.nulls_not_distinct, b.deferrable)
-            },
-        );
-        for d in deltas {
-            match d {
-                Delta::Added(name, u) => {
-                    self.attach_key(table, name, &u.columns, Some(u), old, false)
-                }
-                Delta::Removed(name, u) => {
-                    self.drop_constraint(table, name, ObjectKind::Unique, &u.columns)
-                }
-                Delta::Altered(name, o, n) => {
-                    self.drop_constraint(table, name, ObjectKind::Unique, &o.columns);
-                    self.attach_key(table, name, &n.columns, Some(n), old, true);
-                }
-                Delta::Renamed {
-                    from,
-                    to,
-                    old: o,
-                    new: n,
-                } => {
-                    if (&o.columns, o.nulls_not_distinct, o.deferrable)
-                        == (&n.columns, n.nulls_not_distinct, n.deferrable)
-                    {
-                        self.rename_constraint(table, from, to);
-                    } else {
-                        self.drop_constraint(table, from, ObjectKind::Unique, &o.columns);
-                        self.attach_key(table, to, &n.columns, Some(n), old, false);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A unique index is built CONCURRENTLY first; `ADD CONSTRAINT ...
-    /// USING INDEX` then only changes the catalog (ACCESS EXCLUSIVE,
-    /// briefly). A primary key over columns that are still nullable
-    /// would SET NOT NULL with a full scan: it waits for the NOT NULL
-    /// route, in contract.
-    fn attach_key(
-        &mut self,
-        table: &QualifiedName,
-        name: &Ident,
-        columns: &[Ident],
-        unique: Option<&Unique>,
-        old: &Table,
-        replaces: bool,
-    ) {
-        let is_pk = unique.is_none();
-        let build = if replaces {
-            self.helper(
-                &[Space::Relation(table.schema.clone())],
-                &[name.as_str()],
-                "bellows_new",
-                format!("the index of the new definition of {name} on {table}"),
-            )
-        } else {
-            name.clone()
-        };
-        let ix = Index {
-            unique: true,
-            method: DEFAULT_INDEX_METHOD.to_string(),
-            keys: columns.iter().cloned().map(IndexKey::column).collect(),
-            include: Vec::new(),
-            predicate: None,
-            nulls_not_distinct: unique.is_some_and(|u| u.nulls_not_distinct),
-            renamed_from: None,
-        };
-        self.create_index(table, &build, &ix, name, Phase::Expand);
-        let nullable_before: Vec<&Ident> = columns
-            .iter()
-            .filter(|c| old.column(c.as_str()).is_none_or(|col| col.nullable))
-            .collect();
-        let phase = if replaces || (is_pk && !nullable_before.is_empty()) {
-            Phase::Contract
-        } else {
-            Phase::Expand
-        };
-        let (kind, clause) = match unique {
-            None => (ObjectKind::PrimaryKey, "PRIMARY KEY"),
-            Some(_) => (ObjectKind::Unique, "UNIQUE"),
-        };
-        let deferrable = match unique.map(|u| u.deferrable) {
-            Some(Deferrable::InitiallyImmediate) => " DEFERRABLE",
-            Some(Deferrable::InitiallyDeferred) => " DEFERRABLE INITIALLY DEFERRED",
-            _ => "",
-        };
-        let mut step = new_step(
-            kind,
-            format!("{table}.{name}"),
-            Action::Attach,
-            phase,
-            format!(
-                "attach {} {name} to {table} using its index",
-                clause.to_lowercase()
-            ),
-        )
-        .sql(format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} {clause} USING INDEX {}{deferrable}",
-            qt(table),
-            qi(name),
-            qi(&build)
-        ))
-        .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .requires(Resource::index(&table.schema, &build))
-        .provides(Resource::constraint(table, name))
-        .undo_with(undo_add_constraint(table, name));
-        if replaces {
-            step = step.requires(Resource::constraint_gone(table, name));
-        }
-        if is_pk {
-            for c in &nullable_before {
-                step = step.requires(Resource::not_null(table, c));
-            }
-        }
-        self.push(step);
-    }
-
     pub fn checks(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
         let deltas = diff_by_name(
             &old.checks,
@@ -328,7 +183,7 @@ impl Planner<'_> {
         table: &QualifiedName,
         name: &Ident,
         fk: &ForeignKey,
-        phase: Phase,
+        mut phase: Phase,
         after: Option<Resource>,
     ) {
         let obj = format!("{table}.{name}");
@@ -360,31 +215,27 @@ impl Planner<'_> {
         .requires(Resource::table(&fk.ref_table))
         .provides(Resource::constraint(table, name))
         .undo_with(undo_add_constraint(table, name));
-        for c in &fk.columns {
-            add = add.requires(Resource::column(table, c));
-        }
-        for c in &fk.ref_columns {
-            add = add.requires(Resource::column(&fk.ref_table, c));
-        }
-        // The referenced key must exist first (it may be new in this plan).
-        if let Some(target) = self.tgt.tables.get(&fk.ref_table) {
-            let key = target
-                .primary_key
-                .iter()
-                .filter(|p| p.columns == fk.ref_columns)
-                .map(|p| p.name.clone())
-                .chain(
-                    target
-                        .uniques
-                        .iter()
-                        .filter(|(_, u)| u.columns == fk.ref_columns)
-                        .map(|(n, _)| n.clone()),
-                )
-                .next();
-            if let Some(k) = key {
-                add = add.requires(Resource::constraint(&fk.ref_table, &k));
+        // A column swapped for its retyped shadow in contract (on either
+        // side) is the new one only after the swap; the others must exist.
+        let cols = fk
+            .columns
+            .iter()
+            .map(|c| (table, c))
+            .chain(fk.ref_columns.iter().map(|c| (&fk.ref_table, c)));
+        let mut after_swap = false;
+        for (t, c) in cols {
+            if self.swapped.contains_key(&(t.clone(), c.clone())) {
+                after_swap = true;
+                add = add.requires(Resource::swapped(t, c));
+            } else {
+                add = add.requires(Resource::column(t, c));
             }
         }
+        if after_swap {
+            phase = Phase::Contract;
+            add.phase = phase;
+        }
+        // The unique index it is tied to: see `keys::bind_foreign_keys`.
         if let Some(r) = after {
             add = add.requires(r);
         }
@@ -436,7 +287,7 @@ impl Planner<'_> {
     }
 
     /// DROP CONSTRAINT: a catalog change under ACCESS EXCLUSIVE; contract.
-    fn drop_constraint(
+    pub(super) fn drop_constraint(
         &mut self,
         table: &QualifiedName,
         name: &Ident,
@@ -474,7 +325,7 @@ impl Planner<'_> {
 
     /// RENAME CONSTRAINT: a catalog change that no app depends on; still,
     /// nothing is renamed before contract.
-    fn rename_constraint(&mut self, table: &QualifiedName, from: &Ident, to: &Ident) {
+    pub(super) fn rename_constraint(&mut self, table: &QualifiedName, from: &Ident, to: &Ident) {
         self.push(
             new_step(
                 ObjectKind::Check,
@@ -510,7 +361,7 @@ impl Planner<'_> {
 
 /// VALIDATE CONSTRAINT takes SHARE UPDATE EXCLUSIVE and scans: reads and
 /// writes go on. In migrate at the earliest.
-fn validate_step(
+pub(super) fn validate_step(
     kind: ObjectKind,
     table: &QualifiedName,
     name: &Ident,
@@ -546,7 +397,7 @@ fn validate_step(
 }
 
 /// Abort drops a constraint the migration added.
-fn undo_add_constraint(table: &QualifiedName, name: &Ident) -> Vec<Step> {
+pub(super) fn undo_add_constraint(table: &QualifiedName, name: &Ident) -> Vec<Step> {
     vec![
         undo_step(
             ObjectKind::Check,

@@ -18,6 +18,10 @@ impl Planner<'_> {
         for d in deltas {
             match d {
                 Delta::Added(name, ix) => self.create_index(table, name, ix, name, Phase::Expand),
+                Delta::Removed(name, _)
+                    if self
+                        .adopted
+                        .contains(&QualifiedName::new(table.schema.clone(), name.clone())) => {}
                 Delta::Removed(name, ix) => self.drop_index(table, name, ix, false),
                 Delta::Altered(name, o, n) => self.replace_index(table, name, o, n),
                 Delta::Renamed {
@@ -68,6 +72,7 @@ impl Planner<'_> {
         final_name: &Ident,
         earliest: Phase,
     ) {
+        self.record_key_index(table, ix, build_name);
         // A column that contract swaps for its retyped shadow takes its
         // indexes with it: a new index goes on the shadow, which becomes
         // the column at the swap (an index follows its column's rename).
@@ -166,10 +171,8 @@ impl Planner<'_> {
             HazardKind::DataLoss,
             format!("drops index {name}; queries that use it get slower until it is rebuilt"),
         )
-        .removes_unless(replaced, Resource::index(&table.schema, name));
-        if replaced {
-            step = step.provides(Resource::index_gone(&table.schema, name));
-        }
+        .removes_unless(replaced, Resource::index(&table.schema, name))
+        .provides(Resource::index_gone(&table.schema, name));
         // It runs before the columns it covers are dropped.
         for k in &ix.keys {
             if let KeyTarget::Column(c) = &k.target {

@@ -7,9 +7,12 @@ mod column;
 pub use column::binary_coercible;
 mod constraint;
 mod expr;
+mod fk_binding;
 mod index;
+mod keys;
 mod names;
 mod objects;
+mod shadow;
 mod sync;
 mod table;
 
@@ -56,12 +59,15 @@ pub(super) fn steps(
         errors: Vec::new(),
         filled: BTreeSet::new(),
         swapped: BTreeMap::new(),
+        adopted: BTreeSet::new(),
+        key_indexes: BTreeMap::new(),
     };
     p.namespaces();
     p.extensions();
     p.enums();
     p.sequences();
     p.tables();
+    p.bind_foreign_keys();
     if p.errors.is_empty() {
         Ok(p.steps)
     } else {
@@ -84,6 +90,12 @@ pub(super) struct Planner<'a> {
     /// constraints that mention them are dropped with the old column and
     /// must be re-added, and new indexes are built on the shadow.
     pub swapped: BTreeMap<(QualifiedName, Ident), Ident>,
+    /// Existing unique indexes a new key takes over (by schema and name):
+    /// they are not dropped as indexes that went away.
+    pub adopted: BTreeSet<QualifiedName>,
+    /// Unique indexes over plain columns that this plan builds, by table
+    /// and column set.
+    pub key_indexes: BTreeMap<(QualifiedName, BTreeSet<Ident>), Vec<Resource>>,
 }
 
 impl Planner<'_> {
@@ -223,6 +235,10 @@ impl Step {
     }
     pub(super) fn requires(mut self, r: Resource) -> Self {
         self.requires.push(r);
+        self
+    }
+    pub(super) fn requires_all(mut self, rs: impl IntoIterator<Item = Resource>) -> Self {
+        self.requires.extend(rs);
         self
     }
     pub(super) fn removes(mut self, r: Resource) -> Self {

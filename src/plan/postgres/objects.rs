@@ -93,8 +93,8 @@ impl Planner<'_> {
                             ]),
                     );
                 }
-                Delta::Removed(name, _) => self.push(
-                    new_step(
+                Delta::Removed(name, e) => {
+                    let mut step = new_step(
                         ObjectKind::Extension,
                         name.as_str(),
                         Action::Drop,
@@ -106,8 +106,13 @@ impl Planner<'_> {
                         HazardKind::DataLoss,
                         format!("drops extension {name} and what it provides"),
                     )
-                    .removes(Resource::Extension(name.clone())),
-                ),
+                    .removes(Resource::Extension(name.clone()));
+                    // Before the schema it lives in, if that goes too.
+                    if let Some(s) = &e.schema {
+                        step = step.requires(Resource::Schema(s.clone()));
+                    }
+                    self.push(step);
+                }
                 Delta::Altered(name, old, new) => {
                     if old.schema != new.schema {
                         let to = new

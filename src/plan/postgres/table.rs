@@ -165,6 +165,9 @@ impl Planner<'_> {
         .requires(Resource::Schema(name.schema.clone()));
         for c in &t.columns {
             step = step.removes(Resource::column(name, &c.name));
+            for r in self.held_by_column(c) {
+                step = step.requires(r);
+            }
         }
         self.push(step);
     }
@@ -284,13 +287,31 @@ impl Planner<'_> {
         }
     }
 
-    /// The sequence a `nextval('...')` default uses, if this plan knows it.
+    /// The sequence a `nextval('...')` default uses, if the target has it
+    /// (a step that sets the default waits for the sequence).
     pub fn sequence_in(&self, default: &str) -> Option<QualifiedName> {
-        self.tgt
-            .sequences
-            .keys()
-            .find(|q| default == crate::spec::nextval_default(q))
-            .cloned()
+        crate::sql::postgres::nextval_sequence(default)
+            .filter(|q| self.tgt.sequences.contains_key(q))
+    }
+
+    /// What an existing column holds on to: the user type it is of and the
+    /// sequence its default calls. PostgreSQL refuses to drop either while
+    /// the column uses it, so every step that lets go of the column (its
+    /// drop, its swap for a retyped shadow, its table's drop) or of the
+    /// default requires them: the graph then drops the type or the
+    /// sequence only after.
+    pub fn held_by_column(&self, c: &Column) -> Vec<Resource> {
+        let mut out = self.type_requirements(&c.ty);
+        out.extend(self.held_by_default(c.default.as_deref()));
+        out
+    }
+
+    /// The sequence an existing default calls.
+    pub fn held_by_default(&self, default: Option<&str>) -> Option<Resource> {
+        default
+            .and_then(crate::sql::postgres::nextval_sequence)
+            .filter(|q| self.cur.sequences.contains_key(q))
+            .map(Resource::Sequence)
     }
 
     /// The key a batched backfill pages by: the current primary key.

@@ -192,6 +192,86 @@ pub fn create_sequence(name: &QualifiedName, s: &Sequence) -> String {
     out
 }
 
+/// The sequence a `nextval('...')` default calls, as PostgreSQL resolves
+/// the name: unquoted parts fold to lower case, an unqualified name is
+/// taken to be in `public` (bellows plans with the default search path).
+/// `None` for any other expression.
+pub fn nextval_sequence(expr: &str) -> Option<QualifiedName> {
+    let rest = expr.trim();
+    let (head, rest) = rest.split_at_checked(7)?;
+    if !head.eq_ignore_ascii_case("nextval") {
+        return None;
+    }
+    let rest = rest.trim_start().strip_prefix('(')?.trim_start();
+    let rest = rest.strip_prefix('\'')?;
+    // The literal, with '' for a quote.
+    let mut text = String::new();
+    let mut chars = rest.char_indices().peekable();
+    let mut end = None;
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' {
+            if chars.peek().is_some_and(|&(_, d)| d == '\'') {
+                chars.next();
+                text.push('\'');
+            } else {
+                end = Some(i + 1);
+                break;
+            }
+        } else {
+            text.push(c);
+        }
+    }
+    let mut rest = rest[end?..].trim_start();
+    if let Some(r) = rest.strip_prefix("::") {
+        let r = r.trim_start();
+        let (cast, r) = r.split_at_checked(8)?;
+        if !cast.eq_ignore_ascii_case("regclass") {
+            return None;
+        }
+        rest = r.trim_start();
+    }
+    if rest.strip_prefix(')')?.trim() != "" {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    '"' => break,
+                    c => part.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                part.extend(c.to_lowercase());
+                chars.next();
+            }
+        }
+        parts.push(Ident::new(part.trim()).ok()?);
+        match chars.next() {
+            None => break,
+            Some('.') => {}
+            Some(_) => return None,
+        }
+    }
+    match parts.as_slice() {
+        [name] => Some(QualifiedName::public(name.clone())),
+        [schema, name] => Some(QualifiedName::new(schema.clone(), name.clone())),
+        _ => None,
+    }
+}
+
 /// Statements that create `schema` from nothing, in dependency order:
 /// namespaces, extensions, types, sequences, tables with their own
 /// constraints, sequence ownership, indexes, foreign keys, comments.
@@ -302,4 +382,37 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nextval_defaults_name_their_sequence_as_the_server_resolves_it() {
+        let q = |s: &str, n: &str| {
+            QualifiedName::new(Ident::new(s).expect("ok"), Ident::new(n).expect("ok"))
+        };
+        for (expr, want) in [
+            ("nextval('ticket_numbers')", q("public", "ticket_numbers")),
+            (
+                "nextval('ticket_numbers'::regclass)",
+                q("public", "ticket_numbers"),
+            ),
+            ("NEXTVAL ( 'Billing.Seq' :: REGCLASS )", q("billing", "seq")),
+            ("nextval('\"Odd.Name\"'::regclass)", q("public", "Odd.Name")),
+            ("nextval('\"s\".\"it''s\"')", q("s", "it's")),
+        ] {
+            assert_eq!(nextval_sequence(expr), Some(want), "{expr}");
+        }
+        for expr in [
+            "now()",
+            "nextval('a') + 1",
+            "nextval('a.b.c')",
+            "nextval(x)",
+            "'nextval'",
+        ] {
+            assert_eq!(nextval_sequence(expr), None, "{expr}");
+        }
+    }
 }

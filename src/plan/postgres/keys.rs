@@ -1,0 +1,327 @@
+//! Primary keys and unique constraints. A key is a unique index first:
+//! built CONCURRENTLY, or an existing unique index taken over as it is,
+//! then attached with `USING INDEX`. The foreign keys that lean on them
+//! are ordered in `fk_binding`.
+
+use std::collections::BTreeSet;
+
+use super::constraint::undo_add_constraint;
+use super::*;
+use crate::diff::{Delta, diff_by_name};
+
+impl Planner<'_> {
+    pub fn primary_key(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
+        let strip = |p: &PrimaryKey| (p.name.clone(), p.columns.clone());
+        match (&old.primary_key, &new.primary_key) {
+            (None, None) => {}
+            (Some(o), Some(n)) if strip(o) == strip(n) => {}
+            (Some(o), Some(n))
+                if o.columns == n.columns && n.renamed_from.as_ref() == Some(&o.name) =>
+            {
+                self.rename_constraint(table, &o.name, &n.name);
+            }
+            (Some(o), Some(n)) => {
+                self.drop_constraint(table, &o.name, ObjectKind::PrimaryKey, &o.columns);
+                // A table has one primary key: the new one waits for the old.
+                self.attach_key(table, &n.name, &n.columns, None, (old, new), Some(&o.name));
+            }
+            (None, Some(n)) => self.attach_key(table, &n.name, &n.columns, None, (old, new), None),
+            (Some(o), None) => {
+                self.drop_constraint(table, &o.name, ObjectKind::PrimaryKey, &o.columns)
+            }
+        }
+    }
+
+    pub fn uniques(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
+        let same = |a: &Unique, b: &Unique| {
+            (&a.columns, a.nulls_not_distinct, a.deferrable)
+                == (&b.columns, b.nulls_not_distinct, b.deferrable)
+        };
+        let deltas = diff_by_name(
+            &old.uniques,
+            &new.uniques,
+            |u| u.renamed_from.as_ref(),
+            same,
+        );
+        for d in deltas {
+            match d {
+                Delta::Added(name, u) => {
+                    self.attach_key(table, name, &u.columns, Some(u), (old, new), None)
+                }
+                Delta::Removed(name, u) => {
+                    self.drop_constraint(table, name, ObjectKind::Unique, &u.columns)
+                }
+                Delta::Altered(name, o, n) => {
+                    self.drop_constraint(table, name, ObjectKind::Unique, &o.columns);
+                    self.attach_key(table, name, &n.columns, Some(n), (old, new), Some(name));
+                }
+                Delta::Renamed {
+                    from,
+                    to,
+                    old: o,
+                    new: n,
+                } => {
+                    if same(o, n) {
+                        self.rename_constraint(table, from, to);
+                    } else {
+                        self.drop_constraint(table, from, ObjectKind::Unique, &o.columns);
+                        self.attach_key(table, to, &n.columns, Some(n), (old, new), None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A unique index is built CONCURRENTLY first; `ADD CONSTRAINT ...
+    /// USING INDEX` then only changes the catalog (ACCESS EXCLUSIVE,
+    /// briefly). An existing unique index over exactly these columns that
+    /// the target no longer lists is taken over instead of built again
+    /// (PostgreSQL renames it to the constraint's name; dropping it as "an
+    /// index that went away" would drop the constraint). A primary key
+    /// over columns that are still nullable would SET NOT NULL with a full
+    /// scan: it waits for the NOT NULL route, in contract; a key over a
+    /// column swapped for its retyped shadow waits for the swap.
+    fn attach_key(
+        &mut self,
+        table: &QualifiedName,
+        name: &Ident,
+        columns: &[Ident],
+        unique: Option<&Unique>,
+        (old, new): (&Table, &Table),
+        replacing: Option<&Ident>,
+    ) {
+        let is_pk = unique.is_none();
+        let swapped: Vec<Ident> = columns
+            .iter()
+            .filter(|c| self.swapped.contains_key(&(table.clone(), (*c).clone())))
+            .cloned()
+            .collect();
+        let nulls_not_distinct = unique.is_some_and(|u| u.nulls_not_distinct);
+        let adopted = if replacing.is_none() && swapped.is_empty() {
+            self.adoptable_index(table, columns, nulls_not_distinct, old, new)
+        } else {
+            None
+        };
+        let build = match (&adopted, replacing) {
+            (Some(ix), _) => ix.clone(),
+            (None, Some(_)) => self.helper(
+                &[Space::Relation(table.schema.clone())],
+                &[name.as_str()],
+                "bellows_new",
+                format!("the index of the new definition of {name} on {table}"),
+            ),
+            (None, None) => name.clone(),
+        };
+        if adopted.is_none() {
+            let ix = Index {
+                unique: true,
+                method: DEFAULT_INDEX_METHOD.to_string(),
+                keys: columns.iter().cloned().map(IndexKey::column).collect(),
+                include: Vec::new(),
+                predicate: None,
+                nulls_not_distinct,
+                renamed_from: None,
+            };
+            self.create_index(table, &build, &ix, name, Phase::Expand);
+        } else {
+            self.adopted
+                .insert(QualifiedName::new(table.schema.clone(), build.clone()));
+        }
+        let nullable_before: Vec<&Ident> = columns
+            .iter()
+            .filter(|c| old.column(c.as_str()).is_none_or(|col| col.nullable))
+            .collect();
+        let phase =
+            if replacing.is_some() || !swapped.is_empty() || (is_pk && !nullable_before.is_empty())
+            {
+                Phase::Contract
+            } else {
+                Phase::Expand
+            };
+        let (kind, clause) = match unique {
+            None => (ObjectKind::PrimaryKey, "PRIMARY KEY"),
+            Some(_) => (ObjectKind::Unique, "UNIQUE"),
+        };
+        let deferrable = match unique.map(|u| u.deferrable) {
+            Some(Deferrable::InitiallyImmediate) => " DEFERRABLE",
+            Some(Deferrable::InitiallyDeferred) => " DEFERRABLE INITIALLY DEFERRED",
+            _ => "",
+        };
+        let what = match &adopted {
+            Some(ix) if ix == name => format!(
+                "attach {} {name} to {table} using the existing unique index {ix}",
+                clause.to_lowercase()
+            ),
+            Some(ix) => format!(
+                "attach {} {name} to {table} using the existing unique index {ix} (renamed {name})",
+                clause.to_lowercase()
+            ),
+            None => format!(
+                "attach {} {name} to {table} using its index",
+                clause.to_lowercase()
+            ),
+        };
+        let mut step = new_step(kind, format!("{table}.{name}"), Action::Attach, phase, what)
+            .sql(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {clause} USING INDEX {}{deferrable}",
+                qt(table),
+                qi(name),
+                qi(&build)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::index(&table.schema, &build))
+            .provides(Resource::constraint(table, name));
+        step = match &adopted {
+            Some(ix) => {
+                let undo = self.undo_adoption(table, name, ix, columns, nulls_not_distinct);
+                step.undo_with(undo)
+            }
+            None => step.undo_with(undo_add_constraint(table, name)),
+        };
+        if let Some(old_name) = replacing {
+            step = step.requires(Resource::constraint_gone(table, old_name));
+        }
+        for c in &swapped {
+            step = step.requires(Resource::swapped(table, c));
+        }
+        if is_pk {
+            for c in &nullable_before {
+                step = step.requires(Resource::not_null(table, c));
+            }
+        }
+        self.push(step);
+    }
+
+    /// Abort gives the taken-over index back: dropping the constraint
+    /// would drop the index with it, so a twin is built first (uniqueness
+    /// holds throughout), then the constraint goes and the twin takes the
+    /// index's old name.
+    fn undo_adoption(
+        &mut self,
+        table: &QualifiedName,
+        name: &Ident,
+        ix: &Ident,
+        columns: &[Ident],
+        nulls_not_distinct: bool,
+    ) -> Vec<Step> {
+        let twin = if ix == name {
+            self.helper(
+                &[Space::Relation(table.schema.clone())],
+                &[ix.as_str()],
+                "bellows_old",
+                format!("the unique index {ix} on {table}, rebuilt if abort runs"),
+            )
+        } else {
+            ix.clone()
+        };
+        let index = Index {
+            unique: true,
+            method: DEFAULT_INDEX_METHOD.to_string(),
+            keys: columns.iter().cloned().map(IndexKey::column).collect(),
+            include: Vec::new(),
+            predicate: None,
+            nulls_not_distinct,
+            renamed_from: None,
+        };
+        let build = crate::sql::postgres::create_index(table, &twin, &index, true).replacen(
+            "INDEX CONCURRENTLY",
+            "INDEX CONCURRENTLY IF NOT EXISTS",
+            1,
+        );
+        let obj = format!("{table}.{name}");
+        let mut detach = undo_step(
+            ObjectKind::Unique,
+            obj.clone(),
+            format!("drop constraint {name} on {table}, giving the unique index {ix} back"),
+        )
+        .sql(format!(
+            "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
+            qt(table),
+            qi(name)
+        ))
+        .removes(Resource::constraint(table, name));
+        if twin != *ix {
+            detach = detach.sql(format!(
+                "ALTER INDEX {}.{} RENAME TO {}",
+                qi(&table.schema),
+                qi(&twin),
+                qi(ix)
+            ));
+        }
+        vec![
+            undo_step(
+                ObjectKind::Index,
+                format!("{}.{twin}", table.schema),
+                format!("build the unique index {ix} on {table} again"),
+            )
+            .sql(build)
+            .outside_transaction()
+            .index_build_timeouts()
+            .lock(LockLevel::ShareUpdateExclusive, Cost::Scan)
+            .removes(Resource::constraint(table, name)),
+            detach,
+        ]
+    }
+
+    /// An existing unique index that a new key can take over: over exactly
+    /// `columns` in that order, plain btree keys, no predicate or INCLUDE,
+    /// and no longer listed in the target under its name.
+    fn adoptable_index(
+        &self,
+        table: &QualifiedName,
+        columns: &[Ident],
+        nulls_not_distinct: bool,
+        old: &Table,
+        new: &Table,
+    ) -> Option<Ident> {
+        old.indexes
+            .iter()
+            .find(|(n, ix)| {
+                ix.unique
+                    && ix.method == DEFAULT_INDEX_METHOD
+                    && ix.predicate.is_none()
+                    && ix.include.is_empty()
+                    && ix.nulls_not_distinct == nulls_not_distinct
+                    && ix.keys.len() == columns.len()
+                    && ix.keys.iter().zip(columns).all(|(k, c)| {
+                        k.is_plain_column() && matches!(&k.target, KeyTarget::Column(kc) if kc == c)
+                    })
+                    && !new.indexes.contains_key(*n)
+                    && !new
+                        .indexes
+                        .values()
+                        .any(|i| i.renamed_from.as_ref() == Some(*n))
+                    && !self
+                        .adopted
+                        .contains(&QualifiedName::new(table.schema.clone(), (*n).clone()))
+            })
+            .map(|(n, _)| n.clone())
+    }
+
+    /// Records a unique index over plain columns that this plan builds:
+    /// a foreign key to those columns can be added once it exists.
+    pub(super) fn record_key_index(
+        &mut self,
+        table: &QualifiedName,
+        ix: &Index,
+        build_name: &Ident,
+    ) {
+        if !ix.unique || ix.predicate.is_some() {
+            return;
+        }
+        let cols: Option<BTreeSet<Ident>> = ix
+            .keys
+            .iter()
+            .map(|k| match &k.target {
+                KeyTarget::Column(c) => Some(c.clone()),
+                KeyTarget::Expression(_) => None,
+            })
+            .collect();
+        if let Some(cols) = cols {
+            self.key_indexes
+                .entry((table.clone(), cols))
+                .or_default()
+                .push(Resource::index(&table.schema, build_name));
+        }
+    }
+}
