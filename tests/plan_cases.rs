@@ -163,13 +163,20 @@ fn after_expand_and_migrate_both_app_versions_find_their_schema() {
                 continue;
             }
             let (table, column) = s.id.object.rsplit_once('.').expect("table.column");
-            let find = |sch: &Schema| {
+            let find = |sch: &Schema, table: &str| {
                 sch.tables
                     .iter()
                     .find(|(q, _)| q.to_string() == table)
                     .and_then(|(_, t)| t.column(column).map(|c| c.ty.clone()))
             };
-            let (Some(old), Some(new)) = (find(&from), find(&to)) else {
+            // The table may have had another name before the plan.
+            let old_name = to
+                .tables
+                .iter()
+                .find(|(q, _)| q.to_string() == table)
+                .and_then(|(_, t)| t.renamed_from.as_ref())
+                .map_or(table.to_string(), |r| r.to_string());
+            let (Some(old), Some(new)) = (find(&from, &old_name), find(&to, table)) else {
                 panic!("{name}: {} retypes a column it cannot find", s.id)
             };
             assert!(
@@ -217,6 +224,11 @@ fn expand_and_migrate_steps_are_safe() {
                 continue;
             }
             for d in destructive {
+                // A renamed table's compatibility view, made again at once
+                // in the same transaction around a type change.
+                if d == "DROP VIEW" && upper.contains("CREATE VIEW") {
+                    continue;
+                }
                 assert!(
                     !upper.contains(d),
                     "{name}: {} ({}) runs {d}",

@@ -10,50 +10,13 @@
 mod support;
 
 use bellows::introspect::{Options, introspect_url};
-use bellows::model::{Schema, Table};
+use bellows::model::Schema;
 use bellows::plan::{PlanOptions, plan};
 use bellows::render::{SqlOptions, render_sql_with};
 use bellows::spec;
 use std::path::PathBuf;
 
 use support::TestDb;
-
-/// What must match after contract; expressions are printed by the server
-/// in its own words, so they are compared through the plan instead.
-fn shape(t: &Table) -> String {
-    let mut cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {} null={} identity={:?} default={}",
-                c.name,
-                c.ty,
-                c.nullable,
-                c.identity,
-                c.default.is_some()
-            )
-        })
-        .collect();
-    cols.sort();
-    format!(
-        "columns {cols:?}\npk {:?}\nunique {:?}\nfk {:?}\nchecks {:?}\nindexes {:?}",
-        t.primary_key.as_ref().map(|p| (&p.name, &p.columns)),
-        t.uniques
-            .iter()
-            .map(|(n, u)| (n, &u.columns))
-            .collect::<Vec<_>>(),
-        t.foreign_keys
-            .iter()
-            .map(|(n, f)| (n, &f.columns, &f.ref_table, &f.ref_columns))
-            .collect::<Vec<_>>(),
-        t.checks.keys().collect::<Vec<_>>(),
-        t.indexes
-            .iter()
-            .map(|(n, i)| (n, i.unique, i.keys.len()))
-            .collect::<Vec<_>>(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
@@ -103,8 +66,8 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
         );
         for (t, wt) in &want.tables {
             assert_eq!(
-                shape(&found.schema.tables[t]),
-                shape(wt),
+                support::shape(&found.schema.tables[t]),
+                support::shape(wt),
                 "{name}: {t} after contract"
             );
         }

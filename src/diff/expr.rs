@@ -10,7 +10,21 @@ use crate::model::{BaseType, ColumnType};
 /// text lower-cased, casts the server adds to string literals dropped,
 /// parentheses around a single token or around the whole dropped.
 pub fn normalize(expr: &str) -> String {
-    normalize_with(expr, &|_| true)
+    let canonical = crate::sql::postgres::canonical_expression(expr);
+    let mut s = tokens(canonical.as_deref().unwrap_or(expr));
+    expand_between(&mut s);
+    server_operators(&mut s);
+    loop {
+        let before = s.len();
+        strip_literal_casts(&mut s);
+        unwrap_single_tokens(&mut s);
+        strip_outer(&mut s);
+        if s.len() == before {
+            break;
+        }
+    }
+    unquote_numbers(&mut s);
+    s.join(" ")
 }
 
 /// A comparison key for a column default. The server casts a default's
@@ -20,10 +34,21 @@ pub fn normalize(expr: &str) -> String {
 /// `varchar → text` the stored `'x'::character varying` is no longer what
 /// the target's `'x'` means on a text column, so the default is reset.
 pub fn normalize_default(expr: &str, ty: &ColumnType) -> String {
-    let own = type_key(ty);
-    normalize_with(expr, &|cast: &str| {
-        ColumnType::parse(cast).is_ok_and(|t| type_key(&t) == own)
-    })
+    let mut s = tokens(expr);
+    strip_outer(&mut s);
+    // Only a cast of the whole default is about the column; the casts
+    // inside (`nextval('s'::regclass)`) are the server's spelling.
+    if s.len() >= 3 && s[0].starts_with('\'') && s[1] == "::" {
+        let cast = s[2..].join(" ");
+        if let Ok(t) = ColumnType::parse(&cast) {
+            return if type_key(&t) == type_key(ty) {
+                normalize(&s[0])
+            } else {
+                format!("{} :: {}", normalize(&s[0]), type_key(&t))
+            };
+        }
+    }
+    normalize(expr)
 }
 
 /// Whether two defaults are the same on a column of type `ty`.
@@ -55,22 +80,6 @@ fn type_key(ty: &ColumnType) -> String {
         }
     }
     out
-}
-
-fn normalize_with(expr: &str, strip_cast: &dyn Fn(&str) -> bool) -> String {
-    let mut s = tokens(expr);
-    expand_between(&mut s);
-    loop {
-        let before = s.len();
-        strip_literal_casts(&mut s, strip_cast);
-        unwrap_single_tokens(&mut s);
-        strip_outer(&mut s);
-        if s.len() == before {
-            break;
-        }
-    }
-    unquote_numbers(&mut s);
-    s.join(" ")
 }
 
 /// A number the server prints as a string literal (a negative default is
@@ -208,53 +217,158 @@ fn expand_between(s: &mut Vec<String>) {
     }
 }
 
-/// `'x'::text` → `'x'`, also `::character varying`, `::varchar(10)`,
-/// `::a.b[]`, for the casts `strip` accepts (given the type's text).
-fn strip_literal_casts(s: &mut Vec<String>, strip: &dyn Fn(&str) -> bool) {
+/// The operators the server stores for what people write: `LIKE` is
+/// `~~` (`NOT LIKE` `!~~`, `ILIKE` `~~*`), and `x IN (a, b)` is
+/// `x = ANY (ARRAY[a, b])`.
+fn server_operators(s: &mut Vec<String>) {
     let mut i = 0;
-    while i + 2 < s.len() + 1 {
-        if i + 1 < s.len() && s[i].starts_with('\'') && s[i + 1] == "::" {
+    while i < s.len() {
+        let not = i > 0 && s[i - 1] == "not";
+        let op = match s[i].as_str() {
+            "like" => Some("~~"),
+            "ilike" => Some("~~*"),
+            _ => None,
+        };
+        if let Some(op) = op {
+            // Operators are tokenized a character each.
+            let chars = |o: &str| o.chars().map(|c| c.to_string()).collect::<Vec<_>>();
+            if not {
+                let with = chars(&format!("!{op}"));
+                let n = with.len();
+                s.splice(i - 1..=i, with);
+                i += n - 1;
+            } else {
+                let with = chars(op);
+                let n = with.len();
+                s.splice(i..=i, with);
+                i += n;
+            }
+            continue;
+        } else if s[i] == "in" && i > 0 && s.get(i + 1).is_some_and(|t| t == "(") {
+            // Only a list of atoms: `IN (SELECT ...)` stays.
             let mut j = i + 2;
-            // type name words (`character varying`, `double precision`)
-            while j < s.len()
-                && s[j]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '"')
-            {
-                j += 1;
-                if !matches!(
-                    s.get(j - 1).map(String::as_str),
-                    Some(
-                        "character"
-                            | "double"
-                            | "bit"
-                            | "time"
-                            | "timestamp"
-                            | "with"
-                            | "without"
-                            | "zone"
-                    )
-                ) {
-                    break;
-                }
-            }
-            if j < s.len() && s[j] == "(" {
-                while j < s.len() && s[j] != ")" {
-                    j += 1;
+            let mut atoms = true;
+            while j < s.len() && s[j] != ")" {
+                if s[j] != "," && !is_atom(&s[j]) && s[j] != "::" {
+                    atoms = false;
                 }
                 j += 1;
             }
-            while j + 1 < s.len() && s[j] == "[" && s[j + 1] == "]" {
-                j += 2;
-            }
-            let end = j.min(s.len());
-            if strip(&s[i + 2..end].join(" ")) {
-                s.drain(i + 1..end);
+            if atoms && j < s.len() && !s[i + 2..j].iter().any(|t| t == "select") {
+                let mut with: Vec<String> = ["=", "any", "(", "array", "["]
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect();
+                with.extend(s[i + 2..j].iter().cloned());
+                with.extend(["]".to_string(), ")".to_string()]);
+                s.splice(i..=j, with);
             }
         }
         i += 1;
     }
+}
+
+/// `'x'::text` → `'x'`, also `::character varying`, `::varchar(10)`, `::a.b[]`.
+fn strip_literal_casts(s: &mut Vec<String>) {
+    // A string or a number; `]` ends an ARRAY[...] of them, which the
+    // server casts as a whole (`x IN ('a', 'b')` on a varchar column).
+    let literal =
+        |t: &str| t.starts_with('\'') || t.starts_with(|c: char| c.is_ascii_digit()) || t == "]";
+    let mut i = 0;
+    while i + 2 < s.len() + 1 {
+        if i + 1 < s.len() && literal(&s[i]) && s[i + 1] == "::" {
+            let j = type_end(s, i + 2);
+            s.drain(i + 1..j);
+        }
+        i += 1;
+    }
+}
+
+/// Where the type name that starts at `start` ends: its words
+/// (`character varying`, `double precision`), modifiers and `[]`.
+fn type_end(s: &[String], start: usize) -> usize {
+    let mut j = start;
+    while j < s.len()
+        && s[j]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '"')
+    {
+        j += 1;
+        if !matches!(
+            s.get(j - 1).map(String::as_str),
+            Some(
+                "character" | "double" | "bit" | "time" | "timestamp" | "with" | "without" | "zone"
+            )
+        ) {
+            break;
+        }
+    }
+    if j < s.len() && s[j] == "(" {
+        while j < s.len() && s[j] != ")" {
+            j += 1;
+        }
+        j += 1;
+    }
+    while j + 1 < s.len() && s[j] == "[" && s[j + 1] == "]" {
+        j += 2;
+    }
+    j.min(s.len())
+}
+
+/// A comparison key for an expression over a table's columns: as
+/// `normalize`, and a cast of a column to its own type (which the server
+/// drops: `c::text` on a text column is stored as `c`), or of a varchar
+/// column to text (which the server adds), is dropped too.
+pub fn normalize_for(expr: &str, column_type: &dyn Fn(&str) -> Option<ColumnType>) -> String {
+    let text = normalize(expr);
+    let mut s: Vec<String> = text.split(' ').map(str::to_string).collect();
+    let mut i = 0;
+    while i + 2 < s.len() {
+        if s[i + 1] == "::" {
+            let name = match s[i].strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                Some(quoted) => Some(quoted.replace("\"\"", "\"")),
+                None if is_atom(&s[i]) && !s[i].starts_with('\'') => Some(s[i].clone()),
+                None => None,
+            };
+            let j = type_end(&s, i + 2);
+            // Its own type, or text for a varchar or char column (the
+            // server writes that implicit cast out).
+            let own = name.and_then(|n| column_type(&n)).is_some_and(|t| {
+                ColumnType::parse(&s[i + 2..j].join(" ")).is_ok_and(|c| {
+                    c == t
+                        || (c.base == BaseType::Text
+                            && !c.array
+                            && !t.array
+                            && matches!(t.base, BaseType::Varchar(_) | BaseType::Char(_)))
+                })
+            });
+            if own {
+                s.drain(i + 1..j);
+            }
+        }
+        i += 1;
+    }
+    let mut s = tokens(&s.join(" "));
+    loop {
+        let before = s.len();
+        unwrap_single_tokens(&mut s);
+        strip_outer(&mut s);
+        if s.len() == before {
+            break;
+        }
+    }
+    s.join(" ")
+}
+
+/// Whether two expressions over the columns of their tables are the same.
+pub fn same_sql_for(
+    a: &str,
+    a_columns: &dyn Fn(&str) -> Option<ColumnType>,
+    b: &str,
+    b_columns: &dyn Fn(&str) -> Option<ColumnType>,
+) -> bool {
+    a == b || normalize_for(a, a_columns) == normalize_for(b, b_columns)
 }
 
 /// `( x )` → `x` when x is one token and the parenthesis is not a call's.
@@ -333,6 +447,14 @@ mod tests {
             ("lower(email)", "lower(email)"),
             ("price > 0", "(price > 0)"),
             ("age BETWEEN 0 AND 150", "age >= 0 AND age <= 150"),
+            ("price > 0", "(price > (0)::numeric)"),
+            ("a > 0 AND (b < 1 OR c)", "((a > 0) AND ((b < 1) OR c))"),
+            ("name NOT LIKE 'x%'", "(name !~~ 'x%'::text)"),
+            (
+                "kind IN ('a', 'b')",
+                "(kind = ANY (ARRAY['a'::text, 'b'::text]))",
+            ),
+            ("x != 1", "(x <> 1)"),
         ] {
             assert!(
                 same_sql(written, stored),
@@ -352,9 +474,52 @@ mod tests {
             ("\"Col\" > 0", "col > 0"),
             ("f(a)", "f((a, b))"),
             ("a - 1", "a - 2"),
+            ("a AND b OR c", "a AND (b OR c)"),
+            ("kind IN ('a', 'b')", "kind IN ('a', 'c')"),
         ] {
             assert!(!same_sql(a, b), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn a_column_cast_to_its_own_type_is_spelling() {
+        let cols = |n: &str| match n {
+            "c" => ColumnType::parse("text").ok(),
+            "n" => ColumnType::parse("integer").ok(),
+            _ => None,
+        };
+        assert!(same_sql_for(
+            "c IS NULL OR length(c::text) < 50",
+            &cols,
+            "((c IS NULL) OR (length(c) < 50))",
+            &cols
+        ));
+        let vc = |n: &str| (n == "v").then(|| ColumnType::parse("varchar(20)").expect("type"));
+        assert!(same_sql_for(
+            "v LIKE 'a%'",
+            &vc,
+            "((v)::text ~~ 'a%'::text)",
+            &vc
+        ));
+        assert!(same_sql_for(
+            "v IN ('x', 'y')",
+            &vc,
+            "((v)::text = ANY ((ARRAY['x'::character varying, 'y'::character varying])::text[]))",
+            &vc
+        ));
+        // A cast to another type stays.
+        assert!(!same_sql_for(
+            "length(n::text) < 5",
+            &cols,
+            "length(n) < 5",
+            &cols
+        ));
+        assert!(same_sql_for(
+            "length(n::text) < 5",
+            &cols,
+            "(length((n)::text) < 5)",
+            &cols
+        ));
     }
 
     #[test]
@@ -368,6 +533,7 @@ mod tests {
             ("integer", "-1", "'-1'::integer"),
             ("text[]", "'{}'", "'{}'::text[]"),
             ("timestamptz", "now()", "now()"),
+            ("bigint", "nextval('s1')", "nextval('s1'::regclass)"),
         ] {
             assert!(
                 same_default(Some(written), Some(stored), &ty(t)),

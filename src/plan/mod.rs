@@ -70,6 +70,16 @@ pub enum PlanError {
         purpose: String,
         holder: String,
     },
+    /// A new object's name is held by an object this plan drops only in
+    /// contract.
+    #[error(
+        "{what} needs the name {name}, which {holder} holds until contract drops it (new objects are made in expand); give the new one another name, or drop {holder} in a migration of its own first"
+    )]
+    NameHeld {
+        name: String,
+        what: String,
+        holder: String,
+    },
     /// The change would break an object bellows does not manage.
     #[error(
         "{change} would break {dependents}, which bellows does not manage; change or drop those first, by hand or in a separate migration"

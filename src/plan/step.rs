@@ -217,6 +217,10 @@ pub enum Resource {
     IndexGone(QualifiedName),
     /// A sync trigger, by its function's name.
     Trigger(QualifiedName),
+    /// The compatibility view a table rename left under the old name is
+    /// gone (it reads every column, so column drops and type changes
+    /// wait for it).
+    ViewGone(QualifiedName),
 }
 
 impl Resource {
@@ -269,6 +273,7 @@ impl Resource {
             Resource::Index(_) => "index",
             Resource::IndexGone(_) => "index_gone",
             Resource::Trigger(_) => "trigger",
+            Resource::ViewGone(_) => "view_gone",
         }
     }
 
@@ -281,7 +286,8 @@ impl Resource {
             | Resource::Table(q)
             | Resource::Index(q)
             | Resource::IndexGone(q)
-            | Resource::Trigger(q) => q.to_string(),
+            | Resource::Trigger(q)
+            | Resource::ViewGone(q) => q.to_string(),
             Resource::Column(q, c)
             | Resource::Filled(q, c)
             | Resource::NotNull(q, c)
@@ -325,6 +331,7 @@ impl Resource {
             "index" => Resource::Index(two()?),
             "index_gone" => Resource::IndexGone(two()?),
             "trigger" => Resource::Trigger(two()?),
+            "view_gone" => Resource::ViewGone(two()?),
             "column" => three().map(|(t, c)| Resource::Column(t, c))?,
             "filled" => three().map(|(t, c)| Resource::Filled(t, c))?,
             "not_null" => three().map(|(t, c)| Resource::NotNull(t, c))?,
@@ -451,6 +458,7 @@ mod tests {
             Resource::constraint_gone(&t, &c),
             Resource::index_gone(&t.schema, &c),
             Resource::Trigger(t.clone()),
+            Resource::ViewGone(t.clone()),
         ] {
             let json = serde_json::to_string(&r).expect("serializes");
             let back: Resource = serde_json::from_str(&json).expect("parses");

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod dump;
+pub mod random_schema;
 pub mod servers;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -337,4 +338,41 @@ pub fn psql(url: &str, script: &str, label: &str) -> String {
         "{label}: the script failed under psql:\n{text}\n--- script ---\n{script}"
     );
     text
+}
+
+/// What must match after contract; expressions are printed by the server
+/// in its own words, so they are compared through the plan instead.
+pub fn shape(t: &bellows::model::Table) -> String {
+    let mut cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} null={} identity={:?} default={}",
+                c.name,
+                c.ty,
+                c.nullable,
+                c.identity,
+                c.default.is_some()
+            )
+        })
+        .collect();
+    cols.sort();
+    format!(
+        "columns {cols:?}\npk {:?}\nunique {:?}\nfk {:?}\nchecks {:?}\nindexes {:?}",
+        t.primary_key.as_ref().map(|p| (&p.name, &p.columns)),
+        t.uniques
+            .iter()
+            .map(|(n, u)| (n, &u.columns))
+            .collect::<Vec<_>>(),
+        t.foreign_keys
+            .iter()
+            .map(|(n, f)| (n, &f.columns, &f.ref_table, &f.ref_columns))
+            .collect::<Vec<_>>(),
+        t.checks.keys().collect::<Vec<_>>(),
+        t.indexes
+            .iter()
+            .map(|(n, i)| (n, i.unique, i.keys.len()))
+            .collect::<Vec<_>>(),
+    )
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::expr::is_constant;
 use super::sync::Sync;
 use super::*;
-use crate::diff::expr::{normalize, normalize_default, same_default, same_opt_sql};
+use crate::diff::expr::{same_default, same_opt_sql};
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{column_def, type_sql};
 use crate::sql::quote_literal;
@@ -144,7 +144,8 @@ impl Planner<'_> {
             Affects::DropColumn(column),
             format!("dropping column {cn}"),
         );
-        let held = self.held_by_column(col);
+        let mut held = self.held_by_column(col);
+        held.extend(self.compat_view(table).map(Resource::ViewGone));
         self.push(
             new_step(
                 ObjectKind::Column,
@@ -195,6 +196,7 @@ impl Planner<'_> {
                 if let Some(c) = &n.collation {
                     def.push_str(&format!(" COLLATE {}", qi(c)));
                 }
+                let after_view = self.compat_view(table).map(Resource::ViewGone);
                 self.push(
                     new_step(
                         ObjectKind::Column,
@@ -204,6 +206,7 @@ impl Planner<'_> {
                         format!("change the collation of {cn}"),
                     )
                     .sql(def)
+                    .requires_all(after_view)
                     .lock(LockLevel::AccessExclusive, Cost::Rewrite)
                     .hazard(
                         HazardKind::LongLock,
@@ -216,20 +219,24 @@ impl Planner<'_> {
             } else {
                 // Binary-coercible: PostgreSQL neither rewrites the table nor
                 // rebuilds indexes; old values all fit the wider type.
+                let mut widen = new_step(
+                    ObjectKind::Column,
+                    cn.clone(),
+                    Action::Alter,
+                    Phase::Expand,
+                    format!("widen {cn} from {} to {} (no rewrite)", o.ty, n.ty),
+                );
+                let sql = format!(
+                    "ALTER TABLE {} ALTER COLUMN {} TYPE {}",
+                    qt(table),
+                    qi(&n.name),
+                    type_sql(&n.ty)
+                );
+                for s in self.around_compat_view(table, sql) {
+                    widen = widen.sql(s);
+                }
                 self.push(
-                    new_step(
-                        ObjectKind::Column,
-                        cn.clone(),
-                        Action::Alter,
-                        Phase::Expand,
-                        format!("widen {cn} from {} to {} (no rewrite)", o.ty, n.ty),
-                    )
-                    .sql(format!(
-                        "ALTER TABLE {} ALTER COLUMN {} TYPE {}",
-                        qt(table),
-                        qi(&n.name),
-                        type_sql(&n.ty)
-                    ))
+                    widen
                     .lock(LockLevel::AccessExclusive, Cost::Metadata)
                     .requires(Resource::column(table, &n.name))
                     // What uses the column in its new type (a default
@@ -516,11 +523,13 @@ fn same_column(a: &Column, b: &Column) -> bool {
         let mut c = c.clone();
         c.renamed_from = None;
         c.backfill = None;
-        c.default = c.default.as_deref().map(|d| normalize_default(d, &c.ty));
-        c.generated = c.generated.as_deref().map(normalize);
+        c.default = None;
+        c.generated = None;
         c
     };
     strip(a) == strip(b)
+        && same_default(a.default.as_deref(), b.default.as_deref(), &b.ty)
+        && same_opt_sql(a.generated.as_deref(), b.generated.as_deref())
 }
 
 /// Type changes PostgreSQL makes without rewriting the table or

@@ -2,7 +2,7 @@
 //! `keys`).
 
 use super::*;
-use crate::diff::expr::same_sql;
+use crate::diff::expr::same_sql_for;
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{check_def, foreign_key_def};
 
@@ -12,7 +12,7 @@ impl Planner<'_> {
             &old.checks,
             &new.checks,
             |c| c.renamed_from.as_ref(),
-            |a, b| same_sql(&a.expression, &b.expression) && a.no_inherit == b.no_inherit,
+            |a, b| same_check(a, old, b, new),
         );
         for d in deltas {
             match d {
@@ -36,7 +36,7 @@ impl Planner<'_> {
                     old: o,
                     new: n,
                 } => {
-                    if same_sql(&o.expression, &n.expression) && o.no_inherit == n.no_inherit {
+                    if same_check(o, old, n, new) {
                         self.rename_constraint(table, from, to);
                     } else {
                         self.drop_constraint(table, from, ObjectKind::Check, &[]);
@@ -58,7 +58,7 @@ impl Planner<'_> {
                 if old
                     .checks
                     .get(name)
-                    .is_some_and(|o| same_sql(&o.expression, &c.expression))
+                    .is_some_and(|o| same_check(o, old, c, new))
                     && mentions(&c.expression, col.as_str())
                 {
                     self.add_check(table, name, c, Phase::Contract, None);
@@ -411,6 +411,23 @@ pub(super) fn undo_add_constraint(table: &QualifiedName, name: &Ident) -> Vec<St
         ))
         .removes(Resource::constraint(table, name)),
     ]
+}
+
+/// The same check, each read on its own table (the server writes out a
+/// column's cast to its own type).
+fn same_check(a: &Check, a_table: &Table, b: &Check, b_table: &Table) -> bool {
+    a.no_inherit == b.no_inherit
+        && same_sql_for(
+            &a.expression,
+            &column_types(a_table),
+            &b.expression,
+            &column_types(b_table),
+        )
+}
+
+/// The type of each column of `t`, by name.
+pub(super) fn column_types(t: &Table) -> impl Fn(&str) -> Option<ColumnType> + '_ {
+    move |n| t.column(n).map(|c| c.ty.clone())
 }
 
 fn same_fk(a: &ForeignKey, b: &ForeignKey) -> bool {

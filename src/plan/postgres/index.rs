@@ -2,8 +2,9 @@
 //! changed index is built under a temporary name, and the old one is
 //! swapped out in contract.
 
+use super::constraint::column_types;
 use super::*;
-use crate::diff::expr::normalize;
+use crate::diff::expr::normalize_for;
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::create_index;
 
@@ -13,7 +14,7 @@ impl Planner<'_> {
             &old.indexes,
             &new.indexes,
             |i| i.renamed_from.as_ref(),
-            same_index,
+            |a, b| same_index(a, old, b, new),
         );
         for d in deltas {
             match d {
@@ -30,7 +31,7 @@ impl Planner<'_> {
                     old: o,
                     new: n,
                 } => {
-                    if same_index(o, n) {
+                    if same_index(o, old, n, new) {
                         // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE, catalog
                         // only; like every rename but a table's, it waits for contract.
                         self.push(
@@ -72,6 +73,11 @@ impl Planner<'_> {
         final_name: &Ident,
         earliest: Phase,
     ) {
+        if build_name == final_name {
+            self.claim(&table.schema, build_name, || {
+                format!("new index {build_name} on {table}")
+            });
+        }
         self.record_key_index(table, ix, build_name);
         // A column that contract swaps for its retyped shadow takes its
         // indexes with it: a new index goes on the shadow, which becomes
@@ -255,18 +261,20 @@ impl Planner<'_> {
     }
 }
 
-/// Equal but for hints and the server's spelling of expressions.
-fn same_index(a: &Index, b: &Index) -> bool {
-    let norm = |i: &Index| {
+/// Equal but for hints and the server's spelling of expressions, each
+/// read on its own table.
+fn same_index(a: &Index, a_table: &Table, b: &Index, b_table: &Table) -> bool {
+    let norm = |i: &Index, t: &Table| {
+        let cols = column_types(t);
         let mut i = i.clone();
         i.renamed_from = None;
-        i.predicate = i.predicate.as_deref().map(normalize);
+        i.predicate = i.predicate.as_deref().map(|p| normalize_for(p, &cols));
         for k in &mut i.keys {
             if let KeyTarget::Expression(e) = &k.target {
-                k.target = KeyTarget::Expression(normalize(e));
+                k.target = KeyTarget::Expression(normalize_for(e, &cols));
             }
         }
         i
     };
-    norm(a) == norm(b)
+    a == b || norm(a, a_table) == norm(b, b_table)
 }

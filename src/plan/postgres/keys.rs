@@ -15,9 +15,10 @@ impl Planner<'_> {
         match (&old.primary_key, &new.primary_key) {
             (None, None) => {}
             (Some(o), Some(n)) if strip(o) == strip(n) => {}
-            (Some(o), Some(n))
-                if o.columns == n.columns && n.renamed_from.as_ref() == Some(&o.name) =>
-            {
+            // A table has one primary key: over the same columns under
+            // another name (a renamed table's default name, say) it is
+            // the same key, renamed, not rebuilt.
+            (Some(o), Some(n)) if o.columns == n.columns => {
                 self.rename_constraint(table, &o.name, &n.name);
             }
             (Some(o), Some(n)) => {

@@ -133,6 +133,21 @@ impl Planner<'_> {
         }
     }
 
+    /// A new table, index, key, sequence or type takes a name in its
+    /// schema. The current holder of that name, if any, keeps it until
+    /// contract drops it (tables, indexes and types share one namespace),
+    /// so creating it earlier would fail halfway: refused.
+    pub fn claim(&mut self, schema: &Ident, name: &Ident, what: impl FnOnce() -> String) {
+        if let Some(holder) = self.names.held(schema, name) {
+            let holder = holder.to_string();
+            self.error(PlanError::NameHeld {
+                name: QualifiedName::new(schema.clone(), name.clone()).to_string(),
+                what: what(),
+                holder,
+            });
+        }
+    }
+
     /// Refuses a change that would break an object bellows does not
     /// manage (a view, trigger, policy, rule, function), naming it and how
     /// it depends on what changes. Dependencies are per column: a trigger
@@ -216,6 +231,10 @@ pub(super) fn undo_step(
 impl Step {
     pub(super) fn sql(mut self, s: impl Into<String>) -> Self {
         self.statements.push(s.into());
+        self
+    }
+    pub(super) fn sql_all(mut self, s: impl IntoIterator<Item = String>) -> Self {
+        self.statements.extend(s);
         self
     }
     pub(super) fn lock(mut self, level: LockLevel, cost: Cost) -> Self {

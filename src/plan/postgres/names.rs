@@ -49,6 +49,10 @@ enum Holder {
 #[derive(Debug, Default)]
 pub(super) struct Names {
     taken: BTreeMap<(Space, String), Holder>,
+    /// Relation and type names of the current schema, per schema, with
+    /// their holders: a holder that goes, goes in contract, so a new
+    /// object made earlier cannot have its name.
+    current: BTreeMap<(Ident, String), String>,
 }
 
 impl Names {
@@ -99,6 +103,26 @@ impl Names {
                 );
             }
         }
+        for (q, t) in &cur.tables {
+            n.current_object(&q.schema, &q.name, format!("table {q}"));
+            let backed = t
+                .primary_key
+                .iter()
+                .map(|p| (&p.name, "primary key"))
+                .chain(t.uniques.keys().map(|u| (u, "unique constraint")));
+            for (i, what) in backed {
+                n.current_object(&q.schema, i, format!("the {what} {i} of table {q}"));
+            }
+            for i in t.indexes.keys() {
+                n.current_object(&q.schema, i, format!("index {i} on table {q}"));
+            }
+        }
+        for q in cur.sequences.keys() {
+            n.current_object(&q.schema, &q.name, format!("sequence {q}"));
+        }
+        for q in cur.enums.keys() {
+            n.current_object(&q.schema, &q.name, format!("enum type {q}"));
+        }
         for u in unmanaged {
             match &u.place {
                 Place::Schema(q) => {
@@ -124,6 +148,20 @@ impl Names {
             }
         }
         n
+    }
+
+    fn current_object(&mut self, schema: &Ident, name: &Ident, what: String) {
+        self.current
+            .entry((schema.clone(), name.as_str().to_string()))
+            .or_insert(what);
+    }
+
+    /// Who holds relation (or type) name `name` in `schema` in the
+    /// current schema, if anyone does.
+    pub fn held(&self, schema: &Ident, name: &Ident) -> Option<&str> {
+        self.current
+            .get(&(schema.clone(), name.as_str().to_string()))
+            .map(String::as_str)
     }
 
     fn object(&mut self, space: Space, name: &Ident, what: String) {

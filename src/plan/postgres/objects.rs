@@ -152,13 +152,13 @@ impl Planner<'_> {
     }
 
     /// New enum values are additive: ALTER TYPE ... ADD VALUE takes a lock
-    /// on the type only, and the value cannot be used in the same
-    /// transaction, so each runs as its own step.
+    /// on the type only.
     pub fn enums(&mut self) {
         let deltas = diff_by_name(&self.cur.enums, &self.tgt.enums, |_| None, |a, b| a == b);
         for d in deltas {
             match d {
                 Delta::Added(name, e) => {
+                    self.claim(&name.schema, &name.name, || format!("new enum type {name}"));
                     let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
                     self.push(
                         new_step(
@@ -216,36 +216,56 @@ impl Planner<'_> {
             });
             return;
         }
+        // One step, the values in order, each placed after the value
+        // before it in the target (which exists by then: an old one, or
+        // one this step just added), the first before the first old one.
+        // PostgreSQL 12+ adds several values in one transaction; none is
+        // used before it commits.
+        let added: Vec<&String> = new.iter().filter(|v| !old.contains(v)).collect();
+        if added.is_empty() {
+            return;
+        }
+        let mut step = new_step(
+            ObjectKind::Enum,
+            name.to_string(),
+            Action::AddValue,
+            Phase::Expand,
+            format!(
+                "add {} to enum {name}",
+                added
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .requires(Resource::Type(name.clone()))
+        .undo_stays(format!(
+            "enum {name} keeps the values {} (PostgreSQL cannot remove an enum value; the old app never writes them)",
+            added
+                .iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         for (i, v) in new.iter().enumerate() {
             if old.contains(v) {
                 continue;
             }
-            let position = match new[..i].iter().rev().find(|p| old.contains(p)) {
+            let position = match i.checked_sub(1).map(|p| &new[p]) {
                 Some(before) => format!(" AFTER {}", quote_literal(before)),
-                None => match new[i + 1..].iter().find(|p| old.contains(p)) {
+                None => match new.iter().find(|p| old.contains(p)) {
                     Some(after) => format!(" BEFORE {}", quote_literal(after)),
                     None => String::new(),
                 },
             };
-            self.push(
-                new_step(
-                    ObjectKind::Enum,
-                    format!("{name}.{v}"),
-                    Action::AddValue,
-                    Phase::Expand,
-                    format!("add value {v:?} to enum {name}"),
-                )
-                .sql(format!(
-                    "ALTER TYPE {} ADD VALUE IF NOT EXISTS {}{position}",
-                    qt(name),
-                    quote_literal(v)
-                ))
-                .requires(Resource::Type(name.clone()))
-                .undo_stays(format!(
-                    "enum {name} keeps the value {v:?} (PostgreSQL cannot remove an enum value; the old app never writes it)"
-                )),
-            );
+            step = step.sql(format!(
+                "ALTER TYPE {} ADD VALUE IF NOT EXISTS {}{position}",
+                qt(name),
+                quote_literal(v)
+            ));
         }
+        self.push(step);
     }
 
     pub fn sequences(&mut self) {
@@ -258,6 +278,7 @@ impl Planner<'_> {
         for d in deltas {
             match d {
                 Delta::Added(name, s) => {
+                    self.claim(&name.schema, &name.name, || format!("new sequence {name}"));
                     self.push(
                         new_step(
                             ObjectKind::Sequence,

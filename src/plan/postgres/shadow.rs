@@ -180,6 +180,7 @@ impl Planner<'_> {
         )
         .requires(filled)
         .requires_all(self.held_by_column(o))
+        .requires_all(self.compat_view(table).map(Resource::ViewGone))
         .removes(Resource::column(table, src))
         .provides(swapped);
         // The sync trigger goes in the same transaction as the old column:

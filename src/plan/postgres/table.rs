@@ -65,6 +65,17 @@ impl Planner<'_> {
                 hint: "bellows does not manage that kind of object; change it by hand first".into(),
             });
         }
+        self.claim(&name.schema, &name.name, || format!("new table {name}"));
+        let keys = t
+            .primary_key
+            .iter()
+            .map(|p| (&p.name, "primary key"))
+            .chain(t.uniques.keys().map(|u| (u, "unique constraint")));
+        for (k, what) in keys {
+            self.claim(&name.schema, k, || {
+                format!("the {what} {k} of new table {name}")
+            });
+        }
         let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
         if let Some(pk) = &t.primary_key {
             parts.push(format!(
@@ -73,8 +84,28 @@ impl Planner<'_> {
                 list(&pk.columns)
             ));
         }
+        // CREATE TABLE keeps one of several keys with the same index
+        // definition (and silently drops the others); ALTER TABLE adds
+        // each. The ones that repeat an earlier key are added after.
+        let mut seen: Vec<(&[Ident], bool, Deferrable)> = t
+            .primary_key
+            .iter()
+            .map(|p| (p.columns.as_slice(), false, Deferrable::No))
+            .collect();
+        let mut repeated = Vec::new();
         for (n, u) in &t.uniques {
-            parts.push(format!("CONSTRAINT {} {}", qi(n), unique_def(u)));
+            let def = (u.columns.as_slice(), u.nulls_not_distinct, u.deferrable);
+            if seen.contains(&def) {
+                repeated.push(format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                    qt(name),
+                    qi(n),
+                    unique_def(u)
+                ));
+            } else {
+                seen.push(def);
+                parts.push(format!("CONSTRAINT {} {}", qi(n), unique_def(u)));
+            }
         }
         for (n, c) in &t.checks {
             parts.push(format!("CONSTRAINT {} {}", qi(n), check_def(c)));
@@ -87,6 +118,7 @@ impl Planner<'_> {
             format!("create table {name}"),
         )
         .sql(format!("CREATE TABLE {} ({})", qt(name), parts.join(", ")))
+        .sql_all(repeated)
         .requires(Resource::Schema(name.schema.clone()))
         .provides(Resource::table(name))
         .undo_with(vec![
@@ -186,6 +218,9 @@ impl Planner<'_> {
             return;
         }
         self.guard_unmanaged(from, Affects::Table, format!("renaming table {from}"));
+        self.claim(&to.schema, &to.name, || {
+            format!("renaming table {from} to {to}")
+        });
         let mut step = new_step(
             ObjectKind::Table,
             to.to_string(),
@@ -198,11 +233,7 @@ impl Planner<'_> {
             qt(from),
             qi(&to.name)
         ))
-        .sql(format!(
-            "CREATE VIEW {} AS SELECT * FROM {}",
-            qt(from),
-            qt(to)
-        ))
+        .sql(compat_view_sql(from, to, old))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .requires(Resource::table(from))
         .provides(Resource::table(to))
@@ -237,8 +268,38 @@ impl Planner<'_> {
                 HazardKind::Irreversible,
                 format!("the old name {from} stops working"),
             )
-            .requires(Resource::table(to)),
+            .requires(Resource::table(to))
+            .provides(Resource::ViewGone(from.clone())),
         );
+    }
+
+    /// The compatibility view a rename of `table` in this plan leaves
+    /// under the old name until contract, if it is renamed.
+    pub fn compat_view(&self, table: &QualifiedName) -> Option<QualifiedName> {
+        let from = self.tgt.tables.get(table)?.renamed_from.as_ref()?;
+        (from.schema == table.schema
+            && self.cur.tables.contains_key(from)
+            && !self.cur.tables.contains_key(table))
+        .then(|| from.clone())
+    }
+
+    /// Statements that run `sql` (a column type change) on a renamed
+    /// table while its compatibility view exists: the view reads every
+    /// column, so PostgreSQL refuses the change under it; it is made
+    /// again, the same, in the same transaction.
+    pub fn around_compat_view(&self, table: &QualifiedName, sql: String) -> Vec<String> {
+        match self.compat_view(table) {
+            Some(v) => {
+                let again = self
+                    .cur
+                    .tables
+                    .get(&v)
+                    .map(|old| compat_view_sql(&v, table, old))
+                    .unwrap_or_default();
+                vec![format!("DROP VIEW {}", qt(&v)), sql, again]
+            }
+            None => vec![sql],
+        }
     }
 
     fn table_comment(&mut self, name: &QualifiedName, old: &Table, new: &Table) {
@@ -339,6 +400,20 @@ impl Planner<'_> {
             }
         }
     }
+}
+
+/// The compatibility view under a renamed table's old name: the old
+/// table's columns, by name (columns added later are not the old app's;
+/// abort drops them, which a view over them would stop). Simple, so
+/// automatically updatable.
+fn compat_view_sql(from: &QualifiedName, to: &QualifiedName, old: &Table) -> String {
+    let cols: Vec<String> = old.columns.iter().map(|c| qi(&c.name)).collect();
+    format!(
+        "CREATE VIEW {} AS SELECT {} FROM {}",
+        qt(from),
+        cols.join(", "),
+        qt(to)
+    )
 }
 
 pub(super) fn list(cols: &[Ident]) -> String {

@@ -8,7 +8,7 @@ mod backfill;
 mod parse;
 
 pub use backfill::{BackfillSql, key_names, literals};
-pub use parse::{SyntaxError, check_expression};
+pub use parse::{SyntaxError, canonical_expression, check_expression};
 
 use super::{quote_ident, quote_literal};
 use crate::model::*;

@@ -124,6 +124,24 @@ pub fn check_expression(expr: &str) -> Result<(), SyntaxError> {
     })
 }
 
+/// `expr` as PostgreSQL's own deparser writes it: parentheses only where
+/// the grammar needs them, one spelling of each operator and keyword
+/// (`!=` is `<>`), casts as `x::t`. Expressions the server stored and the
+/// same expressions as people write them differ much less this way.
+/// `None` when it does not parse as one expression.
+pub fn canonical_expression(expr: &str) -> Option<String> {
+    if expr.contains(';') {
+        return None;
+    }
+    let parsed = pg_query::parse(
+        &format!("SELECT {expr}"),
+        pg_query::ParserOptions::default(),
+    )
+    .ok()?;
+    let text = pg_query::deparse(&parsed.protobuf, Default::default()).ok()?;
+    text.strip_prefix("SELECT ").map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
