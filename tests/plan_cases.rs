@@ -470,3 +470,27 @@ fn markdown_plans_are_valid_commonmark_with_one_item_per_step() {
         assert_eq!(titles, descriptions, "{name}: the titles read as written");
     }
 }
+
+/// A table without a primary key or unique NOT NULL key is backfilled by
+/// ranges of pages; PostgreSQL before 14 reads such a range with a scan
+/// of the whole table, so against one the plan is refused, saying why.
+#[test]
+fn a_backfill_by_pages_is_refused_on_a_server_without_tid_range_scans() {
+    let (_, from, to) = load(Path::new("schemas/cases/backfill_a_table_without_a_key"));
+    let on = |v: u32| {
+        plan::plan(
+            &from,
+            &to,
+            &PlanOptions {
+                server_version: Some(v),
+                ..PlanOptions::default()
+            },
+        )
+    };
+    assert!(on(140_000).is_ok());
+    let err = on(130_011).expect_err("13 cannot").to_string();
+    assert!(
+        err.contains("PostgreSQL 13.11 cannot read") && err.contains("add a primary key first"),
+        "{err}"
+    );
+}

@@ -292,3 +292,86 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
         .expect("renamed column");
     assert_eq!(renamed, 20);
 }
+
+/// A new NOT NULL column without a default or backfill: on a table that
+/// has no rows, planned against the database, it is one plain ADD COLUMN
+/// (marked may-fail and old-app-visible); on a table with rows it is
+/// refused, naming that table only. If rows appear between plan and run,
+/// the step fails and its transaction leaves nothing behind.
+#[tokio::test]
+async fn a_not_null_column_on_an_empty_table_is_added_in_one_step() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);
+         CREATE TABLE orders (id bigint PRIMARY KEY);
+         INSERT INTO orders VALUES (1);",
+    )
+    .await;
+    let read = |text: &str| spec::read_str(std::path::Path::new("t.yaml"), text).expect("schema");
+    let both = read(
+        "tables:
+  accounts: { columns: { id: { type: bigint }, region: { type: text, nullable: false } }, primary_key: [id] }
+  orders: { columns: { id: { type: bigint }, region: { type: text, nullable: false } }, primary_key: [id] }
+",
+    );
+    let live = introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspection");
+    assert!(
+        live.empty_tables
+            .iter()
+            .map(|t| t.to_string())
+            .eq(["public.accounts"]),
+        "{:?}",
+        live.empty_tables
+    );
+    let refused = plan(&live.schema, &both, &live.plan_options()).expect_err("orders has a row");
+    let text = refused.to_string();
+    assert!(
+        text.contains("public.orders.region") && !text.contains("public.accounts"),
+        "{text}"
+    );
+    let accounts_only = read(
+        "tables:
+  accounts: { columns: { id: { type: bigint }, region: { type: text, nullable: false } }, primary_key: [id] }
+  orders: { columns: { id: { type: bigint } }, primary_key: [id] }
+",
+    );
+    let p = plan(&live.schema, &accounts_only, &live.plan_options()).expect("plans");
+    assert_eq!(p.steps.len(), 1, "{:?}", p.steps);
+    let step = &p.steps[0];
+    assert_eq!(
+        step.statements,
+        ["ALTER TABLE public.accounts ADD COLUMN region text NOT NULL"]
+    );
+    let kinds: Vec<&str> = step.hazards.iter().map(|h| h.kind.name()).collect();
+    assert_eq!(kinds, ["may-fail", "old-app-visible"]);
+
+    // A row arrives before the step runs: it fails, changing nothing.
+    db.exec("INSERT INTO accounts VALUES (1)").await;
+    let script = render_sql_with(&p, &SqlOptions::default());
+    let file = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(file.path(), &script).expect("write");
+    let out = std::process::Command::new("psql")
+        .arg(&db.url)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(file.path())
+        .output()
+        .expect("psql runs");
+    assert!(
+        !out.status.success(),
+        "the step fails once the table has a row"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("contains null values"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let columns: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'region'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(columns, 0, "a failed step leaves nothing behind");
+}

@@ -67,7 +67,7 @@ fn options() -> ApplyOptions {
 fn reason(e: &PlanError) -> String {
     match e {
         PlanError::MissingBackfill { .. } => "a new NOT NULL column needs a backfill".into(),
-        PlanError::NoPrimaryKey { .. } => "a backfill needs a key to page by".into(),
+        PlanError::NoKeyForBackfill { .. } => "a backfill needs a key to page by".into(),
         PlanError::Unsupported { what, .. } => {
             // Its words up to the first name.
             let words: Vec<&str> = what
@@ -95,7 +95,25 @@ async fn check(bytes: Vec<u8>) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(format!("the generated to.yaml is invalid: {e}")),
     };
-    let offline = match plan(&from_schema, &to_schema, &PlanOptions::default()) {
+    let db = TestDb::new().await;
+    let mut setup = bellows::sql::postgres::create_all(&from_schema);
+    // The rows hold every foreign key, in whatever order they go in.
+    setup.push("SET session_replication_role = replica".into());
+    setup.extend(from.rows());
+    setup.push("RESET session_replication_role".into());
+    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(setup.join(";\n")))
+        .execute(&db.pool)
+        .await
+    {
+        return Outcome::Failed(format!("setting up from.yaml with rows failed: {e}"));
+    }
+    // Planned as apply plans: against the database (which tables are
+    // empty, the server's version).
+    let live = match introspect_url(&db.url, &Options::default()).await {
+        Ok(l) => l,
+        Err(e) => return Outcome::Failed(format!("reading the database failed: {e}")),
+    };
+    let planned = match plan(&live.schema, &to_schema, &live.plan_options()) {
         Ok(p) => p,
         Err(errors) => {
             if let Some(bug) = errors.0.iter().find(|e| {
@@ -109,20 +127,8 @@ async fn check(bytes: Vec<u8>) -> Outcome {
             return Outcome::Refused(reason(&errors.0[0]));
         }
     };
-    if offline.is_empty() {
+    if planned.is_empty() {
         return Outcome::Nothing;
-    }
-    let db = TestDb::new().await;
-    let mut setup = bellows::sql::postgres::create_all(&from_schema);
-    // The rows hold every foreign key, in whatever order they go in.
-    setup.push("SET session_replication_role = replica".into());
-    setup.extend(from.rows());
-    setup.push("RESET session_replication_role".into());
-    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(setup.join(";\n")))
-        .execute(&db.pool)
-        .await
-    {
-        return Outcome::Failed(format!("setting up from.yaml with rows failed: {e}"));
     }
     if let Err(e) = apply(
         &db.url,
@@ -134,9 +140,9 @@ async fn check(bytes: Vec<u8>) -> Outcome {
     .await
     {
         return match e {
-            ApplyError::NoMigration { .. } => Outcome::Failed(
-                "offline the plan has steps, against the database it has none".into(),
-            ),
+            ApplyError::NoMigration { .. } => {
+                Outcome::Failed("the plan has steps, but apply found none to run".into())
+            }
             e => Outcome::Failed(format!("apply failed: {e}")),
         };
     }
@@ -159,7 +165,7 @@ async fn check(bytes: Vec<u8>) -> Outcome {
         }
     }
     match plan(&found, &want, &PlanOptions::default()) {
-        Ok(p) if p.is_empty() => Outcome::Ran(offline.steps.len()),
+        Ok(p) if p.is_empty() => Outcome::Ran(planned.steps.len()),
         Ok(p) => Outcome::Failed(format!(
             "after apply a new plan still wants: {:?}",
             p.steps.iter().map(|s| &s.description).collect::<Vec<_>>()

@@ -1,7 +1,7 @@
-//! Backfills: keyset-paginated batches by primary key, each its own short
-//! transaction that also records its checkpoint, so a re-run (after a
-//! crash, or a stop request between batches) goes on after the last
-//! committed batch and no row is written twice.
+//! Backfills: batches by key (keyset pagination) or by ranges of pages,
+//! each its own short transaction that also records its checkpoint, so a
+//! re-run (after a crash, or a stop request between batches) goes on
+//! after the last committed batch and no row is written twice.
 
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -18,9 +18,9 @@ use crate::sql::postgres::{BackfillSql, literals, qualified};
 /// A committed batch: the last key it covered and how many rows it had.
 type Batch = (Vec<String>, i64);
 
-/// Keyset-paginated batches by primary key, each its own transaction that
-/// also records the checkpoint: a re-run continues after the last
-/// committed batch, and no row is updated twice.
+/// Batches by key or by ranges of pages, each its own transaction that
+/// also records the checkpoint (the last key, or the next page): a re-run
+/// continues after the last committed batch, and no row is updated twice.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn backfill(
     db: &Db,
@@ -40,6 +40,11 @@ pub(super) async fn backfill(
         .await
         .map_err(|e| step_error(step, &count_sql, &e))?;
     ledger::commit(tx, "count the rows").await?;
+    let pages_per_batch = if b.by_position() {
+        Some(pages_per_batch(db, step, &sql, total, opts.batch_size).await?)
+    } else {
+        None
+    };
     let n = b.key.len();
     let (lock_ms, stmt_ms) = timeouts(step, opts);
     let mut checkpoint = row.checkpoint.clone();
@@ -54,7 +59,6 @@ pub(super) async fn backfill(
     };
     loop {
         let lower = checkpoint.as_deref().map(literals);
-        let bound_sql = sql.next_batch(lower.as_deref(), opts.batch_size);
         let mut conn = db
             .pool
             .acquire()
@@ -87,14 +91,46 @@ pub(super) async fn backfill(
                 .ok();
             // Simple-protocol statements with the keys as literals: one
             // round trip each, and the very text `--format sql` shows.
-            let found: Option<PgRow> = sqlx::raw_sql(AssertSqlSafe(bound_sql.clone()))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail(&bound_sql))?;
-            let Some(found) = found else { return Ok(None) };
-            let upper: Vec<String> = (0..n).map(|i| found.get::<String, _>(i)).collect();
-            let count: i64 = found.get(n);
-            let update_sql = sql.update(lower.as_deref(), &literals(&upper));
+            let (update_sql, upper, count) = match pages_per_batch {
+                None => {
+                    let bound_sql = sql.next_batch(lower.as_deref(), opts.batch_size);
+                    let found: Option<PgRow> = sqlx::raw_sql(AssertSqlSafe(bound_sql.clone()))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(fail(&bound_sql))?;
+                    let Some(found) = found else { return Ok(None) };
+                    let upper: Vec<String> =
+                        (0..n).map(|i| found.get::<String, _>(i)).collect();
+                    let count: i64 = found.get(n);
+                    let update = sql.update(lower.as_deref(), &literals(&upper));
+                    (update, upper, Some(count))
+                }
+                Some(per_batch) => {
+                    // The table's end is read again each batch: rows an
+                    // update moved past it are reached too.
+                    let lo: i64 = checkpoint
+                        .as_ref()
+                        .and_then(|c| c.first())
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0);
+                    let pages_sql = sql.pages();
+                    let found: PgRow = sqlx::raw_sql(AssertSqlSafe(pages_sql.clone()))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(fail(&pages_sql))?;
+                    let pages: i64 = found.get(0);
+                    if lo >= pages {
+                        return Ok(None);
+                    }
+                    let hi = lo + per_batch;
+                    let open = hi >= pages;
+                    let update = sql.update_pages(
+                        &lo.to_string(),
+                        (!open).then(|| hi.to_string()).as_deref(),
+                    );
+                    (update, vec![hi.to_string()], None)
+                }
+            };
             let w = watched(
                 &db.pool,
                 pid,
@@ -103,14 +139,18 @@ pub(super) async fn backfill(
                 sqlx::raw_sql(AssertSqlSafe(update_sql.clone())).execute(&mut *tx),
             )
             .await;
-            if let Err(error) = w.result {
-                return Err(Failure {
-                    statement: update_sql,
-                    error,
-                    blockers: w.blockers,
-                    cancelled: w.cancelled,
-                });
-            }
+            let written = match w.result {
+                Ok(r) => r.rows_affected() as i64,
+                Err(error) => {
+                    return Err(Failure {
+                        statement: update_sql,
+                        error,
+                        blockers: w.blockers,
+                        cancelled: w.cancelled,
+                    });
+                }
+            };
+            let count = count.unwrap_or(written);
             query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
                 .bind(id)
                 .bind(pos as i32)
@@ -163,4 +203,32 @@ pub(super) async fn backfill(
             }
         }
     }
+}
+
+/// Pages a batch spans when paging by position: `batch_size` rows at the
+/// table's rows per page (from the statistics, else from the count and
+/// the size now), at least one.
+async fn pages_per_batch(
+    db: &Db,
+    step: &Step,
+    sql: &BackfillSql<'_>,
+    total: i64,
+    batch_size: u32,
+) -> Result<i64, ApplyError> {
+    const WHAT: &str = "read the table's size";
+    let pages_sql = sql.pages();
+    let mut tx = ledger::begin(&db.pool, WHAT).await?;
+    let row: PgRow = sqlx::raw_sql(AssertSqlSafe(pages_sql.clone()))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| step_error(step, &pages_sql, &e))?;
+    ledger::commit(tx, WHAT).await?;
+    let pages: i64 = row.get(0);
+    let per_page: f64 = row.get(1);
+    let per_page = if per_page > 0.0 {
+        per_page
+    } else {
+        total as f64 / pages.max(1) as f64
+    };
+    Ok(((f64::from(batch_size) / per_page.max(1.0)).floor() as i64).max(1))
 }

@@ -43,13 +43,7 @@ pub async fn apply(
         && let Some(t) = target
     {
         let live = db.read_live().await?;
-        let p = crate::plan::plan(
-            &live.schema,
-            t,
-            &PlanOptions {
-                unmanaged: live.unmanaged,
-            },
-        )?;
+        let p = crate::plan::plan(&live.schema, t, &live.plan_options())?;
         if p.is_empty() {
             obs.on(Event::NothingToDo);
             return Ok(());
@@ -92,13 +86,7 @@ async fn dry_run(
         None => {
             let target = target.ok_or(ApplyError::NeedTarget)?;
             let live = db.read_live().await?;
-            crate::plan::plan(
-                &live.schema,
-                target,
-                &PlanOptions {
-                    unmanaged: live.unmanaged,
-                },
-            )?
+            crate::plan::plan(&live.schema, target, &live.plan_options())?
         }
     };
     gate(&plan, phases(phase), opts)?;
@@ -198,13 +186,7 @@ async fn locked(
             }
             let target = target.ok_or(ApplyError::NeedTarget)?;
             let live = db.read_live().await?;
-            let plan = crate::plan::plan(
-                &live.schema,
-                target,
-                &PlanOptions {
-                    unmanaged: live.unmanaged,
-                },
-            )?;
+            let plan = crate::plan::plan(&live.schema, target, &live.plan_options())?;
             if plan.is_empty() {
                 obs.on(Event::NothingToDo);
                 return Ok(());

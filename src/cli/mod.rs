@@ -393,12 +393,8 @@ fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
         None => {
             let url = database_url(&a.db, "plan").map_err(or_from("plan"))?;
             let found = introspect_full(&url, &a.schemas)?;
-            (
-                found.schema,
-                PlanOptions {
-                    unmanaged: found.unmanaged,
-                },
-            )
+            let opts = found.plan_options();
+            (found.schema, opts)
         }
     };
     let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {

@@ -4,7 +4,7 @@
 
 pub mod postgres;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::conn::{ConnError, DbError, Target};
@@ -150,6 +150,22 @@ pub struct Introspection {
     pub unmanaged: Vec<Unmanaged>,
     /// How many catalog queries it took (constant, whatever the size).
     pub queries: usize,
+    /// Managed tables that had no page, so no row, when read.
+    pub empty_tables: BTreeSet<QualifiedName>,
+    /// `server_version_num` (150004 for 15.4).
+    pub server_version: u32,
+}
+
+impl Introspection {
+    /// What the planner needs to know of the live database besides its
+    /// schema.
+    pub fn plan_options(&self) -> crate::plan::PlanOptions {
+        crate::plan::PlanOptions {
+            unmanaged: self.unmanaged.clone(),
+            empty_tables: self.empty_tables.clone(),
+            server_version: Some(self.server_version),
+        }
+    }
 }
 
 impl Introspection {

@@ -6,6 +6,7 @@ mod graph;
 mod postgres;
 pub mod step;
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ pub use postgres::binary_coercible;
 pub use step::*;
 
 use crate::introspect::Unmanaged;
-use crate::model::Schema;
+use crate::model::{QualifiedName, Schema};
 use crate::spec::{WriteOptions, to_yaml};
 
 /// A plan: the ordered steps and the fingerprints of the schemas it goes
@@ -46,14 +47,18 @@ impl Plan {
 pub enum PlanError {
     /// A new NOT NULL column needs values for the existing rows.
     #[error(
-        "column {column}: it is NOT NULL and new, so existing rows need a value, but it has neither `default:` nor `backfill:`; add `backfill: <SQL expression>` (e.g. computed from other columns) or a `default:`"
+        "column {column}: it is NOT NULL and new, so the rows {table} has need a value, but it has neither `default:` nor `backfill:`; add `backfill: <SQL expression>` (e.g. computed from other columns) or a `default:` (a table with no rows needs neither: bellows sees that when it plans against the database)"
     )]
-    MissingBackfill { column: String },
-    /// Backfills go by primary key.
+    MissingBackfill { table: String, column: String },
+    /// A backfill needs a key, or a server that scans ranges of pages.
     #[error(
-        "table {table} has no primary key, and {why} needs a batched backfill, which pages through the table by primary key; add a primary key first (a separate migration)"
+        "table {table} has no primary key or unique key over NOT NULL columns, and {why} needs a batched backfill: without a key it goes by ranges of pages, which PostgreSQL {server} cannot read without scanning the whole table each batch (TID range scans came in 14); add a primary key first (a separate migration)"
     )]
-    NoPrimaryKey { table: String, why: String },
+    NoKeyForBackfill {
+        table: String,
+        why: String,
+        server: String,
+    },
     /// A change bellows cannot make safely (yet).
     #[error("unsupported: {what} ({object}); {hint}")]
     Unsupported {
@@ -122,11 +127,16 @@ pub struct PlanOptions {
     /// Objects bellows does not manage, with what they depend on; a change
     /// that would break one is refused.
     pub unmanaged: Vec<Unmanaged>,
+    /// Tables known to have no rows: a new NOT NULL column needs no
+    /// values for them.
+    pub empty_tables: BTreeSet<QualifiedName>,
+    /// The server's `server_version_num`, when planning against one.
+    pub server_version: Option<u32>,
 }
 
 /// Plans the change from `current` to `target` for PostgreSQL.
 pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Plan, PlanErrors> {
-    let steps = postgres::steps(current, target, &opts.unmanaged).map_err(PlanErrors)?;
+    let steps = postgres::steps(current, target, opts).map_err(PlanErrors)?;
     let steps = graph::order(steps).map_err(|e| PlanErrors(vec![e]))?;
     Ok(Plan {
         version: 1,

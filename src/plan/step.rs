@@ -372,18 +372,26 @@ impl<'de> Deserialize<'de> for Resource {
     }
 }
 
-/// A batched backfill: `UPDATE table SET col = expr` in keyset-paginated
-/// batches by primary key, each its own transaction.
+/// A batched backfill: `UPDATE table SET col = expr` in batches, each its
+/// own transaction: keyset-paginated by a unique key over NOT NULL
+/// columns (the primary key first), or, without one, by ranges of pages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backfill {
     pub table: QualifiedName,
-    /// Primary-key columns, the keyset.
+    /// The key columns, the keyset; none: by ranges of pages (`ctid`).
     pub key: Vec<Ident>,
     pub column: Ident,
     pub expression: String,
     /// Only rows where the column is still NULL are touched (so a re-run
     /// and rows filled by the sync trigger are not done twice).
     pub only_null: bool,
+}
+
+impl Backfill {
+    /// Whether it pages by physical position (the table has no key).
+    pub fn by_position(&self) -> bool {
+        self.key.is_empty()
+    }
 }
 
 /// Statement timeouts a step needs; `None` means the apply default.

@@ -183,6 +183,8 @@ pub struct Tab {
     pub fks: Vec<Fk>,
     /// New in the target: it has no rows.
     pub fresh: bool,
+    /// Whether the current table has rows (some are empty).
+    pub rows: bool,
 }
 
 impl Tab {
@@ -300,7 +302,7 @@ impl Db {
     /// referenced value is 1..=3 in every table).
     pub fn rows(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for t in &self.tables {
+        for t in self.tables.iter().filter(|t| t.rows) {
             for i in 1..=3 {
                 let names: Vec<&str> = t.cols.iter().map(|c| c.name.as_str()).collect();
                 let values: Vec<String> = t
@@ -375,6 +377,7 @@ fn new_table(ch: &mut Choices, db: &mut Db) -> Tab {
         checks: Vec::new(),
         fks: Vec::new(),
         fresh: true,
+        rows: false,
     };
     // Most tables have an `id` primary key; some have none.
     if !ch.chance(15) {
@@ -415,6 +418,7 @@ fn current(ch: &mut Choices) -> Db {
     for _ in 0..1 + ch.below(3) {
         let mut t = new_table(ch, &mut db);
         t.fresh = false;
+        t.rows = !ch.chance(15);
         t.cols.iter_mut().for_each(|c| c.fresh = false);
         db.tables.push(t);
     }
@@ -522,6 +526,15 @@ fn change(ch: &mut Choices, db: &mut Db) {
             }
             if c.vals == Vals::Null {
                 c.nullable = true;
+            }
+            // Now and then NOT NULL with nothing to fill existing rows:
+            // planned in one step on an empty table, refused on one with
+            // rows.
+            if ch.chance(10) {
+                c.nullable = false;
+                c.default = None;
+                c.backfill = None;
+                c.vals = Vals::Seq;
             }
             db.tables[ti].cols.push(c);
         }
@@ -826,13 +839,13 @@ fn repair(db: &mut Db) {
     let snapshot = db.clone();
     for t in &mut db.tables {
         let own: Vec<Col> = t.cols.clone();
-        let has_rows = !t.fresh;
+        let has_rows = !t.fresh && t.rows;
         t.fks.retain(|f| {
             let Some(p) = snapshot.table(&f.table) else {
                 return false;
             };
             // Rows that reference an empty table would break it.
-            let empty_parent = p.fresh && has_rows;
+            let empty_parent = (p.fresh || !p.rows) && has_rows;
             !empty_parent
                 && f.cols.len() == f.ref_cols.len()
                 && p.has_key(&f.ref_cols)

@@ -68,7 +68,10 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
     let pg15 = version_num >= 150000;
 
     let mut r = Reader {
-        out: Introspection::default(),
+        out: Introspection {
+            server_version: version_num,
+            ..Introspection::default()
+        },
         managed: BTreeSet::new(),
         unmanaged_tables: BTreeSet::new(),
     };
@@ -344,6 +347,13 @@ impl Reader {
             let rls: bool = get(&row, 7, W)?;
             let acl: bool = get(&row, 8, W)?;
             let identity: String = get(&row, 9, W)?;
+            // No page at all: no row (a table whose rows were deleted
+            // keeps its pages until VACUUM truncates them, and counts as
+            // not empty).
+            let empty: bool = get(&row, 10, W)?;
+            if empty {
+                self.out.empty_tables.insert(name.clone());
+            }
             let unmanaged_kind = match kind.as_str() {
                 "v" => Some(UnmanagedKind::View),
                 "m" => Some(UnmanagedKind::MaterializedView),

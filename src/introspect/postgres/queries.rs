@@ -66,7 +66,8 @@ pub(super) const Q_RELATIONS: &str = concat!(
             c.relpersistence::text, obj_description(c.oid, 'pg_class'),
             EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
             c.relrowsecurity, c.relacl IS NOT NULL,
-            (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity
+            (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
+            c.relkind = 'r' AND pg_relation_size(c.oid) = 0
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) AND ",
     not_extension_member!("pg_class", "c.oid"),

@@ -88,7 +88,13 @@ impl Planner<'_> {
             return;
         }
         let Some(expr) = c.backfill.as_deref().or(c.default.as_deref()) else {
-            return self.error(PlanError::MissingBackfill { column: cn });
+            if self.empty_tables.contains(&self.cur_name(table)) {
+                return self.add_not_null_to_empty(table, c, reqs);
+            }
+            return self.error(PlanError::MissingBackfill {
+                table: table.to_string(),
+                column: cn,
+            });
         };
         let Some(key) = self.backfill_key(table, format!("adding {cn}")) else {
             return;
@@ -132,6 +138,44 @@ impl Planner<'_> {
         if !c.nullable {
             self.set_not_null(table, &c.name, Some(Resource::filled(table, &c.name)));
         }
+        self.column_comment(table, c, None);
+    }
+
+    /// A NOT NULL column without a value for existing rows, on a table
+    /// that had none when planned: the plain ADD COLUMN, a catalog change
+    /// plus a scan of nothing. If rows appear before it runs it fails,
+    /// and its transaction changes nothing. The old app's inserts do not
+    /// name the column, so they fail from then on: as with a new check,
+    /// that is the price of the rule.
+    fn add_not_null_to_empty(&mut self, table: &QualifiedName, c: &Column, reqs: Vec<Resource>) {
+        let cn = col_name(table, &c.name);
+        let step = new_step(
+            ObjectKind::Column,
+            cn.clone(),
+            Action::Create,
+            Phase::Expand,
+            format!("add column {cn} NOT NULL ({table} has no rows)"),
+        )
+        .sql(format!(
+            "ALTER TABLE {} ADD COLUMN {}",
+            qt(table),
+            column_def(c)
+        ))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .hazard(
+            HazardKind::MayFail,
+            format!("fails, changing nothing, if {table} has rows by then (it had none when planned)"),
+        )
+        .hazard(
+            HazardKind::OldAppVisible,
+            format!("from now on, inserts into {table} that give no value for {} fail, the old app's included", c.name),
+        )
+        .requires(Resource::table(table))
+        .requires_all(reqs)
+        .provides(Resource::column(table, &c.name))
+        .provides(Resource::not_null(table, &c.name))
+        .undo_with(undo_add_column(table, &c.name));
+        self.push(step);
         self.column_comment(table, c, None);
     }
 

@@ -48,12 +48,15 @@ const INDEX_BUILD_LOCK_TIMEOUT_MS: u64 = 60_000;
 pub(super) fn steps(
     current: &Schema,
     target: &Schema,
-    unmanaged: &[Unmanaged],
+    opts: &super::PlanOptions,
 ) -> Result<Vec<Step>, Vec<PlanError>> {
+    let unmanaged = &opts.unmanaged;
     let mut p = Planner {
         cur: current,
         tgt: target,
         unmanaged,
+        empty_tables: &opts.empty_tables,
+        server_version: opts.server_version,
         names: names::Names::of(current, target, unmanaged),
         steps: Vec::new(),
         errors: Vec::new(),
@@ -79,6 +82,10 @@ pub(super) struct Planner<'a> {
     pub cur: &'a Schema,
     pub tgt: &'a Schema,
     pub unmanaged: &'a [Unmanaged],
+    /// Live tables with no rows.
+    pub empty_tables: &'a BTreeSet<QualifiedName>,
+    /// The live server's version, when known.
+    pub server_version: Option<u32>,
     /// Names in use, for the helpers this plan creates.
     names: names::Names,
     pub steps: Vec<Step>,

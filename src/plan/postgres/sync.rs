@@ -2,6 +2,7 @@
 //! a new column in step while both app versions run, batched backfills,
 //! and the NOT NULL route that never scans under an exclusive lock.
 
+use super::table::Paging;
 use super::*;
 use crate::sql::postgres::BackfillSql;
 
@@ -152,31 +153,29 @@ impl Planner<'_> {
         statements
     }
 
-    /// Batched UPDATE by primary key, each batch its own short transaction
+    /// Batched UPDATE by key or page range, each batch its own short transaction
     /// holding row locks on that batch only: never one long UPDATE. A
     /// `new_column` goes away on abort with what was filled into it; an
     /// existing one keeps the values.
-    pub fn backfill(
+    pub(super) fn backfill(
         &mut self,
         table: &QualifiedName,
-        key: &[Ident],
+        paging: &Paging,
         column: &Ident,
         expr: &str,
         only_null: bool,
         new_column: bool,
     ) {
+        let key = &paging.key;
         let mut step = new_step(
             ObjectKind::Column,
             col_name(table, column),
             Action::Backfill,
             Phase::Migrate,
             format!(
-                "backfill {} = {expr}, in batches by primary key ({})",
+                "backfill {} = {expr}, in batches {}",
                 col_name(table, column),
-                key.iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                paging.how
             ),
         )
         .lock(LockLevel::RowExclusive, Cost::Batched)
@@ -189,12 +188,17 @@ impl Planner<'_> {
             expression: expr.to_string(),
             only_null,
         };
-        // The statement each batch runs, with the batch's key bounds as
-        // parameters: $1.. the last key done, then the batch's last key.
+        // The statement each batch runs, with the batch's bounds as
+        // parameters: $1.. the last key done, then the batch's last key
+        // (or the first page and the page after the batch).
         let n = key.len();
         let lower: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
         let upper: Vec<String> = (n + 1..=2 * n).map(|i| format!("${i}")).collect();
-        step = step.sql(BackfillSql::new(&fill).update(Some(&lower), &upper));
+        step = step.sql(if fill.by_position() {
+            BackfillSql::new(&fill).update_pages("$1", Some("$2"))
+        } else {
+            BackfillSql::new(&fill).update(Some(&lower), &upper)
+        });
         step.backfill = Some(fill);
         step = if new_column {
             step.undo_nothing()
@@ -204,7 +208,7 @@ impl Planner<'_> {
                 col_name(table, column)
             ))
         };
-        for k in key {
+        for k in key.iter() {
             step = step.requires(Resource::column(table, k));
         }
         self.filled.insert((table.clone(), column.clone()));

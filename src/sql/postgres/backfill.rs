@@ -7,6 +7,14 @@
 //! own, in a transaction of its own. Key values travel as text and are
 //! written into the statement as string literals, which PostgreSQL reads
 //! as the key column's type.
+//!
+//! A table without a primary key or unique key over NOT NULL columns is
+//! paged by physical position instead: each batch is a range of pages,
+//! `ctid >= '(lo,0)' AND ctid < '(hi,0)'`, which PostgreSQL 14+ reads
+//! with a TID range scan (just those pages). Only rows still NULL are
+//! written, and only with a value, so a row an update moved to a later
+//! page is not written twice, and the last batch reaches past the end
+//! (rows moved there).
 
 use super::qualified;
 use crate::model::Ident;
@@ -64,6 +72,34 @@ impl<'a> BackfillSql<'a> {
         )
     }
 
+    /// The statement that fills pages `lo` up to `hi` (`None`: to the
+    /// end). Values are SQL text: page numbers or placeholders.
+    pub fn update_pages(&self, lo: &str, hi: Option<&str>) -> String {
+        let upper = hi
+            .map(|h| format!(" AND ctid < {}", page_tid(h)))
+            .unwrap_or_default();
+        // A row whose value comes out NULL is left as it is: writing it
+        // would move it to another page, where a later batch would find
+        // it still NULL, again and again.
+        format!(
+            "UPDATE {t} SET {c} = ({e}) WHERE ctid >= {lower}{upper}{only} AND ({e}) IS NOT NULL",
+            t = qualified(&self.b.table),
+            c = quote_ident(self.b.column.as_str()),
+            e = self.b.expression,
+            lower = page_tid(lo),
+            only = self.only_null(),
+        )
+    }
+
+    /// The table's size in pages now, and its rows per page as the
+    /// statistics have it (0 when never analyzed).
+    pub fn pages(&self) -> String {
+        let t = quote_literal(&qualified(&self.b.table));
+        format!(
+            "SELECT pg_relation_size({t}::regclass) / current_setting('block_size')::bigint,              CASE WHEN c.relpages > 0 THEN c.reltuples / c.relpages ELSE 0 END::float8              FROM pg_class c WHERE c.oid = {t}::regclass"
+        )
+    }
+
     /// The statement that finds the next batch after `lower`: one row with
     /// the batch's last key (each column as text) and its number of rows;
     /// no row when nothing is left.
@@ -98,6 +134,9 @@ impl<'a> BackfillSql<'a> {
     /// `\gexec` runs the per-batch statement built from them. Rows added
     /// after the bounds are computed are filled by the sync trigger.
     pub fn psql_script(&self, size: u32) -> String {
+        if self.b.by_position() {
+            return self.psql_pages_script(size);
+        }
         let n = self.b.key.len();
         // format() placeholders: lower keys are %1$L.., upper keys follow.
         let marker = |i: usize| format!("\u{1}{i}\u{1}");
@@ -145,6 +184,40 @@ impl<'a> BackfillSql<'a> {
             hi_cols = hi_cols.join(", "),
             t = qualified(&self.b.table),
         )
+    }
+}
+
+impl BackfillSql<'_> {
+    /// The psql script of a backfill by page ranges: the ranges are made
+    /// from the table's size and its rows per page when the script runs
+    /// (`size` rows a batch, as the statistics estimate), the last one
+    /// open-ended.
+    fn psql_pages_script(&self, size: u32) -> String {
+        let t = qualified(&self.b.table);
+        let lo = "\u{1}lo\u{1}";
+        let hi = "\u{1}hi\u{1}";
+        let template = |sql: String| {
+            quote_literal(
+                &sql.replace('%', "%%")
+                    .replace(&page_tid(lo), "%1$L::tid")
+                    .replace(&page_tid(hi), "%2$L::tid"),
+            )
+        };
+        let bounded = template(self.update_pages(lo, Some(hi)));
+        let open = template(self.update_pages(lo, None));
+        format!(
+            "SELECT CASE WHEN p + s.step < s.pages\n            THEN format({bounded}, format('(%s,0)', p), format('(%s,0)', p + s.step))\n            ELSE format({open}, format('(%s,0)', p)) END\n  FROM (SELECT greatest(1, pg_relation_size({tl}::regclass) / current_setting('block_size')::bigint) AS pages,\n               greatest(1, ({size} / greatest(1, CASE WHEN c.relpages > 0 THEN c.reltuples / c.relpages ELSE 1 END))::bigint) AS step\n          FROM pg_class c WHERE c.oid = {tl}::regclass) s,\n       generate_series(0, s.pages - 1, s.step) p\n\\gexec",
+            tl = quote_literal(&t),
+        )
+    }
+}
+
+/// `'(n,0)'::tid`, the first tuple of page `n` (a number or placeholder).
+fn page_tid(n: &str) -> String {
+    if n.starts_with('$') {
+        format!("{n}::tid")
+    } else {
+        format!("'({n},0)'::tid")
     }
 }
 
