@@ -61,11 +61,7 @@ async fn run_case(dir: PathBuf) -> (String, Outcome) {
     let a = TestDb::new().await;
     load(&a, &dir.join("a.sql")).await;
     let opts = ApplyOptions {
-        allow_hazards: vec![
-            HazardKind::DataLoss,
-            HazardKind::TableRewrite,
-            HazardKind::LongLock,
-        ],
+        allow_hazards: HazardKind::ALL.to_vec(),
         ..ApplyOptions::default()
     };
     match apply(&a.url, Some(&target), PhaseSel::All, &opts, &Silent).await {

@@ -15,11 +15,7 @@ use support::TestDb;
 
 fn everything_allowed() -> ApplyOptions {
     ApplyOptions {
-        allow_hazards: vec![
-            HazardKind::DataLoss,
-            HazardKind::TableRewrite,
-            HazardKind::LongLock,
-        ],
+        allow_hazards: HazardKind::ALL.to_vec(),
         batch_size: 2,
         ..ApplyOptions::default()
     }

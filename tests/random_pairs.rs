@@ -53,11 +53,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 fn options() -> ApplyOptions {
     ApplyOptions {
-        allow_hazards: vec![
-            HazardKind::DataLoss,
-            HazardKind::TableRewrite,
-            HazardKind::LongLock,
-        ],
+        allow_hazards: HazardKind::ALL.to_vec(),
         batch_size: 2,
         ..ApplyOptions::default()
     }

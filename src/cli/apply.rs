@@ -95,23 +95,16 @@ pub(super) fn duration(text: &str, flag: &str) -> Result<std::time::Duration, Cl
 }
 
 fn hazard_kind(name: &str) -> Result<bellows::plan::HazardKind, CliError> {
-    use bellows::plan::HazardKind::*;
-    let all = [
-        DataLoss,
-        TableRewrite,
-        LongLock,
-        IndexBuild,
-        ValidationScan,
-        MayFail,
-        Irreversible,
-        OldAppVisible,
-    ];
-    all.into_iter().find(|k| k.name() == name).ok_or_else(|| {
-        CliError::Usage(format!(
-            "--allow-hazard {name}: unknown hazard; one of {}",
-            all.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
-        ))
-    })
+    use bellows::plan::HazardKind;
+    HazardKind::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--allow-hazard {name}: unknown hazard; one of {}",
+                HazardKind::ALL.map(|k| k.name()).join(", ")
+            ))
+        })
 }
 
 pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {

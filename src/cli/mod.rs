@@ -199,8 +199,8 @@ pub struct ApplyArgs {
     /// Pause between backfill batches, to leave room for the application.
     #[arg(long, value_name = "DURATION")]
     pub pause: Option<String>,
-    /// Run steps with this hazard (repeatable); without it, steps with data-loss, table-rewrite or long-lock are refused before anything runs.
-    #[arg(long = "allow-hazard", value_name = "KIND")]
+    /// Run steps with this hazard (repeatable); without it, steps with a destructive hazard (data-loss, table-rewrite, long-lock, index-dropped, untracked-dependencies) are refused before anything runs. The others are only reported.
+    #[arg(long = "allow-hazard", value_name = "KIND", value_parser = hazard_values())]
     pub allow_hazards: Vec<String>,
     /// Print what would run, change nothing.
     #[arg(long)]
@@ -580,4 +580,17 @@ pub(crate) fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliErr
             Ok(())
         }
     }
+}
+
+/// The hazards `--allow-hazard` takes, each with what it means, for `--help`.
+fn hazard_values() -> clap::builder::PossibleValuesParser {
+    use bellows::plan::HazardKind;
+    clap::builder::PossibleValuesParser::new(HazardKind::ALL.map(|k| {
+        let help = if k.is_destructive() {
+            format!("refused unless allowed: {}", k.description())
+        } else {
+            format!("reported only: {}", k.description())
+        };
+        clap::builder::PossibleValue::new(k.name()).help(help)
+    }))
 }

@@ -140,12 +140,20 @@ pub struct Lock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HazardKind {
-    /// Data (or an object holding it) is gone after the step.
+    /// Rows or column values (or a sequence's counter) are gone after the step.
     DataLoss,
     /// The table is rewritten under an exclusive lock.
     TableRewrite,
     /// An exclusive lock is held for longer than a metadata change.
     LongLock,
+    /// An index goes: queries that used it may slow down sharply.
+    IndexDropped,
+    /// Objects the planner cannot see (function bodies, an extension's
+    /// members, code naming a schema) may still use what is dropped.
+    UntrackedDependencies,
+    /// A CHECK, foreign key or key constraint goes: the database stops
+    /// enforcing it; no row is lost.
+    ConstraintDropped,
     /// An index is built: I/O and time proportional to the table.
     IndexBuild,
     /// A full scan to validate a constraint (writes continue).
@@ -159,11 +167,30 @@ pub enum HazardKind {
 }
 
 impl HazardKind {
+    /// Every hazard, destructive ones first: the CLI's list and help.
+    pub const ALL: [HazardKind; 11] = [
+        HazardKind::DataLoss,
+        HazardKind::TableRewrite,
+        HazardKind::LongLock,
+        HazardKind::IndexDropped,
+        HazardKind::UntrackedDependencies,
+        HazardKind::ConstraintDropped,
+        HazardKind::IndexBuild,
+        HazardKind::ValidationScan,
+        HazardKind::MayFail,
+        HazardKind::Irreversible,
+        HazardKind::OldAppVisible,
+    ];
+
     /// Destructive hazards need `--allow-hazard KIND` to apply.
     pub fn is_destructive(self) -> bool {
         matches!(
             self,
-            HazardKind::DataLoss | HazardKind::TableRewrite | HazardKind::LongLock
+            HazardKind::DataLoss
+                | HazardKind::TableRewrite
+                | HazardKind::LongLock
+                | HazardKind::IndexDropped
+                | HazardKind::UntrackedDependencies
         )
     }
 
@@ -172,11 +199,47 @@ impl HazardKind {
             HazardKind::DataLoss => "data-loss",
             HazardKind::TableRewrite => "table-rewrite",
             HazardKind::LongLock => "long-lock",
+            HazardKind::IndexDropped => "index-dropped",
+            HazardKind::UntrackedDependencies => "untracked-dependencies",
+            HazardKind::ConstraintDropped => "constraint-dropped",
             HazardKind::IndexBuild => "index-build",
             HazardKind::ValidationScan => "validation-scan",
             HazardKind::MayFail => "may-fail",
             HazardKind::Irreversible => "irreversible",
             HazardKind::OldAppVisible => "old-app-visible",
+        }
+    }
+
+    /// One line for `--help` and README: what the hazard means.
+    pub fn description(self) -> &'static str {
+        match self {
+            HazardKind::DataLoss => {
+                "rows, column values or a sequence's counter are gone (drop table, column or sequence)"
+            }
+            HazardKind::TableRewrite => "the table is rewritten under an ACCESS EXCLUSIVE lock",
+            HazardKind::LongLock => "an exclusive lock is held for longer than a catalog change",
+            HazardKind::IndexDropped => {
+                "an index goes (drop index, or drop the key constraint that owns one): queries that used it may slow down sharply"
+            }
+            HazardKind::UntrackedDependencies => {
+                "what goes may still be used by something bellows cannot see: an extension's members, a type or schema named in function bodies"
+            }
+            HazardKind::ConstraintDropped => {
+                "a CHECK, foreign key, unique or primary key constraint goes: the database stops enforcing it; no row is lost"
+            }
+            HazardKind::IndexBuild => {
+                "an index is built concurrently: I/O and time in proportion to the table"
+            }
+            HazardKind::ValidationScan => {
+                "a constraint is validated by a full scan while writes go on"
+            }
+            HazardKind::MayFail => {
+                "existing rows may break the new rule; the step then fails and changes nothing"
+            }
+            HazardKind::Irreversible => "abort cannot undo the step",
+            HazardKind::OldAppVisible => {
+                "from expand on, old-app writes that break the new rule fail"
+            }
         }
     }
 }

@@ -270,7 +270,7 @@ impl Planner<'_> {
         ))
         .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
         .hazard(
-            HazardKind::DataLoss,
+            HazardKind::ConstraintDropped,
             format!("drops foreign key {name}; {table} no longer checks its references"),
         )
         .requires(Resource::table(table))
@@ -308,7 +308,7 @@ impl Planner<'_> {
         ))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .hazard(
-            HazardKind::DataLoss,
+            HazardKind::ConstraintDropped,
             format!("drops constraint {name}; {table} no longer enforces it"),
         )
         .requires(Resource::table(table))
@@ -317,6 +317,12 @@ impl Planner<'_> {
             Resource::constraint(table, name),
         )
         .provides(Resource::constraint_gone(table, name));
+        if matches!(kind, ObjectKind::PrimaryKey | ObjectKind::Unique) {
+            step = step.hazard(
+                HazardKind::IndexDropped,
+                format!("its unique index {name} goes with it; queries that use it may slow down sharply"),
+            );
+        }
         for c in columns {
             step = step.requires(Resource::column(table, c));
         }

@@ -174,8 +174,8 @@ impl Planner<'_> {
         .index_build_timeouts()
         .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
         .hazard(
-            HazardKind::DataLoss,
-            format!("drops index {name}; queries that use it get slower until it is rebuilt"),
+            HazardKind::IndexDropped,
+            format!("drops index {name}; queries that use it may slow down sharply"),
         )
         .removes_unless(replaced, Resource::index(&table.schema, name))
         .provides(Resource::index_gone(&table.schema, name));

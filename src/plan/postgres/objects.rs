@@ -48,7 +48,7 @@ impl Planner<'_> {
             self.push(
                 new_step(ObjectKind::Schema, s.as_str(), Action::Drop, Phase::Contract, format!("drop schema {s}"))
                     .sql(format!("DROP SCHEMA {}", qi(s)))
-                    .hazard(HazardKind::DataLoss, format!("drops schema {s}; it must be empty by then (its managed objects are dropped first)"))
+                    .hazard(HazardKind::UntrackedDependencies, format!("drops schema {s}; its managed objects go first, but code that names the schema (function bodies, search_path settings) is not seen"))
                     .removes(Resource::Schema(s.clone())),
             );
         }
@@ -103,8 +103,8 @@ impl Planner<'_> {
                     )
                     .sql(format!("DROP EXTENSION {}", qi(name)))
                     .hazard(
-                        HazardKind::DataLoss,
-                        format!("drops extension {name} and what it provides"),
+                        HazardKind::UntrackedDependencies,
+                        format!("drops extension {name} and the functions, types and operators it provides; bellows does not see what uses them"),
                     )
                     .removes(Resource::Extension(name.clone()));
                     // Before the schema it lives in, if that goes too.
@@ -195,7 +195,7 @@ impl Planner<'_> {
                         format!("drop enum {name}"),
                     )
                     .sql(format!("DROP TYPE {}", qt(name)))
-                    .hazard(HazardKind::DataLoss, format!("drops enum type {name}"))
+                    .hazard(HazardKind::UntrackedDependencies, format!("drops enum type {name}; code that names it in a function body is not seen"))
                     .removes(Resource::Type(name.clone()))
                     .requires(Resource::Schema(name.schema.clone())),
                 ),
