@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::expr::is_constant;
 use super::sync::Sync;
 use super::*;
 use crate::diff::expr::{same_default, same_opt_sql};
 use crate::diff::{Delta, diff_by_name};
-use crate::sql::postgres::{column_def, type_sql};
+use crate::sql::postgres::type_sql;
 use crate::sql::quote_literal;
 
 impl Planner<'_> {
@@ -30,153 +29,6 @@ impl Planner<'_> {
                 Delta::Renamed { old: o, new: n, .. } => self.shadow(table, old, o, n),
             }
         }
-    }
-
-    /// ADD COLUMN takes ACCESS EXCLUSIVE but only changes the catalog when
-    /// the column is nullable or its default is a constant (PostgreSQL 11+
-    /// stores it once). A volatile default would rewrite the table, and a
-    /// NOT NULL column without a constant default cannot be added at all
-    /// while old rows exist: those go nullable, are backfilled in migrate,
-    /// and become NOT NULL in contract.
-    fn add_column(&mut self, table: &QualifiedName, c: &Column) {
-        let cn = col_name(table, &c.name);
-        if c.identity.is_some() {
-            return self.error(PlanError::Unsupported {
-                object: cn,
-                what: "adding an identity column to an existing table (PostgreSQL rewrites the table)".into(),
-                hint: "add a bigint column with a sequence default and `backfill: nextval(...)` instead".into(),
-            });
-        }
-        if c.generated.is_some() {
-            return self.error(PlanError::Unsupported {
-                object: cn,
-                what: "adding a stored generated column to an existing table (PostgreSQL rewrites the table)".into(),
-                hint: "add a plain column with a `backfill:` expression and keep it current from the application".into(),
-            });
-        }
-        let constant = c.default.as_deref().is_none_or(is_constant);
-        let fast = constant && c.backfill.is_none() && (c.nullable || c.default.is_some());
-        let mut reqs = self.type_requirements(&c.ty);
-        if let Some(seq) = c.default.as_deref().and_then(|d| self.sequence_in(d)) {
-            reqs.push(Resource::Sequence(seq));
-        }
-        if fast {
-            let mut step = new_step(
-                ObjectKind::Column,
-                cn.clone(),
-                Action::Create,
-                Phase::Expand,
-                format!("add column {cn}"),
-            )
-            .sql(format!(
-                "ALTER TABLE {} ADD COLUMN {}",
-                qt(table),
-                column_def(c)
-            ))
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::table(table))
-            .provides(Resource::column(table, &c.name))
-            .undo_with(undo_add_column(table, &c.name));
-            if !c.nullable {
-                step = step.provides(Resource::not_null(table, &c.name));
-            }
-            for r in reqs {
-                step = step.requires(r);
-            }
-            self.push(step);
-            self.column_comment(table, c, None);
-            return;
-        }
-        let Some(expr) = c.backfill.as_deref().or(c.default.as_deref()) else {
-            if self.empty_tables.contains(&self.cur_name(table)) {
-                return self.add_not_null_to_empty(table, c, reqs);
-            }
-            return self.error(PlanError::MissingBackfill {
-                table: table.to_string(),
-                column: cn,
-            });
-        };
-        let Some(key) = self.backfill_key(table, format!("adding {cn}")) else {
-            return;
-        };
-        let mut plain = c.clone();
-        plain.nullable = true;
-        plain.default = None;
-        let mut step = new_step(
-            ObjectKind::Column,
-            cn.clone(),
-            Action::Create,
-            Phase::Expand,
-            format!("add column {cn} (nullable until its rows are filled)"),
-        )
-        .sql(format!(
-            "ALTER TABLE {} ADD COLUMN {}",
-            qt(table),
-            column_def(&plain)
-        ))
-        .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .requires(Resource::table(table))
-        .provides(Resource::column(table, &c.name))
-        .undo_with(undo_add_column(table, &c.name));
-        for r in reqs {
-            step = step.requires(r);
-        }
-        // SET DEFAULT affects only future rows: a catalog change, never a rewrite.
-        if let Some(d) = &c.default {
-            step = step.sql(format!(
-                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
-                qt(table),
-                qi(&c.name)
-            ));
-        }
-        self.push(step);
-        if c.default.is_none() {
-            // Rows the old app inserts meanwhile get the value too.
-            self.sync_trigger(table, Sync::FillNull { dst: &c.name, expr }, None);
-        }
-        self.backfill(table, &key, &c.name, expr, true, true);
-        if !c.nullable {
-            self.set_not_null(table, &c.name, Some(Resource::filled(table, &c.name)));
-        }
-        self.column_comment(table, c, None);
-    }
-
-    /// A NOT NULL column without a value for existing rows, on a table
-    /// that had none when planned: the plain ADD COLUMN, a catalog change
-    /// plus a scan of nothing. If rows appear before it runs it fails,
-    /// and its transaction changes nothing. The old app's inserts do not
-    /// name the column, so they fail from then on: as with a new check,
-    /// that is the price of the rule.
-    fn add_not_null_to_empty(&mut self, table: &QualifiedName, c: &Column, reqs: Vec<Resource>) {
-        let cn = col_name(table, &c.name);
-        let step = new_step(
-            ObjectKind::Column,
-            cn.clone(),
-            Action::Create,
-            Phase::Expand,
-            format!("add column {cn} NOT NULL ({table} has no rows)"),
-        )
-        .sql(format!(
-            "ALTER TABLE {} ADD COLUMN {}",
-            qt(table),
-            column_def(c)
-        ))
-        .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .hazard(
-            HazardKind::MayFail,
-            format!("fails, changing nothing, if {table} has rows by then (it had none when planned)"),
-        )
-        .hazard(
-            HazardKind::OldAppVisible,
-            format!("from now on, inserts into {table} that give no value for {} fail, the old app's included", c.name),
-        )
-        .requires(Resource::table(table))
-        .requires_all(reqs)
-        .provides(Resource::column(table, &c.name))
-        .provides(Resource::not_null(table, &c.name))
-        .undo_with(undo_add_column(table, &c.name));
-        self.push(step);
-        self.column_comment(table, c, None);
     }
 
     /// DROP COLUMN is a catalog change, but the data is gone: contract only.
@@ -497,7 +349,7 @@ impl Planner<'_> {
         self.push(step);
     }
 
-    fn column_comment(&mut self, table: &QualifiedName, n: &Column, o: Option<&Column>) {
+    pub(super) fn column_comment(&mut self, table: &QualifiedName, n: &Column, o: Option<&Column>) {
         let old = o.and_then(|c| c.comment.as_ref());
         if n.comment.as_ref() == old {
             return;
@@ -544,21 +396,6 @@ fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey>
         .primary_key
         .as_ref()
         .filter(|pk| pk.columns.contains(column))
-}
-
-/// Abort drops a column the migration added (unless something that is
-/// not the migration's now uses it; see apply's abort).
-pub(super) fn undo_add_column(table: &QualifiedName, column: &Ident) -> Vec<Step> {
-    let cn = col_name(table, column);
-    vec![
-        undo_step(ObjectKind::Column, cn.clone(), format!("drop column {cn}"))
-            .sql(format!(
-                "ALTER TABLE {} DROP COLUMN IF EXISTS {}",
-                qt(table),
-                qi(column)
-            ))
-            .removes(Resource::column(table, column)),
-    ]
 }
 
 /// Equal but for hints and the server's spelling of expressions.

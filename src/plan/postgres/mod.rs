@@ -3,6 +3,7 @@
 //! construction, and helpers for SQL text.
 
 mod column;
+mod column_add;
 
 pub use column::binary_coercible;
 mod constraint;

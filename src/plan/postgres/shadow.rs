@@ -2,7 +2,7 @@
 //! shadow column kept in sync by a trigger (expand), filled in batches
 //! (migrate), and swapped in atomically (contract).
 
-use super::column::undo_add_column;
+use super::column_add::undo_add_column;
 use super::expr::is_constant;
 use super::sync::Sync;
 use super::*;
