@@ -13,6 +13,7 @@ pub mod naming;
 mod sequence;
 mod table;
 mod types;
+mod unmanaged;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +29,7 @@ pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, So
 pub use sequence::Sequence;
 pub use table::Table;
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
+pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
 
 /// A whole database schema, of the kinds bellows manages.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use postgres::binary_coercible;
 pub use step::*;
 
-use crate::introspect::Unmanaged;
+use crate::model::Unmanaged;
 use crate::model::{QualifiedName, Schema};
 use crate::spec::{WriteOptions, to_yaml};
 

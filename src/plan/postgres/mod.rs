@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::PlanError;
 use super::step::*;
-use crate::introspect::{Unmanaged, Via};
 use crate::model::*;
+use crate::model::{Unmanaged, Via};
 use crate::sql::quote_ident;
 use names::Space;
 

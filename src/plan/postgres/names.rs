@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::introspect::{Place, UnmanagedKind};
 use crate::model::naming::{derived_name, hashed_name};
+use crate::model::{Place, UnmanagedKind};
 
 /// The namespaces PostgreSQL keeps names in, as far as helpers go.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

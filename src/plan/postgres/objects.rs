@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::diff::{Delta, diff_by_name};
-use crate::introspect::Place;
+use crate::model::Place;
 use crate::sql::quote_literal;
 
 impl Planner<'_> {

@@ -49,13 +49,13 @@ impl Planner<'_> {
         // Relations and types share the name (a table has a row type);
         // functions and collations do not.
         let held = |u: &&Unmanaged| {
-            matches!(&u.place, crate::introspect::Place::Schema(q) if q == name)
+            matches!(&u.place, crate::model::Place::Schema(q) if q == name)
                 && !matches!(
                     u.kind,
-                    crate::introspect::UnmanagedKind::Function
-                        | crate::introspect::UnmanagedKind::Procedure
-                        | crate::introspect::UnmanagedKind::Aggregate
-                        | crate::introspect::UnmanagedKind::Collation
+                    crate::model::UnmanagedKind::Function
+                        | crate::model::UnmanagedKind::Procedure
+                        | crate::model::UnmanagedKind::Aggregate
+                        | crate::model::UnmanagedKind::Collation
                 )
         };
         if let Some(u) = self.unmanaged.iter().find(held) {

@@ -1,0 +1,135 @@
+//! Objects bellows reads but does not manage (yet): what they are, where
+//! their names live and which managed columns they depend on, so a plan
+//! can refuse a change that would break one and never takes its name.
+
+use std::fmt;
+
+use super::{Ident, QualifiedName};
+
+/// Kinds of object bellows reads but does not manage (yet). They are
+/// reported, and nothing bellows does ever drops or alters them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnmanagedKind {
+    View,
+    MaterializedView,
+    ForeignTable,
+    PartitionedTable,
+    Partition,
+    InheritedTable,
+    UnloggedTable,
+    Function,
+    Procedure,
+    Aggregate,
+    Trigger,
+    EventTrigger,
+    Domain,
+    CompositeType,
+    RangeType,
+    Collation,
+    Policy,
+    RowLevelSecurity,
+    Rule,
+    ExclusionConstraint,
+    ForeignKeyToUnmanaged,
+    InvalidIndex,
+    Privileges,
+}
+
+impl UnmanagedKind {
+    /// Singular and plural nouns for messages.
+    pub fn nouns(self) -> (&'static str, &'static str) {
+        use UnmanagedKind::*;
+        match self {
+            View => ("view", "views"),
+            MaterializedView => ("materialized view", "materialized views"),
+            ForeignTable => ("foreign table", "foreign tables"),
+            PartitionedTable => ("partitioned table", "partitioned tables"),
+            Partition => ("partition", "partitions"),
+            InheritedTable => ("table that inherits", "tables that inherit"),
+            UnloggedTable => (
+                "unlogged table (persistence)",
+                "unlogged tables (persistence)",
+            ),
+            Function => ("function", "functions"),
+            Procedure => ("procedure", "procedures"),
+            Aggregate => ("aggregate", "aggregates"),
+            Trigger => ("trigger", "triggers"),
+            EventTrigger => ("event trigger", "event triggers"),
+            Domain => ("domain", "domains"),
+            CompositeType => ("composite type", "composite types"),
+            RangeType => ("range type", "range types"),
+            Collation => ("collation", "collations"),
+            Policy => ("row-level security policy", "row-level security policies"),
+            RowLevelSecurity => (
+                "table with row-level security enabled",
+                "tables with row-level security enabled",
+            ),
+            Rule => ("rule", "rules"),
+            ExclusionConstraint => ("exclusion constraint", "exclusion constraints"),
+            ForeignKeyToUnmanaged => (
+                "foreign key to an unmanaged table",
+                "foreign keys to unmanaged tables",
+            ),
+            InvalidIndex => (
+                "invalid index (a failed concurrent build)",
+                "invalid indexes (failed concurrent builds)",
+            ),
+            Privileges => (
+                "table with granted privileges",
+                "tables with granted privileges",
+            ),
+        }
+    }
+}
+
+/// How a dependency is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Via {
+    /// The catalog records it (`pg_depend`): PostgreSQL refuses to drop or
+    /// retype the column while the object exists.
+    Catalog,
+    /// A trigger's function refers to the column (`NEW.col`, or its name
+    /// among the trigger's arguments): nothing stops a drop, but the
+    /// trigger fails at its next run.
+    Body,
+}
+
+/// A column (or, with `column: None`, a whole table) something depends on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ColumnRef {
+    pub table: QualifiedName,
+    pub column: Option<Ident>,
+    pub via: Via,
+}
+
+/// Where an object's name lives, for the names bellows gives its own
+/// helper objects (which must not take one that is in use).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    /// A schema-level name (relations, functions, types).
+    Schema(QualifiedName),
+    /// A name of a table's own (triggers, policies, rules, constraints).
+    Table { table: QualifiedName, name: Ident },
+    /// Database-wide (event triggers), or a property of a table.
+    Other,
+}
+
+/// One object bellows leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unmanaged {
+    pub kind: UnmanagedKind,
+    /// The database's own identity text, e.g. `public.f(integer)` or
+    /// `trg on public.t`.
+    pub identity: String,
+    /// Its name, typed.
+    pub place: Place,
+    /// The managed tables and columns it depends on (from `pg_depend`), so
+    /// a plan can refuse a change that would break it.
+    pub depends_on: Vec<ColumnRef>,
+}
+
+impl fmt::Display for Unmanaged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.nouns().0, self.identity)
+    }
+}
