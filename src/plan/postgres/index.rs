@@ -18,7 +18,9 @@ impl Planner<'_> {
         );
         for d in deltas {
             match d {
-                Delta::Added(name, ix) => self.create_index(table, name, ix, name, Phase::Expand),
+                Delta::Added(name, ix) => {
+                    self.create_index(table, name, ix, name, Phase::Expand);
+                }
                 Delta::Removed(name, _)
                     if self
                         .adopted
@@ -64,7 +66,8 @@ impl Planner<'_> {
     /// CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE: reads and
     /// writes go on. It waits for older transactions, so it gets a long
     /// lock timeout and no statement timeout. Indexes over columns that
-    /// migrate fills are built after the backfill.
+    /// migrate fills are built after the backfill. Returns the phase the
+    /// build runs in: what uses the index cannot run earlier.
     pub fn create_index(
         &mut self,
         table: &QualifiedName,
@@ -72,7 +75,7 @@ impl Planner<'_> {
         ix: &Index,
         final_name: &Ident,
         earliest: Phase,
-    ) {
+    ) -> Phase {
         if build_name == final_name {
             self.claim(&table.schema, build_name, || {
                 format!("new index {build_name} on {table}")
@@ -154,6 +157,7 @@ impl Planner<'_> {
             step = step.requires(r);
         }
         self.push(step);
+        phase
     }
 
     /// DROP INDEX CONCURRENTLY: no lock that blocks queries. Contract only.

@@ -113,6 +113,7 @@ impl Planner<'_> {
             ),
             (None, None) => name.clone(),
         };
+        let mut built_in = Phase::Expand;
         if adopted.is_none() {
             let ix = Index {
                 unique: true,
@@ -123,7 +124,7 @@ impl Planner<'_> {
                 nulls_not_distinct,
                 renamed_from: None,
             };
-            self.create_index(table, &build, &ix, name, Phase::Expand);
+            built_in = self.create_index(table, &build, &ix, name, Phase::Expand);
         } else {
             self.adopted
                 .insert(QualifiedName::new(table.schema.clone(), build.clone()));
@@ -137,7 +138,9 @@ impl Planner<'_> {
             {
                 Phase::Contract
             } else {
-                Phase::Expand
+                // Not before its index: one over a column migrate fills
+                // is built after the backfill.
+                built_in
             };
         let (kind, clause) = match unique {
             None => (ObjectKind::PrimaryKey, "PRIMARY KEY"),
