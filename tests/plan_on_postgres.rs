@@ -46,6 +46,7 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
         db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
             .await;
         support::seed(&db, &from).await;
+        let kept = support::value_counts(&db, &from, &to).await;
         let p = plan(&from, &to, &PlanOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let script = render_sql_with(
             &p,
@@ -72,6 +73,18 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
             );
         }
         assert_eq!(found.schema.enums, want.enums, "{name}: enums");
+        // The values went along: a kept, renamed or retyped column holds
+        // as many values, as many distinct ones, as before.
+        for (column, before, query) in &kept {
+            let after: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(query.clone()))
+                .fetch_one(&db.pool)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {query}: {e}"));
+            assert_eq!(
+                &after, before,
+                "{name}: {column} (values, distinct values) before and after"
+            );
+        }
         assert!(
             found.unmanaged.is_empty(),
             "{name}: leftovers {:?}",
@@ -374,4 +387,67 @@ async fn a_not_null_column_on_an_empty_table_is_added_in_one_step() {
     .await
     .expect("count");
     assert_eq!(columns, 0, "a failed step leaves nothing behind");
+}
+
+/// A renamed or retyped column that gains a default: rows that exist keep
+/// their values (the new column starts without the default, so the
+/// backfill fills them), and a row the old app inserts between expand and
+/// contract, not naming the new column, is copied into it, not defaulted.
+#[tokio::test]
+async fn a_new_default_on_a_renamed_or_retyped_column_overwrites_no_value() {
+    use bellows::apply::{ApplyOptions, PhaseSel, Silent, apply};
+    use bellows::plan::{HazardKind, Phase};
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text, visits integer);
+         INSERT INTO users (name, visits) SELECT 'u' || i, i FROM generate_series(1, 50) i;",
+    )
+    .await;
+    let to = spec::read_str(
+        std::path::Path::new("to.yaml"),
+        "tables:
+  users:
+    columns:
+      id: { type: bigint, identity: always }
+      display_name: { type: text, renamed_from: name, default: \"'anonymous'\" }
+      visits: { type: bigint, default: 0 }
+    primary_key: [id]
+",
+    )
+    .expect("target");
+    let opts = ApplyOptions {
+        allow_hazards: HazardKind::ALL.to_vec(),
+        ..ApplyOptions::default()
+    };
+    for phase in [Phase::Expand, Phase::Migrate, Phase::Contract] {
+        apply(&db.url, Some(&to), PhaseSel::One(phase), &opts, &Silent)
+            .await
+            .unwrap_or_else(|e| panic!("{phase:?}: {e}"));
+        if phase == Phase::Expand {
+            // The old app, which knows `name` and an integer `visits`.
+            db.exec("INSERT INTO users (name, visits) VALUES ('old app', 7)")
+                .await;
+        }
+    }
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT display_name, visits FROM users ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .expect("rows");
+    assert_eq!(rows.len(), 51);
+    for (i, (name, visits)) in rows.iter().take(50).enumerate() {
+        assert_eq!(
+            (name.as_str(), *visits),
+            (format!("u{}", i + 1).as_str(), i as i64 + 1)
+        );
+    }
+    assert_eq!(rows[50], ("old app".to_string(), 7));
+    // After contract the defaults are the target's.
+    db.exec("INSERT INTO users DEFAULT VALUES").await;
+    let fresh: (String, i64) =
+        sqlx::query_as("SELECT display_name, visits FROM users ORDER BY id DESC LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .expect("new row");
+    assert_eq!(fresh, ("anonymous".to_string(), 0));
 }

@@ -160,6 +160,20 @@ async fn check(bytes: Vec<u8>) -> Outcome {
             return Outcome::Failed(format!("{t} after apply:\n{got}\nwanted:\n{wanted}"));
         }
     }
+    for (column, query) in to.value_checks() {
+        match sqlx::query_scalar::<_, Option<bool>>(sqlx::AssertSqlSafe(query.clone()))
+            .fetch_one(&db.pool)
+            .await
+        {
+            Ok(Some(true)) => {}
+            Ok(_) => {
+                return Outcome::Failed(format!(
+                    "{column} lost its values: {query} is not true after apply"
+                ));
+            }
+            Err(e) => return Outcome::Failed(format!("checking {column}'s values: {e}")),
+        }
+    }
     match plan(&found, &want, &PlanOptions::default()) {
         Ok(p) if p.is_empty() => Outcome::Ran(planned.steps.len()),
         Ok(p) => Outcome::Failed(format!(

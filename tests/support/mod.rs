@@ -201,6 +201,55 @@ pub async fn seed(db: &TestDb, schema: &bellows::model::Schema) {
     }
 }
 
+/// For every column of `from` that `to` keeps (under its name or a new
+/// one, in its table or the table's new name) without a backfill: its
+/// name in `to`, its (values, distinct values) now, and the query that
+/// counts them in `to`'s terms, to run after the plan. A plan that
+/// overwrites or loses values changes the counts.
+pub async fn value_counts(
+    db: &TestDb,
+    from: &bellows::model::Schema,
+    to: &bellows::model::Schema,
+) -> Vec<(String, (i64, i64), String)> {
+    use bellows::sql::{postgres::qualified, quote_ident};
+    let count = |t: &bellows::model::QualifiedName, c: &str| {
+        format!(
+            "SELECT count({c})::bigint, count(DISTINCT {c})::bigint FROM {}",
+            qualified(t),
+            c = quote_ident(c)
+        )
+    };
+    let mut out = Vec::new();
+    for (tn, t) in &to.tables {
+        let from_name = match from.tables.contains_key(tn) {
+            true => tn.clone(),
+            false => match &t.renamed_from {
+                Some(r) => r.clone(),
+                None => continue,
+            },
+        };
+        let Some(ft) = from.tables.get(&from_name) else {
+            continue;
+        };
+        for c in t.columns.iter().filter(|c| c.backfill.is_none()) {
+            let old = ft
+                .column(c.name.as_str())
+                .or_else(|| c.renamed_from.as_ref().and_then(|r| ft.column(r.as_str())));
+            let Some(old) = old else { continue };
+            let before: (i64, i64) = sqlx::query_as(Safe(count(&from_name, old.name.as_str())))
+                .fetch_one(&db.pool)
+                .await
+                .expect("count values");
+            out.push((
+                format!("{tn}.{}", c.name),
+                before,
+                count(tn, c.name.as_str()),
+            ));
+        }
+    }
+    out
+}
+
 /// The planner fixtures that must plan: `schemas/cases/*` but `error_*`, sorted.
 pub fn good_cases() -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")

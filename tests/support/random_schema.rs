@@ -330,6 +330,33 @@ impl Db {
     }
 }
 
+impl Db {
+    /// For the target of a pair: one query per column that must still hold
+    /// row i's value i after the plan ran (a kept, renamed, retyped or
+    /// backfilled column of a table that had rows), answering whether it
+    /// does. A plan that loses or overwrites values fails it even when the
+    /// structure is right.
+    pub fn value_checks(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for t in self.tables.iter().filter(|t| t.rows && !t.fresh) {
+            for c in t.cols.iter().filter(|c| c.vals == Vals::Seq) {
+                let want: Vec<String> = (1..=3).map(|i| c.ty.value(i)).collect();
+                let distinct = if c.ty.is_enum() { 1 } else { 3 };
+                out.push((
+                    format!("{}.{}", t.name, c.name),
+                    format!(
+                        "SELECT count(*) FILTER (WHERE {c} IN ({want})) = 3 AND count(DISTINCT {c}) = {distinct} FROM {t}",
+                        c = c.name,
+                        want = want.join(", "),
+                        t = t.name
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// A current schema and a target drawn from `bytes`.
 pub fn pair(bytes: &[u8]) -> (Db, Db) {
     let mut ch = Choices::new(bytes);

@@ -3,7 +3,6 @@
 //! (migrate), and swapped in atomically (contract).
 
 use super::column_add::undo_add_column;
-use super::expr::is_constant;
 use super::sync::Sync;
 use super::*;
 use crate::sql::postgres::{column_def, type_sql};
@@ -87,9 +86,16 @@ impl Planner<'_> {
             None if o.ty == n.ty => qi(src),
             None => cast(&qi(src), &o.ty, &n.ty),
         };
+        // The new column starts without its default: with one, PostgreSQL
+        // would give every existing row the default, and the backfill
+        // (which fills only NULLs, so a re-run never writes a row twice)
+        // would skip them all. Nor would the sync trigger copy an old-app
+        // INSERT into it, the default making it non-NULL. The default is
+        // set at the swap, once the old column is gone.
         let mut shadow_col = n.clone();
         shadow_col.name = dst.clone();
         shadow_col.nullable = true;
+        shadow_col.default = None;
         let dn = col_name(table, &dst);
         let mut add = new_step(
             ObjectKind::Column,
@@ -107,25 +113,6 @@ impl Planner<'_> {
         .requires(Resource::table(table))
         .provides(Resource::column(table, &dst))
         .undo_with(undo_add_column(table, &dst));
-        if shadow_col
-            .default
-            .as_deref()
-            .is_some_and(|d| !is_constant(d))
-        {
-            // A volatile default would rewrite the table: set it after.
-            let d = shadow_col.default.take().unwrap_or_default();
-            shadow_col.default = None;
-            add.statements[0] = format!(
-                "ALTER TABLE {} ADD COLUMN {}",
-                qt(table),
-                column_def(&shadow_col)
-            );
-            add = add.sql(format!(
-                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
-                qt(table),
-                qi(&dst)
-            ));
-        }
         for r in self.type_requirements(&n.ty) {
             add = add.requires(r);
         }
@@ -200,6 +187,16 @@ impl Planner<'_> {
                 .removes(Resource::column(table, &dst));
             self.swapped
                 .insert((table.clone(), src.clone()), dst.clone());
+        }
+        if let Some(d) = &n.default {
+            swap = swap.sql(format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
+                qt(table),
+                qi(&n.name)
+            ));
+            if let Some(q) = self.sequence_in(d) {
+                swap = swap.requires(Resource::Sequence(q));
+            }
         }
         if !n.nullable {
             swap = swap.requires(Resource::not_null(table, &dst));
