@@ -33,7 +33,19 @@ impl Planner<'_> {
                     old: o,
                     new: n,
                 } => {
-                    if same_index(o, old, n, new) {
+                    // An index on a column swapped for its retyped shadow
+                    // goes with the old column: the renamed one is built on
+                    // the shadow instead, like a changed one.
+                    let on_swapped = o
+                        .keys
+                        .iter()
+                        .filter_map(|k| match &k.target {
+                            KeyTarget::Column(c) => Some(c),
+                            KeyTarget::Expression(_) => None,
+                        })
+                        .chain(&o.include)
+                        .any(|c| self.swapped.contains_key(&(table.clone(), c.clone())));
+                    if same_index(o, old, n, new) && !on_swapped {
                         // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE, catalog
                         // only; like every rename but a table's, it waits for contract.
                         self.push(
@@ -267,7 +279,7 @@ impl Planner<'_> {
 
 /// Equal but for hints and the server's spelling of expressions, each
 /// read on its own table.
-fn same_index(a: &Index, a_table: &Table, b: &Index, b_table: &Table) -> bool {
+pub(super) fn same_index(a: &Index, a_table: &Table, b: &Index, b_table: &Table) -> bool {
     let norm = |i: &Index, t: &Table| {
         let cols = column_types(t);
         let mut i = i.clone();

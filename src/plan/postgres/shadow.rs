@@ -3,6 +3,7 @@
 //! (migrate), and swapped in atomically (contract).
 
 use super::column_add::undo_add_column;
+use super::index::same_index;
 use super::sync::Sync;
 use super::*;
 use crate::sql::postgres::{column_def, type_sql};
@@ -203,8 +204,20 @@ impl Planner<'_> {
         }
         self.push(swap);
         // Indexes on the old column go with it: rebuild them on the new one.
+        // Only those the target keeps as they are, under the same name: a
+        // changed, renamed or dropped one is the index rule's (built on the
+        // shadow, or dropped before the swap).
         if !renamed {
+            let new_table = self.tgt.tables.get(table);
             for (ix_name, ix) in &old_table.indexes {
+                let kept = new_table
+                    .and_then(|t| t.indexes.get(ix_name).map(|n| (t, n)))
+                    .is_some_and(|(t, n)| {
+                        n.renamed_from.is_none() && same_index(ix, old_table, n, t)
+                    });
+                if !kept {
+                    continue;
+                }
                 let uses = ix
                     .keys
                     .iter()
