@@ -65,13 +65,17 @@ fn reason(e: &PlanError) -> String {
         PlanError::MissingBackfill { .. } => "a new NOT NULL column needs a backfill".into(),
         PlanError::NoKeyForBackfill { .. } => "a backfill needs a key to page by".into(),
         PlanError::Unsupported { what, .. } => {
-            // Its words up to the first name.
-            let words: Vec<&str> = what
+            // What was asked, up to the first generated name (t1,
+            // public.t1.c2, k4), and why, after the colon.
+            let (asked, why) = what.split_once(": ").unwrap_or((what, ""));
+            let head: Vec<&str> = asked
                 .split_whitespace()
-                .take_while(|w| !w.contains('.') && !w.starts_with(['t', 'c', 'k']) || w.len() > 4)
-                .take(6)
+                .take_while(|w| !w.chars().any(|c| c.is_ascii_digit()) && !w.contains('.'))
                 .collect();
-            format!("unsupported: {}", words.join(" "))
+            match why {
+                "" => format!("unsupported: {}", head.join(" ")),
+                why => format!("unsupported: {} …: {why}", head.join(" ")),
+            }
         }
         PlanError::NameTaken { .. } => "a helper name is taken".into(),
         PlanError::NameHeld { .. } => "a new name is held until contract".into(),
