@@ -163,7 +163,11 @@ pub async fn seed(db: &TestDb, schema: &bellows::model::Schema) {
         let cols: Vec<_> = t
             .columns
             .iter()
-            .filter(|c| c.identity.is_none() && c.default.is_none() && c.generated.is_none())
+            .filter(|c| {
+                c.identity.is_none()
+                    && c.generated.is_none()
+                    && c.default.as_deref().is_none_or(|d| !d.contains("nextval"))
+            })
             .collect();
         for i in 1..=3 {
             let values: Vec<String> = cols
@@ -176,7 +180,17 @@ pub async fn seed(db: &TestDb, schema: &bellows::model::Schema) {
                     "text" | "varchar(100)" => format!("'{i}'"),
                     "jsonb" => format!("'{{\"kind\": \"k{i}\"}}'"),
                     "numeric(10,2)" => format!("{i}.50"),
-                    _ => "DEFAULT".to_string(),
+                    // An enum's labels in turn, so its rows differ too.
+                    ty => match schema
+                        .enums
+                        .iter()
+                        .find(|(q, _)| q.to_string() == ty || q.name.as_str() == ty)
+                    {
+                        Some((_, e)) if !e.values.is_empty() => {
+                            bellows::sql::quote_literal(&e.values[(i - 1) % e.values.len()])
+                        }
+                        _ => "DEFAULT".to_string(),
+                    },
                 })
                 .collect();
             let sql = if cols.is_empty() {
