@@ -108,17 +108,21 @@ pub(super) async fn backfill(
                 Some(per_batch) => {
                     // The table's end is read again each batch: rows an
                     // update moved past it are reached too.
-                    let lo: i64 = checkpoint
-                        .as_ref()
-                        .and_then(|c| c.first())
-                        .and_then(|p| p.parse().ok())
-                        .unwrap_or(0);
                     let pages_sql = sql.pages();
                     let found: PgRow = sqlx::raw_sql(AssertSqlSafe(pages_sql.clone()))
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(fail(&pages_sql))?;
                     let pages: i64 = found.get(0);
+                    let file: String = found.get(2);
+                    // The checkpoint is (next page, file node). A table
+                    // rewritten since (VACUUM FULL, CLUSTER) has its rows
+                    // on other pages: start again from page 0; the fill
+                    // skips rows already filled, so none is written twice.
+                    let lo: i64 = match checkpoint.as_deref() {
+                        Some([page, at]) if *at == file => page.parse().unwrap_or(0),
+                        _ => 0,
+                    };
                     if lo >= pages {
                         return Ok(None);
                     }
@@ -128,7 +132,7 @@ pub(super) async fn backfill(
                         &lo.to_string(),
                         (!open).then(|| hi.to_string()).as_deref(),
                     );
-                    (update, vec![hi.to_string()], None)
+                    (update, vec![hi.to_string(), file], None)
                 }
             };
             let w = watched(

@@ -91,12 +91,16 @@ impl<'a> BackfillSql<'a> {
         )
     }
 
-    /// The table's size in pages now, and its rows per page as the
-    /// statistics have it (0 when never analyzed).
+    /// The table's size in pages now, its rows per page as the statistics
+    /// have it (0 when never analyzed), and its file node (which changes
+    /// when VACUUM FULL or CLUSTER rewrites the table, moving every row).
     pub fn pages(&self) -> String {
         let t = quote_literal(&qualified(&self.b.table));
         format!(
-            "SELECT pg_relation_size({t}::regclass) / current_setting('block_size')::bigint,              CASE WHEN c.relpages > 0 THEN c.reltuples / c.relpages ELSE 0 END::float8              FROM pg_class c WHERE c.oid = {t}::regclass"
+            "SELECT pg_relation_size({t}::regclass) / current_setting('block_size')::bigint, \
+             CASE WHEN c.relpages > 0 THEN c.reltuples / c.relpages ELSE 0 END::float8, \
+             pg_relation_filenode(c.oid)::text \
+             FROM pg_class c WHERE c.oid = {t}::regclass"
         )
     }
 
