@@ -48,6 +48,14 @@ impl IndexKey {
         }
     }
 
+    /// The column the key is on, if it is on a column (not an expression).
+    pub fn column_name(&self) -> Option<&Ident> {
+        match &self.target {
+            KeyTarget::Column(c) => Some(c),
+            KeyTarget::Expression(_) => None,
+        }
+    }
+
     /// A key on a bare column with every option at its default.
     pub fn is_plain_column(&self) -> bool {
         matches!(self.target, KeyTarget::Column(_))
@@ -74,4 +82,12 @@ pub struct Index {
     pub predicate: Option<String>,
     pub nulls_not_distinct: bool,
     pub renamed_from: Option<Ident>,
+}
+
+impl Index {
+    /// The columns of its keys, in order, when every key is a column;
+    /// `None` when one is an expression.
+    pub fn key_columns(&self) -> Option<Vec<Ident>> {
+        self.keys.iter().map(|k| k.column_name().cloned()).collect()
+    }
 }

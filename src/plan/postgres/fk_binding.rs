@@ -276,14 +276,7 @@ impl Planner<'_> {
             }
         }
         for (n, ix) in &t.indexes {
-            let plain: Option<Vec<Ident>> = ix
-                .keys
-                .iter()
-                .map(|k| match &k.target {
-                    KeyTarget::Column(c) => Some(c.clone()),
-                    KeyTarget::Expression(_) => None,
-                })
-                .collect();
+            let plain = ix.key_columns();
             if ix.unique && ix.predicate.is_none() && plain.is_some_and(|p| same(&p)) {
                 out.push(CurrentKey {
                     name: n.clone(),

@@ -39,10 +39,7 @@ impl Planner<'_> {
                     let on_swapped = o
                         .keys
                         .iter()
-                        .filter_map(|k| match &k.target {
-                            KeyTarget::Column(c) => Some(c),
-                            KeyTarget::Expression(_) => None,
-                        })
+                        .filter_map(IndexKey::column_name)
                         .chain(&o.include)
                         .any(|c| self.swapped.contains_key(&(table.clone(), c.clone())));
                     if same_index(o, old, n, new) && !on_swapped {

@@ -313,15 +313,8 @@ impl Planner<'_> {
         if !ix.unique || ix.predicate.is_some() {
             return;
         }
-        let cols: Option<BTreeSet<Ident>> = ix
-            .keys
-            .iter()
-            .map(|k| match &k.target {
-                KeyTarget::Column(c) => Some(c.clone()),
-                KeyTarget::Expression(_) => None,
-            })
-            .collect();
-        if let Some(cols) = cols {
+        if let Some(cols) = ix.key_columns() {
+            let cols: BTreeSet<Ident> = cols.into_iter().collect();
             self.key_indexes
                 .entry((table.clone(), cols))
                 .or_default()

@@ -415,14 +415,7 @@ impl Planner<'_> {
             }
         }
         for (n, ix) in &t.indexes {
-            let cols: Option<Vec<Ident>> = ix
-                .keys
-                .iter()
-                .map(|k| match &k.target {
-                    KeyTarget::Column(c) => Some(c.clone()),
-                    KeyTarget::Expression(_) => None,
-                })
-                .collect();
+            let cols = ix.key_columns();
             if let Some(cols) = cols
                 && ix.unique
                 && ix.predicate.is_none()
