@@ -158,6 +158,23 @@ fn bellows(args: &[&str]) -> Output {
         .expect("bellows runs")
 }
 
+/// `bellows apply --phase all` to `target`, allowing these hazards.
+fn apply_all(url: &str, target: &str, allow: &[&str]) -> Output {
+    let mut args = vec![
+        "apply",
+        "--database-url",
+        url,
+        "--phase",
+        "all",
+        "--target",
+        target,
+    ];
+    for a in allow {
+        args.extend(["--allow-hazard", a]);
+    }
+    bellows(&args)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -189,15 +206,7 @@ async fn apply_refuses_exactly_the_destructive_drops_until_allowed() {
             "users_team_fk:",
         ]),
     );
-    let out = bellows(&[
-        "apply",
-        "--database-url",
-        &db.url,
-        "--phase",
-        "all",
-        "--target",
-        &weaker,
-    ]);
+    let out = apply_all(&db.url, &weaker, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     // An index and an extension (and its schema): refused, nothing runs.
@@ -217,15 +226,7 @@ async fn apply_refuses_exactly_the_destructive_drops_until_allowed() {
     let before = introspect_url(&db.url, &Options::default())
         .await
         .expect("read");
-    let out = bellows(&[
-        "apply",
-        "--database-url",
-        &db.url,
-        "--phase",
-        "all",
-        "--target",
-        &target,
-    ]);
+    let out = apply_all(&db.url, &target, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     for needle in ["index-dropped", "untracked-dependencies", "--allow-hazard"] {
@@ -237,17 +238,7 @@ async fn apply_refuses_exactly_the_destructive_drops_until_allowed() {
     assert_eq!(before.schema, after.schema, "nothing ran");
 
     // Allowing one of the two is not enough.
-    let out = bellows(&[
-        "apply",
-        "--database-url",
-        &db.url,
-        "--phase",
-        "all",
-        "--target",
-        &target,
-        "--allow-hazard",
-        "index-dropped",
-    ]);
+    let out = apply_all(&db.url, &target, &["index-dropped"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("untracked-dependencies"),
@@ -255,19 +246,11 @@ async fn apply_refuses_exactly_the_destructive_drops_until_allowed() {
         stderr(&out)
     );
 
-    let out = bellows(&[
-        "apply",
-        "--database-url",
+    let out = apply_all(
         &db.url,
-        "--phase",
-        "all",
-        "--target",
         &target,
-        "--allow-hazard",
-        "index-dropped",
-        "--allow-hazard",
-        "untracked-dependencies",
-    ]);
+        &["index-dropped", "untracked-dependencies"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let out = bellows(&["plan", "--database-url", &db.url, "--target", &target]);
     assert!(out.status.success(), "{}", stderr(&out));
