@@ -14,38 +14,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-fn generate(tables: usize, path: &Path) -> std::io::Result<u64> {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(f, "tables:")?;
-    for t in 0..tables {
-        writeln!(f, "  table_{t}:")?;
-        writeln!(f, "    columns:")?;
-        writeln!(f, "      id: {{ type: bigint, identity: always }}")?;
-        writeln!(f, "      parent_id: {{ type: bigint }}")?;
-        for c in 0..8 {
-            writeln!(
-                f,
-                "      col_{c}: {{ type: text, nullable: false, default: \"'x'\" }}"
-            )?;
-        }
-        writeln!(f, "    primary_key: [id]")?;
-        writeln!(f, "    indexes:")?;
-        writeln!(f, "      table_{t}_col_1_idx: {{ columns: [col_1] }}")?;
-        writeln!(f, "    checks:")?;
-        writeln!(f, "      table_{t}_col_2_check: \"col_2 <> ''\"")?;
-        if t > 0 {
-            writeln!(f, "    foreign_keys:")?;
-            writeln!(
-                f,
-                "      table_{t}_parent_fk: {{ columns: [parent_id], references: {{ table: table_{}, columns: [id] }} }}",
-                t - 1
-            )?;
-        }
-    }
-    f.flush()?;
-    Ok(std::fs::metadata(path)?.len())
-}
+#[path = "support/synthetic.rs"]
+mod synthetic;
+use synthetic::generate;
 
 /// Peak resident memory of this process, from the kernel.
 fn peak_kb() -> u64 {
