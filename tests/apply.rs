@@ -615,6 +615,41 @@ async fn drift_between_phases_is_refused_with_what_differs() {
     );
 }
 
+/// A migration started by a bellows that fingerprinted schemas another
+/// way (an upgrade between phases) goes on with the same target, which is
+/// recognised by the target schema the ledger stored; another target is
+/// still refused.
+#[tokio::test]
+async fn a_migration_with_an_older_fingerprint_goes_on_with_the_same_target() {
+    let db = users_db(10).await;
+    let (dir, target) = expand_to_v2(&db);
+    db.exec(
+        "UPDATE bellows.migrations SET target_fingerprint = '0123456789abcdef', \
+         plan = jsonb_set(plan, '{target_fingerprint}', '\"0123456789abcdef\"')",
+    )
+    .await;
+    let other = dir.path().join("other.yaml");
+    std::fs::write(
+        &other,
+        format!("{USERS_V2}{WRITES}      note: {{ type: text }}\n"),
+    )
+    .expect("write");
+    let out = cli(&db, &other, &["--phase", "migrate"])
+        .wait_with_output()
+        .expect("migrate");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not the target of migration"), "{err}");
+    let out = cli(&db, &target, &["--phase", "migrate"])
+        .wait_with_output()
+        .expect("migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// abort undoes exactly what the migration's steps made. Objects made by
 /// hand after expand are never touched: a table with rows, a column and an
 /// index on an existing table; and an object of the migration that has

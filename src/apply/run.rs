@@ -22,6 +22,16 @@ pub(super) fn yaml(s: &Schema) -> String {
     spec::to_yaml(&s.without_hints(), WriteOptions::default())
 }
 
+/// Whether `target` is the target of migration `m`: by fingerprint, or,
+/// for a migration started by a bellows whose fingerprints were computed
+/// otherwise (they once hashed the YAML rendering), by comparing with the
+/// target schema the ledger stored.
+fn same_target(target: &Schema, m: &Migration) -> bool {
+    target.fingerprint() == m.plan.target_fingerprint
+        || spec::read_str(Path::new("ledger"), &m.target_schema)
+            .is_ok_and(|stored| stored.without_hints() == target.without_hints())
+}
+
 /// Runs `phase` of the migration toward `target` (needed to start one).
 pub async fn apply(
     url: &str,
@@ -163,7 +173,7 @@ async fn locked(
             // A target given to a later phase must be the stored plan's:
             // never run one plan while the user believes it is another.
             if let Some(t) = target
-                && crate::plan::fingerprint(t) != m.plan.target_fingerprint
+                && !same_target(t, &m)
             {
                 return Err(
                     if m.completed_phase.is_none() && wanted[0] == Phase::Expand {

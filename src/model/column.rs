@@ -39,6 +39,20 @@ pub struct Column {
     pub backfill: Option<String>,
 }
 
+hint_free!(Column {
+    name,
+    ty,
+    nullable,
+    default,
+    identity,
+    generated,
+    collation,
+    comment,
+} hints {
+    renamed_from,
+    backfill,
+});
+
 impl Column {
     /// A nullable column with nothing else set.
     pub fn new(name: Ident, ty: ColumnType) -> Self {

@@ -101,3 +101,18 @@ pub struct Check {
     pub no_inherit: bool,
     pub renamed_from: Option<Ident>,
 }
+
+hint_free!(PrimaryKey { name, columns } hints { renamed_from });
+hint_free!(Unique { columns, nulls_not_distinct, deferrable } hints { renamed_from });
+hint_free!(ForeignKey {
+    columns,
+    ref_table,
+    ref_columns,
+    on_delete,
+    on_update,
+    match_type,
+    deferrable,
+} hints {
+    renamed_from,
+});
+hint_free!(Check { expression, no_inherit } hints { renamed_from });

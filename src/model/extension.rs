@@ -3,7 +3,7 @@
 use super::ident::Ident;
 
 /// An installed extension; `None` fields are left to the database.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub struct Extension {
     pub schema: Option<Ident>,
     pub version: Option<String>,

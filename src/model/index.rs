@@ -27,7 +27,7 @@ pub enum KeyTarget {
 }
 
 /// One key of an index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IndexKey {
     pub target: KeyTarget,
     pub order: SortOrder,
@@ -91,3 +91,14 @@ impl Index {
         self.keys.iter().map(|k| k.column_name().cloned()).collect()
     }
 }
+
+hint_free!(Index {
+    unique,
+    method,
+    keys,
+    include,
+    predicate,
+    nulls_not_distinct,
+} hints {
+    renamed_from,
+});

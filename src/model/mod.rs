@@ -3,10 +3,36 @@
 //! Every collection is a sorted map so that output never depends on hash
 //! order; columns keep their declared order.
 
+/// `Hash` for a type that carries transition hints: every field but the
+/// hints, so that a schema's hash is its canonical fingerprint (what a
+/// database can hold); and `same_definition`, equality but for the hints.
+/// The pattern names every field, so a new one cannot be left out.
+macro_rules! hint_free {
+    (hash $ty:ident { $($f:ident),* $(,)? } hints { $($h:ident),* $(,)? }) => {
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                let $ty { $($f,)* $($h: _,)* } = self;
+                $( $f.hash(state); )*
+            }
+        }
+    };
+    ($ty:ident { $($f:ident),* $(,)? } hints { $($h:ident),* $(,)? }) => {
+        hint_free!(hash $ty { $($f),* } hints { $($h),* });
+        impl $ty {
+            /// Equal to `other` but for transition hints.
+            pub fn same_definition(&self, other: &$ty) -> bool {
+                let $ty { $($f,)* $($h: _,)* } = self;
+                $( *$f == other.$f && )* true
+            }
+        }
+    };
+}
+
 mod column;
 mod constraint;
 mod enum_type;
 mod extension;
+mod fingerprint;
 mod ident;
 mod index;
 pub mod naming;
@@ -21,6 +47,7 @@ pub use column::{Column, Identity};
 pub use constraint::{Check, Deferrable, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique};
 pub use enum_type::EnumType;
 pub use extension::Extension;
+pub use fingerprint::Fnv64;
 pub use ident::{
     DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName, pair_to_yaml, parse_pair,
     quote_part, split_parts,
@@ -31,8 +58,9 @@ pub use table::Table;
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
 pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
 
-/// A whole database schema, of the kinds bellows manages.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A whole database schema, of the kinds bellows manages. Its `Hash`
+/// leaves out transition hints (see [`Schema::fingerprint`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub struct Schema {
     /// Namespaces other than `public`, whether or not anything is in them.
     pub schemas: BTreeSet<Ident>,

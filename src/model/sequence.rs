@@ -5,7 +5,7 @@ use super::types::ColumnType;
 
 /// A sequence. Options left `None` take PostgreSQL's defaults for the
 /// sequence's data type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Sequence {
     /// `smallint`, `integer` or `bigint` (the default).
     pub data_type: ColumnType,

@@ -22,7 +22,53 @@ pub struct Table {
     pub renamed_from: Option<QualifiedName>,
 }
 
+hint_free!(hash Table {
+    columns,
+    primary_key,
+    uniques,
+    foreign_keys,
+    checks,
+    indexes,
+    comment,
+} hints {
+    renamed_from,
+});
+
 impl Table {
+    /// Equal to `other` but for transition hints and column order (which
+    /// a database cannot change without rewriting the table).
+    pub fn same_definition(&self, other: &Table) -> bool {
+        let Table {
+            columns,
+            primary_key,
+            uniques,
+            foreign_keys,
+            checks,
+            indexes,
+            comment,
+            renamed_from: _,
+        } = self;
+        columns.len() == other.columns.len()
+            && columns.iter().all(|c| {
+                other
+                    .column(c.name.as_str())
+                    .is_some_and(|o| c.same_definition(o))
+            })
+            && match (primary_key, &other.primary_key) {
+                (Some(a), Some(b)) => a.same_definition(b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+            && same_map(uniques, &other.uniques, Unique::same_definition)
+            && same_map(
+                foreign_keys,
+                &other.foreign_keys,
+                ForeignKey::same_definition,
+            )
+            && same_map(checks, &other.checks, Check::same_definition)
+            && same_map(indexes, &other.indexes, Index::same_definition)
+            && *comment == other.comment
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name.as_str() == name)
     }
@@ -36,4 +82,12 @@ impl Table {
             .chain(self.foreign_keys.keys())
             .chain(self.checks.keys())
     }
+}
+
+/// Same keys, and values equal by `same`.
+fn same_map<K: Ord, V>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, same: fn(&V, &V) -> bool) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
 }

@@ -16,7 +16,6 @@ pub use step::*;
 
 use crate::model::Unmanaged;
 use crate::model::{QualifiedName, Schema};
-use crate::spec::{WriteOptions, to_yaml};
 
 /// A plan: the ordered steps and the fingerprints of the schemas it goes
 /// between, so that applying it to a database that moved is refused.
@@ -146,14 +145,8 @@ pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Pla
     })
 }
 
-/// A stable fingerprint of a schema's normalized form (FNV-1a, 64 bits,
-/// over the dump text: a drift check, not a security measure).
+/// A stable fingerprint of a schema's canonical model (see
+/// [`Schema::fingerprint`]).
 pub fn fingerprint(schema: &Schema) -> String {
-    let text = to_yaml(&schema.without_hints(), WriteOptions::default());
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    schema.fingerprint()
 }

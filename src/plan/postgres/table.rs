@@ -12,7 +12,7 @@ impl Planner<'_> {
             &self.cur.tables,
             &self.tgt.tables,
             |t| t.renamed_from.as_ref(),
-            |a, b| a.without_hints_eq(b),
+            |a, b| a.same_definition(b),
         );
         // Columns first everywhere, so index rules know what migrate fills.
         let mut pairs: Vec<(&QualifiedName, &Table, &Table)> = Vec::new();
@@ -481,27 +481,4 @@ fn compat_view_sql(from: &QualifiedName, to: &QualifiedName, old: &Table) -> Str
 
 pub(super) fn list(cols: &[Ident]) -> String {
     cols.iter().map(qi).collect::<Vec<_>>().join(", ")
-}
-
-impl Table {
-    /// Equality that ignores transition hints (and column order, which
-    /// PostgreSQL cannot change without a rewrite).
-    pub(crate) fn without_hints_eq(&self, other: &Table) -> bool {
-        let norm = |t: &Table| {
-            let mut s = Schema::default();
-            s.tables.insert(
-                QualifiedName::public(Ident::new("t").expect("valid")),
-                t.clone(),
-            );
-            let mut t = s
-                .without_hints()
-                .tables
-                .into_values()
-                .next()
-                .unwrap_or_default();
-            t.columns.sort_by(|a, b| a.name.cmp(&b.name));
-            t
-        };
-        norm(self) == norm(other)
-    }
 }
