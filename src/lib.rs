@@ -15,3 +15,5 @@ pub mod render;
 pub mod spec;
 pub mod sql;
 mod suggest;
+#[cfg(test)]
+mod testing;

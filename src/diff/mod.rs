@@ -5,7 +5,40 @@
 
 pub mod expr;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A collection of objects by key: a map, or a set (objects that are
+/// nothing but their name, like namespaces).
+pub trait Keyed {
+    type Key: Ord;
+    type Value;
+    /// Every entry, in key order.
+    fn entries(&self) -> impl Iterator<Item = (&Self::Key, &Self::Value)>;
+    /// The stored key and value for `key`.
+    fn entry(&self, key: &Self::Key) -> Option<(&Self::Key, &Self::Value)>;
+}
+
+impl<K: Ord, V> Keyed for BTreeMap<K, V> {
+    type Key = K;
+    type Value = V;
+    fn entries(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.iter()
+    }
+    fn entry(&self, key: &K) -> Option<(&K, &V)> {
+        self.get_key_value(key)
+    }
+}
+
+impl<K: Ord> Keyed for BTreeSet<K> {
+    type Key = K;
+    type Value = ();
+    fn entries(&self) -> impl Iterator<Item = (&K, &())> {
+        self.iter().map(|k| (k, &()))
+    }
+    fn entry(&self, key: &K) -> Option<(&K, &())> {
+        self.get(key).map(|k| (k, &()))
+    }
+}
 
 /// What happened to one named object.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,24 +58,24 @@ pub enum Delta<'a, K, V> {
 
 /// Compares two keyed collections. `renamed_from` reads a new item's hint.
 /// Output order: by name, deterministic.
-pub fn diff_by_name<'a, K: Ord, V: PartialEq>(
-    old: &'a BTreeMap<K, V>,
-    new: &'a BTreeMap<K, V>,
-    renamed_from: impl Fn(&V) -> Option<&K>,
-    same: impl Fn(&V, &V) -> bool,
-) -> Vec<Delta<'a, K, V>> {
+pub fn diff_by_name<'a, C: Keyed>(
+    old: &'a C,
+    new: &'a C,
+    renamed_from: impl Fn(&C::Value) -> Option<&C::Key>,
+    same: impl Fn(&C::Value, &C::Value) -> bool,
+) -> Vec<Delta<'a, C::Key, C::Value>> {
     let mut out = Vec::new();
-    let mut consumed: Vec<&K> = Vec::new();
-    for (k, v) in new {
-        if let Some(o) = old.get(k) {
+    let mut consumed: BTreeSet<&C::Key> = BTreeSet::new();
+    for (k, v) in new.entries() {
+        if let Some((_, o)) = old.entry(k) {
             if !same(o, v) {
                 out.push(Delta::Altered(k, o, v));
             }
             continue;
         }
-        match renamed_from(v).and_then(|from| old.get_key_value(from)) {
-            Some((from, o)) if !new.contains_key(from) => {
-                consumed.push(from);
+        match renamed_from(v).and_then(|from| old.entry(from)) {
+            Some((from, o)) if new.entry(from).is_none() => {
+                consumed.insert(from);
                 out.push(Delta::Renamed {
                     from,
                     to: k,
@@ -53,8 +86,8 @@ pub fn diff_by_name<'a, K: Ord, V: PartialEq>(
             _ => out.push(Delta::Added(k, v)),
         }
     }
-    for (k, v) in old {
-        if !new.contains_key(k) && !consumed.contains(&k) {
+    for (k, v) in old.entries() {
+        if new.entry(k).is_none() && !consumed.contains(k) {
             out.push(Delta::Removed(k, v));
         }
     }

@@ -7,12 +7,16 @@ mod column_add;
 
 pub use column::binary_coercible;
 mod constraint;
+mod enum_type;
 mod expr;
+mod extension;
 mod fk_binding;
 mod index;
 mod keys;
+mod kind;
 mod names;
-mod objects;
+mod namespace;
+mod sequence;
 mod shadow;
 mod sync;
 mod table;
@@ -65,12 +69,11 @@ pub(super) fn steps(
         swapped: BTreeMap::new(),
         adopted: BTreeSet::new(),
         key_indexes: BTreeMap::new(),
+        altered_tables: Vec::new(),
     };
-    p.namespaces();
-    p.extensions();
-    p.enums();
-    p.sequences();
-    p.tables();
+    for kind in kind::KINDS {
+        kind(&mut p);
+    }
     p.bind_foreign_keys();
     if p.errors.is_empty() {
         Ok(p.steps)
@@ -104,6 +107,9 @@ pub(super) struct Planner<'a> {
     /// Unique indexes over plain columns that this plan builds, by table
     /// and column set.
     pub key_indexes: BTreeMap<(QualifiedName, BTreeSet<Ident>), Vec<Resource>>,
+    /// Tables that stay (under their name in the target), whose columns,
+    /// keys and indexes are planned once every table is known.
+    altered_tables: Vec<(&'a QualifiedName, &'a Table, &'a Table)>,
 }
 
 impl Planner<'_> {

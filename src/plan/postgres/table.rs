@@ -1,45 +1,70 @@
 //! Tables: create, drop, rename (with a compatibility view), and the
 //! per-table diff that hands columns, indexes and constraints to their rules.
 
+use super::kind::Kind;
 use super::*;
-use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{check_def, column_def, unique_def};
 use crate::sql::quote_literal;
 
-impl Planner<'_> {
-    pub fn tables(&mut self) {
-        let deltas = diff_by_name(
-            &self.cur.tables,
-            &self.tgt.tables,
-            |t| t.renamed_from.as_ref(),
-            |a, b| a.same_definition(b),
-        );
-        // Columns first everywhere, so index rules know what migrate fills.
-        let mut pairs: Vec<(&QualifiedName, &Table, &Table)> = Vec::new();
-        for d in &deltas {
-            match *d {
-                Delta::Added(name, t) => self.create_table(name, t),
-                Delta::Removed(name, t) => self.drop_table(name, t),
-                Delta::Altered(name, old, new) => pairs.push((name, old, new)),
-                Delta::Renamed { from, to, old, new } => {
-                    self.rename_table(from, to, old);
-                    pairs.push((to, old, new));
-                }
-            }
-        }
-        for &(name, old, new) in &pairs {
-            self.columns(name, old, new);
-        }
-        for &(name, old, new) in &pairs {
-            self.table_comment(name, old, new);
-            self.primary_key(name, old, new);
-            self.uniques(name, old, new);
-            self.checks(name, old, new);
-            self.foreign_keys(name, old, new);
-            self.indexes(name, old, new);
-        }
+pub(super) struct Tables;
+
+impl Kind for Tables {
+    type Objects = BTreeMap<QualifiedName, Table>;
+
+    fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, Table> {
+        &schema.tables
     }
 
+    fn renamed_from(t: &Table) -> Option<&QualifiedName> {
+        t.renamed_from.as_ref()
+    }
+
+    fn same(_: &Planner<'_>, a: &Table, b: &Table) -> bool {
+        a.same_definition(b)
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, t: &'a Table) {
+        p.create_table(name, t);
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, t: &'a Table) {
+        p.drop_table(name, t);
+    }
+
+    fn altered<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, old: &'a Table, new: &'a Table) {
+        p.altered_tables.push((name, old, new));
+    }
+
+    fn renamed<'a>(
+        p: &mut Planner<'a>,
+        from: &'a QualifiedName,
+        to: &'a QualifiedName,
+        old: &'a Table,
+        new: &'a Table,
+    ) {
+        p.rename_table(from, to, old);
+        p.altered_tables.push((to, old, new));
+    }
+
+    /// The objects inside the tables that stay: columns first everywhere,
+    /// so index rules know what migrate fills.
+    fn finish(p: &mut Planner<'_>) {
+        let pairs = std::mem::take(&mut p.altered_tables);
+        for &(name, old, new) in &pairs {
+            p.columns(name, old, new);
+        }
+        for &(name, old, new) in &pairs {
+            p.table_comment(name, old, new);
+            p.primary_key(name, old, new);
+            p.uniques(name, old, new);
+            p.checks(name, old, new);
+            p.foreign_keys(name, old, new);
+            p.indexes(name, old, new);
+        }
+    }
+}
+
+impl Planner<'_> {
     /// A new table is empty and unused: CREATE TABLE with its columns and
     /// own constraints is a catalog change. Its indexes and foreign keys
     /// are separate steps, so foreign-key cycles between new tables work.

@@ -1,0 +1,180 @@
+//! Enum types. New values are additive: ALTER TYPE ... ADD VALUE takes a
+//! lock on the type only. Removing or reordering values is refused.
+
+use std::collections::BTreeMap;
+
+use super::kind::Kind;
+use super::*;
+use crate::sql::quote_literal;
+
+pub(super) struct Enums;
+
+impl Kind for Enums {
+    type Objects = BTreeMap<QualifiedName, EnumType>;
+
+    fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, EnumType> {
+        &schema.enums
+    }
+
+    fn same(_: &Planner<'_>, a: &EnumType, b: &EnumType) -> bool {
+        a == b
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, e: &'a EnumType) {
+        p.claim(&name.schema, &name.name, || format!("new enum type {name}"));
+        let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
+        p.push(
+            new_step(
+                ObjectKind::Enum,
+                name.to_string(),
+                Action::Create,
+                Phase::Expand,
+                format!("create enum {name}"),
+            )
+            .sql(format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                qt(name),
+                labels.join(", ")
+            ))
+            .requires(Resource::Schema(name.schema.clone()))
+            .provides(Resource::Type(name.clone()))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::Enum,
+                    name.to_string(),
+                    format!("drop enum {name}"),
+                )
+                .sql(format!("DROP TYPE IF EXISTS {}", qt(name)))
+                .removes(Resource::Type(name.clone())),
+            ]),
+        );
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, _: &'a EnumType) {
+        p.push(
+            new_step(
+                ObjectKind::Enum,
+                name.to_string(),
+                Action::Drop,
+                Phase::Contract,
+                format!("drop enum {name}"),
+            )
+            .sql(format!("DROP TYPE {}", qt(name)))
+            .hazard(
+                HazardKind::UntrackedDependencies,
+                format!(
+                    "drops enum type {name}; code that names it in a function body is not seen"
+                ),
+            )
+            .removes(Resource::Type(name.clone()))
+            .requires(Resource::Schema(name.schema.clone())),
+        );
+    }
+
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        name: &'a QualifiedName,
+        old: &'a EnumType,
+        new: &'a EnumType,
+    ) {
+        p.enum_values(name, &old.values, &new.values);
+    }
+}
+
+impl Planner<'_> {
+    fn enum_values(&mut self, name: &QualifiedName, old: &[String], new: &[String]) {
+        // Values may only be added; the old ones must keep their order.
+        let kept: Vec<&String> = new.iter().filter(|v| old.contains(v)).collect();
+        if kept.len() != old.len() || kept.iter().zip(old).any(|(a, b)| *a != b) {
+            self.error(PlanError::Unsupported {
+                object: name.to_string(),
+                what: "removing or reordering enum values".into(),
+                hint: "PostgreSQL can only add values; removing one means rebuilding the type and rewriting every table that uses it; do that as a manual migration".into(),
+            });
+            return;
+        }
+        // One step, the values in order, each placed after the value
+        // before it in the target (which exists by then: an old one, or
+        // one this step just added), the first before the first old one.
+        // PostgreSQL 12+ adds several values in one transaction; none is
+        // used before it commits.
+        let added: Vec<&String> = new.iter().filter(|v| !old.contains(v)).collect();
+        if added.is_empty() {
+            return;
+        }
+        let mut step = new_step(
+            ObjectKind::Enum,
+            name.to_string(),
+            Action::AddValue,
+            Phase::Expand,
+            format!(
+                "add {} to enum {name}",
+                added
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .requires(Resource::Type(name.clone()))
+        .undo_stays(format!(
+            "enum {name} keeps the values {} (PostgreSQL cannot remove an enum value; the old app never writes them)",
+            added
+                .iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for (i, v) in new.iter().enumerate() {
+            if old.contains(v) {
+                continue;
+            }
+            let position = match i.checked_sub(1).map(|p| &new[p]) {
+                Some(before) => format!(" AFTER {}", quote_literal(before)),
+                None => match new.iter().find(|p| old.contains(p)) {
+                    Some(after) => format!(" BEFORE {}", quote_literal(after)),
+                    None => String::new(),
+                },
+            };
+            step = step.sql(format!(
+                "ALTER TYPE {} ADD VALUE IF NOT EXISTS {}{position}",
+                qt(name),
+                quote_literal(v)
+            ));
+        }
+        self.push(step);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{plans_to, refused};
+
+    #[test]
+    fn new_values_are_added_in_place_in_their_order() {
+        plans_to(
+            "enums: { mood: [happy, sad] }",
+            "enums: { mood: [calm, happy, meh, sad, angry] }",
+            "
+            expand: add \"calm\", \"meh\", \"angry\" to enum public.mood
+                ALTER TYPE public.mood ADD VALUE IF NOT EXISTS 'calm' BEFORE 'happy'
+                ALTER TYPE public.mood ADD VALUE IF NOT EXISTS 'meh' AFTER 'happy'
+                ALTER TYPE public.mood ADD VALUE IF NOT EXISTS 'angry' AFTER 'sad'
+            ",
+        );
+    }
+
+    #[test]
+    fn removing_or_reordering_values_is_refused() {
+        refused(
+            "enums: { mood: [happy, sad] }",
+            "enums: { mood: [happy] }",
+            "removing or reordering enum values",
+        );
+        refused(
+            "enums: { mood: [happy, sad] }",
+            "enums: { mood: [sad, happy] }",
+            "removing or reordering enum values",
+        );
+    }
+}
