@@ -21,12 +21,12 @@ pub(super) struct TableReader<'a> {
 }
 
 impl TableReader<'_> {
-    fn err(&mut self, span: Option<Span>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Option<Span>, message: impl Into<String>) {
         self.diags.push(Diagnostic::new(span, message));
     }
 
     /// Column names that must exist in the table.
-    fn columns(
+    pub(super) fn columns(
         &mut self,
         table: &Table,
         list: &[Located<String>],
@@ -36,7 +36,7 @@ impl TableReader<'_> {
     }
 
     /// Index keys may repeat a column (PostgreSQL allows it); constraints may not.
-    fn columns_of(
+    pub(super) fn columns_of(
         &mut self,
         table: &Table,
         list: &[Located<String>],
@@ -379,7 +379,7 @@ impl TableReader<'_> {
         }
     }
 
-    fn deferrable(
+    pub(super) fn deferrable(
         &mut self,
         what: &str,
         deferrable: Option<Located<bool>>,
@@ -403,7 +403,12 @@ impl TableReader<'_> {
     }
 
     /// Constraint names are unique per table.
-    fn constraint_taken(&mut self, table: &Table, name: &Ident, at: &Located<String>) -> bool {
+    pub(super) fn constraint_taken(
+        &mut self,
+        table: &Table,
+        name: &Ident,
+        at: &Located<String>,
+    ) -> bool {
         if table.constraint_names().any(|n| n == name) {
             self.diags.push(
                 Diagnostic::new(at.span(), format!("constraint `{name}` on `{}` is defined twice", self.name))
@@ -413,160 +418,6 @@ impl TableReader<'_> {
         } else {
             false
         }
-    }
-
-    fn read_indexes(&mut self, table: &mut Table, indexes: OrderedMap<Checked<IndexSpec>>) {
-        for (k, v) in indexes.0 {
-            let Some(name) = ident(self.diags, &k, "index") else {
-                continue;
-            };
-            let Checked::Valid(spec) = v else { continue };
-            let what = format!("index `{name}`");
-            let forms = [
-                spec.columns.is_some(),
-                spec.expression.is_some(),
-                spec.keys.is_some(),
-            ];
-            if forms.iter().filter(|f| **f).count() != 1 {
-                self.diags.push(
-                    Diagnostic::new(k.span(), format!("{what} on `{}` needs exactly one of `columns`, `expression` and `keys`", self.name))
-                        .help("`columns: [a, b]` for plain columns, `expression: lower(email)` for one expression, `keys: [...]` for keys with options"),
-                );
-                continue;
-            }
-            let mut keys = Vec::new();
-            let mut ok = true;
-            if let Some(cols) = &spec.columns {
-                if cols.is_empty() {
-                    self.err(
-                        k.span(),
-                        format!("{what} on `{}` has no columns", self.name),
-                    );
-                    continue;
-                }
-                match self.columns_of(table, cols, &what, true) {
-                    Some(c) => keys.extend(c.into_iter().map(IndexKey::column)),
-                    None => ok = false,
-                }
-            }
-            if let Some(e) = &spec.expression {
-                match sql_expression(self.diags, e, &format!("{what}: the expression")) {
-                    Some(x) => keys.push(IndexKey {
-                        target: KeyTarget::Expression(x),
-                        order: SortOrder::Asc,
-                        nulls: None,
-                        opclass: None,
-                        collation: None,
-                    }),
-                    None => ok = false,
-                }
-            }
-            for key in spec.keys.iter().flatten() {
-                match self.index_key(table, &what, key) {
-                    Some(k) => keys.push(k),
-                    None => ok = false,
-                }
-            }
-            if spec.keys.as_ref().is_some_and(Vec::is_empty) {
-                self.err(k.span(), format!("{what} on `{}` has no keys", self.name));
-                ok = false;
-            }
-            let include = self.columns(table, &spec.include, &format!("{what} (include)"));
-            let method = spec
-                .method
-                .clone()
-                .unwrap_or_else(|| DEFAULT_INDEX_METHOD.to_string())
-                .to_lowercase();
-            if spec.unique && method != DEFAULT_INDEX_METHOD {
-                ok = false;
-                self.err(
-                    k.span(),
-                    format!(
-                        "{what} on `{}`: only btree indexes can be unique, not {method}",
-                        self.name
-                    ),
-                );
-            }
-            let predicate = spec.predicate.as_ref().and_then(|p| {
-                sql_expression(self.diags, p, &format!("{what}: the `where` predicate"))
-            });
-            let (Some(include), true) = (include, ok) else {
-                continue;
-            };
-            self.places.claim_relation(
-                self.diags,
-                &self.name.schema,
-                &name,
-                format!("{what} of `{}`", self.name),
-                k.span,
-            );
-            let renamed_from = spec
-                .renamed_from
-                .as_ref()
-                .and_then(|r| ident(self.diags, r, "index"));
-            table.indexes.insert(
-                name,
-                Index {
-                    unique: spec.unique,
-                    method,
-                    keys,
-                    include,
-                    predicate,
-                    nulls_not_distinct: spec.nulls_not_distinct,
-                    renamed_from,
-                },
-            );
-        }
-    }
-
-    fn index_key(
-        &mut self,
-        table: &Table,
-        what: &str,
-        key: &Located<IndexKeySpec>,
-    ) -> Option<IndexKey> {
-        let k = &key.value;
-        let target = match (&k.column, &k.expression) {
-            (Some(c), None) => {
-                KeyTarget::Column(self.columns(table, std::slice::from_ref(c), what)?.pop()?)
-            }
-            (None, Some(e)) => KeyTarget::Expression(sql_expression(
-                self.diags,
-                e,
-                &format!("{what}: the key expression"),
-            )?),
-            _ => {
-                self.err(
-                    key.span(),
-                    format!(
-                        "{what} on `{}`: each key needs exactly one of `column` and `expression`",
-                        self.name
-                    ),
-                );
-                return None;
-            }
-        };
-        Some(IndexKey {
-            target,
-            order: match k.order {
-                Some(OrderSpec::Desc) => SortOrder::Desc,
-                _ => SortOrder::Asc,
-            },
-            nulls: match (k.nulls, k.order) {
-                // Only a non-default NULLS placement is kept, so that
-                // `nulls: last` on an ascending key equals leaving it out.
-                (Some(NullsSpec::First), Some(OrderSpec::Desc))
-                | (Some(NullsSpec::Last), None | Some(OrderSpec::Asc)) => None,
-                (Some(NullsSpec::First), _) => Some(NullsOrder::First),
-                (Some(NullsSpec::Last), _) => Some(NullsOrder::Last),
-                (None, _) => None,
-            },
-            opclass: k.opclass.clone(),
-            collation: k
-                .collation
-                .as_ref()
-                .and_then(|c| ident(self.diags, c, "collation")),
-        })
     }
 
     fn read_checks(

@@ -1,0 +1,260 @@
+//! Checks across the whole file, once every entry is read: type names
+//! that look like typos, duplicate names, table renames, and foreign keys
+//! against the tables and keys they reference.
+
+use super::super::de::Located;
+use super::super::error::{Diagnostic, Span};
+use super::super::format::*;
+use super::*;
+use crate::model::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An unqualified type that is neither built in nor an enum of this file
+/// may be an extension's or a domain's; but when it is one letter away
+/// from a built-in type and the file installs no extension, it is a typo.
+pub(super) fn check_type_typos(
+    diags: &mut Diags,
+    schema: &Schema,
+    uses: &[(QualifiedName, String, Located<String>)],
+) {
+    const BUILTIN: &[&str] = &[
+        "smallint",
+        "integer",
+        "bigint",
+        "real",
+        "numeric",
+        "decimal",
+        "boolean",
+        "text",
+        "varchar",
+        "char",
+        "bytea",
+        "date",
+        "time",
+        "timetz",
+        "timestamp",
+        "timestamptz",
+        "interval",
+        "uuid",
+        "json",
+        "jsonb",
+        "inet",
+        "cidr",
+        "money",
+        "serial",
+        "bigserial",
+        "int",
+        "int4",
+        "int8",
+        "bool",
+        "float4",
+        "float8",
+        "xml",
+        "bit",
+        "varbit",
+    ];
+    if !schema.extensions.is_empty() {
+        return;
+    }
+    for (table, column, ty) in uses {
+        let Ok(TypeSpec::Plain(parsed)) = TypeSpec::parse(&ty.value) else {
+            continue;
+        };
+        let BaseType::Named {
+            schema: Some(s),
+            name,
+            ..
+        } = &parsed.base
+        else {
+            continue;
+        };
+        let written_bare = !ty.value.contains('.');
+        if !written_bare || s.as_str() != DEFAULT_SCHEMA {
+            continue;
+        }
+        if schema
+            .enums
+            .contains_key(&QualifiedName::new(s.clone(), name.clone()))
+        {
+            continue;
+        }
+        if let Some(m) = super::super::error::did_you_mean(name.as_str(), BUILTIN) {
+            diags.push(
+                Diagnostic::new(ty.span(), format!("column `{column}` of `{table}`: unknown type `{}`", name))
+                    .help(format!("did you mean `{m}`? (a type from an extension needs that extension under `extensions:`; write other user types schema-qualified, e.g. `public.{name}`)")),
+            );
+        }
+    }
+}
+
+pub(super) fn duplicate(diags: &mut Diags, l: &Located<String>, what: &str, first: Span) {
+    diags.push(
+        Diagnostic::new(l.span(), format!("{what} is defined twice")).help(format!(
+            "it is first defined at line {}, column {} (an unqualified name means `public.<name>`)",
+            first.start.line, first.start.column
+        )),
+    );
+}
+
+/// A table renamed from a name the target still uses, or two tables
+/// renamed from one, would make the rename ambiguous.
+pub(super) fn check_table_renames(
+    diags: &mut Diags,
+    schema: &Schema,
+    renames: &[(QualifiedName, Span)],
+) {
+    let mut seen: BTreeMap<&QualifiedName, Span> = BTreeMap::new();
+    for (name, span) in renames {
+        let Some(from) = schema
+            .tables
+            .get(name)
+            .and_then(|t| t.renamed_from.as_ref())
+        else {
+            continue;
+        };
+        if schema.tables.contains_key(from) {
+            diags.push(
+                Diagnostic::new(Some(*span), format!("table `{name}` is renamed from `{from}`, but `{from}` is also defined in the target"))
+                    .help("a rename source must be gone from the target; remove `renamed_from` or the other table"),
+            );
+        } else if let Some(first) = seen.insert(from, *span) {
+            diags.push(
+                Diagnostic::new(Some(*span), format!("two tables are renamed from `{from}`")).help(
+                    format!(
+                        "the other is at line {}, column {}",
+                        first.start.line, first.start.column
+                    ),
+                ),
+            );
+        }
+    }
+}
+
+pub(super) fn check_foreign_key(
+    diags: &mut Diags,
+    schema: &mut Schema,
+    places: &Places,
+    table: &QualifiedName,
+    fk_name: &Ident,
+    refs: Located<ReferencesSpec>,
+) {
+    let Some(ref_table) = qname(diags, &refs.value.table, "table") else {
+        return;
+    };
+    if places.is_broken(&ref_table, None) {
+        return;
+    }
+    let what = format!("foreign key `{fk_name}` on `{table}`");
+    let Some(target) = schema.tables.get(&ref_table) else {
+        let known: Vec<String> = schema.tables.keys().map(|k| k.to_yaml_key()).collect();
+        let mut d = Diagnostic::new(
+            refs.value.table.span(),
+            format!("{what} references table `{ref_table}`, which is not defined"),
+        );
+        let known_refs: Vec<&str> = known.iter().map(String::as_str).collect();
+        if let Some(m) = super::super::error::did_you_mean(&refs.value.table.value, &known_refs) {
+            d = d.help(format!("did you mean `{m}`?"));
+        }
+        diags.push(d);
+        return;
+    };
+    let mut cols = Vec::new();
+    let mut ok = true;
+    for c in &refs.value.columns {
+        let Some(i) = ident(diags, c, "column") else {
+            ok = false;
+            continue;
+        };
+        if target.column(i.as_str()).is_none() {
+            ok = false;
+            if places.is_broken(&ref_table, Some(i.as_str())) {
+                continue;
+            }
+            diags.push(
+                Diagnostic::new(
+                    c.span(),
+                    format!(
+                        "{what} references column `{i}`, which table `{ref_table}` does not have"
+                    ),
+                )
+                .help(column_list(target)),
+            );
+        }
+        cols.push(i);
+    }
+    if !ok {
+        return;
+    }
+    let fk = schema
+        .tables
+        .get(table)
+        .and_then(|t| t.foreign_keys.get(fk_name))
+        .map(|fk| fk.columns.len());
+    if let Some(n) = fk
+        && n != cols.len()
+    {
+        err(
+            diags,
+            refs.span(),
+            format!(
+                "{what} has {n} column(s) but references {} column(s)",
+                cols.len()
+            ),
+        );
+        return;
+    }
+    // PostgreSQL requires a unique constraint or primary key (or a plain
+    // unique index) over exactly the referenced columns (SQLSTATE 42830).
+    let wanted: BTreeSet<&Ident> = cols.iter().collect();
+    let is_key =
+        |c: &Vec<Ident>| c.iter().collect::<BTreeSet<_>>() == wanted && c.len() == cols.len();
+    let unique_ok = target
+        .primary_key
+        .as_ref()
+        .is_some_and(|pk| is_key(&pk.columns))
+        || target.uniques.values().any(|u| is_key(&u.columns))
+        || target.indexes.values().any(|ix| {
+            ix.unique
+                && ix.predicate.is_none()
+                && ix
+                    .keys
+                    .iter()
+                    .all(|k| matches!(k.target, KeyTarget::Column(_)))
+                && is_key(
+                    &ix.keys
+                        .iter()
+                        .filter_map(|k| match &k.target {
+                            KeyTarget::Column(c) => Some(c.clone()),
+                            KeyTarget::Expression(_) => None,
+                        })
+                        .collect(),
+                )
+        });
+    if !unique_ok && places.broken_tables.contains_key(&ref_table) {
+        // The key may be missing only because its entry did not read.
+        return;
+    }
+    if !unique_ok {
+        let list = cols
+            .iter()
+            .map(Ident::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        diags.push(
+            Diagnostic::new(
+                refs.span(),
+                format!("{what} references ({list}) of `{ref_table}`, which is not its primary key or a unique constraint"),
+            )
+            .help("PostgreSQL requires the referenced columns to be unique: add a primary key or unique constraint over exactly them"),
+        );
+        return;
+    }
+    if let Some(fk) = schema
+        .tables
+        .get_mut(table)
+        .and_then(|t| t.foreign_keys.get_mut(fk_name))
+    {
+        fk.ref_table = ref_table;
+        fk.ref_columns = cols;
+    }
+}
