@@ -1,72 +1,159 @@
 //! Checks and foreign keys (primary keys and unique constraints are in
 //! `keys`).
 
+use std::collections::BTreeMap;
+
+use super::kind::{InTable, Kind};
 use super::*;
 use crate::diff::expr::same_sql_for;
-use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::{check_def, foreign_key_def};
 
-impl Planner<'_> {
-    pub fn checks(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let deltas = diff_by_name(
-            &old.checks,
-            &new.checks,
-            |c| c.renamed_from.as_ref(),
-            |a, b| same_check(a, old, b, new),
+pub(super) struct Checks;
+
+impl Kind for Checks {
+    type Holder = Table;
+    type At<'a> = InTable<'a>;
+    type Objects = BTreeMap<Ident, Check>;
+
+    fn objects(t: &Table) -> &BTreeMap<Ident, Check> {
+        &t.checks
+    }
+
+    fn renamed_from(c: &Check) -> Option<&Ident> {
+        c.renamed_from.as_ref()
+    }
+
+    fn same(_: &Planner<'_>, t: InTable<'_>, a: &Check, b: &Check) -> bool {
+        same_check(a, t.old, b, t.new)
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, c: &'a Check) {
+        p.add_check(t.name, name, c, Phase::Expand, None);
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, _: &'a Check) {
+        p.drop_constraint(t.name, name, ObjectKind::Check, &[]);
+    }
+
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        name: &'a Ident,
+        _: &'a Check,
+        n: &'a Check,
+    ) {
+        p.drop_constraint(t.name, name, ObjectKind::Check, &[]);
+        p.add_check(
+            t.name,
+            name,
+            n,
+            Phase::Contract,
+            Some(Resource::constraint_gone(t.name, name)),
         );
-        for d in deltas {
-            match d {
-                Delta::Added(name, c) => self.add_check(table, name, c, Phase::Expand, None),
-                Delta::Removed(name, _) => {
-                    self.drop_constraint(table, name, ObjectKind::Check, &[])
-                }
-                Delta::Altered(name, _, n) => {
-                    self.drop_constraint(table, name, ObjectKind::Check, &[]);
-                    self.add_check(
-                        table,
-                        name,
-                        n,
-                        Phase::Contract,
-                        Some(Resource::constraint_gone(table, name)),
-                    );
-                }
-                Delta::Renamed {
-                    from,
-                    to,
-                    old: o,
-                    new: n,
-                } => {
-                    if same_check(o, old, n, new) {
-                        self.rename_constraint(table, from, to);
-                    } else {
-                        self.drop_constraint(table, from, ObjectKind::Check, &[]);
-                        self.add_check(table, to, n, Phase::Expand, None);
-                    }
-                }
-            }
+    }
+
+    fn renamed<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        from: &'a Ident,
+        to: &'a Ident,
+        o: &'a Check,
+        n: &'a Check,
+    ) {
+        if same_check(o, t.old, n, t.new) {
+            p.rename_constraint(t.name, from, to);
+        } else {
+            p.drop_constraint(t.name, from, ObjectKind::Check, &[]);
+            p.add_check(t.name, to, n, Phase::Expand, None);
         }
-        // Checks on a column swapped for its retyped shadow go with the
-        // old column; they come back once the new one has its name.
-        let swapped: Vec<Ident> = self
+    }
+
+    /// Checks on a column swapped for its retyped shadow go with the old
+    /// column; they come back once the new one has its name.
+    fn finish<'a>(p: &mut Planner<'a>, t: InTable<'a>) {
+        let swapped: Vec<Ident> = p
             .swapped
             .keys()
-            .filter(|(t, _)| t == table)
+            .filter(|(name, _)| name == t.name)
             .map(|(_, c)| c.clone())
             .collect();
         for col in swapped {
-            for (name, c) in &new.checks {
-                if old
+            for (name, c) in &t.new.checks {
+                if t.old
                     .checks
                     .get(name)
-                    .is_some_and(|o| same_check(o, old, c, new))
+                    .is_some_and(|o| same_check(o, t.old, c, t.new))
                     && mentions(&c.expression, col.as_str())
                 {
-                    self.add_check(table, name, c, Phase::Contract, None);
+                    p.add_check(t.name, name, c, Phase::Contract, None);
                 }
             }
         }
     }
+}
 
+pub(super) struct ForeignKeys;
+
+impl Kind for ForeignKeys {
+    type Holder = Table;
+    type At<'a> = InTable<'a>;
+    type Objects = BTreeMap<Ident, ForeignKey>;
+
+    fn objects(t: &Table) -> &BTreeMap<Ident, ForeignKey> {
+        &t.foreign_keys
+    }
+
+    fn renamed_from(f: &ForeignKey) -> Option<&Ident> {
+        f.renamed_from.as_ref()
+    }
+
+    fn same(_: &Planner<'_>, _: InTable<'_>, a: &ForeignKey, b: &ForeignKey) -> bool {
+        same_fk(a, b)
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, fk: &'a ForeignKey) {
+        p.add_foreign_key(t.name, name, fk);
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, fk: &'a ForeignKey) {
+        p.drop_foreign_key(t.name, name, fk);
+    }
+
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        name: &'a Ident,
+        o: &'a ForeignKey,
+        n: &'a ForeignKey,
+    ) {
+        p.drop_foreign_key(t.name, name, o);
+        p.add_fk_at(
+            t.name,
+            name,
+            n,
+            Phase::Contract,
+            Some(Resource::constraint_gone(t.name, name)),
+        );
+    }
+
+    fn renamed<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        from: &'a Ident,
+        to: &'a Ident,
+        o: &'a ForeignKey,
+        n: &'a ForeignKey,
+    ) {
+        if same_fk(o, n) {
+            p.rename_constraint(t.name, from, to);
+        } else {
+            p.drop_foreign_key(t.name, from, o);
+            p.add_foreign_key(t.name, to, n);
+        }
+    }
+}
+
+impl Planner<'_> {
     /// ADD CHECK ... NOT VALID is a catalog change (ACCESS EXCLUSIVE,
     /// briefly) that applies to new writes only; VALIDATE scans under
     /// SHARE UPDATE EXCLUSIVE, so writes go on, in migrate.
@@ -131,44 +218,6 @@ impl Planner<'_> {
             }
         }
         self.push(validate);
-    }
-
-    pub fn foreign_keys(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let deltas = diff_by_name(
-            &old.foreign_keys,
-            &new.foreign_keys,
-            |f| f.renamed_from.as_ref(),
-            same_fk,
-        );
-        for d in deltas {
-            match d {
-                Delta::Added(name, fk) => self.add_foreign_key(table, name, fk),
-                Delta::Removed(name, fk) => self.drop_foreign_key(table, name, fk),
-                Delta::Altered(name, o, n) => {
-                    self.drop_foreign_key(table, name, o);
-                    self.add_fk_at(
-                        table,
-                        name,
-                        n,
-                        Phase::Contract,
-                        Some(Resource::constraint_gone(table, name)),
-                    );
-                }
-                Delta::Renamed {
-                    from,
-                    to,
-                    old: o,
-                    new: n,
-                } => {
-                    if same_fk(o, n) {
-                        self.rename_constraint(table, from, to);
-                    } else {
-                        self.drop_foreign_key(table, from, o);
-                        self.add_foreign_key(table, to, n);
-                    }
-                }
-            }
-        }
     }
 
     pub fn add_foreign_key(&mut self, table: &QualifiedName, name: &Ident, fk: &ForeignKey) {
@@ -457,4 +506,40 @@ fn mentions(expr: &str, column: &str) -> bool {
         let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
         !word(before) && !word(after)
     })
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use crate::testing::plans_to;
+
+    const T: &str =
+        "tables:\n  t:\n    columns:\n      a: { type: integer }\n      b: { type: integer }\n";
+
+    #[test]
+    fn a_new_check_is_added_not_valid_then_validated_in_migrate() {
+        plans_to(
+            T,
+            &format!("{T}    checks:\n      a_positive: \"a > 0\"\n"),
+            "
+            expand: add check a_positive on public.t (NOT VALID: new writes only)
+                ALTER TABLE public.t ADD CONSTRAINT a_positive CHECK (a > 0) NOT VALID
+            migrate: validate check a_positive on public.t
+                ALTER TABLE public.t VALIDATE CONSTRAINT a_positive
+            ",
+        );
+    }
+
+    #[test]
+    fn a_renamed_check_that_is_the_same_is_renamed_in_contract() {
+        plans_to(
+            &format!("{T}    checks:\n      a_pos: \"a > 0\"\n"),
+            &format!(
+                "{T}    checks:\n      a_positive: {{ expression: \"a > 0\", renamed_from: a_pos }}\n"
+            ),
+            "
+            contract: rename constraint a_pos on public.t to a_positive
+                ALTER TABLE public.t RENAME CONSTRAINT a_pos TO a_positive
+            ",
+        );
+    }
 }

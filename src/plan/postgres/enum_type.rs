@@ -10,17 +10,19 @@ use crate::sql::quote_literal;
 pub(super) struct Enums;
 
 impl Kind for Enums {
+    type Holder = Schema;
+    type At<'a> = ();
     type Objects = BTreeMap<QualifiedName, EnumType>;
 
     fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, EnumType> {
         &schema.enums
     }
 
-    fn same(_: &Planner<'_>, a: &EnumType, b: &EnumType) -> bool {
+    fn same(_: &Planner<'_>, _: (), a: &EnumType, b: &EnumType) -> bool {
         a == b
     }
 
-    fn added<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, e: &'a EnumType) {
+    fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, e: &'a EnumType) {
         p.claim(&name.schema, &name.name, || format!("new enum type {name}"));
         let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
         p.push(
@@ -50,7 +52,7 @@ impl Kind for Enums {
         );
     }
 
-    fn removed<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, _: &'a EnumType) {
+    fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, _: &'a EnumType) {
         p.push(
             new_step(
                 ObjectKind::Enum,
@@ -73,6 +75,7 @@ impl Kind for Enums {
 
     fn altered<'a>(
         p: &mut Planner<'a>,
+        _: (),
         name: &'a QualifiedName,
         old: &'a EnumType,
         new: &'a EnumType,

@@ -10,17 +10,19 @@ use crate::sql::quote_literal;
 pub(super) struct Extensions;
 
 impl Kind for Extensions {
+    type Holder = Schema;
+    type At<'a> = ();
     type Objects = BTreeMap<Ident, Extension>;
 
     fn objects(schema: &Schema) -> &BTreeMap<Ident, Extension> {
         &schema.extensions
     }
 
-    fn same(_: &Planner<'_>, a: &Extension, b: &Extension) -> bool {
+    fn same(_: &Planner<'_>, _: (), a: &Extension, b: &Extension) -> bool {
         a == b
     }
 
-    fn added<'a>(p: &mut Planner<'a>, name: &'a Ident, e: &'a Extension) {
+    fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a Ident, e: &'a Extension) {
         let mut sql = format!("CREATE EXTENSION IF NOT EXISTS {}", qi(name));
         let mut step = new_step(
             ObjectKind::Extension,
@@ -51,7 +53,7 @@ impl Kind for Extensions {
         );
     }
 
-    fn removed<'a>(p: &mut Planner<'a>, name: &'a Ident, e: &'a Extension) {
+    fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a Ident, e: &'a Extension) {
         let mut step = new_step(
             ObjectKind::Extension,
             name.as_str(),
@@ -72,7 +74,13 @@ impl Kind for Extensions {
         p.push(step);
     }
 
-    fn altered<'a>(p: &mut Planner<'a>, name: &'a Ident, old: &'a Extension, new: &'a Extension) {
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        _: (),
+        name: &'a Ident,
+        old: &'a Extension,
+        new: &'a Extension,
+    ) {
         if old.schema != new.schema {
             let to = new
                 .schema

@@ -3,75 +3,102 @@
 //! swapped out in contract.
 
 use super::constraint::column_types;
+use std::collections::BTreeMap;
+
+use super::kind::{InTable, Kind};
 use super::*;
 use crate::diff::expr::normalize_for;
-use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::create_index;
 
-impl Planner<'_> {
-    pub fn indexes(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let deltas = diff_by_name(
-            &old.indexes,
-            &new.indexes,
-            |i| i.renamed_from.as_ref(),
-            |a, b| same_index(a, old, b, new),
-        );
-        for d in deltas {
-            match d {
-                Delta::Added(name, ix) => {
-                    self.create_index(table, name, ix, name, Phase::Expand);
-                }
-                Delta::Removed(name, _)
-                    if self
-                        .adopted
-                        .contains(&QualifiedName::new(table.schema.clone(), name.clone())) => {}
-                Delta::Removed(name, ix) => self.drop_index(table, name, ix, false),
-                Delta::Altered(name, o, n) => self.replace_index(table, name, o, n),
-                Delta::Renamed {
-                    from,
-                    to,
-                    old: o,
-                    new: n,
-                } => {
-                    // An index on a column swapped for its retyped shadow
-                    // goes with the old column: the renamed one is built on
-                    // the shadow instead, like a changed one.
-                    let on_swapped = o
-                        .keys
-                        .iter()
-                        .filter_map(IndexKey::column_name)
-                        .chain(&o.include)
-                        .any(|c| self.swapped.contains_key(&(table.clone(), c.clone())));
-                    if same_index(o, old, n, new) && !on_swapped {
-                        // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE, catalog
-                        // only; like every rename but a table's, it waits for contract.
-                        self.push(
-                            new_step(
-                                ObjectKind::Index,
-                                format!("{}.{to}", table.schema),
-                                Action::Rename,
-                                Phase::Contract,
-                                format!("rename index {from} to {to}"),
-                            )
-                            .sql(format!(
-                                "ALTER INDEX {}.{} RENAME TO {}",
-                                qi(&table.schema),
-                                qi(from),
-                                qi(to)
-                            ))
-                            .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
-                            .requires(Resource::index(&table.schema, from))
-                            .provides(Resource::index(&table.schema, to)),
-                        );
-                    } else {
-                        self.create_index(table, to, n, to, Phase::Expand);
-                        self.drop_index(table, from, o, false);
-                    }
-                }
-            }
+pub(super) struct Indexes;
+
+impl Kind for Indexes {
+    type Holder = Table;
+    type At<'a> = InTable<'a>;
+    type Objects = BTreeMap<Ident, Index>;
+
+    fn objects(t: &Table) -> &BTreeMap<Ident, Index> {
+        &t.indexes
+    }
+
+    fn renamed_from(i: &Index) -> Option<&Ident> {
+        i.renamed_from.as_ref()
+    }
+
+    fn same(_: &Planner<'_>, t: InTable<'_>, a: &Index, b: &Index) -> bool {
+        same_index(a, t.old, b, t.new)
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, ix: &'a Index) {
+        p.create_index(t.name, name, ix, name, Phase::Expand);
+    }
+
+    /// An index a new key took over is the key's now, not dropped.
+    fn removed<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, ix: &'a Index) {
+        let adopted = p
+            .adopted
+            .contains(&QualifiedName::new(t.name.schema.clone(), name.clone()));
+        if !adopted {
+            p.drop_index(t.name, name, ix, false);
         }
     }
 
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        name: &'a Ident,
+        o: &'a Index,
+        n: &'a Index,
+    ) {
+        p.replace_index(t.name, name, o, n);
+    }
+
+    fn renamed<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        from: &'a Ident,
+        to: &'a Ident,
+        o: &'a Index,
+        n: &'a Index,
+    ) {
+        // An index on a column swapped for its retyped shadow
+        // goes with the old column: the renamed one is built on
+        // the shadow instead, like a changed one.
+        let on_swapped = o
+            .keys
+            .iter()
+            .filter_map(IndexKey::column_name)
+            .chain(&o.include)
+            .any(|c| p.swapped.contains_key(&(t.name.clone(), c.clone())));
+        if same_index(o, t.old, n, t.new) && !on_swapped {
+            // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE, catalog
+            // only; like every rename but a table's, it waits for contract.
+            p.push(
+                new_step(
+                    ObjectKind::Index,
+                    format!("{}.{to}", t.name.schema),
+                    Action::Rename,
+                    Phase::Contract,
+                    format!("rename index {from} to {to}"),
+                )
+                .sql(format!(
+                    "ALTER INDEX {}.{} RENAME TO {}",
+                    qi(&t.name.schema),
+                    qi(from),
+                    qi(to)
+                ))
+                .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+                .requires(Resource::index(&t.name.schema, from))
+                .provides(Resource::index(&t.name.schema, to)),
+            );
+        } else {
+            p.create_index(t.name, to, n, to, Phase::Expand);
+            p.drop_index(t.name, from, o, false);
+        }
+    }
+}
+
+impl Planner<'_> {
     /// CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE: reads and
     /// writes go on. It waits for older transactions, so it gets a long
     /// lock timeout and no statement timeout. Indexes over columns that
@@ -290,4 +317,28 @@ pub(super) fn same_index(a: &Index, a_table: &Table, b: &Index, b_table: &Table)
         i
     };
     a == b || norm(a, a_table) == norm(b, b_table)
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use crate::testing::plans_to;
+
+    const T: &str =
+        "tables:\n  t:\n    columns:\n      a: { type: integer }\n      b: { type: integer }\n";
+
+    #[test]
+    fn a_changed_index_is_built_under_a_new_name_and_swapped_in_contract() {
+        plans_to(
+            &format!("{T}    indexes:\n      t_a_idx: {{ columns: [a] }}\n"),
+            &format!("{T}    indexes:\n      t_a_idx: {{ columns: [a, b] }}\n"),
+            "
+            expand: build the new definition of index t_a_idx on public.t as t_a_idx_bellows_new
+                CREATE INDEX CONCURRENTLY t_a_idx_bellows_new ON public.t USING btree (a, b)
+            contract: drop index t_a_idx on public.t
+                DROP INDEX CONCURRENTLY IF EXISTS public.t_a_idx
+            contract: give t_a_idx_bellows_new its final name t_a_idx
+                ALTER INDEX public.t_a_idx_bellows_new RENAME TO t_a_idx
+            ",
+        );
+    }
 }

@@ -3,11 +3,79 @@
 //! then attached with `USING INDEX`. The foreign keys that lean on them
 //! are ordered in `fk_binding`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::constraint::undo_add_constraint;
+use super::kind::{InTable, Kind};
 use super::*;
-use crate::diff::{Delta, diff_by_name};
+
+pub(super) struct Uniques;
+
+/// Two unique constraints are the same key when their index would be.
+fn same_unique(a: &Unique, b: &Unique) -> bool {
+    (&a.columns, a.nulls_not_distinct, a.deferrable)
+        == (&b.columns, b.nulls_not_distinct, b.deferrable)
+}
+
+impl Kind for Uniques {
+    type Holder = Table;
+    type At<'a> = InTable<'a>;
+    type Objects = BTreeMap<Ident, Unique>;
+
+    fn objects(t: &Table) -> &BTreeMap<Ident, Unique> {
+        &t.uniques
+    }
+
+    fn renamed_from(u: &Unique) -> Option<&Ident> {
+        u.renamed_from.as_ref()
+    }
+
+    fn same(_: &Planner<'_>, _: InTable<'_>, a: &Unique, b: &Unique) -> bool {
+        same_unique(a, b)
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, u: &'a Unique) {
+        p.attach_key(t.name, name, &u.columns, Some(u), (t.old, t.new), None);
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, u: &'a Unique) {
+        p.drop_constraint(t.name, name, ObjectKind::Unique, &u.columns);
+    }
+
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        name: &'a Ident,
+        o: &'a Unique,
+        n: &'a Unique,
+    ) {
+        p.drop_constraint(t.name, name, ObjectKind::Unique, &o.columns);
+        p.attach_key(
+            t.name,
+            name,
+            &n.columns,
+            Some(n),
+            (t.old, t.new),
+            Some(name),
+        );
+    }
+
+    fn renamed<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        from: &'a Ident,
+        to: &'a Ident,
+        o: &'a Unique,
+        n: &'a Unique,
+    ) {
+        if same_unique(o, n) {
+            p.rename_constraint(t.name, from, to);
+        } else {
+            p.drop_constraint(t.name, from, ObjectKind::Unique, &o.columns);
+            p.attach_key(t.name, to, &n.columns, Some(n), (t.old, t.new), None);
+        }
+    }
+}
 
 impl Planner<'_> {
     pub fn primary_key(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
@@ -29,46 +97,6 @@ impl Planner<'_> {
             (None, Some(n)) => self.attach_key(table, &n.name, &n.columns, None, (old, new), None),
             (Some(o), None) => {
                 self.drop_constraint(table, &o.name, ObjectKind::PrimaryKey, &o.columns)
-            }
-        }
-    }
-
-    pub fn uniques(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let same = |a: &Unique, b: &Unique| {
-            (&a.columns, a.nulls_not_distinct, a.deferrable)
-                == (&b.columns, b.nulls_not_distinct, b.deferrable)
-        };
-        let deltas = diff_by_name(
-            &old.uniques,
-            &new.uniques,
-            |u| u.renamed_from.as_ref(),
-            same,
-        );
-        for d in deltas {
-            match d {
-                Delta::Added(name, u) => {
-                    self.attach_key(table, name, &u.columns, Some(u), (old, new), None)
-                }
-                Delta::Removed(name, u) => {
-                    self.drop_constraint(table, name, ObjectKind::Unique, &u.columns)
-                }
-                Delta::Altered(name, o, n) => {
-                    self.drop_constraint(table, name, ObjectKind::Unique, &o.columns);
-                    self.attach_key(table, name, &n.columns, Some(n), (old, new), Some(name));
-                }
-                Delta::Renamed {
-                    from,
-                    to,
-                    old: o,
-                    new: n,
-                } => {
-                    if same(o, n) {
-                        self.rename_constraint(table, from, to);
-                    } else {
-                        self.drop_constraint(table, from, ObjectKind::Unique, &o.columns);
-                        self.attach_key(table, to, &n.columns, Some(n), (old, new), None);
-                    }
-                }
             }
         }
     }

@@ -1,19 +1,25 @@
 //! The planner's seam per object kind. A kind says where its objects are
-//! in a schema, how they are keyed (the collection's key) and compared,
-//! and which steps an add, a drop, an alteration and a rename become; the
-//! generic driver diffs the two schemas and hands each change to it.
-//! [`KINDS`] lists every kind, in the order the planner visits them.
+//! (in a schema, or in a table), how they are keyed (the collection's key)
+//! and compared, and which steps an add, a drop, an alteration and a
+//! rename become; the generic driver diffs the two versions and hands each
+//! change to it. [`KINDS`] lists the kinds of a schema and [`TABLE_KINDS`]
+//! the keyed kinds inside a table, each in the order the planner visits
+//! them.
 
 use super::Planner;
 use crate::diff::{Delta, Keyed, diff_by_name};
-use crate::model::Schema;
+use crate::model::{QualifiedName, Schema, Table};
 
-/// One kind of object at the top of a schema.
+/// One kind of object.
 pub(super) trait Kind {
-    /// Its objects in a schema, by key.
+    /// What holds the objects: a [`Schema`] or a [`Table`].
+    type Holder: 'static;
+    /// Where a change happens: `()` in a schema, [`InTable`] in a table.
+    type At<'a>: Copy;
+    /// Its objects, by key.
     type Objects: Keyed + 'static;
 
-    fn objects(schema: &Schema) -> &Self::Objects;
+    fn objects(holder: &Self::Holder) -> &Self::Objects;
 
     /// The key a target object says it had before (a rename hint).
     fn renamed_from(_new: &Value<Self>) -> Option<&Key<Self>> {
@@ -21,14 +27,15 @@ pub(super) trait Kind {
     }
 
     /// Whether two objects under one key need no change.
-    fn same(p: &Planner<'_>, old: &Value<Self>, new: &Value<Self>) -> bool;
+    fn same(p: &Planner<'_>, at: Self::At<'_>, old: &Value<Self>, new: &Value<Self>) -> bool;
 
-    fn added<'a>(p: &mut Planner<'a>, key: &'a Key<Self>, new: &'a Value<Self>);
+    fn added<'a>(p: &mut Planner<'a>, at: Self::At<'a>, key: &'a Key<Self>, new: &'a Value<Self>);
 
-    fn removed<'a>(p: &mut Planner<'a>, key: &'a Key<Self>, old: &'a Value<Self>);
+    fn removed<'a>(p: &mut Planner<'a>, at: Self::At<'a>, key: &'a Key<Self>, old: &'a Value<Self>);
 
     fn altered<'a>(
         p: &mut Planner<'a>,
+        at: Self::At<'a>,
         key: &'a Key<Self>,
         old: &'a Value<Self>,
         new: &'a Value<Self>,
@@ -37,6 +44,7 @@ pub(super) trait Kind {
     /// Only kinds with [`Kind::renamed_from`] are ever renamed.
     fn renamed<'a>(
         _p: &mut Planner<'a>,
+        _at: Self::At<'a>,
         _from: &'a Key<Self>,
         _to: &'a Key<Self>,
         _old: &'a Value<Self>,
@@ -44,36 +52,73 @@ pub(super) trait Kind {
     ) {
     }
 
-    /// After every change of the kind has been handed over.
-    fn finish(_p: &mut Planner<'_>) {}
+    /// After every change of the kind (in this place) has been handed over.
+    fn finish<'a>(_p: &mut Planner<'a>, _at: Self::At<'a>) {}
 }
 
 pub(super) type Key<K> = <<K as Kind>::Objects as Keyed>::Key;
 pub(super) type Value<K> = <<K as Kind>::Objects as Keyed>::Value;
 
-/// Diffs one kind's objects and hands each change to its rule.
-fn drive<K: Kind>(p: &mut Planner<'_>) {
-    let (cur, tgt) = (p.cur, p.tgt);
+/// A table that stays, as it is and as the target has it: where the kinds
+/// inside a table make their changes.
+#[derive(Clone, Copy)]
+pub(super) struct InTable<'a> {
+    /// The table's name in the target.
+    pub name: &'a QualifiedName,
+    pub old: &'a Table,
+    pub new: &'a Table,
+}
+
+/// Diffs one kind's objects between two holders and hands each change to
+/// its rule.
+fn drive<'a, K: Kind>(p: &mut Planner<'a>, at: K::At<'a>, cur: &'a K::Holder, tgt: &'a K::Holder) {
     let deltas = diff_by_name(K::objects(cur), K::objects(tgt), K::renamed_from, |a, b| {
-        K::same(p, a, b)
+        K::same(p, at, a, b)
     });
     for d in deltas {
         match d {
-            Delta::Added(k, v) => K::added(p, k, v),
-            Delta::Removed(k, v) => K::removed(p, k, v),
-            Delta::Altered(k, old, new) => K::altered(p, k, old, new),
-            Delta::Renamed { from, to, old, new } => K::renamed(p, from, to, old, new),
+            Delta::Added(k, v) => K::added(p, at, k, v),
+            Delta::Removed(k, v) => K::removed(p, at, k, v),
+            Delta::Altered(k, old, new) => K::altered(p, at, k, old, new),
+            Delta::Renamed { from, to, old, new } => K::renamed(p, at, from, to, old, new),
         }
     }
-    K::finish(p);
+    K::finish(p, at);
 }
 
-/// Every kind of object, in the order the planner visits them: what
+/// A kind of the schema.
+fn in_schema<K: Kind<Holder = Schema>>(p: &mut Planner<'_>)
+where
+    for<'a> K::At<'a>: Default,
+{
+    let (cur, tgt) = (p.cur, p.tgt);
+    drive::<K>(p, Default::default(), cur, tgt);
+}
+
+/// A kind inside a table.
+fn in_table<'a, K>(p: &mut Planner<'a>, t: InTable<'a>)
+where
+    K: Kind<Holder = Table> + for<'b> Kind<At<'b> = InTable<'b>>,
+{
+    drive::<K>(p, t, t.old, t.new);
+}
+
+/// Every kind of a schema, in the order the planner visits them: what
 /// others depend on first. A new kind is one line here.
 pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
-    drive::<super::namespace::Namespaces>,
-    drive::<super::extension::Extensions>,
-    drive::<super::enum_type::Enums>,
-    drive::<super::sequence::Sequences>,
-    drive::<super::table::Tables>,
+    in_schema::<super::namespace::Namespaces>,
+    in_schema::<super::extension::Extensions>,
+    in_schema::<super::enum_type::Enums>,
+    in_schema::<super::sequence::Sequences>,
+    in_schema::<super::table::Tables>,
+];
+
+/// The keyed kinds inside a table that stays, in the order they are
+/// visited (after its columns, comment and primary key). A new kind is
+/// one line here.
+pub(super) const TABLE_KINDS: &[for<'a> fn(&mut Planner<'a>, InTable<'a>)] = &[
+    in_table::<super::keys::Uniques>,
+    in_table::<super::constraint::Checks>,
+    in_table::<super::constraint::ForeignKeys>,
+    in_table::<super::index::Indexes>,
 ];

@@ -9,18 +9,20 @@ use crate::model::Place;
 pub(super) struct Namespaces;
 
 impl Kind for Namespaces {
+    type Holder = Schema;
+    type At<'a> = ();
     type Objects = BTreeSet<Ident>;
 
     fn objects(schema: &Schema) -> &BTreeSet<Ident> {
         &schema.schemas
     }
 
-    fn same(_: &Planner<'_>, _: &(), _: &()) -> bool {
+    fn same(_: &Planner<'_>, _: (), _: &(), _: &()) -> bool {
         true
     }
 
     /// CREATE SCHEMA takes no table lock: expand.
-    fn added<'a>(p: &mut Planner<'a>, s: &'a Ident, _: &'a ()) {
+    fn added<'a>(p: &mut Planner<'a>, _: (), s: &'a Ident, _: &'a ()) {
         p.push(
             new_step(
                 ObjectKind::Schema,
@@ -42,7 +44,7 @@ impl Kind for Namespaces {
 
     /// Dropping one is contract, and refused while it holds an object
     /// bellows does not manage.
-    fn removed<'a>(p: &mut Planner<'a>, s: &'a Ident, _: &'a ()) {
+    fn removed<'a>(p: &mut Planner<'a>, _: (), s: &'a Ident, _: &'a ()) {
         let inside: Vec<String> = p
             .unmanaged
             .iter()
@@ -68,7 +70,7 @@ impl Kind for Namespaces {
         );
     }
 
-    fn altered<'a>(_: &mut Planner<'a>, _: &'a Ident, _: &'a (), _: &'a ()) {}
+    fn altered<'a>(_: &mut Planner<'a>, _: (), _: &'a Ident, _: &'a (), _: &'a ()) {}
 }
 
 #[cfg(test)]

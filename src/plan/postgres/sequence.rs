@@ -9,17 +9,19 @@ use super::*;
 pub(super) struct Sequences;
 
 impl Kind for Sequences {
+    type Holder = Schema;
+    type At<'a> = ();
     type Objects = BTreeMap<QualifiedName, Sequence>;
 
     fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, Sequence> {
         &schema.sequences
     }
 
-    fn same(_: &Planner<'_>, a: &Sequence, b: &Sequence) -> bool {
+    fn same(_: &Planner<'_>, _: (), a: &Sequence, b: &Sequence) -> bool {
         a == b
     }
 
-    fn added<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, s: &'a Sequence) {
+    fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, s: &'a Sequence) {
         p.claim(&name.schema, &name.name, || format!("new sequence {name}"));
         p.push(
             new_step(
@@ -47,7 +49,7 @@ impl Kind for Sequences {
         }
     }
 
-    fn removed<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, s: &'a Sequence) {
+    fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, s: &'a Sequence) {
         if p.owner_goes(name, s) {
             // Dropped with the table or column that owns it.
             return;
@@ -72,6 +74,7 @@ impl Kind for Sequences {
 
     fn altered<'a>(
         p: &mut Planner<'a>,
+        _: (),
         name: &'a QualifiedName,
         old: &'a Sequence,
         new: &'a Sequence,

@@ -1,7 +1,7 @@
 //! Tables: create, drop, rename (with a compatibility view), and the
 //! per-table diff that hands columns, indexes and constraints to their rules.
 
-use super::kind::Kind;
+use super::kind::{InTable, Kind, TABLE_KINDS};
 use super::*;
 use crate::sql::postgres::{check_def, column_def, unique_def};
 use crate::sql::quote_literal;
@@ -9,6 +9,8 @@ use crate::sql::quote_literal;
 pub(super) struct Tables;
 
 impl Kind for Tables {
+    type Holder = Schema;
+    type At<'a> = ();
     type Objects = BTreeMap<QualifiedName, Table>;
 
     fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, Table> {
@@ -19,24 +21,31 @@ impl Kind for Tables {
         t.renamed_from.as_ref()
     }
 
-    fn same(_: &Planner<'_>, a: &Table, b: &Table) -> bool {
+    fn same(_: &Planner<'_>, _: (), a: &Table, b: &Table) -> bool {
         a.same_definition(b)
     }
 
-    fn added<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, t: &'a Table) {
+    fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, t: &'a Table) {
         p.create_table(name, t);
     }
 
-    fn removed<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, t: &'a Table) {
+    fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, t: &'a Table) {
         p.drop_table(name, t);
     }
 
-    fn altered<'a>(p: &mut Planner<'a>, name: &'a QualifiedName, old: &'a Table, new: &'a Table) {
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        _: (),
+        name: &'a QualifiedName,
+        old: &'a Table,
+        new: &'a Table,
+    ) {
         p.altered_tables.push((name, old, new));
     }
 
     fn renamed<'a>(
         p: &mut Planner<'a>,
+        _: (),
         from: &'a QualifiedName,
         to: &'a QualifiedName,
         old: &'a Table,
@@ -48,7 +57,7 @@ impl Kind for Tables {
 
     /// The objects inside the tables that stay: columns first everywhere,
     /// so index rules know what migrate fills.
-    fn finish(p: &mut Planner<'_>) {
+    fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         let pairs = std::mem::take(&mut p.altered_tables);
         for &(name, old, new) in &pairs {
             p.columns(name, old, new);
@@ -56,10 +65,9 @@ impl Kind for Tables {
         for &(name, old, new) in &pairs {
             p.table_comment(name, old, new);
             p.primary_key(name, old, new);
-            p.uniques(name, old, new);
-            p.checks(name, old, new);
-            p.foreign_keys(name, old, new);
-            p.indexes(name, old, new);
+            for kind in TABLE_KINDS {
+                kind(p, InTable { name, old, new });
+            }
         }
     }
 }
