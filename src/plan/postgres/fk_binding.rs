@@ -5,7 +5,7 @@
 //! every rule has made its steps, `bind_foreign_keys` orders each change
 //! of a referenced key against the foreign keys that use it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::constraint::validate_step;
 use super::*;
@@ -16,6 +16,75 @@ use crate::sql::postgres::foreign_key_def;
 struct CurrentKey {
     name: Ident,
     gone: Resource,
+}
+
+/// Where the binding pass looks things up: which steps provide a
+/// resource, and the target's name of each current table. Built once, so
+/// the pass costs a lookup per foreign key, not a scan of every step.
+struct Lookup {
+    providers: BTreeMap<Resource, Vec<usize>>,
+    target_names: BTreeMap<QualifiedName, QualifiedName>,
+}
+
+impl Lookup {
+    fn of(steps: &[Step], cur: &Schema, tgt: &Schema) -> Lookup {
+        let mut target_names: BTreeMap<QualifiedName, QualifiedName> = cur
+            .tables
+            .keys()
+            .filter(|n| tgt.tables.contains_key(*n))
+            .map(|n| (n.clone(), n.clone()))
+            .collect();
+        // A table that says it was renamed from a current one that the
+        // target no longer has under its own name.
+        // The first such table, if several say so.
+        let mut renamed: BTreeMap<&QualifiedName, &QualifiedName> = BTreeMap::new();
+        for (n, t) in &tgt.tables {
+            if let Some(from) = &t.renamed_from
+                && cur.tables.contains_key(from)
+                && !cur.tables.contains_key(n)
+            {
+                renamed.entry(from).or_insert(n);
+            }
+        }
+        for (from, n) in renamed {
+            target_names.insert(from.clone(), n.clone());
+        }
+        let mut l = Lookup {
+            providers: BTreeMap::new(),
+            target_names,
+        };
+        l.index(steps);
+        l
+    }
+
+    /// Indexes every step's `provides` again (after a step is removed).
+    fn index(&mut self, steps: &[Step]) {
+        self.providers.clear();
+        for (i, s) in steps.iter().enumerate() {
+            self.provided(i, s);
+        }
+    }
+
+    fn provided(&mut self, i: usize, s: &Step) {
+        for r in &s.provides {
+            self.providers.entry(r.clone()).or_default().push(i);
+        }
+    }
+
+    /// The first step that provides `r`, if any.
+    fn provider(&self, r: &Resource) -> Option<usize> {
+        self.providers.get(r).and_then(|v| v.first().copied())
+    }
+
+    /// Every step that provides `r`, in plan order.
+    fn providers(&self, r: &Resource) -> &[usize] {
+        self.providers.get(r).map_or(&[], Vec::as_slice)
+    }
+
+    /// The target's name for current table `t0`; `None` when it goes.
+    fn target_name(&self, t0: &QualifiedName) -> Option<QualifiedName> {
+        self.target_names.get(t0).cloned()
+    }
 }
 
 impl Planner<'_> {
@@ -33,22 +102,23 @@ impl Planner<'_> {
     pub fn bind_foreign_keys(&mut self) {
         let cur = self.cur;
         let tgt = self.tgt;
+        let mut look = Lookup::of(&self.steps, cur, tgt);
         for (t0, table) in &cur.tables {
             for (f, fk) in &table.foreign_keys {
-                self.release_key(t0, f, fk);
+                self.release_key(&mut look, t0, f, fk);
             }
         }
         for (t1, table) in &tgt.tables {
             for (f, fk) in &table.foreign_keys {
-                self.wait_for_key(t1, f, fk);
+                self.wait_for_key(&mut look, t1, f, fk);
             }
         }
     }
 
     /// An existing foreign key `f` on `t0` whose referenced key may go.
-    fn release_key(&mut self, t0: &QualifiedName, f: &Ident, fk: &ForeignKey) {
-        let (cur, tgt) = (self.cur, self.tgt);
-        let Some(r1) = target_name(cur, tgt, &fk.ref_table) else {
+    fn release_key(&mut self, look: &mut Lookup, t0: &QualifiedName, f: &Ident, fk: &ForeignKey) {
+        let tgt = self.tgt;
+        let Some(r1) = look.target_name(&fk.ref_table) else {
             // The referenced table goes: the foreign key goes first
             // (its drop requires the table).
             return;
@@ -58,16 +128,16 @@ impl Planner<'_> {
             .current_keys(&fk.ref_table, &r1, &cols)
             .into_iter()
             .filter_map(|k| {
-                let i = self.provider(&k.gone)?;
+                let i = look.provider(&k.gone)?;
                 Some((k, i))
             })
             .collect();
         if dropped.is_empty() {
             return;
         }
-        let t1 = target_name(cur, tgt, t0);
+        let t1 = look.target_name(t0);
         let own_gone = Resource::constraint_gone(t1.as_ref().unwrap_or(t0), f);
-        if self.provider(&own_gone).is_some() {
+        if look.provider(&own_gone).is_some() {
             for (_, d) in &dropped {
                 self.steps[*d].requires.push(own_gone.clone());
             }
@@ -98,7 +168,7 @@ impl Planner<'_> {
         let survivor = self
             .current_keys(&fk.ref_table, &r1, &cols)
             .into_iter()
-            .any(|k| self.provider(&k.gone).is_none());
+            .any(|k| look.provider(&k.gone).is_none());
         let new_index = self
             .key_indexes
             .get(&(r1.clone(), cols.clone()))
@@ -115,25 +185,30 @@ impl Planner<'_> {
             });
         }
         // A rename of the foreign key happens here too.
-        let rename = self.steps.iter().position(|s| {
-            s.id.action == Action::Rename && s.provides.contains(&Resource::constraint(&t1, f1))
-        });
+        let rename = look
+            .providers(&Resource::constraint(&t1, f1))
+            .iter()
+            .copied()
+            .find(|&i| self.steps[i].id.action == Action::Rename);
         if let Some(i) = rename {
             self.steps.remove(i);
+            look.index(&self.steps);
         }
         let d = if rename.is_some_and(|i| i < *d) {
             d - 1
         } else {
             *d
         };
-        self.rebind_in(d, &t1, f, f1, fk1, new_index);
+        self.rebind_in(look, d, &t1, f, f1, fk1, new_index);
     }
 
     /// Moves foreign key `f` (`f1` in the target) into drop step `d`: it
     /// is dropped before and added again, NOT VALID, after, in the same
     /// transaction; a step of its own validates it.
+    #[allow(clippy::too_many_arguments)]
     fn rebind_in(
         &mut self,
+        look: &mut Lookup,
         d: usize,
         t1: &QualifiedName,
         f: &Ident,
@@ -183,6 +258,7 @@ impl Planner<'_> {
             step.requires.push(r);
         }
         step.provides.push(Resource::constraint(t1, f1));
+        look.index(&self.steps);
         let validate = validate_step(
             ObjectKind::ForeignKey,
             t1,
@@ -191,16 +267,17 @@ impl Planner<'_> {
             format!("fails if a row of {t1} has no match in {}", fk1.ref_table),
         );
         self.push(validate);
+        let last = self.steps.len() - 1;
+        look.provided(last, &self.steps[last]);
     }
 
     /// A foreign key this plan adds waits for a unique index over the
     /// columns it references.
-    fn wait_for_key(&mut self, t1: &QualifiedName, f: &Ident, fk: &ForeignKey) {
+    fn wait_for_key(&mut self, look: &mut Lookup, t1: &QualifiedName, f: &Ident, fk: &ForeignKey) {
         let provides = Resource::constraint(t1, f);
-        let Some(add) = self.steps.iter().position(|s| {
-            s.id.kind == ObjectKind::ForeignKey
-                && s.id.action == Action::Create
-                && s.provides.contains(&provides)
+        let Some(add) = look.providers(&provides).iter().copied().find(|&i| {
+            let s = &self.steps[i];
+            s.id.kind == ObjectKind::ForeignKey && s.id.action == Action::Create
         }) else {
             return;
         };
@@ -210,7 +287,7 @@ impl Planner<'_> {
         let mut survivor = false;
         if let Some(r0) = current_name(self.cur, self.tgt, r1) {
             for k in self.current_keys(&r0, r1, &cols) {
-                if self.provider(&k.gone).is_some() {
+                if look.provider(&k.gone).is_some() {
                     after.push(k.gone);
                 } else {
                     survivor = true;
@@ -222,7 +299,7 @@ impl Planner<'_> {
         }
         let mut phase = self.steps[add].phase;
         for r in &after {
-            if let Some(p) = self.provider(r) {
+            if let Some(p) = look.provider(r) {
                 phase = phase.max(self.steps[p].phase);
             }
         }
@@ -286,24 +363,6 @@ impl Planner<'_> {
         }
         out
     }
-
-    /// The step that provides `r`, if any.
-    fn provider(&self, r: &Resource) -> Option<usize> {
-        self.steps.iter().position(|s| s.provides.contains(r))
-    }
-}
-
-/// The target's name for current table `t0` (its own, or the table that
-/// says it was renamed from it); `None` when the target drops it.
-fn target_name(cur: &Schema, tgt: &Schema, t0: &QualifiedName) -> Option<QualifiedName> {
-    if let Some((n, _)) = tgt
-        .tables
-        .iter()
-        .find(|(n, t)| t.renamed_from.as_ref() == Some(t0) && !cur.tables.contains_key(*n))
-    {
-        return Some(n.clone());
-    }
-    tgt.tables.contains_key(t0).then(|| t0.clone())
 }
 
 /// The current name of target table `t1`; `None` when it is new.
