@@ -4,7 +4,7 @@
 //! after the last committed batch and no row is written twice.
 
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Connection, Row};
+use sqlx::{AssertSqlSafe, Row};
 
 use super::db::Db;
 use super::ledger::{self, StepRow};
@@ -59,15 +59,7 @@ pub(super) async fn backfill(
     };
     loop {
         let lower = checkpoint.as_deref().map(literals);
-        let mut conn = db
-            .pool
-            .acquire()
-            .await
-            .map_err(ApplyError::ledger("get a connection"))?;
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(ApplyError::ledger("begin a batch"))?;
+        let mut tx = db.begin("begin a batch").await?;
         let run: Result<Option<Batch>, Failure> = async {
             let fail = |statement: &str| {
                 let statement = statement.to_string();

@@ -32,6 +32,15 @@ impl Db {
         Ok(introspect::postgres::introspect(&mut conn, &Options::default()).await?)
     }
 
+    /// A transaction on a connection of the pool's own (returned to the
+    /// pool when the transaction ends); `what` names it in an error.
+    pub async fn begin(
+        &self,
+        what: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ApplyError> {
+        self.pool.begin().await.map_err(ApplyError::ledger(what))
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

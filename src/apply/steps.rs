@@ -127,15 +127,7 @@ pub(super) async fn transactional(
     let at = format!("during `{}`, which runs again on resume", step.description);
     let mut attempt = 0;
     loop {
-        let mut conn = db
-            .pool
-            .acquire()
-            .await
-            .map_err(ApplyError::ledger("get a connection"))?;
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(ApplyError::ledger("begin a transaction"))?;
+        let mut tx = db.begin("begin a transaction").await?;
         let prelude = format!(
             "SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{stmt_ms}ms'; SELECT pg_backend_pid()"
         );

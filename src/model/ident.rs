@@ -84,7 +84,7 @@ impl QualifiedName {
     /// inner quotes doubled, as in SQL (`"odd.schema"."a ""b"""`). Unquoted
     /// parts are taken literally: case is preserved, nothing is folded.
     pub fn parse(text: &str) -> Result<QualifiedName, String> {
-        let parts = split_qualified(text)?;
+        let parts = split_parts(text)?;
         match parts.as_slice() {
             [name] => Ok(QualifiedName::public(
                 Ident::new(name.clone()).map_err(|e| e.to_string())?,
@@ -114,7 +114,7 @@ impl QualifiedName {
 /// Parses exactly two dot-separated parts (`table.column`), with the
 /// quoting rules of `QualifiedName::parse`.
 pub fn parse_pair(text: &str) -> Result<(Ident, Ident), String> {
-    match split_qualified(text)?.as_slice() {
+    match split_parts(text)?.as_slice() {
         [a, b] => Ok((
             Ident::new(a.clone()).map_err(|e| e.to_string())?,
             Ident::new(b.clone()).map_err(|e| e.to_string())?,
@@ -150,7 +150,16 @@ pub fn quote_part(part: &str) -> String {
 
 /// The parts of a dotted name written with `quote_part`.
 pub fn split_parts(text: &str) -> Result<Vec<String>, String> {
-    split_qualified(text)
+    split_parts_with(text, str::to_string)
+}
+
+/// [`split_parts`], with each unquoted part passed through `unquoted`
+/// (SQL folds unquoted names; YAML keeps them as written).
+pub fn split_parts_with(
+    text: &str,
+    unquoted: impl Fn(&str) -> String,
+) -> Result<Vec<String>, String> {
+    split_qualified(text, &unquoted)
 }
 
 fn yaml_part(part: &str) -> String {
@@ -161,7 +170,7 @@ fn yaml_part(part: &str) -> String {
     }
 }
 
-fn split_qualified(text: &str) -> Result<Vec<String>, String> {
+fn split_qualified(text: &str, unquoted: &dyn Fn(&str) -> String) -> Result<Vec<String>, String> {
     let mut parts = Vec::new();
     let mut chars = text.chars().peekable();
     loop {
@@ -200,6 +209,7 @@ fn split_qualified(text: &str) -> Result<Vec<String>, String> {
                 part.push(c);
                 chars.next();
             }
+            part = unquoted(&part);
         }
         parts.push(part);
         // Both branches above stop only at a '.' or at the end.

@@ -50,7 +50,7 @@ pub use extension::Extension;
 pub use fingerprint::Fnv64;
 pub use ident::{
     DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName, pair_to_yaml, parse_pair,
-    quote_part, split_parts,
+    quote_part, split_parts, split_parts_with,
 };
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
 pub use sequence::Sequence;

@@ -38,6 +38,14 @@ impl Plan {
     pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(move |s| s.phase == phase)
     }
+
+    /// Each phase that has steps, in order, with its steps.
+    pub fn phases(&self) -> impl Iterator<Item = (Phase, Vec<&Step>)> {
+        Phase::ALL
+            .into_iter()
+            .map(|p| (p, self.phase(p).collect::<Vec<_>>()))
+            .filter(|(_, steps)| !steps.is_empty())
+    }
 }
 
 /// Why a plan cannot be made.

@@ -87,11 +87,7 @@ pub fn render_text(plan: &Plan) -> String {
         plan.current_fingerprint, plan.target_fingerprint
     );
     let mut n = 0;
-    for phase in Phase::ALL {
-        let steps: Vec<&Step> = plan.phase(phase).collect();
-        if steps.is_empty() {
-            continue;
-        }
+    for (phase, steps) in plan.phases() {
         let _ = writeln!(
             out,
             "\n== {} ({} step{}) ==",
@@ -130,11 +126,7 @@ pub fn render_markdown(plan: &Plan) -> String {
         plan.current_fingerprint, plan.target_fingerprint
     );
     let mut n = 0;
-    for phase in Phase::ALL {
-        let steps: Vec<&Step> = plan.phase(phase).collect();
-        if steps.is_empty() {
-            continue;
-        }
+    for (phase, steps) in plan.phases() {
         let _ = writeln!(out, "\n#### {} — {}\n", phase.name(), phase_blurb(phase));
         for s in steps {
             n += 1;

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::plan::{Phase, Plan, Step};
+use crate::plan::{Plan, Step};
 use crate::sql::postgres::BackfillSql;
 
 /// The settings a script is written for; `apply`'s defaults unless given.
@@ -74,11 +74,7 @@ pub fn render_sql_with(plan: &Plan, o: &SqlOptions) -> String {
     );
     let _ = writeln!(out, "\\set ON_ERROR_STOP on");
     let mut n = 0;
-    for phase in Phase::ALL {
-        let steps: Vec<&Step> = plan.phase(phase).collect();
-        if steps.is_empty() {
-            continue;
-        }
+    for (phase, steps) in plan.phases() {
         let _ = writeln!(out, "\n-- ===== {} =====", phase.name());
         for s in steps {
             n += 1;

@@ -7,7 +7,6 @@ use super::*;
 use crate::diff::expr::{same_default, same_opt_sql};
 use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::type_sql;
-use crate::sql::quote_literal;
 
 impl Planner<'_> {
     pub fn columns(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
@@ -354,12 +353,9 @@ impl Planner<'_> {
         if n.comment.as_ref() == old {
             return;
         }
-        let before = old.map_or("NULL".to_string(), |c| quote_literal(c));
+        let before = comment_literal(old.map(String::as_str));
         let cn = col_name(table, &n.name);
-        let value = n
-            .comment
-            .as_deref()
-            .map_or("NULL".to_string(), quote_literal);
+        let value = comment_literal(n.comment.as_deref());
         self.push(
             new_step(
                 ObjectKind::Comment,

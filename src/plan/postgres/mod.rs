@@ -326,6 +326,11 @@ pub(super) fn qi(i: &Ident) -> String {
     quote_ident(i.as_str())
 }
 
+/// A comment as `COMMENT ON ... IS` takes it: a literal, or NULL for none.
+pub(super) fn comment_literal(c: Option<&str>) -> String {
+    c.map_or("NULL".to_string(), crate::sql::quote_literal)
+}
+
 /// `schema.table.column` for messages and step ids.
 pub(super) fn col_name(t: &QualifiedName, c: &Ident) -> String {
     format!("{t}.{}", c.as_str())

@@ -91,13 +91,7 @@ impl TableReader<'_> {
             let (Some(include), true) = (include, ok) else {
                 continue;
             };
-            self.places.claim_relation(
-                self.diags,
-                &self.name.schema,
-                &name,
-                format!("{what} of `{}`", self.name),
-                k.span,
-            );
+            self.claim_in_schema(&name, &what, k.span);
             let renamed_from = spec
                 .renamed_from
                 .as_ref()

@@ -21,6 +21,18 @@ pub(super) struct TableReader<'a> {
 }
 
 impl TableReader<'_> {
+    /// `name` (an index, or a key's index) takes a relation name in the
+    /// table's schema.
+    pub(super) fn claim_in_schema(&mut self, name: &Ident, what: &str, span: Span) {
+        self.places.claim_relation(
+            self.diags,
+            &self.name.schema,
+            name,
+            format!("{what} of `{}`", self.name),
+            span,
+        );
+    }
+
     pub(super) fn err(&mut self, span: Option<Span>, message: impl Into<String>) {
         self.diags.push(Diagnostic::new(span, message));
     }
@@ -357,13 +369,7 @@ impl TableReader<'_> {
             if self.constraint_taken(table, &name, &k) {
                 continue;
             }
-            self.places.claim_relation(
-                self.diags,
-                &self.name.schema,
-                &name,
-                format!("{what} of `{}`", self.name),
-                k.span,
-            );
+            self.claim_in_schema(&name, &what, k.span);
             let renamed_from = renamed
                 .as_ref()
                 .and_then(|r| ident(self.diags, r, "constraint"));

@@ -233,38 +233,11 @@ pub fn nextval_sequence(expr: &str) -> Option<QualifiedName> {
     if rest.strip_prefix(')')?.trim() != "" {
         return None;
     }
-    let mut parts = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        let mut part = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        part.push('"');
-                    }
-                    '"' => break,
-                    c => part.push(c),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == '.' {
-                    break;
-                }
-                part.extend(c.to_lowercase());
-                chars.next();
-            }
-        }
-        parts.push(Ident::new(part.trim()).ok()?);
-        match chars.next() {
-            None => break,
-            Some('.') => {}
-            Some(_) => return None,
-        }
-    }
+    let parts: Vec<Ident> = crate::model::split_parts_with(&text, |p| p.trim().to_lowercase())
+        .ok()?
+        .into_iter()
+        .map(|p| Ident::new(p).ok())
+        .collect::<Option<_>>()?;
     match parts.as_slice() {
         [name] => Some(QualifiedName::public(name.clone())),
         [schema, name] => Some(QualifiedName::new(schema.clone(), name.clone())),
