@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::kind::{InTable, Kind};
+use super::kind::{InTable, Kind, objects};
 use super::*;
 use crate::diff::expr::same_sql_for;
 use crate::sql::postgres::{check_def, foreign_key_def};
@@ -11,17 +11,7 @@ use crate::sql::postgres::{check_def, foreign_key_def};
 pub(super) struct Checks;
 
 impl Kind for Checks {
-    type Holder = Table;
-    type At<'a> = InTable<'a>;
-    type Objects = BTreeMap<Ident, Check>;
-
-    fn objects(t: &Table) -> &BTreeMap<Ident, Check> {
-        &t.checks
-    }
-
-    fn renamed_from(c: &Check) -> Option<&Ident> {
-        c.renamed_from.as_ref()
-    }
+    objects!(in table.checks: BTreeMap<Ident, Check>, renamed);
 
     fn same(_: &Planner<'_>, t: InTable<'_>, a: &Check, b: &Check) -> bool {
         same_check(a, t.old, b, t.new)
@@ -95,17 +85,7 @@ impl Kind for Checks {
 pub(super) struct ForeignKeys;
 
 impl Kind for ForeignKeys {
-    type Holder = Table;
-    type At<'a> = InTable<'a>;
-    type Objects = BTreeMap<Ident, ForeignKey>;
-
-    fn objects(t: &Table) -> &BTreeMap<Ident, ForeignKey> {
-        &t.foreign_keys
-    }
-
-    fn renamed_from(f: &ForeignKey) -> Option<&Ident> {
-        f.renamed_from.as_ref()
-    }
+    objects!(in table.foreign_keys: BTreeMap<Ident, ForeignKey>, renamed);
 
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &ForeignKey, b: &ForeignKey) -> bool {
         same_fk(a, b)

@@ -3,20 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::kind::Kind;
+use super::kind::{Kind, objects};
 use super::*;
 use crate::sql::quote_literal;
 
 pub(super) struct Enums;
 
 impl Kind for Enums {
-    type Holder = Schema;
-    type At<'a> = ();
-    type Objects = BTreeMap<QualifiedName, EnumType>;
-
-    fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, EnumType> {
-        &schema.enums
-    }
+    objects!(in schema.enums: BTreeMap<QualifiedName, EnumType>);
 
     fn same(_: &Planner<'_>, _: (), a: &EnumType, b: &EnumType) -> bool {
         a == b

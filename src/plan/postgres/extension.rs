@@ -3,20 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::kind::Kind;
+use super::kind::{Kind, objects};
 use super::*;
 use crate::sql::quote_literal;
 
 pub(super) struct Extensions;
 
 impl Kind for Extensions {
-    type Holder = Schema;
-    type At<'a> = ();
-    type Objects = BTreeMap<Ident, Extension>;
-
-    fn objects(schema: &Schema) -> &BTreeMap<Ident, Extension> {
-        &schema.extensions
-    }
+    objects!(in schema.extensions: BTreeMap<Ident, Extension>);
 
     fn same(_: &Planner<'_>, _: (), a: &Extension, b: &Extension) -> bool {
         a == b

@@ -5,7 +5,7 @@
 use super::constraint::column_types;
 use std::collections::BTreeMap;
 
-use super::kind::{InTable, Kind};
+use super::kind::{InTable, Kind, objects};
 use super::*;
 use crate::diff::expr::normalize_for;
 use crate::sql::postgres::create_index;
@@ -13,17 +13,7 @@ use crate::sql::postgres::create_index;
 pub(super) struct Indexes;
 
 impl Kind for Indexes {
-    type Holder = Table;
-    type At<'a> = InTable<'a>;
-    type Objects = BTreeMap<Ident, Index>;
-
-    fn objects(t: &Table) -> &BTreeMap<Ident, Index> {
-        &t.indexes
-    }
-
-    fn renamed_from(i: &Index) -> Option<&Ident> {
-        i.renamed_from.as_ref()
-    }
+    objects!(in table.indexes: BTreeMap<Ident, Index>, renamed);
 
     fn same(_: &Planner<'_>, t: InTable<'_>, a: &Index, b: &Index) -> bool {
         same_index(a, t.old, b, t.new)

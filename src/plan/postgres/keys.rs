@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::constraint::undo_add_constraint;
-use super::kind::{InTable, Kind};
+use super::kind::{InTable, Kind, objects};
 use super::*;
 
 pub(super) struct Uniques;
@@ -18,17 +18,7 @@ fn same_unique(a: &Unique, b: &Unique) -> bool {
 }
 
 impl Kind for Uniques {
-    type Holder = Table;
-    type At<'a> = InTable<'a>;
-    type Objects = BTreeMap<Ident, Unique>;
-
-    fn objects(t: &Table) -> &BTreeMap<Ident, Unique> {
-        &t.uniques
-    }
-
-    fn renamed_from(u: &Unique) -> Option<&Ident> {
-        u.renamed_from.as_ref()
-    }
+    objects!(in table.uniques: BTreeMap<Ident, Unique>, renamed);
 
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &Unique, b: &Unique) -> bool {
         same_unique(a, b)

@@ -10,6 +10,37 @@ use super::Planner;
 use crate::diff::{Delta, Keyed, diff_by_name};
 use crate::model::{QualifiedName, Schema, Table};
 
+/// Where a kind's objects are, in one line inside its `impl Kind`:
+/// `objects!(in schema.enums: BTreeMap<QualifiedName, EnumType>)`, or
+/// `objects!(in table.checks: BTreeMap<Ident, Check>, renamed)` for one
+/// whose objects carry a `renamed_from` hint.
+macro_rules! objects {
+    (in schema.$field:ident: $objects:ty $(, $renamed:ident)?) => {
+        type Holder = Schema;
+        type At<'a> = ();
+        type Objects = $objects;
+        fn objects(holder: &Schema) -> &$objects {
+            &holder.$field
+        }
+        $(objects!(@$renamed);)?
+    };
+    (in table.$field:ident: $objects:ty $(, $renamed:ident)?) => {
+        type Holder = Table;
+        type At<'a> = super::kind::InTable<'a>;
+        type Objects = $objects;
+        fn objects(holder: &Table) -> &$objects {
+            &holder.$field
+        }
+        $(objects!(@$renamed);)?
+    };
+    (@renamed) => {
+        fn renamed_from(new: &super::kind::Value<Self>) -> Option<&super::kind::Key<Self>> {
+            new.renamed_from.as_ref()
+        }
+    };
+}
+pub(super) use objects;
+
 /// One kind of object.
 pub(super) trait Kind {
     /// What holds the objects: a [`Schema`] or a [`Table`].

@@ -2,20 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use super::kind::Kind;
+use super::kind::{Kind, objects};
 use super::*;
 use crate::model::Place;
 
 pub(super) struct Namespaces;
 
 impl Kind for Namespaces {
-    type Holder = Schema;
-    type At<'a> = ();
-    type Objects = BTreeSet<Ident>;
-
-    fn objects(schema: &Schema) -> &BTreeSet<Ident> {
-        &schema.schemas
-    }
+    objects!(in schema.schemas: BTreeSet<Ident>);
 
     fn same(_: &Planner<'_>, _: (), _: &(), _: &()) -> bool {
         true

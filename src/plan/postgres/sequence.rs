@@ -3,19 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use super::kind::Kind;
+use super::kind::{Kind, objects};
 use super::*;
 
 pub(super) struct Sequences;
 
 impl Kind for Sequences {
-    type Holder = Schema;
-    type At<'a> = ();
-    type Objects = BTreeMap<QualifiedName, Sequence>;
-
-    fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, Sequence> {
-        &schema.sequences
-    }
+    objects!(in schema.sequences: BTreeMap<QualifiedName, Sequence>);
 
     fn same(_: &Planner<'_>, _: (), a: &Sequence, b: &Sequence) -> bool {
         a == b

@@ -1,7 +1,7 @@
 //! Tables: create, drop, rename (with a compatibility view), and the
 //! per-table diff that hands columns, indexes and constraints to their rules.
 
-use super::kind::{InTable, Kind, TABLE_KINDS};
+use super::kind::{InTable, Kind, TABLE_KINDS, objects};
 use super::*;
 use crate::sql::postgres::{check_def, column_def, unique_def};
 use crate::sql::quote_literal;
@@ -9,17 +9,7 @@ use crate::sql::quote_literal;
 pub(super) struct Tables;
 
 impl Kind for Tables {
-    type Holder = Schema;
-    type At<'a> = ();
-    type Objects = BTreeMap<QualifiedName, Table>;
-
-    fn objects(schema: &Schema) -> &BTreeMap<QualifiedName, Table> {
-        &schema.tables
-    }
-
-    fn renamed_from(t: &Table) -> Option<&QualifiedName> {
-        t.renamed_from.as_ref()
-    }
+    objects!(in schema.tables: BTreeMap<QualifiedName, Table>, renamed);
 
     fn same(_: &Planner<'_>, _: (), a: &Table, b: &Table) -> bool {
         a.same_definition(b)
@@ -337,14 +327,8 @@ impl Planner<'_> {
 
     fn table_comment(&mut self, name: &QualifiedName, old: &Table, new: &Table) {
         if old.comment != new.comment {
-            let value = new
-                .comment
-                .as_deref()
-                .map_or("NULL".to_string(), quote_literal);
-            let before = old
-                .comment
-                .as_deref()
-                .map_or("NULL".to_string(), quote_literal);
+            let value = comment_literal(new.comment.as_deref());
+            let before = comment_literal(old.comment.as_deref());
             self.push(
                 new_step(
                     ObjectKind::Comment,
