@@ -13,9 +13,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::db::Db;
-use super::ledger::{self, Migration, MigrationState, StepState};
+use super::ledger;
 use super::lock::ApplyLock;
 use super::run::ledger_exists;
+use super::state::{Migration, MigrationState, StepState};
 use super::steps::{concurrent, transactional};
 use super::*;
 use crate::introspect::Introspection;

@@ -72,9 +72,7 @@ pub(super) async fn backfill(
             };
             // A batch and its checkpoint commit together, so a crash
             // loses both or neither: no WAL flush is needed per batch.
-            let prelude = format!(
-                "SET LOCAL lock_timeout = '{lock_ms}ms'; SET LOCAL statement_timeout = '{stmt_ms}ms'; SET LOCAL synchronous_commit = off; SELECT pg_backend_pid()"
-            );
+            let prelude = session::prelude(lock_ms, stmt_ms, true);
             let pid: Option<i32> = sqlx::raw_sql(AssertSqlSafe(prelude.clone()))
                 .fetch_one(&mut *tx)
                 .await

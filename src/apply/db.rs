@@ -38,7 +38,7 @@ impl Db {
         &self,
         what: &'static str,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ApplyError> {
-        self.pool.begin().await.map_err(ApplyError::ledger(what))
+        super::ledger::begin(&self.pool, what).await
     }
 
     pub async fn close(&self) {

@@ -9,20 +9,21 @@ mod abort;
 mod backfill;
 mod db;
 mod interrupt;
-mod ledger;
-mod lock;
+mod postgres;
 mod run;
+mod state;
 mod status;
 mod steps;
-mod watch;
+
+use postgres::{ledger, lock, session, watch};
 
 use std::time::Duration;
 
 pub use abort::{AbortReport, abort, abort_preview, undo_target};
 pub use interrupt::Interrupt;
-pub use ledger::{MigrationState, StepState};
 pub use lock::{Holder, LEASE};
 pub use run::apply;
+pub use state::{MigrationState, StepState};
 pub use status::{Activity, Status, StepStatus, status};
 pub use watch::Blocker;
 

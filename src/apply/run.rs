@@ -9,8 +9,9 @@ use sqlx::PgPool;
 
 use super::backfill::backfill;
 use super::db::Db;
-use super::ledger::{self, Migration, MigrationState, StepRow, StepState};
+use super::ledger::{self, StepRow};
 use super::lock::ApplyLock;
+use super::state::{Migration, MigrationState, StepState};
 use super::steps::{concurrent, transactional};
 use super::*;
 use crate::conn::postgres::query_scalar;

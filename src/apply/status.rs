@@ -7,9 +7,10 @@
 use sqlx::{PgPool, Row};
 
 use super::db::Db;
-use super::ledger::{self, MigrationState, StepState};
+use super::ledger;
 use super::lock::{self, Holder};
 use super::run::ledger_exists;
+use super::state::{MigrationState, StepState};
 use super::*;
 use crate::conn::postgres::query;
 

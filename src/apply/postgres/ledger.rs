@@ -6,7 +6,8 @@
 
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
-use super::ApplyError;
+use crate::apply::ApplyError;
+use crate::apply::state::{Migration, MigrationState, StepState, phase_from};
 use crate::conn::postgres::{query, query_scalar};
 use crate::introspect::LEDGER_SCHEMA;
 use crate::plan::{Phase, Plan};
@@ -47,87 +48,6 @@ const SETUP: &str = "
     ALTER TABLE bellows.migrations ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'apply';
     ALTER TABLE bellows.migrations ADD COLUMN IF NOT EXISTS aborts bigint REFERENCES bellows.migrations;";
 
-/// Where a migration is in its life. The only ways on: `InFlight` to
-/// `Done` (contract finished) or to `Aborting` (abort started), and
-/// `Aborting` to `Aborted` (its undo finished).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MigrationState {
-    InFlight,
-    Aborting,
-    Aborted,
-    Done,
-}
-
-impl MigrationState {
-    pub fn name(self) -> &'static str {
-        match self {
-            MigrationState::InFlight => "in_flight",
-            MigrationState::Aborting => "aborting",
-            MigrationState::Aborted => "aborted",
-            MigrationState::Done => "done",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<MigrationState, ApplyError> {
-        [
-            MigrationState::InFlight,
-            MigrationState::Aborting,
-            MigrationState::Aborted,
-            MigrationState::Done,
-        ]
-        .into_iter()
-        .find(|m| m.name() == s)
-        .ok_or_else(|| ApplyError::CorruptLedger(format!("unknown migration state `{s}`")))
-    }
-}
-
-/// A step's status in the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepState {
-    Pending,
-    Running,
-    Done,
-    Failed,
-    /// An abort left the object in place (see the step's error).
-    Skipped,
-    /// Stopped by a signal; runs again on resume.
-    Interrupted,
-}
-
-impl StepState {
-    pub fn name(self) -> &'static str {
-        match self {
-            StepState::Pending => "pending",
-            StepState::Running => "running",
-            StepState::Done => "done",
-            StepState::Failed => "failed",
-            StepState::Skipped => "skipped",
-            StepState::Interrupted => "interrupted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<StepState, ApplyError> {
-        [
-            StepState::Pending,
-            StepState::Running,
-            StepState::Done,
-            StepState::Failed,
-            StepState::Skipped,
-            StepState::Interrupted,
-        ]
-        .into_iter()
-        .find(|m| m.name() == s)
-        .ok_or_else(|| ApplyError::CorruptLedger(format!("unknown step status `{s}`")))
-    }
-
-    /// Whether the step is finished for good.
-    pub fn finished(self) -> bool {
-        matches!(self, StepState::Done | StepState::Skipped)
-    }
-}
-
 /// A transaction for ledger statements: behind a transaction pooler, a
 /// statement with parameters must stay on one server session.
 pub async fn begin(
@@ -151,49 +71,6 @@ pub async fn ensure(pool: &PgPool) -> Result<(), ApplyError> {
         .await
         .map_err(ApplyError::ledger("create the ledger"))?;
     Ok(())
-}
-
-/// A migration, or an abort of one (`aborts`), as the ledger has it.
-#[derive(Debug, Clone)]
-pub struct Migration {
-    pub id: i64,
-    pub state: MigrationState,
-    pub plan: Plan,
-    pub completed_phase: Option<Phase>,
-    pub phase_schema: Option<String>,
-    pub target_schema: String,
-}
-
-impl Migration {
-    /// The one place that decides whether `phase` may run now.
-    pub fn may_run(&self, phase: Phase) -> Result<(), String> {
-        if self.state == MigrationState::Aborting {
-            return Err("it is being aborted; run `bellows abort` again to finish that".into());
-        }
-        if self.completed_phase >= Some(phase) {
-            return Err(format!("{} is already done", phase.name()));
-        }
-        let before = match phase {
-            Phase::Expand => None,
-            Phase::Migrate => Some(Phase::Expand),
-            Phase::Contract => Some(Phase::Migrate),
-        };
-        if self.completed_phase != before {
-            let next = match self.completed_phase {
-                None => "expand",
-                Some(Phase::Expand) => "migrate",
-                Some(_) => "contract",
-            };
-            return Err(format!(
-                "its next phase is {next}: run `apply --phase {next}`"
-            ));
-        }
-        Ok(())
-    }
-}
-
-pub fn phase_from(s: &str) -> Option<Phase> {
-    Phase::ALL.into_iter().find(|p| p.name() == s)
 }
 
 const MIGRATION_COLUMNS: &str =

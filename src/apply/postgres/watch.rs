@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use sqlx::{PgPool, Row};
 
-use super::interrupt::Interrupt;
+use crate::apply::interrupt::Interrupt;
 use crate::conn::postgres::query;
 
 /// SQLSTATE 55P03 lock_not_available: lock_timeout expired.
-pub(super) const LOCK_NOT_AVAILABLE: &str = "55P03";
+pub(in crate::apply) const LOCK_NOT_AVAILABLE: &str = "55P03";
 /// SQLSTATE 57014 query_canceled (by pg_cancel_backend).
-pub(super) const QUERY_CANCELED: &str = "57014";
+pub(in crate::apply) const QUERY_CANCELED: &str = "57014";
 
 /// A session that holds a lock a statement of the apply waits for.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,7 +44,7 @@ impl std::fmt::Display for Blocker {
 }
 
 /// The sessions `pid` waits for, from the server's lock graph.
-pub(super) async fn blockers(pool: &PgPool, pid: i32) -> Vec<Blocker> {
+pub(in crate::apply) async fn blockers(pool: &PgPool, pid: i32) -> Vec<Blocker> {
     let Ok(mut tx) = pool.begin().await else {
         return Vec::new();
     };
@@ -83,7 +83,7 @@ async fn cancel(pool: &PgPool, pid: i32) {
 }
 
 /// How a watched statement went.
-pub(super) struct Watched<T> {
+pub(in crate::apply) struct Watched<T> {
     pub result: Result<T, sqlx::Error>,
     /// Who held up its lock request, sampled shortly before its lock
     /// timeout (empty when it never waited that long).
@@ -95,7 +95,7 @@ pub(super) struct Watched<T> {
 /// Runs `statement`, which runs on server session `pid`: shortly before
 /// its lock timeout (`lock_ms`) asks who blocks it, and on a forced stop
 /// cancels it.
-pub(super) async fn watched<T>(
+pub(in crate::apply) async fn watched<T>(
     pool: &PgPool,
     pid: Option<i32>,
     lock_ms: u64,
@@ -143,7 +143,7 @@ pub(super) async fn watched<T>(
 }
 
 /// Exponential backoff with jitter: 250 ms, 500 ms, 1 s ... up to 10 s, ±50 %.
-pub(super) fn backoff(attempt: u32) -> Duration {
+pub(in crate::apply) fn backoff(attempt: u32) -> Duration {
     let base = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

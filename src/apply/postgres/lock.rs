@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use sqlx::{PgPool, Row};
 
-use super::ApplyError;
 use super::ledger::{begin, commit};
+use crate::apply::ApplyError;
 use crate::conn::postgres::query;
 
 /// How long a lock row lives without a heartbeat before another apply
