@@ -32,6 +32,8 @@ pub struct Introspection {
     pub empty_tables: BTreeSet<QualifiedName>,
     /// `server_version_num` (150004 for 15.4).
     pub server_version: u32,
+    /// The database it was read from.
+    pub dialect: crate::model::Dialect,
 }
 
 impl Introspection {
@@ -42,6 +44,7 @@ impl Introspection {
             unmanaged: self.unmanaged.clone(),
             empty_tables: self.empty_tables.clone(),
             server_version: Some(self.server_version),
+            dialect: self.dialect,
         }
     }
 }

@@ -58,6 +58,14 @@ pub use table::Table;
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
 pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
 
+/// The database a schema lives in: it decides the SQL a plan speaks and
+/// the rules that make it safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Dialect {
+    #[default]
+    Postgres,
+}
+
 /// A whole database schema, of the kinds bellows manages. Its `Hash`
 /// leaves out transition hints (see [`Schema::fingerprint`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]

@@ -11,11 +11,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use postgres::binary_coercible;
+pub use postgres::{LockLevel, binary_coercible};
 pub use step::*;
 
 use crate::model::Unmanaged;
-use crate::model::{QualifiedName, Schema};
+use crate::model::{Dialect, QualifiedName, Schema};
 
 /// A plan: the ordered steps and the fingerprints of the schemas it goes
 /// between, so that applying it to a database that moved is refused.
@@ -139,11 +139,16 @@ pub struct PlanOptions {
     pub empty_tables: BTreeSet<QualifiedName>,
     /// The server's `server_version_num`, when planning against one.
     pub server_version: Option<u32>,
+    /// The database the plan is for (offline plans: PostgreSQL).
+    pub dialect: Dialect,
 }
 
-/// Plans the change from `current` to `target` for PostgreSQL.
+/// Plans the change from `current` to `target` for `opts.dialect`.
 pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Plan, PlanErrors> {
-    let steps = postgres::steps(current, target, opts).map_err(PlanErrors)?;
+    let steps = match opts.dialect {
+        Dialect::Postgres => postgres::steps(current, target, opts),
+    }
+    .map_err(PlanErrors)?;
     let steps = graph::order(steps).map_err(|e| PlanErrors(vec![e]))?;
     Ok(Plan {
         version: 1,

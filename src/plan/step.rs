@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::LockLevel;
 use crate::model::{Ident, QualifiedName, quote_part, split_parts};
 
 /// The three phases, in order.
@@ -86,32 +87,6 @@ pub struct StepId {
 impl std::fmt::Display for StepId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?} {:?} {}", self.action, self.kind, self.object)
-    }
-}
-
-/// PostgreSQL's table lock levels, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LockLevel {
-    /// Takes no table lock worth naming (new objects, namespaces, types).
-    None,
-    /// Row locks on the rows a batch updates (plus ROW EXCLUSIVE, which
-    /// conflicts with no ordinary read or write).
-    RowExclusive,
-    ShareUpdateExclusive,
-    ShareRowExclusive,
-    AccessExclusive,
-}
-
-impl LockLevel {
-    pub fn sql_name(self) -> &'static str {
-        match self {
-            LockLevel::None => "no table lock",
-            LockLevel::RowExclusive => "ROW EXCLUSIVE (row locks per batch)",
-            LockLevel::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
-            LockLevel::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
-            LockLevel::AccessExclusive => "ACCESS EXCLUSIVE",
-        }
     }
 }
 

@@ -72,6 +72,7 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
     let mut r = Reader {
         out: Introspection {
             server_version: version_num,
+            dialect: Dialect::Postgres,
             ..Introspection::default()
         },
         managed: BTreeSet::new(),

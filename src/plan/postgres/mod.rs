@@ -6,6 +6,7 @@ mod column;
 mod column_add;
 
 pub use column::binary_coercible;
+pub use lock_level::LockLevel;
 mod constraint;
 mod enum_type;
 mod expr;
@@ -14,6 +15,7 @@ mod fk_binding;
 mod index;
 mod keys;
 mod kind;
+mod lock_level;
 mod names;
 mod namespace;
 mod sequence;
