@@ -85,6 +85,19 @@ pub struct Index {
 }
 
 impl Index {
+    /// The unique index a key over `columns` is built as.
+    pub fn unique_on(columns: &[Ident], nulls_not_distinct: bool) -> Index {
+        Index {
+            unique: true,
+            method: DEFAULT_INDEX_METHOD.to_string(),
+            keys: columns.iter().cloned().map(IndexKey::column).collect(),
+            include: Vec::new(),
+            predicate: None,
+            nulls_not_distinct,
+            renamed_from: None,
+        }
+    }
+
     /// The columns of its keys, in order, when every key is a column;
     /// `None` when one is an expression.
     pub fn key_columns(&self) -> Option<Vec<Ident>> {

@@ -42,20 +42,15 @@ impl Kind for Checks {
         );
     }
 
-    fn renamed<'a>(
+    fn rename<'a>(
         p: &mut Planner<'a>,
         t: InTable<'a>,
         from: &'a Ident,
         to: &'a Ident,
-        o: &'a Check,
-        n: &'a Check,
-    ) {
-        if same_check(o, t.old, n, t.new) {
-            p.rename_constraint(t.name, from, to);
-        } else {
-            p.drop_constraint(t.name, from, ObjectKind::Check, &[]);
-            p.add_check(t.name, to, n, Phase::Expand, None);
-        }
+        _: &'a Check,
+    ) -> bool {
+        p.rename_constraint(t.name, from, to);
+        true
     }
 
     /// Checks on a column swapped for its retyped shadow go with the old
@@ -116,20 +111,15 @@ impl Kind for ForeignKeys {
         );
     }
 
-    fn renamed<'a>(
+    fn rename<'a>(
         p: &mut Planner<'a>,
         t: InTable<'a>,
         from: &'a Ident,
         to: &'a Ident,
-        o: &'a ForeignKey,
-        n: &'a ForeignKey,
-    ) {
-        if same_fk(o, n) {
-            p.rename_constraint(t.name, from, to);
-        } else {
-            p.drop_foreign_key(t.name, from, o);
-            p.add_foreign_key(t.name, to, n);
-        }
+        _: &'a ForeignKey,
+    ) -> bool {
+        p.rename_constraint(t.name, from, to);
+        true
     }
 }
 

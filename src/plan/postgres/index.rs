@@ -43,14 +43,13 @@ impl Kind for Indexes {
         p.replace_index(t.name, name, o, n);
     }
 
-    fn renamed<'a>(
+    fn rename<'a>(
         p: &mut Planner<'a>,
         t: InTable<'a>,
         from: &'a Ident,
         to: &'a Ident,
         o: &'a Index,
-        n: &'a Index,
-    ) {
+    ) -> bool {
         // An index on a column swapped for its retyped shadow
         // goes with the old column: the renamed one is built on
         // the shadow instead, like a changed one.
@@ -60,31 +59,30 @@ impl Kind for Indexes {
             .filter_map(IndexKey::column_name)
             .chain(&o.include)
             .any(|c| p.swapped.contains_key(&(t.name.clone(), c.clone())));
-        if same_index(o, t.old, n, t.new) && !on_swapped {
-            // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE, catalog
-            // only; like every rename but a table's, it waits for contract.
-            p.push(
-                new_step(
-                    ObjectKind::Index,
-                    format!("{}.{to}", t.name.schema),
-                    Action::Rename,
-                    Phase::Contract,
-                    format!("rename index {from} to {to}"),
-                )
-                .sql(format!(
-                    "ALTER INDEX {}.{} RENAME TO {}",
-                    qi(&t.name.schema),
-                    qi(from),
-                    qi(to)
-                ))
-                .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
-                .requires(Resource::index(&t.name.schema, from))
-                .provides(Resource::index(&t.name.schema, to)),
-            );
-        } else {
-            p.create_index(t.name, to, n, to, Phase::Expand);
-            p.drop_index(t.name, from, o, false);
+        if on_swapped {
+            return false;
         }
+        // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE, catalog
+        // only; like every rename but a table's, it waits for contract.
+        p.push(
+            new_step(
+                ObjectKind::Index,
+                format!("{}.{to}", t.name.schema),
+                Action::Rename,
+                Phase::Contract,
+                format!("rename index {from} to {to}"),
+            )
+            .sql(format!(
+                "ALTER INDEX {}.{} RENAME TO {}",
+                qi(&t.name.schema),
+                qi(from),
+                qi(to)
+            ))
+            .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+            .requires(Resource::index(&t.name.schema, from))
+            .provides(Resource::index(&t.name.schema, to)),
+        );
+        true
     }
 }
 
@@ -328,6 +326,28 @@ mod rule_tests {
                 DROP INDEX CONCURRENTLY IF EXISTS public.t_a_idx
             contract: give t_a_idx_bellows_new its final name t_a_idx
                 ALTER INDEX public.t_a_idx_bellows_new RENAME TO t_a_idx
+            ",
+        );
+    }
+
+    #[test]
+    fn a_renamed_index_is_renamed_in_contract_or_rebuilt_when_it_changed_too() {
+        plans_to(
+            &format!("{T}    indexes:\n      t_a: {{ columns: [a] }}\n"),
+            &format!("{T}    indexes:\n      t_a_idx: {{ columns: [a], renamed_from: t_a }}\n"),
+            "
+            contract: rename index t_a to t_a_idx
+                ALTER INDEX public.t_a RENAME TO t_a_idx
+            ",
+        );
+        plans_to(
+            &format!("{T}    indexes:\n      t_a: {{ columns: [a] }}\n"),
+            &format!("{T}    indexes:\n      t_ab: {{ columns: [a, b], renamed_from: t_a }}\n"),
+            "
+            expand: build index t_ab on public.t
+                CREATE INDEX CONCURRENTLY t_ab ON public.t USING btree (a, b)
+            contract: drop index t_a on public.t
+                DROP INDEX CONCURRENTLY IF EXISTS public.t_a
             ",
         );
     }

@@ -50,20 +50,15 @@ impl Kind for Uniques {
         );
     }
 
-    fn renamed<'a>(
+    fn rename<'a>(
         p: &mut Planner<'a>,
         t: InTable<'a>,
         from: &'a Ident,
         to: &'a Ident,
-        o: &'a Unique,
-        n: &'a Unique,
-    ) {
-        if same_unique(o, n) {
-            p.rename_constraint(t.name, from, to);
-        } else {
-            p.drop_constraint(t.name, from, ObjectKind::Unique, &o.columns);
-            p.attach_key(t.name, to, &n.columns, Some(n), (t.old, t.new), None);
-        }
+        _: &'a Unique,
+    ) -> bool {
+        p.rename_constraint(t.name, from, to);
+        true
     }
 }
 
@@ -133,15 +128,7 @@ impl Planner<'_> {
         };
         let mut built_in = Phase::Expand;
         if adopted.is_none() {
-            let ix = Index {
-                unique: true,
-                method: DEFAULT_INDEX_METHOD.to_string(),
-                keys: columns.iter().cloned().map(IndexKey::column).collect(),
-                include: Vec::new(),
-                predicate: None,
-                nulls_not_distinct,
-                renamed_from: None,
-            };
+            let ix = Index::unique_on(columns, nulls_not_distinct);
             built_in = self.create_index(table, &build, &ix, name, Phase::Expand);
         } else {
             self.adopted
@@ -236,15 +223,7 @@ impl Planner<'_> {
         } else {
             ix.clone()
         };
-        let index = Index {
-            unique: true,
-            method: DEFAULT_INDEX_METHOD.to_string(),
-            keys: columns.iter().cloned().map(IndexKey::column).collect(),
-            include: Vec::new(),
-            predicate: None,
-            nulls_not_distinct,
-            renamed_from: None,
-        };
+        let index = Index::unique_on(columns, nulls_not_distinct);
         let build = crate::sql::postgres::create_index(table, &twin, &index, true).replacen(
             "INDEX CONCURRENTLY",
             "INDEX CONCURRENTLY IF NOT EXISTS",

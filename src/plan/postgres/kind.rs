@@ -72,15 +72,34 @@ pub(super) trait Kind {
         new: &'a Value<Self>,
     );
 
-    /// Only kinds with [`Kind::renamed_from`] are ever renamed.
+    /// Only kinds with [`Kind::renamed_from`] are ever renamed: in place
+    /// when the definition stays and the kind can ([`Kind::rename`]),
+    /// else dropped under the old name and made under the new one.
     fn renamed<'a>(
+        p: &mut Planner<'a>,
+        at: Self::At<'a>,
+        from: &'a Key<Self>,
+        to: &'a Key<Self>,
+        old: &'a Value<Self>,
+        new: &'a Value<Self>,
+    ) {
+        if Self::same(p, at, old, new) && Self::rename(p, at, from, to, old) {
+            return;
+        }
+        Self::removed(p, at, from, old);
+        Self::added(p, at, to, new);
+    }
+
+    /// Renames an unchanged object in place; false when this one cannot
+    /// be, and is dropped and made again instead.
+    fn rename<'a>(
         _p: &mut Planner<'a>,
         _at: Self::At<'a>,
         _from: &'a Key<Self>,
         _to: &'a Key<Self>,
         _old: &'a Value<Self>,
-        _new: &'a Value<Self>,
-    ) {
+    ) -> bool {
+        false
     }
 
     /// After every change of the kind (in this place) has been handed over.
