@@ -16,15 +16,7 @@ use crate::plan::{Action, ObjectKind, Resource};
 use crate::sql::postgres::qualified;
 
 pub(super) fn timeouts(step: &Step, opts: &ApplyOptions) -> (u64, u64) {
-    let lock = step
-        .timeouts
-        .lock_timeout_ms
-        .unwrap_or(opts.lock_timeout.as_millis() as u64);
-    let stmt = step
-        .timeouts
-        .statement_timeout_ms
-        .unwrap_or(opts.statement_timeout.as_millis() as u64);
-    (lock, stmt)
+    step.timeouts.or(opts.lock_timeout, opts.statement_timeout)
 }
 
 pub(super) fn sqlstate(e: &sqlx::Error) -> Option<String> {
@@ -136,26 +128,7 @@ pub(super) async fn transactional(
             Ok(row) => row.try_get(0).ok(),
             Err(e) => return Err(step_error(step, &prelude, &e)),
         };
-        let mut failure = None;
-        for stmt in &step.statements {
-            let w = watched(
-                &db.pool,
-                pid,
-                lock_ms,
-                &opts.interrupt,
-                sqlx::raw_sql(AssertSqlSafe(stmt.clone())).execute(&mut *tx),
-            )
-            .await;
-            if let Err(error) = w.result {
-                failure = Some(Failure {
-                    statement: stmt.clone(),
-                    error,
-                    blockers: w.blockers,
-                    cancelled: w.cancelled,
-                });
-                break;
-            }
-        }
+        let failure = run_statements(db, &mut tx, step, pid, lock_ms, opts).await;
         match failure {
             None => {
                 query("UPDATE bellows.steps SET status = 'done', finished_at = now(), error = NULL, sqlstate = NULL WHERE migration_id = $1 AND position = $2")
@@ -187,6 +160,38 @@ fn built_index(step: &Step) -> Option<QualifiedName> {
     } else {
         None
     }
+}
+
+/// Runs the step's statements in order on `conn` (session `pid`),
+/// watched for what blocks them and for a stop request; the first that
+/// fails stops the rest.
+async fn run_statements(
+    db: &Db,
+    conn: &mut sqlx::PgConnection,
+    step: &Step,
+    pid: Option<i32>,
+    lock_ms: u64,
+    opts: &ApplyOptions,
+) -> Option<Failure> {
+    for stmt in &step.statements {
+        let w = watched(
+            &db.pool,
+            pid,
+            lock_ms,
+            &opts.interrupt,
+            sqlx::raw_sql(AssertSqlSafe(stmt.clone())).execute(&mut *conn),
+        )
+        .await;
+        if let Err(error) = w.result {
+            return Some(Failure {
+                statement: stmt.clone(),
+                error,
+                blockers: w.blockers,
+                cancelled: w.cancelled,
+            });
+        }
+    }
+    None
 }
 
 /// CONCURRENTLY statements, outside any transaction. A build that failed
@@ -249,26 +254,7 @@ pub(super) async fn concurrent(
                     None => {}
                 }
             }
-            let mut failure = None;
-            for stmt in &step.statements {
-                let w = watched(
-                    &db.pool,
-                    pid,
-                    lock_ms,
-                    &opts.interrupt,
-                    sqlx::raw_sql(AssertSqlSafe(stmt.clone())).execute(&mut conn),
-                )
-                .await;
-                if let Err(error) = w.result {
-                    failure = Some(Failure {
-                        statement: stmt.clone(),
-                        error,
-                        blockers: w.blockers,
-                        cancelled: w.cancelled,
-                    });
-                    break;
-                }
-            }
+            let failure = run_statements(db, &mut conn, step, pid, lock_ms, opts).await;
             let Some(f) = failure else { return Ok(()) };
             if let Some(ix) = &index
                 && index_state(&mut conn, ix).await? == Some(false)

@@ -442,6 +442,19 @@ pub struct Timeouts {
     pub statement_timeout_ms: Option<u64>,
 }
 
+impl Timeouts {
+    /// The lock and statement timeouts in milliseconds: the step's own,
+    /// else the defaults given (apply's `--lock-timeout` and
+    /// `--statement-timeout`).
+    pub fn or(&self, lock: std::time::Duration, statement: std::time::Duration) -> (u64, u64) {
+        (
+            self.lock_timeout_ms.unwrap_or(lock.as_millis() as u64),
+            self.statement_timeout_ms
+                .unwrap_or(statement.as_millis() as u64),
+        )
+    }
+}
+
 /// How `abort` takes a step back. Each step that expand or migrate runs
 /// says so itself, so abort undoes exactly what the migration did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -40,14 +40,7 @@ fn setting(ms: u64) -> String {
 
 fn timeouts(s: &Step, o: &SqlOptions, local: bool) -> String {
     let set = if local { "SET LOCAL" } else { "SET" };
-    let lock = s
-        .timeouts
-        .lock_timeout_ms
-        .unwrap_or(o.lock_timeout.as_millis() as u64);
-    let stmt = s
-        .timeouts
-        .statement_timeout_ms
-        .unwrap_or(o.statement_timeout.as_millis() as u64);
+    let (lock, stmt) = s.timeouts.or(o.lock_timeout, o.statement_timeout);
     format!(
         "{set} lock_timeout = {};\n{set} statement_timeout = {};\n",
         setting(lock),
