@@ -16,6 +16,7 @@ use super::db::Db;
 use super::ledger;
 use super::lock::ApplyLock;
 use super::run::ledger_exists;
+use super::session::ErrorClass;
 use super::state::{Migration, MigrationState, StepState};
 use super::steps::{concurrent, transactional};
 use super::*;
@@ -161,7 +162,6 @@ async fn run_undo(
     obs: &dyn Observer,
     left: &mut Vec<String>,
 ) -> Result<(), ApplyError> {
-    const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
     let rows = ledger::step_rows(&db.pool, record.id).await?;
     obs.on(Event::AbortStarted {
         steps: record.plan.steps.len(),
@@ -213,7 +213,7 @@ async fn run_undo(
             }
             Err(ApplyError::Step {
                 message, sqlstate, ..
-            }) if sqlstate.as_deref() == Some(DEPENDENT_OBJECTS_STILL_EXIST) => {
+            }) if ErrorClass::of(sqlstate.as_deref()) == ErrorClass::DependentsExist => {
                 let why = format!(
                     "{}: left in place, other objects depend on it ({})",
                     step.description,

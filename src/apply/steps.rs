@@ -7,8 +7,9 @@
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::db::Db;
+use super::session::ErrorClass;
 use super::session::{build_under_way, concurrent_session, index_state};
-use super::watch::{LOCK_NOT_AVAILABLE, QUERY_CANCELED, backoff, watched};
+use super::watch::{backoff, watched};
 use super::*;
 use crate::conn::postgres::query;
 use crate::model::QualifiedName;
@@ -75,11 +76,11 @@ pub(super) async fn after_failure(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let state = sqlstate(&f.error);
-    if f.cancelled || (state.as_deref() == Some(QUERY_CANCELED) && opts.interrupt.requested()) {
+    let class = ErrorClass::of(sqlstate(&f.error).as_deref());
+    if f.cancelled || (class == ErrorClass::Cancelled && opts.interrupt.requested()) {
         return Err(ApplyError::Interrupted { at: at.to_string() });
     }
-    if state.as_deref() == Some(LOCK_NOT_AVAILABLE) {
+    if class == ErrorClass::LockNotGranted {
         if *attempt < opts.max_retries {
             *attempt += 1;
             let wait = backoff(*attempt);

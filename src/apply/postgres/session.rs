@@ -11,6 +11,29 @@ use crate::conn::postgres::{query, query_scalar};
 use crate::model::QualifiedName;
 use crate::sql::postgres::qualified;
 
+/// What a failed statement's SQLSTATE means to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::apply) enum ErrorClass {
+    /// 55P03 lock_not_available: lock_timeout expired; worth a retry.
+    LockNotGranted,
+    /// 57014 query_canceled (by pg_cancel_backend, or a statement timeout).
+    Cancelled,
+    /// 2BP01 dependent_objects_still_exist: something else uses it.
+    DependentsExist,
+    Other,
+}
+
+impl ErrorClass {
+    pub(in crate::apply) fn of(sqlstate: Option<&str>) -> ErrorClass {
+        match sqlstate {
+            Some("55P03") => ErrorClass::LockNotGranted,
+            Some("57014") => ErrorClass::Cancelled,
+            Some("2BP01") => ErrorClass::DependentsExist,
+            _ => ErrorClass::Other,
+        }
+    }
+}
+
 /// The statements a step's transaction starts with: its lock and
 /// statement timeouts, for this transaction only (`SET LOCAL`, so nothing
 /// stays behind on a pooled session), optionally without waiting for the
@@ -117,5 +140,27 @@ pub(in crate::apply) async fn concurrent_session(
     } else {
         // Behind a pooler the pid is some pooled session's: no use.
         Ok((conn, None, Some((row.get(1), row.get(2)))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_are_classed() {
+        assert_eq!(ErrorClass::of(Some("55P03")), ErrorClass::LockNotGranted);
+        assert_eq!(ErrorClass::of(Some("57014")), ErrorClass::Cancelled);
+        assert_eq!(ErrorClass::of(Some("2BP01")), ErrorClass::DependentsExist);
+        assert_eq!(ErrorClass::of(Some("23505")), ErrorClass::Other);
+        assert_eq!(ErrorClass::of(None), ErrorClass::Other);
+    }
+
+    #[test]
+    fn the_prelude_sets_timeouts_for_the_transaction_only() {
+        let p = prelude(5000, 0, true);
+        assert!(p.contains("SET LOCAL lock_timeout = '5000ms'"), "{p}");
+        assert!(p.contains("SET LOCAL synchronous_commit = off"), "{p}");
+        assert!(!prelude(1, 2, false).contains("synchronous_commit"));
     }
 }

@@ -10,11 +10,6 @@ use sqlx::{PgPool, Row};
 use crate::apply::interrupt::Interrupt;
 use crate::conn::postgres::query;
 
-/// SQLSTATE 55P03 lock_not_available: lock_timeout expired.
-pub(in crate::apply) const LOCK_NOT_AVAILABLE: &str = "55P03";
-/// SQLSTATE 57014 query_canceled (by pg_cancel_backend).
-pub(in crate::apply) const QUERY_CANCELED: &str = "57014";
-
 /// A session that holds a lock a statement of the apply waits for.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Blocker {
