@@ -104,75 +104,20 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
         }
     }
 
-    let rows = fetch(
-        &mut tx,
-        Q_EXTENSIONS,
-        &scope,
-        "extensions",
-        &mut r.out.queries,
-    )
-    .await?;
-    r.extensions(rows, &scope, opts.schemas.is_empty())?;
-    let rows = fetch(&mut tx, Q_ENUMS, &scope, "enum types", &mut r.out.queries).await?;
-    r.enums(rows)?;
-    let rows = fetch(
-        &mut tx,
-        Q_SEQUENCES,
-        &scope,
-        "sequences",
-        &mut r.out.queries,
-    )
-    .await?;
-    r.sequences(rows)?;
-    let rows = fetch(&mut tx, Q_RELATIONS, &scope, "tables", &mut r.out.queries).await?;
-    r.relations(rows)?;
-    let rows = fetch(&mut tx, Q_COLUMNS, &scope, "columns", &mut r.out.queries).await?;
-    r.columns(rows)?;
-    let nnd = if pg15 {
-        "i.indnullsnotdistinct"
-    } else {
-        "false"
+    let cx = Context {
+        scope,
+        all_schemas: opts.schemas.is_empty(),
+        pg15,
     };
-    let constraints = Q_CONSTRAINTS.replace("{NND}", nnd);
-    let rows = fetch_owned(
-        &mut tx,
-        constraints,
-        &scope,
-        "constraints",
-        &mut r.out.queries,
-    )
-    .await?;
-    r.constraints(rows)?;
-    let indexes = Q_INDEXES.replace("{NND}", nnd);
-    let rows = fetch_owned(&mut tx, indexes, &scope, "indexes", &mut r.out.queries).await?;
-    r.indexes(rows)?;
-    let rows = fetch(
-        &mut tx,
-        Q_UNMANAGED,
-        &scope,
-        "functions, triggers, types and policies",
-        &mut r.out.queries,
-    )
-    .await?;
-    r.unmanaged(rows)?;
-    let rows = fetch(
-        &mut tx,
-        Q_DEPENDENCIES,
-        &scope,
-        "dependencies",
-        &mut r.out.queries,
-    )
-    .await?;
-    r.dependencies(rows)?;
-    let rows = fetch(
-        &mut tx,
-        Q_TRIGGER_BODIES,
-        &scope,
-        "trigger functions",
-        &mut r.out.queries,
-    )
-    .await?;
-    r.trigger_bodies(rows)?;
+    for k in KINDS {
+        r.out.queries += 1;
+        let rows = query(sqlx::AssertSqlSafe((k.sql)(&cx)))
+            .bind(&cx.scope)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(q(k.what))?;
+        (k.read)(&mut r, rows, &cx)?;
+    }
     tx.rollback()
         .await
         .map_err(q("the end of the read-only transaction"))?;
@@ -182,37 +127,90 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
     Ok(r.out)
 }
 
-async fn fetch(
-    conn: &mut PgConnection,
-    sql: &'static str,
-    scope: &[String],
-    what: &'static str,
-    count: &mut usize,
-) -> Result<Vec<PgRow>> {
-    *count += 1;
-    query(sql)
-        .bind(scope)
-        .fetch_all(conn)
-        .await
-        .map_err(q(what))
+/// What every kind's query and reader may need to know.
+struct Context {
+    /// The schemas read.
+    scope: Vec<String>,
+    /// Whether the user named no schemas (then every schema is read).
+    all_schemas: bool,
+    /// PostgreSQL 15 or later.
+    pg15: bool,
 }
 
-/// For the queries whose text depends on the server version; the only
-/// substitution is a fixed column name chosen in this module.
-async fn fetch_owned(
-    conn: &mut PgConnection,
-    sql: String,
-    scope: &[String],
+/// One catalog query per kind of object, for the whole database: what it
+/// reads (for errors), its text (some depend on the server version; the
+/// only substitution is a column name chosen here), and the reader that
+/// takes its rows into the model.
+struct KindQuery {
     what: &'static str,
-    count: &mut usize,
-) -> Result<Vec<PgRow>> {
-    *count += 1;
-    query(sqlx::AssertSqlSafe(sql))
-        .bind(scope)
-        .fetch_all(conn)
-        .await
-        .map_err(q(what))
+    sql: fn(&Context) -> String,
+    read: fn(&mut Reader, Vec<PgRow>, &Context) -> Result<()>,
 }
+
+/// `indnullsnotdistinct`, new in PostgreSQL 15, or `false` before it.
+fn nulls_not_distinct(cx: &Context) -> &'static str {
+    if cx.pg15 {
+        "i.indnullsnotdistinct"
+    } else {
+        "false"
+    }
+}
+
+/// Every kind's query, in the order they are read: what a reader looks up
+/// (the tables, for columns; the managed objects, for what depends on
+/// them) is read before it. A new kind is one entry here.
+const KINDS: &[KindQuery] = &[
+    KindQuery {
+        what: "extensions",
+        sql: |_| Q_EXTENSIONS.into(),
+        read: |r, rows, cx| r.extensions(rows, &cx.scope, cx.all_schemas),
+    },
+    KindQuery {
+        what: "enum types",
+        sql: |_| Q_ENUMS.into(),
+        read: |r, rows, _| r.enums(rows),
+    },
+    KindQuery {
+        what: "sequences",
+        sql: |_| Q_SEQUENCES.into(),
+        read: |r, rows, _| r.sequences(rows),
+    },
+    KindQuery {
+        what: "tables",
+        sql: |_| Q_RELATIONS.into(),
+        read: |r, rows, _| r.relations(rows),
+    },
+    KindQuery {
+        what: "columns",
+        sql: |_| Q_COLUMNS.into(),
+        read: |r, rows, _| r.columns(rows),
+    },
+    KindQuery {
+        what: "constraints",
+        sql: |cx| Q_CONSTRAINTS.replace("{NND}", nulls_not_distinct(cx)),
+        read: |r, rows, _| r.constraints(rows),
+    },
+    KindQuery {
+        what: "indexes",
+        sql: |cx| Q_INDEXES.replace("{NND}", nulls_not_distinct(cx)),
+        read: |r, rows, _| r.indexes(rows),
+    },
+    KindQuery {
+        what: "functions, triggers, types and policies",
+        sql: |_| Q_UNMANAGED.into(),
+        read: |r, rows, _| r.unmanaged(rows),
+    },
+    KindQuery {
+        what: "dependencies",
+        sql: |_| Q_DEPENDENCIES.into(),
+        read: |r, rows, _| r.dependencies(rows),
+    },
+    KindQuery {
+        what: "trigger functions",
+        sql: |_| Q_TRIGGER_BODIES.into(),
+        read: |r, rows, _| r.trigger_bodies(rows),
+    },
+];
 
 fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
     row: &'r PgRow,
