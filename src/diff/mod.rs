@@ -7,6 +7,8 @@ pub mod expr;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::{Column, Ident};
+
 /// A collection of objects by key: a map, or a set (objects that are
 /// nothing but their name, like namespaces).
 pub trait Keyed {
@@ -26,6 +28,20 @@ impl<K: Ord, V> Keyed for BTreeMap<K, V> {
     }
     fn entry(&self, key: &K) -> Option<(&K, &V)> {
         self.get_key_value(key)
+    }
+}
+
+/// A table's columns, by name (they are stored in table order).
+impl Keyed for Vec<Column> {
+    type Key = Ident;
+    type Value = Column;
+    fn entries(&self) -> impl Iterator<Item = (&Ident, &Column)> {
+        let mut by_name: Vec<(&Ident, &Column)> = self.iter().map(|c| (&c.name, c)).collect();
+        by_name.sort_by(|a, b| a.0.cmp(b.0));
+        by_name.into_iter()
+    }
+    fn entry(&self, key: &Ident) -> Option<(&Ident, &Column)> {
+        self.iter().find(|c| &c.name == key).map(|c| (&c.name, c))
     }
 }
 

@@ -1,35 +1,54 @@
 //! Columns: add, drop, rename, retype, nullability, defaults, comments.
 
-use std::collections::BTreeMap;
-
+use super::kind::{InTable, Kind, objects};
 use super::sync::Sync;
 use super::*;
 use crate::diff::expr::{same_default, same_opt_sql};
-use crate::diff::{Delta, diff_by_name};
 use crate::sql::postgres::type_sql;
 
-impl Planner<'_> {
-    pub fn columns(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let old_cols: BTreeMap<Ident, &Column> =
-            old.columns.iter().map(|c| (c.name.clone(), c)).collect();
-        let new_cols: BTreeMap<Ident, &Column> =
-            new.columns.iter().map(|c| (c.name.clone(), c)).collect();
-        let deltas = diff_by_name(
-            &old_cols,
-            &new_cols,
-            |c| c.renamed_from.as_ref(),
-            |a, b| same_column(a, b),
-        );
-        for d in deltas {
-            match d {
-                Delta::Added(_, c) => self.add_column(table, c),
-                Delta::Removed(_, c) => self.drop_column(table, c),
-                Delta::Altered(_, o, n) => self.alter_column(table, old, o, n),
-                Delta::Renamed { old: o, new: n, .. } => self.shadow(table, old, o, n),
-            }
-        }
+pub(super) struct Columns;
+
+impl Kind for Columns {
+    objects!(in table.columns: Vec<Column>, renamed);
+
+    fn same(_: &Planner<'_>, _: InTable<'_>, a: &Column, b: &Column) -> bool {
+        same_column(a, b)
     }
 
+    fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, _: &'a Ident, c: &'a Column) {
+        p.add_column(t.name, c);
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, t: InTable<'a>, _: &'a Ident, c: &'a Column) {
+        p.drop_column(t.name, c);
+    }
+
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        _: &'a Ident,
+        o: &'a Column,
+        n: &'a Column,
+    ) {
+        p.alter_column(t.name, t.old, o, n);
+    }
+
+    /// A renamed column is a new column under the new name, kept in sync
+    /// with the old one until contract swaps them (a rename in place would
+    /// break the app version still using the old name).
+    fn renamed<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        _: &'a Ident,
+        _: &'a Ident,
+        o: &'a Column,
+        n: &'a Column,
+    ) {
+        p.shadow(t.name, t.old, o, n);
+    }
+}
+
+impl Planner<'_> {
     /// DROP COLUMN is a catalog change, but the data is gone: contract only.
     fn drop_column(&mut self, table: &QualifiedName, col: &Column) {
         let column = &col.name;
@@ -466,5 +485,24 @@ pub fn binary_coercible(old: &ColumnType, new: &ColumnType) -> bool {
             },
         ) => a.as_str() == "cidr" && b.as_str() == "inet",
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use crate::testing::plans_to;
+
+    #[test]
+    fn a_nullable_column_is_added_in_expand_and_an_old_one_dropped_in_contract() {
+        plans_to(
+            "tables:\n  t:\n    columns:\n      a: { type: integer }\n      old: { type: text }\n",
+            "tables:\n  t:\n    columns:\n      a: { type: integer }\n      note: { type: text }\n",
+            "
+            expand: add column public.t.note
+                ALTER TABLE public.t ADD COLUMN note text
+            contract: drop column public.t.old
+                ALTER TABLE public.t DROP COLUMN old
+            ",
+        );
     }
 }

@@ -146,7 +146,7 @@ where
 }
 
 /// A kind inside a table.
-fn in_table<'a, K>(p: &mut Planner<'a>, t: InTable<'a>)
+pub(super) fn in_table<'a, K>(p: &mut Planner<'a>, t: InTable<'a>)
 where
     K: Kind<Holder = Table> + for<'b> Kind<At<'b> = InTable<'b>>,
 {

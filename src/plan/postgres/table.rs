@@ -1,7 +1,8 @@
 //! Tables: create, drop, rename (with a compatibility view), and the
 //! per-table diff that hands columns, indexes and constraints to their rules.
 
-use super::kind::{InTable, Kind, TABLE_KINDS, objects};
+use super::column::Columns;
+use super::kind::{InTable, Kind, TABLE_KINDS, in_table, objects};
 use super::*;
 use crate::sql::postgres::{check_def, column_def, unique_def};
 use crate::sql::quote_literal;
@@ -50,7 +51,7 @@ impl Kind for Tables {
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         let pairs = std::mem::take(&mut p.altered_tables);
         for &(name, old, new) in &pairs {
-            p.columns(name, old, new);
+            in_table::<Columns>(p, InTable { name, old, new });
         }
         for &(name, old, new) in &pairs {
             p.table_comment(name, old, new);
