@@ -11,7 +11,7 @@ use super::ledger::{self, StepRow};
 use super::steps::{Failure, after_failure, step_error, timeouts};
 use super::watch::watched;
 use super::*;
-use crate::conn::postgres::{query, query_scalar};
+use crate::conn::postgres::query_scalar;
 use crate::plan::Backfill;
 use crate::sql::postgres::{BackfillSql, literals, qualified};
 
@@ -89,8 +89,7 @@ pub(super) async fn backfill(
                         .await
                         .map_err(fail(&bound_sql))?;
                     let Some(found) = found else { return Ok(None) };
-                    let upper: Vec<String> =
-                        (0..n).map(|i| found.get::<String, _>(i)).collect();
+                    let upper: Vec<String> = (0..n).map(|i| found.get::<String, _>(i)).collect();
                     let count: i64 = found.get(n);
                     let update = sql.update(lower.as_deref(), &literals(&upper));
                     (update, upper, Some(count))
@@ -118,10 +117,8 @@ pub(super) async fn backfill(
                     }
                     let hi = lo + per_batch;
                     let open = hi >= pages;
-                    let update = sql.update_pages(
-                        &lo.to_string(),
-                        (!open).then(|| hi.to_string()).as_deref(),
-                    );
+                    let update = sql
+                        .update_pages(&lo.to_string(), (!open).then(|| hi.to_string()).as_deref());
                     (update, vec![hi.to_string(), file], None)
                 }
             };
@@ -145,12 +142,7 @@ pub(super) async fn backfill(
                 }
             };
             let count = count.unwrap_or(written);
-            query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
-                .bind(id)
-                .bind(pos as i32)
-                .bind(&upper)
-                .bind(count)
-                .execute(&mut *tx)
+            ledger::save_checkpoint_in(&mut tx, id, pos, &upper, count)
                 .await
                 .map_err(fail("record the checkpoint"))?;
             Ok(Some((upper, count)))

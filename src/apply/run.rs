@@ -14,7 +14,6 @@ use super::lock::ApplyLock;
 use super::state::{Migration, MigrationState, StepState};
 use super::steps::{concurrent, transactional};
 use super::*;
-use crate::conn::postgres::query_scalar;
 use crate::model::Schema;
 use crate::plan::{Action, Plan, PlanOptions, Resource};
 use crate::spec::{self, WriteOptions};
@@ -70,14 +69,7 @@ pub async fn apply(
 }
 
 pub(super) async fn ledger_exists(pool: &PgPool) -> Result<bool, ApplyError> {
-    const WHAT: &str = "look for the ledger";
-    let mut tx = ledger::begin(pool, WHAT).await?;
-    let exists = query_scalar("SELECT to_regclass('bellows.migrations') IS NOT NULL")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(ApplyError::ledger(WHAT))?;
-    ledger::commit(tx, WHAT).await?;
-    Ok(exists)
+    ledger::exists(pool).await
 }
 
 async fn dry_run(

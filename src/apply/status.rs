@@ -4,7 +4,7 @@
 //! next phase. A step the ledger shows as running while no live apply
 //! holds the lock reads as interrupted.
 
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
 use super::db::Db;
 use super::ledger;
@@ -12,7 +12,6 @@ use super::lock::{self, Holder};
 use super::run::ledger_exists;
 use super::state::{MigrationState, StepState};
 use super::*;
-use crate::conn::postgres::query;
 
 /// What is happening to the last migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -68,7 +67,6 @@ pub async fn status(url: &str) -> Result<Status, ApplyError> {
 }
 
 async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
-    const WHAT: &str = "read the migrations";
     let mut st = Status {
         migration: None,
         kind: None,
@@ -85,46 +83,20 @@ async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
     }
     st.holder = lock::holder(pool).await?;
     let alive = st.holder.as_ref().is_some_and(Holder::alive);
-    let mut tx = ledger::begin(pool, WHAT).await?;
-    let m = query(
-        "SELECT id, kind, aborts, state, completed_phase FROM bellows.migrations ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(ApplyError::ledger(WHAT))?;
-    let Some(m) = m else {
-        ledger::commit(tx, WHAT).await?;
+    let Some((m, steps)) = ledger::latest(pool).await? else {
         return Ok(st);
     };
-    let id: i64 = m.get(0);
-    let rows = query("SELECT position, phase, description, status, rows_done, error, sqlstate FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(ApplyError::ledger("read the steps"))?;
-    ledger::commit(tx, WHAT).await?;
-    for r in rows {
-        let status: String = r.get(3);
-        let mut status = StepState::parse(&status)?;
-        if status == StepState::Running && !alive {
-            status = StepState::Interrupted;
+    st.steps = steps;
+    for s in &mut st.steps {
+        // A step left running by an apply that is gone was interrupted.
+        if s.status == StepState::Running && !alive {
+            s.status = StepState::Interrupted;
         }
-        st.steps.push(StepStatus {
-            position: r.get(0),
-            phase: r.get(1),
-            description: r.get(2),
-            status,
-            rows_done: r.get(4),
-            error: r.get(5),
-            sqlstate: r.get(6),
-        });
     }
-    let kind: String = m.get(1);
-    let state: String = m.get(3);
-    let state = MigrationState::parse(&state)?;
-    let completed: Option<String> = m.get(4);
+    let state = m.state;
+    let completed = m.completed_phase;
     let has = |s: StepState| st.steps.iter().any(|x| x.status == s);
-    let is_abort = kind == "abort";
+    let is_abort = m.kind == "abort";
     let activity = if has(StepState::Running) {
         Activity::Running
     } else if has(StepState::Failed) {
@@ -157,9 +129,9 @@ async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
             Some(format!("bellows apply --phase {next}"))
         }
     };
-    st.migration = Some(id);
-    st.kind = Some(kind);
-    st.aborts = m.get(2);
+    st.migration = Some(m.id);
+    st.kind = Some(m.kind);
+    st.aborts = m.aborts;
     st.state = Some(state);
     st.completed_phase = completed;
     st.activity = Some(activity);

@@ -8,13 +8,11 @@ use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::db::Db;
 use super::session::ErrorClass;
-use super::session::{build_under_way, concurrent_session, index_state};
+use super::session::{build_under_way, concurrent_session, drop_invalid_index, index_state};
 use super::watch::{backoff, watched};
 use super::*;
-use crate::conn::postgres::query;
 use crate::model::QualifiedName;
 use crate::plan::{Action, ObjectKind, Resource};
-use crate::sql::postgres::qualified;
 
 pub(super) fn timeouts(step: &Step, opts: &ApplyOptions) -> (u64, u64) {
     step.timeouts.or(opts.lock_timeout, opts.statement_timeout)
@@ -132,12 +130,7 @@ pub(super) async fn transactional(
         let failure = run_statements(db, &mut tx, step, pid, lock_ms, opts).await;
         match failure {
             None => {
-                query("UPDATE bellows.steps SET status = 'done', finished_at = now(), error = NULL, sqlstate = NULL WHERE migration_id = $1 AND position = $2")
-                    .bind(id)
-                    .bind(pos as i32)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(ApplyError::ledger("record a finished step"))?;
+                ledger::mark_done_in(&mut tx, id, pos).await?;
                 tx.commit()
                     .await
                     .map_err(|e| step_error(step, "COMMIT", &e))?;
@@ -245,11 +238,9 @@ pub(super) async fn concurrent(
                 match index_state(&mut conn, ix).await? {
                     Some(true) => return Ok(()),
                     Some(false) => {
-                        let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(ix));
-                        sqlx::raw_sql(AssertSqlSafe(drop.clone()))
-                            .execute(&mut conn)
+                        drop_invalid_index(&mut conn, ix)
                             .await
-                            .map_err(|e| step_error(step, &drop, &e))?;
+                            .map_err(|(drop, e)| step_error(step, &drop, &e))?;
                         obs.on(Event::InvalidIndexDropped { index: ix.clone() });
                     }
                     None => {}
@@ -261,8 +252,7 @@ pub(super) async fn concurrent(
                 && index_state(&mut conn, ix).await? == Some(false)
             {
                 // Leave no INVALID leftover behind a failure.
-                let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(ix));
-                let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut conn).await;
+                let _ = drop_invalid_index(&mut conn, ix).await;
                 obs.on(Event::InvalidIndexDropped { index: ix.clone() });
             }
             after_failure(f, &mut attempt, step, &at, opts, obs).await?;

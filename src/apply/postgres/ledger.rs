@@ -8,6 +8,7 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use crate::apply::ApplyError;
 use crate::apply::state::{Migration, MigrationState, StepState, phase_from};
+use crate::apply::status::StepStatus;
 use crate::conn::postgres::{query, query_scalar};
 use crate::introspect::LEDGER_SCHEMA;
 use crate::plan::{Phase, Plan};
@@ -287,4 +288,109 @@ pub async fn complete_phase(
     .await
     .map_err(ApplyError::ledger(WHAT))?;
     commit(tx, WHAT).await
+}
+
+/// Whether the ledger's tables exist (nothing was ever applied if not).
+pub(in crate::apply) async fn exists(pool: &PgPool) -> Result<bool, ApplyError> {
+    const WHAT: &str = "look for the ledger";
+    let mut tx = begin(pool, WHAT).await?;
+    let exists = query_scalar("SELECT to_regclass('bellows.migrations') IS NOT NULL")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ApplyError::ledger(WHAT))?;
+    commit(tx, WHAT).await?;
+    Ok(exists)
+}
+
+/// Marks step `pos` of migration `id` done inside the step's own
+/// transaction, so a crash never leaves it run but unrecorded.
+pub(in crate::apply) async fn mark_done_in(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    pos: usize,
+) -> Result<(), ApplyError> {
+    query("UPDATE bellows.steps SET status = 'done', finished_at = now(), error = NULL, sqlstate = NULL WHERE migration_id = $1 AND position = $2")
+        .bind(id)
+        .bind(pos as i32)
+        .execute(tx)
+        .await
+        .map_err(ApplyError::ledger("record a finished step"))?;
+    Ok(())
+}
+
+/// Records a backfill batch's checkpoint (its upper key, or page) and the
+/// rows it wrote, inside the batch's own transaction.
+pub(in crate::apply) async fn save_checkpoint_in(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    pos: usize,
+    upper: &[String],
+    rows: i64,
+) -> Result<(), sqlx::Error> {
+    query("UPDATE bellows.steps SET checkpoint = $3, rows_done = rows_done + $4 WHERE migration_id = $1 AND position = $2")
+        .bind(id)
+        .bind(pos as i32)
+        .bind(upper)
+        .bind(rows)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// The latest migration or abort, for `status`.
+pub(in crate::apply) struct LatestRow {
+    pub id: i64,
+    pub kind: String,
+    pub aborts: Option<i64>,
+    pub state: MigrationState,
+    pub completed_phase: Option<String>,
+}
+
+/// The latest migration (or abort) and its steps, read in one transaction.
+pub(in crate::apply) async fn latest(
+    pool: &PgPool,
+) -> Result<Option<(LatestRow, Vec<StepStatus>)>, ApplyError> {
+    const WHAT: &str = "read the status";
+    let mut tx = begin(pool, WHAT).await?;
+    let m = query(
+        "SELECT id, kind, aborts, state, completed_phase FROM bellows.migrations ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(ApplyError::ledger(WHAT))?;
+    let Some(m) = m else {
+        commit(tx, WHAT).await?;
+        return Ok(None);
+    };
+    let id: i64 = m.get(0);
+    let rows = query("SELECT position, phase, description, status, rows_done, error, sqlstate FROM bellows.steps WHERE migration_id = $1 ORDER BY position")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ApplyError::ledger("read the steps"))?;
+    commit(tx, WHAT).await?;
+    let state: String = m.get(3);
+    let latest = LatestRow {
+        id,
+        kind: m.get(1),
+        aborts: m.get(2),
+        state: MigrationState::parse(&state)?,
+        completed_phase: m.get(4),
+    };
+    let steps = rows
+        .into_iter()
+        .map(|r| {
+            let status: String = r.get(3);
+            Ok(StepStatus {
+                position: r.get(0),
+                phase: r.get(1),
+                description: r.get(2),
+                status: StepState::parse(&status)?,
+                rows_done: r.get(4),
+                error: r.get(5),
+                sqlstate: r.get(6),
+            })
+        })
+        .collect::<Result<_, ApplyError>>()?;
+    Ok(Some((latest, steps)))
 }

@@ -68,6 +68,20 @@ pub(in crate::apply) async fn index_state(
     Ok(state)
 }
 
+/// Drops what a failed concurrent build of `index` left: an INVALID
+/// index. Returns the statement, to name it in an error.
+pub(in crate::apply) async fn drop_invalid_index(
+    conn: &mut PgConnection,
+    index: &QualifiedName,
+) -> Result<(), (String, sqlx::Error)> {
+    let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(index));
+    sqlx::raw_sql(AssertSqlSafe(drop.clone()))
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| (drop, e))
+}
+
 /// A build of `index` that another session runs: one left by an apply
 /// that was killed (the server goes on with it). Its pid, how long it has
 /// run, and its phase.
