@@ -147,6 +147,16 @@ struct KindQuery {
     read: fn(&mut Reader, Vec<PgRow>, &Context) -> Result<()>,
 }
 
+impl KindQuery {
+    const fn new(
+        what: &'static str,
+        sql: fn(&Context) -> String,
+        read: fn(&mut Reader, Vec<PgRow>, &Context) -> Result<()>,
+    ) -> KindQuery {
+        KindQuery { what, sql, read }
+    }
+}
+
 /// `indnullsnotdistinct`, new in PostgreSQL 15, or `false` before it.
 fn nulls_not_distinct(cx: &Context) -> &'static str {
     if cx.pg15 {
@@ -160,56 +170,52 @@ fn nulls_not_distinct(cx: &Context) -> &'static str {
 /// (the tables, for columns; the managed objects, for what depends on
 /// them) is read before it. A new kind is one entry here.
 const KINDS: &[KindQuery] = &[
-    KindQuery {
-        what: "extensions",
-        sql: |_| Q_EXTENSIONS.into(),
-        read: |r, rows, cx| r.extensions(rows, &cx.scope, cx.all_schemas),
-    },
-    KindQuery {
-        what: "enum types",
-        sql: |_| Q_ENUMS.into(),
-        read: |r, rows, _| r.enums(rows),
-    },
-    KindQuery {
-        what: "sequences",
-        sql: |_| Q_SEQUENCES.into(),
-        read: |r, rows, _| r.sequences(rows),
-    },
-    KindQuery {
-        what: "tables",
-        sql: |_| Q_RELATIONS.into(),
-        read: |r, rows, _| r.relations(rows),
-    },
-    KindQuery {
-        what: "columns",
-        sql: |_| Q_COLUMNS.into(),
-        read: |r, rows, _| r.columns(rows),
-    },
-    KindQuery {
-        what: "constraints",
-        sql: |cx| Q_CONSTRAINTS.replace("{NND}", nulls_not_distinct(cx)),
-        read: |r, rows, _| r.constraints(rows),
-    },
-    KindQuery {
-        what: "indexes",
-        sql: |cx| Q_INDEXES.replace("{NND}", nulls_not_distinct(cx)),
-        read: |r, rows, _| r.indexes(rows),
-    },
-    KindQuery {
-        what: "functions, triggers, types and policies",
-        sql: |_| Q_UNMANAGED.into(),
-        read: |r, rows, _| r.unmanaged(rows),
-    },
-    KindQuery {
-        what: "dependencies",
-        sql: |_| Q_DEPENDENCIES.into(),
-        read: |r, rows, _| r.dependencies(rows),
-    },
-    KindQuery {
-        what: "trigger functions",
-        sql: |_| Q_TRIGGER_BODIES.into(),
-        read: |r, rows, _| r.trigger_bodies(rows),
-    },
+    KindQuery::new(
+        "extensions",
+        |_| Q_EXTENSIONS.into(),
+        |r, rows, cx| r.extensions(rows, &cx.scope, cx.all_schemas),
+    ),
+    KindQuery::new("enum types", |_| Q_ENUMS.into(), |r, rows, _| r.enums(rows)),
+    KindQuery::new(
+        "sequences",
+        |_| Q_SEQUENCES.into(),
+        |r, rows, _| r.sequences(rows),
+    ),
+    KindQuery::new(
+        "tables",
+        |_| Q_RELATIONS.into(),
+        |r, rows, _| r.relations(rows),
+    ),
+    KindQuery::new(
+        "columns",
+        |_| Q_COLUMNS.into(),
+        |r, rows, _| r.columns(rows),
+    ),
+    KindQuery::new(
+        "constraints",
+        |cx| Q_CONSTRAINTS.replace("{NND}", nulls_not_distinct(cx)),
+        |r, rows, _| r.constraints(rows),
+    ),
+    KindQuery::new(
+        "indexes",
+        |cx| Q_INDEXES.replace("{NND}", nulls_not_distinct(cx)),
+        |r, rows, _| r.indexes(rows),
+    ),
+    KindQuery::new(
+        "functions, triggers, types and policies",
+        |_| Q_UNMANAGED.into(),
+        |r, rows, _| r.unmanaged(rows),
+    ),
+    KindQuery::new(
+        "dependencies",
+        |_| Q_DEPENDENCIES.into(),
+        |r, rows, _| r.dependencies(rows),
+    ),
+    KindQuery::new(
+        "trigger functions",
+        |_| Q_TRIGGER_BODIES.into(),
+        |r, rows, _| r.trigger_bodies(rows),
+    ),
 ];
 
 fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(

@@ -11,7 +11,7 @@ use crate::sql::postgres::{check_def, foreign_key_def};
 pub(super) struct Checks;
 
 impl Kind for Checks {
-    objects!(in table.checks: BTreeMap<Ident, Check>, renamed);
+    objects!(in table.checks: BTreeMap<Ident, Check>, constraint);
 
     fn same(_: &Planner<'_>, t: InTable<'_>, a: &Check, b: &Check) -> bool {
         same_check(a, t.old, b, t.new)
@@ -42,17 +42,6 @@ impl Kind for Checks {
         );
     }
 
-    fn rename<'a>(
-        p: &mut Planner<'a>,
-        t: InTable<'a>,
-        from: &'a Ident,
-        to: &'a Ident,
-        _: &'a Check,
-    ) -> bool {
-        p.rename_constraint(t.name, from, to);
-        true
-    }
-
     /// Checks on a column swapped for its retyped shadow go with the old
     /// column; they come back once the new one has its name.
     fn finish<'a>(p: &mut Planner<'a>, t: InTable<'a>) {
@@ -80,7 +69,7 @@ impl Kind for Checks {
 pub(super) struct ForeignKeys;
 
 impl Kind for ForeignKeys {
-    objects!(in table.foreign_keys: BTreeMap<Ident, ForeignKey>, renamed);
+    objects!(in table.foreign_keys: BTreeMap<Ident, ForeignKey>, constraint);
 
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &ForeignKey, b: &ForeignKey) -> bool {
         same_fk(a, b)
@@ -109,17 +98,6 @@ impl Kind for ForeignKeys {
             Phase::Contract,
             Some(Resource::constraint_gone(t.name, name)),
         );
-    }
-
-    fn rename<'a>(
-        p: &mut Planner<'a>,
-        t: InTable<'a>,
-        from: &'a Ident,
-        to: &'a Ident,
-        _: &'a ForeignKey,
-    ) -> bool {
-        p.rename_constraint(t.name, from, to);
-        true
     }
 }
 

@@ -18,7 +18,7 @@ fn same_unique(a: &Unique, b: &Unique) -> bool {
 }
 
 impl Kind for Uniques {
-    objects!(in table.uniques: BTreeMap<Ident, Unique>, renamed);
+    objects!(in table.uniques: BTreeMap<Ident, Unique>, constraint);
 
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &Unique, b: &Unique) -> bool {
         same_unique(a, b)
@@ -48,17 +48,6 @@ impl Kind for Uniques {
             (t.old, t.new),
             Some(name),
         );
-    }
-
-    fn rename<'a>(
-        p: &mut Planner<'a>,
-        t: InTable<'a>,
-        from: &'a Ident,
-        to: &'a Ident,
-        _: &'a Unique,
-    ) -> bool {
-        p.rename_constraint(t.name, from, to);
-        true
     }
 }
 

@@ -12,8 +12,9 @@ use crate::model::{QualifiedName, Schema, Table};
 
 /// Where a kind's objects are, in one line inside its `impl Kind`:
 /// `objects!(in schema.enums: BTreeMap<QualifiedName, EnumType>)`, or
-/// `objects!(in table.checks: BTreeMap<Ident, Check>, renamed)` for one
-/// whose objects carry a `renamed_from` hint.
+/// `objects!(in table.indexes: BTreeMap<Ident, Index>, renamed)` for one
+/// whose objects carry a `renamed_from` hint, `constraint` for a table
+/// constraint (renamed in place by RENAME CONSTRAINT when unchanged).
 macro_rules! objects {
     (in schema.$field:ident: $objects:ty $(, $renamed:ident)?) => {
         type Holder = Schema;
@@ -36,6 +37,20 @@ macro_rules! objects {
     (@renamed) => {
         fn renamed_from(new: &super::kind::Value<Self>) -> Option<&super::kind::Key<Self>> {
             new.renamed_from.as_ref()
+        }
+    };
+    // A table constraint: renamed in place with RENAME CONSTRAINT.
+    (@constraint) => {
+        objects!(@renamed);
+        fn rename<'a>(
+            p: &mut Planner<'a>,
+            t: super::kind::InTable<'a>,
+            from: &'a Ident,
+            to: &'a Ident,
+            _: &'a super::kind::Value<Self>,
+        ) -> bool {
+            p.rename_constraint(t.name, from, to);
+            true
         }
     };
 }
