@@ -15,7 +15,6 @@ use std::path::Path;
 use super::db::Db;
 use super::ledger;
 use super::lock::ApplyLock;
-use super::run::ledger_exists;
 use super::session::ErrorClass;
 use super::state::{Migration, MigrationState, StepState};
 use super::steps::{concurrent, transactional};
@@ -50,7 +49,7 @@ pub async fn abort(
 ) -> Result<AbortReport, ApplyError> {
     let db = Db::open(url).await?;
     let r = async {
-        if !ledger_exists(&db.pool).await? {
+        if !ledger::exists(&db.pool).await? {
             return Err(ApplyError::NoMigration { phase: "abort" });
         }
         let lock = ApplyLock::acquire(&db.pool).await?;
@@ -67,7 +66,7 @@ pub async fn abort(
 pub async fn abort_preview(url: &str) -> Result<AbortReport, ApplyError> {
     let db = Db::open(url).await?;
     let r = async {
-        if !ledger_exists(&db.pool).await? {
+        if !ledger::exists(&db.pool).await? {
             return Err(ApplyError::NoMigration { phase: "abort" });
         }
         let mig = ledger::in_flight(&db.pool)

@@ -49,7 +49,7 @@ pub async fn apply(
     // Refuse, before touching anything (not even creating the ledger), a
     // new migration whose steps have hazards that are not allowed.
     if phases(phase)[0] == Phase::Expand
-        && !ledger_exists(&db.pool).await?
+        && !ledger::exists(&db.pool).await?
         && let Some(t) = target
     {
         let live = db.read_live().await?;
@@ -68,10 +68,6 @@ pub async fn apply(
     result
 }
 
-pub(super) async fn ledger_exists(pool: &PgPool) -> Result<bool, ApplyError> {
-    ledger::exists(pool).await
-}
-
 async fn dry_run(
     db: &Db,
     target: Option<&Schema>,
@@ -79,7 +75,7 @@ async fn dry_run(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let existing = if ledger_exists(&db.pool).await? {
+    let existing = if ledger::exists(&db.pool).await? {
         ledger::in_flight(&db.pool).await?
     } else {
         None

@@ -9,7 +9,6 @@ use sqlx::PgPool;
 use super::db::Db;
 use super::ledger;
 use super::lock::{self, Holder};
-use super::run::ledger_exists;
 use super::state::{MigrationState, StepState};
 use super::*;
 
@@ -78,7 +77,7 @@ async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
         holder: None,
         steps: Vec::new(),
     };
-    if !ledger_exists(pool).await? {
+    if !ledger::exists(pool).await? {
         return Ok(st);
     }
     st.holder = lock::holder(pool).await?;
