@@ -9,10 +9,11 @@ use std::hash::{Hash, Hasher};
 use super::Schema;
 
 /// FNV-1a, 64 bits: small, fast, and the same on every run and machine
-/// (unlike the standard library's randomly keyed hasher). Integers are
+/// (unlike the standard library's randomly keyed hasher); also the hash
+/// in helper objects' names (`naming::hashed_name`). Integers are
 /// fed little-endian whatever the platform.
 #[derive(Debug, Clone, Copy)]
-pub struct Fnv64(u64);
+pub(super) struct Fnv64(u64);
 
 impl Default for Fnv64 {
     fn default() -> Self {

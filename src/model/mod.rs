@@ -47,7 +47,6 @@ pub use column::{Column, Identity};
 pub use constraint::{Check, Deferrable, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique};
 pub use enum_type::EnumType;
 pub use extension::Extension;
-pub use fingerprint::Fnv64;
 pub use ident::{
     DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName, pair_to_yaml, parse_pair,
     quote_part, split_parts, split_parts_with,

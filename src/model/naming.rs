@@ -2,6 +2,9 @@
 //! `users_id_seq`), so that YAML can leave them out and still describe
 //! exactly what the database holds.
 
+use std::hash::Hasher;
+
+use super::fingerprint::Fnv64;
 use super::ident::MAX_IDENT_BYTES;
 
 /// PostgreSQL's `makeObjectName`: `name1[_name2]_label`, shortening the
@@ -56,17 +59,14 @@ pub fn derived_name(parts: &[&str], label: &str) -> String {
 /// [`derived_name`]'s plain form, and to tell apart two plain forms that
 /// happen to be equal.
 pub fn hashed_name(parts: &[&str], label: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut fnv = Fnv64::default();
     for (i, p) in parts.iter().chain(std::iter::once(&label)).enumerate() {
         if i > 0 {
-            h ^= 0xff;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            fnv.write(&[0xff]);
         }
-        for b in p.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        fnv.write(p.as_bytes());
     }
+    let h = fnv.finish();
     let suffix = format!("_{:08x}_{label}", (h ^ (h >> 32)) as u32);
     let mut avail = MAX_IDENT_BYTES.saturating_sub(suffix.len());
     let joined = parts.join("_");
@@ -115,6 +115,12 @@ mod tests {
         assert_ne!(
             hashed_name(&["a_b", "c"], "x"),
             hashed_name(&["a", "b_c"], "x")
+        );
+        // Helper names live on in databases mid-migration: the hash must
+        // never change (FNV-1a 64 over the parts, 0xff between them).
+        assert_eq!(
+            hashed_name(&["users", "email"], "bellows_new"),
+            "users_email_b1a083d6_bellows_new"
         );
         // Cut at a character boundary.
         let u = "é".repeat(40);
