@@ -72,7 +72,7 @@ impl Kind for ForeignKeys {
     objects!(in table.foreign_keys: BTreeMap<Ident, ForeignKey>, constraint);
 
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &ForeignKey, b: &ForeignKey) -> bool {
-        same_fk(a, b)
+        a.same_definition(b)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, fk: &'a ForeignKey) {
@@ -431,14 +431,6 @@ fn same_check(a: &Check, a_table: &Table, b: &Check, b_table: &Table) -> bool {
 /// The type of each column of `t`, by name.
 pub(super) fn column_types(t: &Table) -> impl Fn(&str) -> Option<ColumnType> + '_ {
     move |n| t.column(n).map(|c| c.ty.clone())
-}
-
-fn same_fk(a: &ForeignKey, b: &ForeignKey) -> bool {
-    let mut a = a.clone();
-    let mut b = b.clone();
-    a.renamed_from = None;
-    b.renamed_from = None;
-    a == b
 }
 
 /// Whether an SQL expression mentions a column name (as a whole word or

@@ -11,17 +11,11 @@ use super::*;
 
 pub(super) struct Uniques;
 
-/// Two unique constraints are the same key when their index would be.
-fn same_unique(a: &Unique, b: &Unique) -> bool {
-    (&a.columns, a.nulls_not_distinct, a.deferrable)
-        == (&b.columns, b.nulls_not_distinct, b.deferrable)
-}
-
 impl Kind for Uniques {
     objects!(in table.uniques: BTreeMap<Ident, Unique>, constraint);
 
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &Unique, b: &Unique) -> bool {
-        same_unique(a, b)
+        a.same_definition(b)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, u: &'a Unique) {
@@ -53,10 +47,9 @@ impl Kind for Uniques {
 
 impl Planner<'_> {
     pub fn primary_key(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
-        let strip = |p: &PrimaryKey| (p.name.clone(), p.columns.clone());
         match (&old.primary_key, &new.primary_key) {
             (None, None) => {}
-            (Some(o), Some(n)) if strip(o) == strip(n) => {}
+            (Some(o), Some(n)) if o.same_definition(n) => {}
             // A table has one primary key: over the same columns under
             // another name (a renamed table's default name, say) it is
             // the same key, renamed, not rebuilt.

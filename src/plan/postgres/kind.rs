@@ -17,19 +17,19 @@ use crate::model::{QualifiedName, Schema, Table};
 /// constraint (renamed in place by RENAME CONSTRAINT when unchanged).
 macro_rules! objects {
     (in schema.$field:ident: $objects:ty $(, $renamed:ident)?) => {
-        type Holder = Schema;
+        type Holder = crate::model::Schema;
         type At<'a> = ();
         type Objects = $objects;
-        fn objects(holder: &Schema) -> &$objects {
+        fn objects(holder: &crate::model::Schema) -> &$objects {
             &holder.$field
         }
         $(objects!(@$renamed);)?
     };
     (in table.$field:ident: $objects:ty $(, $renamed:ident)?) => {
-        type Holder = Table;
+        type Holder = crate::model::Table;
         type At<'a> = super::kind::InTable<'a>;
         type Objects = $objects;
-        fn objects(holder: &Table) -> &$objects {
+        fn objects(holder: &crate::model::Table) -> &$objects {
             &holder.$field
         }
         $(objects!(@$renamed);)?
@@ -43,10 +43,10 @@ macro_rules! objects {
     (@constraint) => {
         objects!(@renamed);
         fn rename<'a>(
-            p: &mut Planner<'a>,
+            p: &mut super::Planner<'a>,
             t: super::kind::InTable<'a>,
-            from: &'a Ident,
-            to: &'a Ident,
+            from: &'a crate::model::Ident,
+            to: &'a crate::model::Ident,
             _: &'a super::kind::Value<Self>,
         ) -> bool {
             p.rename_constraint(t.name, from, to);
