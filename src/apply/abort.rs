@@ -12,12 +12,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::db::Db;
-use super::ledger;
-use super::lock::ApplyLock;
-use super::session::ErrorClass;
+use super::driver::{Driver, ErrorClass, HeldLock, StepRow};
 use super::state::{Migration, MigrationState, StepState};
-use super::steps::{concurrent, transactional};
+use super::steps::{record_failure, run_one};
 use super::*;
 use crate::introspect::Introspection;
 use crate::model::{Ident, KeyTarget, QualifiedName, Schema, Table};
@@ -47,76 +44,81 @@ pub async fn abort(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<AbortReport, ApplyError> {
-    let db = Db::open(url).await?;
-    let r = async {
-        if !ledger::exists(&db.pool).await? {
-            return Err(ApplyError::NoMigration { phase: "abort" });
-        }
-        let lock = ApplyLock::acquire(&db.pool).await?;
-        let r = abort_locked(&db, opts, obs).await;
-        lock.release().await;
-        r
+    on_driver!(url, |db| abort_on(db, opts, obs))
+}
+
+async fn abort_on<D: Driver>(
+    db: &D,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> Result<AbortReport, ApplyError> {
+    if !db.exists().await? {
+        return Err(ApplyError::NoMigration { phase: "abort" });
     }
-    .await;
-    db.close().await;
+    let lock = db.lock().await?;
+    let r = abort_locked(db, opts, obs).await;
+    lock.release().await;
     r
 }
 
 /// What `abort` would do now; changes nothing.
 pub async fn abort_preview(url: &str) -> Result<AbortReport, ApplyError> {
-    let db = Db::open(url).await?;
-    let r = async {
-        if !ledger::exists(&db.pool).await? {
-            return Err(ApplyError::NoMigration { phase: "abort" });
-        }
-        let mig = ledger::in_flight(&db.pool)
-            .await?
-            .ok_or(ApplyError::NoMigration { phase: "abort" })?;
-        if mig.state == MigrationState::Aborting {
-            let record = ledger::abort_of(&db.pool, mig.id)
-                .await?
-                .ok_or_else(|| ApplyError::CorruptLedger("an abort without its record".into()))?;
-            let rows = ledger::step_rows(&db.pool, record.id).await?;
-            let steps = record
-                .plan
-                .steps
-                .iter()
-                .zip(
-                    rows.iter()
-                        .map(|r| r.status)
-                        .chain(std::iter::repeat(StepState::Pending)),
-                )
-                .filter(|(_, st)| !st.finished())
-                .map(|(s, _)| s.clone())
-                .collect();
-            return Ok(AbortReport {
-                migration: mig.id,
-                steps,
-                ..AbortReport::default()
-            });
-        }
-        let live = db.read_live().await?;
-        plan_abort(&db, &mig, &live).await
-    }
-    .await;
-    db.close().await;
-    r
+    on_driver!(url, |db| preview(db))
 }
 
-async fn abort_locked(
-    db: &Db,
+async fn preview<D: Driver>(db: &D) -> Result<AbortReport, ApplyError> {
+    if !db.exists().await? {
+        return Err(ApplyError::NoMigration { phase: "abort" });
+    }
+    let mig = db
+        .in_flight()
+        .await?
+        .ok_or(ApplyError::NoMigration { phase: "abort" })?;
+    if mig.state == MigrationState::Aborting {
+        let record = abort_record(db, mig.id).await?;
+        let rows = db.step_rows(record.id).await?;
+        let steps = record
+            .plan
+            .steps
+            .iter()
+            .zip(
+                rows.iter()
+                    .map(|r| r.status)
+                    .chain(std::iter::repeat(StepState::Pending)),
+            )
+            .filter(|(_, st)| !st.finished())
+            .map(|(s, _)| s.clone())
+            .collect();
+        return Ok(AbortReport {
+            migration: mig.id,
+            steps,
+            ..AbortReport::default()
+        });
+    }
+    let live = db.read_live().await?;
+    plan_abort(db, &mig, &live).await
+}
+
+/// The record of migration `of`'s abort, which has started.
+async fn abort_record<D: Driver>(db: &D, of: i64) -> Result<Migration, ApplyError> {
+    db.abort_of(of)
+        .await?
+        .ok_or_else(|| ApplyError::CorruptLedger("an abort without its record".into()))
+}
+
+async fn abort_locked<D: Driver>(
+    db: &D,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<AbortReport, ApplyError> {
-    let mig = ledger::in_flight(&db.pool)
+    let mig = db
+        .in_flight()
         .await?
         .ok_or(ApplyError::NoMigration { phase: "abort" })?;
     let (record, report) = match mig.state {
         MigrationState::Aborting => {
             // An abort that stopped partway: go on with its own steps.
-            let record = ledger::abort_of(&db.pool, mig.id)
-                .await?
-                .ok_or_else(|| ApplyError::CorruptLedger("an abort without its record".into()))?;
+            let record = abort_record(db, mig.id).await?;
             let report = AbortReport {
                 migration: mig.id,
                 steps: record.plan.steps.clone(),
@@ -133,7 +135,7 @@ async fn abort_locked(
                 target_fingerprint: String::new(),
                 steps: report.steps.clone(),
             };
-            let id = ledger::create_abort(&db.pool, mig.id, &plan).await?;
+            let id = db.create_abort(mig.id, &plan).await?;
             let record = Migration {
                 id,
                 state: MigrationState::InFlight,
@@ -147,79 +149,37 @@ async fn abort_locked(
     };
     let mut report = report;
     run_undo(db, &record, opts, obs, &mut report.left).await?;
-    ledger::finish_abort(&db.pool, record.id, mig.id).await?;
+    db.finish_abort(record.id, mig.id).await?;
     Ok(report)
 }
 
 /// Runs the abort record's steps that are not finished. An object that
 /// something else still depends on (SQLSTATE 2BP01: dropping it without
 /// CASCADE is refused) is left in place and reported.
-async fn run_undo(
-    db: &Db,
+async fn run_undo<D: Driver>(
+    db: &D,
     record: &Migration,
     opts: &ApplyOptions,
     obs: &dyn Observer,
     left: &mut Vec<String>,
 ) -> Result<(), ApplyError> {
-    let rows = ledger::step_rows(&db.pool, record.id).await?;
+    let rows = db.step_rows(record.id).await?;
     obs.on(Event::AbortStarted {
         steps: record.plan.steps.len(),
     });
     for (i, step) in record.plan.steps.iter().enumerate() {
-        let status = rows.get(i).map_or(StepState::Pending, |r| r.status);
-        if status.finished() {
-            obs.on(Event::StepSkipped {
-                number: i + 1,
-                step,
-            });
-            continue;
-        }
-        if opts.interrupt.requested() {
-            let at = format!("before undo step {} (`{}`)", i + 1, step.description);
-            ledger::set_status(
-                &db.pool,
-                record.id,
-                i,
-                StepState::Interrupted,
-                Some((&at, None)),
-            )
-            .await?;
-            return Err(ApplyError::Interrupted {
-                at: format!("{at}; run `bellows abort` again to finish the abort"),
-            });
-        }
-        obs.on(Event::StepStarted {
-            number: i + 1,
-            step,
-        });
-        let t0 = std::time::Instant::now();
-        ledger::set_status(&db.pool, record.id, i, StepState::Running, None).await?;
-        let result = if step.transactional {
-            transactional(db, record.id, i, step, opts, obs).await
-        } else {
-            concurrent(db, step, opts, obs).await
-        };
-        match result {
-            Ok(()) => {
-                if !step.transactional {
-                    ledger::set_status(&db.pool, record.id, i, StepState::Done, None).await?;
-                }
-                obs.on(Event::StepFinished {
-                    number: i + 1,
-                    step,
-                    elapsed: t0.elapsed(),
-                });
-            }
+        let row = rows.get(i).cloned().unwrap_or_else(StepRow::pending);
+        match run_one(db, record.id, i, step, &row, "undo step", opts, obs).await {
+            Ok(()) => {}
             Err(ApplyError::Step {
                 message, sqlstate, ..
-            }) if ErrorClass::of(sqlstate.as_deref()) == ErrorClass::DependentsExist => {
+            }) if db.error_class(sqlstate.as_deref()) == ErrorClass::DependentsExist => {
                 let why = format!(
                     "{}: left in place, other objects depend on it ({})",
                     step.description,
                     message.replace('\n', " ")
                 );
-                ledger::set_status(
-                    &db.pool,
+                db.set_status(
                     record.id,
                     i,
                     StepState::Skipped,
@@ -229,7 +189,7 @@ async fn run_undo(
                 left.push(why);
             }
             Err(e) => {
-                super::run::record_failure(&db.pool, record.id, i, &e).await?;
+                record_failure(db, record.id, i, &e).await?;
                 return Err(e);
             }
         }
@@ -240,12 +200,12 @@ async fn run_undo(
 /// The undo of `mig` against the live schema: the undo steps of every
 /// step that ran, last first, but for objects no longer the migration's
 /// own, which are reported instead.
-async fn plan_abort(
-    db: &Db,
+async fn plan_abort<D: Driver>(
+    db: &D,
     mig: &Migration,
     live: &Introspection,
 ) -> Result<AbortReport, ApplyError> {
-    let rows = ledger::step_rows(&db.pool, mig.id).await?;
+    let rows = db.step_rows(mig.id).await?;
     let status = |i: usize| rows.get(i).map_or(StepState::Pending, |r| r.status);
     // A transactional step that did not finish rolled back; a
     // non-transactional one (an index build) or a backfill may have left

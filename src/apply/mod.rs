@@ -1,13 +1,13 @@
-//! `apply`: runs a plan against a live PostgreSQL one phase at a time.
-//! State lives in the ledger (see `ledger.rs`), so a phase resumes where
-//! it stopped after a crash; every lock-taking statement runs under a
-//! short lock_timeout and is retried with backoff and jitter; backfills go
-//! in checkpointed batches. Progress is reported to an `Observer`: the
-//! library itself prints nothing.
+//! `apply`: runs a plan against a live database one phase at a time.
+//! State lives in the ledger, so a phase resumes where it stopped after a
+//! crash; every lock-taking statement runs under a short lock timeout and
+//! is retried with backoff and jitter; backfills go in checkpointed
+//! batches. Progress is reported to an `Observer`: the library itself
+//! prints nothing. What is decided here is the same for every database;
+//! how it is done on one is its driver's (`driver.rs`, `postgres/`).
 
 mod abort;
-mod backfill;
-mod db;
+mod driver;
 mod interrupt;
 mod postgres;
 mod run;
@@ -15,17 +15,31 @@ mod state;
 mod status;
 mod steps;
 
-use postgres::{ledger, lock, session, watch};
-
 use std::time::Duration;
 
 pub use abort::{AbortReport, abort, abort_preview, undo_target};
+pub use driver::{Blocker, Holder, LEASE};
 pub use interrupt::Interrupt;
-pub use lock::{Holder, LEASE};
 pub use run::apply;
 pub use state::{MigrationState, StepState};
 pub use status::{Activity, Status, StepStatus, status};
-pub use watch::Blocker;
+
+/// Opens the database `url` names with its dialect's driver, binds it to
+/// `$db` while `$body` runs, and closes it after. A new dialect is one
+/// arm here.
+macro_rules! on_driver {
+    ($url:expr, |$db:ident| $body:expr) => {
+        match crate::conn::Target::parse($url)? {
+            crate::conn::Target::Postgres(info) => {
+                let $db = &crate::apply::postgres::PgDriver::open(info).await?;
+                let r = $body.await;
+                crate::apply::driver::Driver::close($db).await;
+                r
+            }
+        }
+    };
+}
+use on_driver;
 
 use crate::conn::{ConnError, DbError};
 use crate::introspect::IntrospectError;

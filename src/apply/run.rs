@@ -1,18 +1,12 @@
 //! Applying phases: which migration and phase to run, the hazard gate,
-//! drift checks, verification after each phase, and `status`. The steps
-//! themselves run in `steps.rs`.
+//! drift checks and verification after each phase. The steps themselves
+//! run in `steps.rs`, on the database's driver.
 
 use std::path::Path;
-use std::time::Instant;
 
-use sqlx::PgPool;
-
-use super::backfill::backfill;
-use super::db::Db;
-use super::ledger::{self, StepRow};
-use super::lock::ApplyLock;
+use super::driver::{Driver, HeldLock, StepRow};
 use super::state::{Migration, MigrationState, StepState};
-use super::steps::{concurrent, transactional};
+use super::steps::{record_failure, run_one};
 use super::*;
 use crate::model::Schema;
 use crate::plan::{Action, Plan, PlanOptions, Resource};
@@ -40,16 +34,23 @@ pub async fn apply(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let db = Db::open(url).await?;
+    on_driver!(url, |db| apply_on(db, target, phase, opts, obs))
+}
+
+async fn apply_on<D: Driver>(
+    db: &D,
+    target: Option<&Schema>,
+    phase: PhaseSel,
+    opts: &ApplyOptions,
+    obs: &dyn Observer,
+) -> Result<(), ApplyError> {
     if opts.dry_run {
-        let r = dry_run(&db, target, phase, opts, obs).await;
-        db.close().await;
-        return r;
+        return dry_run(db, target, phase, opts, obs).await;
     }
     // Refuse, before touching anything (not even creating the ledger), a
     // new migration whose steps have hazards that are not allowed.
     if phases(phase)[0] == Phase::Expand
-        && !ledger::exists(&db.pool).await?
+        && !db.exists().await?
         && let Some(t) = target
     {
         let live = db.read_live().await?;
@@ -60,23 +61,22 @@ pub async fn apply(
         }
         gate(&p, phases(phase), opts)?;
     }
-    ledger::ensure(&db.pool).await?;
-    let lock = ApplyLock::acquire(&db.pool).await?;
-    let result = locked(&db, target, phase, opts, obs).await;
+    db.ensure().await?;
+    let lock = db.lock().await?;
+    let result = locked(db, target, phase, opts, obs).await;
     lock.release().await;
-    db.close().await;
     result
 }
 
-async fn dry_run(
-    db: &Db,
+async fn dry_run<D: Driver>(
+    db: &D,
     target: Option<&Schema>,
     phase: PhaseSel,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let existing = if ledger::exists(&db.pool).await? {
-        ledger::in_flight(&db.pool).await?
+    let existing = if db.exists().await? {
+        db.in_flight().await?
     } else {
         None
     };
@@ -142,15 +142,15 @@ fn gate(plan: &Plan, phases: Vec<Phase>, opts: &ApplyOptions) -> Result<(), Appl
     }
 }
 
-async fn locked(
-    db: &Db,
+async fn locked<D: Driver>(
+    db: &D,
     target: Option<&Schema>,
     sel: PhaseSel,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
     let wanted = phases(sel);
-    let mut mig = match ledger::in_flight(&db.pool).await? {
+    let mut mig = match db.in_flight().await? {
         Some(m) => {
             if m.state == MigrationState::Aborting {
                 return Err(ApplyError::WrongPhase {
@@ -191,7 +191,7 @@ async fn locked(
                 return Ok(());
             }
             gate(&plan, wanted.clone(), opts)?;
-            let id = ledger::create(&db.pool, &plan, &yaml(target), &yaml(&live.schema)).await?;
+            let id = db.create(&plan, &yaml(target), &yaml(&live.schema)).await?;
             Migration {
                 id,
                 state: MigrationState::InFlight,
@@ -214,14 +214,14 @@ async fn locked(
     Ok(())
 }
 
-pub(super) async fn run_phase(
-    db: &Db,
+async fn run_phase<D: Driver>(
+    db: &D,
     mig: &mut Migration,
     phase: Phase,
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    let rows = ledger::step_rows(&db.pool, mig.id).await?;
+    let rows = db.step_rows(mig.id).await?;
     let positions: Vec<usize> = (0..mig.plan.steps.len())
         .filter(|&i| mig.plan.steps[i].phase == phase)
         .collect();
@@ -245,88 +245,23 @@ pub(super) async fn run_phase(
         steps: positions.len(),
     });
     for &i in &positions {
+        let row = rows.get(i).cloned().unwrap_or_else(StepRow::pending);
         let step = &mig.plan.steps[i];
-        let row = rows.get(i).cloned().unwrap_or(StepRow {
-            status: StepState::Pending,
-            checkpoint: None,
-            rows_done: 0,
-        });
-        if row.status == StepState::Done {
-            obs.on(Event::StepSkipped {
-                number: i + 1,
-                step,
-            });
-            continue;
-        }
-        if opts.interrupt.requested() {
-            let at = format!("before step {} (`{}`)", i + 1, step.description);
-            ledger::set_status(
-                &db.pool,
-                mig.id,
-                i,
-                StepState::Interrupted,
-                Some((&at, None)),
-            )
-            .await?;
-            return Err(ApplyError::Interrupted { at });
-        }
-        obs.on(Event::StepStarted {
-            number: i + 1,
-            step,
-        });
-        let t0 = Instant::now();
-        ledger::set_status(&db.pool, mig.id, i, StepState::Running, None).await?;
-        let result = if let Some(b) = &step.backfill {
-            backfill(db, mig.id, i, step, b, &row, opts, obs).await
-        } else if step.transactional {
-            transactional(db, mig.id, i, step, opts, obs).await
-        } else {
-            concurrent(db, step, opts, obs).await
-        };
-        match result {
-            Ok(()) => {
-                if !step.transactional || step.backfill.is_some() {
-                    ledger::set_status(&db.pool, mig.id, i, StepState::Done, None).await?;
-                }
-                obs.on(Event::StepFinished {
-                    number: i + 1,
-                    step,
-                    elapsed: t0.elapsed(),
-                });
-            }
-            Err(e) => {
-                record_failure(&db.pool, mig.id, i, &e).await?;
-                return Err(e);
-            }
+        if let Err(e) = run_one(db, mig.id, i, step, &row, "step", opts, obs).await {
+            record_failure(db, mig.id, i, &e).await?;
+            return Err(e);
         }
     }
     let live = db.read_live().await?;
     verify(&live.schema, mig, phase)?;
     let finished = phase == Phase::Contract;
     let live_yaml = yaml(&live.schema);
-    ledger::complete_phase(&db.pool, mig.id, phase, &live_yaml, finished).await?;
+    db.complete_phase(mig.id, phase, &live_yaml, finished)
+        .await?;
     mig.completed_phase = Some(phase);
     mig.phase_schema = Some(live_yaml);
     obs.on(Event::PhaseFinished { phase });
     Ok(())
-}
-
-/// Records why a step stopped: interrupted (it runs again on resume) or
-/// failed, with the server's message and SQLSTATE.
-pub(super) async fn record_failure(
-    pool: &PgPool,
-    id: i64,
-    pos: usize,
-    e: &ApplyError,
-) -> Result<(), ApplyError> {
-    let (status, msg, state) = match e {
-        ApplyError::Interrupted { at } => (StepState::Interrupted, at.clone(), None),
-        ApplyError::Step {
-            message, sqlstate, ..
-        } => (StepState::Failed, message.clone(), sqlstate.clone()),
-        other => (StepState::Failed, other.to_string(), None),
-    };
-    ledger::set_status(pool, id, pos, status, Some((&msg, state.as_deref()))).await
 }
 
 /// After a phase, what its steps provide must exist; after contract, the

@@ -4,11 +4,7 @@
 //! next phase. A step the ledger shows as running while no live apply
 //! holds the lock reads as interrupted.
 
-use sqlx::PgPool;
-
-use super::db::Db;
-use super::ledger;
-use super::lock::{self, Holder};
+use super::driver::{Driver, Holder};
 use super::state::{MigrationState, StepState};
 use super::*;
 
@@ -59,13 +55,10 @@ pub struct StepStatus {
 
 /// The last migration (or abort) and its steps.
 pub async fn status(url: &str) -> Result<Status, ApplyError> {
-    let db = Db::open(url).await?;
-    let r = read_status(&db.pool).await;
-    db.close().await;
-    r
+    on_driver!(url, |db| read_status(db))
 }
 
-async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
+async fn read_status<D: Driver>(db: &D) -> Result<Status, ApplyError> {
     let mut st = Status {
         migration: None,
         kind: None,
@@ -77,12 +70,12 @@ async fn read_status(pool: &PgPool) -> Result<Status, ApplyError> {
         holder: None,
         steps: Vec::new(),
     };
-    if !ledger::exists(pool).await? {
+    if !db.exists().await? {
         return Ok(st);
     }
-    st.holder = lock::holder(pool).await?;
+    st.holder = db.holder().await?;
     let alive = st.holder.as_ref().is_some_and(Holder::alive);
-    let Some((m, steps)) = ledger::latest(pool).await? else {
+    let Some((m, steps)) = db.latest().await? else {
         return Ok(st);
     };
     st.steps = steps;

@@ -5,48 +5,12 @@
 //! holder whose process is gone (on the same host) or whose heartbeat is
 //! older than the lease is taken over.
 
-use std::time::Duration;
-
 use sqlx::{PgPool, Row};
 
 use super::ledger::{begin, commit};
 use crate::apply::ApplyError;
+use crate::apply::driver::{HeldLock, Holder, LEASE, this_host};
 use crate::conn::postgres::query;
-
-/// How long a lock row lives without a heartbeat before another apply
-/// may take it over (the holder died without releasing it).
-pub const LEASE: Duration = Duration::from_secs(30);
-
-/// Who holds the apply lock.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Holder {
-    pub host: String,
-    pub pid: i32,
-    pub since: String,
-    /// The heartbeat is older than the lease: the holder is gone.
-    pub expired: bool,
-}
-
-impl Holder {
-    /// Whether the holder still runs: its heartbeat is fresh and, on this
-    /// host, its process exists.
-    pub fn alive(&self) -> bool {
-        !self.expired && (self.host != this_host() || process_exists(self.pid))
-    }
-}
-
-pub fn this_host() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".to_string())
-}
-
-fn process_exists(pid: i32) -> bool {
-    pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
 
 /// The lock's holder, if any.
 pub async fn holder(pool: &PgPool) -> Result<Option<Holder>, ApplyError> {
@@ -139,9 +103,10 @@ impl ApplyLock {
             beat: Some(beat),
         }
     }
+}
 
-    /// Gives the lock back.
-    pub async fn release(mut self) {
+impl HeldLock for ApplyLock {
+    async fn release(mut self) {
         if let Some(b) = self.beat.take() {
             b.abort();
         }

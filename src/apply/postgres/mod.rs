@@ -1,8 +1,14 @@
-//! What `apply` says to PostgreSQL: the ledger's tables and statements,
-//! the apply lock's lease, watching a waiting statement's blockers in
-//! `pg_locks`, and a step's session settings.
+//! What `apply` says to PostgreSQL: the driver (`driver.rs`), the
+//! ledger's tables and statements, the apply lock's lease, a step's
+//! session settings, running steps and backfills, and watching a waiting
+//! statement's blockers in `pg_locks`.
 
-pub(super) mod ledger;
-pub(super) mod lock;
-pub(super) mod session;
-pub(super) mod watch;
+mod backfill;
+mod driver;
+mod ledger;
+mod lock;
+mod session;
+mod steps;
+mod watch;
+
+pub(super) use driver::PgDriver;

@@ -4,33 +4,24 @@
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 
+use super::driver::PgDriver;
 use crate::apply::ApplyError;
-use crate::apply::db::Db;
+use crate::apply::driver::ErrorClass;
 use crate::conn::ConnError;
 use crate::conn::postgres::{query, query_scalar};
 use crate::model::QualifiedName;
 use crate::sql::postgres::qualified;
 
 /// What a failed statement's SQLSTATE means to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::apply) enum ErrorClass {
-    /// 55P03 lock_not_available: lock_timeout expired; worth a retry.
-    LockNotGranted,
-    /// 57014 query_canceled (by pg_cancel_backend, or a statement timeout).
-    Cancelled,
-    /// 2BP01 dependent_objects_still_exist: something else uses it.
-    DependentsExist,
-    Other,
-}
-
-impl ErrorClass {
-    pub(in crate::apply) fn of(sqlstate: Option<&str>) -> ErrorClass {
-        match sqlstate {
-            Some("55P03") => ErrorClass::LockNotGranted,
-            Some("57014") => ErrorClass::Cancelled,
-            Some("2BP01") => ErrorClass::DependentsExist,
-            _ => ErrorClass::Other,
-        }
+pub(in crate::apply) fn error_class(sqlstate: Option<&str>) -> ErrorClass {
+    match sqlstate {
+        // lock_not_available: lock_timeout expired.
+        Some("55P03") => ErrorClass::LockNotGranted,
+        // query_canceled: by pg_cancel_backend, or a statement timeout.
+        Some("57014") => ErrorClass::Cancelled,
+        // dependent_objects_still_exist.
+        Some("2BP01") => ErrorClass::DependentsExist,
+        _ => ErrorClass::Other,
     }
 }
 
@@ -121,7 +112,7 @@ pub(in crate::apply) async fn build_under_way(
 /// settings, and the returned timeouts say which ones those are. Also
 /// returns the session's backend pid.
 pub(in crate::apply) async fn concurrent_session(
-    db: &Db,
+    db: &PgDriver,
     lock_ms: u64,
     stmt_ms: u64,
 ) -> Result<(PgConnection, Option<i32>, Option<(String, String)>), ApplyError> {
@@ -163,11 +154,11 @@ mod tests {
 
     #[test]
     fn sqlstates_are_classed() {
-        assert_eq!(ErrorClass::of(Some("55P03")), ErrorClass::LockNotGranted);
-        assert_eq!(ErrorClass::of(Some("57014")), ErrorClass::Cancelled);
-        assert_eq!(ErrorClass::of(Some("2BP01")), ErrorClass::DependentsExist);
-        assert_eq!(ErrorClass::of(Some("23505")), ErrorClass::Other);
-        assert_eq!(ErrorClass::of(None), ErrorClass::Other);
+        assert_eq!(error_class(Some("55P03")), ErrorClass::LockNotGranted);
+        assert_eq!(error_class(Some("57014")), ErrorClass::Cancelled);
+        assert_eq!(error_class(Some("2BP01")), ErrorClass::DependentsExist);
+        assert_eq!(error_class(Some("23505")), ErrorClass::Other);
+        assert_eq!(error_class(None), ErrorClass::Other);
     }
 
     #[test]

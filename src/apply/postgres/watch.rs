@@ -1,42 +1,15 @@
 //! Watching a statement while it runs: who holds up its lock request (so
 //! a retry report can name the session to wait for), cancelling it on a
-//! second stop request, and the backoff between retries.
+//! second stop request.
 
 use std::future::Future;
 use std::time::Duration;
 
 use sqlx::{PgPool, Row};
 
+use crate::apply::driver::Blocker;
 use crate::apply::interrupt::Interrupt;
 use crate::conn::postgres::query;
-
-/// A session that holds a lock a statement of the apply waits for.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Blocker {
-    pub pid: i32,
-    pub application_name: String,
-    /// `active`, `idle in transaction`, ...
-    pub state: String,
-    /// The start of its current or last query.
-    pub query: String,
-    /// How long its transaction has been open, in whole seconds.
-    pub transaction_seconds: i64,
-}
-
-impl std::fmt::Display for Blocker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let app = if self.application_name.is_empty() {
-            "no application_name".to_string()
-        } else {
-            format!("application_name {}", self.application_name)
-        };
-        write!(
-            f,
-            "pid {} ({app}, {}, transaction open {}s): {}",
-            self.pid, self.state, self.transaction_seconds, self.query
-        )
-    }
-}
 
 /// The sessions `pid` waits for, from the server's lock graph.
 pub(in crate::apply) async fn blockers(pool: &PgPool, pid: i32) -> Vec<Blocker> {
@@ -135,15 +108,4 @@ pub(in crate::apply) async fn watched<T>(
         blockers,
         cancelled,
     }
-}
-
-/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s ... up to 10 s, ±50 %.
-pub(in crate::apply) fn backoff(attempt: u32) -> Duration {
-    let base = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    let jitter = nanos % (base + 1);
-    Duration::from_millis(base / 2 + jitter)
 }

@@ -6,13 +6,17 @@
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::db::Db;
-use super::ledger::{self, StepRow};
-use super::steps::{Failure, after_failure, step_error, timeouts};
+use super::driver::PgDriver;
+use super::ledger;
+use super::session;
+use super::steps::statement_error;
 use super::watch::watched;
-use super::*;
+use crate::apply::driver::StepRow;
+use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
+use crate::apply::{ApplyError, ApplyOptions, Event, Observer};
 use crate::conn::postgres::query_scalar;
 use crate::plan::Backfill;
+use crate::plan::Step;
 use crate::sql::postgres::{BackfillSql, literals, qualified};
 
 /// A committed batch: the last key it covered and how many rows it had.
@@ -23,7 +27,7 @@ type Batch = (Vec<String>, i64);
 /// continues after the last committed batch, and no row is updated twice.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn backfill(
-    db: &Db,
+    db: &PgDriver,
     id: i64,
     pos: usize,
     step: &Step,
@@ -38,7 +42,7 @@ pub(super) async fn backfill(
     let total: i64 = query_scalar(AssertSqlSafe(count_sql.clone()))
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| step_error(step, &count_sql, &e))?;
+        .map_err(|e| step_error(step, &count_sql, statement_error(&e)))?;
     ledger::commit(tx, "count the rows").await?;
     let pages_per_batch = if b.by_position() {
         Some(pages_per_batch(db, step, &sql, total, opts.batch_size).await?)
@@ -63,9 +67,9 @@ pub(super) async fn backfill(
         let run: Result<Option<Batch>, Failure> = async {
             let fail = |statement: &str| {
                 let statement = statement.to_string();
-                move |error| Failure {
+                move |e: sqlx::Error| Failure {
                     statement,
-                    error,
+                    error: statement_error(&e),
                     blockers: Vec::new(),
                     cancelled: false,
                 }
@@ -132,10 +136,10 @@ pub(super) async fn backfill(
             .await;
             let written = match w.result {
                 Ok(r) => r.rows_affected() as i64,
-                Err(error) => {
+                Err(e) => {
                     return Err(Failure {
                         statement: update_sql,
-                        error,
+                        error: statement_error(&e),
                         blockers: w.blockers,
                         cancelled: w.cancelled,
                     });
@@ -163,7 +167,7 @@ pub(super) async fn backfill(
             Ok(Some((upper, count))) => {
                 tx.commit()
                     .await
-                    .map_err(|e| step_error(step, "COMMIT", &e))?;
+                    .map_err(|e| step_error(step, "COMMIT", statement_error(&e)))?;
                 checkpoint = Some(upper);
                 done += count as u64;
                 attempt = 0;
@@ -195,7 +199,7 @@ pub(super) async fn backfill(
 /// table's rows per page (from the statistics, else from the count and
 /// the size now), at least one.
 async fn pages_per_batch(
-    db: &Db,
+    db: &PgDriver,
     step: &Step,
     sql: &BackfillSql<'_>,
     total: i64,
@@ -207,7 +211,7 @@ async fn pages_per_batch(
     let row: PgRow = sqlx::raw_sql(AssertSqlSafe(pages_sql.clone()))
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| step_error(step, &pages_sql, &e))?;
+        .map_err(|e| step_error(step, &pages_sql, statement_error(&e)))?;
     ledger::commit(tx, WHAT).await?;
     let pages: i64 = row.get(0);
     let per_page: f64 = row.get(1);
