@@ -154,8 +154,8 @@ async fn abort_locked<D: Driver>(
 }
 
 /// Runs the abort record's steps that are not finished. An object that
-/// something else still depends on (SQLSTATE 2BP01: dropping it without
-/// CASCADE is refused) is left in place and reported.
+/// something else still depends on (the database refuses to drop it
+/// without CASCADE) is left in place and reported.
 async fn run_undo<D: Driver>(
     db: &D,
     record: &Migration,

@@ -125,6 +125,8 @@ pub enum Event<'a> {
         pid: i32,
         running_for: Duration,
         phase: String,
+        /// The statement that stops it instead.
+        stop: String,
     },
     /// Behind a transaction pooler a statement outside a transaction cannot
     /// get its own timeouts: it runs with the server's.

@@ -213,8 +213,9 @@ impl Observer for Progress {
                 pid,
                 running_for,
                 phase,
+                stop,
             } => errln!(
-                "    the build of index {index} from an earlier apply still runs on the server (pid {pid}, for {}{}); waiting for it to end (to stop it instead: SELECT pg_cancel_backend({pid}))",
+                "    the build of index {index} from an earlier apply still runs on the server (pid {pid}, for {}{}); waiting for it to end (to stop it instead: {stop})",
                 short_duration(running_for),
                 if phase.is_empty() {
                     String::new()

@@ -148,15 +148,7 @@ impl fmt::Display for DbError {
                 if let Some(code) = d.code() {
                     write!(f, " (SQLSTATE {code})")?;
                 }
-                if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                    if let Some(detail) = pg.detail() {
-                        write!(f, "\n  detail: {detail}")?;
-                    }
-                    if let Some(hint) = pg.hint() {
-                        write!(f, "\n  hint: {hint}")?;
-                    }
-                }
-                Ok(())
+                f.write_str(&server_notes(d.as_ref()))
             }
             sqlx::Error::Tls(e) => write!(f, "TLS: {e}"),
             sqlx::Error::Io(e) => write!(f, "{e}"),
@@ -169,6 +161,12 @@ impl fmt::Display for DbError {
 }
 
 impl std::error::Error for DbError {}
+
+/// What the server said beside its message (for PostgreSQL its DETAIL
+/// and HINT, which often name the row at fault), one indented line each.
+pub fn server_notes(d: &dyn sqlx::error::DatabaseError) -> String {
+    postgres::notes(d)
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 //! declarative diff can never guess one). A hint whose rename already
 //! happened (the old name is gone, the new one exists) is simply satisfied.
 
-pub mod expr;
+pub mod postgres;
 
 use std::collections::{BTreeMap, BTreeSet};
 

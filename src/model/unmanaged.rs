@@ -85,8 +85,8 @@ impl UnmanagedKind {
 /// How a dependency is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Via {
-    /// The catalog records it (`pg_depend`): PostgreSQL refuses to drop or
-    /// retype the column while the object exists.
+    /// The catalog records it: the database refuses to drop or retype
+    /// the column while the object exists.
     Catalog,
     /// A trigger's function refers to the column (`NEW.col`, or its name
     /// among the trigger's arguments): nothing stops a drop, but the
@@ -123,8 +123,8 @@ pub struct Unmanaged {
     pub identity: String,
     /// Its name, typed.
     pub place: Place,
-    /// The managed tables and columns it depends on (from `pg_depend`), so
-    /// a plan can refuse a change that would break it.
+    /// The managed tables and columns it depends on (as the catalog
+    /// records them), so a plan can refuse a change that would break it.
     pub depends_on: Vec<ColumnRef>,
 }
 

@@ -191,7 +191,9 @@ impl HazardKind {
             HazardKind::DataLoss => {
                 "rows, column values or a sequence's counter are gone (drop table, column or sequence)"
             }
-            HazardKind::TableRewrite => "the table is rewritten under an ACCESS EXCLUSIVE lock",
+            HazardKind::TableRewrite => {
+                "the table is rewritten while it is locked against reads and writes"
+            }
             HazardKind::LongLock => "an exclusive lock is held for longer than a catalog change",
             HazardKind::IndexDropped => {
                 "an index goes (drop index, or drop the key constraint that owns one): queries that used it may slow down sharply"

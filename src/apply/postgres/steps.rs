@@ -16,6 +16,7 @@ use super::watch::watched;
 use crate::apply::driver::StatementError;
 use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
 use crate::apply::{ApplyError, ApplyOptions, Event, Observer};
+use crate::conn::server_notes;
 use crate::model::QualifiedName;
 use crate::plan::{Action, ObjectKind, Resource, Step};
 
@@ -28,18 +29,7 @@ pub(super) fn statement_error(e: &sqlx::Error) -> StatementError {
         .and_then(|d| d.code())
         .map(|c| c.to_string());
     let message = match e.as_database_error() {
-        Some(d) => {
-            let mut m = d.message().to_string();
-            if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                if let Some(detail) = pg.detail() {
-                    m.push_str(&format!("\n  detail: {detail}"));
-                }
-                if let Some(hint) = pg.hint() {
-                    m.push_str(&format!("\n  hint: {hint}"));
-                }
-            }
-            m
-        }
+        Some(d) => format!("{}{}", d.message(), server_notes(d)),
         None => crate::conn::DbError(sqlx::Error::Protocol(e.to_string())).to_string(),
     };
     StatementError {
@@ -167,6 +157,7 @@ pub(super) async fn concurrent(
                         pid,
                         running_for: std::time::Duration::from_secs(secs),
                         phase,
+                        stop: format!("SELECT pg_cancel_backend({pid})"),
                     });
                     reported = Some(std::time::Instant::now());
                 }

@@ -32,6 +32,22 @@ mod tests;
 use connect::env_lookup;
 pub use pooler::{query, query_as, query_scalar};
 
+/// A server error's DETAIL and HINT, one indented line each; nothing
+/// for an error that is not PostgreSQL's.
+pub(super) fn notes(d: &dyn sqlx::error::DatabaseError) -> String {
+    let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() else {
+        return String::new();
+    };
+    let mut s = String::new();
+    if let Some(detail) = pg.detail() {
+        s.push_str(&format!("\n  detail: {detail}"));
+    }
+    if let Some(hint) = pg.hint() {
+        s.push_str(&format!("\n  hint: {hint}"));
+    }
+    s
+}
+
 /// The libpq parameters bellows understands, in the order libpq lists them.
 pub const KEYWORDS: &[&str] = &[
     "host",

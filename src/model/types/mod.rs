@@ -142,6 +142,3 @@ impl TypeSpec {
         postgres::parse(text)
     }
 }
-
-#[cfg(test)]
-mod tests;

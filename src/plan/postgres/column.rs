@@ -3,7 +3,7 @@
 use super::kind::{InTable, Kind, objects};
 use super::sync::Sync;
 use super::*;
-use crate::diff::expr::{same_default, same_opt_sql};
+use crate::diff::postgres::{same_default, same_opt_sql};
 use crate::sql::postgres::type_sql;
 
 pub(super) struct Columns;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::kind::{InTable, Kind, objects};
 use super::*;
-use crate::diff::expr::same_sql_for;
+use crate::diff::postgres::same_sql_for;
 use crate::sql::postgres::{check_def, foreign_key_def};
 
 pub(super) struct Checks;

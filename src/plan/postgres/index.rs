@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::kind::{InTable, Kind, objects};
 use super::*;
-use crate::diff::expr::normalize_for;
+use crate::diff::postgres::normalize_for;
 use crate::sql::postgres::create_index;
 
 pub(super) struct Indexes;

@@ -203,8 +203,8 @@ pub(super) fn check_foreign_key(
         );
         return;
     }
-    // PostgreSQL requires a unique constraint or primary key (or a plain
-    // unique index) over exactly the referenced columns (SQLSTATE 42830).
+    // A foreign key needs a unique constraint or primary key (or a plain
+    // unique index) over exactly the referenced columns.
     let wanted: BTreeSet<&Ident> = cols.iter().collect();
     let is_key =
         |c: &Vec<Ident>| c.iter().collect::<BTreeSet<_>>() == wanted && c.len() == cols.len();

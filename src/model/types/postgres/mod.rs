@@ -5,6 +5,8 @@ use super::*;
 use crate::model::ident::DEFAULT_SCHEMA;
 
 mod spelling;
+#[cfg(test)]
+mod tests;
 
 /// Built-in types outside the named variants: written bare, never qualified.
 const CATALOG_TYPES: &[&str] = &[
