@@ -1,17 +1,18 @@
 //! The YAML target format: reading (with every error located), the model
 //! conversion, the writer `dump` uses, and the JSON Schema for editors.
 
-mod convert;
 pub mod de;
 mod error;
 pub mod format;
+mod kinds;
+mod read;
 mod tree;
 mod write;
 
 use std::path::Path;
 
-pub use convert::nextval_default;
 pub use error::{Diagnostic, FileDiagnostics, Pos, Span, SpecError};
+pub use kinds::nextval_default;
 pub use write::{WriteOptions, to_yaml};
 
 use crate::model::Schema;
@@ -60,7 +61,7 @@ pub fn read_str(path: &Path, source: &str) -> Result<Schema, SpecError> {
     drop(root);
     diags.extend(sink.into_inner());
     let schema = match file {
-        Ok(file) => Some(convert::convert(file, &mut diags)),
+        Ok(file) => Some(read::convert(file, &mut diags)),
         Err(e) => {
             diags.push(e.into_diagnostic());
             None

@@ -1,13 +1,12 @@
-//! Checks across the whole file, once every entry is read: type names
-//! that look like typos, duplicate names, table renames, and foreign keys
-//! against the tables and keys they reference.
+//! Checks across the tables, once every entry is read: type names that
+//! look like typos, table renames, and foreign keys against the tables
+//! and keys they reference.
 
-use super::super::de::Located;
-use super::super::error::{Diagnostic, Span};
-use super::super::format::*;
-use super::*;
-use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+use crate::spec::error::Span;
+use crate::spec::read::{Diags, Places, err, ident};
 
 /// An unqualified type that is neither built in nor an enum of this file
 /// may be an extension's or a domain's; but when it is one letter away
@@ -78,22 +77,13 @@ pub(super) fn check_type_typos(
         {
             continue;
         }
-        if let Some(m) = super::super::error::did_you_mean(name.as_str(), BUILTIN) {
+        if let Some(m) = crate::spec::error::did_you_mean(name.as_str(), BUILTIN) {
             diags.push(
                 Diagnostic::new(ty.span(), format!("column `{column}` of `{table}`: unknown type `{}`", name))
                     .help(format!("did you mean `{m}`? (a type from an extension needs that extension under `extensions:`; write other user types schema-qualified, e.g. `public.{name}`)")),
             );
         }
     }
-}
-
-pub(super) fn duplicate(diags: &mut Diags, l: &Located<String>, what: &str, first: Span) {
-    diags.push(
-        Diagnostic::new(l.span(), format!("{what} is defined twice")).help(format!(
-            "it is first defined at line {}, column {} (an unqualified name means `public.<name>`)",
-            first.start.line, first.start.column
-        )),
-    );
 }
 
 /// A table renamed from a name the target still uses, or two tables
@@ -152,7 +142,7 @@ pub(super) fn check_foreign_key(
             format!("{what} references table `{ref_table}`, which is not defined"),
         );
         let known_refs: Vec<&str> = known.iter().map(String::as_str).collect();
-        if let Some(m) = super::super::error::did_you_mean(&refs.value.table.value, &known_refs) {
+        if let Some(m) = crate::spec::error::did_you_mean(&refs.value.table.value, &known_refs) {
             d = d.help(format!("did you mean `{m}`?"));
         }
         diags.push(d);

@@ -1,12 +1,9 @@
 //! Reading a table's indexes: keys (columns or expressions, with order,
 //! nulls, operator class and collation), INCLUDE columns and predicates.
 
-use super::super::de::{Checked, Located, OrderedMap};
-use super::super::error::Diagnostic;
-use super::super::format::*;
-use super::table::TableReader;
-use super::{ident, sql_expression};
-use crate::model::*;
+use super::read::TableReader;
+use super::*;
+use crate::spec::read::{ident, sql_expression};
 
 impl TableReader<'_> {
     pub(super) fn read_indexes(

@@ -4,11 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::super::de::{Checked, Located, OrderedMap};
-use super::super::error::{Diagnostic, Span};
-use super::super::format::*;
-use super::{Diags, Places, column_list, ident, nextval_default, qname, sql_expression};
-use crate::model::*;
+use super::*;
+use crate::spec::error::Span;
+use crate::spec::read::{Diags, Places, ident, sql_expression};
 
 pub(super) struct TableReader<'a> {
     pub diags: &'a mut Diags,

@@ -1,0 +1,71 @@
+//! The kinds of object a target file holds, one module each: its YAML
+//! types, how an entry is read into the model (with every error located)
+//! and how the model is written back. The list below is the one place
+//! that names them: it makes the file's top-level keys (`SchemaFile`),
+//! the order they are read in, and the order `dump` writes them in.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::de::{Checked, Located, OrderedMap};
+use super::read::Reader;
+use super::write::{Writer, Y};
+use crate::model::Schema;
+
+mod enum_type;
+mod extension;
+mod namespace;
+pub(super) mod sequence;
+pub(super) mod table;
+
+pub use enum_type::EnumSpec;
+pub use extension::{ExtensionSpec, ExtensionsSpec};
+pub use sequence::SequenceSpec;
+pub use table::*;
+
+/// Declares the kinds: each is a top-level key of the file, with its
+/// type, read and written by the module named after `=>`.
+macro_rules! kinds {
+    ($( $(#[$doc:meta])* $key:ident: $ty:ty => $kind:ident, )*) => {
+        /// A bellows target schema: the whole truth for the kinds of object
+        /// bellows manages. Names are taken literally (case is kept); a table or
+        /// type name without a schema is in `public`.
+        #[derive(Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        #[schemars(title = "bellows target schema")]
+        pub struct SchemaFile {
+            $( $(#[$doc])* #[serde(default)] pub $key: $ty, )*
+        }
+
+        /// Reads each kind's part of `file`, in the order listed.
+        pub(super) fn read_all(r: &mut Reader, file: SchemaFile) {
+            $( $kind::read(r, file.$key); )*
+        }
+
+        /// Each kind's part of `schema`, under its key, in the order
+        /// listed; a kind with nothing to write is left out.
+        pub(super) fn write_all(schema: &Schema, w: &Writer) -> Vec<(String, Y)> {
+            let mut doc = Vec::new();
+            $(
+                if let Some(y) = $kind::write(schema, w) {
+                    doc.push((stringify!($key).to_string(), y));
+                }
+            )*
+            doc
+        }
+    };
+}
+
+kinds! {
+    /// Schemas (namespaces) besides `public`. Those that tables, enums or
+    /// sequences are in need not be listed.
+    schemas: Option<Vec<Located<String>>> => namespace,
+    /// Extensions: a list of names, or a mapping of name to options.
+    extensions: Option<ExtensionsSpec> => extension,
+    /// Enum types: name to the list of labels, in sort order.
+    enums: OrderedMap<Checked<EnumSpec>> => enum_type,
+    /// Sequences that are not behind a `serial` column.
+    sequences: OrderedMap<Checked<SequenceSpec>> => sequence,
+    /// Tables: `name` or `schema.name` to its definition.
+    tables: OrderedMap<Checked<TableSpec>> => table,
+}

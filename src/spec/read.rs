@@ -1,0 +1,215 @@
+//! Validation and conversion of a read `SchemaFile` into the model: the
+//! helpers every kind's reader uses, and the order they run in. Every
+//! problem is collected (never only the first) with the position of the
+//! text it is about, and an entry that is wrong does not cause follow-up
+//! errors in entries that refer to it. Each kind's own reading is in
+//! `kinds/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::de::Located;
+use super::error::{Diagnostic, Pos, Span};
+use super::kinds::{self, ReferencesSpec, SchemaFile};
+use crate::model::*;
+
+pub(super) type Diags = Vec<Diagnostic>;
+
+pub(super) fn err(diags: &mut Diags, span: Option<Span>, message: impl Into<String>) {
+    diags.push(Diagnostic::new(span, message));
+}
+
+pub(super) fn ident(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<Ident> {
+    match Ident::new(l.value.clone()) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            diags.push(
+                Diagnostic::new(l.span(), format!("invalid {what} name: {e}"))
+                    .help("names are taken literally: 1 to 63 bytes, any characters but NUL"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn qname(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<QualifiedName> {
+    match QualifiedName::parse(&l.value) {
+        Ok(q) => Some(q),
+        Err(e) => {
+            diags.push(Diagnostic::new(
+                l.span(),
+                format!("invalid {what} name: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+/// An SQL expression from the file: not empty, and one expression that
+/// PostgreSQL's grammar reads (checked offline; the error points into the
+/// expression where PostgreSQL stopped reading).
+pub(super) fn sql_expression(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<String> {
+    let t = l.value.trim();
+    if t.is_empty() {
+        err(diags, l.span(), format!("{what} is empty"));
+        return None;
+    }
+    match crate::sql::postgres::check_expression(t) {
+        Ok(()) => Some(t.to_string()),
+        Err(e) => {
+            let lead = l.value.len() - l.value.trim_start().len();
+            let at = e.offset.map(|o| lead + o);
+            let (span, where_) = match at.and_then(|a| point_into(l, a)) {
+                Some(sp) => (Some(sp), String::new()),
+                None => (
+                    l.span(),
+                    at.map(|a| {
+                        format!(
+                            " (at character {} of it)",
+                            l.value[..a.min(l.value.len())].chars().count() + 1
+                        )
+                    })
+                    .unwrap_or_default(),
+                ),
+            };
+            diags.push(
+                Diagnostic::new(span, format!("{what} does not parse as SQL{where_}: {}", e.message))
+                    .help("write it as PostgreSQL reads it; a string literal needs its SQL quotes, as in `default: \"'free'\"`"),
+            );
+            None
+        }
+    }
+}
+
+/// The position of byte `at` of a scalar's value in the file, when the
+/// scalar sits on one line, plain or in quotes without escapes (so each
+/// character of the value is one column).
+fn point_into(l: &Located<String>, at: usize) -> Option<Span> {
+    let sp = l.span()?;
+    if sp.start.line != sp.end.line {
+        return None;
+    }
+    let width = sp.end.column.saturating_sub(sp.start.column) as usize;
+    let chars = l.value.chars().count();
+    // The parser's span of a double-quoted scalar in a flow mapping can
+    // take in the blank after the closing quote.
+    let quote = if width == chars {
+        0
+    } else if width == chars + 2 || width == chars + 3 {
+        1
+    } else {
+        return None;
+    };
+    let col = sp.start.column + quote + u32::try_from(l.value.get(..at)?.chars().count()).ok()?;
+    let p = Pos {
+        line: sp.start.line,
+        column: col,
+    };
+    Some(Span {
+        start: p,
+        end: Pos {
+            line: p.line,
+            column: col + 1,
+        },
+    })
+}
+
+/// Where each definition was, to point at it in later errors.
+#[derive(Default)]
+pub(super) struct Places {
+    pub tables: BTreeMap<QualifiedName, Span>,
+    /// Tables with an entry that did not read: references into them are
+    /// not checked, to avoid a cascade of errors from one mistake.
+    /// `None`: the whole table entry is broken; `Some(cols)`: these
+    /// columns' entries are.
+    pub broken_tables: BTreeMap<QualifiedName, Option<BTreeSet<String>>>,
+    /// Relation-namespace names (tables, sequences, indexes, key
+    /// constraints' indexes) per schema, with where they were defined.
+    relations: BTreeMap<(Ident, Ident), (String, Span)>,
+}
+
+impl Places {
+    /// Whether errors about `column` (or, with `None`, about anything) in
+    /// `table` would only repeat an error already reported.
+    pub fn is_broken(&self, table: &QualifiedName, column: Option<&str>) -> bool {
+        match (self.broken_tables.get(table), column) {
+            (None, _) => false,
+            (Some(None), _) => true,
+            (Some(Some(_)), None) => false,
+            (Some(Some(cols)), Some(c)) => cols.contains(c),
+        }
+    }
+
+    pub fn claim_relation(
+        &mut self,
+        diags: &mut Diags,
+        schema: &Ident,
+        name: &Ident,
+        what: String,
+        span: Span,
+    ) {
+        let key = (schema.clone(), name.clone());
+        if let Some((other, at)) = self.relations.get(&key) {
+            diags.push(
+                Diagnostic::new(
+                    Some(span),
+                    format!("{what} has the same name as {other}"),
+                )
+                .help(format!(
+                    "tables, sequences and indexes share one namespace per schema; the other is at line {}, column {}",
+                    at.start.line, at.start.column
+                )),
+            );
+        } else {
+            self.relations.insert(key, (what, span));
+        }
+    }
+}
+
+pub(super) fn duplicate(diags: &mut Diags, l: &Located<String>, what: &str, first: Span) {
+    diags.push(
+        Diagnostic::new(l.span(), format!("{what} is defined twice")).help(format!(
+            "it is first defined at line {}, column {} (an unqualified name means `public.<name>`)",
+            first.start.line, first.start.column
+        )),
+    );
+}
+
+/// What reading a file builds up: the model, the problems found, where
+/// each definition was, and what can only be checked once every entry is
+/// read.
+pub(super) struct Reader<'d> {
+    pub diags: &'d mut Diags,
+    pub schema: Schema,
+    pub places: Places,
+    /// Type names (enums) with where they were defined: a table's row
+    /// type shares their namespace.
+    pub types: BTreeMap<QualifiedName, Span>,
+    /// Sequences' `owned_by`, resolved once the tables are read.
+    pub owned_by: Vec<(QualifiedName, Located<String>)>,
+    /// Foreign keys, checked once every table is read.
+    pub fks: Vec<(QualifiedName, Ident, Located<ReferencesSpec>)>,
+    /// Tables renamed, with where the hint is.
+    pub renames: Vec<(QualifiedName, Span)>,
+    /// Column types as written: (table, column, type).
+    pub type_uses: Vec<(QualifiedName, String, Located<String>)>,
+}
+
+/// Converts a read file into a model, pushing every problem onto `diags`.
+pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
+    let mut r = Reader {
+        diags,
+        schema: Schema::default(),
+        places: Places::default(),
+        types: BTreeMap::new(),
+        owned_by: Vec::new(),
+        fks: Vec::new(),
+        renames: Vec::new(),
+        type_uses: Vec::new(),
+    };
+    kinds::read_all(&mut r, file);
+    kinds::table::check_all(&mut r);
+    kinds::sequence::resolve_owners(&mut r);
+    let used = r.schema.used_schemas();
+    r.schema.schemas.extend(used);
+    r.schema
+}
