@@ -4,7 +4,9 @@
 //! picture is consistent. Types, defaults and expressions come from
 //! `format_type`, `pg_get_expr`, `pg_get_constraintdef` and
 //! `pg_get_indexdef`, printed with `search_path = public`, which is how the
-//! YAML format writes them.
+//! YAML format writes them. Each kind's file holds its query (`$1` is
+//! the list of schemas in scope) and the reader of its rows; `KINDS`
+//! lists them in the order they run.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,11 +23,33 @@ use crate::model::*;
 
 type Result<T> = std::result::Result<T, IntrospectError>;
 
-mod queries;
+/// Objects that belong to an extension are the extension's, not the user's.
+macro_rules! not_extension_member {
+    ($class:literal, $oid:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM pg_depend xd WHERE xd.classid = '",
+            $class,
+            "'::regclass AND xd.objid = ",
+            $oid,
+            " AND xd.deptype = 'e')"
+        )
+    };
+}
+
+const Q_SCHEMAS: &str = concat!(
+    "SELECT n.nspname::text FROM pg_namespace n
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', $1)
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND ",
+    not_extension_member!("pg_namespace", "n.oid"),
+    " ORDER BY 1"
+);
+
+mod enum_type;
+mod extension;
+mod sequence;
 mod tables;
 mod unmanaged;
-
-use queries::*;
 
 fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
     move |source| IntrospectError::Query {
@@ -157,65 +181,21 @@ impl KindQuery {
     }
 }
 
-/// `indnullsnotdistinct`, new in PostgreSQL 15, or `false` before it.
-fn nulls_not_distinct(cx: &Context) -> &'static str {
-    if cx.pg15 {
-        "i.indnullsnotdistinct"
-    } else {
-        "false"
-    }
-}
-
 /// Every kind's query, in the order they are read: what a reader looks up
 /// (the tables, for columns; the managed objects, for what depends on
-/// them) is read before it. A new kind is one entry here.
+/// them) is read before it. A new kind is its file (the query, and the
+/// reader that takes its rows into the model) and one line here.
 const KINDS: &[KindQuery] = &[
-    KindQuery::new(
-        "extensions",
-        |_| Q_EXTENSIONS.into(),
-        |r, rows, cx| r.extensions(rows, &cx.scope, cx.all_schemas),
-    ),
-    KindQuery::new("enum types", |_| Q_ENUMS.into(), |r, rows, _| r.enums(rows)),
-    KindQuery::new(
-        "sequences",
-        |_| Q_SEQUENCES.into(),
-        |r, rows, _| r.sequences(rows),
-    ),
-    KindQuery::new(
-        "tables",
-        |_| Q_RELATIONS.into(),
-        |r, rows, _| r.relations(rows),
-    ),
-    KindQuery::new(
-        "columns",
-        |_| Q_COLUMNS.into(),
-        |r, rows, _| r.columns(rows),
-    ),
-    KindQuery::new(
-        "constraints",
-        |cx| Q_CONSTRAINTS.replace("{NND}", nulls_not_distinct(cx)),
-        |r, rows, _| r.constraints(rows),
-    ),
-    KindQuery::new(
-        "indexes",
-        |cx| Q_INDEXES.replace("{NND}", nulls_not_distinct(cx)),
-        |r, rows, _| r.indexes(rows),
-    ),
-    KindQuery::new(
-        "functions, triggers, types and policies",
-        |_| Q_UNMANAGED.into(),
-        |r, rows, _| r.unmanaged(rows),
-    ),
-    KindQuery::new(
-        "dependencies",
-        |_| Q_DEPENDENCIES.into(),
-        |r, rows, _| r.dependencies(rows),
-    ),
-    KindQuery::new(
-        "trigger functions",
-        |_| Q_TRIGGER_BODIES.into(),
-        |r, rows, _| r.trigger_bodies(rows),
-    ),
+    extension::KIND,
+    enum_type::KIND,
+    sequence::KIND,
+    tables::RELATIONS,
+    tables::COLUMNS,
+    tables::CONSTRAINTS,
+    tables::INDEXES,
+    unmanaged::UNMANAGED,
+    unmanaged::DEPENDENCIES,
+    unmanaged::TRIGGER_BODIES,
 ];
 
 fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
@@ -242,103 +222,5 @@ impl Reader {
             place,
             depends_on: Vec::new(),
         });
-    }
-
-    fn extensions(&mut self, rows: Vec<PgRow>, scope: &[String], all: bool) -> Result<()> {
-        for row in rows {
-            let name: String = get(&row, 0, "extensions")?;
-            let schema: String = get(&row, 1, "extensions")?;
-            let version: String = get(&row, 2, "extensions")?;
-            if !all && !scope.contains(&schema) {
-                continue;
-            }
-            let ext = Extension {
-                schema: (schema != DEFAULT_SCHEMA)
-                    .then(|| ident(schema, "schema"))
-                    .transpose()?,
-                version: Some(version),
-            };
-            self.out
-                .schema
-                .extensions
-                .insert(ident(name, "extension")?, ext);
-        }
-        Ok(())
-    }
-
-    fn enums(&mut self, rows: Vec<PgRow>) -> Result<()> {
-        for row in rows {
-            let name = qname(
-                get(&row, 0, "enum types")?,
-                get(&row, 1, "enum types")?,
-                "enum",
-            )?;
-            let values: Vec<String> = get(&row, 2, "enum types")?;
-            self.out.schema.enums.insert(name, EnumType { values });
-        }
-        Ok(())
-    }
-
-    fn sequences(&mut self, rows: Vec<PgRow>) -> Result<()> {
-        const W: &str = "sequences";
-        for row in rows {
-            let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "sequence")?;
-            let deptype: Option<String> = get(&row, 9, W)?;
-            if deptype.as_deref() == Some("i") {
-                // An identity column's sequence is part of the column.
-                continue;
-            }
-            let type_text: String = get(&row, 2, W)?;
-            let data_type =
-                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
-                    object: format!("sequence {name}"),
-                    detail: e,
-                })?;
-            let (start, inc, min, max, cache): (i64, i64, i64, i64, i64) = (
-                get(&row, 3, W)?,
-                get(&row, 4, W)?,
-                get(&row, 5, W)?,
-                get(&row, 6, W)?,
-                get(&row, 7, W)?,
-            );
-            let type_max = match data_type.base {
-                BaseType::SmallInt => i16::MAX as i64,
-                BaseType::Integer => i32::MAX as i64,
-                _ => i64::MAX,
-            };
-            let type_min = match data_type.base {
-                BaseType::SmallInt => i16::MIN as i64,
-                BaseType::Integer => i32::MIN as i64,
-                _ => i64::MIN,
-            };
-            // Leave out what equals PostgreSQL's default for the type and
-            // direction, so that a dump shows only what was chosen.
-            let (dmin, dmax) = if inc > 0 {
-                (1, type_max)
-            } else {
-                (type_min, -1)
-            };
-            let min_value = (min != dmin).then_some(min);
-            let max_value = (max != dmax).then_some(max);
-            let dstart = if inc > 0 { min } else { max };
-            let mut seq = Sequence::new(data_type);
-            seq.start = (start != dstart).then_some(start);
-            seq.increment = (inc != 1).then_some(inc);
-            seq.min_value = min_value;
-            seq.max_value = max_value;
-            seq.cache = (cache != 1).then_some(cache);
-            seq.cycle = get(&row, 8, W)?;
-            let tschema: Option<String> = get(&row, 10, W)?;
-            let tname: Option<String> = get(&row, 11, W)?;
-            let cname: Option<String> = get(&row, 12, W)?;
-            if let (Some(ts), Some(t), Some(c)) = (tschema, tname, cname) {
-                // The model keeps owners in the sequence's own schema.
-                if ts == name.schema.as_str() {
-                    seq.owned_by = Some((ident(t, "table")?, ident(c, "column")?));
-                }
-            }
-            self.out.schema.sequences.insert(name, seq);
-        }
-        Ok(())
     }
 }

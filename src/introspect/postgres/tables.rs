@@ -1,6 +1,116 @@
-//! Tables: relations, their columns, constraints and indexes.
+//! Tables: relations, their columns, constraints and indexes, a query
+//! each.
 
 use super::*;
+
+pub(super) const RELATIONS: KindQuery = KindQuery::new(
+    "tables",
+    |_| Q_RELATIONS.into(),
+    |r, rows, _| r.relations(rows),
+);
+pub(super) const COLUMNS: KindQuery = KindQuery::new(
+    "columns",
+    |_| Q_COLUMNS.into(),
+    |r, rows, _| r.columns(rows),
+);
+pub(super) const CONSTRAINTS: KindQuery = KindQuery::new(
+    "constraints",
+    |cx| Q_CONSTRAINTS.replace("{NND}", nulls_not_distinct(cx)),
+    |r, rows, _| r.constraints(rows),
+);
+pub(super) const INDEXES: KindQuery = KindQuery::new(
+    "indexes",
+    |cx| Q_INDEXES.replace("{NND}", nulls_not_distinct(cx)),
+    |r, rows, _| r.indexes(rows),
+);
+
+/// `indnullsnotdistinct`, new in PostgreSQL 15, or `false` before it.
+fn nulls_not_distinct(cx: &Context) -> &'static str {
+    if cx.pg15 {
+        "i.indnullsnotdistinct"
+    } else {
+        "false"
+    }
+}
+
+const Q_RELATIONS: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relispartition,
+            c.relpersistence::text, obj_description(c.oid, 'pg_class'),
+            EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
+            c.relrowsecurity, c.relacl IS NOT NULL,
+            (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
+            c.relkind = 'r' AND pg_relation_size(c.oid) = 0
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) AND ",
+    not_extension_member!("pg_class", "c.oid"),
+    " ORDER BY 1, 2"
+);
+
+const Q_COLUMNS: &str = "
+    SELECT n.nspname::text, c.relname::text, a.attname::text,
+           format_type(a.atttypid, a.atttypmod), a.attnotnull,
+           pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text,
+           CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
+           col_description(c.oid, a.attnum)
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+      LEFT JOIN pg_collation co ON co.oid = a.attcollation
+     WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY 1, 2, a.attnum";
+
+/// `{NND}` is replaced by the PostgreSQL-15 column or `false` before.
+const Q_CONSTRAINTS: &str = "
+    SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
+           ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
+           fn.nspname::text, fc.relname::text, fc.relkind::text,
+           ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+                   JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord),
+           con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text,
+           con.condeferrable, con.condeferred, con.connoinherit,
+           pg_get_constraintdef(con.oid, true),
+           COALESCE((SELECT {NND} FROM pg_index i WHERE i.indexrelid = con.conindid), false)
+      FROM pg_constraint con
+      JOIN pg_class c ON c.oid = con.conrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+      LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+     WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+     ORDER BY 1, 2, 3";
+
+const Q_INDEXES: &str = "
+    SELECT n.nspname::text, c.relname::text, ic.relname::text, i.indisunique, am.amname::text,
+           i.indnkeyatts::int4, i.indisvalid,
+           ARRAY(SELECT CASE WHEN k.num = 0 THEN NULL ELSE
+                        (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = k.num) END
+                   FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord),
+           ARRAY(SELECT pg_get_indexdef(i.indexrelid, k.ord::int4, true)
+                   FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord),
+           ARRAY(SELECT o.opt::int4 FROM unnest(i.indoption::int2[]) WITH ORDINALITY o(opt, ord) ORDER BY o.ord),
+           ARRAY(SELECT CASE WHEN opc.opcdefault THEN NULL ELSE opc.opcname::text END
+                   FROM unnest(i.indclass::oid[]) WITH ORDINALITY x(cls, ord)
+                   JOIN pg_opclass opc ON opc.oid = x.cls ORDER BY x.ord),
+           ARRAY(SELECT CASE WHEN x.coll = 0 OR x.coll = COALESCE(a.attcollation, 0)
+                             OR (k.num = 0 AND x.coll = 100) THEN NULL
+                             ELSE (SELECT co.collname::text FROM pg_collation co WHERE co.oid = x.coll) END
+                   FROM unnest(i.indcollation::oid[]) WITH ORDINALITY x(coll, ord)
+                   JOIN unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ON k.ord = x.ord
+                   LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+                  ORDER BY x.ord),
+           pg_get_expr(i.indpred, i.indrelid),
+           {NND}
+      FROM pg_index i
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_am am ON am.oid = ic.relam
+     WHERE c.relkind = 'r' AND n.nspname = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint con
+                        WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
+     ORDER BY 1, 2, 3";
 
 impl Reader {
     pub(super) fn relations(&mut self, rows: Vec<PgRow>) -> Result<()> {

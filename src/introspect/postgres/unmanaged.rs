@@ -4,6 +4,97 @@
 
 use super::*;
 
+pub(super) const UNMANAGED: KindQuery = KindQuery::new(
+    "functions, triggers, types and policies",
+    |_| Q_UNMANAGED.into(),
+    |r, rows, _| r.unmanaged(rows),
+);
+pub(super) const DEPENDENCIES: KindQuery = KindQuery::new(
+    "dependencies",
+    |_| Q_DEPENDENCIES.into(),
+    |r, rows, _| r.dependencies(rows),
+);
+pub(super) const TRIGGER_BODIES: KindQuery = KindQuery::new(
+    "trigger functions",
+    |_| Q_TRIGGER_BODIES.into(),
+    |r, rows, _| r.trigger_bodies(rows),
+);
+
+/// Every object of a kind bellows does not model, by its catalog identity,
+/// with its name: schema and name, and for a table's own objects (triggers,
+/// policies, rules) the table.
+const Q_UNMANAGED: &str = concat!(
+    "SELECT kind, identity, schema_name, object_name, table_name FROM (
+       SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END AS kind,
+              (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity AS identity,
+              n.nspname::text AS schema_name, p.proname::text AS object_name, NULL::text AS table_name
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_proc", "p.oid"), "
+       UNION ALL
+       SELECT 'trigger', (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity,
+              n.nspname::text, tg.tgname::text, c.relname::text
+         FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT tg.tgisinternal AND n.nspname = ANY($1)
+       UNION ALL
+       SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' ELSE 'composite' END,
+              (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
+              n.nspname::text, t.typname::text, NULL
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_type", "t.oid"), "
+          AND (t.typtype IN ('d', 'r')
+               OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
+       UNION ALL
+       SELECT 'policy', (pg_identify_object('pg_policy'::regclass, po.oid, 0)).identity,
+              n.nspname::text, po.polname::text, c.relname::text
+         FROM pg_policy po JOIN pg_class c ON c.oid = po.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY($1)
+       UNION ALL
+       SELECT 'rule', (pg_identify_object('pg_rewrite'::regclass, r.oid, 0)).identity,
+              n.nspname::text, r.rulename::text, c.relname::text
+         FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1)
+       UNION ALL
+       SELECT 'collation', (pg_identify_object('pg_collation'::regclass, co.oid, 0)).identity,
+              n.nspname::text, co.collname::text, NULL
+         FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_collation", "co.oid"), "
+       UNION ALL
+       SELECT 'event trigger', evtname::text, NULL, NULL, NULL FROM pg_event_trigger
+     ) u ORDER BY 1, 2"
+);
+
+/// What depends on managed tables' columns: views (through their rewrite
+/// rule), triggers, policies, rules and functions that record it.
+const Q_DEPENDENCIES: &str = "
+    SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass
+                THEN (SELECT (pg_identify_object('pg_class'::regclass, r.ev_class, 0)).identity
+                        FROM pg_rewrite r WHERE r.oid = d.objid AND r.rulename = '_RETURN')
+                ELSE NULL END AS view_identity,
+           (pg_identify_object(d.classid, d.objid, 0)).identity,
+           tn.nspname::text, tc.relname::text, a.attname::text
+      FROM pg_depend d
+      JOIN pg_class tc ON tc.oid = d.refobjid
+      JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+     WHERE d.refclassid = 'pg_class'::regclass AND tc.relkind = 'r' AND tn.nspname = ANY($1)
+       AND d.deptype IN ('n', 'a')
+       AND d.classid IN ('pg_rewrite'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass)
+     ORDER BY 1, 2, 3, 4, 5";
+
+/// Triggers with what their function says: its language and source, and
+/// the trigger's arguments (NUL-separated), to find the columns a trigger
+/// refers to where the catalog does not record it.
+const Q_TRIGGER_BODIES: &str = "
+    SELECT (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity,
+           n.nspname::text, c.relname::text, l.lanname::text, p.prosrc, tg.tgargs
+      FROM pg_trigger tg
+      JOIN pg_class c ON c.oid = tg.tgrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_proc p ON p.oid = tg.tgfoid
+      JOIN pg_language l ON l.oid = p.prolang
+     WHERE NOT tg.tgisinternal AND n.nspname = ANY($1)
+     ORDER BY 1";
+
 impl Reader {
     pub(super) fn unmanaged(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "unmanaged objects";

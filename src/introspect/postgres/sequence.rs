@@ -1,0 +1,97 @@
+//! Sequences, with the options that differ from the type's defaults and
+//! the column that owns them (an identity column's is the column's).
+
+use super::*;
+
+pub(super) const KIND: KindQuery = KindQuery::new(
+    "sequences",
+    |_| Q_SEQUENCES.into(),
+    |r, rows, _| r.sequences(rows),
+);
+
+const Q_SEQUENCES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL),
+            s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+            own.deptype, own.tschema, own.tname, own.cname
+       FROM pg_sequence s
+       JOIN pg_class c ON c.oid = s.seqrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN LATERAL (
+            SELECT d.deptype::text AS deptype, tn.nspname::text AS tschema,
+                   tc.relname::text AS tname, a.attname::text AS cname
+              FROM pg_depend d
+              JOIN pg_class tc ON tc.oid = d.refobjid
+              JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+               AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+             LIMIT 1) own ON true
+      WHERE n.nspname = ANY($1) AND ",
+    not_extension_member!("pg_class", "c.oid"),
+    " ORDER BY 1, 2"
+);
+
+impl Reader {
+    fn sequences(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "sequences";
+        for row in rows {
+            let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "sequence")?;
+            let deptype: Option<String> = get(&row, 9, W)?;
+            if deptype.as_deref() == Some("i") {
+                // An identity column's sequence is part of the column.
+                continue;
+            }
+            let type_text: String = get(&row, 2, W)?;
+            let data_type =
+                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
+                    object: format!("sequence {name}"),
+                    detail: e,
+                })?;
+            let (start, inc, min, max, cache): (i64, i64, i64, i64, i64) = (
+                get(&row, 3, W)?,
+                get(&row, 4, W)?,
+                get(&row, 5, W)?,
+                get(&row, 6, W)?,
+                get(&row, 7, W)?,
+            );
+            let type_max = match data_type.base {
+                BaseType::SmallInt => i16::MAX as i64,
+                BaseType::Integer => i32::MAX as i64,
+                _ => i64::MAX,
+            };
+            let type_min = match data_type.base {
+                BaseType::SmallInt => i16::MIN as i64,
+                BaseType::Integer => i32::MIN as i64,
+                _ => i64::MIN,
+            };
+            // Leave out what equals PostgreSQL's default for the type and
+            // direction, so that a dump shows only what was chosen.
+            let (dmin, dmax) = if inc > 0 {
+                (1, type_max)
+            } else {
+                (type_min, -1)
+            };
+            let min_value = (min != dmin).then_some(min);
+            let max_value = (max != dmax).then_some(max);
+            let dstart = if inc > 0 { min } else { max };
+            let mut seq = Sequence::new(data_type);
+            seq.start = (start != dstart).then_some(start);
+            seq.increment = (inc != 1).then_some(inc);
+            seq.min_value = min_value;
+            seq.max_value = max_value;
+            seq.cache = (cache != 1).then_some(cache);
+            seq.cycle = get(&row, 8, W)?;
+            let tschema: Option<String> = get(&row, 10, W)?;
+            let tname: Option<String> = get(&row, 11, W)?;
+            let cname: Option<String> = get(&row, 12, W)?;
+            if let (Some(ts), Some(t), Some(c)) = (tschema, tname, cname) {
+                // The model keeps owners in the sequence's own schema.
+                if ts == name.schema.as_str() {
+                    seq.owned_by = Some((ident(t, "table")?, ident(c, "column")?));
+                }
+            }
+            self.out.schema.sequences.insert(name, seq);
+        }
+        Ok(())
+    }
+}
