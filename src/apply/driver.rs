@@ -81,25 +81,39 @@ pub(crate) trait Driver: Ledger {
     /// The live schema.
     async fn read_live(&self) -> Result<Introspection, ApplyError>;
 
-    /// Runs step `pos` of migration `id` to its end: in its transaction
-    /// (or outside any, or in batches), under the step's timeouts, retried
-    /// while its lock is not granted. On `Ok` the ledger shows the step
-    /// done; `row` is its row before (a backfill goes on from its
-    /// checkpoint).
-    async fn run_step(
-        &self,
-        id: i64,
-        pos: usize,
-        step: &Step,
-        row: &StepRow,
-        opts: &ApplyOptions,
-        obs: &dyn Observer,
-    ) -> Result<(), ApplyError>;
+    /// Runs a step to its end: in its transaction (or outside any, or in
+    /// batches), under the step's timeouts, retried while its lock is not
+    /// granted. On `Ok` the ledger shows the step done.
+    async fn run_step(&self, s: &StepRun<'_>) -> Result<(), ApplyError>;
 
     /// What a failed statement's SQLSTATE means to apply.
     fn error_class(&self, sqlstate: Option<&str>) -> ErrorClass;
 
     async fn close(&self);
+}
+
+/// A step to run, and what its run is given.
+#[derive(Clone, Copy)]
+pub(crate) struct StepRun<'a> {
+    /// The ledger record (migration or abort) it belongs to.
+    pub id: i64,
+    /// Its position in the record.
+    pub pos: usize,
+    pub step: &'a Step,
+    /// Its row before this run (a backfill goes on from its checkpoint).
+    pub row: &'a StepRow,
+    pub opts: &'a ApplyOptions,
+    pub obs: &'a dyn Observer,
+}
+
+impl StepRun<'_> {
+    /// Where a stop inside the step leaves it, for the message.
+    pub fn resumes(&self) -> String {
+        format!(
+            "during `{}`, which runs again on resume",
+            self.step.description
+        )
+    }
 }
 
 /// What a failed statement's error means to apply.

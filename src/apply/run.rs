@@ -34,47 +34,50 @@ pub async fn apply(
     opts: &ApplyOptions,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
-    on_driver!(url, |db| apply_on(db, target, phase, opts, obs))
+    let req = Request {
+        target,
+        sel: phase,
+        opts,
+        obs,
+    };
+    on_driver!(url, |db| apply_on(db, req))
 }
 
-async fn apply_on<D: Driver>(
-    db: &D,
-    target: Option<&Schema>,
-    phase: PhaseSel,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
-) -> Result<(), ApplyError> {
-    if opts.dry_run {
-        return dry_run(db, target, phase, opts, obs).await;
+/// What `apply` was asked for.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    target: Option<&'a Schema>,
+    sel: PhaseSel,
+    opts: &'a ApplyOptions,
+    obs: &'a dyn Observer,
+}
+
+async fn apply_on<D: Driver>(db: &D, req: Request<'_>) -> Result<(), ApplyError> {
+    if req.opts.dry_run {
+        return dry_run(db, req).await;
     }
     // Refuse, before touching anything (not even creating the ledger), a
     // new migration whose steps have hazards that are not allowed.
-    if phases(phase)[0] == Phase::Expand
+    if phases(req.sel)[0] == Phase::Expand
         && !db.exists().await?
-        && let Some(t) = target
+        && let Some(t) = req.target
     {
         let live = db.read_live().await?;
         let p = crate::plan::plan(&live.schema, t, &live.plan_options())?;
         if p.is_empty() {
-            obs.on(Event::NothingToDo);
+            req.obs.on(Event::NothingToDo);
             return Ok(());
         }
-        gate(&p, phases(phase), opts)?;
+        gate(&p, phases(req.sel), req.opts)?;
     }
     db.ensure().await?;
     let lock = db.lock().await?;
-    let result = locked(db, target, phase, opts, obs).await;
+    let result = locked(db, req).await;
     lock.release().await;
     result
 }
 
-async fn dry_run<D: Driver>(
-    db: &D,
-    target: Option<&Schema>,
-    phase: PhaseSel,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
-) -> Result<(), ApplyError> {
+async fn dry_run<D: Driver>(db: &D, req: Request<'_>) -> Result<(), ApplyError> {
     let existing = if db.exists().await? {
         db.in_flight().await?
     } else {
@@ -83,25 +86,25 @@ async fn dry_run<D: Driver>(
     let plan = match existing {
         Some(m) => m.plan,
         None => {
-            let target = target.ok_or(ApplyError::NeedTarget)?;
+            let target = req.target.ok_or(ApplyError::NeedTarget)?;
             let live = db.read_live().await?;
             crate::plan::plan(&live.schema, target, &live.plan_options())?
         }
     };
-    gate(&plan, phases(phase), opts)?;
-    for p in phases(phase) {
+    gate(&plan, phases(req.sel), req.opts)?;
+    for p in phases(req.sel) {
         let mut any = false;
         for (i, s) in plan.steps.iter().enumerate() {
             if s.phase == p {
                 any = true;
-                obs.on(Event::WouldRun {
+                req.obs.on(Event::WouldRun {
                     number: i + 1,
                     step: s,
                 });
             }
         }
         if !any {
-            obs.on(Event::NothingToRun { phase: p });
+            req.obs.on(Event::NothingToRun { phase: p });
         }
     }
     Ok(())
@@ -142,14 +145,8 @@ fn gate(plan: &Plan, phases: Vec<Phase>, opts: &ApplyOptions) -> Result<(), Appl
     }
 }
 
-async fn locked<D: Driver>(
-    db: &D,
-    target: Option<&Schema>,
-    sel: PhaseSel,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
-) -> Result<(), ApplyError> {
-    let wanted = phases(sel);
+async fn locked<D: Driver>(db: &D, req: Request<'_>) -> Result<(), ApplyError> {
+    let wanted = phases(req.sel);
     let mut mig = match db.in_flight().await? {
         Some(m) => {
             if m.state == MigrationState::Aborting {
@@ -161,7 +158,7 @@ async fn locked<D: Driver>(
             }
             // A target given to a later phase must be the stored plan's:
             // never run one plan while the user believes it is another.
-            if let Some(t) = target
+            if let Some(t) = req.target
                 && !same_target(t, &m)
             {
                 return Err(
@@ -183,14 +180,14 @@ async fn locked<D: Driver>(
                     phase: wanted[0].name(),
                 });
             }
-            let target = target.ok_or(ApplyError::NeedTarget)?;
+            let target = req.target.ok_or(ApplyError::NeedTarget)?;
             let live = db.read_live().await?;
             let plan = crate::plan::plan(&live.schema, target, &live.plan_options())?;
             if plan.is_empty() {
-                obs.on(Event::NothingToDo);
+                req.obs.on(Event::NothingToDo);
                 return Ok(());
             }
-            gate(&plan, wanted.clone(), opts)?;
+            gate(&plan, wanted.clone(), req.opts)?;
             let id = db.create(&plan, &yaml(target), &yaml(&live.schema)).await?;
             Migration {
                 id,
@@ -208,8 +205,8 @@ async fn locked<D: Driver>(
             wanted: phase.name(),
             why,
         })?;
-        gate(&mig.plan, vec![phase], opts)?;
-        run_phase(db, &mut mig, phase, opts, obs).await?;
+        gate(&mig.plan, vec![phase], req.opts)?;
+        run_phase(db, &mut mig, phase, req.opts, req.obs).await?;
     }
     Ok(())
 }

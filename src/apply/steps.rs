@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::driver::{Driver, ErrorClass, StatementError, StepRow};
+use super::driver::{Driver, ErrorClass, StatementError, StepRow, StepRun};
 use super::*;
 
 /// A step's lock and statement timeouts in milliseconds: its own, else
@@ -117,7 +117,15 @@ pub(super) async fn run_one<D: Driver>(
     });
     let t0 = Instant::now();
     db.set_status(id, i, StepState::Running, None).await?;
-    db.run_step(id, i, step, row, opts, obs).await?;
+    db.run_step(&StepRun {
+        id,
+        pos: i,
+        step,
+        row,
+        opts,
+        obs,
+    })
+    .await?;
     obs.on(Event::StepFinished {
         number: i + 1,
         step,

@@ -11,9 +11,9 @@ use super::ledger;
 use super::session;
 use super::steps::statement_error;
 use super::watch::watched;
-use crate::apply::driver::StepRow;
+use crate::apply::driver::StepRun;
 use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
-use crate::apply::{ApplyError, ApplyOptions, Event, Observer};
+use crate::apply::{ApplyError, Event};
 use crate::conn::postgres::query_scalar;
 use crate::plan::Backfill;
 use crate::plan::Step;
@@ -25,17 +25,19 @@ type Batch = (Vec<String>, i64);
 /// Batches by key or by ranges of pages, each its own transaction that
 /// also records the checkpoint (the last key, or the next page): a re-run
 /// continues after the last committed batch, and no row is updated twice.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn backfill(
     db: &PgDriver,
-    id: i64,
-    pos: usize,
-    step: &Step,
+    s: &StepRun<'_>,
     b: &Backfill,
-    row: &StepRow,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
+    let StepRun {
+        id,
+        pos,
+        step,
+        row,
+        opts,
+        obs,
+    } = *s;
     let sql = BackfillSql::new(b);
     let mut tx = ledger::begin(&db.pool, "count the rows").await?;
     let count_sql = format!("SELECT count(*) FROM {}", qualified(&b.table));

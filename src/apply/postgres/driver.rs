@@ -8,12 +8,11 @@ use super::backfill::backfill;
 use super::ledger;
 use super::session::error_class;
 use super::steps::{concurrent, transactional};
-use crate::apply::driver::{Driver, ErrorClass, Ledger, StepRow};
+use crate::apply::ApplyError;
+use crate::apply::driver::{Driver, ErrorClass, Ledger, StepRun};
 use crate::apply::state::StepState;
-use crate::apply::{ApplyError, ApplyOptions, Observer};
 use crate::conn::PgConnInfo;
 use crate::introspect::{self, Introspection, Options};
-use crate::plan::Step;
 
 pub(in crate::apply) struct PgDriver {
     pub info: PgConnInfo,
@@ -50,23 +49,15 @@ impl Driver for PgDriver {
     /// A transactional step marks itself done in its own transaction (a
     /// crash can never leave it run but unrecorded); a CONCURRENTLY step
     /// or a backfill, which have no one transaction, after they end.
-    async fn run_step(
-        &self,
-        id: i64,
-        pos: usize,
-        step: &Step,
-        row: &StepRow,
-        opts: &ApplyOptions,
-        obs: &dyn Observer,
-    ) -> Result<(), ApplyError> {
-        if let Some(b) = &step.backfill {
-            backfill(self, id, pos, step, b, row, opts, obs).await?;
-        } else if step.transactional {
-            return transactional(self, id, pos, step, opts, obs).await;
+    async fn run_step(&self, s: &StepRun<'_>) -> Result<(), ApplyError> {
+        if let Some(b) = &s.step.backfill {
+            backfill(self, s, b).await?;
+        } else if s.step.transactional {
+            return transactional(self, s).await;
         } else {
-            concurrent(self, step, opts, obs).await?;
+            concurrent(self, s).await?;
         }
-        self.set_status(id, pos, StepState::Done, None).await
+        self.set_status(s.id, s.pos, StepState::Done, None).await
     }
 
     fn error_class(&self, sqlstate: Option<&str>) -> ErrorClass {

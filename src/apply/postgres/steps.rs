@@ -13,9 +13,9 @@ use super::session::{
     self, build_under_way, concurrent_session, drop_invalid_index, error_class, index_state,
 };
 use super::watch::watched;
-use crate::apply::driver::StatementError;
+use crate::apply::driver::{StatementError, StepRun};
 use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
-use crate::apply::{ApplyError, ApplyOptions, Event, Observer};
+use crate::apply::{ApplyError, ApplyOptions, Event};
 use crate::conn::server_notes;
 use crate::model::QualifiedName;
 use crate::plan::{Action, ObjectKind, Resource, Step};
@@ -42,16 +42,17 @@ pub(super) fn statement_error(e: &sqlx::Error) -> StatementError {
 /// One short transaction with SET LOCAL timeouts (so it works through
 /// PgBouncer's transaction pooling); the ledger row is marked done in the
 /// same transaction, so a crash can never leave it run but unrecorded.
-pub(super) async fn transactional(
-    db: &PgDriver,
-    id: i64,
-    pos: usize,
-    step: &Step,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
-) -> Result<(), ApplyError> {
+pub(super) async fn transactional(db: &PgDriver, s: &StepRun<'_>) -> Result<(), ApplyError> {
+    let StepRun {
+        id,
+        pos,
+        step,
+        opts,
+        obs,
+        ..
+    } = *s;
     let (lock_ms, stmt_ms) = timeouts(step, opts);
-    let at = format!("during `{}`, which runs again on resume", step.description);
+    let at = s.resumes();
     let mut attempt = 0;
     loop {
         let mut tx = db.begin("begin a transaction").await?;
@@ -129,12 +130,10 @@ async fn run_statements(
 /// before the build is tried again; a valid one means it is done. A build
 /// still running on the server from a killed apply is waited for, and
 /// reported while it runs.
-pub(super) async fn concurrent(
-    db: &PgDriver,
-    step: &Step,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
-) -> Result<(), ApplyError> {
+pub(super) async fn concurrent(db: &PgDriver, s: &StepRun<'_>) -> Result<(), ApplyError> {
+    let StepRun {
+        step, opts, obs, ..
+    } = *s;
     let (lock_ms, stmt_ms) = timeouts(step, opts);
     let (mut conn, pid, server_timeouts) = concurrent_session(db, lock_ms, stmt_ms).await?;
     if let Some((lock_timeout, statement_timeout)) = server_timeouts {
@@ -145,7 +144,7 @@ pub(super) async fn concurrent(
         });
     }
     let index = built_index(step);
-    let at = format!("during `{}`, which runs again on resume", step.description);
+    let at = s.resumes();
     let mut attempt = 0;
     let result = async {
         if let Some(ix) = &index {

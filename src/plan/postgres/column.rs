@@ -101,12 +101,8 @@ impl Planner<'_> {
             if o.collation != n.collation {
                 // A collation change keeps the data but rebuilds the
                 // column's indexes under ACCESS EXCLUSIVE.
-                let mut def = format!(
-                    "ALTER TABLE {} ALTER COLUMN {} TYPE {}",
-                    qt(table),
-                    qi(&n.name),
-                    type_sql(&n.ty)
-                );
+                let mut def =
+                    alter_column_sql(table, &n.name, &format!("TYPE {}", type_sql(&n.ty)));
                 if let Some(c) = &n.collation {
                     def.push_str(&format!(" COLLATE {}", qi(c)));
                 }
@@ -140,12 +136,7 @@ impl Planner<'_> {
                     Phase::Expand,
                     format!("widen {cn} from {} to {} (no rewrite)", o.ty, n.ty),
                 );
-                let sql = format!(
-                    "ALTER TABLE {} ALTER COLUMN {} TYPE {}",
-                    qt(table),
-                    qi(&n.name),
-                    type_sql(&n.ty)
-                );
+                let sql = alter_column_sql(table, &n.name, &format!("TYPE {}", type_sql(&n.ty)));
                 for s in self.around_compat_view(table, sql) {
                     widen = widen.sql(s);
                 }
@@ -204,20 +195,13 @@ impl Planner<'_> {
                 ),
                 None => (Phase::Expand, None),
             };
-            let mut step = new_step(
-                ObjectKind::Column,
-                cn.clone(),
-                Action::Alter,
+            let mut step = in_place(
+                table,
+                &n.name,
                 phase,
                 format!("allow NULL in {cn}"),
+                "DROP NOT NULL",
             )
-            .sql(format!(
-                "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
-                qt(table),
-                qi(&n.name)
-            ))
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::column(table, &n.name))
             .undo_stays(format!(
                 "{cn} stays nullable (NOT NULL again would need a scan of the table, and fails if the new app wrote NULLs; the old app writes values anyway)"
             ));
@@ -253,26 +237,12 @@ impl Planner<'_> {
             Some(d) => format!("SET DEFAULT {d}"),
             None => "DROP DEFAULT".to_string(),
         };
-        let mut step = new_step(ObjectKind::Column, cn.clone(), Action::Alter, phase, what)
-            .sql(format!(
-                "ALTER TABLE {} ALTER COLUMN {} {sql}",
-                qt(table),
-                qi(&n.name)
-            ))
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::column(table, &n.name))
-            .undo_with(vec![
-                undo_step(
-                    ObjectKind::Column,
-                    cn.clone(),
-                    format!("restore the default of {cn}"),
-                )
-                .sql(format!(
-                    "ALTER TABLE {} ALTER COLUMN {} {back}",
-                    qt(table),
-                    qi(&n.name)
-                )),
-            ]);
+        let mut step = in_place(table, &n.name, phase, what, &sql).undo_with(vec![undo_in_place(
+            table,
+            &n.name,
+            format!("restore the default of {cn}"),
+            &back,
+        )]);
         if let Some(seq) = n.default.as_deref().and_then(|d| self.sequence_in(d)) {
             step = step.requires(Resource::Sequence(seq));
         }
@@ -318,11 +288,7 @@ impl Planner<'_> {
         let mut extra = Vec::new();
         let mut after = None;
         if o.identity.is_some() && n.identity.is_none() && n.nullable {
-            extra.push(format!(
-                "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
-                qt(table),
-                qi(&n.name)
-            ));
+            extra.push(alter_column_sql(table, &n.name, "DROP NOT NULL"));
             after =
                 old_pk_of(old_table, &o.name).map(|pk| Resource::constraint_gone(table, &pk.name));
         }
@@ -332,32 +298,13 @@ impl Planner<'_> {
             ", then allow NULL"
         };
         // Only ALWAYS -> BY DEFAULT runs before contract; its undo is ALWAYS.
-        let mut step = new_step(
-            ObjectKind::Column,
-            cn.clone(),
-            Action::Alter,
-            phase,
-            format!("{} on {cn}{also}", sql.to_lowercase()),
-        )
-        .sql(format!(
-            "ALTER TABLE {} ALTER COLUMN {} {sql}",
-            qt(table),
-            qi(&n.name)
-        ))
-        .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .requires(Resource::column(table, &n.name))
-        .undo_with(vec![
-            undo_step(
-                ObjectKind::Column,
-                cn.clone(),
-                format!("set generated always on {cn}"),
-            )
-            .sql(format!(
-                "ALTER TABLE {} ALTER COLUMN {} SET GENERATED ALWAYS",
-                qt(table),
-                qi(&n.name)
-            )),
-        ]);
+        let what = format!("{} on {cn}{also}", sql.to_lowercase());
+        let mut step = in_place(table, &n.name, phase, what, &sql).undo_with(vec![undo_in_place(
+            table,
+            &n.name,
+            format!("set generated always on {cn}"),
+            "SET GENERATED ALWAYS",
+        )]);
         for s in extra {
             step = step.sql(s);
         }
@@ -406,6 +353,42 @@ impl Planner<'_> {
 }
 
 /// The old primary key, if `column` is in it.
+/// A change of `column` in place: a catalog change, under a brief
+/// ACCESS EXCLUSIVE lock.
+fn in_place(
+    table: &QualifiedName,
+    column: &Ident,
+    phase: Phase,
+    what: String,
+    change: &str,
+) -> Step {
+    new_step(
+        ObjectKind::Column,
+        col_name(table, column),
+        Action::Alter,
+        phase,
+        what,
+    )
+    .sql(alter_column_sql(table, column, change))
+    .lock(LockLevel::AccessExclusive, Cost::Metadata)
+    .requires(Resource::column(table, column))
+}
+
+/// The undo of an in-place change: `change` back, in place.
+fn undo_in_place(table: &QualifiedName, column: &Ident, what: String, change: &str) -> Step {
+    undo_step(ObjectKind::Column, col_name(table, column), what)
+        .sql(alter_column_sql(table, column, change))
+}
+
+/// The statement that changes column `column` of `table` in place.
+fn alter_column_sql(table: &QualifiedName, column: &Ident, change: &str) -> String {
+    format!(
+        "ALTER TABLE {} ALTER COLUMN {} {change}",
+        qt(table),
+        qi(column)
+    )
+}
+
 fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey> {
     old_table
         .primary_key

@@ -49,20 +49,28 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
     }
 }
 
-impl<T: JsonSchema> JsonSchema for Located<T> {
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        T::json_schema(g)
-    }
+/// A wrapper that only carries reading state has its content's schema:
+/// editors see the plain value.
+macro_rules! schema_of_content {
+    ($wrapper:ident) => {
+        impl<T: JsonSchema> JsonSchema for $wrapper<T> {
+            fn inline_schema() -> bool {
+                T::inline_schema()
+            }
+            fn schema_name() -> Cow<'static, str> {
+                T::schema_name()
+            }
+            fn schema_id() -> Cow<'static, str> {
+                T::schema_id()
+            }
+            fn json_schema(g: &mut SchemaGenerator) -> Schema {
+                T::json_schema(g)
+            }
+        }
+    };
 }
+
+schema_of_content!(Located);
 
 /// An entry that either read correctly or whose errors are already
 /// reported; the reader skips `Invalid` entries and goes on.
@@ -91,20 +99,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Checked<T> {
     }
 }
 
-impl<T: JsonSchema> JsonSchema for Checked<T> {
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        T::json_schema(g)
-    }
-}
+schema_of_content!(Checked);
 
 /// A mapping read in file order, keys with their positions.
 #[derive(Debug, Clone)]
