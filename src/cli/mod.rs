@@ -126,16 +126,24 @@ pub enum PlanFormat {
     Markdown,
 }
 
+/// What `plan` and `diff` compare: the current schema (a live database,
+/// or a file) and the target.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub struct Compared {
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Plan from this YAML file instead of a live database (offline; the database settings are then not used).
+    /// Read the current schema from this YAML file instead of a live database (offline; the database settings are then not used).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
     /// The target schema.
     #[arg(long, value_name = "FILE")]
     pub target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub compared: Compared,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
@@ -260,13 +268,7 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     #[command(flatten)]
-    pub db: DatabaseArgs,
-    /// Compare this YAML file instead of a live database (offline; the database settings are then not used).
-    #[arg(long, value_name = "FILE")]
-    pub from: Option<PathBuf>,
-    /// The target schema.
-    #[arg(long, value_name = "FILE")]
-    pub target: PathBuf,
+    pub compared: Compared,
     /// When to color the diff.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -387,11 +389,11 @@ fn introspect_full(url: &str, schemas: &[String]) -> Result<introspect::Introspe
 }
 
 fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
-    let target = read_target(&a.target)?;
-    let (current, opts) = match &a.from {
+    let target = read_target(&a.compared.target)?;
+    let (current, opts) = match &a.compared.from {
         Some(from) => (read_target(from)?.without_hints(), PlanOptions::default()),
         None => {
-            let url = database_url(&a.db, "plan").map_err(or_from("plan"))?;
+            let url = database_url(&a.compared.db, "plan").map_err(or_from("plan"))?;
             let found = introspect_full(&url, &a.schemas)?;
             let opts = found.plan_options();
             (found.schema, opts)
@@ -400,7 +402,7 @@ fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
     let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {
         CliError::Reported(format!(
             "cannot plan {}:\n{}",
-            a.target.display(),
+            a.compared.target.display(),
             indent_errors(&e.to_string())
         ))
     })?;
@@ -524,11 +526,11 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
-    let target = read_target(&a.target)?;
-    let (current, from_label) = match &a.from {
+    let target = read_target(&a.compared.target)?;
+    let (current, from_label) = match &a.compared.from {
         Some(from) => (read_target(from)?, from.display().to_string()),
         None => {
-            let url = database_url(&a.db, "diff").map_err(or_from("diff"))?;
+            let url = database_url(&a.compared.db, "diff").map_err(or_from("diff"))?;
             (introspect(&url, &[])?, target_label(&url))
         }
     };
@@ -549,7 +551,7 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
     let text = similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
-        .header(&from_label, &a.target.display().to_string())
+        .header(&from_label, &a.compared.target.display().to_string())
         .to_string();
     let mut out = std::io::stdout().lock();
     for line in text.lines() {
