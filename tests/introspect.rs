@@ -227,3 +227,71 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
     assert!(stderr.contains("1 view (public.active)"), "{stderr}");
     assert_eq!(run().stdout, yaml.as_bytes(), "dump is deterministic");
 }
+
+/// What the index, constraint and column queries read per key and per
+/// column (an expression key's definition, a non-default operator class,
+/// a key's collation and order, INCLUDE columns, a check's expression, a
+/// column's comment) comes back exactly, and only where it is set.
+#[tokio::test]
+async fn index_keys_checks_and_comments_are_read_exactly() {
+    let db = TestDb::new().await;
+    db.exec(
+        r#"
+        CREATE TABLE people (
+            id bigint PRIMARY KEY,
+            name text NOT NULL,
+            code varchar(20) CHECK (length(code) > 2),
+            born date
+        );
+        COMMENT ON COLUMN people.name IS 'as written';
+        CREATE INDEX people_search ON people
+            (name text_pattern_ops, lower(code) DESC NULLS LAST, code COLLATE "C")
+            INCLUDE (born);
+        CREATE UNIQUE INDEX people_code ON people (code);
+    "#,
+    )
+    .await;
+    let found = round_trip(&db, "index keys").await;
+    let t = found.schema.tables.values().next().expect("a table");
+    let search = t
+        .indexes
+        .iter()
+        .find(|(n, _)| n.as_str() == "people_search")
+        .map(|(_, i)| i)
+        .expect("people_search");
+    let keys: Vec<String> = search
+        .keys
+        .iter()
+        .map(|k| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                k.target,
+                k.order,
+                k.nulls,
+                k.opclass,
+                k.collation.as_ref().map(|c| c.as_str().to_string())
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            r#"Column(Ident("name")) Asc None Some("text_pattern_ops") None"#,
+            r#"Expression("lower(code::text)") Desc Some(Last) None None"#,
+            r#"Column(Ident("code")) Asc None None Some("C")"#,
+        ]
+    );
+    let include: Vec<&str> = search.include.iter().map(|c| c.as_str()).collect();
+    assert_eq!(include, vec!["born"]);
+    let plain = t
+        .indexes
+        .iter()
+        .find(|(n, _)| n.as_str() == "people_code")
+        .map(|(_, i)| i)
+        .expect("people_code");
+    assert!(plain.keys.iter().all(|k| k.opclass.is_none() && k.collation.is_none()));
+    let check = t.checks.values().next().expect("a check");
+    assert_eq!(check.expression, "length(code::text) > 2");
+    let comments: Vec<Option<&str>> = t.columns.iter().map(|c| c.comment.as_deref()).collect();
+    assert_eq!(comments, vec![None, Some("as written"), None, None]);
+}

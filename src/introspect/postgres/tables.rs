@@ -51,13 +51,15 @@ const Q_COLUMNS: &str = "
            format_type(a.atttypid, a.atttypmod), a.attnotnull,
            pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text,
            CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
-           col_description(c.oid, a.attnum)
+           d.description
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_type t ON t.oid = a.atttypid
       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
       LEFT JOIN pg_collation co ON co.oid = a.attcollation
+      LEFT JOIN pg_description d
+             ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
      WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
      ORDER BY 1, 2, a.attnum";
 
@@ -71,7 +73,7 @@ const Q_CONSTRAINTS: &str = "
                    JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord),
            con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text,
            con.condeferrable, con.condeferred, con.connoinherit,
-           pg_get_constraintdef(con.oid, true),
+           CASE WHEN con.contype IN ('c', 'x') THEN pg_get_constraintdef(con.oid, true) END,
            COALESCE((SELECT {NND} FROM pg_index i WHERE i.indexrelid = con.conindid), false)
       FROM pg_constraint con
       JOIN pg_class c ON c.oid = con.conrelid
@@ -82,17 +84,18 @@ const Q_CONSTRAINTS: &str = "
      ORDER BY 1, 2, 3";
 
 const Q_INDEXES: &str = "
+    WITH other_opclass AS MATERIALIZED (
+         SELECT oid, opcname::text FROM pg_opclass WHERE NOT opcdefault)
     SELECT n.nspname::text, c.relname::text, ic.relname::text, i.indisunique, am.amname::text,
            i.indnkeyatts::int4, i.indisvalid,
            ARRAY(SELECT CASE WHEN k.num = 0 THEN NULL ELSE
                         (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = k.num) END
                    FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord),
-           ARRAY(SELECT pg_get_indexdef(i.indexrelid, k.ord::int4, true)
+           ARRAY(SELECT CASE WHEN k.num = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int4, true) END
                    FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord),
            ARRAY(SELECT o.opt::int4 FROM unnest(i.indoption::int2[]) WITH ORDINALITY o(opt, ord) ORDER BY o.ord),
-           ARRAY(SELECT CASE WHEN opc.opcdefault THEN NULL ELSE opc.opcname::text END
-                   FROM unnest(i.indclass::oid[]) WITH ORDINALITY x(cls, ord)
-                   JOIN pg_opclass opc ON opc.oid = x.cls ORDER BY x.ord),
+           ARRAY(SELECT o.opcname FROM unnest(i.indclass::oid[]) WITH ORDINALITY x(cls, ord)
+                   LEFT JOIN other_opclass o ON o.oid = x.cls ORDER BY x.ord),
            ARRAY(SELECT CASE WHEN x.coll = 0 OR x.coll = COALESCE(a.attcollation, 0)
                              OR (k.num = 0 AND x.coll = 100) THEN NULL
                              ELSE (SELECT co.collname::text FROM pg_collation co WHERE co.oid = x.coll) END
@@ -236,7 +239,9 @@ impl Reader {
                 (true, false) => Deferrable::InitiallyImmediate,
                 (true, true) => Deferrable::InitiallyDeferred,
             };
-            let def: String = get(&row, 15, W)?;
+            // Only a check's (or an exclusion's) definition is read.
+            let def: Option<String> = get(&row, 15, W)?;
+            let def = def.unwrap_or_default();
             let identity = format!(
                 "{} on {}",
                 crate::sql::quote_ident(name.as_str()),
@@ -357,7 +362,8 @@ impl Reader {
             }
             let nkey: i32 = get(&row, 5, W)?;
             let cols: Vec<Option<String>> = get(&row, 7, W)?;
-            let defs: Vec<String> = get(&row, 8, W)?;
+            // Only an expression key's definition is read.
+            let defs: Vec<Option<String>> = get(&row, 8, W)?;
             let options: Vec<i32> = get(&row, 9, W)?;
             let opclasses: Vec<Option<String>> = get(&row, 10, W)?;
             let collations: Vec<Option<String>> = get(&row, 11, W)?;
@@ -386,7 +392,12 @@ impl Reader {
                 };
                 let target = match col {
                     Some(c) => KeyTarget::Column(ident(c, "column")?),
-                    None => KeyTarget::Expression(def),
+                    None => KeyTarget::Expression(def.ok_or_else(|| {
+                        IntrospectError::Unrepresentable {
+                            object: format!("index {name} on {table}"),
+                            detail: format!("key {} has neither a column nor a definition", i + 1),
+                        }
+                    })?),
                 };
                 keys.push(IndexKey {
                     target,
