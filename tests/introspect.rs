@@ -289,7 +289,12 @@ async fn index_keys_checks_and_comments_are_read_exactly() {
         .find(|(n, _)| n.as_str() == "people_code")
         .map(|(_, i)| i)
         .expect("people_code");
-    assert!(plain.keys.iter().all(|k| k.opclass.is_none() && k.collation.is_none()));
+    assert!(
+        plain
+            .keys
+            .iter()
+            .all(|k| k.opclass.is_none() && k.collation.is_none())
+    );
     let check = t.checks.values().next().expect("a check");
     assert_eq!(check.expression, "length(code::text) > 2");
     let comments: Vec<Option<&str>> = t.columns.iter().map(|c| c.comment.as_deref()).collect();

@@ -372,33 +372,53 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 /// Reads a live database; the warning about unmanaged objects goes to stderr.
 fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliError> {
-    Ok(introspect_full(url, schemas)?.schema)
-}
-
-fn introspect_full(url: &str, schemas: &[String]) -> Result<introspect::Introspection, CliError> {
-    let opts = introspect::Options {
-        schemas: schemas.to_vec(),
-    };
-    let found = runtime()?
-        .block_on(introspect::introspect_url(url, &opts))
-        .map_err(anyhow::Error::from)?;
+    let found = read_live(url, schemas)?;
     if let Some(summary) = found.unmanaged_summary() {
         errln!("warning: {summary}");
     }
-    Ok(found)
+    Ok(found.schema)
+}
+
+/// Reads a live database, saying nothing yet.
+fn read_live(url: &str, schemas: &[String]) -> Result<introspect::Introspection, CliError> {
+    let opts = introspect::Options {
+        schemas: schemas.to_vec(),
+    };
+    Ok(runtime()?
+        .block_on(introspect::introspect_url(url, &opts))
+        .map_err(anyhow::Error::from)?)
 }
 
 fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
-    let target = read_target(&a.compared.target)?;
-    let (current, opts) = match &a.compared.from {
-        Some(from) => (read_target(from)?.without_hints(), PlanOptions::default()),
-        None => {
-            let url = database_url(&a.compared.db, "plan").map_err(or_from("plan"))?;
-            let found = introspect_full(&url, &a.schemas)?;
-            let opts = found.plan_options();
-            (found.schema, opts)
-        }
-    };
+    // The target file is read on a thread of its own while the current
+    // schema is read (from the database, mostly waiting on the server):
+    // neither waits for the other. A problem in the target is still the
+    // one reported first, as when it was read before connecting.
+    let (target, current) = std::thread::scope(|s| {
+        let parsing = s.spawn(|| read_target(&a.compared.target));
+        let current = match &a.compared.from {
+            Some(from) => {
+                read_target(from).map(|c| (c.without_hints(), PlanOptions::default(), None))
+            }
+            None => database_url(&a.compared.db, "plan")
+                .map_err(or_from("plan"))
+                .and_then(|url| read_live(&url, &a.schemas))
+                .map(|found| {
+                    let opts = found.plan_options();
+                    let warning = found.unmanaged_summary();
+                    (found.schema, opts, warning)
+                }),
+        };
+        let target = parsing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (target, current)
+    });
+    let target = target?;
+    let (current, opts, warning) = current?;
+    if let Some(summary) = warning {
+        errln!("warning: {summary}");
+    }
     let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {
         CliError::Reported(format!(
             "cannot plan {}:\n{}",
