@@ -64,7 +64,7 @@ pub(super) fn steps(
         unmanaged,
         empty_tables: &opts.empty_tables,
         server_version: opts.server_version,
-        names: names::Names::of(current, target, unmanaged),
+        names: None,
         steps: Vec::new(),
         errors: Vec::new(),
         filled: BTreeSet::new(),
@@ -92,8 +92,10 @@ pub(super) struct Planner<'a> {
     pub empty_tables: &'a BTreeSet<QualifiedName>,
     /// The live server's version, when known.
     pub server_version: Option<u32>,
-    /// Names in use, for the helpers this plan creates.
-    names: names::Names,
+    /// Names in use, for the helpers this plan creates and the objects
+    /// it adds; gathered at the first use (a plan with nothing to add
+    /// needs none).
+    names: Option<names::Names>,
     pub steps: Vec<Step>,
     pub errors: Vec<PlanError>,
     /// Columns that migrate fills: indexes on them are built after the
@@ -115,6 +117,12 @@ pub(super) struct Planner<'a> {
 }
 
 impl Planner<'_> {
+    fn names(&mut self) -> &mut names::Names {
+        let (cur, tgt, unmanaged) = (self.cur, self.tgt, self.unmanaged);
+        self.names
+            .get_or_insert_with(|| names::Names::of(cur, tgt, unmanaged))
+    }
+
     pub fn push(&mut self, mut s: Step) {
         // Abort is refused once contract has started: its steps need none.
         if s.phase == Phase::Contract {
@@ -137,7 +145,7 @@ impl Planner<'_> {
         label: &str,
         purpose: String,
     ) -> Ident {
-        match self.names.helper(spaces, parts, label, &purpose) {
+        match self.names().helper(spaces, parts, label, &purpose) {
             Ok(name) => name,
             Err(e) => {
                 self.error(e);
@@ -154,7 +162,7 @@ impl Planner<'_> {
     /// contract drops it (tables, indexes and types share one namespace),
     /// so creating it earlier would fail halfway: refused.
     pub fn claim(&mut self, schema: &Ident, name: &Ident, what: impl FnOnce() -> String) {
-        if let Some(holder) = self.names.held(schema, name) {
+        if let Some(holder) = self.names().held(schema, name) {
             let holder = holder.to_string();
             self.error(PlanError::NameHeld {
                 name: QualifiedName::new(schema.clone(), name.clone()).to_string(),

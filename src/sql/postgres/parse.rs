@@ -3,6 +3,8 @@
 //! PostgreSQL could not parse is found when the file is read, with where
 //! in the expression, rather than when a step runs.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int};
 
@@ -130,6 +132,30 @@ pub fn check_expression(expr: &str) -> Result<(), SyntaxError> {
 /// same expressions as people write them differ much less this way.
 /// `None` when it does not parse as one expression.
 pub fn canonical_expression(expr: &str) -> Option<String> {
+    thread_local! {
+        static SEEN: RefCell<HashMap<String, Option<String>>> = RefCell::new(HashMap::new());
+    }
+    // Parsing and deparsing cost microseconds an expression, and a schema
+    // repeats its expressions (one default on many columns, the same
+    // check on many tables): each distinct text is deparsed once. The
+    // map is only looked up, never iterated, so its order is of no
+    // consequence; it is emptied if it grows past a bound.
+    const BOUND: usize = 1 << 16;
+    if let Some(hit) = SEEN.with(|seen| seen.borrow().get(expr).cloned()) {
+        return hit;
+    }
+    let canonical = deparse(expr);
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= BOUND {
+            seen.clear();
+        }
+        seen.insert(expr.to_string(), canonical.clone());
+    });
+    canonical
+}
+
+fn deparse(expr: &str) -> Option<String> {
     if expr.contains(';') {
         return None;
     }
