@@ -35,12 +35,14 @@ fn nulls_not_distinct(cx: &Context) -> &'static str {
 
 const Q_RELATIONS: &str = concat!(
     "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relispartition,
-            c.relpersistence::text, obj_description(c.oid, 'pg_class'),
+            c.relpersistence::text, d.description,
             EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
             c.relrowsecurity, c.relacl IS NOT NULL,
             (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
-            c.relkind = 'r' AND pg_relation_size(c.oid) = 0
+            c.relkind = 'r' AND c.relpages = 0 AND pg_relation_size(c.oid) = 0
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_description d
+              ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) AND ",
     not_extension_member!("pg_class", "c.oid"),
     " ORDER BY 1, 2"
@@ -130,7 +132,10 @@ impl Reader {
             let identity: String = get(&row, 9, W)?;
             // No page at all: no row (a table whose rows were deleted
             // keeps its pages until VACUUM truncates them, and counts as
-            // not empty).
+            // not empty). The file is only looked at where the statistics
+            // say the table has no page: statistics that say it has some
+            // may be stale, but then the table counts as not empty, which
+            // is the safe side.
             let empty: bool = get(&row, 10, W)?;
             if empty {
                 self.out.empty_tables.insert(name.clone());
