@@ -1,6 +1,7 @@
 //! A synthetic schema for the benchmarks: tables of ten columns with
 //! defaults, a primary key, an index, a check and a foreign key to the
-//! previous table.
+//! previous table, as a target file (`generate`) and as the DDL that
+//! makes exactly that schema in a database (`ddl`).
 
 use std::path::Path;
 
@@ -36,4 +37,27 @@ pub fn generate(tables: usize, path: &Path) -> std::io::Result<u64> {
     }
     f.flush()?;
     Ok(std::fs::metadata(path)?.len())
+}
+
+/// The DDL of table `t` of the file `generate` writes: a database made
+/// with it plans to nothing against that file.
+#[allow(dead_code)]
+pub fn ddl(t: usize) -> String {
+    let cols: String = (0..8)
+        .map(|c| format!(", col_{c} text NOT NULL DEFAULT 'x'"))
+        .collect();
+    let fk = if t == 0 {
+        String::new()
+    } else {
+        format!(
+            ", CONSTRAINT table_{t}_parent_fk FOREIGN KEY (parent_id) REFERENCES table_{} (id)",
+            t - 1
+        )
+    };
+    format!(
+        "CREATE TABLE table_{t} (id bigint GENERATED ALWAYS AS IDENTITY, parent_id bigint{cols},
+             CONSTRAINT table_{t}_pkey PRIMARY KEY (id),
+             CONSTRAINT table_{t}_col_2_check CHECK (col_2 <> ''){fk});
+         CREATE INDEX table_{t}_col_1_idx ON table_{t} (col_1);"
+    )
 }
