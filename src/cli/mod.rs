@@ -1,7 +1,7 @@
 //! The command line: clap definitions and the glue that calls the library
 //! and renders what it returns. The only module that prints.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,13 +15,12 @@ macro_rules! errln {
 }
 
 mod apply;
+mod compare;
 mod progress;
 pub mod secrets;
 
 use bellows::introspect;
 use bellows::model::Schema;
-use bellows::plan::PlanOptions;
-use bellows::render;
 use bellows::spec::{self, SpecError, WriteOptions};
 
 const EXIT_CODES: &str = "\
@@ -313,8 +312,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             write_output(a.output.as_deref(), &spec::json_schema())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Diff(a) => diff(&a),
-        Command::Plan(a) => plan(&a),
+        Command::Diff(a) => compare::diff(&a),
+        Command::Plan(a) => compare::plan(&a),
         Command::Apply(a) => apply::apply_cmd(&a),
         Command::Status(a) => apply::status_cmd(&a),
         Command::Abort(a) => apply::abort_cmd(&a),
@@ -346,20 +345,13 @@ pub(crate) fn database_url(db: &DatabaseArgs, command: &str) -> Result<String, C
 }
 
 /// For commands that can also read the current schema from a file.
-fn or_from(command: &'static str) -> impl FnOnce(CliError) -> CliError {
+pub(crate) fn or_from(command: &'static str) -> impl FnOnce(CliError) -> CliError {
     move |e| match e {
         CliError::Usage(_) => CliError::Usage(format!(
             "`bellows {command}` needs the current schema: --from FILE, or a database (--database-url URL, DATABASE_URL, or PGHOST/PGDATABASE/... as for psql)"
         )),
         other => other,
     }
-}
-
-/// Where a connection string points, for labels (no password).
-fn target_label(url: &str) -> String {
-    bellows::conn::Target::parse(url)
-        .map(|t| t.display())
-        .unwrap_or_else(|_| "the database".to_string())
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -370,17 +362,11 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
 }
 
-/// Reads a live database; the warning about unmanaged objects goes to stderr.
-fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliError> {
-    let found = read_live(url, schemas)?;
-    if let Some(summary) = found.unmanaged_summary() {
-        errln!("warning: {summary}");
-    }
-    Ok(found.schema)
-}
-
 /// Reads a live database, saying nothing yet.
-fn read_live(url: &str, schemas: &[String]) -> Result<introspect::Introspection, CliError> {
+pub(crate) fn read_live(
+    url: &str,
+    schemas: &[String],
+) -> Result<introspect::Introspection, CliError> {
     let opts = introspect::Options {
         schemas: schemas.to_vec(),
     };
@@ -389,93 +375,13 @@ fn read_live(url: &str, schemas: &[String]) -> Result<introspect::Introspection,
         .map_err(anyhow::Error::from)?)
 }
 
-fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
-    // The target file is read on a thread of its own while the current
-    // schema is read (from the database, mostly waiting on the server):
-    // neither waits for the other. A problem in the target is still the
-    // one reported first, as when it was read before connecting.
-    let (target, current) = std::thread::scope(|s| {
-        let parsing = s.spawn(|| read_target(&a.compared.target));
-        let current = match &a.compared.from {
-            Some(from) => {
-                read_target(from).map(|c| (c.without_hints(), PlanOptions::default(), None))
-            }
-            None => database_url(&a.compared.db, "plan")
-                .map_err(or_from("plan"))
-                .and_then(|url| read_live(&url, &a.schemas))
-                .map(|found| {
-                    let opts = found.plan_options();
-                    let warning = found.unmanaged_summary();
-                    (found.schema, opts, warning)
-                }),
-        };
-        let target = parsing
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (target, current)
-    });
-    let target = target?;
-    let (current, opts, warning) = current?;
-    if let Some(summary) = warning {
+/// Reads a live database; the warning about unmanaged objects goes to stderr.
+pub(crate) fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliError> {
+    let found = read_live(url, schemas)?;
+    if let Some(summary) = found.unmanaged_summary() {
         errln!("warning: {summary}");
     }
-    let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {
-        CliError::Reported(format!(
-            "cannot plan {}:\n{}",
-            a.compared.target.display(),
-            indent_errors(&e.to_string())
-        ))
-    })?;
-    let text = match a.format {
-        PlanFormat::Text => render::render_text(&plan),
-        PlanFormat::Sql => render::render_sql_with(
-            &plan,
-            &render::SqlOptions {
-                lock_timeout: apply::duration(&a.lock_timeout, "--lock-timeout")?,
-                statement_timeout: apply::duration(&a.statement_timeout, "--statement-timeout")?,
-                batch_size: a.batch_size.max(1),
-            },
-        ),
-        PlanFormat::Json => render::render_json(&plan),
-        PlanFormat::Markdown => render::render_markdown(&plan),
-    };
-    if let Some(committed) = &a.check {
-        let old = std::fs::read_to_string(committed).map_err(|e| {
-            CliError::Other(anyhow::anyhow!(
-                "cannot read the committed plan {}: {e}",
-                committed.display()
-            ))
-        })?;
-        if old == text {
-            write_output(None, &format!("{}: up to date\n", committed.display()))?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        let diff = similar::TextDiff::from_lines(&old, &text)
-            .unified_diff()
-            .context_radius(3)
-            .header(&committed.display().to_string(), "new plan")
-            .to_string();
-        write_output(None, &diff)?;
-        errln!(
-            "{} is stale: the plan changed (diff above); regenerate it with --out {}",
-            committed.display(),
-            committed.display()
-        );
-        return Ok(ExitCode::from(1));
-    }
-    write_output(a.out.as_deref(), &text)?;
-    Ok(if a.exit_code && !plan.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn indent_errors(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  error: {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    Ok(found.schema)
 }
 
 fn dump(a: &DumpArgs) -> Result<ExitCode, CliError> {
@@ -488,7 +394,7 @@ fn dump(a: &DumpArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_target(path: &Path) -> Result<Schema, CliError> {
+pub(crate) fn read_target(path: &Path) -> Result<Schema, CliError> {
     spec::read_file(path).map_err(|e| match e {
         SpecError::Invalid(d) => CliError::Reported(d.to_string()),
         other => CliError::Other(other.into()),
@@ -541,53 +447,8 @@ pub fn with_causes(e: &dyn std::error::Error) -> String {
     out
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
-    let target = read_target(&a.compared.target)?;
-    let (current, from_label) = match &a.compared.from {
-        Some(from) => (read_target(from)?, from.display().to_string()),
-        None => {
-            let url = database_url(&a.compared.db, "diff").map_err(or_from("diff"))?;
-            (introspect(&url, &[])?, target_label(&url))
-        }
-    };
-    let opts = WriteOptions::default();
-    let old = spec::to_yaml(&current.without_hints(), opts);
-    let new = spec::to_yaml(&target.without_hints(), opts);
-    if old == new {
-        write_output(None, "no differences\n")?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let color = match a.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
-    let text = similar::TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&from_label, &a.compared.target.display().to_string())
-        .to_string();
-    let mut out = std::io::stdout().lock();
-    for line in text.lines() {
-        let painted = match (color, line.chars().next()) {
-            (true, Some('+')) if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
-            (true, Some('-')) if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
-            (true, Some('@')) => format!("\x1b[36m{line}\x1b[0m"),
-            _ => line.to_string(),
-        };
-        writeln!(out, "{painted}").map_err(anyhow::Error::from)?;
-    }
-    Ok(if a.exit_code {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 pub(crate) fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
