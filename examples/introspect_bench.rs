@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use bellows::introspect::Options;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 fn table_ddl(i: usize) -> String {
     let fk = if i == 0 {
         String::new()
@@ -49,24 +52,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sizes = vec![100, 1000, 5000];
     }
     sizes.sort_unstable();
-    let server = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
     let db = format!("bellows_bench_{}", std::process::id());
-    let mut admin = PgConnection::connect(&server).await?;
-    admin
-        .execute(AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .await?;
-    let url = match server.rsplit_once('/') {
-        Some((root, _)) => format!("{root}/{db}"),
-        None => return Err("TEST_DATABASE_URL needs a database path".into()),
-    };
-    let result = run(&url, &sizes).await;
-    admin
-        .execute(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-        )))
-        .await?;
-    result
+    scratch::with_database(&db, |url| async move { run(&url, &sizes).await }).await
 }
 
 async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error>> {

@@ -35,6 +35,8 @@ use bellows::model::{ColumnType, Ident, Index, IndexKey, Schema};
 use bellows::plan::{fingerprint, plan};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
+#[path = "support/scratch.rs"]
+mod scratch;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
@@ -82,9 +84,6 @@ async fn main() -> Result<(), Error> {
         sizes = vec![2000];
     }
     let bin = bellows_binary()?;
-    let server = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let mut admin = PgConnection::connect(&server).await?;
     let dir = tempfile::tempdir()?;
     println!(
         "{:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} | {:>7} {:>7} {:>8} {:>9} {:>6}",
@@ -103,20 +102,8 @@ async fn main() -> Result<(), Error> {
     );
     for n in sizes {
         let db = format!("bellows_plan_bench_{}_{n}", std::process::id());
-        admin
-            .execute(AssertSqlSafe(format!("CREATE DATABASE {db}")))
-            .await?;
-        let url = match server.rsplit_once('/') {
-            Some((root, _)) => format!("{root}/{db}"),
-            None => return Err("TEST_DATABASE_URL needs a database path".into()),
-        };
-        let result = measure(&bin, &url, n, dir.path()).await;
-        admin
-            .execute(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-            )))
-            .await?;
-        result?;
+        let (bin, dir) = (&bin, dir.path());
+        scratch::with_database(&db, |url| async move { measure(bin, &url, n, dir).await }).await?;
     }
     Ok(())
 }
