@@ -183,6 +183,36 @@ fn commands_that_need_a_database_say_so_with_exit_2() {
     );
 }
 
+/// `plan` reads the target file while it connects; a mistake in the file
+/// is still what it reports, whether the database is missing, refuses
+/// the connection, or answers.
+#[test]
+fn plan_reports_a_bad_target_before_any_database_problem() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "tables:\n  t:\n    columns:\n      id: { type: intt }\n",
+    )
+    .expect("write the file");
+    let bad = bad.to_string_lossy().into_owned();
+    for db in [
+        vec![],
+        vec!["--database-url", "postgres://nobody@127.0.0.1:1/x"],
+    ] {
+        let mut args = vec!["plan", "--target", bad.as_str()];
+        args.extend(db.iter().copied());
+        let out = bellows(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("unknown type `intt`"), "{args:?}: {err}");
+        assert!(
+            !err.contains("cannot connect") && !err.contains("needs the current schema"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn the_readme_format_example_is_valid() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");

@@ -4,13 +4,15 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use bellows::introspect;
+use bellows::model::Schema;
 use bellows::plan::PlanOptions;
 use bellows::render;
 use bellows::spec::{self, WriteOptions};
 
 use super::{
-    CliError, ColorChoice, DiffArgs, PlanArgs, PlanFormat, apply, database_url, introspect,
-    or_from, read_live, read_target, write_output,
+    CliError, ColorChoice, DiffArgs, PlanArgs, PlanFormat, apply, database_url, or_from,
+    read_target, runtime, write_output,
 };
 
 /// Where a connection string points, for labels (no password).
@@ -20,36 +22,70 @@ fn target_label(url: &str) -> String {
         .unwrap_or_else(|_| "the database".to_string())
 }
 
-pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
-    // The target file is read on a thread of its own while the current
-    // schema is read (from the database, mostly waiting on the server):
-    // neither waits for the other. A problem in the target is still the
-    // one reported first, as when it was read before connecting.
-    let (target, current) = std::thread::scope(|s| {
-        let parsing = s.spawn(|| read_target(&a.compared.target));
-        let current = match &a.compared.from {
-            Some(from) => {
-                read_target(from).map(|c| (c.without_hints(), PlanOptions::default(), None))
+/// The target, and the live schema with its plan options. The target file
+/// is parsed on a thread of its own while the database is read (mostly
+/// waiting on the server): neither waits for the other. A problem in the
+/// target is reported as soon as it is found, and first, as when the file
+/// was read before connecting: the connection, perhaps still waiting on
+/// an unreachable host, is dropped.
+fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions), CliError> {
+    let path = a.compared.target.clone();
+    let url = database_url(&a.compared.db, "plan").map_err(or_from("plan"));
+    runtime()?.block_on(async {
+        let mut parsing = tokio::task::spawn_blocking(move || read_target(&path));
+        let url = match url {
+            Ok(url) => url,
+            Err(e) => {
+                parsed(parsing.await)?;
+                return Err(e);
             }
-            None => database_url(&a.compared.db, "plan")
-                .map_err(or_from("plan"))
-                .and_then(|url| read_live(&url, &a.schemas))
-                .map(|found| {
-                    let opts = found.plan_options();
-                    let warning = found.unmanaged_summary();
-                    (found.schema, opts, warning)
-                }),
         };
-        let target = parsing
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (target, current)
-    });
-    let target = target?;
-    let (current, opts, warning) = current?;
-    if let Some(summary) = warning {
-        errln!("warning: {summary}");
+        let opts = introspect::Options {
+            schemas: a.schemas.clone(),
+        };
+        let reading = introspect::introspect_url(&url, &opts);
+        tokio::pin!(reading);
+        let (target, found) = tokio::select! {
+            target = &mut parsing => {
+                let target = parsed(target)?;
+                (target, reading.await)
+            }
+            found = &mut reading => (parsed(parsing.await)?, found),
+        };
+        let found = found.map_err(anyhow::Error::from)?;
+        if let Some(summary) = found.unmanaged_summary() {
+            errln!("warning: {summary}");
+        }
+        let opts = found.plan_options();
+        Ok((target, found.schema, opts))
+    })
+}
+
+/// What the parsing task gave: the target, or why it could not be read.
+fn parsed(
+    joined: Result<Result<Schema, CliError>, tokio::task::JoinError>,
+) -> Result<Schema, CliError> {
+    match joined {
+        Ok(target) => target,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(CliError::Other(anyhow::anyhow!(
+            "reading the target file: {e}"
+        ))),
     }
+}
+
+pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
+    let (target, current, opts) = match &a.compared.from {
+        Some(from) => {
+            let target = read_target(&a.compared.target)?;
+            (
+                target,
+                read_target(from)?.without_hints(),
+                PlanOptions::default(),
+            )
+        }
+        None => target_and_live(a)?,
+    };
     let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {
         CliError::Reported(format!(
             "cannot plan {}:\n{}",
@@ -115,7 +151,7 @@ pub(crate) fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
         Some(from) => (read_target(from)?, from.display().to_string()),
         None => {
             let url = database_url(&a.compared.db, "diff").map_err(or_from("diff"))?;
-            (introspect(&url, &[])?, target_label(&url))
+            (super::introspect(&url, &[])?, target_label(&url))
         }
     };
     let opts = WriteOptions::default();

@@ -363,10 +363,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 /// Reads a live database, saying nothing yet.
-pub(crate) fn read_live(
-    url: &str,
-    schemas: &[String],
-) -> Result<introspect::Introspection, CliError> {
+fn read_live(url: &str, schemas: &[String]) -> Result<introspect::Introspection, CliError> {
     let opts = introspect::Options {
         schemas: schemas.to_vec(),
     };
