@@ -231,7 +231,8 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
 /// What the index, constraint and column queries read per key and per
 /// column (an expression key's definition, a non-default operator class,
 /// a key's collation and order, INCLUDE columns, a check's expression, a
-/// column's comment) comes back exactly, and only where it is set.
+/// column's comment, key columns in their constraint's order) comes back
+/// exactly, and only where it is set.
 #[tokio::test]
 async fn index_keys_checks_and_comments_are_read_exactly() {
     let db = TestDb::new().await;
@@ -248,11 +249,36 @@ async fn index_keys_checks_and_comments_are_read_exactly() {
             (name text_pattern_ops, lower(code) DESC NULLS LAST, code COLLATE "C")
             INCLUDE (born);
         CREATE UNIQUE INDEX people_code ON people (code);
+        CREATE TABLE pairs (a text, b text, CONSTRAINT pairs_ba UNIQUE (b, a));
+        CREATE TABLE refs (x text, y text,
+            CONSTRAINT refs_pair FOREIGN KEY (y, x) REFERENCES pairs (b, a));
     "#,
     )
     .await;
     let found = round_trip(&db, "index keys").await;
-    let t = found.schema.tables.values().next().expect("a table");
+    let table = |n: &str| {
+        found
+            .schema
+            .tables
+            .iter()
+            .find(|(q, _)| q.name.as_str() == n)
+            .map(|(_, t)| t)
+            .expect("the table")
+    };
+    // Key columns come back in the constraint's order, not the table's.
+    let names = |cols: &[bellows::model::Ident]| -> Vec<String> {
+        cols.iter().map(|c| c.as_str().to_string()).collect()
+    };
+    let unique = table("pairs").uniques.values().next().expect("a unique");
+    assert_eq!(names(&unique.columns), vec!["b", "a"]);
+    let fk = table("refs")
+        .foreign_keys
+        .values()
+        .next()
+        .expect("a foreign key");
+    assert_eq!(names(&fk.columns), vec!["y", "x"]);
+    assert_eq!(names(&fk.ref_columns), vec!["b", "a"]);
+    let t = table("people");
     let search = t
         .indexes
         .iter()

@@ -101,6 +101,7 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
         },
         managed: BTreeSet::new(),
         unmanaged_tables: BTreeSet::new(),
+        column_numbers: BTreeMap::new(),
     };
 
     let all: Vec<String> = query_scalar(Q_SCHEMAS)
@@ -212,6 +213,9 @@ struct Reader {
     managed: BTreeSet<QualifiedName>,
     /// Tables seen but not modeled (partitioned, partitions, children).
     unmanaged_tables: BTreeSet<QualifiedName>,
+    /// Each managed table's columns by number, for the constraints,
+    /// which list their columns so.
+    column_numbers: BTreeMap<QualifiedName, BTreeMap<i32, Ident>>,
 }
 
 impl Reader {

@@ -53,7 +53,7 @@ const Q_COLUMNS: &str = "
            format_type(a.atttypid, a.atttypmod), a.attnotnull,
            pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text,
            CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
-           d.description
+           d.description, a.attnum::int4
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -68,11 +68,9 @@ const Q_COLUMNS: &str = "
 /// `{NND}` is replaced by the PostgreSQL-15 column or `false` before.
 const Q_CONSTRAINTS: &str = "
     SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
-           ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
-                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
+           con.conkey::int4[],
            fn.nspname::text, fc.relname::text, fc.relkind::text,
-           ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
-                   JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord),
+           con.confkey::int4[],
            con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text,
            con.condeferrable, con.condeferred, con.connoinherit,
            CASE WHEN con.contype IN ('c', 'x') THEN pg_get_constraintdef(con.oid, true) END,
@@ -218,11 +216,34 @@ impl Reader {
             let collation: Option<String> = get(&row, 8, W)?;
             c.collation = collation.map(|x| ident(x, "collation")).transpose()?;
             c.comment = get(&row, 9, W)?;
+            let number: i32 = get(&row, 10, W)?;
+            self.column_numbers
+                .entry(table.clone())
+                .or_default()
+                .insert(number, c.name.clone());
             if let Some(t) = self.table(&table) {
                 t.columns.push(c);
             }
         }
         Ok(())
+    }
+
+    /// The names of a managed table's columns by their numbers, as a
+    /// constraint lists them (none when the list is NULL).
+    fn column_names(&self, table: &QualifiedName, numbers: Option<Vec<i32>>) -> Result<Vec<Ident>> {
+        let names = self.column_numbers.get(table);
+        numbers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| {
+                names.and_then(|m| m.get(&n)).cloned().ok_or_else(|| {
+                    IntrospectError::Unrepresentable {
+                        object: format!("table {table}"),
+                        detail: format!("a constraint names column number {n}, which was not read"),
+                    }
+                })
+            })
+            .collect()
     }
 
     pub(super) fn constraints(&mut self, rows: Vec<PgRow>) -> Result<()> {
@@ -234,11 +255,7 @@ impl Reader {
             }
             let name = ident(get(&row, 2, W)?, "constraint")?;
             let kind: String = get(&row, 3, W)?;
-            let cols: Vec<String> = get(&row, 4, W)?;
-            let cols: Vec<Ident> = cols
-                .into_iter()
-                .map(|c| ident(c, "column"))
-                .collect::<Result<_>>()?;
+            let cols = self.column_names(&table, get(&row, 4, W)?)?;
             let deferrable = match (get::<bool>(&row, 12, W)?, get::<bool>(&row, 13, W)?) {
                 (false, _) => Deferrable::No,
                 (true, false) => Deferrable::InitiallyImmediate,
@@ -304,7 +321,7 @@ impl Reader {
                         );
                         continue;
                     }
-                    let ref_cols: Vec<String> = get(&row, 8, W)?;
+                    let ref_cols = self.column_names(&ref_table, get(&row, 8, W)?)?;
                     let action = |code: String| match code.as_str() {
                         "r" => FkAction::Restrict,
                         "c" => FkAction::Cascade,
@@ -315,10 +332,7 @@ impl Reader {
                     let fk = ForeignKey {
                         columns: cols,
                         ref_table,
-                        ref_columns: ref_cols
-                            .into_iter()
-                            .map(|c| ident(c, "column"))
-                            .collect::<Result<_>>()?,
+                        ref_columns: ref_cols,
                         on_update: action(get(&row, 9, W)?),
                         on_delete: action(get(&row, 10, W)?),
                         match_type: if get::<String>(&row, 11, W)? == "f" {
