@@ -12,7 +12,7 @@ use bellows::spec::{self, WriteOptions};
 
 use super::{
     CliError, ColorChoice, DiffArgs, PlanArgs, PlanFormat, apply, database_url, or_from,
-    read_target, runtime, write_output,
+    read_target, runtime, scope, warn_unmanaged, write_output,
 };
 
 /// Where a connection string points, for labels (no password).
@@ -40,9 +40,7 @@ fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions), CliErr
                 return Err(e);
             }
         };
-        let opts = introspect::Options {
-            schemas: a.schemas.clone(),
-        };
+        let opts = scope(&a.schemas);
         let reading = introspect::introspect_url(&url, &opts);
         tokio::pin!(reading);
         let (target, found) = tokio::select! {
@@ -53,9 +51,7 @@ fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions), CliErr
             found = &mut reading => (parsed(parsing.await)?, found),
         };
         let found = found.map_err(anyhow::Error::from)?;
-        if let Some(summary) = found.unmanaged_summary() {
-            errln!("warning: {summary}");
-        }
+        warn_unmanaged(&found);
         let opts = found.plan_options();
         Ok((target, found.schema, opts))
     })

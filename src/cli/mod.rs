@@ -362,23 +362,27 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
 }
 
-/// Reads a live database, saying nothing yet.
-fn read_live(url: &str, schemas: &[String]) -> Result<introspect::Introspection, CliError> {
-    let opts = introspect::Options {
-        schemas: schemas.to_vec(),
-    };
-    Ok(runtime()?
-        .block_on(introspect::introspect_url(url, &opts))
-        .map_err(anyhow::Error::from)?)
-}
-
 /// Reads a live database; the warning about unmanaged objects goes to stderr.
 pub(crate) fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliError> {
-    let found = read_live(url, schemas)?;
+    let found = runtime()?
+        .block_on(introspect::introspect_url(url, &scope(schemas)))
+        .map_err(anyhow::Error::from)?;
+    warn_unmanaged(&found);
+    Ok(found.schema)
+}
+
+/// Introspection limited to `schemas` (all of them when empty).
+pub(crate) fn scope(schemas: &[String]) -> introspect::Options {
+    introspect::Options {
+        schemas: schemas.to_vec(),
+    }
+}
+
+/// Says on stderr which objects in the database bellows does not manage.
+pub(crate) fn warn_unmanaged(found: &introspect::Introspection) {
     if let Some(summary) = found.unmanaged_summary() {
         errln!("warning: {summary}");
     }
-    Ok(found.schema)
 }
 
 fn dump(a: &DumpArgs) -> Result<ExitCode, CliError> {

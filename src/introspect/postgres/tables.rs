@@ -239,7 +239,9 @@ impl Reader {
                 names.and_then(|m| m.get(&n)).cloned().ok_or_else(|| {
                     IntrospectError::Unrepresentable {
                         object: format!("table {table}"),
-                        detail: format!("a constraint names column number {n}, which was not read"),
+                        detail: format!(
+                            "a constraint names column number {n}, which introspection did not read; this is a bellows bug, please report it with the table's definition (\\d+ in psql)"
+                        ),
                     }
                 })
             })
