@@ -54,12 +54,18 @@ fn dedent(text: &str) -> String {
 /// (see `outline`), in order; and planning `to` → `to` gives none.
 #[track_caller]
 pub fn plans_to(from: &str, to: &str, expected: &str) {
-    let (from, to) = (schema(from), schema(to));
+    plans_between(&schema(from), &schema(to), expected);
+}
+
+/// [`plans_to`] for schemas built by the test (with what the server
+/// would know of them, say).
+#[track_caller]
+pub fn plans_between(from: &Schema, to: &Schema, expected: &str) {
     assert_ne!(from, to, "precondition: the two schemas differ");
-    let got = outline(&from, &to).unwrap_or_else(|e| panic!("refused: {e}"));
+    let got = outline(from, to).unwrap_or_else(|e| panic!("refused: {e}"));
     assert_eq!(got, dedent(expected), "the plan differs; got:\n{got}");
     assert_eq!(
-        outline(&to, &to).as_deref(),
+        outline(to, to).as_deref(),
         Ok(""),
         "a schema planned against itself has steps"
     );
@@ -68,9 +74,14 @@ pub fn plans_to(from: &str, to: &str, expected: &str) {
 /// Planning `from` → `to` is refused, with a reason that contains `why`.
 #[track_caller]
 pub fn refused(from: &str, to: &str, why: &str) {
-    let (from, to) = (schema(from), schema(to));
+    refused_between(&schema(from), &schema(to), why);
+}
+
+/// [`refused`] for schemas built by the test.
+#[track_caller]
+pub fn refused_between(from: &Schema, to: &Schema, why: &str) {
     assert_ne!(from, to, "precondition: the two schemas differ");
-    match outline(&from, &to) {
+    match outline(from, to) {
         Ok(steps) => panic!("planned instead of refused:\n{steps}"),
         Err(e) => assert!(e.contains(why), "refused, but not for {why:?}: {e}"),
     }

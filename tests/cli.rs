@@ -120,7 +120,14 @@ fn schema_prints_a_json_schema_of_the_format() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(v["title"], "bellows target schema");
     let props = v["properties"].as_object().expect("top-level properties");
-    for k in ["schemas", "extensions", "enums", "sequences", "tables"] {
+    for k in [
+        "schemas",
+        "extensions",
+        "enums",
+        "sequences",
+        "tables",
+        "views",
+    ] {
         assert!(props.contains_key(k), "JSON Schema lacks `{k}`");
     }
     assert_eq!(

@@ -73,6 +73,10 @@ async fn run_case(dir: PathBuf) -> (String, Outcome) {
         .await
         .expect("introspect a")
         .schema;
+    let mut target = target;
+    bellows::introspect::canonicalize_url(&a.url, &a_schema, &mut target)
+        .await
+        .expect("the target's views");
     let again = plan(&a_schema, &target, &PlanOptions::default()).expect("re-plan");
     assert!(
         again.is_empty(),

@@ -166,7 +166,7 @@ async fn dependencies_of_unmanaged_objects_name_their_columns() {
     let db = TestDb::new().await;
     db.exec(
         "CREATE TABLE t (id int PRIMARY KEY, a text, b text);
-             CREATE VIEW v AS SELECT id, a FROM t;
+             CREATE MATERIALIZED VIEW v AS SELECT id, a FROM t;
              CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
              CREATE TRIGGER trg BEFORE UPDATE OF b ON t FOR EACH ROW EXECUTE FUNCTION f();",
     )
@@ -175,8 +175,8 @@ async fn dependencies_of_unmanaged_objects_name_their_columns() {
     let view = found
         .unmanaged
         .iter()
-        .find(|u| u.kind == UnmanagedKind::View)
-        .expect("the view is reported");
+        .find(|u| u.kind == UnmanagedKind::MaterializedView)
+        .expect("the materialized view is reported");
     let cols: Vec<Option<&str>> = view
         .depends_on
         .iter()
@@ -197,14 +197,15 @@ async fn dependencies_of_unmanaged_objects_name_their_columns() {
             .any(|d| d.column.as_ref().map(|c| c.as_str()) == Some("b")),
         "{trg:?}"
     );
-    assert_eq!(found.queries, 11, "one query per kind, whatever the size");
+    assert_eq!(found.queries, 13, "one query per kind, whatever the size");
 }
 
 #[tokio::test]
 async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
     let db = TestDb::new().await;
     db.exec("CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE);
-             CREATE VIEW active AS SELECT * FROM users;").await;
+             CREATE VIEW active AS SELECT * FROM users;
+             CREATE MATERIALIZED VIEW counted AS SELECT count(*) FROM users;").await;
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
             .args(["dump", "--database-url", &db.url])
@@ -221,10 +222,17 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
     let yaml = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(
         yaml,
-        "tables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\n"
+        "tables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\nviews:\n  active: |-\n    SELECT users.id,\n        users.email\n       FROM users\n"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("1 view (public.active)"), "{stderr}");
+    assert!(
+        stderr.contains("1 materialized view (public.counted)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("public.active"),
+        "a view is managed: {stderr}"
+    );
     assert_eq!(run().stdout, yaml.as_bytes(), "dump is deterministic");
 }
 

@@ -224,9 +224,22 @@ fn expand_and_migrate_steps_are_safe() {
                 continue;
             }
             for d in destructive {
-                // A renamed table's compatibility view, made again at once
-                // in the same transaction around a type change.
-                if d == "DROP VIEW" && upper.contains("CREATE VIEW") {
+                // A view (a renamed table's compatibility view, or a view
+                // over a column whose type changes) may go only when the
+                // same transaction makes it again.
+                if d == "DROP VIEW" {
+                    for stmt in &s.statements {
+                        if let Some(view) = stmt.strip_prefix("DROP VIEW ") {
+                            let again = format!("CREATE VIEW {view} ");
+                            assert!(
+                                s.transactional
+                                    && s.statements.iter().any(|t| t.starts_with(&again)),
+                                "{name}: {} ({}) drops view {view} and does not make it again",
+                                s.id,
+                                s.phase.name()
+                            );
+                        }
+                    }
                     continue;
                 }
                 assert!(

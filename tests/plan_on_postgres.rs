@@ -73,6 +73,11 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
             );
         }
         assert_eq!(found.schema.enums, want.enums, "{name}: enums");
+        assert_eq!(
+            found.schema.views.keys().collect::<Vec<_>>(),
+            want.views.keys().collect::<Vec<_>>(),
+            "{name}: views after contract"
+        );
         // The values went along: a kept, renamed or retyped column holds
         // as many values, as many distinct ones, as before.
         for (column, before, query) in &kept {
@@ -91,7 +96,11 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
             found.unmanaged
         );
         // And the database, read back, needs nothing more: the server's
-        // spelling of expressions is not a change.
+        // spelling of expressions (and of views' queries) is not a change.
+        let mut want = want;
+        bellows::introspect::canonicalize_url(&db.url, &found.schema, &mut want)
+            .await
+            .expect("the target's views");
         let again = plan(&found.schema, &want, &PlanOptions::default()).expect("re-plan");
         let left: Vec<_> = again.steps.iter().map(|s| s.description.clone()).collect();
         assert!(
@@ -108,7 +117,7 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
     let db = TestDb::new().await;
     db.exec(
         "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL, legacy text);
-         CREATE VIEW user_emails AS SELECT id, legacy FROM users;",
+         CREATE MATERIALIZED VIEW user_emails AS SELECT id, legacy FROM users;",
     )
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -130,13 +139,17 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
         "no changes: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 view (public.user_emails)"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 materialized view (public.user_emails)")
+    );
     let drop_legacy = same.replace("      legacy: { type: text }\n", "");
     let out = run(&drop_legacy);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("dropping column public.users.legacy would break view public.user_emails"),
+        err.contains(
+            "dropping column public.users.legacy would break materialized view public.user_emails"
+        ),
         "{err}"
     );
     let add_col = same.replace(
@@ -195,7 +208,7 @@ async fn a_rendered_backfill_longer_than_statement_timeout_runs_batch_by_batch()
 }
 
 /// Dependencies are per column, and the planner sees every kind that
-/// breaks an apply: a view over a column refuses even a change that
+/// breaks an apply: a materialized view over a column refuses even a change that
 /// rewrites nothing (varchar(20) to varchar(32), numeric(10,2) to
 /// numeric(12,2): PostgreSQL says 0A000), so plan refuses it up front;
 /// triggers stop only changes to the columns they refer to (`UPDATE OF`,
@@ -207,7 +220,7 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
     db.exec(
         "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(20), price numeric(10,2), a int, b int, c int,
                          title text, body text, tsv tsvector, spare text, other text);
-         CREATE VIEW v AS SELECT id, code, price FROM t;
+         CREATE MATERIALIZED VIEW v AS SELECT id, code, price FROM t;
          CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END $$;
          CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();
          CREATE TRIGGER t_upd BEFORE UPDATE OF b ON t FOR EACH ROW EXECUTE FUNCTION touch();
@@ -242,12 +255,12 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
     refused(
         base.replace("varchar(20)", "varchar(32)"),
         "changing the type of public.t.code from varchar(20) to varchar(32)",
-        "view public.v (depends on column code)",
+        "materialized view public.v (depends on column code)",
     );
     refused(
         base.replace("numeric(10,2)", "numeric(12,2)"),
         "changing the type of public.t.price",
-        "view public.v (depends on column price)",
+        "materialized view public.v (depends on column price)",
     );
     refused(
         base.replace("      a: { type: integer }\n", ""),

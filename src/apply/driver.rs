@@ -81,6 +81,15 @@ pub(crate) trait Driver: Ledger {
     /// The live schema.
     async fn read_live(&self) -> Result<Introspection, ApplyError>;
 
+    /// Puts the `pending` views of `target` in the server's words (see
+    /// `introspect::views_to_canonicalize`); returns notes on those it
+    /// could not read yet.
+    async fn canonicalize(
+        &self,
+        target: &mut crate::model::Schema,
+        pending: &[crate::model::QualifiedName],
+    ) -> Result<Vec<String>, ApplyError>;
+
     /// Runs a step to its end: in its transaction (or outside any, or in
     /// batches), under the step's timeouts, retried while its lock is not
     /// granted. On `Ok` the ledger shows the step done.

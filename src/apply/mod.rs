@@ -162,6 +162,10 @@ pub enum Event<'a> {
         steps: usize,
     },
     NothingToDo,
+    /// Something the user should know that does not stop the run.
+    Notice {
+        text: &'a str,
+    },
 }
 
 /// Receives progress; the CLI renders it.

@@ -8,6 +8,7 @@ use super::driver::{Driver, HeldLock, StepRow};
 use super::state::{Migration, MigrationState, StepState};
 use super::steps::{record_failure, run_one};
 use super::*;
+use crate::introspect::Introspection;
 use crate::model::Schema;
 use crate::plan::{Action, Plan, PlanOptions, Resource};
 use crate::spec::{self, WriteOptions};
@@ -24,6 +25,40 @@ fn same_target(target: &Schema, m: &Migration) -> bool {
     target.fingerprint() == m.plan.target_fingerprint
         || spec::read_str(Path::new("ledger"), &m.target_schema)
             .is_ok_and(|stored| stored.without_hints() == target.without_hints())
+}
+
+/// `target` with its views in the live server's words (see
+/// `introspect::views_to_canonicalize`), to plan with; what the server
+/// could not read goes to `obs`.
+async fn in_server_words<'t, D: Driver>(
+    db: &D,
+    live: &Schema,
+    target: &'t Schema,
+    obs: &dyn Observer,
+) -> Result<std::borrow::Cow<'t, Schema>, ApplyError> {
+    if target.views.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(target));
+    }
+    let mut t = target.clone();
+    let pending = crate::introspect::views_to_canonicalize(live, &mut t);
+    if !pending.is_empty() {
+        for text in db.canonicalize(&mut t, &pending).await? {
+            obs.on(Event::Notice { text: &text });
+        }
+    }
+    Ok(std::borrow::Cow::Owned(t))
+}
+
+/// The live schema and the plan from it to `target`.
+async fn plan_from_live<D: Driver>(
+    db: &D,
+    target: &Schema,
+    obs: &dyn Observer,
+) -> Result<(Introspection, Plan), ApplyError> {
+    let live = db.read_live().await?;
+    let words = in_server_words(db, &live.schema, target, obs).await?;
+    let plan = crate::plan::plan(&live.schema, &words, &live.plan_options())?;
+    Ok((live, plan))
 }
 
 /// Runs `phase` of the migration toward `target` (needed to start one).
@@ -62,8 +97,7 @@ async fn apply_on<D: Driver>(db: &D, req: Request<'_>) -> Result<(), ApplyError>
         && !db.exists().await?
         && let Some(t) = req.target
     {
-        let live = db.read_live().await?;
-        let p = crate::plan::plan(&live.schema, t, &live.plan_options())?;
+        let (_, p) = plan_from_live(db, t, req.obs).await?;
         if p.is_empty() {
             req.obs.on(Event::NothingToDo);
             return Ok(());
@@ -87,8 +121,7 @@ async fn dry_run<D: Driver>(db: &D, req: Request<'_>) -> Result<(), ApplyError> 
         Some(m) => m.plan,
         None => {
             let target = req.target.ok_or(ApplyError::NeedTarget)?;
-            let live = db.read_live().await?;
-            crate::plan::plan(&live.schema, target, &live.plan_options())?
+            plan_from_live(db, target, req.obs).await?.1
         }
     };
     gate(&plan, phases(req.sel), req.opts)?;
@@ -181,8 +214,7 @@ async fn locked<D: Driver>(db: &D, req: Request<'_>) -> Result<(), ApplyError> {
                 });
             }
             let target = req.target.ok_or(ApplyError::NeedTarget)?;
-            let live = db.read_live().await?;
-            let plan = crate::plan::plan(&live.schema, target, &live.plan_options())?;
+            let (live, plan) = plan_from_live(db, target, req.obs).await?;
             if plan.is_empty() {
                 req.obs.on(Event::NothingToDo);
                 return Ok(());
@@ -250,7 +282,7 @@ async fn run_phase<D: Driver>(
         }
     }
     let live = db.read_live().await?;
-    verify(&live.schema, mig, phase)?;
+    verify(db, &live.schema, mig, phase, obs).await?;
     let finished = phase == Phase::Contract;
     let live_yaml = yaml(&live.schema);
     db.complete_phase(mig.id, phase, &live_yaml, finished)
@@ -263,10 +295,17 @@ async fn run_phase<D: Driver>(
 
 /// After a phase, what its steps provide must exist; after contract, the
 /// database must be the target (a new plan is empty).
-fn verify(live: &Schema, mig: &Migration, phase: Phase) -> Result<(), ApplyError> {
+async fn verify<D: Driver>(
+    db: &D,
+    live: &Schema,
+    mig: &Migration,
+    phase: Phase,
+    obs: &dyn Observer,
+) -> Result<(), ApplyError> {
     if phase == Phase::Contract {
         let target = spec::read_str(Path::new("stored target"), &mig.target_schema)
             .map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
+        let target = in_server_words(db, live, &target, obs).await?;
         let left = crate::plan::plan(live, &target, &PlanOptions::default())?;
         if !left.is_empty() {
             let missing: Vec<String> = left.steps.iter().map(|s| s.description.clone()).collect();

@@ -11,8 +11,8 @@ use bellows::render;
 use bellows::spec::{self, WriteOptions};
 
 use super::{
-    CliError, ColorChoice, DiffArgs, PlanArgs, PlanFormat, apply, database_url, or_from,
-    read_target, runtime, scope, warn_unmanaged, write_output,
+    CliError, ColorChoice, DiffArgs, PlanArgs, PlanFormat, apply, database_url, in_server_words,
+    or_from, read_target, runtime, scope, warn_unmanaged, write_output,
 };
 
 /// Where a connection string points, for labels (no password).
@@ -52,6 +52,8 @@ fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions), CliErr
         };
         let found = found.map_err(anyhow::Error::from)?;
         warn_unmanaged(&found);
+        let mut target = target;
+        in_server_words(&url, &found.schema, &mut target).await?;
         let opts = found.plan_options();
         Ok((target, found.schema, opts))
     })
@@ -142,12 +144,14 @@ fn indent_errors(text: &str) -> String {
 }
 
 pub(crate) fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
-    let target = read_target(&a.compared.target)?;
+    let mut target = read_target(&a.compared.target)?;
     let (current, from_label) = match &a.compared.from {
         Some(from) => (read_target(from)?, from.display().to_string()),
         None => {
             let url = database_url(&a.compared.db, "diff").map_err(or_from("diff"))?;
-            (super::introspect(&url, &[])?, target_label(&url))
+            let current = super::introspect(&url, &[])?;
+            runtime()?.block_on(in_server_words(&url, &current, &mut target))?;
+            (current, target_label(&url))
         }
     };
     let opts = WriteOptions::default();

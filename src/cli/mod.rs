@@ -371,6 +371,23 @@ pub(crate) fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliErr
     Ok(found.schema)
 }
 
+/// Puts the target's views in the words of the server at `url` (so a
+/// query written differently from how the server prints it is no
+/// change); notes on views it cannot read yet go to stderr.
+pub(crate) async fn in_server_words(
+    url: &str,
+    live: &Schema,
+    target: &mut Schema,
+) -> Result<(), CliError> {
+    let notes = introspect::canonicalize_url(url, live, target)
+        .await
+        .map_err(anyhow::Error::from)?;
+    for n in notes {
+        errln!("note: {n}");
+    }
+    Ok(())
+}
+
 /// Introspection limited to `schemas` (all of them when empty).
 pub(crate) fn scope(schemas: &[String]) -> introspect::Options {
     introspect::Options {

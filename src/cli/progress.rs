@@ -251,6 +251,7 @@ impl Observer for Progress {
                 errln!("== abort ({})", plural(steps, "undo step", "undo steps"))
             }
             NothingToDo => errln!("no changes: the database already matches the target"),
+            Notice { text } => errln!("note: {text}"),
         }
     }
 }

@@ -108,6 +108,43 @@ pub async fn introspect_url(url: &str, opts: &Options) -> Result<Introspection, 
     introspect_target(&Target::parse(url)?, opts).await
 }
 
+/// Puts the views of `target` in the words of the server at `url` (see
+/// [`postgres::canonicalize`]); connects only when a view's text differs
+/// from the live one's. Returns notes on the views the server could not
+/// read yet.
+pub async fn canonicalize_url(
+    url: &str,
+    live: &Schema,
+    target: &mut Schema,
+) -> Result<Vec<String>, IntrospectError> {
+    let pending = views_to_canonicalize(live, target);
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    match Target::parse(url)? {
+        Target::Postgres(info) => {
+            use sqlx::Connection;
+            let mut conn = info.connect().await?;
+            let r = postgres::canonicalize(&mut conn, target, &pending).await;
+            let _ = conn.close().await;
+            r
+        }
+    }
+}
+
+/// The target's views the server must read: those whose text (or column
+/// list) is not the live view's. The others take the live view's facts.
+pub fn views_to_canonicalize(live: &Schema, target: &mut Schema) -> Vec<QualifiedName> {
+    let mut pending = Vec::new();
+    for (name, v) in target.views.iter_mut() {
+        match live.views.get(name) {
+            Some(l) if l.query == v.query && v.columns.is_empty() => v.facts = l.facts.clone(),
+            _ => pending.push(name.clone()),
+        }
+    }
+    pending
+}
+
 /// Connects to `target` and reads its schema.
 pub async fn introspect_target(
     target: &Target,

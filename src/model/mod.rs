@@ -40,6 +40,7 @@ mod sequence;
 mod table;
 mod types;
 mod unmanaged;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,6 +57,7 @@ pub use sequence::Sequence;
 pub use table::Table;
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
 pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
+pub use view::{CheckOption, View, ViewFacts};
 
 /// The database a schema lives in: it decides the SQL a plan speaks and
 /// the rules that make it safe.
@@ -67,7 +69,7 @@ pub enum Dialect {
 
 /// A whole database schema, of the kinds bellows manages. Its `Hash`
 /// leaves out transition hints (see [`Schema::fingerprint`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schema {
     /// Namespaces other than `public`, whether or not anything is in them.
     pub schemas: BTreeSet<Ident>,
@@ -75,6 +77,31 @@ pub struct Schema {
     pub enums: BTreeMap<QualifiedName, EnumType>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
     pub tables: BTreeMap<QualifiedName, Table>,
+    pub views: BTreeMap<QualifiedName, View>,
+}
+
+/// Each kind in turn; a kind added later is left out while it is empty,
+/// so that a schema without it keeps the fingerprint it had before (a
+/// migration in flight is recognized by it).
+impl std::hash::Hash for Schema {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Schema {
+            schemas,
+            extensions,
+            enums,
+            sequences,
+            tables,
+            views,
+        } = self;
+        schemas.hash(state);
+        extensions.hash(state);
+        enums.hash(state);
+        sequences.hash(state);
+        tables.hash(state);
+        if !views.is_empty() {
+            views.hash(state);
+        }
+    }
 }
 
 impl Schema {
@@ -85,7 +112,8 @@ impl Schema {
             .enums
             .keys()
             .chain(self.sequences.keys())
-            .chain(self.tables.keys());
+            .chain(self.tables.keys())
+            .chain(self.views.keys());
         for n in names {
             if n.schema.as_str() != DEFAULT_SCHEMA {
                 out.insert(n.schema.clone());

@@ -49,6 +49,7 @@ pub enum ObjectKind {
     Check,
     ForeignKey,
     Index,
+    View,
     Comment,
 }
 
@@ -68,6 +69,7 @@ pub enum Action {
     SetNotNull,
     DropNotNullCheck,
     Swap,
+    Replace,
     Own,
     Drop,
     DropCompatibility,
@@ -261,6 +263,8 @@ pub enum Resource {
     /// gone (it reads every column, so column drops and type changes
     /// wait for it).
     ViewGone(QualifiedName),
+    /// A view (of the schema; not a table rename's compatibility view).
+    View(QualifiedName),
 }
 
 impl Resource {
@@ -314,6 +318,7 @@ impl Resource {
             Resource::IndexGone(_) => "index_gone",
             Resource::Trigger(_) => "trigger",
             Resource::ViewGone(_) => "view_gone",
+            Resource::View(_) => "view",
         }
     }
 
@@ -327,7 +332,8 @@ impl Resource {
             | Resource::Index(q)
             | Resource::IndexGone(q)
             | Resource::Trigger(q)
-            | Resource::ViewGone(q) => q.to_string(),
+            | Resource::ViewGone(q)
+            | Resource::View(q) => q.to_string(),
             Resource::Column(q, c)
             | Resource::Filled(q, c)
             | Resource::NotNull(q, c)
@@ -372,6 +378,7 @@ impl Resource {
             "index_gone" => Resource::IndexGone(two()?),
             "trigger" => Resource::Trigger(two()?),
             "view_gone" => Resource::ViewGone(two()?),
+            "view" => Resource::View(two()?),
             "column" => three().map(|(t, c)| Resource::Column(t, c))?,
             "filled" => three().map(|(t, c)| Resource::Filled(t, c))?,
             "not_null" => three().map(|(t, c)| Resource::NotNull(t, c))?,

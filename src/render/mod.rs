@@ -103,8 +103,12 @@ pub fn render_text(plan: &Plan) -> String {
             if let Some(t) = timeout_line(s) {
                 let _ = writeln!(out, "   timeouts: {t}");
             }
+            // A statement of several lines (a view's query) keeps its
+            // margin on each.
             for stmt in &s.statements {
-                let _ = writeln!(out, "   | {stmt};");
+                for line in format!("{stmt};").lines() {
+                    let _ = writeln!(out, "{}", format!("   | {line}").trim_end());
+                }
             }
             for h in &s.hazards {
                 let _ = writeln!(out, "   ! {}: {}", h.kind.name(), h.message);

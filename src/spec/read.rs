@@ -48,12 +48,32 @@ pub(super) fn qname(diags: &mut Diags, l: &Located<String>, what: &str) -> Optio
 /// PostgreSQL's grammar reads (checked offline; the error points into the
 /// expression where PostgreSQL stopped reading).
 pub(super) fn sql_expression(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<String> {
+    sql_text(
+        diags,
+        l,
+        what,
+        crate::sql::postgres::check_expression,
+        "write it as PostgreSQL reads it; a string literal needs its SQL quotes, as in `default: \"'free'\"`",
+    )
+}
+
+/// SQL text from the file, not empty and passing `check` (PostgreSQL's
+/// grammar, offline); an error points where PostgreSQL stopped reading:
+/// at the character when the text is on one line, else by its line and
+/// column in the text.
+pub(super) fn sql_text(
+    diags: &mut Diags,
+    l: &Located<String>,
+    what: &str,
+    check: fn(&str) -> Result<(), crate::sql::postgres::SyntaxError>,
+    help: &str,
+) -> Option<String> {
     let t = l.value.trim();
     if t.is_empty() {
         err(diags, l.span(), format!("{what} is empty"));
         return None;
     }
-    match crate::sql::postgres::check_expression(t) {
+    match check(t) {
         Ok(()) => Some(t.to_string()),
         Err(e) => {
             let lead = l.value.len() - l.value.trim_start().len();
@@ -62,21 +82,32 @@ pub(super) fn sql_expression(diags: &mut Diags, l: &Located<String>, what: &str)
                 Some(sp) => (Some(sp), String::new()),
                 None => (
                     l.span(),
-                    at.map(|a| {
-                        format!(
-                            " (at character {} of it)",
-                            l.value[..a.min(l.value.len())].chars().count() + 1
-                        )
-                    })
-                    .unwrap_or_default(),
+                    at.map(|a| position_in(&l.value, a)).unwrap_or_default(),
                 ),
             };
             diags.push(
-                Diagnostic::new(span, format!("{what} does not parse as SQL{where_}: {}", e.message))
-                    .help("write it as PostgreSQL reads it; a string literal needs its SQL quotes, as in `default: \"'free'\"`"),
+                Diagnostic::new(
+                    span,
+                    format!("{what} does not parse as SQL{where_}: {}", e.message),
+                )
+                .help(help),
             );
             None
         }
+    }
+}
+
+/// ` (at character N of it)`, or for text of several lines ` (at line L,
+/// character N of it)`.
+fn position_in(text: &str, at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    if text.trim_end().contains('\n') {
+        let line = before.matches('\n').count() + 1;
+        format!(" (at line {line}, character {column} of it)")
+    } else {
+        format!(" (at character {column} of it)")
     }
 }
 

@@ -26,6 +26,29 @@ pub(super) enum Y {
     FlowSeq(Vec<Y>),
     /// An indented block mapping.
     Block(Vec<(String, Y)>),
+    /// Text of several lines as a literal block (`|-`), in a block
+    /// mapping; inline, a quoted scalar.
+    Literal(String),
+}
+
+/// Text for a literal block when it reads back as itself: one line or
+/// several, no character YAML cannot hold there, no line that is only
+/// blanks, and not starting with a blank (which would set the
+/// indentation); else a quoted scalar.
+pub(super) fn literal(s: &str) -> Y {
+    let fits = s.contains('\n')
+        && !s.starts_with([' ', '\t', '\n'])
+        && !s.ends_with(['\n', ' ', '\t'])
+        && s.lines().all(|l| l.is_empty() || !l.trim().is_empty())
+        && !s.chars().any(|c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}')
+        });
+    if fits {
+        Y::Literal(s.to_string())
+    } else {
+        text(s)
+    }
 }
 
 /// A text value: plain only when a YAML reader gives back this exact string.
@@ -99,6 +122,7 @@ fn quoted(s: &str) -> String {
 fn render_inline(y: &Y, out: &mut String) {
     match y {
         Y::S(s) => out.push_str(s),
+        Y::Literal(s) => out.push_str(&quoted(s)),
         Y::FlowSeq(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -137,6 +161,16 @@ fn render_block(entries: &[(String, Y)], indent: usize, out: &mut String) {
             Y::Block(inner) if !inner.is_empty() => {
                 out.push('\n');
                 render_block(inner, indent + 2, out);
+            }
+            Y::Literal(text) => {
+                out.push_str(" |-\n");
+                for line in text.lines() {
+                    if !line.is_empty() {
+                        out.push_str(&" ".repeat(indent + 2));
+                        out.push_str(line);
+                    }
+                    out.push('\n');
+                }
             }
             other => {
                 out.push(' ');

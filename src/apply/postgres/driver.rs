@@ -13,6 +13,7 @@ use crate::apply::driver::{Driver, ErrorClass, Ledger, StepRun};
 use crate::apply::state::StepState;
 use crate::conn::PgConnInfo;
 use crate::introspect::{self, Introspection, Options};
+use crate::model::{QualifiedName, Schema};
 
 pub(in crate::apply) struct PgDriver {
     pub info: PgConnInfo,
@@ -44,6 +45,19 @@ impl Driver for PgDriver {
             .await
             .map_err(ApplyError::ledger("get a connection"))?;
         Ok(introspect::postgres::introspect(&mut conn, &Options::default()).await?)
+    }
+
+    async fn canonicalize(
+        &self,
+        target: &mut Schema,
+        pending: &[QualifiedName],
+    ) -> Result<Vec<String>, ApplyError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(ApplyError::ledger("get a connection"))?;
+        Ok(introspect::postgres::canonicalize(&mut conn, target, pending).await?)
     }
 
     /// A transactional step marks itself done in its own transaction (a

@@ -50,6 +50,9 @@ mod extension;
 mod sequence;
 mod tables;
 mod unmanaged;
+mod view;
+
+pub use view::canonicalize;
 
 fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
     move |source| IntrospectError::Query {
@@ -194,6 +197,8 @@ const KINDS: &[KindQuery] = &[
     tables::COLUMNS,
     tables::CONSTRAINTS,
     tables::INDEXES,
+    view::KIND,
+    view::READS,
     unmanaged::UNMANAGED,
     unmanaged::DEPENDENCIES,
     unmanaged::TRIGGER_BODIES,

@@ -121,6 +121,10 @@ impl Reader {
         for row in rows {
             let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
             let kind: String = get(&row, 2, W)?;
+            if kind == "v" {
+                // Read by the views' own query.
+                continue;
+            }
             let is_partition: bool = get(&row, 3, W)?;
             let persistence: String = get(&row, 4, W)?;
             let comment: Option<String> = get(&row, 5, W)?;
@@ -139,7 +143,6 @@ impl Reader {
                 self.out.empty_tables.insert(name.clone());
             }
             let unmanaged_kind = match kind.as_str() {
-                "v" => Some(UnmanagedKind::View),
                 "m" => Some(UnmanagedKind::MaterializedView),
                 "f" => Some(UnmanagedKind::ForeignTable),
                 "p" => Some(UnmanagedKind::PartitionedTable),

@@ -60,27 +60,32 @@ impl Planner<'_> {
         );
         let mut held = self.held_by_column(col);
         held.extend(self.compat_view(table).map(Resource::ViewGone));
+        let views = self.views_around(table, Some(column), Phase::Contract);
+        let step = new_step(
+            ObjectKind::Column,
+            cn.clone(),
+            Action::Drop,
+            Phase::Contract,
+            format!("drop column {cn}"),
+        );
         self.push(
-            new_step(
-                ObjectKind::Column,
-                cn.clone(),
-                Action::Drop,
-                Phase::Contract,
-                format!("drop column {cn}"),
-            )
-            .requires_all(held)
-            .sql(format!(
-                "ALTER TABLE {} DROP COLUMN {}",
-                qt(table),
-                qi(column)
-            ))
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .hazard(
-                HazardKind::DataLoss,
-                format!("drops column {cn} and its values"),
-            )
-            .requires(Resource::table(table))
-            .removes(Resource::column(table, column)),
+            views
+                .wrap(
+                    step,
+                    vec![format!(
+                        "ALTER TABLE {} DROP COLUMN {}",
+                        qt(table),
+                        qi(column)
+                    )],
+                )
+                .requires_all(held)
+                .lock(LockLevel::AccessExclusive, Cost::Metadata)
+                .hazard(
+                    HazardKind::DataLoss,
+                    format!("drops column {cn} and its values"),
+                )
+                .requires(Resource::table(table))
+                .removes(Resource::column(table, column)),
         );
     }
 
@@ -107,15 +112,17 @@ impl Planner<'_> {
                     def.push_str(&format!(" COLLATE {}", qi(c)));
                 }
                 let after_view = self.compat_view(table).map(Resource::ViewGone);
+                let views = self.views_around(table, Some(&n.name), Phase::Contract);
+                let step = new_step(
+                    ObjectKind::Column,
+                    cn.clone(),
+                    Action::Alter,
+                    Phase::Contract,
+                    format!("change the collation of {cn}"),
+                );
                 self.push(
-                    new_step(
-                        ObjectKind::Column,
-                        cn.clone(),
-                        Action::Alter,
-                        Phase::Contract,
-                        format!("change the collation of {cn}"),
-                    )
-                    .sql(def)
+                    views
+                    .wrap(step, vec![def])
                     .requires_all(after_view)
                     .lock(LockLevel::AccessExclusive, Cost::Rewrite)
                     .hazard(
@@ -137,9 +144,8 @@ impl Planner<'_> {
                     format!("widen {cn} from {} to {} (no rewrite)", o.ty, n.ty),
                 );
                 let sql = alter_column_sql(table, &n.name, &format!("TYPE {}", type_sql(&n.ty)));
-                for s in self.around_compat_view(table, sql) {
-                    widen = widen.sql(s);
-                }
+                let views = self.views_around(table, Some(&n.name), Phase::Expand);
+                widen = views.wrap(widen, self.around_compat_view(table, sql));
                 self.push(
                     widen
                     .lock(LockLevel::AccessExclusive, Cost::Metadata)

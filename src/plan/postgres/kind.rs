@@ -176,6 +176,7 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::enum_type::Enums>,
     in_schema::<super::sequence::Sequences>,
     in_schema::<super::table::Tables>,
+    in_schema::<super::view::Views>,
 ];
 
 /// The keyed kinds inside a table that stays, in the order they are

@@ -22,6 +22,7 @@ mod sequence;
 mod shadow;
 mod sync;
 mod table;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,6 +73,8 @@ pub(super) fn steps(
         adopted: BTreeSet::new(),
         key_indexes: BTreeMap::new(),
         altered_tables: Vec::new(),
+        view_changes: Vec::new(),
+        views_done: BTreeSet::new(),
     };
     for kind in kind::KINDS {
         kind(&mut p);
@@ -114,6 +117,11 @@ pub(super) struct Planner<'a> {
     /// Tables that stay (under their name in the target), whose columns,
     /// keys and indexes are planned once every table is known.
     altered_tables: Vec<(&'a QualifiedName, &'a Table, &'a Table)>,
+    /// The views' changes, planned together once all are known.
+    view_changes: Vec<view::ViewChange<'a>>,
+    /// Views a step already drops, or makes in their target shape: the
+    /// view rule plans nothing more for them.
+    views_done: BTreeSet<QualifiedName>,
 }
 
 impl Planner<'_> {
@@ -282,6 +290,10 @@ impl Step {
     }
     pub(super) fn requires_all(mut self, rs: impl IntoIterator<Item = Resource>) -> Self {
         self.requires.extend(rs);
+        self
+    }
+    pub(super) fn provides_all(mut self, rs: impl IntoIterator<Item = Resource>) -> Self {
+        self.provides.extend(rs);
         self
     }
     pub(super) fn removes(mut self, r: Resource) -> Self {

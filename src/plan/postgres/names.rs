@@ -102,6 +102,13 @@ impl Names {
                     format!("sequence {q}"),
                 );
             }
+            for q in s.views.keys() {
+                n.object(
+                    Space::Relation(q.schema.clone()),
+                    &q.name,
+                    format!("view {q}"),
+                );
+            }
         }
         for (q, t) in &cur.tables {
             n.current_object(&q.schema, &q.name, format!("table {q}"));
@@ -122,6 +129,9 @@ impl Names {
         }
         for q in cur.enums.keys() {
             n.current_object(&q.schema, &q.name, format!("enum type {q}"));
+        }
+        for q in cur.views.keys() {
+            n.current_object(&q.schema, &q.name, format!("view {q}"));
         }
         for u in unmanaged {
             match &u.place {

@@ -173,24 +173,21 @@ impl Planner<'_> {
         .provides(swapped);
         // The sync trigger goes in the same transaction as the old column:
         // a write in between would miss it (and the old column may be NOT NULL).
-        for s in untrigger {
-            swap = swap.sql(s);
-        }
-        swap = swap.sql(format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(src)));
+        let mut change = untrigger;
+        change.push(format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(src)));
         if !renamed {
-            swap = swap
-                .sql(format!(
-                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                    qt(table),
-                    qi(&dst),
-                    qi(&n.name)
-                ))
-                .removes(Resource::column(table, &dst));
+            change.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                qt(table),
+                qi(&dst),
+                qi(&n.name)
+            ));
+            swap = swap.removes(Resource::column(table, &dst));
             self.swapped
                 .insert((table.clone(), src.clone()), dst.clone());
         }
         if let Some(d) = &n.default {
-            swap = swap.sql(format!(
+            change.push(format!(
                 "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
                 qt(table),
                 qi(&n.name)
@@ -199,6 +196,9 @@ impl Planner<'_> {
                 swap = swap.requires(Resource::Sequence(q));
             }
         }
+        // Views on the old column go and come back on the new one.
+        let views = self.views_around(table, Some(src), Phase::Contract);
+        swap = views.wrap(swap, change);
         if !n.nullable {
             swap = swap.requires(Resource::not_null(table, &dst));
         }

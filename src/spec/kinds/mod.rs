@@ -17,11 +17,13 @@ mod extension;
 mod namespace;
 pub(super) mod sequence;
 pub(super) mod table;
+mod view;
 
 pub use enum_type::EnumSpec;
 pub use extension::{ExtensionSpec, ExtensionsSpec};
 pub use sequence::SequenceSpec;
 pub use table::*;
+pub use view::{CheckOptionSpec, ViewEntry, ViewSpec};
 
 /// Declares the kinds: each is a top-level key of the file, with its
 /// type, read and written by the module named after `=>`.
@@ -68,4 +70,7 @@ kinds! {
     sequences: OrderedMap<Checked<SequenceSpec>> => sequence,
     /// Tables: `name` or `schema.name` to its definition.
     tables: OrderedMap<Checked<TableSpec>> => table,
+    /// Views: name to the query (a block string `|`), or to a mapping
+    /// with `query` and options.
+    views: OrderedMap<Checked<ViewEntry>> => view,
 }

@@ -8,7 +8,9 @@ mod backfill;
 mod parse;
 
 pub use backfill::{BackfillSql, key_names, literals};
-pub use parse::{SyntaxError, canonical_expression, check_expression};
+pub use parse::{
+    SyntaxError, canonical_expression, check_expression, check_query, query_relations,
+};
 
 use super::{quote_ident, quote_literal};
 use crate::model::*;
@@ -248,6 +250,79 @@ pub fn nextval_sequence(expr: &str) -> Option<QualifiedName> {
 /// Statements that create `schema` from nothing, in dependency order:
 /// namespaces, extensions, types, sequences, tables with their own
 /// constraints, sequence ownership, indexes, foreign keys, comments.
+/// `CREATE VIEW` for `view`, then its comment. The query's names resolve
+/// as in a target file: run it with `search_path = public`.
+pub fn create_view(name: &QualifiedName, view: &View, or_replace: bool) -> Vec<String> {
+    let mut s = format!(
+        "CREATE {}VIEW {}",
+        if or_replace { "OR REPLACE " } else { "" },
+        qualified(name)
+    );
+    if !view.columns.is_empty() {
+        s.push_str(&format!(" ({})", ident_list(&view.columns)));
+    }
+    let options = view_options(view);
+    if !options.is_empty() {
+        s.push_str(&format!(" WITH ({})", options.join(", ")));
+    }
+    s.push_str(" AS\n");
+    s.push_str(&view.query);
+    let mut out = vec![s];
+    if let Some(c) = &view.comment {
+        out.push(format!(
+            "COMMENT ON VIEW {} IS {}",
+            qualified(name),
+            quote_literal(c)
+        ));
+    }
+    out
+}
+
+/// A view's options as `WITH (...)` lists them, those at their default
+/// left out.
+pub fn view_options(view: &View) -> Vec<String> {
+    let mut options = Vec::new();
+    if let Some(c) = view.check_option {
+        options.push(format!("check_option = {}", c.as_str()));
+    }
+    if view.security_barrier {
+        options.push("security_barrier = true".to_string());
+    }
+    if view.security_invoker {
+        options.push("security_invoker = true".to_string());
+    }
+    options
+}
+
+/// The target's views in an order they can be created in: each after the
+/// views its query names.
+pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
+    let mut out: Vec<&QualifiedName> = Vec::new();
+    let mut visiting = std::collections::BTreeSet::new();
+    fn visit<'a>(
+        schema: &'a Schema,
+        name: &'a QualifiedName,
+        visiting: &mut std::collections::BTreeSet<&'a QualifiedName>,
+        out: &mut Vec<&'a QualifiedName>,
+    ) {
+        if out.contains(&name) || !visiting.insert(name) {
+            return;
+        }
+        if let Some(v) = schema.views.get(name) {
+            for r in query_relations(&v.query) {
+                if let Some((k, _)) = schema.views.get_key_value(&r) {
+                    visit(schema, k, visiting, out);
+                }
+            }
+        }
+        out.push(name);
+    }
+    for name in schema.views.keys() {
+        visit(schema, name, &mut visiting, &mut out);
+    }
+    out
+}
+
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for s in &schema.schemas {
@@ -353,6 +428,10 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
                 ));
             }
         }
+    }
+    // Views' names resolve with the default search_path (`public`).
+    for name in views_in_order(schema) {
+        out.extend(create_view(name, &schema.views[name], false));
     }
     out
 }

@@ -126,6 +126,66 @@ pub fn check_expression(expr: &str) -> Result<(), SyntaxError> {
     })
 }
 
+/// Checks that `query` is one query a view can be defined by: a
+/// `SELECT` (or `VALUES`, or a set operation of them, with `WITH`), and
+/// nothing after it.
+pub fn check_query(query: &str) -> Result<(), SyntaxError> {
+    parse(query)?;
+    let parsed =
+        pg_query::parse(query, pg_query::ParserOptions::default()).map_err(|e| SyntaxError {
+            message: e.to_string(),
+            offset: None,
+        })?;
+    let stmts = &parsed.protobuf.stmts;
+    if stmts.len() != 1 {
+        return Err(SyntaxError {
+            message: format!(
+                "a view is one query, and this is {} statements",
+                stmts.len()
+            ),
+            offset: stmts
+                .get(1)
+                .and_then(|s| usize::try_from(s.stmt_location).ok()),
+        });
+    }
+    match stmts[0].stmt.as_ref().and_then(|n| n.node.as_ref()) {
+        Some(pg_query::NodeEnum::SelectStmt(s)) if s.into_clause.is_none() => Ok(()),
+        Some(pg_query::NodeEnum::SelectStmt(_)) => Err(SyntaxError {
+            message: "SELECT ... INTO creates a table; a view's query cannot".into(),
+            offset: None,
+        }),
+        _ => Err(SyntaxError {
+            message: "a view's query must be a SELECT (or VALUES)".into(),
+            offset: Some(0),
+        }),
+    }
+}
+
+/// The relations (tables and views) `query` names, common table
+/// expressions left out, sorted: what a view reads, as far as its text
+/// says, for when the server has not said (a name without a schema is in
+/// `public`, as names in a target resolve). Empty when it does not parse.
+pub fn query_relations(query: &str) -> Vec<crate::model::QualifiedName> {
+    use crate::model::{DEFAULT_SCHEMA, Ident, QualifiedName};
+    let Ok(parsed) = pg_query::parse(query, pg_query::ParserOptions::default()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<QualifiedName> = parsed
+        .tables()
+        .into_iter()
+        .filter_map(|t| {
+            let (schema, name) = t.split_once('.').unwrap_or((DEFAULT_SCHEMA, t.as_str()));
+            Some(QualifiedName::new(
+                Ident::new(schema).ok()?,
+                Ident::new(name).ok()?,
+            ))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// `expr` as PostgreSQL's own deparser writes it: parentheses only where
 /// the grammar needs them, one spelling of each operator and keyword
 /// (`!=` is `<>`), casts as `x::t`. Expressions the server stored and the
@@ -171,6 +231,37 @@ fn deparse(expr: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_query_is_one_select() {
+        assert_eq!(check_query("SELECT id FROM t WHERE x > 0"), Ok(()));
+        assert_eq!(
+            check_query("WITH a AS (SELECT 1) SELECT * FROM a UNION SELECT 2"),
+            Ok(())
+        );
+        assert_eq!(check_query("VALUES (1), (2)"), Ok(()));
+        let e = check_query("SELECT 1; SELECT 2").expect_err("two");
+        assert!(e.message.contains("2 statements"), "{e:?}");
+        let e = check_query("DELETE FROM t").expect_err("not a select");
+        assert!(e.message.contains("must be a SELECT"), "{e:?}");
+        let e = check_query("SELECT 1 INTO t").expect_err("into");
+        assert!(e.message.contains("INTO"), "{e:?}");
+        let e = check_query("SELECT id FROM WHERE").expect_err("syntax");
+        assert!(e.message.contains("syntax error"), "{e:?}");
+        assert_eq!(e.offset, Some(15));
+    }
+
+    #[test]
+    fn the_relations_a_query_names_are_found_without_its_ctes() {
+        let names: Vec<String> = query_relations(
+            "WITH recent AS (SELECT * FROM Orders) SELECT * FROM recent JOIN app.\"Users\" u USING (id) WHERE EXISTS (SELECT 1 FROM items)",
+        )
+        .iter()
+        .map(|q| q.to_string())
+        .collect();
+        assert_eq!(names, ["app.Users", "public.items", "public.orders"]);
+        assert!(query_relations("SELECT FROM WHERE").is_empty());
+    }
 
     #[test]
     fn expressions_postgres_reads_pass() {

@@ -1,0 +1,2 @@
+SELECT owner FROM overdrawn;
+SELECT owner FROM owners;

@@ -1,0 +1,3 @@
+SELECT id FROM rich;
+SELECT owner FROM owners;
+SELECT owner FROM visible;

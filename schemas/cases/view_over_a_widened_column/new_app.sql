@@ -1,0 +1,2 @@
+INSERT INTO users (email) VALUES (repeat('n', 80) || '@x.y');
+SELECT domain FROM domains;

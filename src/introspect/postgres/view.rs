@@ -1,0 +1,302 @@
+//! Views: the query as the server prints it (`pg_get_viewdef`, with
+//! `search_path = public`), their options and columns, and what each
+//! reads (from its rewrite rule's dependencies).
+
+use super::*;
+
+pub(super) const KIND: KindQuery =
+    KindQuery::new("views", |_| Q_VIEWS.into(), |r, rows, _| r.views(rows));
+pub(super) const READS: KindQuery = KindQuery::new(
+    "what views read",
+    |_| Q_VIEW_READS.into(),
+    |r, rows, _| r.view_reads(rows),
+);
+
+const Q_VIEWS: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, pg_get_viewdef(c.oid, true),
+            coalesce(c.reloptions::text[], '{}'), d.description,
+            array(SELECT a.attname::text FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+            array(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+       FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+      WHERE c.relkind = 'v' AND n.nspname = ANY($1) AND ",
+    not_extension_member!("pg_class", "c.oid"),
+    " ORDER BY 1, 2"
+);
+
+/// The relations and columns each view's rule depends on (a view over a
+/// view depends on the other view; a column by number, 0 for the whole
+/// relation).
+const Q_VIEW_READS: &str = "
+    SELECT vn.nspname::text, v.relname::text, tn.nspname::text, t.relname::text, a.attname::text
+      FROM pg_rewrite r
+      JOIN pg_class v ON v.oid = r.ev_class
+      JOIN pg_namespace vn ON vn.oid = v.relnamespace
+      JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                      AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+      JOIN pg_class t ON t.oid = d.refobjid
+      JOIN pg_namespace tn ON tn.oid = t.relnamespace
+      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+     WHERE v.relkind = 'v' AND r.rulename = '_RETURN' AND vn.nspname = ANY($1)
+     ORDER BY 1, 2, 3, 4, 5";
+
+impl Reader {
+    fn views(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "views";
+        for row in rows {
+            let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "view")?;
+            let query: Option<String> = get(&row, 2, W)?;
+            let options: Vec<String> = get(&row, 3, W)?;
+            let comment: Option<String> = get(&row, 4, W)?;
+            let names: Vec<String> = get(&row, 5, W)?;
+            let types: Vec<String> = get(&row, 6, W)?;
+            let mut view = View::new(&query.unwrap_or_default());
+            view.comment = comment;
+            apply_options(&mut view, &options).map_err(|detail| {
+                IntrospectError::Unrepresentable {
+                    object: format!("view {name}"),
+                    detail,
+                }
+            })?;
+            let mut columns = Vec::with_capacity(names.len());
+            for (n, t) in names.into_iter().zip(types) {
+                columns.push((ident(n, "view column")?, t));
+            }
+            view.facts = Some(ViewFacts {
+                reads: Vec::new(),
+                columns,
+            });
+            self.managed.insert(name.clone());
+            self.out.schema.views.insert(name, view);
+        }
+        Ok(())
+    }
+
+    fn view_reads(&mut self, rows: Vec<PgRow>) -> Result<()> {
+        const W: &str = "what views read";
+        for row in rows {
+            let view = qname(get(&row, 0, W)?, get(&row, 1, W)?, "view")?;
+            let table = qname(get(&row, 2, W)?, get(&row, 3, W)?, "relation")?;
+            let column: Option<String> = get(&row, 4, W)?;
+            let column = column.map(|c| ident(c, "column")).transpose()?;
+            if let Some(facts) = self
+                .out
+                .schema
+                .views
+                .get_mut(&view)
+                .and_then(|v| v.facts.as_mut())
+            {
+                facts.reads.push(ColumnRef {
+                    table,
+                    column,
+                    via: Via::Catalog,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A view's `reloptions` (`check_option=local`, `security_barrier=true`,
+/// ...) into the model; one bellows does not know is an error, not lost.
+pub(crate) fn apply_options(
+    view: &mut View,
+    options: &[String],
+) -> std::result::Result<(), String> {
+    for o in options {
+        let (k, v) = o.split_once('=').unwrap_or((o.as_str(), "true"));
+        let flag = || match v.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => Ok(true),
+            "false" | "off" | "no" | "0" => Ok(false),
+            _ => Err(format!("option {o} is not a boolean")),
+        };
+        match k {
+            "check_option" => {
+                view.check_option = match v {
+                    "local" => Some(CheckOption::Local),
+                    "cascaded" => Some(CheckOption::Cascaded),
+                    _ => return Err(format!("unknown check_option {v}")),
+                }
+            }
+            "security_barrier" => view.security_barrier = flag()?,
+            "security_invoker" => view.security_invoker = flag()?,
+            _ => return Err(format!("the option {o} is not modeled by bellows")),
+        }
+    }
+    Ok(())
+}
+
+/// What the server made of a target's view: its query as it prints it,
+/// its columns, and what it reads.
+const Q_TEMP_VIEW: &str = "
+    SELECT pg_get_viewdef(c.oid, true),
+           array(SELECT a.attname::text FROM pg_attribute a
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+           array(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+      FROM pg_class c
+     WHERE c.relnamespace = pg_my_temp_schema() AND c.relname = $1";
+
+const Q_TEMP_VIEW_READS: &str = "
+    SELECT tn.nspname::text, t.relname::text, a.attname::text, t.relnamespace = pg_my_temp_schema()
+      FROM pg_rewrite r
+      JOIN pg_class v ON v.oid = r.ev_class
+      JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                      AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+      JOIN pg_class t ON t.oid = d.refobjid
+      JOIN pg_namespace tn ON tn.oid = t.relnamespace
+      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+     WHERE v.relnamespace = pg_my_temp_schema() AND v.relname = $1 AND r.rulename = '_RETURN'
+     ORDER BY 1, 2, 3";
+
+/// Puts the target's views in the server's words, so that a query
+/// written differently from how the server prints it is not a change:
+/// each view in `pending` (see [`crate::introspect::views_to_canonicalize`])
+/// is made as a temporary view
+/// in a transaction that is rolled back (it takes no lock a reader or
+/// writer waits for), and its printed query, columns and what it reads
+/// replace the target's text (the column list is folded into the query,
+/// as the server does). Views over other target views are made after
+/// them, under their names (`pg_temp` is searched first). A view the
+/// server cannot make now (it reads a column this plan adds, say) keeps
+/// its text and is compared as written; why is in the returned notes.
+pub async fn canonicalize(
+    conn: &mut PgConnection,
+    target: &mut Schema,
+    pending: &[QualifiedName],
+) -> Result<Vec<String>> {
+    const W: &str = "the target's views";
+    let mut tx = conn.begin().await.map_err(q(W))?;
+    sqlx::raw_sql(
+        "SET LOCAL search_path = pg_temp, public; SET LOCAL lock_timeout = '2s'; \
+         SET LOCAL statement_timeout = '30s'",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(q(W))?;
+    // Temporary names: a public view's own (so views over it find it),
+    // others' numbered.
+    let temp: BTreeMap<QualifiedName, String> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let t = if n.schema.as_str() == DEFAULT_SCHEMA {
+                n.name.as_str().to_string()
+            } else {
+                format!("bellows_canonical_{i}")
+            };
+            (n.clone(), t)
+        })
+        .collect();
+    let back: BTreeMap<&str, &QualifiedName> = temp.iter().map(|(n, t)| (t.as_str(), n)).collect();
+    let mut errors: BTreeMap<QualifiedName, String> = BTreeMap::new();
+    let mut done: BTreeMap<QualifiedName, (String, ViewFacts)> = BTreeMap::new();
+    loop {
+        let mut progress = false;
+        for name in pending {
+            if done.contains_key(name) {
+                continue;
+            }
+            let v = &target.views[name];
+            let mut ddl = format!(
+                "CREATE TEMPORARY VIEW {}",
+                crate::sql::quote_ident(&temp[name])
+            );
+            if !v.columns.is_empty() {
+                let cols: Vec<String> = v
+                    .columns
+                    .iter()
+                    .map(|c| crate::sql::quote_ident(c.as_str()))
+                    .collect();
+                ddl.push_str(&format!(" ({})", cols.join(", ")));
+            }
+            ddl.push_str(" AS ");
+            ddl.push_str(&v.query);
+            sqlx::raw_sql("SAVEPOINT bellows_view")
+                .execute(&mut *tx)
+                .await
+                .map_err(q(W))?;
+            match sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+                .execute(&mut *tx)
+                .await
+            {
+                Ok(_) => {
+                    let row = query(Q_TEMP_VIEW)
+                        .bind(&temp[name])
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(q(W))?;
+                    let text: Option<String> = get(&row, 0, W)?;
+                    let names: Vec<String> = get(&row, 1, W)?;
+                    let types: Vec<String> = get(&row, 2, W)?;
+                    let mut facts = ViewFacts::default();
+                    for (n, t) in names.into_iter().zip(types) {
+                        facts.columns.push((ident(n, "view column")?, t));
+                    }
+                    let rows = query(Q_TEMP_VIEW_READS)
+                        .bind(&temp[name])
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(q(W))?;
+                    for row in rows {
+                        let schema: String = get(&row, 0, W)?;
+                        let relation: String = get(&row, 1, W)?;
+                        let column: Option<String> = get(&row, 2, W)?;
+                        let is_temp: bool = get(&row, 3, W)?;
+                        let table = match (is_temp, back.get(relation.as_str())) {
+                            (true, Some(n)) => (*n).clone(),
+                            _ => qname(schema, relation, "relation")?,
+                        };
+                        facts.reads.push(ColumnRef {
+                            table,
+                            column: column.map(|c| ident(c, "column")).transpose()?,
+                            via: Via::Catalog,
+                        });
+                    }
+                    facts.reads.sort();
+                    facts.reads.dedup();
+                    sqlx::raw_sql("RELEASE SAVEPOINT bellows_view")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(q(W))?;
+                    done.insert(name.clone(), (text.unwrap_or_default(), facts));
+                    errors.remove(name);
+                    progress = true;
+                }
+                Err(e) => {
+                    sqlx::raw_sql("ROLLBACK TO SAVEPOINT bellows_view")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(q(W))?;
+                    let message = match e.as_database_error() {
+                        Some(d) => d.message().to_string(),
+                        None => e.to_string(),
+                    };
+                    errors.insert(name.clone(), message);
+                }
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    tx.rollback().await.map_err(q(W))?;
+    for (name, (text, facts)) in done {
+        if let Some(v) = target.views.get_mut(&name) {
+            v.query = View::normalize(&text);
+            v.columns.clear();
+            v.facts = Some(facts);
+        }
+    }
+    Ok(errors
+        .into_iter()
+        .map(|(name, why)| {
+            format!(
+                "view {name}: the server cannot read its query against the live database yet ({why}); it is compared as written"
+            )
+        })
+        .collect())
+}

@@ -1,0 +1,762 @@
+//! Views. A new view is made in expand, after what it reads; one the
+//! target no longer has is dropped in contract, before what it reads.
+//! A changed view that still gives every column it gave, with the same
+//! types, plus new ones at the end, is replaced in place in expand
+//! (`CREATE OR REPLACE VIEW`: the old app reads it as before); any other
+//! change drops and makes it again in contract, in one transaction, with
+//! every view over it. A change to a column a view reads (a drop, a type
+//! change, the swap of a shadow column) drops and makes the views on it
+//! again in the same transaction as the change (PostgreSQL refuses the
+//! change under them): see [`Planner::views_around`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::kind::{Kind, objects};
+use super::*;
+use crate::sql::postgres::{create_view, query_relations, view_options};
+
+pub(super) struct Views;
+
+/// A change to a view, kept until every view's change is known: which
+/// views must go and come back together depends on all of them.
+pub(super) enum ViewChange<'a> {
+    Added(&'a QualifiedName, &'a View),
+    Removed(&'a QualifiedName, &'a View),
+    Altered(&'a QualifiedName, &'a View, &'a View),
+}
+
+impl Kind for Views {
+    objects!(in schema.views: BTreeMap<QualifiedName, View>);
+
+    fn same(_: &Planner<'_>, _: (), a: &View, b: &View) -> bool {
+        a == b
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, v: &'a View) {
+        p.view_changes.push(ViewChange::Added(name, v));
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, v: &'a View) {
+        p.view_changes.push(ViewChange::Removed(name, v));
+    }
+
+    fn altered<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, o: &'a View, n: &'a View) {
+        p.view_changes.push(ViewChange::Altered(name, o, n));
+    }
+
+    fn finish<'a>(p: &mut Planner<'a>, _: ()) {
+        p.check_view_reads();
+        let changes = std::mem::take(&mut p.view_changes);
+        // Views whose change needs them dropped and made again.
+        let mut replaced = BTreeSet::new();
+        for c in &changes {
+            if let ViewChange::Altered(name, o, n) = c
+                && !p.views_done.contains(*name)
+                && (o.query != n.query || o.columns != n.columns)
+                && !in_place(o, n)
+            {
+                replaced.insert((*name).clone());
+            }
+        }
+        if !replaced.is_empty() {
+            p.replace_views(&replaced);
+        }
+        for c in changes {
+            match c {
+                ViewChange::Added(name, v) => p.add_view(name, v),
+                ViewChange::Removed(name, v) if !p.views_done.contains(name) => {
+                    p.drop_view(name, v)
+                }
+                ViewChange::Altered(name, o, n) if !p.views_done.contains(name) => {
+                    p.alter_view(name, o, n)
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether `CREATE OR REPLACE VIEW` can take `o` to `n`: the server knows
+/// both views' columns, and `n` gives `o`'s, with their types, first.
+fn in_place(o: &View, n: &View) -> bool {
+    match (&o.facts, &n.facts) {
+        (Some(of), Some(nf)) => nf.columns.starts_with(&of.columns),
+        _ => false,
+    }
+}
+
+/// The relations `v` reads: as the server resolved them, or as its text
+/// names them.
+fn relations_read(v: &View) -> BTreeSet<QualifiedName> {
+    match &v.facts {
+        Some(f) => f.reads.iter().map(|r| r.table.clone()).collect(),
+        None => query_relations(&v.query).into_iter().collect(),
+    }
+}
+
+/// Whether `v` reads column `column` of `table` (with `None`, anything
+/// of it). Without the server's word, naming the table counts.
+fn reads(v: &View, table: &QualifiedName, column: Option<&Ident>) -> bool {
+    match (&v.facts, column) {
+        (Some(f), Some(c)) => f
+            .reads
+            .iter()
+            .any(|r| &r.table == table && r.column.as_ref() == Some(c)),
+        _ => relations_read(v).contains(table),
+    }
+}
+
+/// `SET LOCAL search_path`: a view's names resolve as in a target file.
+const VIEW_SEARCH_PATH: &str = "SET LOCAL search_path = public";
+
+impl Planner<'_> {
+    /// What a new or replaced view `v` (in the target) needs first: the
+    /// views and tables it reads, and the columns (all of a table's, when
+    /// the server has not said which).
+    fn view_requirements(&self, v: &View) -> Vec<Resource> {
+        let mut out = Vec::new();
+        for r in relations_read(v) {
+            if self.tgt.views.contains_key(&r) {
+                out.push(Resource::View(r));
+            } else if let Some(t) = self.tgt.tables.get(&r) {
+                match &v.facts {
+                    Some(f) => out.extend(
+                        f.reads
+                            .iter()
+                            .filter(|x| x.table == r)
+                            .filter_map(|x| x.column.as_ref())
+                            .map(|c| Resource::column(&r, c)),
+                    ),
+                    None => out.extend(t.columns.iter().map(|c| Resource::column(&r, &c.name))),
+                }
+                out.push(Resource::Table(r));
+            }
+        }
+        out
+    }
+
+    /// A view of the target that reads what the target does not have
+    /// would fail when made, or block a drop: refused with what it reads.
+    fn check_view_reads(&mut self) {
+        let mut errors = Vec::new();
+        for (name, v) in &self.tgt.views {
+            let missing = |r: &QualifiedName| {
+                !self.tgt.views.contains_key(r)
+                    && !self.tgt.tables.contains_key(r)
+                    && (self.cur.views.contains_key(r) || self.cur.tables.contains_key(r))
+            };
+            for r in relations_read(v) {
+                if missing(&r) {
+                    errors.push(PlanError::Unsupported {
+                        object: format!("view {name}"),
+                        what: format!("it reads {r}, which the target no longer has"),
+                        hint: "change the view's query, or drop the view in the same change".into(),
+                    });
+                }
+            }
+            let Some(f) = &v.facts else { continue };
+            for x in &f.reads {
+                let (Some(c), Some(t)) = (&x.column, self.tgt.tables.get(&x.table)) else {
+                    continue;
+                };
+                if t.column(c.as_str()).is_none() {
+                    errors.push(PlanError::Unsupported {
+                        object: format!("view {name}"),
+                        what: format!(
+                            "it reads column {}, which the target no longer has",
+                            col_name(&x.table, c)
+                        ),
+                        hint: "change the view's query to the column's new name or drop the view in the same change".into(),
+                    });
+                }
+            }
+        }
+        for e in errors {
+            self.error(e);
+        }
+    }
+
+    fn add_view(&mut self, name: &QualifiedName, v: &View) {
+        self.claim(&name.schema, &name.name, || format!("new view {name}"));
+        let requires = self.view_requirements(v);
+        self.push(
+            new_step(
+                ObjectKind::View,
+                name.to_string(),
+                Action::Create,
+                Phase::Expand,
+                format!("create view {name}"),
+            )
+            .sql(VIEW_SEARCH_PATH)
+            .sql_all(create_view(name, v, false))
+            .requires(Resource::Schema(name.schema.clone()))
+            .requires_all(requires)
+            .provides(Resource::View(name.clone()))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::View,
+                    name.to_string(),
+                    format!("drop view {name}"),
+                )
+                .sql(format!("DROP VIEW IF EXISTS {}", qt(name)))
+                .removes(Resource::View(name.clone())),
+            ]),
+        );
+    }
+
+    /// What a live view reads, for a step that must run before any of it
+    /// goes.
+    fn live_reads(&self, v: &View) -> Vec<Resource> {
+        let mut out = Vec::new();
+        for x in v.facts.iter().flat_map(|f| &f.reads) {
+            if self.cur.views.contains_key(&x.table) {
+                out.push(Resource::View(x.table.clone()));
+            } else if let Some(c) = &x.column {
+                out.push(Resource::column(&x.table, c));
+            } else {
+                out.push(Resource::Table(x.table.clone()));
+            }
+        }
+        out
+    }
+
+    fn drop_view(&mut self, name: &QualifiedName, v: &View) {
+        self.guard_unmanaged(name, Affects::Table, format!("dropping view {name}"));
+        let requires = self.live_reads(v);
+        self.push(
+            new_step(
+                ObjectKind::View,
+                name.to_string(),
+                Action::Drop,
+                Phase::Contract,
+                format!("drop view {name}"),
+            )
+            .sql(format!("DROP VIEW {}", qt(name)))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .hazard(HazardKind::UntrackedDependencies, drop_hazard(name))
+            .requires_all(requires)
+            .removes(Resource::View(name.clone())),
+        );
+    }
+
+    fn alter_view(&mut self, name: &QualifiedName, o: &View, n: &View) {
+        if o.query != n.query || o.columns != n.columns {
+            // In place (see `finish`): the old app's columns stay as they were.
+            let requires = self.view_requirements(n);
+            self.push(
+                new_step(
+                    ObjectKind::View,
+                    name.to_string(),
+                    Action::Alter,
+                    Phase::Expand,
+                    format!("replace view {name} in place (it keeps its columns and adds new ones at the end)"),
+                )
+                .sql(VIEW_SEARCH_PATH)
+                .sql_all(create_view(name, &View { comment: None, ..n.clone() }, true))
+                .lock(LockLevel::AccessExclusive, Cost::Metadata)
+                .requires(Resource::View(name.clone()))
+                .requires_all(requires)
+                .undo_stays(format!(
+                    "view {name} keeps its new query: it still gives every column the old app reads"
+                )),
+            );
+        } else if view_options(o) != view_options(n) {
+            self.push(
+                new_step(
+                    ObjectKind::View,
+                    name.to_string(),
+                    Action::Alter,
+                    Phase::Expand,
+                    format!("change the options of view {name}"),
+                )
+                .sql_all(options_change(name, o, n))
+                .lock(LockLevel::AccessExclusive, Cost::Metadata)
+                .requires(Resource::View(name.clone()))
+                .undo_with(vec![
+                    undo_step(
+                        ObjectKind::View,
+                        name.to_string(),
+                        format!("restore the options of view {name}"),
+                    )
+                    .sql_all(options_change(name, n, o)),
+                ]),
+            );
+        }
+        if o.comment != n.comment {
+            self.push(
+                new_step(
+                    ObjectKind::Comment,
+                    name.to_string(),
+                    Action::Alter,
+                    Phase::Expand,
+                    format!("comment on view {name}"),
+                )
+                .sql(format!(
+                    "COMMENT ON VIEW {} IS {}",
+                    qt(name),
+                    comment_literal(n.comment.as_deref())
+                ))
+                .requires(Resource::View(name.clone()))
+                .undo_with(vec![
+                    undo_step(
+                        ObjectKind::Comment,
+                        name.to_string(),
+                        format!("restore the comment on view {name}"),
+                    )
+                    .sql(format!(
+                        "COMMENT ON VIEW {} IS {}",
+                        qt(name),
+                        comment_literal(o.comment.as_deref())
+                    )),
+                ]),
+            );
+        }
+    }
+
+    /// Views that change in a way `CREATE OR REPLACE` cannot make: in
+    /// contract, in one transaction, they go with every view over them,
+    /// and come back as the target has them.
+    fn replace_views(&mut self, roots: &BTreeSet<QualifiedName>) {
+        let mut around = self.views_over(roots.clone(), Phase::Contract);
+        let names: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
+        around.names.retain(|n| !names.contains(n));
+        let mut step = new_step(
+            ObjectKind::View,
+            names.join(", "),
+            Action::Replace,
+            Phase::Contract,
+            format!(
+                "replace view{} {} once the old app is gone (CREATE OR REPLACE cannot make the change: a column goes, moves or changes type)",
+                if roots.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+        )
+        .lock(LockLevel::AccessExclusive, Cost::Metadata);
+        for r in roots {
+            if let Some(v) = self.tgt.views.get(r) {
+                step = step.requires_all(self.view_requirements(v));
+            }
+        }
+        self.push(around.wrap(step, Vec::new()));
+    }
+
+    /// The views a change to `table` (to its column `column`, or with
+    /// `None` to the table as a whole) in `phase` must have out of the
+    /// way, and every view over them: see [`ViewsAround`].
+    pub(super) fn views_around(
+        &mut self,
+        table: &QualifiedName,
+        column: Option<&Ident>,
+        phase: Phase,
+    ) -> ViewsAround {
+        let direct: BTreeSet<QualifiedName> = self
+            .all_views()
+            .filter(|(_, v)| reads(v, table, column))
+            .map(|(n, _)| n.clone())
+            .collect();
+        self.views_over(direct, phase)
+    }
+
+    /// Every view, live or new (the live definition for one that is both).
+    fn all_views(&self) -> impl Iterator<Item = (&QualifiedName, &View)> {
+        self.cur.views.iter().chain(
+            self.tgt
+                .views
+                .iter()
+                .filter(|(n, _)| !self.cur.views.contains_key(*n)),
+        )
+    }
+
+    /// Whether view `n` exists when a step of `phase` runs: a live one
+    /// until a step drops it for good; a new one from expand on (a step
+    /// of expand that needs it gone runs before it is made).
+    fn view_exists(&self, n: &QualifiedName, phase: Phase) -> bool {
+        if self.cur.views.contains_key(n) {
+            !self.views_done.contains(n) || self.tgt.views.contains_key(n)
+        } else {
+            phase == Phase::Contract
+        }
+    }
+
+    /// `roots` and every view over them that exists in `phase`, as a
+    /// [`ViewsAround`]. In contract they come back as the target has them
+    /// (and those the target drops stay dropped); before contract, a view
+    /// comes back as the target has it only where the old app still reads
+    /// it as before (else as it is, for the view rule to change later).
+    /// The views made in their final shape, or dropped for good, are
+    /// marked done: the view rule leaves them alone.
+    fn views_over(&mut self, roots: BTreeSet<QualifiedName>, phase: Phase) -> ViewsAround {
+        let mut all = roots;
+        loop {
+            let more: Vec<QualifiedName> = self
+                .all_views()
+                .filter(|(n, v)| !all.contains(*n) && all.iter().any(|a| reads(v, a, None)))
+                .map(|(n, _)| n.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            all.extend(more);
+        }
+        all.retain(|n| self.view_exists(n, phase));
+        let mut around = ViewsAround::default();
+        let live = |n: &QualifiedName| self.cur.views.get(n).or_else(|| self.tgt.views.get(n));
+        // Drops: each view before those it reads.
+        for n in order(&all, live).into_iter().rev() {
+            around.drops.push(format!("DROP VIEW {}", qt(&n)));
+            around.names.push(n.to_string());
+            // Before the tables' columns it reads go (the views it reads
+            // are this step's, or stay).
+            if let Some(v) = self.cur.views.get(&n) {
+                around.requires.extend(
+                    self.live_reads(v)
+                        .into_iter()
+                        .filter(|r| !matches!(r, Resource::View(_))),
+                );
+            }
+        }
+        // What each comes back as, if anything.
+        let mut back: BTreeMap<QualifiedName, &View> = BTreeMap::new();
+        let mut done = Vec::new();
+        for n in &all {
+            let target = self.tgt.views.get(n);
+            let current = self.cur.views.get(n);
+            let final_shape = phase == Phase::Contract
+                || match (current, target) {
+                    (Some(c), Some(t)) => c == t || in_place(c, t),
+                    _ => true,
+                };
+            match (final_shape, target) {
+                (true, Some(t)) => {
+                    back.insert(n.clone(), t);
+                    done.push(n.clone());
+                }
+                (true, None) => {
+                    around.hazards.push(drop_hazard(n));
+                    done.push(n.clone());
+                }
+                (false, _) => {
+                    if let Some(c) = current {
+                        back.insert(n.clone(), c);
+                    }
+                }
+            }
+        }
+        let keys: BTreeSet<QualifiedName> = back.keys().cloned().collect();
+        for n in order(&keys, |n| back.get(n).copied()) {
+            around.creates.extend(create_view(&n, back[&n], false));
+            around.provides.push(Resource::View(n));
+        }
+        for n in &all {
+            if self.cur.views.contains_key(n) {
+                self.guard_unmanaged(n, Affects::Table, format!("dropping view {n}"));
+            }
+        }
+        self.views_done.extend(done);
+        around
+    }
+}
+
+/// `ALTER VIEW` statements that take view `name`'s options from those of
+/// `o` to those of `n`: SET what `n` has, RESET what only `o` had.
+fn options_change(name: &QualifiedName, o: &View, n: &View) -> Vec<String> {
+    let mut out = Vec::new();
+    let set = view_options(n);
+    if !set.is_empty() {
+        out.push(format!("ALTER VIEW {} SET ({})", qt(name), set.join(", ")));
+    }
+    let reset: Vec<&str> = [
+        (
+            "check_option",
+            o.check_option.is_some() && n.check_option.is_none(),
+        ),
+        (
+            "security_barrier",
+            o.security_barrier && !n.security_barrier,
+        ),
+        (
+            "security_invoker",
+            o.security_invoker && !n.security_invoker,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(option, gone)| gone.then_some(option))
+    .collect();
+    if !reset.is_empty() {
+        out.push(format!(
+            "ALTER VIEW {} RESET ({})",
+            qt(name),
+            reset.join(", ")
+        ));
+    }
+    out
+}
+
+fn drop_hazard(name: &QualifiedName) -> String {
+    format!("drops view {name}: queries and functions that read it fail from then on")
+}
+
+/// `names` in an order where each comes after the others it reads.
+fn order<'v>(
+    names: &BTreeSet<QualifiedName>,
+    view: impl Fn(&QualifiedName) -> Option<&'v View>,
+) -> Vec<QualifiedName> {
+    fn visit<'v>(
+        n: &QualifiedName,
+        names: &BTreeSet<QualifiedName>,
+        view: &impl Fn(&QualifiedName) -> Option<&'v View>,
+        seen: &mut BTreeSet<QualifiedName>,
+        out: &mut Vec<QualifiedName>,
+    ) {
+        if !seen.insert(n.clone()) {
+            return;
+        }
+        if let Some(v) = view(n) {
+            for r in relations_read(v) {
+                if names.contains(&r) {
+                    visit(&r, names, view, seen, out);
+                }
+            }
+        }
+        out.push(n.clone());
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for n in names {
+        visit(n, names, &view, &mut seen, &mut out);
+    }
+    out
+}
+
+/// Views dropped before a change and made again after it, in the same
+/// transaction: PostgreSQL refuses to drop or retype a column, or to
+/// replace a view, while a view depends on it.
+#[derive(Default)]
+pub(super) struct ViewsAround {
+    /// The views dropped, for the step's description.
+    names: Vec<String>,
+    /// `DROP VIEW`s, dependents first.
+    drops: Vec<String>,
+    /// `CREATE VIEW`s (and comments) of those the target keeps, in
+    /// dependency order.
+    creates: Vec<String>,
+    /// Hazards of the views that go for good.
+    hazards: Vec<String>,
+    /// What the live views read: the step runs before any of it goes.
+    requires: Vec<Resource>,
+    provides: Vec<Resource>,
+}
+
+impl ViewsAround {
+    pub fn is_empty(&self) -> bool {
+        self.drops.is_empty()
+    }
+
+    /// `step` with `change` (its statements) between the drops and the
+    /// creates.
+    pub fn wrap(mut self, step: Step, change: Vec<String>) -> Step {
+        if self.is_empty() {
+            return step.sql_all(change);
+        }
+        self.names.sort();
+        let mut step = step.sql_all(self.drops).sql_all(change);
+        if !self.names.is_empty() {
+            let back = self
+                .names
+                .iter()
+                .filter(|n| self.provides.iter().any(|r| r.name() == **n))
+                .count();
+            let again = match back {
+                0 => String::new(),
+                n if n == self.names.len() => " and made again".to_string(),
+                n => format!(", {n} of them made again"),
+            };
+            step.description = format!(
+                "{} (in the same transaction, view{} {} dropped{again})",
+                step.description,
+                if self.names.len() == 1 { "" } else { "s" },
+                self.names.join(", "),
+            );
+        }
+        if !self.creates.is_empty() {
+            step = step.sql(VIEW_SEARCH_PATH).sql_all(self.creates);
+        }
+        for h in self.hazards {
+            step = step.hazard(HazardKind::UntrackedDependencies, h);
+        }
+        step.requires_all(self.requires).provides_all(self.provides)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{ColumnRef, Ident, QualifiedName, Schema, Via, ViewFacts};
+    use crate::testing::{plans_between, plans_to, refused, refused_between, schema};
+
+    /// `yaml` with what the server would say of view `view`: it reads
+    /// these columns of `public.t` and gives these columns.
+    fn known(yaml: &str, view: &str, reads: &[&str], gives: &[(&str, &str)]) -> Schema {
+        let mut s = schema(yaml);
+        let t = QualifiedName::parse("t").expect("name");
+        let v = s
+            .views
+            .get_mut(&QualifiedName::parse(view).expect("name"))
+            .expect("precondition: the view is in the schema");
+        v.facts = Some(ViewFacts {
+            reads: reads
+                .iter()
+                .map(|c| ColumnRef {
+                    table: t.clone(),
+                    column: Some(Ident::new(*c).expect("name")),
+                    via: Via::Catalog,
+                })
+                .collect(),
+            columns: gives
+                .iter()
+                .map(|(n, ty)| (Ident::new(*n).expect("name"), ty.to_string()))
+                .collect(),
+        });
+        s
+    }
+
+    const T: &str = "tables: { t: { columns: { id: { type: bigint }, a: { type: text }, b: { type: text } } } }\n";
+
+    #[test]
+    fn a_new_view_comes_after_the_columns_it_reads_and_a_dropped_one_before_they_go() {
+        plans_to(
+            "tables: { t: { columns: { id: { type: bigint } } } }\nviews: { old: SELECT id FROM t }",
+            &format!("{T}views: {{ v: 'SELECT id, a FROM t' }}"),
+            "
+            expand: add column public.t.a
+                ALTER TABLE public.t ADD COLUMN a text
+            expand: add column public.t.b
+                ALTER TABLE public.t ADD COLUMN b text
+            expand: create view public.v
+                SET LOCAL search_path = public
+                CREATE VIEW public.v AS
+            SELECT id, a FROM t
+            contract: drop view public.old
+                DROP VIEW public.old
+            ",
+        );
+    }
+
+    #[test]
+    fn a_view_that_keeps_its_columns_is_replaced_in_place_in_expand() {
+        let from = known(
+            &format!("{T}views: {{ v: 'SELECT id FROM t' }}"),
+            "v",
+            &["id"],
+            &[("id", "bigint")],
+        );
+        let to = known(
+            &format!("{T}views: {{ v: 'SELECT id, a FROM t' }}"),
+            "v",
+            &["id", "a"],
+            &[("id", "bigint"), ("a", "text")],
+        );
+        plans_between(
+            &from,
+            &to,
+            "
+            expand: replace view public.v in place (it keeps its columns and adds new ones at the end)
+                SET LOCAL search_path = public
+                CREATE OR REPLACE VIEW public.v AS
+            SELECT id, a FROM t
+            ",
+        );
+    }
+
+    #[test]
+    fn a_view_whose_columns_change_is_replaced_in_contract_with_the_views_over_it() {
+        let from = known(
+            &format!("{T}views: {{ v: 'SELECT id, a FROM t', w: 'SELECT a FROM v' }}"),
+            "v",
+            &["id", "a"],
+            &[("id", "bigint"), ("a", "text")],
+        );
+        let to = known(
+            &format!("{T}views: {{ v: 'SELECT a, id FROM t', w: 'SELECT a FROM v' }}"),
+            "v",
+            &["id", "a"],
+            &[("a", "text"), ("id", "bigint")],
+        );
+        plans_between(
+            &from,
+            &to,
+            "
+            contract: replace view public.v once the old app is gone (CREATE OR REPLACE cannot make the change: a column goes, moves or changes type) (in the same transaction, view public.w dropped and made again)
+                DROP VIEW public.w
+                DROP VIEW public.v
+                SET LOCAL search_path = public
+                CREATE VIEW public.v AS
+            SELECT a, id FROM t
+                CREATE VIEW public.w AS
+            SELECT a FROM v
+            ",
+        );
+    }
+
+    #[test]
+    fn a_column_no_view_reads_is_dropped_without_touching_the_views() {
+        let view = "views: { v: 'SELECT id, a FROM t' }";
+        let from = known(&format!("{T}{view}"), "v", &["id", "a"], &[]);
+        let to = known(
+            &format!(
+                "tables: {{ t: {{ columns: {{ id: {{ type: bigint }}, a: {{ type: text }} }} }} }}\n{view}"
+            ),
+            "v",
+            &["id", "a"],
+            &[],
+        );
+        plans_between(
+            &from,
+            &to,
+            "
+            contract: drop column public.t.b
+                ALTER TABLE public.t DROP COLUMN b
+            ",
+        );
+    }
+
+    #[test]
+    fn a_kept_view_that_reads_a_dropped_column_is_refused() {
+        let view = "views: { v: 'SELECT id, b FROM t' }";
+        let from = known(&format!("{T}{view}"), "v", &["id", "b"], &[]);
+        let to = known(
+            &format!(
+                "tables: {{ t: {{ columns: {{ id: {{ type: bigint }}, a: {{ type: text }} }} }} }}\n{view}"
+            ),
+            "v",
+            &["id", "b"],
+            &[],
+        );
+        refused_between(
+            &from,
+            &to,
+            "it reads column public.t.b, which the target no longer has",
+        );
+    }
+
+    #[test]
+    fn a_kept_view_over_a_dropped_table_is_refused() {
+        refused(
+            &format!("{T}views: {{ v: 'SELECT id FROM t' }}"),
+            "views: { v: 'SELECT 1 AS one FROM t' }",
+            "it reads public.t, which the target no longer has",
+        );
+    }
+
+    #[test]
+    fn options_are_set_and_reset_in_place() {
+        plans_to(
+            &format!("{T}views: {{ v: {{ query: 'SELECT id FROM t', security_barrier: true }} }}"),
+            &format!("{T}views: {{ v: {{ query: 'SELECT id FROM t', check_option: local }} }}"),
+            "
+            expand: change the options of view public.v
+                ALTER VIEW public.v SET (check_option = local)
+                ALTER VIEW public.v RESET (security_barrier)
+            ",
+        );
+    }
+}
