@@ -203,22 +203,24 @@ impl Planner<'_> {
         for (n, fk) in &t.foreign_keys {
             self.drop_foreign_key(name, n, fk);
         }
-        let mut step = new_step(
+        let views = self.views_around_drop(name);
+        let step = new_step(
             ObjectKind::Table,
             name.to_string(),
             Action::Drop,
             Phase::Contract,
             format!("drop table {name}"),
-        )
-        .sql(format!("DROP TABLE {}", qt(name)))
-        .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .hazard(
-            HazardKind::DataLoss,
-            format!("drops table {name} and all its rows"),
-        )
-        .removes(Resource::table(name))
-        // Before its schema, if that goes too.
-        .requires(Resource::Schema(name.schema.clone()));
+        );
+        let mut step = views
+            .wrap(step, vec![format!("DROP TABLE {}", qt(name))])
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .hazard(
+                HazardKind::DataLoss,
+                format!("drops table {name} and all its rows"),
+            )
+            .removes(Resource::table(name))
+            // Before its schema, if that goes too.
+            .requires(Resource::Schema(name.schema.clone()));
         for c in &t.columns {
             step = step.removes(Resource::column(name, &c.name));
             for r in self.held_by_column(c) {

@@ -63,7 +63,7 @@ impl Kind for Views {
         }
         for c in changes {
             match c {
-                ViewChange::Added(name, v) => p.add_view(name, v),
+                ViewChange::Added(name, v) if !p.views_done.contains(name) => p.add_view(name, v),
                 ViewChange::Removed(name, v) if !p.views_done.contains(name) => {
                     p.drop_view(name, v)
                 }
@@ -317,7 +317,7 @@ impl Planner<'_> {
     /// contract, in one transaction, they go with every view over them,
     /// and come back as the target has them.
     fn replace_views(&mut self, roots: &BTreeSet<QualifiedName>) {
-        let mut around = self.views_over(roots.clone(), Phase::Contract);
+        let mut around = self.views_over(roots.clone(), &[], Phase::Contract);
         let names: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
         around.names.retain(|n| !names.contains(n));
         let mut step = new_step(
@@ -354,7 +354,27 @@ impl Planner<'_> {
             .filter(|(_, v)| reads(v, table, column))
             .map(|(n, _)| n.clone())
             .collect();
-        self.views_over(direct, phase)
+        self.views_over(direct, &[], phase)
+    }
+
+    /// The views a table's drop must have out of the way (see
+    /// [`Planner::views_around`]), and the new view that takes its name,
+    /// if the target has one: made in the same transaction, once the name
+    /// is free (it cannot be made earlier, in expand).
+    pub(super) fn views_around_drop(&mut self, table: &QualifiedName) -> ViewsAround {
+        let direct: BTreeSet<QualifiedName> = self
+            .all_views()
+            .filter(|(_, v)| reads(v, table, None))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let replacement: Vec<QualifiedName> = self
+            .tgt
+            .views
+            .contains_key(table)
+            .then(|| table.clone())
+            .into_iter()
+            .collect();
+        self.views_over(direct, &replacement, Phase::Contract)
     }
 
     /// Every view, live or new (the live definition for one that is both).
@@ -385,7 +405,12 @@ impl Planner<'_> {
     /// it as before (else as it is, for the view rule to change later).
     /// The views made in their final shape, or dropped for good, are
     /// marked done: the view rule leaves them alone.
-    fn views_over(&mut self, roots: BTreeSet<QualifiedName>, phase: Phase) -> ViewsAround {
+    fn views_over(
+        &mut self,
+        roots: BTreeSet<QualifiedName>,
+        made_here: &[QualifiedName],
+        phase: Phase,
+    ) -> ViewsAround {
         let mut all = roots;
         loop {
             let more: Vec<QualifiedName> = self
@@ -442,9 +467,25 @@ impl Planner<'_> {
                 }
             }
         }
+        for n in made_here {
+            if let Some(t) = self.tgt.views.get(n) {
+                back.insert(n.clone(), t);
+                done.push(n.clone());
+                around.made.push(n.to_string());
+            }
+        }
         let keys: BTreeSet<QualifiedName> = back.keys().cloned().collect();
         for n in order(&keys, |n| back.get(n).copied()) {
-            around.creates.extend(create_view(&n, back[&n], false));
+            let v = back[&n];
+            if phase == Phase::Contract && self.tgt.views.get(&n) == Some(v) {
+                // What it reads in the target is there before contract.
+                around.requires.extend(
+                    self.view_requirements(v)
+                        .into_iter()
+                        .filter(|r| !matches!(r, Resource::View(_))),
+                );
+            }
+            around.creates.extend(create_view(&n, v, false));
             around.provides.push(Resource::View(n));
         }
         for n in &all {
@@ -535,6 +576,8 @@ fn order<'v>(
 pub(super) struct ViewsAround {
     /// The views dropped, for the step's description.
     names: Vec<String>,
+    /// New views made in the place of what the step drops.
+    made: Vec<String>,
     /// `DROP VIEW`s, dependents first.
     drops: Vec<String>,
     /// `CREATE VIEW`s (and comments) of those the target keeps, in
@@ -549,7 +592,7 @@ pub(super) struct ViewsAround {
 
 impl ViewsAround {
     pub fn is_empty(&self) -> bool {
-        self.drops.is_empty()
+        self.drops.is_empty() && self.made.is_empty()
     }
 
     /// `step` with `change` (its statements) between the drops and the
@@ -576,6 +619,13 @@ impl ViewsAround {
                 step.description,
                 if self.names.len() == 1 { "" } else { "s" },
                 self.names.join(", "),
+            );
+        }
+        if !self.made.is_empty() {
+            step.description = format!(
+                "{}, and view {} made in its place",
+                step.description,
+                self.made.join(", ")
             );
         }
         if !self.creates.is_empty() {
