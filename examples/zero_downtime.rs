@@ -2,8 +2,8 @@
 //!
 //!     cargo run --release --example zero_downtime [-- --rows N --clients K --json FILE]
 //!
-//! Seeds `accounts` (N rows, default 2,000,000; a secondary index and a
-//! foreign key to `teams`), runs K clients (default 8) through a pool for
+//! Seeds `accounts` (N rows, default 2,000,000; a secondary index, a
+//! foreign key to `teams` and a view over it), runs K clients (default 8) through a pool for
 //! the whole run, and migrates it with bellows phase by phase: the old app
 //! runs from the start until migrate ends, the new app from the end of
 //! expand to the end, contract sees only the new app. Then, on a fresh copy
@@ -51,10 +51,13 @@ tables:
       accounts_team_idx: { columns: [team_id] }
     foreign_keys:
       accounts_team_fk: { columns: [team_id], references: { table: teams, columns: [id] } }
+views:
+  account_scores: SELECT id, name, score FROM accounts
 "#;
 
 /// add a NOT NULL column with a backfill, an index, a foreign key, a
-/// CHECK, int -> bigint on a non-key column, a rename, a drop.
+/// CHECK, int -> bigint on a non-key column, a rename, a drop; and the
+/// view over the retyped and the renamed column rebuilt on the new ones.
 const V2: &str = r#"
 tables:
   teams:
@@ -83,10 +86,13 @@ tables:
     foreign_keys:
       accounts_team_fk: { columns: [team_id], references: { table: teams, columns: [id] } }
       accounts_region_fk: { columns: [region_id], references: { table: regions, columns: [id] } }
+views:
+  account_scores: SELECT id, display_name AS name, score FROM accounts
 "#;
 
 /// What a plain diff tool would run: one step, rewrites and long locks included.
 const NAIVE: &[&str] = &[
+    "DROP VIEW account_scores",
     "ALTER TABLE accounts ADD COLUMN name_len integer NOT NULL DEFAULT floor(random() * 100)::integer",
     "CREATE INDEX accounts_created_idx ON accounts (created_at)",
     "ALTER TABLE accounts ALTER COLUMN score TYPE bigint",
@@ -94,6 +100,7 @@ const NAIVE: &[&str] = &[
     "ALTER TABLE accounts ADD CONSTRAINT accounts_score_positive CHECK (score >= 0)",
     "ALTER TABLE accounts RENAME COLUMN name TO display_name",
     "ALTER TABLE accounts DROP COLUMN legacy",
+    "CREATE VIEW account_scores AS SELECT id, display_name AS name, score FROM accounts",
 ];
 
 const OLD: u8 = 1;
@@ -226,8 +233,9 @@ fn random(seed: &mut u64, max: i64) -> i64 {
     1 + (*seed % max.max(1) as u64) as i64
 }
 
-/// One client: a mix of single-row INSERT, UPDATE by id and SELECT by id,
-/// in the terms of whichever app versions run now.
+/// One client: a mix of single-row INSERT, UPDATE by id, SELECT by id and
+/// SELECT by id from the view, in the terms of whichever app versions run
+/// now.
 async fn client(pool: PgPool, shared: Arc<Shared>, n: u64) {
     let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (n + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
     let mut turn = 0u64;
@@ -241,7 +249,9 @@ async fn client(pool: PgPool, shared: Arc<Shared>, n: u64) {
         };
         let id = random(&mut seed, shared.max_id);
         let team = 1 + id % 100;
-        let sql = match (version, turn % 3) {
+        let sql = match (version, turn % 4) {
+            // Both versions read the view the same way.
+            (_, 3) => format!("SELECT id, name, score FROM account_scores WHERE id = {id}"),
             (OLD, 0) => format!(
                 "INSERT INTO accounts (team_id, region_id, name, score, legacy) VALUES ({team}, 1, 'old {id}', 1, 'x')"
             ),

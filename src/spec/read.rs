@@ -113,11 +113,29 @@ fn position_in(text: &str, at: usize) -> String {
 
 /// The position of byte `at` of a scalar's value in the file, when the
 /// scalar sits on one line, plain or in quotes without escapes (so each
-/// character of the value is one column).
+/// character of the value is one column), or is a literal block (`|`),
+/// whose every line of text is a line of the file at its indentation.
 fn point_into(l: &Located<String>, at: usize) -> Option<Span> {
     let sp = l.span()?;
     if sp.start.line != sp.end.line {
-        return None;
+        let lines = l.value.trim_end_matches('\n').lines().count();
+        let spanned = (sp.end.line - sp.start.line) as usize;
+        if !l.value.contains('\n') || !(spanned == lines || spanned + 1 == lines) {
+            return None;
+        }
+        let before = l.value.get(..at)?;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let p = Pos {
+            line: sp.start.line + u32::try_from(before.matches('\n').count()).ok()?,
+            column: sp.start.column + u32::try_from(before[line_start..].chars().count()).ok()?,
+        };
+        return Some(Span {
+            start: p,
+            end: Pos {
+                line: p.line,
+                column: p.column + 1,
+            },
+        });
     }
     let width = sp.end.column.saturating_sub(sp.start.column) as usize;
     let chars = l.value.chars().count();

@@ -12,13 +12,21 @@ pub(super) const READS: KindQuery = KindQuery::new(
     |r, rows, _| r.view_reads(rows),
 );
 
+/// A view's columns' names and types, as two arrays in attribute order.
+macro_rules! view_columns {
+    () => {
+        "array(SELECT a.attname::text FROM pg_attribute a
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+         array(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)"
+    };
+}
+
 const Q_VIEWS: &str = concat!(
     "SELECT n.nspname::text, c.relname::text, pg_get_viewdef(c.oid, true),
-            coalesce(c.reloptions::text[], '{}'), d.description,
-            array(SELECT a.attname::text FROM pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
-            array(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+            coalesce(c.reloptions::text[], '{}'), d.description, ",
+    view_columns!(),
+    "
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
@@ -27,21 +35,32 @@ const Q_VIEWS: &str = concat!(
     " ORDER BY 1, 2"
 );
 
-/// The relations and columns each view's rule depends on (a view over a
-/// view depends on the other view; a column by number, 0 for the whole
-/// relation).
-const Q_VIEW_READS: &str = "
-    SELECT vn.nspname::text, v.relname::text, tn.nspname::text, t.relname::text, a.attname::text
-      FROM pg_rewrite r
-      JOIN pg_class v ON v.oid = r.ev_class
-      JOIN pg_namespace vn ON vn.oid = v.relnamespace
-      JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-                      AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
-      JOIN pg_class t ON t.oid = d.refobjid
-      JOIN pg_namespace tn ON tn.oid = t.relnamespace
-      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
-     WHERE v.relkind = 'v' AND r.rulename = '_RETURN' AND vn.nspname = ANY($1)
-     ORDER BY 1, 2, 3, 4, 5";
+/// The relations and columns the rule of each view `$which` picks
+/// depends on (a view over a view depends on the other view; a column by
+/// number, 0 for the whole relation): the view, the relation and its
+/// column, and whether the relation is a temporary one.
+macro_rules! view_reads {
+    ($which:literal, $order:literal) => {
+        concat!(
+            "SELECT vn.nspname::text, v.relname::text, tn.nspname::text, t.relname::text,
+                    a.attname::text, t.relnamespace = pg_my_temp_schema()
+               FROM pg_rewrite r
+               JOIN pg_class v ON v.oid = r.ev_class
+               JOIN pg_namespace vn ON vn.oid = v.relnamespace
+               JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                               AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+               JOIN pg_class t ON t.oid = d.refobjid
+               JOIN pg_namespace tn ON tn.oid = t.relnamespace
+               LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+              WHERE r.rulename = '_RETURN' AND ",
+            $which,
+            " ORDER BY ",
+            $order
+        )
+    };
+}
+
+const Q_VIEW_READS: &str = view_reads!("v.relkind = 'v' AND vn.nspname = ANY($1)", "1, 2, 3, 4, 5");
 
 impl Reader {
     fn views(&mut self, rows: Vec<PgRow>) -> Result<()> {
@@ -131,26 +150,18 @@ pub(crate) fn apply_options(
 
 /// What the server made of a target's view: its query as it prints it,
 /// its columns, and what it reads.
-const Q_TEMP_VIEW: &str = "
-    SELECT pg_get_viewdef(c.oid, true),
-           array(SELECT a.attname::text FROM pg_attribute a
-                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
-           array(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+const Q_TEMP_VIEW: &str = concat!(
+    "SELECT pg_get_viewdef(c.oid, true), ",
+    view_columns!(),
+    "
       FROM pg_class c
-     WHERE c.relnamespace = pg_my_temp_schema() AND c.relname = $1";
+     WHERE c.relnamespace = pg_my_temp_schema() AND c.relname = $1"
+);
 
-const Q_TEMP_VIEW_READS: &str = "
-    SELECT tn.nspname::text, t.relname::text, a.attname::text, t.relnamespace = pg_my_temp_schema()
-      FROM pg_rewrite r
-      JOIN pg_class v ON v.oid = r.ev_class
-      JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-                      AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
-      JOIN pg_class t ON t.oid = d.refobjid
-      JOIN pg_namespace tn ON tn.oid = t.relnamespace
-      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
-     WHERE v.relnamespace = pg_my_temp_schema() AND v.relname = $1 AND r.rulename = '_RETURN'
-     ORDER BY 1, 2, 3";
+const Q_TEMP_VIEW_READS: &str = view_reads!(
+    "v.relnamespace = pg_my_temp_schema() AND v.relname = $1",
+    "3, 4, 5"
+);
 
 /// Puts the target's views in the server's words, so that a query
 /// written differently from how the server prints it is not a change:
@@ -242,10 +253,10 @@ pub async fn canonicalize(
                         .await
                         .map_err(q(W))?;
                     for row in rows {
-                        let schema: String = get(&row, 0, W)?;
-                        let relation: String = get(&row, 1, W)?;
-                        let column: Option<String> = get(&row, 2, W)?;
-                        let is_temp: bool = get(&row, 3, W)?;
+                        let schema: String = get(&row, 2, W)?;
+                        let relation: String = get(&row, 3, W)?;
+                        let column: Option<String> = get(&row, 4, W)?;
+                        let is_temp: bool = get(&row, 5, W)?;
                         let table = match (is_temp, back.get(relation.as_str())) {
                             (true, Some(n)) => (*n).clone(),
                             _ => qname(schema, relation, "relation")?,

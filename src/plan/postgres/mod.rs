@@ -353,6 +353,42 @@ pub(super) fn comment_literal(c: Option<&str>) -> String {
     c.map_or("NULL".to_string(), crate::sql::quote_literal)
 }
 
+/// Expand: `COMMENT ON <what> name` (`what` is `table`, `view`, ...)
+/// from `old` to `new`, after `requires`; abort puts `old` back.
+pub(super) fn comment_step(
+    what: &str,
+    name: &QualifiedName,
+    old: Option<&str>,
+    new: Option<&str>,
+    requires: Resource,
+) -> Step {
+    let sql = |c: Option<&str>| {
+        format!(
+            "COMMENT ON {} {} IS {}",
+            what.to_uppercase(),
+            qt(name),
+            comment_literal(c)
+        )
+    };
+    new_step(
+        ObjectKind::Comment,
+        name.to_string(),
+        Action::Alter,
+        Phase::Expand,
+        format!("comment on {what} {name}"),
+    )
+    .sql(sql(new))
+    .requires(requires)
+    .undo_with(vec![
+        undo_step(
+            ObjectKind::Comment,
+            name.to_string(),
+            format!("restore the comment on {what} {name}"),
+        )
+        .sql(sql(old)),
+    ])
+}
+
 /// `schema.table.column` for messages and step ids.
 pub(super) fn col_name(t: &QualifiedName, c: &Ident) -> String {
     format!("{t}.{}", c.as_str())

@@ -330,27 +330,13 @@ impl Planner<'_> {
 
     fn table_comment(&mut self, name: &QualifiedName, old: &Table, new: &Table) {
         if old.comment != new.comment {
-            let value = comment_literal(new.comment.as_deref());
-            let before = comment_literal(old.comment.as_deref());
-            self.push(
-                new_step(
-                    ObjectKind::Comment,
-                    name.to_string(),
-                    Action::Alter,
-                    Phase::Expand,
-                    format!("comment on table {name}"),
-                )
-                .sql(format!("COMMENT ON TABLE {} IS {value}", qt(name)))
-                .requires(Resource::table(name))
-                .undo_with(vec![
-                    undo_step(
-                        ObjectKind::Comment,
-                        name.to_string(),
-                        format!("restore the comment on table {name}"),
-                    )
-                    .sql(format!("COMMENT ON TABLE {} IS {before}", qt(name))),
-                ]),
-            );
+            self.push(comment_step(
+                "table",
+                name,
+                old.comment.as_deref(),
+                new.comment.as_deref(),
+                Resource::table(name),
+            ));
         }
     }
 

@@ -137,8 +137,19 @@ impl Planner<'_> {
 
     /// A view of the target that reads what the target does not have
     /// would fail when made, or block a drop: refused with what it reads.
+    /// So is an option the server does not know.
     fn check_view_reads(&mut self) {
         let mut errors = Vec::new();
+        let old_server = self.server_version.is_some_and(|v| v < 150000);
+        for (name, v) in &self.tgt.views {
+            if old_server && v.security_invoker {
+                errors.push(PlanError::Unsupported {
+                    object: format!("view {name}"),
+                    what: "security_invoker on a server older than PostgreSQL 15".into(),
+                    hint: "leave the option out (the view then runs with its owner's privileges), or upgrade the server".into(),
+                });
+            }
+        }
         for (name, v) in &self.tgt.views {
             let missing = |r: &QualifiedName| {
                 !self.tgt.views.contains_key(r)
@@ -240,21 +251,27 @@ impl Planner<'_> {
     }
 
     fn alter_view(&mut self, name: &QualifiedName, o: &View, n: &View) {
+        // A change in place: ACCESS EXCLUSIVE on the view, for a moment.
+        let alter = |description: String| {
+            new_step(
+                ObjectKind::View,
+                name.to_string(),
+                Action::Alter,
+                Phase::Expand,
+                description,
+            )
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+            .requires(Resource::View(name.clone()))
+        };
         if o.query != n.query || o.columns != n.columns {
             // In place (see `finish`): the old app's columns stay as they were.
             let requires = self.view_requirements(n);
             self.push(
-                new_step(
-                    ObjectKind::View,
-                    name.to_string(),
-                    Action::Alter,
-                    Phase::Expand,
-                    format!("replace view {name} in place (it keeps its columns and adds new ones at the end)"),
-                )
+                alter(format!(
+                    "replace view {name} in place (it keeps its columns and adds new ones at the end)"
+                ))
                 .sql(VIEW_SEARCH_PATH)
                 .sql_all(create_view(name, &View { comment: None, ..n.clone() }, true))
-                .lock(LockLevel::AccessExclusive, Cost::Metadata)
-                .requires(Resource::View(name.clone()))
                 .requires_all(requires)
                 .undo_stays(format!(
                     "view {name} keeps its new query: it still gives every column the old app reads"
@@ -262,54 +279,26 @@ impl Planner<'_> {
             );
         } else if view_options(o) != view_options(n) {
             self.push(
-                new_step(
-                    ObjectKind::View,
-                    name.to_string(),
-                    Action::Alter,
-                    Phase::Expand,
-                    format!("change the options of view {name}"),
-                )
-                .sql_all(options_change(name, o, n))
-                .lock(LockLevel::AccessExclusive, Cost::Metadata)
-                .requires(Resource::View(name.clone()))
-                .undo_with(vec![
-                    undo_step(
-                        ObjectKind::View,
-                        name.to_string(),
-                        format!("restore the options of view {name}"),
-                    )
-                    .sql_all(options_change(name, n, o)),
-                ]),
+                alter(format!("change the options of view {name}"))
+                    .sql_all(options_change(name, o, n))
+                    .undo_with(vec![
+                        undo_step(
+                            ObjectKind::View,
+                            name.to_string(),
+                            format!("restore the options of view {name}"),
+                        )
+                        .sql_all(options_change(name, n, o)),
+                    ]),
             );
         }
         if o.comment != n.comment {
-            self.push(
-                new_step(
-                    ObjectKind::Comment,
-                    name.to_string(),
-                    Action::Alter,
-                    Phase::Expand,
-                    format!("comment on view {name}"),
-                )
-                .sql(format!(
-                    "COMMENT ON VIEW {} IS {}",
-                    qt(name),
-                    comment_literal(n.comment.as_deref())
-                ))
-                .requires(Resource::View(name.clone()))
-                .undo_with(vec![
-                    undo_step(
-                        ObjectKind::Comment,
-                        name.to_string(),
-                        format!("restore the comment on view {name}"),
-                    )
-                    .sql(format!(
-                        "COMMENT ON VIEW {} IS {}",
-                        qt(name),
-                        comment_literal(o.comment.as_deref())
-                    )),
-                ]),
-            );
+            self.push(comment_step(
+                "view",
+                name,
+                o.comment.as_deref(),
+                n.comment.as_deref(),
+                Resource::View(name.clone()),
+            ));
         }
     }
 
@@ -430,15 +419,6 @@ impl Planner<'_> {
         for n in order(&all, live).into_iter().rev() {
             around.drops.push(format!("DROP VIEW {}", qt(&n)));
             around.names.push(n.to_string());
-            // Before the tables' columns it reads go (the views it reads
-            // are this step's, or stay).
-            if let Some(v) = self.cur.views.get(&n) {
-                around.requires.extend(
-                    self.live_reads(v)
-                        .into_iter()
-                        .filter(|r| !matches!(r, Resource::View(_))),
-                );
-            }
         }
         // What each comes back as, if anything.
         let mut back: BTreeMap<QualifiedName, &View> = BTreeMap::new();
@@ -459,6 +439,16 @@ impl Planner<'_> {
                 (true, None) => {
                     around.hazards.push(drop_hazard(n));
                     done.push(n.clone());
+                    // Gone for good: before the columns it reads go (the
+                    // views it reads are this step's, or stay). One made
+                    // again reads them as they are when this step runs.
+                    if let Some(v) = current {
+                        around.requires.extend(
+                            self.live_reads(v)
+                                .into_iter()
+                                .filter(|r| !matches!(r, Resource::View(_))),
+                        );
+                    }
                 }
                 (false, _) => {
                     if let Some(c) = current {
@@ -643,14 +633,14 @@ mod tests {
     use crate::model::{ColumnRef, Ident, QualifiedName, Schema, Via, ViewFacts};
     use crate::testing::{plans_between, plans_to, refused, refused_between, schema};
 
-    /// `yaml` with what the server would say of view `view`: it reads
+    /// `yaml` with what the server would say of its view `v`: it reads
     /// these columns of `public.t` and gives these columns.
-    fn known(yaml: &str, view: &str, reads: &[&str], gives: &[(&str, &str)]) -> Schema {
+    fn known_in(yaml: &str, reads: &[&str], gives: &[(&str, &str)]) -> Schema {
         let mut s = schema(yaml);
         let t = QualifiedName::parse("t").expect("name");
         let v = s
             .views
-            .get_mut(&QualifiedName::parse(view).expect("name"))
+            .get_mut(&QualifiedName::parse("v").expect("name"))
             .expect("precondition: the view is in the schema");
         v.facts = Some(ViewFacts {
             reads: reads
@@ -667,6 +657,11 @@ mod tests {
                 .collect(),
         });
         s
+    }
+
+    /// [`known_in`] with the table `T` and these `views`.
+    fn known(views: &str, reads: &[&str], gives: &[(&str, &str)]) -> Schema {
+        known_in(&format!("{T}views: {{ {views} }}"), reads, gives)
     }
 
     const T: &str = "tables: { t: { columns: { id: { type: bigint }, a: { type: text }, b: { type: text } } } }\n";
@@ -693,18 +688,9 @@ mod tests {
 
     #[test]
     fn a_view_that_keeps_its_columns_is_replaced_in_place_in_expand() {
-        let from = known(
-            &format!("{T}views: {{ v: 'SELECT id FROM t' }}"),
-            "v",
-            &["id"],
-            &[("id", "bigint")],
-        );
-        let to = known(
-            &format!("{T}views: {{ v: 'SELECT id, a FROM t' }}"),
-            "v",
-            &["id", "a"],
-            &[("id", "bigint"), ("a", "text")],
-        );
+        let from = known("v: 'SELECT id FROM t'", &["id"], &[("id", "bigint")]);
+        let (reads, gives) = (["id", "a"], [("id", "bigint"), ("a", "text")]);
+        let to = known("v: 'SELECT id, a FROM t'", &reads, &gives);
         plans_between(
             &from,
             &to,
@@ -719,17 +705,17 @@ mod tests {
 
     #[test]
     fn a_view_whose_columns_change_is_replaced_in_contract_with_the_views_over_it() {
+        let (id, a) = (("id", "bigint"), ("a", "text"));
+        let w = "w: 'SELECT a FROM v'";
         let from = known(
-            &format!("{T}views: {{ v: 'SELECT id, a FROM t', w: 'SELECT a FROM v' }}"),
-            "v",
+            &format!("v: 'SELECT id, a FROM t', {w}"),
             &["id", "a"],
-            &[("id", "bigint"), ("a", "text")],
+            &[id, a],
         );
         let to = known(
-            &format!("{T}views: {{ v: 'SELECT a, id FROM t', w: 'SELECT a FROM v' }}"),
-            "v",
+            &format!("v: 'SELECT a, id FROM t', {w}"),
             &["id", "a"],
-            &[("a", "text"), ("id", "bigint")],
+            &[a, id],
         );
         plans_between(
             &from,
@@ -747,18 +733,23 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_column_no_view_reads_is_dropped_without_touching_the_views() {
-        let view = "views: { v: 'SELECT id, a FROM t' }";
-        let from = known(&format!("{T}{view}"), "v", &["id", "a"], &[]);
-        let to = known(
+    /// Column `b` of `t` dropped under view `v` (`query`), which the
+    /// server says reads `reads`.
+    fn dropping_b(query: &str, reads: &[&str]) -> (Schema, Schema) {
+        let from = known(&format!("v: '{query}'"), reads, &[]);
+        let to = known_in(
             &format!(
-                "tables: {{ t: {{ columns: {{ id: {{ type: bigint }}, a: {{ type: text }} }} }} }}\n{view}"
+                "tables: {{ t: {{ columns: {{ id: {{ type: bigint }}, a: {{ type: text }} }} }} }}\nviews: {{ v: '{query}' }}"
             ),
-            "v",
-            &["id", "a"],
+            reads,
             &[],
         );
+        (from, to)
+    }
+
+    #[test]
+    fn a_column_no_view_reads_is_dropped_without_touching_the_views() {
+        let (from, to) = dropping_b("SELECT id, a FROM t", &["id", "a"]);
         plans_between(
             &from,
             &to,
@@ -771,16 +762,7 @@ mod tests {
 
     #[test]
     fn a_kept_view_that_reads_a_dropped_column_is_refused() {
-        let view = "views: { v: 'SELECT id, b FROM t' }";
-        let from = known(&format!("{T}{view}"), "v", &["id", "b"], &[]);
-        let to = known(
-            &format!(
-                "tables: {{ t: {{ columns: {{ id: {{ type: bigint }}, a: {{ type: text }} }} }} }}\n{view}"
-            ),
-            "v",
-            &["id", "b"],
-            &[],
-        );
+        let (from, to) = dropping_b("SELECT id, b FROM t", &["id", "b"]);
         refused_between(
             &from,
             &to,
@@ -795,6 +777,27 @@ mod tests {
             "views: { v: 'SELECT 1 AS one FROM t' }",
             "it reads public.t, which the target no longer has",
         );
+    }
+
+    #[test]
+    fn security_invoker_is_refused_before_postgresql_15() {
+        let from = schema(T);
+        let to = schema(&format!(
+            "{T}views: {{ v: {{ query: 'SELECT id FROM t', security_invoker: true }} }}"
+        ));
+        let on = |version| {
+            let opts = crate::plan::PlanOptions {
+                server_version: Some(version),
+                ..Default::default()
+            };
+            crate::plan::plan(&from, &to, &opts).map_err(|e| e.to_string())
+        };
+        let e = on(140010).expect_err("refused on 14");
+        assert!(
+            e.contains("security_invoker on a server older than PostgreSQL 15"),
+            "{e}"
+        );
+        assert!(on(150004).is_ok());
     }
 
     #[test]

@@ -1,0 +1,2 @@
+INSERT INTO accounts (name, score) VALUES ('old', 1);
+SELECT id, name, score FROM account_scores;
