@@ -172,3 +172,64 @@ async fn a_view_the_server_cannot_read_yet_is_compared_as_written_with_a_note() 
         outline(&p)
     );
 }
+
+/// `plan --from --target --dev-url`: between two files, a scratch database
+/// reads both files' views, so a dump's text against a hand-written query
+/// is no change, and a column no view reads is dropped without touching
+/// the views (as a plan against a live database); the scratch database is
+/// left as it was.
+#[tokio::test]
+async fn an_offline_plan_reads_views_in_a_scratch_database() {
+    let dev = TestDb::new().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dump =
+        "views:\n  emails: |-\n    SELECT users.id,\n        users.email\n       FROM users\n";
+    let from = dir.path().join("from.yaml");
+    std::fs::write(&from, format!("{}{dump}", tables(COLUMNS))).expect("write");
+    let target = dir.path().join("to.yaml");
+    let plan = |to: &str, dev_url: Option<&str>| {
+        std::fs::write(&target, to).expect("write");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"));
+        cmd.args(["plan", "--from"])
+            .arg(&from)
+            .arg("--target")
+            .arg(&target);
+        if let Some(url) = dev_url {
+            cmd.args(["--dev-url", url]);
+        }
+        let out = cmd.output().expect("bellows runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let written = format!(
+        "{}views:\n  emails: select id, email from users\n",
+        tables(COLUMNS)
+    );
+    assert!(
+        plan(&written, None).contains("replace view public.emails"),
+        "without a server the texts differ"
+    );
+    let same = plan(&written, Some(&dev.url));
+    assert!(same.contains("No changes"), "{same}");
+    let no_legacy = format!(
+        "{}views:\n  emails: select id, email from users\n",
+        tables(&COLUMNS.replace("      legacy: { type: text }\n", ""))
+    );
+    let dropped = plan(&no_legacy, Some(&dev.url));
+    assert!(
+        dropped.contains("drop column public.users.legacy\n"),
+        "{dropped}"
+    );
+    assert!(!dropped.contains("DROP VIEW"), "{dropped}");
+    let left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'",
+    )
+    .fetch_one(&dev.pool)
+    .await
+    .expect("count");
+    assert_eq!(left, 0, "the scratch database is left empty");
+}

@@ -11,8 +11,8 @@ use bellows::render;
 use bellows::spec::{self, WriteOptions};
 
 use super::{
-    CliError, ColorChoice, DiffArgs, PlanArgs, PlanFormat, apply, database_url, in_server_words,
-    or_from, read_target, runtime, scope, warn_unmanaged, write_output,
+    CliError, ColorChoice, DiffArgs, PlanArgs, PlanFormat, apply, database_url, in_dev_words,
+    in_server_words, or_from, read_target, runtime, scope, warn_unmanaged, write_output,
 };
 
 /// Where a connection string points, for labels (no password).
@@ -75,12 +75,10 @@ fn parsed(
 pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
     let (target, current, opts) = match &a.compared.from {
         Some(from) => {
-            let target = read_target(&a.compared.target)?;
-            (
-                target,
-                read_target(from)?.without_hints(),
-                PlanOptions::default(),
-            )
+            let mut target = read_target(&a.compared.target)?;
+            let mut current = read_target(from)?.without_hints();
+            in_dev_words(a.compared.dev_url.as_deref(), &mut current, &mut target)?;
+            (target, current, PlanOptions::default())
         }
         None => target_and_live(a)?,
     };
@@ -146,7 +144,11 @@ fn indent_errors(text: &str) -> String {
 pub(crate) fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
     let mut target = read_target(&a.compared.target)?;
     let (current, from_label) = match &a.compared.from {
-        Some(from) => (read_target(from)?, from.display().to_string()),
+        Some(from) => {
+            let mut current = read_target(from)?;
+            in_dev_words(a.compared.dev_url.as_deref(), &mut current, &mut target)?;
+            (current, from.display().to_string())
+        }
         None => {
             let url = database_url(&a.compared.db, "diff").map_err(or_from("diff"))?;
             let current = super::introspect(&url, &[])?;

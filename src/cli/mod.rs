@@ -134,6 +134,9 @@ pub struct Compared {
     /// Read the current schema from this YAML file instead of a live database (offline; the database settings are then not used).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// With --from: a scratch PostgreSQL database (empty, say) where the server reads both files' views, as a plan against a live database has them read: each file's tables are made there in a transaction that is rolled back.
+    #[arg(long, value_name = "URL", requires = "from")]
+    pub dev_url: Option<String>,
     /// The target schema.
     #[arg(long, value_name = "FILE")]
     pub target: PathBuf,
@@ -386,6 +389,29 @@ pub(crate) async fn in_server_words(
         errln!("note: {n}");
     }
     Ok(())
+}
+
+/// Both files' views in the words of the scratch database `--dev-url`
+/// names, if it does; notes go to stderr.
+pub(crate) fn in_dev_words(
+    dev_url: Option<&str>,
+    current: &mut Schema,
+    target: &mut Schema,
+) -> Result<(), CliError> {
+    let Some(url) = dev_url else {
+        return Ok(());
+    };
+    runtime()?.block_on(async {
+        for schema in [current, target] {
+            let notes = introspect::canonicalize_offline_url(url, schema)
+                .await
+                .map_err(anyhow::Error::from)?;
+            for n in notes {
+                errln!("note: {n}");
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Introspection limited to `schemas` (all of them when empty).

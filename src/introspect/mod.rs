@@ -132,6 +132,27 @@ pub async fn canonicalize_url(
     }
 }
 
+/// `schema`'s views in the words of the scratch database at `url`
+/// (`--dev-url`, for a plan between two files); see
+/// [`postgres::canonicalize_offline`].
+pub async fn canonicalize_offline_url(
+    url: &str,
+    schema: &mut Schema,
+) -> Result<Vec<String>, IntrospectError> {
+    if schema.views.is_empty() {
+        return Ok(Vec::new());
+    }
+    match Target::parse(url)? {
+        Target::Postgres(info) => {
+            use sqlx::Connection;
+            let mut conn = info.connect().await?;
+            let r = postgres::canonicalize_offline(&mut conn, schema).await;
+            let _ = conn.close().await;
+            r
+        }
+    }
+}
+
 /// The target's views the server must read: those whose text (or column
 /// list) is not the live view's. The others take the live view's facts.
 pub fn views_to_canonicalize(live: &Schema, target: &mut Schema) -> Vec<QualifiedName> {

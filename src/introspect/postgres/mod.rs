@@ -52,7 +52,7 @@ mod tables;
 mod unmanaged;
 mod view;
 
-pub use view::canonicalize;
+pub use view::{canonicalize, canonicalize_offline};
 
 fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
     move |source| IntrospectError::Query {

@@ -179,7 +179,54 @@ pub async fn canonicalize(
     target: &mut Schema,
     pending: &[QualifiedName],
 ) -> Result<Vec<String>> {
-    const W: &str = "the target's views";
+    let mut tx = begin(conn).await?;
+    let done = read_views(&mut tx, target, pending).await;
+    tx.rollback().await.map_err(q(W))?;
+    Ok(apply_read(target, done?, "against the live database yet"))
+}
+
+/// For a plan between two files: `schema`'s views in the words of the
+/// scratch database at `conn` (`--dev-url`), after the rest of `schema`
+/// is made there in the same transaction, which is rolled back. A schema
+/// the database cannot hold (a name already taken there, an extension it
+/// lacks) leaves the views as written, with a note.
+pub async fn canonicalize_offline(
+    conn: &mut PgConnection,
+    schema: &mut Schema,
+) -> Result<Vec<String>> {
+    if schema.views.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = begin(conn).await?;
+    let rest = Schema {
+        views: BTreeMap::new(),
+        ..schema.clone()
+    };
+    for ddl in crate::sql::postgres::create_all(&rest) {
+        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+            .execute(&mut *tx)
+            .await
+        {
+            tx.rollback().await.map_err(q(W))?;
+            let why = e
+                .as_database_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string());
+            return Ok(vec![format!(
+                "the dev database cannot hold the schema's tables ({why}); views are compared as written"
+            )]);
+        }
+    }
+    let pending: Vec<QualifiedName> = schema.views.keys().cloned().collect();
+    let done = read_views(&mut tx, schema, &pending).await;
+    tx.rollback().await.map_err(q(W))?;
+    Ok(apply_read(schema, done?, "in the dev database"))
+}
+
+const W: &str = "the target's views";
+
+/// A transaction for reading views: `pg_temp` searched first, and
+/// bounded waits for locks and statements.
+async fn begin(conn: &mut PgConnection) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
     let mut tx = conn.begin().await.map_err(q(W))?;
     sqlx::raw_sql(
         "SET LOCAL search_path = pg_temp, public; SET LOCAL lock_timeout = '2s'; \
@@ -188,6 +235,24 @@ pub async fn canonicalize(
     .execute(&mut *tx)
     .await
     .map_err(q(W))?;
+    Ok(tx)
+}
+
+/// What the server made of each view it could read, and why it could
+/// not read the others.
+struct Read {
+    done: BTreeMap<QualifiedName, (String, ViewFacts)>,
+    errors: BTreeMap<QualifiedName, String>,
+}
+
+/// The views `pending` of `target` made as temporary views in `tx` (see
+/// [`canonicalize`]), in as many rounds as views over views need.
+async fn read_views(
+    tx: &mut PgConnection,
+    target: &Schema,
+    pending: &[QualifiedName],
+) -> Result<Read> {
+    let tx = &mut *tx;
     // Temporary names: a public view's own (so views over it find it),
     // others' numbered.
     let temp: BTreeMap<QualifiedName, String> = pending
@@ -294,20 +359,25 @@ pub async fn canonicalize(
             break;
         }
     }
-    tx.rollback().await.map_err(q(W))?;
-    for (name, (text, facts)) in done {
+    Ok(Read { done, errors })
+}
+
+/// The server's text and facts into `target`; notes on the views it
+/// could not read (`where_` says where it tried).
+fn apply_read(target: &mut Schema, read: Read, where_: &str) -> Vec<String> {
+    for (name, (text, facts)) in read.done {
         if let Some(v) = target.views.get_mut(&name) {
             v.query = View::normalize(&text);
             v.columns.clear();
             v.facts = Some(facts);
         }
     }
-    Ok(errors
+    read.errors
         .into_iter()
         .map(|(name, why)| {
             format!(
-                "view {name}: the server cannot read its query against the live database yet ({why}); it is compared as written"
+                "view {name}: the server cannot read its query {where_} ({why}); it is compared as written"
             )
         })
-        .collect())
+        .collect()
 }
