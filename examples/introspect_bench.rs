@@ -1,7 +1,9 @@
 //! Introspection cost as a schema grows: N tables (about 10 columns, 2
 //! indexes and 1 foreign key each) for N = 100, 1000, 5000, reporting the
-//! time and number of catalog queries per N. The time per table should
-//! stay flat: bellows reads each object kind with one query.
+//! time and number of catalog queries per N, over one session and over
+//! two sharing the queries on one snapshot (as `plan` and `dump` read).
+//! The time per table should stay flat: bellows reads each object kind
+//! with one query.
 //!
 //!     cargo run --release --example introspect_bench [-- 100 1000 5000]
 //!
@@ -59,8 +61,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error>> {
     let mut conn = PgConnection::connect(url).await?;
     println!(
-        "{:>7} {:>9} {:>12} {:>14} {:>8} {:>11}",
-        "tables", "objects", "introspect", "per table", "queries", "connect"
+        "{:>7} {:>9} {:>12} {:>14} {:>13} {:>8} {:>11}",
+        "tables", "objects", "introspect", "per table", "two sessions", "queries", "connect"
     );
     let mut created = 0;
     for &n in sizes {
@@ -70,22 +72,38 @@ async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error
             created = n.min(created + 200);
         }
         conn.execute("VACUUM ANALYZE").await?;
-        // Median of 3 runs, after one warm-up; connecting is timed apart.
-        let mut times: Vec<Duration> = Vec::new();
+        // Medians of 5 runs each, one session and two alternating, after
+        // one warm-up of each; connecting is timed apart.
+        let mut one: Vec<Duration> = Vec::new();
+        let mut two: Vec<Duration> = Vec::new();
         let mut connects: Vec<Duration> = Vec::new();
         let mut queries = 0;
         let mut objects = 0;
         let bellows::conn::Target::Postgres(info) = bellows::conn::Target::parse(url)?;
-        for run in 0..4 {
+        for run in 0..12 {
+            let shared = run % 2 == 1;
             let start = Instant::now();
             let mut c = info.connect().await?;
             let connected = start.elapsed();
+            let mut helper = if shared {
+                Some(info.connect().await?)
+            } else {
+                None
+            };
             let start = Instant::now();
-            let found =
-                bellows::introspect::postgres::introspect(&mut c, &Options::default()).await?;
+            let found = bellows::introspect::postgres::introspect_with(
+                &mut c,
+                helper.as_mut(),
+                &Options::default(),
+            )
+            .await?;
             let took = start.elapsed();
             let _ = c.close().await;
+            if let Some(h) = helper {
+                let _ = h.close().await;
+            }
             assert_eq!(found.schema.tables.len(), n);
+            assert_eq!(found.sessions, if shared { 2 } else { 1 });
             queries = found.queries;
             objects = found
                 .schema
@@ -98,22 +116,29 @@ async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error
                         + usize::from(t.primary_key.is_some())
                 })
                 .sum();
-            if run > 0 {
-                times.push(took);
-                connects.push(connected);
+            if run > 1 {
+                if shared {
+                    two.push(took);
+                } else {
+                    one.push(took);
+                    connects.push(connected);
+                }
             }
         }
-        times.sort();
-        connects.sort();
-        let median = times[times.len() / 2];
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        let (m1, m2) = (median(&mut one), median(&mut two));
         println!(
-            "{:>7} {:>9} {:>10.1}ms {:>12.1}µs {:>8} {:>9.1}ms",
+            "{:>7} {:>9} {:>10.1}ms {:>12.1}µs {:>11.1}ms {:>8} {:>9.1}ms",
             n,
             objects,
-            median.as_secs_f64() * 1e3,
-            median.as_secs_f64() * 1e6 / n as f64,
+            m1.as_secs_f64() * 1e3,
+            m1.as_secs_f64() * 1e6 / n as f64,
+            m2.as_secs_f64() * 1e3,
             queries,
-            connects[connects.len() / 2].as_secs_f64() * 1e3
+            median(&mut connects).as_secs_f64() * 1e3
         );
     }
     Ok(())

@@ -614,3 +614,44 @@ async fn connection_errors_read_as_the_server_meant_them() {
     );
     assert!(!err.contains(" at line "), "{err}");
 }
+
+/// Introspection shares its catalog queries between two sessions on one
+/// snapshot. Through a transaction pooler with a single server session the
+/// second cannot join while the first's transaction holds that session:
+/// it gives up within a moment and the first reads alone; with two it
+/// joins. Either way the picture is the one a direct read gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_shares_its_queries_or_reads_alone_behind_a_pooler() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE teams (id bigint PRIMARY KEY, name text NOT NULL UNIQUE);
+         CREATE TABLE users (id bigint PRIMARY KEY, team_id bigint REFERENCES teams (id), email text CHECK (email <> ''));
+         CREATE INDEX ON users (email);
+         CREATE VIEW team_users AS SELECT t.name, u.email FROM teams t JOIN users u ON u.team_id = t.id;",
+    )
+    .await;
+    let read = |url: String| async move {
+        let started = std::time::Instant::now();
+        let found = bellows::introspect::introspect_url(&url, &Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("introspection through {url}: {e}"));
+        (
+            bellows::spec::to_yaml(&found.schema, Default::default()),
+            found.sessions,
+            started.elapsed(),
+        )
+    };
+    let (direct, sessions, _) = read(db.url.clone()).await;
+    assert!(direct.contains("team_users"), "{direct}");
+    assert_eq!(sessions, 2, "directly, two sessions share the queries");
+    for (pool, want) in [(1, 1), (2, 2)] {
+        let bouncer = PgBouncer::start_with_pool(pool);
+        let (through, sessions, took) = read(bouncer.url(&db.name)).await;
+        assert_eq!(through, direct, "pool of {pool}");
+        assert_eq!(sessions, want, "pool of {pool}: sessions");
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "pool of {pool}: took {took:?}"
+        );
+    }
+}

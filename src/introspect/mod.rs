@@ -28,6 +28,9 @@ pub struct Introspection {
     pub unmanaged: Vec<Unmanaged>,
     /// How many catalog queries it took (constant, whatever the size).
     pub queries: usize,
+    /// How many sessions ran them (two share them when a second one can
+    /// join the first's snapshot).
+    pub sessions: usize,
     /// Managed tables that had no page, so no row, when read.
     pub empty_tables: BTreeSet<QualifiedName>,
     /// `server_version_num` (150004 for 15.4).
@@ -174,9 +177,16 @@ pub async fn introspect_target(
     match target {
         Target::Postgres(info) => {
             use sqlx::Connection;
-            let mut conn = info.connect().await?;
-            let r = postgres::introspect(&mut conn, opts).await;
+            // A second session shares the catalog queries; one that cannot
+            // connect only means the first runs them all.
+            let (first, second) = tokio::join!(info.connect(), info.connect());
+            let mut conn = first?;
+            let mut second = second.ok();
+            let r = postgres::introspect_with(&mut conn, second.as_mut(), opts).await;
             let _ = conn.close().await;
+            if let Some(s) = second {
+                let _ = s.close().await;
+            }
             r
         }
     }

@@ -105,7 +105,13 @@ pub struct PgBouncer {
 }
 
 impl PgBouncer {
+    /// A pooler with two server sessions per database and user.
     pub fn start() -> PgBouncer {
+        PgBouncer::start_with_pool(2)
+    }
+
+    /// A pooler with `pool_size` server sessions per database and user.
+    pub fn start_with_pool(pool_size: u32) -> PgBouncer {
         let program = find_program(
             "pgbouncer",
             &["/usr/sbin/pgbouncer"],
@@ -136,7 +142,7 @@ impl PgBouncer {
         let mut ini = format!(
             "[databases]\n* = host={host} port={upstream_port} user={user}\n\n[pgbouncer]\n\
              listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
-             auth_type = any\npool_mode = transaction\ndefault_pool_size = 2\n\
+             auth_type = any\npool_mode = transaction\ndefault_pool_size = {pool_size}\n\
              max_client_conn = 100\nlogfile = {}\npidfile = {}\n",
             log.display(),
             dir.path().join("pgbouncer.pid").display()

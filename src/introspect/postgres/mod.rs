@@ -75,6 +75,57 @@ fn qname(schema: String, name: String, what: &str) -> Result<QualifiedName> {
 /// Reads the whole schema over `conn`. Read-only: it runs in a
 /// `READ ONLY` transaction that is rolled back.
 pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Introspection> {
+    introspect_with(conn, None, opts).await
+}
+
+/// How long a second session may take to join the first one's snapshot
+/// before the first runs every query alone.
+const JOIN_WITHIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Joins `helper` to the snapshot of the transaction on `tx`, read-only:
+/// the two then see one picture of the catalog. `None` when it cannot,
+/// or not within [`JOIN_WITHIN`]: a server that cannot export a snapshot
+/// (a standby), or a transaction pooler with no server session to spare
+/// (whose wait would otherwise last as long as the first transaction).
+async fn join_snapshot<'h>(
+    tx: &mut PgConnection,
+    helper: &'h mut PgConnection,
+) -> Result<Option<sqlx::Transaction<'h, sqlx::Postgres>>> {
+    // Not from a standby, which cannot export one (and not in a
+    // savepoint: a snapshot is exported from the top transaction only).
+    let exported: Option<String> = query_scalar(
+        "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_export_snapshot() END",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(q("a snapshot to share"))?;
+    let Some(id) = exported else { return Ok(None) };
+    let join = async move {
+        let mut h = helper.begin().await.ok()?;
+        let set = format!(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+             SET TRANSACTION SNAPSHOT {}; SET LOCAL search_path = public",
+            crate::sql::quote_literal(&id)
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+            .execute(&mut *h)
+            .await
+            .ok()?;
+        Some(h)
+    };
+    Ok(tokio::time::timeout(JOIN_WITHIN, join).await.ok().flatten())
+}
+
+/// As [`introspect`], with a second session to share the catalog queries
+/// when one is given: it joins the first one's snapshot, each takes the
+/// next query not yet taken, and the rows are read in `KINDS` order as
+/// before. Without one, or when it cannot join (see [`join_snapshot`]),
+/// the first session runs them all.
+pub async fn introspect_with(
+    conn: &mut PgConnection,
+    helper: Option<&mut PgConnection>,
+    opts: &Options,
+) -> Result<Introspection> {
     // Everything in one transaction: a consistent picture, and through a
     // transaction pooler every statement reaches the same server session.
     // Types and expressions print unqualified for public, as YAML writes them.
@@ -137,14 +188,36 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
         all_schemas: opts.schemas.is_empty(),
         pg15,
     };
-    for k in KINDS {
-        r.out.queries += 1;
-        let rows = query(sqlx::AssertSqlSafe((k.sql)(&cx)))
-            .bind(&cx.scope)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(q(k.what))?;
-        (k.read)(&mut r, rows, &cx)?;
+    let second = match helper {
+        Some(h) => join_snapshot(&mut tx, h).await?,
+        None => None,
+    };
+    r.out.sessions = if second.is_some() { 2 } else { 1 };
+    match second {
+        None => {
+            for k in KINDS {
+                r.out.queries += 1;
+                let rows = fetch(&mut tx, k, &cx).await?;
+                (k.read)(&mut r, rows, &cx)?;
+            }
+        }
+        Some(mut second) => {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let (a, b) = tokio::join!(
+                fetch_shared(&mut tx, &next, &cx),
+                fetch_shared(&mut second, &next, &cx)
+            );
+            let mut rows: Vec<(usize, Vec<PgRow>)> = a?.into_iter().chain(b?).collect();
+            rows.sort_by_key(|(i, _)| *i);
+            for ((_, rows), k) in rows.into_iter().zip(KINDS) {
+                r.out.queries += 1;
+                (k.read)(&mut r, rows, &cx)?;
+            }
+            second
+                .rollback()
+                .await
+                .map_err(q("the end of the read-only transaction"))?;
+        }
     }
     tx.rollback()
         .await
@@ -153,6 +226,32 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
     r.out.unmanaged.sort();
     r.out.unmanaged.dedup();
     Ok(r.out)
+}
+
+/// Takes the next kind's query not yet taken (`next`) and fetches its
+/// rows, until none is left: one of two sessions sharing the work.
+async fn fetch_shared(
+    conn: &mut PgConnection,
+    next: &std::sync::atomic::AtomicUsize,
+    cx: &Context,
+) -> Result<Vec<(usize, Vec<PgRow>)>> {
+    let mut got = Vec::new();
+    loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(k) = KINDS.get(i) else {
+            return Ok(got);
+        };
+        got.push((i, fetch(conn, k, cx).await?));
+    }
+}
+
+/// The rows of one kind's query.
+async fn fetch(conn: &mut PgConnection, k: &KindQuery, cx: &Context) -> Result<Vec<PgRow>> {
+    query(sqlx::AssertSqlSafe((k.sql)(cx)))
+        .bind(&cx.scope)
+        .fetch_all(conn)
+        .await
+        .map_err(q(k.what))
 }
 
 /// What every kind's query and reader may need to know.
