@@ -23,6 +23,7 @@ mod shadow;
 mod sync;
 mod table;
 mod view;
+mod view_around;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -78,7 +78,7 @@ impl Kind for Views {
 
 /// Whether `CREATE OR REPLACE VIEW` can take `o` to `n`: the server knows
 /// both views' columns, and `n` gives `o`'s, with their types, first.
-fn in_place(o: &View, n: &View) -> bool {
+pub(super) fn in_place(o: &View, n: &View) -> bool {
     match (&o.facts, &n.facts) {
         (Some(of), Some(nf)) => nf.columns.starts_with(&of.columns),
         _ => false,
@@ -87,7 +87,7 @@ fn in_place(o: &View, n: &View) -> bool {
 
 /// The relations `v` reads: as the server resolved them, or as its text
 /// names them.
-fn relations_read(v: &View) -> BTreeSet<QualifiedName> {
+pub(super) fn relations_read(v: &View) -> BTreeSet<QualifiedName> {
     match &v.facts {
         Some(f) => f.reads.iter().map(|r| r.table.clone()).collect(),
         None => query_relations(&v.query).into_iter().collect(),
@@ -96,7 +96,7 @@ fn relations_read(v: &View) -> BTreeSet<QualifiedName> {
 
 /// Whether `v` reads column `column` of `table` (with `None`, anything
 /// of it). Without the server's word, naming the table counts.
-fn reads(v: &View, table: &QualifiedName, column: Option<&Ident>) -> bool {
+pub(super) fn reads(v: &View, table: &QualifiedName, column: Option<&Ident>) -> bool {
     match (&v.facts, column) {
         (Some(f), Some(c)) => f
             .reads
@@ -107,13 +107,13 @@ fn reads(v: &View, table: &QualifiedName, column: Option<&Ident>) -> bool {
 }
 
 /// `SET LOCAL search_path`: a view's names resolve as in a target file.
-const VIEW_SEARCH_PATH: &str = "SET LOCAL search_path = public";
+pub(super) const VIEW_SEARCH_PATH: &str = "SET LOCAL search_path = public";
 
 impl Planner<'_> {
     /// What a new or replaced view `v` (in the target) needs first: the
     /// views and tables it reads, and the columns (all of a table's, when
     /// the server has not said which).
-    fn view_requirements(&self, v: &View) -> Vec<Resource> {
+    pub(super) fn view_requirements(&self, v: &View) -> Vec<Resource> {
         let mut out = Vec::new();
         for r in relations_read(v) {
             if self.tgt.views.contains_key(&r) {
@@ -217,7 +217,7 @@ impl Planner<'_> {
 
     /// What a live view reads, for a step that must run before any of it
     /// goes.
-    fn live_reads(&self, v: &View) -> Vec<Resource> {
+    pub(super) fn live_reads(&self, v: &View) -> Vec<Resource> {
         let mut out = Vec::new();
         for x in v.facts.iter().flat_map(|f| &f.reads) {
             if self.cur.views.contains_key(&x.table) {
@@ -306,9 +306,10 @@ impl Planner<'_> {
     /// contract, in one transaction, they go with every view over them,
     /// and come back as the target has them.
     fn replace_views(&mut self, roots: &BTreeSet<QualifiedName>) {
-        let mut around = self.views_over(roots.clone(), &[], Phase::Contract);
         let names: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
-        around.names.retain(|n| !names.contains(n));
+        let around = self
+            .views_over(roots.clone(), &[], Phase::Contract)
+            .unlisted(&names);
         let mut step = new_step(
             ObjectKind::View,
             names.join(", "),
@@ -327,164 +328,6 @@ impl Planner<'_> {
             }
         }
         self.push(around.wrap(step, Vec::new()));
-    }
-
-    /// The views a change to `table` (to its column `column`, or with
-    /// `None` to the table as a whole) in `phase` must have out of the
-    /// way, and every view over them: see [`ViewsAround`].
-    pub(super) fn views_around(
-        &mut self,
-        table: &QualifiedName,
-        column: Option<&Ident>,
-        phase: Phase,
-    ) -> ViewsAround {
-        let direct: BTreeSet<QualifiedName> = self
-            .all_views()
-            .filter(|(_, v)| reads(v, table, column))
-            .map(|(n, _)| n.clone())
-            .collect();
-        self.views_over(direct, &[], phase)
-    }
-
-    /// The views a table's drop must have out of the way (see
-    /// [`Planner::views_around`]), and the new view that takes its name,
-    /// if the target has one: made in the same transaction, once the name
-    /// is free (it cannot be made earlier, in expand).
-    pub(super) fn views_around_drop(&mut self, table: &QualifiedName) -> ViewsAround {
-        let direct: BTreeSet<QualifiedName> = self
-            .all_views()
-            .filter(|(_, v)| reads(v, table, None))
-            .map(|(n, _)| n.clone())
-            .collect();
-        let replacement: Vec<QualifiedName> = self
-            .tgt
-            .views
-            .contains_key(table)
-            .then(|| table.clone())
-            .into_iter()
-            .collect();
-        self.views_over(direct, &replacement, Phase::Contract)
-    }
-
-    /// Every view, live or new (the live definition for one that is both).
-    fn all_views(&self) -> impl Iterator<Item = (&QualifiedName, &View)> {
-        self.cur.views.iter().chain(
-            self.tgt
-                .views
-                .iter()
-                .filter(|(n, _)| !self.cur.views.contains_key(*n)),
-        )
-    }
-
-    /// Whether view `n` exists when a step of `phase` runs: a live one
-    /// until a step drops it for good; a new one from expand on (a step
-    /// of expand that needs it gone runs before it is made).
-    fn view_exists(&self, n: &QualifiedName, phase: Phase) -> bool {
-        if self.cur.views.contains_key(n) {
-            !self.views_done.contains(n) || self.tgt.views.contains_key(n)
-        } else {
-            phase == Phase::Contract
-        }
-    }
-
-    /// `roots` and every view over them that exists in `phase`, as a
-    /// [`ViewsAround`]. In contract they come back as the target has them
-    /// (and those the target drops stay dropped); before contract, a view
-    /// comes back as the target has it only where the old app still reads
-    /// it as before (else as it is, for the view rule to change later).
-    /// The views made in their final shape, or dropped for good, are
-    /// marked done: the view rule leaves them alone.
-    fn views_over(
-        &mut self,
-        roots: BTreeSet<QualifiedName>,
-        made_here: &[QualifiedName],
-        phase: Phase,
-    ) -> ViewsAround {
-        let mut all = roots;
-        loop {
-            let more: Vec<QualifiedName> = self
-                .all_views()
-                .filter(|(n, v)| !all.contains(*n) && all.iter().any(|a| reads(v, a, None)))
-                .map(|(n, _)| n.clone())
-                .collect();
-            if more.is_empty() {
-                break;
-            }
-            all.extend(more);
-        }
-        all.retain(|n| self.view_exists(n, phase));
-        let mut around = ViewsAround::default();
-        let live = |n: &QualifiedName| self.cur.views.get(n).or_else(|| self.tgt.views.get(n));
-        // Drops: each view before those it reads.
-        for n in order(&all, live).into_iter().rev() {
-            around.drops.push(format!("DROP VIEW {}", qt(&n)));
-            around.names.push(n.to_string());
-        }
-        // What each comes back as, if anything.
-        let mut back: BTreeMap<QualifiedName, &View> = BTreeMap::new();
-        let mut done = Vec::new();
-        for n in &all {
-            let target = self.tgt.views.get(n);
-            let current = self.cur.views.get(n);
-            let final_shape = phase == Phase::Contract
-                || match (current, target) {
-                    (Some(c), Some(t)) => c == t || in_place(c, t),
-                    _ => true,
-                };
-            match (final_shape, target) {
-                (true, Some(t)) => {
-                    back.insert(n.clone(), t);
-                    done.push(n.clone());
-                }
-                (true, None) => {
-                    around.hazards.push(drop_hazard(n));
-                    done.push(n.clone());
-                    // Gone for good: before the columns it reads go (the
-                    // views it reads are this step's, or stay). One made
-                    // again reads them as they are when this step runs.
-                    if let Some(v) = current {
-                        around.requires.extend(
-                            self.live_reads(v)
-                                .into_iter()
-                                .filter(|r| !matches!(r, Resource::View(_))),
-                        );
-                    }
-                }
-                (false, _) => {
-                    if let Some(c) = current {
-                        back.insert(n.clone(), c);
-                    }
-                }
-            }
-        }
-        for n in made_here {
-            if let Some(t) = self.tgt.views.get(n) {
-                back.insert(n.clone(), t);
-                done.push(n.clone());
-                around.made.push(n.to_string());
-            }
-        }
-        let keys: BTreeSet<QualifiedName> = back.keys().cloned().collect();
-        for n in order(&keys, |n| back.get(n).copied()) {
-            let v = back[&n];
-            if phase == Phase::Contract && self.tgt.views.get(&n) == Some(v) {
-                // What it reads in the target is there before contract.
-                around.requires.extend(
-                    self.view_requirements(v)
-                        .into_iter()
-                        .filter(|r| !matches!(r, Resource::View(_))),
-                );
-            }
-            around.creates.extend(create_view(&n, v, false));
-            around.provides.push(Resource::View(n));
-        }
-        for n in &all {
-            if self.cur.views.contains_key(n) {
-                self.guard_unmanaged(n, Affects::Table, format!("dropping view {n}"));
-            }
-        }
-        self.views_done.extend(done);
-        around
     }
 }
 
@@ -523,109 +366,8 @@ fn options_change(name: &QualifiedName, o: &View, n: &View) -> Vec<String> {
     out
 }
 
-fn drop_hazard(name: &QualifiedName) -> String {
+pub(super) fn drop_hazard(name: &QualifiedName) -> String {
     format!("drops view {name}: queries and functions that read it fail from then on")
-}
-
-/// `names` in an order where each comes after the others it reads.
-fn order<'v>(
-    names: &BTreeSet<QualifiedName>,
-    view: impl Fn(&QualifiedName) -> Option<&'v View>,
-) -> Vec<QualifiedName> {
-    fn visit<'v>(
-        n: &QualifiedName,
-        names: &BTreeSet<QualifiedName>,
-        view: &impl Fn(&QualifiedName) -> Option<&'v View>,
-        seen: &mut BTreeSet<QualifiedName>,
-        out: &mut Vec<QualifiedName>,
-    ) {
-        if !seen.insert(n.clone()) {
-            return;
-        }
-        if let Some(v) = view(n) {
-            for r in relations_read(v) {
-                if names.contains(&r) {
-                    visit(&r, names, view, seen, out);
-                }
-            }
-        }
-        out.push(n.clone());
-    }
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for n in names {
-        visit(n, names, &view, &mut seen, &mut out);
-    }
-    out
-}
-
-/// Views dropped before a change and made again after it, in the same
-/// transaction: PostgreSQL refuses to drop or retype a column, or to
-/// replace a view, while a view depends on it.
-#[derive(Default)]
-pub(super) struct ViewsAround {
-    /// The views dropped, for the step's description.
-    names: Vec<String>,
-    /// New views made in the place of what the step drops.
-    made: Vec<String>,
-    /// `DROP VIEW`s, dependents first.
-    drops: Vec<String>,
-    /// `CREATE VIEW`s (and comments) of those the target keeps, in
-    /// dependency order.
-    creates: Vec<String>,
-    /// Hazards of the views that go for good.
-    hazards: Vec<String>,
-    /// What the live views read: the step runs before any of it goes.
-    requires: Vec<Resource>,
-    provides: Vec<Resource>,
-}
-
-impl ViewsAround {
-    pub fn is_empty(&self) -> bool {
-        self.drops.is_empty() && self.made.is_empty()
-    }
-
-    /// `step` with `change` (its statements) between the drops and the
-    /// creates.
-    pub fn wrap(mut self, step: Step, change: Vec<String>) -> Step {
-        if self.is_empty() {
-            return step.sql_all(change);
-        }
-        self.names.sort();
-        let mut step = step.sql_all(self.drops).sql_all(change);
-        if !self.names.is_empty() {
-            let back = self
-                .names
-                .iter()
-                .filter(|n| self.provides.iter().any(|r| r.name() == **n))
-                .count();
-            let again = match back {
-                0 => String::new(),
-                n if n == self.names.len() => " and made again".to_string(),
-                n => format!(", {n} of them made again"),
-            };
-            step.description = format!(
-                "{} (in the same transaction, view{} {} dropped{again})",
-                step.description,
-                if self.names.len() == 1 { "" } else { "s" },
-                self.names.join(", "),
-            );
-        }
-        if !self.made.is_empty() {
-            step.description = format!(
-                "{}, and view {} made in its place",
-                step.description,
-                self.made.join(", ")
-            );
-        }
-        if !self.creates.is_empty() {
-            step = step.sql(VIEW_SEARCH_PATH).sql_all(self.creates);
-        }
-        for h in self.hazards {
-            step = step.hazard(HazardKind::UntrackedDependencies, h);
-        }
-        step.requires_all(self.requires).provides_all(self.provides)
-    }
 }
 
 #[cfg(test)]

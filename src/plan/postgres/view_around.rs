@@ -1,0 +1,279 @@
+//! Views out of the way of a change: the views that read what changes,
+//! and those over them, dropped before it and made again after it in the
+//! same transaction (PostgreSQL refuses to drop or retype a column, or
+//! to replace a view, while a view depends on it), and the steps that
+//! order them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::view::{VIEW_SEARCH_PATH, drop_hazard, in_place, reads, relations_read};
+use super::*;
+use crate::sql::postgres::create_view;
+
+impl Planner<'_> {
+    /// The views a change to `table` (to its column `column`, or with
+    /// `None` to the table as a whole) in `phase` must have out of the
+    /// way, and every view over them: see [`ViewsAround`].
+    pub(super) fn views_around(
+        &mut self,
+        table: &QualifiedName,
+        column: Option<&Ident>,
+        phase: Phase,
+    ) -> ViewsAround {
+        let direct: BTreeSet<QualifiedName> = self
+            .all_views()
+            .filter(|(_, v)| reads(v, table, column))
+            .map(|(n, _)| n.clone())
+            .collect();
+        self.views_over(direct, &[], phase)
+    }
+
+    /// The views a table's drop must have out of the way (see
+    /// [`Planner::views_around`]), and the new view that takes its name,
+    /// if the target has one: made in the same transaction, once the name
+    /// is free (it cannot be made earlier, in expand).
+    pub(super) fn views_around_drop(&mut self, table: &QualifiedName) -> ViewsAround {
+        let direct: BTreeSet<QualifiedName> = self
+            .all_views()
+            .filter(|(_, v)| reads(v, table, None))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let replacement: Vec<QualifiedName> = self
+            .tgt
+            .views
+            .contains_key(table)
+            .then(|| table.clone())
+            .into_iter()
+            .collect();
+        self.views_over(direct, &replacement, Phase::Contract)
+    }
+
+    /// Every view, live or new (the live definition for one that is both).
+    fn all_views(&self) -> impl Iterator<Item = (&QualifiedName, &View)> {
+        self.cur.views.iter().chain(
+            self.tgt
+                .views
+                .iter()
+                .filter(|(n, _)| !self.cur.views.contains_key(*n)),
+        )
+    }
+
+    /// Whether view `n` exists when a step of `phase` runs: a live one
+    /// until a step drops it for good; a new one from expand on (a step
+    /// of expand that needs it gone runs before it is made).
+    fn view_exists(&self, n: &QualifiedName, phase: Phase) -> bool {
+        if self.cur.views.contains_key(n) {
+            !self.views_done.contains(n) || self.tgt.views.contains_key(n)
+        } else {
+            phase == Phase::Contract
+        }
+    }
+
+    /// `roots` and every view over them that exists in `phase`, as a
+    /// [`ViewsAround`]. In contract they come back as the target has them
+    /// (and those the target drops stay dropped); before contract, a view
+    /// comes back as the target has it only where the old app still reads
+    /// it as before (else as it is, for the view rule to change later).
+    /// The views made in their final shape, or dropped for good, are
+    /// marked done: the view rule leaves them alone.
+    pub(super) fn views_over(
+        &mut self,
+        roots: BTreeSet<QualifiedName>,
+        made_here: &[QualifiedName],
+        phase: Phase,
+    ) -> ViewsAround {
+        let mut all = roots;
+        loop {
+            let more: Vec<QualifiedName> = self
+                .all_views()
+                .filter(|(n, v)| !all.contains(*n) && all.iter().any(|a| reads(v, a, None)))
+                .map(|(n, _)| n.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            all.extend(more);
+        }
+        all.retain(|n| self.view_exists(n, phase));
+        let mut around = ViewsAround::default();
+        let live = |n: &QualifiedName| self.cur.views.get(n).or_else(|| self.tgt.views.get(n));
+        // Drops: each view before those it reads.
+        for n in order(&all, live).into_iter().rev() {
+            around.drops.push(format!("DROP VIEW {}", qt(&n)));
+            around.names.push(n.to_string());
+        }
+        // What each comes back as, if anything.
+        let mut back: BTreeMap<QualifiedName, &View> = BTreeMap::new();
+        let mut done = Vec::new();
+        for n in &all {
+            let target = self.tgt.views.get(n);
+            let current = self.cur.views.get(n);
+            let final_shape = phase == Phase::Contract
+                || match (current, target) {
+                    (Some(c), Some(t)) => c == t || in_place(c, t),
+                    _ => true,
+                };
+            match (final_shape, target) {
+                (true, Some(t)) => {
+                    back.insert(n.clone(), t);
+                    done.push(n.clone());
+                }
+                (true, None) => {
+                    around.hazards.push(drop_hazard(n));
+                    done.push(n.clone());
+                    // Gone for good: before the columns it reads go (the
+                    // views it reads are this step's, or stay). One made
+                    // again reads them as they are when this step runs.
+                    if let Some(v) = current {
+                        around.requires.extend(
+                            self.live_reads(v)
+                                .into_iter()
+                                .filter(|r| !matches!(r, Resource::View(_))),
+                        );
+                    }
+                }
+                (false, _) => {
+                    if let Some(c) = current {
+                        back.insert(n.clone(), c);
+                    }
+                }
+            }
+        }
+        for n in made_here {
+            if let Some(t) = self.tgt.views.get(n) {
+                back.insert(n.clone(), t);
+                done.push(n.clone());
+                around.made.push(n.to_string());
+            }
+        }
+        let keys: BTreeSet<QualifiedName> = back.keys().cloned().collect();
+        for n in order(&keys, |n| back.get(n).copied()) {
+            let v = back[&n];
+            if phase == Phase::Contract && self.tgt.views.get(&n) == Some(v) {
+                // What it reads in the target is there before contract.
+                around.requires.extend(
+                    self.view_requirements(v)
+                        .into_iter()
+                        .filter(|r| !matches!(r, Resource::View(_))),
+                );
+            }
+            around.creates.extend(create_view(&n, v, false));
+            around.provides.push(Resource::View(n));
+        }
+        for n in &all {
+            if self.cur.views.contains_key(n) {
+                self.guard_unmanaged(n, Affects::Table, format!("dropping view {n}"));
+            }
+        }
+        self.views_done.extend(done);
+        around
+    }
+}
+
+/// `names` in an order where each comes after the others it reads.
+fn order<'v>(
+    names: &BTreeSet<QualifiedName>,
+    view: impl Fn(&QualifiedName) -> Option<&'v View>,
+) -> Vec<QualifiedName> {
+    fn visit<'v>(
+        n: &QualifiedName,
+        names: &BTreeSet<QualifiedName>,
+        view: &impl Fn(&QualifiedName) -> Option<&'v View>,
+        seen: &mut BTreeSet<QualifiedName>,
+        out: &mut Vec<QualifiedName>,
+    ) {
+        if !seen.insert(n.clone()) {
+            return;
+        }
+        if let Some(v) = view(n) {
+            for r in relations_read(v) {
+                if names.contains(&r) {
+                    visit(&r, names, view, seen, out);
+                }
+            }
+        }
+        out.push(n.clone());
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for n in names {
+        visit(n, names, &view, &mut seen, &mut out);
+    }
+    out
+}
+
+/// Views dropped before a change and made again after it, in the same
+/// transaction: PostgreSQL refuses to drop or retype a column, or to
+/// replace a view, while a view depends on it.
+#[derive(Default)]
+pub(super) struct ViewsAround {
+    /// The views dropped, for the step's description.
+    names: Vec<String>,
+    /// New views made in the place of what the step drops.
+    made: Vec<String>,
+    /// `DROP VIEW`s, dependents first.
+    drops: Vec<String>,
+    /// `CREATE VIEW`s (and comments) of those the target keeps, in
+    /// dependency order.
+    creates: Vec<String>,
+    /// Hazards of the views that go for good.
+    hazards: Vec<String>,
+    /// What the live views read: the step runs before any of it goes.
+    requires: Vec<Resource>,
+    provides: Vec<Resource>,
+}
+
+impl ViewsAround {
+    /// Leaves `names` out of the views the step's description lists (it
+    /// names them itself).
+    pub fn unlisted(mut self, names: &[String]) -> Self {
+        self.names.retain(|n| !names.contains(n));
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.drops.is_empty() && self.made.is_empty()
+    }
+
+    /// `step` with `change` (its statements) between the drops and the
+    /// creates.
+    pub fn wrap(mut self, step: Step, change: Vec<String>) -> Step {
+        if self.is_empty() {
+            return step.sql_all(change);
+        }
+        self.names.sort();
+        let mut step = step.sql_all(self.drops).sql_all(change);
+        if !self.names.is_empty() {
+            let back = self
+                .names
+                .iter()
+                .filter(|n| self.provides.iter().any(|r| r.name() == **n))
+                .count();
+            let again = match back {
+                0 => String::new(),
+                n if n == self.names.len() => " and made again".to_string(),
+                n => format!(", {n} of them made again"),
+            };
+            step.description = format!(
+                "{} (in the same transaction, view{} {} dropped{again})",
+                step.description,
+                if self.names.len() == 1 { "" } else { "s" },
+                self.names.join(", "),
+            );
+        }
+        if !self.made.is_empty() {
+            step.description = format!(
+                "{}, and view {} made in its place",
+                step.description,
+                self.made.join(", ")
+            );
+        }
+        if !self.creates.is_empty() {
+            step = step.sql(VIEW_SEARCH_PATH).sql_all(self.creates);
+        }
+        for h in self.hazards {
+            step = step.hazard(HazardKind::UntrackedDependencies, h);
+        }
+        step.requires_all(self.requires).provides_all(self.provides)
+    }
+}
