@@ -84,6 +84,15 @@ async fn views_written_differently_from_the_server_are_no_change() {
 async fn only_the_views_over_a_changed_column_are_rebuilt_and_the_old_app_reads_them_throughout() {
     let db = TestDb::new().await;
     db.exec(SETUP).await;
+    // Owners and privileges bellows does not manage survive the rebuilds.
+    db.exec(
+        "DO $$ BEGIN CREATE ROLE bellows_test_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+         GRANT SELECT ON names TO bellows_test_reader;
+         GRANT SELECT ON emails TO PUBLIC;
+         ALTER VIEW name_count OWNER TO bellows_test_reader;
+         GRANT SELECT ON names TO bellows_test_reader;",
+    )
+    .await;
     // email widened in place (emails reads it), name retyped through a
     // shadow (names and, over it, name_count), legacy dropped (no view).
     let columns = COLUMNS
@@ -132,8 +141,24 @@ async fn only_the_views_over_a_changed_column_are_rebuilt_and_the_old_app_reads_
     .await
     .expect("views after contract");
     assert_eq!((n, typ.as_str()), (50, "character varying(40)"));
+    let (reader, public, owner): (bool, bool, String) = sqlx::query_as(
+        "SELECT has_table_privilege('bellows_test_reader', 'names', 'SELECT'),
+                has_table_privilege('public', 'emails', 'SELECT'),
+                pg_get_userbyid(relowner)::text FROM pg_class WHERE oid = 'name_count'::regclass",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("privileges after contract");
+    assert_eq!(
+        (reader, public, owner.as_str()),
+        (true, true, "bellows_test_reader"),
+        "owners and grants kept"
+    );
     let (p, _) = plan_live(&db, &yaml).await;
     assert!(p.is_empty(), "after contract: {:?}", outline(&p));
+    // Roles are the cluster's: this one goes with what it holds here.
+    db.exec("DROP OWNED BY bellows_test_reader; DROP ROLE bellows_test_reader")
+        .await;
 }
 
 #[tokio::test]

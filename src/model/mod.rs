@@ -57,7 +57,7 @@ pub use sequence::Sequence;
 pub use table::Table;
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
 pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
-pub use view::{CheckOption, View, ViewFacts};
+pub use view::{CheckOption, View, ViewFacts, ViewGrant};
 
 /// The database a schema lives in: it decides the SQL a plan speaks and
 /// the rules that make it safe.

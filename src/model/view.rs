@@ -50,6 +50,23 @@ pub struct ViewFacts {
     pub reads: Vec<ColumnRef>,
     /// Its columns, in order: name and type as `format_type` prints it.
     pub columns: Vec<(Ident, String)>,
+    /// Privileges granted on it to others than its owner, which a view
+    /// dropped and made again must be given again (bellows does not
+    /// manage privileges yet, but does not lose them).
+    pub grants: Vec<ViewGrant>,
+    /// Its owner, when that is not the user who read it: a view made
+    /// again is given back to it.
+    pub owner: Option<Ident>,
+}
+
+/// `GRANT privilege ON view TO grantee [WITH GRANT OPTION]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewGrant {
+    /// `SELECT`, `INSERT`, ...
+    pub privilege: String,
+    /// A role, or `None` for PUBLIC.
+    pub grantee: Option<Ident>,
+    pub grantable: bool,
 }
 
 hint_free!(View { query, columns, check_option, security_barrier, security_invoker, comment } hints { facts });

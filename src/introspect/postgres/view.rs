@@ -26,7 +26,15 @@ const Q_VIEWS: &str = concat!(
     "SELECT n.nspname::text, c.relname::text, pg_get_viewdef(c.oid, true),
             coalesce(c.reloptions::text[], '{}'), d.description, ",
     view_columns!(),
-    "
+    ",
+            CASE WHEN c.relowner <> (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+                 THEN pg_get_userbyid(c.relowner)::text END,
+            array(SELECT a.privilege_type::text FROM aclexplode(c.relacl) a
+                   WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type),
+            array(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END
+                    FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type),
+            array(SELECT a.is_grantable FROM aclexplode(c.relacl) a
+                   WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type)
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
@@ -84,9 +92,28 @@ impl Reader {
             for (n, t) in names.into_iter().zip(types) {
                 columns.push((ident(n, "view column")?, t));
             }
+            let owner: Option<String> = get(&row, 7, W)?;
+            let privileges: Vec<String> = get(&row, 8, W)?;
+            let grantees: Vec<String> = get(&row, 9, W)?;
+            let grantable: Vec<bool> = get(&row, 10, W)?;
+            let mut grants = Vec::with_capacity(privileges.len());
+            for ((privilege, grantee), grantable) in
+                privileges.into_iter().zip(grantees).zip(grantable)
+            {
+                grants.push(ViewGrant {
+                    privilege,
+                    grantee: match grantee.as_str() {
+                        "" => None,
+                        _ => Some(ident(grantee, "role")?),
+                    },
+                    grantable,
+                });
+            }
             view.facts = Some(ViewFacts {
                 reads: Vec::new(),
                 columns,
+                grants,
+                owner: owner.map(|o| ident(o, "role")).transpose()?,
             });
             self.managed.insert(name.clone());
             self.out.schema.views.insert(name, view);

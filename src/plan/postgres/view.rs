@@ -397,6 +397,7 @@ mod tests {
                 .iter()
                 .map(|(n, ty)| (Ident::new(*n).expect("name"), ty.to_string()))
                 .collect(),
+            ..ViewFacts::default()
         });
         s
     }

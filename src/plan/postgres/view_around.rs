@@ -158,6 +158,11 @@ impl Planner<'_> {
                 );
             }
             around.creates.extend(create_view(&n, v, false));
+            // A live view comes back with its owner and the privileges
+            // granted on it.
+            if let Some(f) = self.cur.views.get(&n).and_then(|l| l.facts.as_ref()) {
+                around.creates.extend(ownership(&n, f));
+            }
             around.provides.push(Resource::View(n));
         }
         for n in &all {
@@ -168,6 +173,29 @@ impl Planner<'_> {
         self.views_done.extend(done);
         around
     }
+}
+
+/// What gives a view made again its owner and the privileges granted on
+/// it, as `facts` found them.
+fn ownership(name: &QualifiedName, facts: &ViewFacts) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(o) = &facts.owner {
+        out.push(format!("ALTER VIEW {} OWNER TO {}", qt(name), qi(o)));
+    }
+    for g in &facts.grants {
+        out.push(format!(
+            "GRANT {} ON {} TO {}{}",
+            g.privilege,
+            qt(name),
+            g.grantee.as_ref().map_or_else(|| "PUBLIC".to_string(), qi),
+            if g.grantable {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            }
+        ));
+    }
+    out
 }
 
 /// `names` in an order where each comes after the others it reads.
