@@ -523,6 +523,31 @@ mod tests {
     }
 
     #[test]
+    fn a_view_the_target_drops_stays_for_the_old_app_until_contract() {
+        let widened = T.replace("a: { type: text }", "a: { type: varchar(10) }");
+        let from = known_in(
+            &format!("{widened}views: {{ v: 'SELECT id, a FROM t' }}"),
+            &["id", "a"],
+            &[],
+        );
+        let to = schema(&T.replace("a: { type: text }", "a: { type: varchar(20) }"));
+        plans_between(
+            &from,
+            &to,
+            "
+            expand: widen public.t.a from varchar(10) to varchar(20) (no rewrite) (in the same transaction, view public.v dropped and made again)
+                DROP VIEW public.v
+                ALTER TABLE public.t ALTER COLUMN a TYPE varchar(20)
+                SET LOCAL search_path = public
+                CREATE VIEW public.v AS
+            SELECT id, a FROM t
+            contract: drop view public.v
+                DROP VIEW public.v
+            ",
+        );
+    }
+
+    #[test]
     fn security_invoker_is_refused_before_postgresql_15() {
         let from = schema(T);
         let to = schema(&format!(

@@ -108,10 +108,14 @@ impl Planner<'_> {
         for n in &all {
             let target = self.tgt.views.get(n);
             let current = self.cur.views.get(n);
+            // Before contract the old app still reads the view: it comes
+            // back as the target has it only if that reads the same, and
+            // one the target drops comes back too, for contract to drop.
             let final_shape = phase == Phase::Contract
                 || match (current, target) {
                     (Some(c), Some(t)) => c == t || in_place(c, t),
-                    _ => true,
+                    (Some(_), None) => false,
+                    (None, _) => true,
                 };
             match (final_shape, target) {
                 (true, Some(t)) => {
