@@ -180,10 +180,8 @@ pub async fn introspect_target(
             // A second session shares the catalog queries; one that cannot
             // connect (soon) only means the first runs them all.
             let wait = std::time::Duration::from_secs(2);
-            let (first, second) = tokio::join!(
-                info.connect(),
-                tokio::time::timeout(wait, info.connect())
-            );
+            let (first, second) =
+                tokio::join!(info.connect(), tokio::time::timeout(wait, info.connect()));
             let mut conn = first?;
             let mut second = second.ok().and_then(Result::ok);
             let r = postgres::introspect_with(&mut conn, second.as_mut(), opts).await;

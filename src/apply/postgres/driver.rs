@@ -37,14 +37,25 @@ impl PgDriver {
 }
 
 impl Driver for PgDriver {
-    /// Read over one of the pool's connections.
+    /// Read over one of the pool's connections, with a second to share
+    /// the catalog queries when the pool gives one within a moment.
     async fn read_live(&self) -> Result<Introspection, ApplyError> {
         let mut conn = self
             .pool
             .acquire()
             .await
             .map_err(ApplyError::ledger("get a connection"))?;
-        Ok(introspect::postgres::introspect(&mut conn, &Options::default()).await?)
+        let wait = std::time::Duration::from_millis(500);
+        let mut second = tokio::time::timeout(wait, self.pool.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        Ok(introspect::postgres::introspect_with(
+            &mut conn,
+            second.as_deref_mut(),
+            &Options::default(),
+        )
+        .await?)
     }
 
     async fn canonicalize(
