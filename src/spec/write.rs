@@ -31,10 +31,11 @@ pub(super) enum Y {
     Literal(String),
 }
 
-/// Text for a literal block when it reads back as itself: one line or
-/// several, no character YAML cannot hold there, no line that is only
-/// blanks, and not starting with a blank (which would set the
-/// indentation); else a quoted scalar.
+/// Text of several lines as a literal block, when that reads back as
+/// itself: no character YAML cannot hold there, no line that is only
+/// blanks, not starting with a blank (which would set the indentation)
+/// nor ending with one; else (and for one line) a scalar as `text` writes
+/// it.
 pub(super) fn literal(s: &str) -> Y {
     let fits = s.contains('\n')
         && !s.starts_with([' ', '\t', '\n'])

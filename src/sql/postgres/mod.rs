@@ -247,9 +247,6 @@ pub fn nextval_sequence(expr: &str) -> Option<QualifiedName> {
     }
 }
 
-/// Statements that create `schema` from nothing, in dependency order:
-/// namespaces, extensions, types, sequences, tables with their own
-/// constraints, sequence ownership, indexes, foreign keys, comments.
 /// `CREATE VIEW` for `view`, then its comment. The query's names resolve
 /// as in a target file: run it with `search_path = public`.
 pub fn create_view(name: &QualifiedName, view: &View, or_replace: bool) -> Vec<String> {
@@ -323,6 +320,10 @@ pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
     out
 }
 
+/// Statements that create `schema` from nothing, in dependency order:
+/// namespaces, extensions, types, sequences, tables with their own
+/// constraints, sequence ownership, indexes, foreign keys, comments,
+/// views (each after the views it names).
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for s in &schema.schemas {
