@@ -177,17 +177,19 @@ pub(crate) fn apply_options(
 
 /// What the server made of a target's view: its query as it prints it,
 /// its columns, and what it reads.
-const Q_TEMP_VIEW: &str = concat!(
-    "SELECT pg_get_viewdef(c.oid, true), ",
+/// What the server made of the target's views, as temporary views
+/// named in `$1`: their names, printed queries and columns.
+const Q_TEMP_VIEWS: &str = concat!(
+    "SELECT c.relname::text, pg_get_viewdef(c.oid, true), ",
     view_columns!(),
     "
       FROM pg_class c
-     WHERE c.relnamespace = pg_my_temp_schema() AND c.relname = $1"
+     WHERE c.relnamespace = pg_my_temp_schema() AND c.relkind = 'v' AND c.relname = ANY($1)"
 );
 
 const Q_TEMP_VIEW_READS: &str = view_reads!(
-    "v.relnamespace = pg_my_temp_schema() AND v.relname = $1",
-    "3, 4, 5"
+    "v.relnamespace = pg_my_temp_schema() AND v.relname = ANY($1)",
+    "2, 3, 4, 5"
 );
 
 /// Puts the target's views in the server's words, so that a query
@@ -273,13 +275,14 @@ struct Read {
 }
 
 /// The views `pending` of `target` made as temporary views in `tx` (see
-/// [`canonicalize`]), in as many rounds as views over views need.
+/// [`canonicalize`]), in as many rounds as views over views need: one
+/// round trip a view (two when the server refuses it), then one query
+/// for what the server made of them all and one for what they read.
 async fn read_views(
     tx: &mut PgConnection,
     target: &Schema,
     pending: &[QualifiedName],
 ) -> Result<Read> {
-    let tx = &mut *tx;
     // Temporary names: a public view's own (so views over it find it),
     // others' numbered.
     let temp: BTreeMap<QualifiedName, String> = pending
@@ -296,16 +299,23 @@ async fn read_views(
         .collect();
     let back: BTreeMap<&str, &QualifiedName> = temp.iter().map(|(n, t)| (t.as_str(), n)).collect();
     let mut errors: BTreeMap<QualifiedName, String> = BTreeMap::new();
-    let mut done: BTreeMap<QualifiedName, (String, ViewFacts)> = BTreeMap::new();
+    let mut made: Vec<String> = Vec::new();
+    // Each after the target's views it names: a view over another one
+    // must read the temporary one (the target's), not a live view of the
+    // same name, or it would print that name qualified.
+    let order: Vec<&QualifiedName> = crate::sql::postgres::views_in_order(target)
+        .into_iter()
+        .filter(|n| pending.contains(n))
+        .collect();
     loop {
         let mut progress = false;
-        for name in pending {
-            if done.contains_key(name) {
+        for &name in &order {
+            if made.contains(&temp[name]) {
                 continue;
             }
             let v = &target.views[name];
             let mut ddl = format!(
-                "CREATE TEMPORARY VIEW {}",
+                "SAVEPOINT bellows_view; CREATE TEMPORARY VIEW {}",
                 crate::sql::quote_ident(&temp[name])
             );
             if !v.columns.is_empty() {
@@ -318,54 +328,13 @@ async fn read_views(
             }
             ddl.push_str(" AS ");
             ddl.push_str(&v.query);
-            sqlx::raw_sql("SAVEPOINT bellows_view")
-                .execute(&mut *tx)
-                .await
-                .map_err(q(W))?;
+            ddl.push_str(";\nRELEASE SAVEPOINT bellows_view");
             match sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
                 .execute(&mut *tx)
                 .await
             {
                 Ok(_) => {
-                    let row = query(Q_TEMP_VIEW)
-                        .bind(&temp[name])
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(q(W))?;
-                    let text: Option<String> = get(&row, 0, W)?;
-                    let names: Vec<String> = get(&row, 1, W)?;
-                    let types: Vec<String> = get(&row, 2, W)?;
-                    let mut facts = ViewFacts::default();
-                    for (n, t) in names.into_iter().zip(types) {
-                        facts.columns.push((ident(n, "view column")?, t));
-                    }
-                    let rows = query(Q_TEMP_VIEW_READS)
-                        .bind(&temp[name])
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(q(W))?;
-                    for row in rows {
-                        let schema: String = get(&row, 2, W)?;
-                        let relation: String = get(&row, 3, W)?;
-                        let column: Option<String> = get(&row, 4, W)?;
-                        let is_temp: bool = get(&row, 5, W)?;
-                        let table = match (is_temp, back.get(relation.as_str())) {
-                            (true, Some(n)) => (*n).clone(),
-                            _ => qname(schema, relation, "relation")?,
-                        };
-                        facts.reads.push(ColumnRef {
-                            table,
-                            column: column.map(|c| ident(c, "column")).transpose()?,
-                            via: Via::Catalog,
-                        });
-                    }
-                    facts.reads.sort();
-                    facts.reads.dedup();
-                    sqlx::raw_sql("RELEASE SAVEPOINT bellows_view")
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(q(W))?;
-                    done.insert(name.clone(), (text.unwrap_or_default(), facts));
+                    made.push(temp[name].clone());
                     errors.remove(name);
                     progress = true;
                 }
@@ -385,6 +354,57 @@ async fn read_views(
         if !progress {
             break;
         }
+    }
+    let mut done: BTreeMap<QualifiedName, (String, ViewFacts)> = BTreeMap::new();
+    if made.is_empty() {
+        return Ok(Read { done, errors });
+    }
+    for row in query(Q_TEMP_VIEWS)
+        .bind(&made)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(q(W))?
+    {
+        let temp_name: String = get(&row, 0, W)?;
+        let text: Option<String> = get(&row, 1, W)?;
+        let names: Vec<String> = get(&row, 2, W)?;
+        let types: Vec<String> = get(&row, 3, W)?;
+        let Some(name) = back.get(temp_name.as_str()) else {
+            continue;
+        };
+        let mut facts = ViewFacts::default();
+        for (n, t) in names.into_iter().zip(types) {
+            facts.columns.push((ident(n, "view column")?, t));
+        }
+        done.insert((*name).clone(), (text.unwrap_or_default(), facts));
+    }
+    let rows = query(Q_TEMP_VIEW_READS)
+        .bind(&made)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(q(W))?;
+    for row in rows {
+        let view: String = get(&row, 1, W)?;
+        let schema: String = get(&row, 2, W)?;
+        let relation: String = get(&row, 3, W)?;
+        let column: Option<String> = get(&row, 4, W)?;
+        let is_temp: bool = get(&row, 5, W)?;
+        let Some((_, facts)) = back.get(view.as_str()).and_then(|n| done.get_mut(*n)) else {
+            continue;
+        };
+        let table = match (is_temp, back.get(relation.as_str())) {
+            (true, Some(n)) => (*n).clone(),
+            _ => qname(schema, relation, "relation")?,
+        };
+        facts.reads.push(ColumnRef {
+            table,
+            column: column.map(|c| ident(c, "column")).transpose()?,
+            via: Via::Catalog,
+        });
+    }
+    for (_, facts) in done.values_mut() {
+        facts.reads.sort();
+        facts.reads.dedup();
     }
     Ok(Read { done, errors })
 }
