@@ -107,6 +107,12 @@ pub enum PlanError {
         after: String,
         after_phase: &'static str,
     },
+    /// A view the target keeps reads a table, view or column the target
+    /// no longer has: making it again (or leaving it) would fail.
+    #[error(
+        "view {view} reads {gone}, which the target no longer has; change the view's query in the target (to the new name, if it was renamed), or drop the view in the same change"
+    )]
+    ViewReadsGone { view: String, gone: String },
     /// Planner bug: the steps depend on each other in a cycle.
     #[error("planner bug: these steps depend on each other in a cycle: {}", steps.join(", "))]
     Cycle { steps: Vec<String> },

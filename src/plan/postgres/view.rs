@@ -158,10 +158,9 @@ impl Planner<'_> {
             };
             for r in relations_read(v) {
                 if missing(&r) {
-                    errors.push(PlanError::Unsupported {
-                        object: format!("view {name}"),
-                        what: format!("it reads {r}, which the target no longer has"),
-                        hint: "change the view's query, or drop the view in the same change".into(),
+                    errors.push(PlanError::ViewReadsGone {
+                        view: name.to_string(),
+                        gone: r.to_string(),
                     });
                 }
             }
@@ -171,13 +170,9 @@ impl Planner<'_> {
                     continue;
                 };
                 if t.column(c.as_str()).is_none() {
-                    errors.push(PlanError::Unsupported {
-                        object: format!("view {name}"),
-                        what: format!(
-                            "it reads column {}, which the target no longer has",
-                            col_name(&x.table, c)
-                        ),
-                        hint: "change the view's query to the column's new name or drop the view in the same change".into(),
+                    errors.push(PlanError::ViewReadsGone {
+                        view: name.to_string(),
+                        gone: format!("column {}", col_name(&x.table, c)),
                     });
                 }
             }
@@ -509,7 +504,7 @@ mod tests {
         refused_between(
             &from,
             &to,
-            "it reads column public.t.b, which the target no longer has",
+            "view public.v reads column public.t.b, which the target no longer has",
         );
     }
 
@@ -518,7 +513,7 @@ mod tests {
         refused(
             &format!("{T}views: {{ v: 'SELECT id FROM t' }}"),
             "views: { v: 'SELECT 1 AS one FROM t' }",
-            "it reads public.t, which the target no longer has",
+            "view public.v reads public.t, which the target no longer has",
         );
     }
 
