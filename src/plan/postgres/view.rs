@@ -241,6 +241,8 @@ impl Planner<'_> {
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
             .hazard(HazardKind::UntrackedDependencies, drop_hazard(name))
             .requires_all(requires)
+            // Before its schema, if that goes too.
+            .requires(Resource::Schema(name.schema.clone()))
             .removes(Resource::View(name.clone())),
         );
     }
@@ -538,6 +540,23 @@ mod tests {
             SELECT id, a FROM t
             contract: drop view public.v
                 DROP VIEW public.v
+            ",
+        );
+    }
+
+    #[test]
+    fn a_view_goes_before_its_schema_and_with_the_table_it_reads() {
+        plans_to(
+            "tables: { app.t: { columns: { id: { type: bigint } } } }\nviews: { app.v: SELECT id FROM app.t, app.w: SELECT 1 AS one }",
+            "",
+            "
+            contract: drop table app.t (in the same transaction, view app.v dropped)
+                DROP VIEW app.v
+                DROP TABLE app.t
+            contract: drop view app.w
+                DROP VIEW app.w
+            contract: drop schema app
+                DROP SCHEMA app
             ",
         );
     }
