@@ -156,15 +156,21 @@ async fn a_killed_backfill_resumes_and_fills_every_row_exactly_once() {
     let db = users_db(200_000).await;
     let dir = tempfile::tempdir().expect("tmp");
     let target = dir.path().join("v2.yaml");
-    std::fs::write(&target, format!("{USERS_V2}{WRITES}")).expect("write");
     // Count every write to the new column: a row written twice would show.
     // (Installed before expand: a change between phases would be drift.)
-    db.exec(
-        "CREATE FUNCTION count_writes() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN IF to_jsonb(NEW)->'name_length' IS DISTINCT FROM to_jsonb(OLD)->'name_length' THEN
-           INSERT INTO writes (id) VALUES (NEW.id); END IF; RETURN NEW; END $$;
-         CREATE TRIGGER count_writes AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION count_writes();",
+    // The target declares the trigger's function, or the plan drops it.
+    const COUNT: &str = "BEGIN IF to_jsonb(NEW)->'name_length' IS DISTINCT FROM to_jsonb(OLD)->'name_length' THEN INSERT INTO writes (id) VALUES (NEW.id); END IF; RETURN NEW; END";
+    std::fs::write(
+        &target,
+        format!(
+            "{USERS_V2}{WRITES}functions:\n  count_writes():\n    returns: trigger\n    language: plpgsql\n    body: \"{COUNT}\"\n"
+        ),
     )
+    .expect("write");
+    db.exec(&format!(
+        "CREATE FUNCTION count_writes() RETURNS trigger LANGUAGE plpgsql AS $${COUNT}$$;
+         CREATE TRIGGER count_writes AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION count_writes();"
+    ))
     .await;
     let out = cli(&db, &target, &["--phase", "expand"])
         .wait_with_output()

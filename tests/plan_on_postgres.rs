@@ -231,7 +231,7 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let target = dir.path().join("app.yaml");
-    let base = "tables:\n  t:\n    columns:\n      id: { type: bigint }\n      code: { type: varchar(20) }\n      price: { type: \"numeric(10,2)\" }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      title: { type: text }\n      body: { type: text }\n      tsv: { type: tsvector }\n      spare: { type: text }\n      other: { type: text }\n    primary_key: [id]\n";
+    let base = "tables:\n  t:\n    columns:\n      id: { type: bigint }\n      code: { type: varchar(20) }\n      price: { type: \"numeric(10,2)\" }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      title: { type: text }\n      body: { type: text }\n      tsv: { type: tsvector }\n      spare: { type: text }\n      other: { type: text }\n    primary_key: [id]\nfunctions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: \"BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END\"\n";
     let plan = |yaml: &str| {
         std::fs::write(&target, yaml).expect("write target");
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))

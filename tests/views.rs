@@ -9,11 +9,10 @@ mod support;
 use std::path::Path;
 
 use bellows::apply::{ApplyOptions, PhaseSel, Silent, apply};
-use bellows::introspect::{Options, canonicalize_url, introspect_url};
 use bellows::model::Schema;
-use bellows::plan::{HazardKind, Phase, Plan, plan};
+use bellows::plan::{HazardKind, Phase};
 use bellows::spec;
-use support::TestDb;
+use support::{TestDb, outline, plan_live};
 
 const SETUP: &str = "
     CREATE TABLE users (id bigint PRIMARY KEY, email varchar(50) NOT NULL, name text, score integer NOT NULL DEFAULT 0, legacy text);
@@ -31,25 +30,6 @@ const COLUMNS: &str = "      id: { type: bigint }\n      email: { type: varchar(
 
 /// The three views, written as a person would (not as the server prints).
 const VIEWS: &str = "views:\n  emails: select id, email from users\n  names: |\n    SELECT id, name\n      FROM users\n     WHERE name IS NOT NULL;\n  name_count: SELECT count(*) AS n FROM names\n";
-
-async fn plan_live(db: &TestDb, yaml: &str) -> (Plan, Vec<String>) {
-    let live = introspect_url(&db.url, &Options::default())
-        .await
-        .expect("introspect");
-    let mut target = spec::read_str(Path::new("target.yaml"), yaml).expect("target reads");
-    let notes = canonicalize_url(&db.url, &live.schema, &mut target)
-        .await
-        .expect("canonicalize");
-    let p = plan(&live.schema, &target, &live.plan_options()).expect("plans");
-    (p, notes)
-}
-
-fn outline(p: &Plan) -> Vec<String> {
-    p.steps
-        .iter()
-        .map(|s| format!("{}: {}", s.phase.name(), s.description))
-        .collect()
-}
 
 #[tokio::test]
 async fn views_written_differently_from_the_server_are_no_change() {

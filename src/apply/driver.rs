@@ -81,13 +81,13 @@ pub(crate) trait Driver: Ledger {
     /// The live schema.
     async fn read_live(&self) -> Result<Introspection, ApplyError>;
 
-    /// Puts the `pending` views of `target` in the server's words (see
-    /// `introspect::views_to_canonicalize`); returns notes on those it
-    /// could not read yet.
+    /// Puts the `pending` views and routines of `target` in the server's
+    /// words (see `introspect::to_canonicalize`); returns notes on those
+    /// it could not read yet.
     async fn canonicalize(
         &self,
         target: &mut crate::model::Schema,
-        pending: &[crate::model::QualifiedName],
+        pending: &crate::introspect::Pending,
     ) -> Result<Vec<String>, ApplyError>;
 
     /// Runs a step to its end: in its transaction (or outside any, or in

@@ -27,8 +27,8 @@ fn same_target(target: &Schema, m: &Migration) -> bool {
             .is_ok_and(|stored| stored.without_hints() == target.without_hints())
 }
 
-/// `target` with its views in the live server's words (see
-/// `introspect::views_to_canonicalize`), to plan with; what the server
+/// `target` with its views and routines in the live server's words (see
+/// `introspect::to_canonicalize`), to plan with; what the server
 /// could not read goes to `obs`.
 async fn in_server_words<'t, D: Driver>(
     db: &D,
@@ -36,11 +36,11 @@ async fn in_server_words<'t, D: Driver>(
     target: &'t Schema,
     obs: &dyn Observer,
 ) -> Result<std::borrow::Cow<'t, Schema>, ApplyError> {
-    if target.views.is_empty() {
+    if target.views.is_empty() && target.routines.is_empty() {
         return Ok(std::borrow::Cow::Borrowed(target));
     }
     let mut t = target.clone();
-    let pending = crate::introspect::views_to_canonicalize(live, &mut t);
+    let pending = crate::introspect::to_canonicalize(live, &mut t);
     if !pending.is_empty() {
         for text in db.canonicalize(&mut t, &pending).await? {
             obs.on(Event::Notice { text: &text });

@@ -374,9 +374,10 @@ pub(crate) fn introspect(url: &str, schemas: &[String]) -> Result<Schema, CliErr
     Ok(found.schema)
 }
 
-/// Puts the target's views in the words of the server at `url` (so a
-/// query written differently from how the server prints it is no
-/// change); notes on views it cannot read yet go to stderr.
+/// Puts the target's views and routines in the words of the server at
+/// `url` (so a query or argument list written differently from how the
+/// server prints it is no change); notes on those it cannot read yet go
+/// to stderr.
 pub(crate) async fn in_server_words(
     url: &str,
     live: &Schema,
@@ -391,7 +392,7 @@ pub(crate) async fn in_server_words(
     Ok(())
 }
 
-/// Both files' views in the words of the scratch database `--dev-url`
+/// Both files' views and routines in the words of the scratch database `--dev-url`
 /// names, if it does; notes go to stderr.
 pub(crate) fn in_dev_words(
     dev_url: Option<&str>,

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::conn::{ConnError, DbError, Target};
 pub use crate::model::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
-use crate::model::{QualifiedName, Schema};
+use crate::model::{QualifiedName, RoutineKey, Schema};
 
 /// The schema bellows keeps its ledger in: never part of the model.
 pub const LEDGER_SCHEMA: &str = "bellows";
@@ -111,16 +111,16 @@ pub async fn introspect_url(url: &str, opts: &Options) -> Result<Introspection, 
     introspect_target(&Target::parse(url)?, opts).await
 }
 
-/// Puts the views of `target` in the words of the server at `url` (see
-/// [`postgres::canonicalize`]); connects only when a view's text differs
-/// from the live one's. Returns notes on the views the server could not
-/// read yet.
+/// Puts the views and routines of `target` in the words of the server at
+/// `url` (see [`postgres::canonicalize`]); connects only when one's text
+/// differs from the live one's. Returns notes on those the server could
+/// not read yet.
 pub async fn canonicalize_url(
     url: &str,
     live: &Schema,
     target: &mut Schema,
 ) -> Result<Vec<String>, IntrospectError> {
-    let pending = views_to_canonicalize(live, target);
+    let pending = to_canonicalize(live, target);
     if pending.is_empty() {
         return Ok(Vec::new());
     }
@@ -135,14 +135,14 @@ pub async fn canonicalize_url(
     }
 }
 
-/// `schema`'s views in the words of the scratch database at `url`
+/// `schema`'s views and routines in the words of the scratch database at `url`
 /// (`--dev-url`, for a plan between two files); see
 /// [`postgres::canonicalize_offline`].
 pub async fn canonicalize_offline_url(
     url: &str,
     schema: &mut Schema,
 ) -> Result<Vec<String>, IntrospectError> {
-    if schema.views.is_empty() {
+    if schema.views.is_empty() && schema.routines.is_empty() {
         return Ok(Vec::new());
     }
     match Target::parse(url)? {
@@ -156,14 +156,34 @@ pub async fn canonicalize_offline_url(
     }
 }
 
-/// The target's views the server must read: those whose text (or column
-/// list) is not the live view's. The others take the live view's facts.
-pub fn views_to_canonicalize(live: &Schema, target: &mut Schema) -> Vec<QualifiedName> {
-    let mut pending = Vec::new();
+/// What of a target the server must read to put it in its words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub views: Vec<QualifiedName>,
+    pub routines: Vec<RoutineKey>,
+}
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.views.is_empty() && self.routines.is_empty()
+    }
+}
+
+/// The target's views and routines the server must read: views whose
+/// text (or column list) is not the live view's, routines that are not
+/// as the live one under their key. The others take the live one's facts.
+pub fn to_canonicalize(live: &Schema, target: &mut Schema) -> Pending {
+    let mut pending = Pending::default();
     for (name, v) in target.views.iter_mut() {
         match live.views.get(name) {
             Some(l) if l.query == v.query && v.columns.is_empty() => v.facts = l.facts.clone(),
-            _ => pending.push(name.clone()),
+            _ => pending.views.push(name.clone()),
+        }
+    }
+    for (key, r) in target.routines.iter_mut() {
+        match live.routines.get(key) {
+            Some(l) if l == r => r.facts = l.facts.clone(),
+            _ => pending.routines.push(key.clone()),
         }
     }
     pending

@@ -36,6 +36,7 @@ mod fingerprint;
 mod ident;
 mod index;
 pub mod naming;
+mod routine;
 mod sequence;
 mod table;
 mod types;
@@ -53,6 +54,10 @@ pub use ident::{
     quote_part, split_parts, split_parts_with,
 };
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
+pub use routine::{
+    Arg, ArgMode, Parallel, Routine, RoutineFacts, RoutineKey, RoutineKind, Volatility,
+    is_sql_standard_body,
+};
 pub use sequence::Sequence;
 pub use table::Table;
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
@@ -78,6 +83,8 @@ pub struct Schema {
     pub sequences: BTreeMap<QualifiedName, Sequence>,
     pub tables: BTreeMap<QualifiedName, Table>,
     pub views: BTreeMap<QualifiedName, View>,
+    /// Functions and procedures, overloads apart.
+    pub routines: BTreeMap<RoutineKey, Routine>,
 }
 
 /// Each kind in turn; a kind added later is left out while it is empty,
@@ -92,6 +99,7 @@ impl std::hash::Hash for Schema {
             sequences,
             tables,
             views,
+            routines,
         } = self;
         schemas.hash(state);
         extensions.hash(state);
@@ -100,6 +108,9 @@ impl std::hash::Hash for Schema {
         tables.hash(state);
         if !views.is_empty() {
             views.hash(state);
+        }
+        if !routines.is_empty() {
+            routines.hash(state);
         }
     }
 }
@@ -113,7 +124,8 @@ impl Schema {
             .keys()
             .chain(self.sequences.keys())
             .chain(self.tables.keys())
-            .chain(self.views.keys());
+            .chain(self.views.keys())
+            .chain(self.routines.keys().map(|k| &k.name));
         for n in names {
             if n.schema.as_str() != DEFAULT_SCHEMA {
                 out.insert(n.schema.clone());

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::LockLevel;
-use crate::model::{Ident, QualifiedName, quote_part, split_parts};
+use crate::model::{Ident, QualifiedName, RoutineKey, quote_part, split_parts};
 
 /// The three phases, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -41,6 +41,9 @@ pub enum ObjectKind {
     Extension,
     Enum,
     Sequence,
+    /// Functions and procedures: made before the tables whose defaults,
+    /// checks and indexes may call them; dropped after what used them.
+    Function,
     Table,
     Column,
     SyncTrigger,
@@ -265,6 +268,8 @@ pub enum Resource {
     ViewGone(QualifiedName),
     /// A view (of the schema; not a table rename's compatibility view).
     View(QualifiedName),
+    /// A function or procedure.
+    Function(RoutineKey),
 }
 
 impl Resource {
@@ -319,6 +324,7 @@ impl Resource {
             Resource::Trigger(_) => "trigger",
             Resource::ViewGone(_) => "view_gone",
             Resource::View(_) => "view",
+            Resource::Function(_) => "function",
         }
     }
 
@@ -341,12 +347,16 @@ impl Resource {
             | Resource::Constraint(q, c)
             | Resource::Validated(q, c)
             | Resource::ConstraintGone(q, c) => format!("{q}.{}", quote_part(c.as_str())),
+            Resource::Function(k) => k.to_string(),
         }
     }
 
     /// Reads `kind` and `name` back (also the spellings of plans stored
     /// before resources were typed: `t.c:gone`, `:validated`, `:swapped`).
     pub fn parse(kind: &str, name: &str) -> Result<Resource, String> {
+        if kind == "function" {
+            return RoutineKey::parse(name).map(Resource::Function);
+        }
         let (kind, name) = match (kind, name.rsplit_once(':')) {
             ("constraint", Some((n, "gone"))) => ("constraint_gone", n),
             ("constraint", Some((n, "validated"))) => ("validated", n),
@@ -527,6 +537,17 @@ mod tests {
             Resource::index_gone(&t.schema, &c),
             Resource::Trigger(t.clone()),
             Resource::ViewGone(t.clone()),
+            Resource::Function(RoutineKey {
+                name: q("odd.schema", "f(x"),
+                args: vec![
+                    crate::model::ColumnType::parse("integer").expect("ok"),
+                    crate::model::ColumnType::parse("\"My Type\"[]").expect("ok"),
+                ],
+            }),
+            Resource::Function(RoutineKey {
+                name: q("public", "f"),
+                args: Vec::new(),
+            }),
         ] {
             let json = serde_json::to_string(&r).expect("serializes");
             let back: Resource = serde_json::from_str(&json).expect("parses");

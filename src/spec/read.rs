@@ -241,6 +241,8 @@ pub(super) struct Reader<'d> {
     pub renames: Vec<(QualifiedName, Span)>,
     /// Column types as written: (table, column, type).
     pub type_uses: Vec<(QualifiedName, String, Located<String>)>,
+    /// Functions and procedures, with where each was defined.
+    pub routines: kinds::routine::Places,
 }
 
 /// Converts a read file into a model, pushing every problem onto `diags`.
@@ -254,6 +256,7 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         fks: Vec::new(),
         renames: Vec::new(),
         type_uses: Vec::new(),
+        routines: Default::default(),
     };
     kinds::read_all(&mut r, file);
     kinds::table::check_all(&mut r);

@@ -100,7 +100,8 @@ pub async fn assert_unmanaged_reported(db: &TestDb, found: &Introspection, label
     let views = count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')").await;
     let matviews = count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND n.nspname NOT IN ('pg_catalog', 'information_schema')").await;
     let triggers = count(db, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal").await;
-    let functions = count(db, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')").await;
+    let routines = count(db, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')").await;
+    let aggregates = count(db, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind NOT IN ('f', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')").await;
     let domains = count(db, "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND n.nspname NOT IN ('pg_catalog', 'information_schema')").await;
     let policies = count(db, "SELECT count(*) FROM pg_policy").await;
     assert_eq!(n(&[UnmanagedKind::View]), 0, "{label}: views are managed");
@@ -116,13 +117,19 @@ pub async fn assert_unmanaged_reported(db: &TestDb, found: &Introspection, label
     );
     assert_eq!(n(&[UnmanagedKind::Trigger]), triggers, "{label}: triggers");
     assert_eq!(
-        n(&[
-            UnmanagedKind::Function,
-            UnmanagedKind::Procedure,
-            UnmanagedKind::Aggregate
-        ]),
-        functions,
-        "{label}: functions"
+        n(&[UnmanagedKind::Function, UnmanagedKind::Procedure]),
+        0,
+        "{label}: functions and procedures are managed"
+    );
+    assert_eq!(
+        found.schema.routines.len() as i64,
+        routines,
+        "{label}: functions and procedures in the model"
+    );
+    assert_eq!(
+        n(&[UnmanagedKind::Aggregate]),
+        aggregates,
+        "{label}: aggregates"
     );
     assert_eq!(n(&[UnmanagedKind::Domain]), domains, "{label}: domains");
     assert_eq!(n(&[UnmanagedKind::Policy]), policies, "{label}: policies");

@@ -439,3 +439,27 @@ pub fn shape(t: &bellows::model::Table) -> String {
             .collect::<Vec<_>>(),
     )
 }
+
+/// The plan from the live database at `db` to the target file text
+/// `yaml`, its views and functions read by the server first as `plan`
+/// does; with the notes on those it could not read.
+pub async fn plan_live(db: &TestDb, yaml: &str) -> (bellows::plan::Plan, Vec<String>) {
+    let live = bellows::introspect::introspect_url(&db.url, &Default::default())
+        .await
+        .expect("introspect");
+    let mut target =
+        bellows::spec::read_str(std::path::Path::new("target.yaml"), yaml).expect("target reads");
+    let notes = bellows::introspect::canonicalize_url(&db.url, &live.schema, &mut target)
+        .await
+        .expect("canonicalize");
+    let p = bellows::plan::plan(&live.schema, &target, &live.plan_options()).expect("plans");
+    (p, notes)
+}
+
+/// `phase: description` of each step.
+pub fn outline(p: &bellows::plan::Plan) -> Vec<String> {
+    p.steps
+        .iter()
+        .map(|s| format!("{}: {}", s.phase.name(), s.description))
+        .collect()
+}

@@ -13,7 +13,7 @@ use crate::apply::driver::{Driver, ErrorClass, Ledger, StepRun};
 use crate::apply::state::StepState;
 use crate::conn::PgConnInfo;
 use crate::introspect::{self, Introspection, Options};
-use crate::model::{QualifiedName, Schema};
+use crate::model::Schema;
 
 pub(in crate::apply) struct PgDriver {
     pub info: PgConnInfo,
@@ -61,7 +61,7 @@ impl Driver for PgDriver {
     async fn canonicalize(
         &self,
         target: &mut Schema,
-        pending: &[QualifiedName],
+        pending: &introspect::Pending,
     ) -> Result<Vec<String>, ApplyError> {
         let mut conn = self
             .pool

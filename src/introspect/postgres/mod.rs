@@ -47,6 +47,7 @@ const Q_SCHEMAS: &str = concat!(
 
 mod enum_type;
 mod extension;
+mod routine;
 mod sequence;
 mod tables;
 mod unmanaged;
@@ -146,6 +147,7 @@ pub async fn introspect_with(
         return Err(IntrospectError::OldServer(version));
     }
     let pg15 = version_num >= 150000;
+    let pg14 = version_num >= 140000;
 
     let mut r = Reader {
         out: Introspection {
@@ -187,6 +189,7 @@ pub async fn introspect_with(
         scope,
         all_schemas: opts.schemas.is_empty(),
         pg15,
+        pg14,
     };
     let second = match helper {
         Some(h) => join_snapshot(&mut tx, h).await?,
@@ -262,6 +265,8 @@ struct Context {
     all_schemas: bool,
     /// PostgreSQL 15 or later.
     pg15: bool,
+    /// PostgreSQL 14 or later (SQL-standard function bodies).
+    pg14: bool,
 }
 
 /// One catalog query per kind of object, for the whole database: what it
@@ -298,6 +303,7 @@ const KINDS: &[KindQuery] = &[
     tables::INDEXES,
     view::KIND,
     view::READS,
+    routine::KIND,
     unmanaged::UNMANAGED,
     unmanaged::DEPENDENCIES,
     unmanaged::TRIGGER_BODIES,
@@ -309,6 +315,27 @@ fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
     what: &'static str,
 ) -> Result<T> {
     row.try_get(i).map_err(q(what))
+}
+
+/// Grants from three array columns of `row` starting at `at`: the
+/// privileges, the grantees (`''` for PUBLIC) and whether each may be
+/// granted on, as the queries' `aclexplode` gives them.
+fn grants(row: &PgRow, at: usize, what: &'static str) -> Result<Vec<ViewGrant>> {
+    let privileges: Vec<String> = get(row, at, what)?;
+    let grantees: Vec<String> = get(row, at + 1, what)?;
+    let grantable: Vec<bool> = get(row, at + 2, what)?;
+    let mut out = Vec::with_capacity(privileges.len());
+    for ((privilege, grantee), grantable) in privileges.into_iter().zip(grantees).zip(grantable) {
+        out.push(ViewGrant {
+            privilege,
+            grantee: match grantee.as_str() {
+                "" => None,
+                _ => Some(ident(grantee, "role")?),
+            },
+            grantable,
+        });
+    }
+    Ok(out)
 }
 
 struct Reader {

@@ -30,6 +30,7 @@ const Q_UNMANAGED: &str = concat!(
               n.nspname::text AS schema_name, p.proname::text AS object_name, NULL::text AS table_name
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_proc", "p.oid"), "
+          AND (p.prokind NOT IN ('f', 'p') OR p.proname LIKE '%\\_bellows\\_sync')
        UNION ALL
        SELECT 'trigger', (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity,
               n.nspname::text, tg.tgname::text, c.relname::text

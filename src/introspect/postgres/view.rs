@@ -93,22 +93,7 @@ impl Reader {
                 columns.push((ident(n, "view column")?, t));
             }
             let owner: Option<String> = get(&row, 7, W)?;
-            let privileges: Vec<String> = get(&row, 8, W)?;
-            let grantees: Vec<String> = get(&row, 9, W)?;
-            let grantable: Vec<bool> = get(&row, 10, W)?;
-            let mut grants = Vec::with_capacity(privileges.len());
-            for ((privilege, grantee), grantable) in
-                privileges.into_iter().zip(grantees).zip(grantable)
-            {
-                grants.push(ViewGrant {
-                    privilege,
-                    grantee: match grantee.as_str() {
-                        "" => None,
-                        _ => Some(ident(grantee, "role")?),
-                    },
-                    grantable,
-                });
-            }
+            let grants = grants(&row, 8, W)?;
             view.facts = Some(ViewFacts {
                 reads: Vec::new(),
                 columns,
@@ -206,12 +191,16 @@ const Q_TEMP_VIEW_READS: &str = view_reads!(
 pub async fn canonicalize(
     conn: &mut PgConnection,
     target: &mut Schema,
-    pending: &[QualifiedName],
+    pending: &crate::introspect::Pending,
 ) -> Result<Vec<String>> {
     let mut tx = begin(conn).await?;
-    let done = read_views(&mut tx, target, pending).await;
+    let routines = super::routine::read_routines(&mut tx, target, &pending.routines).await;
+    let done = read_views(&mut tx, target, &pending.views).await;
     tx.rollback().await.map_err(q(W))?;
-    Ok(apply_read(target, done?, "against the live database yet"))
+    let where_ = "against the live database yet";
+    let mut notes = super::routine::apply_routines(target, routines?, where_);
+    notes.extend(apply_read(target, done?, where_));
+    Ok(notes)
 }
 
 /// For a plan between two files: `schema`'s views in the words of the
@@ -223,7 +212,7 @@ pub async fn canonicalize_offline(
     conn: &mut PgConnection,
     schema: &mut Schema,
 ) -> Result<Vec<String>> {
-    if schema.views.is_empty() {
+    if schema.views.is_empty() && schema.routines.is_empty() {
         return Ok(Vec::new());
     }
     let mut tx = begin(conn).await?;
@@ -246,9 +235,14 @@ pub async fn canonicalize_offline(
         }
     }
     let pending: Vec<QualifiedName> = schema.views.keys().cloned().collect();
+    let routines: Vec<RoutineKey> = schema.routines.keys().cloned().collect();
+    let routines = super::routine::read_routines(&mut tx, schema, &routines).await;
     let done = read_views(&mut tx, schema, &pending).await;
     tx.rollback().await.map_err(q(W))?;
-    Ok(apply_read(schema, done?, "in the dev database"))
+    let where_ = "in the dev database";
+    let mut notes = super::routine::apply_routines(schema, routines?, where_);
+    notes.extend(apply_read(schema, done?, where_));
+    Ok(notes)
 }
 
 const W: &str = "the target's views";

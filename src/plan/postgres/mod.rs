@@ -18,6 +18,7 @@ mod kind;
 mod lock_level;
 mod names;
 mod namespace;
+mod routine;
 mod sequence;
 mod shadow;
 mod sync;
@@ -81,6 +82,7 @@ pub(super) fn steps(
         kind(&mut p);
     }
     p.bind_foreign_keys();
+    p.order_routine_drops();
     if p.errors.is_empty() {
         Ok(p.steps)
     } else {

@@ -15,20 +15,22 @@ use crate::model::Schema;
 mod enum_type;
 mod extension;
 mod namespace;
+pub(super) mod routine;
 pub(super) mod sequence;
 pub(super) mod table;
 mod view;
 
 pub use enum_type::EnumSpec;
 pub use extension::{ExtensionSpec, ExtensionsSpec};
+pub use routine::{FunctionSpec, ParallelSpec, ProcedureSpec, SecuritySpec, VolatilitySpec};
 pub use sequence::SequenceSpec;
 pub use table::*;
 pub use view::{CheckOptionSpec, ViewEntry, ViewSpec};
 
 /// Declares the kinds: each is a top-level key of the file, with its
-/// type, read and written by the module named after `=>`.
+/// type, read and written by the two functions named after `=>`.
 macro_rules! kinds {
-    ($( $(#[$doc:meta])* $key:ident: $ty:ty => $kind:ident, )*) => {
+    ($( $(#[$doc:meta])* $key:ident: $ty:ty => $read:path, $write:path; )*) => {
         /// A bellows target schema: the whole truth for the kinds of object
         /// bellows manages. Names are taken literally (case is kept); a table or
         /// type name without a schema is in `public`.
@@ -41,7 +43,7 @@ macro_rules! kinds {
 
         /// Reads each kind's part of `file`, in the order listed.
         pub(super) fn read_all(r: &mut Reader, file: SchemaFile) {
-            $( $kind::read(r, file.$key); )*
+            $( $read(r, file.$key); )*
         }
 
         /// Each kind's part of `schema`, under its key, in the order
@@ -49,7 +51,7 @@ macro_rules! kinds {
         pub(super) fn write_all(schema: &Schema, w: &Writer) -> Vec<(String, Y)> {
             let mut doc = Vec::new();
             $(
-                if let Some(y) = $kind::write(schema, w) {
+                if let Some(y) = $write(schema, w) {
                     doc.push((stringify!($key).to_string(), y));
                 }
             )*
@@ -61,16 +63,21 @@ macro_rules! kinds {
 kinds! {
     /// Schemas (namespaces) besides `public`. Those that tables, enums or
     /// sequences are in need not be listed.
-    schemas: Option<Vec<Located<String>>> => namespace,
+    schemas: Option<Vec<Located<String>>> => namespace::read, namespace::write;
     /// Extensions: a list of names, or a mapping of name to options.
-    extensions: Option<ExtensionsSpec> => extension,
+    extensions: Option<ExtensionsSpec> => extension::read, extension::write;
     /// Enum types: name to the list of labels, in sort order.
-    enums: OrderedMap<Checked<EnumSpec>> => enum_type,
+    enums: OrderedMap<Checked<EnumSpec>> => enum_type::read, enum_type::write;
     /// Sequences that are not behind a `serial` column.
-    sequences: OrderedMap<Checked<SequenceSpec>> => sequence,
+    sequences: OrderedMap<Checked<SequenceSpec>> => sequence::read, sequence::write;
     /// Tables: `name` or `schema.name` to its definition.
-    tables: OrderedMap<Checked<TableSpec>> => table,
+    tables: OrderedMap<Checked<TableSpec>> => table::read, table::write;
     /// Views: name to the query (a block string `|`), or to a mapping
     /// with `query` and options.
-    views: OrderedMap<Checked<ViewEntry>> => view,
+    views: OrderedMap<Checked<ViewEntry>> => view::read, view::write;
+    /// Functions: the signature (`name(arg type, ...)`) to the definition,
+    /// whose `body` is a block string `|`. Overloads are distinct entries.
+    functions: OrderedMap<Checked<FunctionSpec>> => routine::read_functions, routine::write_functions;
+    /// Procedures: as functions, without `returns`.
+    procedures: OrderedMap<Checked<ProcedureSpec>> => routine::read_procedures, routine::write_procedures;
 }

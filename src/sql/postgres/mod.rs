@@ -9,7 +9,9 @@ mod parse;
 
 pub use backfill::{BackfillSql, key_names, literals};
 pub use parse::{
-    SyntaxError, canonical_expression, check_expression, check_query, query_relations,
+    SyntaxError, body_relations, canonical_expression, canonical_returns, check_expression,
+    check_query, check_standard_body, parse_arguments, query_relations, split_signature,
+    strip_modifiers,
 };
 
 use super::{quote_ident, quote_literal};
@@ -275,6 +277,133 @@ pub fn create_view(name: &QualifiedName, view: &View, or_replace: bool) -> Vec<S
     out
 }
 
+/// An argument as `CREATE FUNCTION` takes it, its type qualified.
+pub fn arg_sql(a: &Arg) -> String {
+    let mut s = String::new();
+    match a.mode {
+        ArgMode::In => {}
+        ArgMode::Out => s.push_str("OUT "),
+        ArgMode::InOut => s.push_str("INOUT "),
+        ArgMode::Variadic => s.push_str("VARIADIC "),
+    }
+    if let Some(n) = &a.name {
+        s.push_str(&quote_ident(n.as_str()));
+        s.push(' ');
+    }
+    s.push_str(&type_sql(&a.ty));
+    if let Some(d) = &a.default {
+        s.push_str(" DEFAULT ");
+        s.push_str(d);
+    }
+    s
+}
+
+/// `schema.name(type, ...)`: the routine as `DROP`, `ALTER` and
+/// `COMMENT ON` name it.
+pub fn routine_signature(key: &RoutineKey) -> String {
+    let types: Vec<String> = key.args.iter().map(type_sql).collect();
+    format!("{}({})", qualified(&key.name), types.join(", "))
+}
+
+/// Settings whose value is a list, written unquoted in `SET name TO
+/// value` (quoting would make the whole list one element).
+const LIST_SETTINGS: &[&str] = &[
+    "search_path",
+    "temp_tablespaces",
+    "session_preload_libraries",
+    "local_preload_libraries",
+    "shared_preload_libraries",
+];
+
+/// `SET name TO value`, as a routine's clause.
+pub fn setting_clause(name: &str, value: &str) -> String {
+    if LIST_SETTINGS.contains(&name) {
+        format!("SET {name} TO {value}")
+    } else {
+        format!("SET {name} TO {}", quote_literal(value))
+    }
+}
+
+/// `CREATE [OR REPLACE] FUNCTION` (or `PROCEDURE`) for `r`, then its
+/// comment. Run it with `search_path = public` (as names in a target
+/// resolve) and, for a body that is a string, `check_function_bodies`
+/// off: the body is checked when it runs, as `pg_dump`'s output is
+/// (tables a body reads may come later in the plan).
+pub fn create_routine(key: &RoutineKey, r: &Routine, or_replace: bool) -> Vec<String> {
+    let args: Vec<String> = r.args.iter().map(arg_sql).collect();
+    let mut s = format!(
+        "CREATE {}{} {}({})",
+        if or_replace { "OR REPLACE " } else { "" },
+        r.kind.keyword(),
+        qualified(&key.name),
+        args.join(", ")
+    );
+    if let Some(ret) = &r.returns {
+        s.push_str(&format!("\n RETURNS {ret}"));
+    }
+    s.push_str(&format!("\n LANGUAGE {}", quote_ident(r.language.as_str())));
+    if r.kind == RoutineKind::Function {
+        let mut traits = Vec::new();
+        if r.volatility != Volatility::Volatile {
+            traits.push(r.volatility.as_str().to_ascii_uppercase());
+        }
+        if r.strict {
+            traits.push("STRICT".into());
+        }
+        if r.leakproof {
+            traits.push("LEAKPROOF".into());
+        }
+        if r.parallel != Parallel::Unsafe {
+            traits.push(format!(
+                "PARALLEL {}",
+                r.parallel.as_str().to_ascii_uppercase()
+            ));
+        }
+        if let Some(c) = &r.cost {
+            traits.push(format!("COST {c}"));
+        }
+        if let Some(n) = &r.rows {
+            traits.push(format!("ROWS {n}"));
+        }
+        if !traits.is_empty() {
+            s.push_str(&format!("\n {}", traits.join(" ")));
+        }
+    }
+    if r.security_definer {
+        s.push_str("\n SECURITY DEFINER");
+    }
+    for (name, value) in &r.config {
+        s.push_str(&format!("\n {}", setting_clause(name, value)));
+    }
+    if r.sql_standard_body() {
+        s.push('\n');
+        s.push_str(&r.body);
+    } else {
+        let mut tag = "$body$".to_string();
+        let mut n = 0;
+        while r.body.contains(&tag) {
+            n += 1;
+            tag = format!("$body{n}$");
+        }
+        s.push_str(&format!("\nAS {tag}{}{tag}", r.body));
+    }
+    let mut out = vec![s];
+    if let Some(c) = &r.comment {
+        out.push(routine_comment(key, r.kind, Some(c)));
+    }
+    out
+}
+
+/// `COMMENT ON FUNCTION ... IS ...` (`NULL` takes it away).
+pub fn routine_comment(key: &RoutineKey, kind: RoutineKind, comment: Option<&str>) -> String {
+    format!(
+        "COMMENT ON {} {} IS {}",
+        kind.keyword(),
+        routine_signature(key),
+        comment.map_or_else(|| "NULL".to_string(), quote_literal)
+    )
+}
+
 /// A view's options as `WITH (...)` lists them, those at their default
 /// left out.
 pub fn view_options(view: &View) -> Vec<String> {
@@ -356,6 +485,20 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     for (name, s) in &schema.sequences {
         out.push(create_sequence(name, s));
     }
+    // Routines whose body is a string before the tables, whose defaults,
+    // checks and indexes may call them, with their bodies unchecked until
+    // they run (as pg_dump does); SQL-standard bodies, which are resolved
+    // when made, after the tables.
+    let (standard, string): (Vec<_>, Vec<_>) = schema
+        .routines
+        .iter()
+        .partition(|(_, r)| r.sql_standard_body());
+    if !string.is_empty() {
+        out.push("SET check_function_bodies = off".to_string());
+    }
+    for (key, r) in string {
+        out.extend(create_routine(key, r, false));
+    }
     for (name, t) in &schema.tables {
         let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
         if let Some(pk) = &t.primary_key {
@@ -429,6 +572,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
                 ));
             }
         }
+    }
+    for (key, r) in standard {
+        out.extend(create_routine(key, r, false));
     }
     // Views' names resolve with the default search_path (`public`).
     for name in views_in_order(schema) {

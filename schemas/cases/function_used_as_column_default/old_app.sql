@@ -1,0 +1,1 @@
+INSERT INTO tickets (title) VALUES ('old'); SELECT title FROM tickets;

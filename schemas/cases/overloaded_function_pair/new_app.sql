@@ -1,0 +1,1 @@
+SELECT area(2.0); SELECT area(2.0, 3.0);

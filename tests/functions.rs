@@ -1,0 +1,245 @@
+//! Functions and procedures against a real PostgreSQL: a definition
+//! written differently from how the server prints it is no change (the
+//! server reads the target's functions as temporary ones, and leaves
+//! nothing behind); a dump plans to nothing; a function made again in
+//! contract keeps its owner's grants; an SQL-standard body waits for the
+//! table it reads.
+
+mod support;
+
+use std::path::Path;
+
+use bellows::apply::{ApplyOptions, PhaseSel, Silent, apply};
+use bellows::introspect::{Options, introspect_url};
+use bellows::plan::{HazardKind, plan};
+use bellows::spec;
+use support::{TestDb, outline, plan_live};
+
+const SETUP: &str = "
+    CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL, placed_at timestamptz NOT NULL DEFAULT now());
+    CREATE FUNCTION with_tax(amount numeric, rate numeric DEFAULT 0.2) RETURNS numeric
+      LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT amount * (1 + rate) $$;
+    CREATE FUNCTION area(r double precision) RETURNS double precision LANGUAGE sql IMMUTABLE AS 'SELECT pi() * r * r';
+    CREATE FUNCTION area(w double precision, h double precision) RETURNS double precision LANGUAGE sql IMMUTABLE AS 'SELECT w * h';
+    CREATE FUNCTION big_orders(threshold numeric) RETURNS SETOF orders LANGUAGE sql STABLE ROWS 20
+      AS $$SELECT * FROM orders WHERE amount > threshold$$;
+    CREATE FUNCTION order_stats(OUT n bigint, OUT total numeric) LANGUAGE sql STABLE
+      AS $$SELECT count(*), coalesce(sum(amount), 0) FROM orders$$;
+    CREATE FUNCTION recent(days int = 7) RETURNS TABLE(id bigint, amount numeric) LANGUAGE sql STABLE
+      AS $$SELECT id, amount FROM orders WHERE placed_at > now() - make_interval(days => days)$$;
+    CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql STABLE
+      BEGIN ATOMIC SELECT count(*) FROM orders; END;
+    CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+      AS $$
+    BEGIN
+      NEW.placed_at := now();
+      RETURN NEW;
+    END
+    $$;
+    COMMENT ON FUNCTION touch() IS 'stamps a row';
+    CREATE PROCEDURE purge(before timestamptz) LANGUAGE plpgsql AS $$
+    BEGIN
+      DELETE FROM orders WHERE placed_at < before;
+    END $$;";
+
+/// SETUP's objects as a person would write them: other type spellings,
+/// `=` for `DEFAULT`, an SQL-standard body laid out differently.
+const TARGET: &str = r#"
+tables:
+  orders:
+    columns:
+      id: { type: int8 }
+      amount: { type: "numeric(12,2)", nullable: false }
+      placed_at: { type: timestamp with time zone, nullable: false, default: now() }
+    primary_key: [id]
+functions:
+  with_tax(amount numeric, rate numeric = 0.2):
+    returns: numeric
+    language: sql
+    volatility: immutable
+    strict: true
+    parallel: safe
+    body: SELECT amount * (1 + rate)
+  area(r float8):
+    returns: float8
+    language: sql
+    volatility: immutable
+    body: SELECT pi() * r * r
+  area(w float8, h float8):
+    returns: double precision
+    language: sql
+    volatility: immutable
+    body: SELECT w * h
+  big_orders(threshold numeric):
+    returns: setof orders
+    language: sql
+    volatility: stable
+    rows: 20
+    body: SELECT * FROM orders WHERE amount > threshold
+  order_stats(OUT n int8, OUT total numeric):
+    returns: record
+    language: sql
+    volatility: stable
+    body: SELECT count(*), coalesce(sum(amount), 0) FROM orders
+  recent(days int4 DEFAULT 7):
+    returns: TABLE(id int8, amount numeric)
+    language: sql
+    volatility: stable
+    body: SELECT id, amount FROM orders WHERE placed_at > now() - make_interval(days => days)
+  order_count():
+    returns: int8
+    language: sql
+    volatility: stable
+    body: |
+      begin atomic
+        select count(*) from orders;
+      end
+  touch():
+    returns: trigger
+    language: plpgsql
+    security: definer
+    set: { search_path: "public, pg_temp" }
+    comment: stamps a row
+    body: |
+      BEGIN
+        NEW.placed_at := now();
+        RETURN NEW;
+      END
+procedures:
+  purge(before timestamptz):
+    language: plpgsql
+    body: |
+      BEGIN
+        DELETE FROM orders WHERE placed_at < before;
+      END
+"#;
+
+#[tokio::test]
+async fn functions_written_differently_from_the_server_are_no_change() {
+    let db = TestDb::new().await;
+    db.exec(SETUP).await;
+    let live = introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspect");
+    assert_eq!(live.schema.routines.len(), 9, "overloads apart");
+    assert!(live.unmanaged.is_empty(), "{:?}", live.unmanaged);
+    let (p, notes) = plan_live(&db, TARGET).await;
+    assert!(p.is_empty(), "{:?}", outline(&p));
+    assert!(notes.is_empty(), "{notes:?}");
+    // The server's reading left no temporary function behind.
+    let temp: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname LIKE 'pg\\_temp\\_%'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(temp, 0);
+    // The dump reads back as the same model and plans to nothing.
+    let dumped = bellows::spec::to_yaml(&live.schema, Default::default());
+    let back = spec::read_str(Path::new("dump.yaml"), &dumped).expect("the dump reads");
+    assert_eq!(back.routines, live.schema.routines, "{dumped}");
+    let (p, _) = plan_live(&db, &dumped).await;
+    assert!(p.is_empty(), "{:?}", outline(&p));
+    // A real change is seen, and only that one.
+    let changed = TARGET.replace("SELECT w * h", "SELECT w * h / 1");
+    let (p, _) = plan_live(&db, &changed).await;
+    assert_eq!(
+        outline(&p),
+        [
+            "expand: replace function public.area(double precision, double precision) in place (calls from then on, the old app's too, run the new definition)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_function_made_again_keeps_its_owner_and_privileges() {
+    let db = TestDb::new().await;
+    support::dump::ensure_fixture_role(&db).await;
+    db.exec(
+        "CREATE FUNCTION secret() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+         REVOKE ALL ON FUNCTION secret() FROM PUBLIC;
+         GRANT EXECUTE ON FUNCTION secret() TO schemainspect_test_role;",
+    )
+    .await;
+    let target = "functions:\n  secret():\n    returns: bigint\n    language: sql\n    body: SELECT 2::bigint\n";
+    let (p, _) = plan_live(&db, target).await;
+    assert_eq!(
+        outline(&p),
+        [
+            "contract: drop and make again function public.secret(): its result changes from integer to bigint, which CREATE OR REPLACE cannot do"
+        ]
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, target).expect("write");
+    let to = spec::read_file(&file).expect("reads");
+    let opts = ApplyOptions {
+        allow_hazards: vec![HazardKind::UntrackedDependencies],
+        ..ApplyOptions::default()
+    };
+    apply(&db.url, Some(&to), PhaseSel::All, &opts, &Silent)
+        .await
+        .expect("applies");
+    let (public, role, value): (bool, bool, i64) = sqlx::query_as(
+        "SELECT has_function_privilege('public', 'secret()', 'EXECUTE'),
+                has_function_privilege('schemainspect_test_role', 'secret()', 'EXECUTE'),
+                secret()",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("privileges");
+    assert_eq!((public, role, value), (false, true, 2));
+    let (p, _) = plan_live(&db, target).await;
+    assert!(p.is_empty(), "{:?}", outline(&p));
+}
+
+#[tokio::test]
+async fn a_standard_body_is_made_after_the_table_it_reads_and_a_trigger_function_is_kept() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE items (id bigint PRIMARY KEY, touched timestamptz);
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.touched := now(); RETURN NEW; END$$;
+         CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();",
+    )
+    .await;
+    let items = "tables:\n  items:\n    columns:\n      id: { type: bigint }\n      touched: { type: timestamptz }\n    primary_key: [id]\n";
+    // Leaving out the trigger's function would drop it under the trigger.
+    let live = introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspect");
+    let bare = spec::read_str(Path::new("t.yaml"), items).expect("reads");
+    let e = plan(&live.schema, &bare, &live.plan_options()).expect_err("refused");
+    assert!(
+        e.to_string()
+            .contains("trigger items_touch on table items uses it")
+            && e.to_string().contains("declare it under `functions:`"),
+        "{e}"
+    );
+    let target = format!(
+        "{items}  notes:\n    columns:\n      id: {{ type: bigint }}\n    primary_key: [id]\nfunctions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: \"BEGIN NEW.touched := now(); RETURN NEW; END\"\n  note_count():\n    returns: bigint\n    language: sql\n    body: BEGIN ATOMIC SELECT count(*) FROM notes; END\n"
+    );
+    let (p, notes) = plan_live(&db, &target).await;
+    assert_eq!(
+        outline(&p),
+        [
+            "expand: create table public.notes",
+            "expand: create function public.note_count()"
+        ]
+    );
+    // The server could not read it before the table exists: as written.
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("note_count"), "{notes:?}");
+    let to = spec::read_str(Path::new("t.yaml"), &target).expect("reads");
+    apply(
+        &db.url,
+        Some(&to),
+        PhaseSel::All,
+        &ApplyOptions::default(),
+        &Silent,
+    )
+    .await
+    .expect("applies");
+    let (p, notes) = plan_live(&db, &target).await;
+    assert!(p.is_empty(), "{:?}", outline(&p));
+    assert!(notes.is_empty(), "{notes:?}");
+}
