@@ -134,26 +134,21 @@ impl fmt::Display for RoutineKey {
         write!(
             f,
             "{}.{}({})",
-            quote_schema_part(self.name.schema.as_str()),
+            quote_routine_part(self.name.schema.as_str()),
             quote_routine_part(self.name.name.as_str()),
             self.type_list()
         )
     }
 }
 
-/// A routine's name as a dotted part, quoted also when it holds a `(`
-/// (so the argument list is found again).
+/// A routine's schema or name as a dotted part, quoted also when it
+/// holds a `(` (so the argument list is found again).
 fn quote_routine_part(name: &str) -> String {
     if name.contains('(') && !name.contains('.') && !name.contains('"') {
         format!("\"{name}\"")
     } else {
         quote_part(name)
     }
-}
-
-/// The schema as a dotted part, quoted also when it holds a `(`.
-fn quote_schema_part(name: &str) -> String {
-    quote_routine_part(name)
 }
 
 /// `VOLATILE`, `STABLE` or `IMMUTABLE`.
