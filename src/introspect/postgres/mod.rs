@@ -317,6 +317,34 @@ fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
     row.try_get(i).map_err(q(what))
 }
 
+/// Runs `ddl` in a savepoint of the transaction on `tx`: `Ok(Err(why))`,
+/// with the server's message, when the server refuses it (the savepoint
+/// is rolled back, so the transaction goes on); `Err` when the
+/// transaction itself fails.
+async fn in_savepoint(
+    tx: &mut PgConnection,
+    ddl: &str,
+    what: &'static str,
+) -> Result<std::result::Result<(), String>> {
+    let sql = format!("SAVEPOINT bellows_try;\n{ddl};\nRELEASE SAVEPOINT bellows_try");
+    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *tx)
+        .await
+    {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => {
+            sqlx::raw_sql("ROLLBACK TO SAVEPOINT bellows_try")
+                .execute(&mut *tx)
+                .await
+                .map_err(q(what))?;
+            Ok(Err(match e.as_database_error() {
+                Some(d) => d.message().to_string(),
+                None => e.to_string(),
+            }))
+        }
+    }
+}
+
 /// Grants from three array columns of `row` starting at `at`: the
 /// privileges, the grantees (`''` for PUBLIC) and whether each may be
 /// granted on, as the queries' `aclexplode` gives them.

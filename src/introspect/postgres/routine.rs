@@ -210,26 +210,15 @@ pub(super) async fn read_routines(
             comment: None,
             ..r.clone()
         };
-        let mut ddl =
-            String::from("SAVEPOINT bellows_routine; SET LOCAL check_function_bodies = off;\n");
-        ddl.push_str(&crate::sql::postgres::create_routine(&as_temp, &plain, false).join(";\n"));
-        ddl.push_str(";\nRELEASE SAVEPOINT bellows_routine");
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
-            .execute(&mut *tx)
-            .await
-        {
-            Ok(_) => {
+        let ddl = format!(
+            "SET LOCAL check_function_bodies = off;\n{}",
+            crate::sql::postgres::create_routine(&as_temp, &plain, false).join(";\n")
+        );
+        match in_savepoint(&mut *tx, &ddl, W).await? {
+            Ok(()) => {
                 made.insert(temp, key);
             }
-            Err(e) => {
-                sqlx::raw_sql("ROLLBACK TO SAVEPOINT bellows_routine")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(q(W))?;
-                let message = match e.as_database_error() {
-                    Some(d) => d.message().to_string(),
-                    None => e.to_string(),
-                };
+            Err(message) => {
                 out.errors.insert(key.clone(), message);
             }
         }

@@ -309,7 +309,7 @@ async fn read_views(
             }
             let v = &target.views[name];
             let mut ddl = format!(
-                "SAVEPOINT bellows_view; CREATE TEMPORARY VIEW {}",
+                "CREATE TEMPORARY VIEW {}",
                 crate::sql::quote_ident(&temp[name])
             );
             if !v.columns.is_empty() {
@@ -322,25 +322,13 @@ async fn read_views(
             }
             ddl.push_str(" AS ");
             ddl.push_str(&v.query);
-            ddl.push_str(";\nRELEASE SAVEPOINT bellows_view");
-            match sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
-                .execute(&mut *tx)
-                .await
-            {
-                Ok(_) => {
+            match in_savepoint(&mut *tx, &ddl, W).await? {
+                Ok(()) => {
                     made.push(temp[name].clone());
                     errors.remove(name);
                     progress = true;
                 }
-                Err(e) => {
-                    sqlx::raw_sql("ROLLBACK TO SAVEPOINT bellows_view")
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(q(W))?;
-                    let message = match e.as_database_error() {
-                        Some(d) => d.message().to_string(),
-                        None => e.to_string(),
-                    };
+                Err(message) => {
                     errors.insert(name.clone(), message);
                 }
             }
