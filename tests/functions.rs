@@ -194,7 +194,7 @@ async fn a_function_made_again_keeps_its_owner_and_privileges() {
 }
 
 #[tokio::test]
-async fn a_standard_body_is_made_after_the_table_it_reads_and_a_trigger_function_is_kept() {
+async fn a_standard_body_is_made_after_the_table_it_reads_and_a_trigger_keeps_its_function() {
     let db = TestDb::new().await;
     db.exec(
         "CREATE TABLE items (id bigint PRIMARY KEY, touched timestamptz);
@@ -203,20 +203,31 @@ async fn a_standard_body_is_made_after_the_table_it_reads_and_a_trigger_function
     )
     .await;
     let items = "tables:\n  items:\n    columns:\n      id: { type: bigint }\n      touched: { type: timestamptz }\n    primary_key: [id]\n";
+    let trigger =
+        "    triggers:\n      items_touch: { timing: before, events: [update], function: touch }\n";
     // Leaving out the trigger's function would drop it under the trigger.
     let live = introspect_url(&db.url, &Options::default())
         .await
         .expect("introspect");
-    let bare = spec::read_str(Path::new("t.yaml"), items).expect("reads");
+    let bare = spec::read_str(Path::new("t.yaml"), &format!("{items}{trigger}")).expect("reads");
     let e = plan(&live.schema, &bare, &live.plan_options()).expect_err("refused");
     assert!(
         e.to_string()
-            .contains("trigger items_touch on table items uses it")
+            .contains("the target drops it, but trigger items_touch on public.items uses it")
             && e.to_string().contains("declare it under `functions:`"),
         "{e}"
     );
+    // Leaving out both drops both, the trigger first.
+    let (p, _) = plan_live(&db, items).await;
+    assert_eq!(
+        outline(&p),
+        [
+            "contract: drop trigger items_touch on public.items",
+            "contract: drop function public.touch()"
+        ]
+    );
     let target = format!(
-        "{items}  notes:\n    columns:\n      id: {{ type: bigint }}\n    primary_key: [id]\nfunctions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: \"BEGIN NEW.touched := now(); RETURN NEW; END\"\n  note_count():\n    returns: bigint\n    language: sql\n    body: BEGIN ATOMIC SELECT count(*) FROM notes; END\n"
+        "{items}{trigger}  notes:\n    columns:\n      id: {{ type: bigint }}\n    primary_key: [id]\nfunctions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: \"BEGIN NEW.touched := now(); RETURN NEW; END\"\n  note_count():\n    returns: bigint\n    language: sql\n    body: BEGIN ATOMIC SELECT count(*) FROM notes; END\n"
     );
     let (p, notes) = plan_live(&db, &target).await;
     assert_eq!(

@@ -208,14 +208,17 @@ async fn a_rendered_backfill_longer_than_statement_timeout_runs_batch_by_batch()
 }
 
 /// Dependencies are per column, and the planner sees every kind that
-/// breaks an apply: a materialized view over a column refuses even a change that
-/// rewrites nothing (varchar(20) to varchar(32), numeric(10,2) to
-/// numeric(12,2): PostgreSQL says 0A000), so plan refuses it up front;
-/// triggers stop only changes to the columns they refer to (`UPDATE OF`,
-/// `WHEN`, `NEW.col` in the function, column names among a C function's
-/// arguments), and a column no trigger mentions is dropped and renamed.
+/// breaks an apply: a materialized view (not managed) over a column
+/// refuses even a change that rewrites nothing (varchar(20) to
+/// varchar(32), numeric(10,2) to numeric(12,2): PostgreSQL says 0A000), so
+/// plan refuses it up front. Triggers are managed: one that names a
+/// column in `UPDATE OF` or `WHEN` is dropped and made again around the
+/// column's change; one whose function uses a column the target drops
+/// (`NEW.col` in PL/pgSQL, a column's name among a C function's
+/// arguments) is refused; a column no trigger mentions is dropped and
+/// renamed.
 #[tokio::test]
-async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
+async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     let db = TestDb::new().await;
     db.exec(
         "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(20), price numeric(10,2), a int, b int, c int,
@@ -231,7 +234,10 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let target = dir.path().join("app.yaml");
-    let base = "tables:\n  t:\n    columns:\n      id: { type: bigint }\n      code: { type: varchar(20) }\n      price: { type: \"numeric(10,2)\" }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      title: { type: text }\n      body: { type: text }\n      tsv: { type: tsvector }\n      spare: { type: text }\n      other: { type: text }\n    primary_key: [id]\nfunctions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: \"BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END\"\n";
+    let triggers = "    triggers:\n      t_touch: { timing: before, events: [insert], function: touch }\n      t_upd: { timing: before, events: [update], update_of: [b], function: touch }\n      t_when: { timing: before, events: [update], when: NEW.c IS NULL, function: touch }\n      t_tsv: { timing: before, events: [insert, update], function: pg_catalog.tsvector_update_trigger, arguments: [tsv, pg_catalog.english, title, body] }\n";
+    let base = format!(
+        "tables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      code: {{ type: varchar(20) }}\n      price: {{ type: \"numeric(10,2)\" }}\n      a: {{ type: integer }}\n      b: {{ type: integer }}\n      c: {{ type: integer }}\n      title: {{ type: text }}\n      body: {{ type: text }}\n      tsv: {{ type: tsvector }}\n      spare: {{ type: text }}\n      other: {{ type: text }}\n    primary_key: [id]\n{triggers}functions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: \"BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END\"\n"
+    );
     let plan = |yaml: &str| {
         std::fs::write(&target, yaml).expect("write target");
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
@@ -241,17 +247,22 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
             .expect("bellows runs");
         (
             out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
     let refused = |yaml: String, change: &str, by: &str| {
-        let (code, err) = plan(&yaml);
+        let (code, _, err) = plan(&yaml);
         assert_eq!(code, Some(2), "{change} must be refused:\n{err}");
         assert!(
             err.contains(change) && err.contains(by),
             "{change} by {by}:\n{err}"
         );
     };
+    // The live database and its dump are the same.
+    let (code, out, err) = plan(&base);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("No changes"), "{out}");
     refused(
         base.replace("varchar(20)", "varchar(32)"),
         "changing the type of public.t.code from varchar(20) to varchar(32)",
@@ -264,26 +275,33 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
     );
     refused(
         base.replace("      a: { type: integer }\n", ""),
-        "dropping column public.t.a",
-        "trigger t_touch on public.t (its function refers to column a)",
-    );
-    refused(
-        base.replace("      b: { type: integer }\n", ""),
-        "dropping column public.t.b",
-        "trigger t_upd on public.t (depends on column b)",
-    );
-    refused(
-        base.replace("c: { type: integer }", "c: { type: bigint }"),
-        "changing the type of public.t.c",
-        "trigger t_when on public.t (depends on column c)",
+        "trigger t_touch on public.t calls public.touch, whose body refers to column a",
+        "every write that fires it would fail",
     );
     refused(
         base.replace("      title: { type: text }\n", ""),
-        "dropping column public.t.title",
-        "trigger t_tsv on public.t (its function refers to column title)",
+        "trigger t_tsv on public.t passes to pg_catalog.tsvector_update_trigger the name of column title",
+        "which the target drops",
+    );
+    // A trigger on `b` goes with the column (the target drops both).
+    let (code, out, err) = plan(&base.replace("      b: { type: integer }\n", "").replace(
+        "      t_upd: { timing: before, events: [update], update_of: [b], function: touch }\n",
+        "",
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("drop column public.t.b (in the same transaction, trigger t_upd dropped)"),
+        "{out}"
+    );
+    // `c` is retyped through a swap: the trigger on it is made again.
+    let (code, out, err) = plan(&base.replace("c: { type: integer }", "c: { type: bigint }"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("trigger t_when dropped and made again"),
+        "{out}"
     );
     // `a` is retyped through a swap: the trigger's NEW.a keeps working.
-    let (code, err) = plan(&base.replace("a: { type: integer }", "a: { type: bigint }"));
+    let (code, _, err) = plan(&base.replace("a: { type: integer }", "a: { type: bigint }"));
     assert_eq!(code, Some(0), "{err}");
     // No trigger mentions `spare` or `other`: they are dropped and renamed,
     // and the plan runs to the end.
@@ -291,7 +309,7 @@ async fn unmanaged_dependents_stop_exactly_the_changes_that_would_break_them() {
         "other: { type: text }",
         "renamed: { type: text, renamed_from: other }",
     );
-    let (code, err) = plan(&free);
+    let (code, _, err) = plan(&free);
     assert_eq!(code, Some(0), "{err}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
         .args([

@@ -39,6 +39,7 @@ pub mod naming;
 mod routine;
 mod sequence;
 mod table;
+mod trigger;
 mod types;
 mod unmanaged;
 mod view;
@@ -60,6 +61,7 @@ pub use routine::{
 };
 pub use sequence::Sequence;
 pub use table::Table;
+pub use trigger::{Enabled, Timing, Trigger, TriggerKey};
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
 pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
 pub use view::{CheckOption, View, ViewFacts, ViewGrant};
@@ -85,6 +87,8 @@ pub struct Schema {
     pub views: BTreeMap<QualifiedName, View>,
     /// Functions and procedures, overloads apart.
     pub routines: BTreeMap<RoutineKey, Routine>,
+    /// Triggers on the tables, by table and name.
+    pub triggers: BTreeMap<TriggerKey, Trigger>,
 }
 
 /// Each kind in turn; a kind added later is left out while it is empty,
@@ -100,6 +104,7 @@ impl std::hash::Hash for Schema {
             tables,
             views,
             routines,
+            triggers,
         } = self;
         schemas.hash(state);
         extensions.hash(state);
@@ -111,6 +116,9 @@ impl std::hash::Hash for Schema {
         }
         if !routines.is_empty() {
             routines.hash(state);
+        }
+        if !triggers.is_empty() {
+            triggers.hash(state);
         }
     }
 }

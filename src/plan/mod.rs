@@ -113,6 +113,16 @@ pub enum PlanError {
         "view {view} reads {gone}, which the target no longer has; change the view's query in the target (to the new name, if it was renamed), or drop the view in the same change"
     )]
     ViewReadsGone { view: String, gone: String },
+    /// A trigger the target keeps would use a column the target drops:
+    /// every write that fires it would then fail.
+    #[error(
+        "trigger {trigger} {how} column {column}, which the target drops, so every write that fires it would fail; change the trigger or its function in the target so it no longer does, or drop the trigger"
+    )]
+    TriggerUsesGone {
+        trigger: String,
+        column: String,
+        how: String,
+    },
     /// Planner bug: the steps depend on each other in a cycle.
     #[error("planner bug: these steps depend on each other in a cycle: {}", steps.join(", "))]
     Cycle { steps: Vec<String> },

@@ -53,6 +53,7 @@ pub enum ObjectKind {
     ForeignKey,
     Index,
     View,
+    Trigger,
     Comment,
 }
 

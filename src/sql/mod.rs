@@ -180,6 +180,42 @@ pub fn is_keyword(word: &str) -> bool {
 }
 
 /// Whether `name` must be double-quoted to be read back unchanged.
+/// Whether PL/pgSQL source (or a trigger's `WHEN`) refers to `NEW.<column>` or `OLD.<column>`
+/// (keywords and unquoted names in any case, the name quoted when it must
+/// be, spaces around the dot allowed).
+pub fn row_reference(source: &str, column: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    let quoted = needs_quotes(column);
+    let target = if quoted {
+        format!("\"{}\"", column.replace('"', "\"\""))
+    } else {
+        column.to_string()
+    };
+    for record in ["new", "old"] {
+        for (i, _) in lower.match_indices(record) {
+            let before = lower[..i].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.') {
+                continue;
+            }
+            let rest = lower[i + record.len()..].trim_start();
+            let Some(rest) = rest.strip_prefix('.') else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            // Quoted names are compared as written; unquoted ones fold.
+            let start = source.len() - rest.len();
+            let tail = if quoted { &source[start..] } else { rest };
+            if let Some(after) = tail.strip_prefix(target.as_str()) {
+                let next = after.chars().next();
+                if quoted || !next.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
 pub fn needs_quotes(name: &str) -> bool {
     let mut chars = name.chars();
     let first_ok = chars
@@ -210,6 +246,17 @@ pub fn quote_literal(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_references_are_found_and_others_are_not() {
+        let body = "BEGIN NEW.updated_at := now(); IF old . Email IS DISTINCT FROM new.\"Mixed\" THEN END IF; x := new_total; RETURN NEW; END";
+        assert!(row_reference(body, "updated_at"));
+        assert!(row_reference(body, "email"));
+        assert!(row_reference(body, "Mixed"));
+        assert!(!row_reference(body, "total"));
+        assert!(!row_reference(body, "updated"));
+        assert!(!row_reference(body, "mixed"));
+    }
 
     #[test]
     fn keyword_list_is_sorted_for_binary_search() {

@@ -50,6 +50,7 @@ mod extension;
 mod routine;
 mod sequence;
 mod tables;
+mod trigger;
 mod unmanaged;
 mod view;
 
@@ -304,6 +305,7 @@ const KINDS: &[KindQuery] = &[
     view::KIND,
     view::READS,
     routine::KIND,
+    trigger::KIND,
     unmanaged::UNMANAGED,
     unmanaged::DEPENDENCIES,
     unmanaged::TRIGGER_BODIES,

@@ -35,7 +35,7 @@ const Q_UNMANAGED: &str = concat!(
        SELECT 'trigger', (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity,
               n.nspname::text, tg.tgname::text, c.relname::text
          FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE NOT tg.tgisinternal AND n.nspname = ANY($1)
+        WHERE NOT tg.tgisinternal AND n.nspname = ANY($1) AND NOT (", super::trigger::managed_trigger!(), ")
        UNION ALL
        SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' ELSE 'composite' END,
               (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
@@ -189,7 +189,7 @@ impl Reader {
                 let name = c.name.as_str();
                 let used = match language.as_str() {
                     "c" | "internal" => args.iter().any(|a| a == name),
-                    "plpgsql" => plpgsql_row_reference(&source, name),
+                    "plpgsql" => crate::sql::row_reference(&source, name),
                     _ => mentions_word(&source, name) || args.iter().any(|a| a == name),
                 };
                 if used {
@@ -212,42 +212,6 @@ impl Reader {
     }
 }
 
-/// Whether PL/pgSQL source refers to `NEW.<column>` or `OLD.<column>`
-/// (keywords and unquoted names in any case, the name quoted when it must
-/// be, spaces around the dot allowed).
-fn plpgsql_row_reference(source: &str, column: &str) -> bool {
-    let lower = source.to_ascii_lowercase();
-    let quoted = crate::sql::needs_quotes(column);
-    let target = if quoted {
-        format!("\"{}\"", column.replace('"', "\"\""))
-    } else {
-        column.to_string()
-    };
-    for record in ["new", "old"] {
-        for (i, _) in lower.match_indices(record) {
-            let before = lower[..i].chars().next_back();
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.') {
-                continue;
-            }
-            let rest = lower[i + record.len()..].trim_start();
-            let Some(rest) = rest.strip_prefix('.') else {
-                continue;
-            };
-            let rest = rest.trim_start();
-            // Quoted names are compared as written; unquoted ones fold.
-            let start = source.len() - rest.len();
-            let tail = if quoted { &source[start..] } else { rest };
-            if let Some(after) = tail.strip_prefix(target.as_str()) {
-                let next = after.chars().next();
-                if quoted || !next.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
-                    return true;
-                }
-            }
-        }
-    }
-    false
-}
-
 /// Whether `text` has `word` as a whole word (case-insensitive for a name
 /// that needs no quotes), or in double or single quotes.
 fn mentions_word(text: &str, word: &str) -> bool {
@@ -263,20 +227,4 @@ fn mentions_word(text: &str, word: &str) -> bool {
         let w = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
         !w(hay[..i].chars().next_back()) && !w(hay[i + needle.len()..].chars().next())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plpgsql_row_references_are_found_and_others_are_not() {
-        let body = "BEGIN NEW.updated_at := now(); IF old . Email IS DISTINCT FROM new.\"Mixed\" THEN END IF; x := new_total; RETURN NEW; END";
-        assert!(plpgsql_row_reference(body, "updated_at"));
-        assert!(plpgsql_row_reference(body, "email"));
-        assert!(plpgsql_row_reference(body, "Mixed"));
-        assert!(!plpgsql_row_reference(body, "total"));
-        assert!(!plpgsql_row_reference(body, "updated"));
-        assert!(!plpgsql_row_reference(body, "mixed"));
-    }
 }

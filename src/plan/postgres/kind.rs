@@ -178,6 +178,7 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::routine::Routines>,
     in_schema::<super::table::Tables>,
     in_schema::<super::view::Views>,
+    in_schema::<super::trigger::Triggers>,
 ];
 
 /// The keyed kinds inside a table that stays, in the order they are

@@ -23,6 +23,7 @@ mod sequence;
 mod shadow;
 mod sync;
 mod table;
+mod trigger;
 mod view;
 mod view_around;
 
@@ -77,6 +78,7 @@ pub(super) fn steps(
         altered_tables: Vec::new(),
         view_changes: Vec::new(),
         views_done: BTreeSet::new(),
+        triggers_done: BTreeSet::new(),
     };
     for kind in kind::KINDS {
         kind(&mut p);
@@ -125,6 +127,10 @@ pub(super) struct Planner<'a> {
     /// Views a step already drops, or makes in their target shape: the
     /// view rule plans nothing more for them.
     views_done: BTreeSet<QualifiedName>,
+    /// Triggers a step already drops, or makes in their target shape
+    /// (around a change to a column they name): the trigger rule plans
+    /// nothing more for them.
+    triggers_done: BTreeSet<TriggerKey>,
 }
 
 impl Planner<'_> {

@@ -246,19 +246,43 @@ impl Planner<'_> {
             .as_ref()
             .map(|f| f.dependents.clone())
             .unwrap_or_default();
-        // Triggers are not managed yet: nothing in the plan drops them.
-        let kept: Vec<&String> = dependents
+        // Managed triggers that call it: the target must drop them too
+        // (they go first: every other contract step runs before this one).
+        let calls = |t: &Trigger| key.args.is_empty() && t.function == key.name;
+        let managed: Vec<&TriggerKey> = self
+            .cur
+            .triggers
             .iter()
-            .filter(|d| {
-                d.starts_with("trigger ") || d.starts_with("policy ") || d.starts_with("rule ")
-            })
+            .filter(|(_, t)| calls(t))
+            .map(|(k, _)| k)
             .collect();
+        let mut kept: Vec<String> = self
+            .tgt
+            .triggers
+            .iter()
+            .filter(|(_, t)| calls(t))
+            .map(|(k, _)| format!("trigger {k}"))
+            .collect();
+        // What else the catalog records and the plan never drops.
+        kept.extend(
+            dependents
+                .iter()
+                .filter(|d| {
+                    let trigger = d.strip_prefix("trigger ").and_then(|d| d.split(' ').next());
+                    match trigger {
+                        Some(n) => !managed.iter().any(|k| {
+                            crate::sql::quote_ident(k.name.as_str()) == n || k.name.as_str() == n
+                        }),
+                        None => d.starts_with("policy ") || d.starts_with("rule "),
+                    }
+                })
+                .cloned(),
+        );
         if !kept.is_empty() {
-            let kept: Vec<&str> = kept.iter().map(|s| s.as_str()).collect();
             self.error(PlanError::Unsupported {
                 object: format!("{noun} {key}"),
                 what: format!(
-                    "the target drops it, but {} uses it, which bellows does not manage yet",
+                    "the target drops it, but {} uses it",
                     kept.join(", ")
                 ),
                 hint: format!(

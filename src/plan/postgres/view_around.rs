@@ -25,7 +25,11 @@ impl Planner<'_> {
             .filter(|(_, v)| reads(v, table, column))
             .map(|(n, _)| n.clone())
             .collect();
-        self.views_over(direct, &[], phase)
+        let mut around = self.views_over(direct, &[], phase);
+        if let Some(c) = column {
+            around.triggers = self.triggers_around(table, c, phase);
+        }
+        around
     }
 
     /// The views a table's drop must have out of the way (see
@@ -253,6 +257,8 @@ pub(super) struct ViewsAround {
     /// What the live views read: the step runs before any of it goes.
     requires: Vec<Resource>,
     provides: Vec<Resource>,
+    /// The triggers that name the changed column.
+    triggers: super::trigger::TriggersAround,
 }
 
 impl ViewsAround {
@@ -264,7 +270,7 @@ impl ViewsAround {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.drops.is_empty() && self.made.is_empty()
+        self.drops.is_empty() && self.made.is_empty() && self.triggers.drops.is_empty()
     }
 
     /// `step` with `change` (its statements) between the drops and the
@@ -274,7 +280,12 @@ impl ViewsAround {
             return step.sql_all(change);
         }
         self.names.sort();
-        let mut step = step.sql_all(self.drops).sql_all(change);
+        let triggers = std::mem::take(&mut self.triggers);
+        let mut step = step
+            .sql_all(triggers.drops.iter().cloned())
+            .sql_all(self.drops)
+            .sql_all(change);
+        step.description.push_str(&triggers.describe());
         if !self.names.is_empty() {
             let back = self
                 .names
@@ -303,6 +314,7 @@ impl ViewsAround {
         if !self.creates.is_empty() {
             step = step.sql(VIEW_SEARCH_PATH).sql_all(self.creates);
         }
+        step = step.sql_all(triggers.creates);
         for h in self.hazards {
             step = step.hazard(HazardKind::UntrackedDependencies, h);
         }

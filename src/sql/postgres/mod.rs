@@ -404,6 +404,87 @@ pub fn routine_comment(key: &RoutineKey, kind: RoutineKind, comment: Option<&str
     )
 }
 
+/// `CREATE TRIGGER` for `t`, then what sets its enabled state and its
+/// comment when they are not the defaults.
+pub fn create_trigger(key: &TriggerKey, t: &Trigger) -> Vec<String> {
+    let mut events = Vec::new();
+    if t.insert {
+        events.push("INSERT".to_string());
+    }
+    if let Some(cols) = &t.update {
+        if cols.is_empty() {
+            events.push("UPDATE".to_string());
+        } else {
+            events.push(format!("UPDATE OF {}", ident_list(cols)));
+        }
+    }
+    if t.delete {
+        events.push("DELETE".to_string());
+    }
+    if t.truncate {
+        events.push("TRUNCATE".to_string());
+    }
+    let mut s = format!(
+        "CREATE TRIGGER {} {} {} ON {} FOR EACH {}",
+        quote_ident(key.name.as_str()),
+        t.timing.as_str().to_ascii_uppercase(),
+        events.join(" OR "),
+        qualified(&key.table),
+        if t.for_each_row { "ROW" } else { "STATEMENT" }
+    );
+    if let Some(w) = &t.when {
+        s.push_str(&format!(" WHEN ({w})"));
+    }
+    let args: Vec<String> = t.arguments.iter().map(|a| quote_literal(a)).collect();
+    s.push_str(&format!(
+        " EXECUTE FUNCTION {}({})",
+        qualified(&t.function),
+        args.join(", ")
+    ));
+    let mut out = vec![s];
+    if t.enabled != Enabled::Origin {
+        out.push(trigger_enabled(key, t.enabled));
+    }
+    if let Some(c) = &t.comment {
+        out.push(trigger_comment(key, Some(c)));
+    }
+    out
+}
+
+/// `ALTER TABLE ... ENABLE / DISABLE TRIGGER`.
+pub fn trigger_enabled(key: &TriggerKey, enabled: Enabled) -> String {
+    let how = match enabled {
+        Enabled::Origin => "ENABLE",
+        Enabled::Disabled => "DISABLE",
+        Enabled::Replica => "ENABLE REPLICA",
+        Enabled::Always => "ENABLE ALWAYS",
+    };
+    format!(
+        "ALTER TABLE {} {how} TRIGGER {}",
+        qualified(&key.table),
+        quote_ident(key.name.as_str())
+    )
+}
+
+/// `COMMENT ON TRIGGER` (`NULL` takes it away).
+pub fn trigger_comment(key: &TriggerKey, comment: Option<&str>) -> String {
+    format!(
+        "COMMENT ON TRIGGER {} ON {} IS {}",
+        quote_ident(key.name.as_str()),
+        qualified(&key.table),
+        comment.map_or_else(|| "NULL".to_string(), quote_literal)
+    )
+}
+
+/// `DROP TRIGGER`.
+pub fn drop_trigger(key: &TriggerKey) -> String {
+    format!(
+        "DROP TRIGGER {} ON {}",
+        quote_ident(key.name.as_str()),
+        qualified(&key.table)
+    )
+}
+
 /// A view's options as `WITH (...)` lists them, those at their default
 /// left out.
 pub fn view_options(view: &View) -> Vec<String> {
@@ -575,6 +656,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     }
     for (key, r) in standard {
         out.extend(create_routine(key, r, false));
+    }
+    for (key, t) in &schema.triggers {
+        out.extend(create_trigger(key, t));
     }
     // Views' names resolve with the default search_path (`public`).
     for name in views_in_order(schema) {

@@ -18,7 +18,10 @@ use crate::spec::write::{Writer, Y, key};
 mod checks;
 mod index;
 mod read;
+mod trigger;
 mod write;
+
+pub use trigger::{EnabledSpec, EventSpec, ForEachSpec, TimingSpec, TriggerSpec};
 
 /// A table.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -42,6 +45,9 @@ pub struct TableSpec {
     /// Foreign keys: name to definition.
     #[serde(default)]
     pub foreign_keys: OrderedMap<Checked<ForeignKeySpec>>,
+    /// Triggers: name to definition.
+    #[serde(default)]
+    pub triggers: OrderedMap<Checked<TriggerSpec>>,
     pub comment: Option<String>,
     /// Hint: the table's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
@@ -224,10 +230,11 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             continue;
         }
         r.places.tables.insert(name.clone(), k.span);
-        let Checked::Valid(spec) = v else {
+        let Checked::Valid(mut spec) = v else {
             r.places.broken_tables.insert(name, None);
             continue;
         };
+        let triggers = std::mem::take(&mut spec.triggers);
         if let Some(first) = r.types.get(&name) {
             r.diags.push(
                 Diagnostic::new(k.span(), format!("table `{name}` has the same name as an enum"))
@@ -268,6 +275,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
         for (fk_name, refs) in table_fks {
             r.fks.push((name.clone(), fk_name, refs));
         }
+        trigger::read(r, &name, &table, triggers);
         r.schema.tables.insert(name, table);
     }
 }
@@ -290,7 +298,13 @@ pub(super) fn write(schema: &Schema, w: &Writer) -> Option<Y> {
         schema
             .tables
             .iter()
-            .map(|(name, t)| (key(&name.to_yaml_key()), write::table(name, t, w)))
+            .map(|(name, t)| {
+                let mut y = write::table(name, t, w);
+                if let (Y::Block(m), Some(triggers)) = (&mut y, trigger::write(schema, name)) {
+                    m.push(("triggers".into(), triggers));
+                }
+                (key(&name.to_yaml_key()), y)
+            })
             .collect(),
     ))
 }

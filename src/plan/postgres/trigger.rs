@@ -1,0 +1,361 @@
+//! Triggers. A new one is made in expand, after its table, the columns
+//! it names and its function; one the target no longer has is dropped in
+//! contract, before the columns it names go. A changed one is dropped
+//! and made again in one expand transaction (abort puts the old one
+//! back); a change of its enabled state or comment alone is one `ALTER`.
+//! Each takes a SHARE ROW EXCLUSIVE lock on the table for a catalog
+//! change. A trigger that names a column a step drops or retypes (`UPDATE
+//! OF`, `WHEN`), which PostgreSQL refuses under it, is dropped and made
+//! again around that step, in its transaction: see
+//! [`Planner::triggers_around`].
+
+use std::collections::BTreeMap;
+
+use super::kind::{Kind, objects};
+use super::*;
+use crate::diff::postgres::same_opt_sql;
+use crate::sql::postgres::{create_trigger, drop_trigger, trigger_comment, trigger_enabled};
+
+pub(super) struct Triggers;
+
+impl Kind for Triggers {
+    objects!(in schema.triggers: BTreeMap<TriggerKey, Trigger>);
+
+    fn same(_: &Planner<'_>, _: (), a: &Trigger, b: &Trigger) -> bool {
+        same_trigger(a, b)
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, _: (), key: &'a TriggerKey, t: &'a Trigger) {
+        if p.triggers_done.contains(key) || p.moves_with_its_table(key, t) {
+            return;
+        }
+        p.add_trigger(key, t);
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, _: (), key: &'a TriggerKey, t: &'a Trigger) {
+        // A dropped table takes its triggers with it; a renamed one keeps
+        // those the target keeps.
+        if p.triggers_done.contains(key) || !p.tgt.tables.contains_key(&key.table) {
+            return;
+        }
+        p.drop_trigger(key, t);
+    }
+
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        _: (),
+        key: &'a TriggerKey,
+        o: &'a Trigger,
+        n: &'a Trigger,
+    ) {
+        if !p.triggers_done.contains(key) {
+            p.alter_trigger(key, o, n);
+        }
+    }
+
+    fn finish<'a>(p: &mut Planner<'a>, _: ()) {
+        p.check_trigger_columns();
+    }
+}
+
+/// Whether two triggers are the same, `WHEN` compared as the server
+/// stores expressions.
+pub(super) fn same_trigger(a: &Trigger, b: &Trigger) -> bool {
+    same_opt_sql(a.when.as_deref(), b.when.as_deref())
+        && Trigger {
+            when: None,
+            ..a.clone()
+        } == Trigger {
+            when: None,
+            ..b.clone()
+        }
+}
+
+impl Planner<'_> {
+    /// What making `t` needs first: its table, the columns it names and
+    /// its function, when this plan makes them.
+    fn trigger_requirements(&self, key: &TriggerKey, t: &Trigger) -> Vec<Resource> {
+        let mut out = vec![Resource::table(&key.table)];
+        for c in t.update.iter().flatten() {
+            out.push(Resource::column(&key.table, c));
+        }
+        out.push(Resource::Function(RoutineKey {
+            name: t.function.clone(),
+            args: Vec::new(),
+        }));
+        out
+    }
+
+    /// A trigger of a table the target renames, unchanged: it goes with
+    /// the table. (A changed one is refused: change it in a migration of
+    /// its own.)
+    fn moves_with_its_table(&mut self, key: &TriggerKey, t: &Trigger) -> bool {
+        let Some(from) = self
+            .tgt
+            .tables
+            .get(&key.table)
+            .and_then(|tb| tb.renamed_from.as_ref())
+            .filter(|f| self.cur.tables.contains_key(*f))
+        else {
+            return false;
+        };
+        let old = TriggerKey {
+            table: from.clone(),
+            name: key.name.clone(),
+        };
+        match self.cur.triggers.get(&old) {
+            Some(o) if same_trigger(o, t) => true,
+            _ => {
+                self.error(PlanError::Unsupported {
+                    object: format!("trigger {key}"),
+                    what: format!("a new or changed trigger on a table renamed from {from}"),
+                    hint: "rename the table in one migration and change its triggers in the next"
+                        .into(),
+                });
+                true
+            }
+        }
+    }
+
+    fn add_trigger(&mut self, key: &TriggerKey, t: &Trigger) {
+        let step = new_step(
+            ObjectKind::Trigger,
+            key.to_string(),
+            Action::Create,
+            Phase::Expand,
+            format!("create trigger {key}"),
+        )
+        .sql_all(create_trigger(key, t))
+        .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+        .requires_all(self.trigger_requirements(key, t))
+        .undo_with(vec![
+            undo_step(
+                ObjectKind::Trigger,
+                key.to_string(),
+                format!("drop trigger {key}"),
+            )
+            .sql(drop_trigger(key))
+            .lock(LockLevel::ShareRowExclusive, Cost::Metadata),
+        ]);
+        self.push(step);
+    }
+
+    fn drop_trigger(&mut self, key: &TriggerKey, t: &Trigger) {
+        let mut step = new_step(
+            ObjectKind::Trigger,
+            key.to_string(),
+            Action::Drop,
+            Phase::Contract,
+            format!("drop trigger {key}"),
+        )
+        .sql(drop_trigger(key))
+        .lock(LockLevel::ShareRowExclusive, Cost::Metadata);
+        // Before the columns it names go (PostgreSQL refuses them under it).
+        if let Some(table) = self.cur.tables.get(&key.table) {
+            for c in &table.columns {
+                if t.names_column(&c.name) {
+                    step = step.requires(Resource::column(&key.table, &c.name));
+                }
+            }
+        }
+        self.push(step);
+    }
+
+    fn alter_trigger(&mut self, key: &TriggerKey, o: &Trigger, n: &Trigger) {
+        let rest_same = |a: &Trigger, b: &Trigger| {
+            same_trigger(
+                a,
+                &Trigger {
+                    enabled: a.enabled,
+                    comment: a.comment.clone(),
+                    ..b.clone()
+                },
+            )
+        };
+        if rest_same(o, n) {
+            let mut sql = Vec::new();
+            let mut back = Vec::new();
+            if o.enabled != n.enabled {
+                sql.push(trigger_enabled(key, n.enabled));
+                back.push(trigger_enabled(key, o.enabled));
+            }
+            if o.comment != n.comment {
+                sql.push(trigger_comment(key, n.comment.as_deref()));
+                back.push(trigger_comment(key, o.comment.as_deref()));
+            }
+            self.push(
+                new_step(
+                    ObjectKind::Trigger,
+                    key.to_string(),
+                    Action::Alter,
+                    Phase::Expand,
+                    format!("alter trigger {key}"),
+                )
+                .sql_all(sql)
+                .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+                .undo_with(vec![
+                    undo_step(
+                        ObjectKind::Trigger,
+                        key.to_string(),
+                        format!("put back trigger {key} as it was"),
+                    )
+                    .sql_all(back)
+                    .lock(LockLevel::ShareRowExclusive, Cost::Metadata),
+                ]),
+            );
+            return;
+        }
+        let remake = |t: &Trigger| {
+            let mut sql = vec![drop_trigger(key)];
+            sql.extend(create_trigger(key, t));
+            sql
+        };
+        self.push(
+            new_step(
+                ObjectKind::Trigger,
+                key.to_string(),
+                Action::Replace,
+                Phase::Expand,
+                format!("replace trigger {key} (dropped and made again in one transaction: writes from then on, the old app's too, fire the new definition)"),
+            )
+            .sql_all(remake(n))
+            .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+            .requires_all(self.trigger_requirements(key, n))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::Trigger,
+                    key.to_string(),
+                    format!("put back trigger {key} as it was"),
+                )
+                .sql_all(remake(o))
+                .lock(LockLevel::ShareRowExclusive, Cost::Metadata),
+            ]),
+        );
+    }
+
+    /// Refuses a trigger the target keeps whose function would use a
+    /// column the target drops from its table: `NEW.col` / `OLD.col` in a
+    /// PL/pgSQL function the target declares, or the column's name among
+    /// the arguments of a function it does not (as
+    /// `tsvector_update_trigger` takes them).
+    fn check_trigger_columns(&mut self) {
+        let mut errors = Vec::new();
+        for (key, t) in &self.tgt.triggers {
+            let (Some(old), Some(new)) = (
+                self.cur.tables.get(&key.table),
+                self.tgt.tables.get(&key.table),
+            ) else {
+                continue;
+            };
+            let function = self.tgt.routines.get(&RoutineKey {
+                name: t.function.clone(),
+                args: Vec::new(),
+            });
+            for c in &old.columns {
+                if new.column(c.name.as_str()).is_some() {
+                    continue;
+                }
+                let how = match function {
+                    Some(f) if f.language.as_str() == "plpgsql" => {
+                        crate::sql::row_reference(&f.body, c.name.as_str())
+                            .then(|| format!("calls {}, whose body refers to", t.function))
+                    }
+                    Some(_) => None,
+                    None => t
+                        .arguments
+                        .iter()
+                        .any(|a| a == c.name.as_str())
+                        .then(|| format!("passes to {} the name of", t.function)),
+                };
+                if let Some(how) = how {
+                    errors.push(PlanError::TriggerUsesGone {
+                        trigger: key.to_string(),
+                        column: c.name.to_string(),
+                        how,
+                    });
+                }
+            }
+        }
+        for e in errors {
+            self.error(e);
+        }
+    }
+
+    /// The live triggers on `table` that name `column`, which a step of
+    /// `phase` that drops or retypes the column must have out of the way:
+    /// their `DROP TRIGGER`s, and the `CREATE TRIGGER`s that make them
+    /// again after it (as the target has them, when it keeps them and
+    /// the step is in contract or the target's definition is what the
+    /// step leaves; a trigger the target drops stays dropped in contract).
+    /// Those it leaves in their final shape are marked done.
+    pub(super) fn triggers_around(
+        &mut self,
+        table: &QualifiedName,
+        column: &Ident,
+        phase: Phase,
+    ) -> TriggersAround {
+        let hits: Vec<(TriggerKey, Trigger)> = self
+            .cur
+            .triggers
+            .iter()
+            .filter(|(k, t)| &k.table == table && t.names_column(column))
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect();
+        let mut around = TriggersAround::default();
+        for (key, current) in hits {
+            around.drops.push(drop_trigger(&key));
+            around.dropped.push(key.name.to_string());
+            let back = match self.tgt.triggers.get(&key) {
+                Some(t) => {
+                    self.triggers_done.insert(key.clone());
+                    Some(t)
+                }
+                None if phase == Phase::Contract => {
+                    self.triggers_done.insert(key.clone());
+                    None
+                }
+                None => Some(&current),
+            };
+            if let Some(t) = back {
+                around.creates.extend(create_trigger(&key, t));
+                around.made_again.push(key.name.to_string());
+            }
+        }
+        around
+    }
+}
+
+/// Triggers dropped before a change to a column they name and made again
+/// after it, in its transaction.
+#[derive(Default)]
+pub(super) struct TriggersAround {
+    /// `DROP TRIGGER`s.
+    pub drops: Vec<String>,
+    /// `CREATE TRIGGER`s of those that come back.
+    pub creates: Vec<String>,
+    /// The names of those dropped, and of those made again.
+    pub dropped: Vec<String>,
+    pub made_again: Vec<String>,
+}
+
+impl TriggersAround {
+    /// ` (in the same transaction, trigger a dropped and made again)`,
+    /// or empty.
+    pub fn describe(&self) -> String {
+        if self.dropped.is_empty() {
+            return String::new();
+        }
+        let again = if self.made_again.is_empty() {
+            String::new()
+        } else if self.made_again.len() == self.dropped.len() {
+            " and made again".to_string()
+        } else {
+            format!(", {} made again", self.made_again.join(", "))
+        };
+        format!(
+            " (in the same transaction, trigger{} {} dropped{again})",
+            if self.dropped.len() == 1 { "" } else { "s" },
+            self.dropped.join(", ")
+        )
+    }
+}

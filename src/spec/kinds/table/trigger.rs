@@ -1,0 +1,292 @@
+//! A table's `triggers:`: name to when it fires and the function it calls.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::model::*;
+use crate::spec::de::{Checked, Located, OrderedMap};
+use crate::spec::read::{Reader, err, ident, sql_expression};
+use crate::spec::write::{Y, key, sql, text};
+
+/// A trigger.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    /// `before` or `after`.
+    pub timing: TimingSpec,
+    /// What fires it: `insert`, `update`, `delete`, `truncate`.
+    pub events: Located<Vec<Located<EventSpec>>>,
+    /// `UPDATE OF` these columns only (with the `update` event).
+    pub update_of: Option<Vec<Located<String>>>,
+    /// `row` (the default: once per row) or `statement`.
+    pub for_each: Option<ForEachSpec>,
+    /// `WHEN`: a condition on `NEW` and `OLD`, as SQL.
+    pub when: Option<Located<String>>,
+    /// The trigger function (`name` or `schema.name`).
+    pub function: Located<String>,
+    /// Literal arguments the function gets in `TG_ARGV`.
+    #[serde(default)]
+    pub arguments: Vec<String>,
+    /// `origin` (the default), `disabled`, `replica` or `always`.
+    pub enabled: Option<EnabledSpec>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimingSpec {
+    Before,
+    After,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSpec {
+    Insert,
+    Update,
+    Delete,
+    Truncate,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForEachSpec {
+    Row,
+    Statement,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnabledSpec {
+    Origin,
+    Disabled,
+    Replica,
+    Always,
+}
+
+/// Reads `table`'s triggers into the schema.
+pub(super) fn read(
+    r: &mut Reader,
+    name: &QualifiedName,
+    table: &Table,
+    triggers: OrderedMap<Checked<TriggerSpec>>,
+) {
+    for (k, v) in triggers.0 {
+        let Some(trigger_name) = ident(r.diags, &k, "trigger") else {
+            continue;
+        };
+        let Checked::Valid(spec) = v else { continue };
+        let key = TriggerKey {
+            table: name.clone(),
+            name: trigger_name,
+        };
+        let what = format!("trigger `{}` on `{name}`", key.name);
+        if key.name.as_str().ends_with("_bellows_sync") {
+            err(
+                r.diags,
+                k.span(),
+                format!(
+                    "{what}: names ending in `_bellows_sync` are kept for the sync triggers bellows makes during a migration"
+                ),
+            );
+            continue;
+        }
+        if r.schema.triggers.contains_key(&key) {
+            err(r.diags, k.span(), format!("{what} is defined twice"));
+            continue;
+        }
+        if let Some(t) = read_one(r, table, &what, spec) {
+            r.schema.triggers.insert(key, t);
+        }
+    }
+}
+
+fn read_one(r: &mut Reader, table: &Table, what: &str, spec: TriggerSpec) -> Option<Trigger> {
+    let events: Vec<EventSpec> = spec.events.value.iter().map(|e| e.value).collect();
+    if events.is_empty() {
+        err(
+            r.diags,
+            spec.events.span(),
+            format!("{what} has no events: list at least one of insert, update, delete, truncate"),
+        );
+        return None;
+    }
+    for (i, e) in spec.events.value.iter().enumerate() {
+        if events[..i].contains(&e.value) {
+            err(r.diags, e.span(), format!("{what} lists an event twice"));
+            return None;
+        }
+    }
+    let for_each_row = !matches!(spec.for_each, Some(ForEachSpec::Statement));
+    if for_each_row && events.contains(&EventSpec::Truncate) {
+        err(
+            r.diags,
+            spec.events.span(),
+            format!(
+                "{what}: a `truncate` trigger fires once per statement: add `for_each: statement`"
+            ),
+        );
+        return None;
+    }
+    let mut update = events.contains(&EventSpec::Update).then(Vec::new);
+    if let Some(cols) = &spec.update_of {
+        let Some(list) = update.as_mut() else {
+            err(
+                r.diags,
+                cols.first().and_then(|c| c.span()),
+                format!("{what}: `update_of` needs the `update` event"),
+            );
+            return None;
+        };
+        for c in cols {
+            let col = ident(r.diags, c, "column")?;
+            if table.column(col.as_str()).is_none() {
+                err(
+                    r.diags,
+                    c.span(),
+                    format!(
+                        "{what}: `update_of` names column `{col}`, which the table does not have ({})",
+                        super::column_list(table)
+                    ),
+                );
+                return None;
+            }
+            list.push(col);
+        }
+    }
+    let when = match &spec.when {
+        Some(w) => Some(sql_expression(r.diags, w, &format!("{what}: `when`"))?),
+        None => None,
+    };
+    if let (Some(w), Some(l)) = (&when, &spec.when) {
+        if !for_each_row && row_refs(w).next().is_some() {
+            err(
+                r.diags,
+                l.span(),
+                format!(
+                    "{what}: a statement trigger's `when` cannot see `NEW` or `OLD`; make it `for_each: row`"
+                ),
+            );
+            return None;
+        }
+        if let Some(c) = table_refs_missing(table, w) {
+            err(
+                r.diags,
+                l.span(),
+                format!("{what}: `when` refers to `{c}`, which the table does not have"),
+            );
+            return None;
+        }
+    }
+    let function = match QualifiedName::parse(&spec.function.value) {
+        Ok(q) => q,
+        Err(e) => {
+            err(
+                r.diags,
+                spec.function.span(),
+                format!("{what}: invalid function name: {e}"),
+            );
+            return None;
+        }
+    };
+    Some(Trigger {
+        timing: match spec.timing {
+            TimingSpec::Before => Timing::Before,
+            TimingSpec::After => Timing::After,
+        },
+        insert: events.contains(&EventSpec::Insert),
+        update,
+        delete: events.contains(&EventSpec::Delete),
+        truncate: events.contains(&EventSpec::Truncate),
+        for_each_row,
+        when,
+        function,
+        arguments: spec.arguments,
+        enabled: match spec.enabled {
+            None | Some(EnabledSpec::Origin) => Enabled::Origin,
+            Some(EnabledSpec::Disabled) => Enabled::Disabled,
+            Some(EnabledSpec::Replica) => Enabled::Replica,
+            Some(EnabledSpec::Always) => Enabled::Always,
+        },
+        comment: spec.comment,
+    })
+}
+
+/// A `NEW.x` or `OLD.x` in `when` whose `x` the table does not have.
+fn table_refs_missing(table: &Table, when: &str) -> Option<String> {
+    row_refs(when).find(|name| !table.columns.iter().any(|c| c.name.as_str() == name))
+}
+
+/// The columns `when` names as `NEW.x` or `OLD.x` (folded unless quoted).
+fn row_refs(when: &str) -> impl Iterator<Item = String> + '_ {
+    let lower = when.to_ascii_lowercase();
+    let mut found = Vec::new();
+    for record in ["new.", "old."] {
+        for (i, _) in lower.match_indices(record) {
+            let before = lower[..i].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.') {
+                continue;
+            }
+            let rest = &when[i + record.len()..];
+            let name: String = if let Some(q) = rest.strip_prefix('"') {
+                q.split('"').next().unwrap_or_default().to_string()
+            } else {
+                rest.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                    .collect::<String>()
+                    .to_lowercase()
+            };
+            if !name.is_empty() {
+                found.push(name);
+            }
+        }
+    }
+    found.into_iter()
+}
+
+/// The triggers of `table` in `schema`, for the table's entry.
+pub(super) fn write(schema: &Schema, table: &QualifiedName) -> Option<Y> {
+    let entries: Vec<(String, Y)> = schema
+        .triggers
+        .iter()
+        .filter(|(k, _)| &k.table == table)
+        .map(|(k, t)| (key(k.name.as_str()), trigger(t)))
+        .collect();
+    (!entries.is_empty()).then_some(Y::Block(entries))
+}
+
+fn trigger(t: &Trigger) -> Y {
+    let mut m = vec![("timing".to_string(), Y::S(t.timing.as_str().into()))];
+    m.push((
+        "events".into(),
+        Y::FlowSeq(
+            t.event_names()
+                .into_iter()
+                .map(|e| Y::S(e.into()))
+                .collect(),
+        ),
+    ));
+    if let Some(cols) = t.update.as_ref().filter(|c| !c.is_empty()) {
+        m.push(("update_of".into(), crate::spec::write::idents(cols)));
+    }
+    if !t.for_each_row {
+        m.push(("for_each".into(), Y::S("statement".into())));
+    }
+    if let Some(w) = &t.when {
+        m.push(("when".into(), sql(w)));
+    }
+    m.push(("function".into(), text(&t.function.to_yaml_key())));
+    if !t.arguments.is_empty() {
+        m.push((
+            "arguments".into(),
+            Y::FlowSeq(t.arguments.iter().map(|a| text(a)).collect()),
+        ));
+    }
+    if t.enabled != Enabled::Origin {
+        m.push(("enabled".into(), Y::S(t.enabled.as_str().into())));
+    }
+    if let Some(c) = &t.comment {
+        m.push(("comment".into(), text(c)));
+    }
+    Y::Block(m)
+}
