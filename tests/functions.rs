@@ -254,3 +254,76 @@ async fn a_standard_body_is_made_after_the_table_it_reads_and_a_trigger_keeps_it
     assert!(p.is_empty(), "{:?}", outline(&p));
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+#[tokio::test]
+async fn a_column_a_standard_body_reads_is_kept_or_goes_after_the_function() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric, legacy text);
+         CREATE FUNCTION total() RETURNS numeric LANGUAGE sql STABLE BEGIN ATOMIC SELECT sum(amount) FROM orders; END;
+         CREATE FUNCTION legacy_count() RETURNS bigint LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(legacy) FROM orders; END;",
+    )
+    .await;
+    let table = |columns: &str| {
+        format!(
+            "tables:\n  orders:\n    columns:\n      id: {{ type: bigint }}\n{columns}    primary_key: [id]\n"
+        )
+    };
+    let total = "  total():\n    returns: numeric\n    language: sql\n    volatility: stable\n    body: BEGIN ATOMIC SELECT sum(amount) FROM orders; END\n";
+    let legacy = "  legacy_count():\n    returns: bigint\n    language: sql\n    volatility: stable\n    body: BEGIN ATOMIC SELECT count(legacy) FROM orders; END\n";
+    // As it is: nothing to do.
+    let all = format!(
+        "{}functions:\n{total}{legacy}",
+        table("      amount: { type: numeric }\n      legacy: { type: text }\n")
+    );
+    let (p, notes) = plan_live(&db, &all).await;
+    assert!(
+        p.is_empty() && notes.is_empty(),
+        "{:?} {notes:?}",
+        outline(&p)
+    );
+    // Dropping a column a kept function reads is refused up front.
+    let live = introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspect");
+    let mut without_amount = spec::read_str(
+        Path::new("t.yaml"),
+        &format!(
+            "{}functions:\n{total}{legacy}",
+            table("      legacy: { type: text }\n")
+        ),
+    )
+    .expect("reads");
+    bellows::introspect::canonicalize_url(&db.url, &live.schema, &mut without_amount)
+        .await
+        .expect("canonicalize");
+    let e = plan(&live.schema, &without_amount, &live.plan_options()).expect_err("refused");
+    assert!(
+        e.to_string()
+            .contains("function public.total() (its SQL-standard body reads column amount)"),
+        "{e}"
+    );
+    // Dropped together, the function goes first, and the plan runs.
+    let without_legacy = format!(
+        "{}functions:\n{total}",
+        table("      amount: { type: numeric }\n")
+    );
+    let (p, _) = plan_live(&db, &without_legacy).await;
+    assert_eq!(
+        outline(&p),
+        [
+            "contract: drop function public.legacy_count()",
+            "contract: drop column public.orders.legacy"
+        ]
+    );
+    let to = spec::read_str(Path::new("t.yaml"), &without_legacy).expect("reads");
+    let opts = ApplyOptions {
+        allow_hazards: HazardKind::ALL.to_vec(),
+        ..ApplyOptions::default()
+    };
+    apply(&db.url, Some(&to), PhaseSel::All, &opts, &Silent)
+        .await
+        .expect("applies");
+    let (p, _) = plan_live(&db, &without_legacy).await;
+    assert!(p.is_empty(), "{:?}", outline(&p));
+}

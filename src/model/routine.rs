@@ -239,6 +239,9 @@ pub struct RoutineFacts {
     /// a routine that must be dropped to be changed cannot be while they
     /// are there.
     pub dependents: Vec<String>,
+    /// The tables and columns its SQL-standard body reads (the server
+    /// records them, and refuses to drop or retype one under it).
+    pub reads: Vec<super::ColumnRef>,
 }
 
 hint_free!(Routine {

@@ -25,6 +25,21 @@ pub(super) const KIND: KindQuery = KindQuery::new(
 /// `which` the routines; `sqlbody` says whether the server has
 /// SQL-standard bodies (PostgreSQL 14).
 pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String {
+    // What an SQL-standard body reads: each table (and column, '' for
+    // the whole table) as the catalog records it.
+    let reads = ["tn.nspname::text", "tc.relname::text", "coalesce(a.attname::text, '')"]
+        .map(|col| {
+            format!(
+                "array(SELECT {col} FROM pg_depend rd
+                         JOIN pg_class tc ON tc.oid = rd.refobjid
+                         JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+                         LEFT JOIN pg_attribute a ON a.attrelid = rd.refobjid AND a.attnum = rd.refobjsubid AND rd.refobjsubid > 0
+                        WHERE rd.classid = 'pg_proc'::regclass AND rd.objid = p.oid
+                          AND rd.refclassid = 'pg_class'::regclass AND rd.deptype = 'n'
+                        ORDER BY tn.nspname, tc.relname, a.attname)"
+            )
+        })
+        .join(",\n                ");
     let body = if sqlbody {
         "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END"
     } else {
@@ -49,7 +64,8 @@ pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String 
                        WHERE a.grantee <> p.proowner ORDER BY a.grantee, a.privilege_type),
                 array(SELECT pg_describe_object(dep.classid, dep.objid, dep.objsubid) FROM pg_depend dep
                        WHERE dep.refclassid = 'pg_proc'::regclass AND dep.refobjid = p.oid
-                         AND dep.deptype = 'n' ORDER BY 1)
+                         AND dep.deptype = 'n' ORDER BY 1),
+                {reads}
            FROM pg_proc p
            JOIN pg_namespace n ON n.oid = p.pronamespace
            JOIN pg_language l ON l.oid = p.prolang
@@ -158,10 +174,37 @@ pub(super) fn routine_row(row: &PgRow, live: bool) -> Result<(RoutineKey, Routin
             owner: owner.map(|o| ident(o, "role")).transpose()?,
             grants: custom.then_some(grants),
             dependents: get(row, 22, W)?,
+            reads: reads(row, 23)?,
+        });
+    } else {
+        // A target's routine the server made: what its body reads.
+        routine.facts = Some(RoutineFacts {
+            reads: reads(row, 23)?,
+            ..RoutineFacts::default()
         });
     }
     let key = RoutineKey::of(name, &routine.args);
     Ok((key, routine))
+}
+
+/// The tables and columns a routine's SQL-standard body reads, from three
+/// array columns of `row` starting at `at`.
+fn reads(row: &PgRow, at: usize) -> Result<Vec<ColumnRef>> {
+    let schemas: Vec<String> = get(row, at, W)?;
+    let tables: Vec<String> = get(row, at + 1, W)?;
+    let columns: Vec<String> = get(row, at + 2, W)?;
+    let mut out = Vec::with_capacity(schemas.len());
+    for ((s, t), c) in schemas.into_iter().zip(tables).zip(columns) {
+        out.push(ColumnRef {
+            table: qname(s, t, "table")?,
+            column: match c.as_str() {
+                "" => None,
+                _ => Some(ident(c, "column")?),
+            },
+            via: Via::Catalog,
+        });
+    }
+    Ok(out)
 }
 
 /// What the server made of the target's routines it could make, by

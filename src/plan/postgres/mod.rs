@@ -51,6 +51,18 @@ pub(super) enum Affects<'a> {
     RetypeColumn(&'a Ident),
 }
 
+impl Affects<'_> {
+    /// Whether the change to `table` breaks what depends on `d`.
+    pub(super) fn breaks(&self, table: &QualifiedName, d: &ColumnRef) -> bool {
+        &d.table == table
+            && match self {
+                Affects::Table => true,
+                Affects::DropColumn(c) => d.column.as_ref() == Some(*c),
+                Affects::RetypeColumn(c) => d.column.as_ref() == Some(*c) && d.via == Via::Catalog,
+            }
+    }
+}
+
 /// Lock waits for ordinary steps use apply's `--lock-timeout`; concurrent
 /// index builds wait for every older transaction, so a short lock timeout
 /// would fail them and leave an INVALID index: they get their own.
@@ -194,20 +206,12 @@ impl Planner<'_> {
     /// it depends on what changes. Dependencies are per column: a trigger
     /// on a table does not stop a change to a column it never refers to.
     pub fn guard_unmanaged(&mut self, table: &QualifiedName, change: Affects<'_>, what: String) {
+        self.guard_routines(table, change, &what);
         let hits: Vec<String> = self
             .unmanaged
             .iter()
             .filter_map(|u| {
-                let d = u.depends_on.iter().find(|d| {
-                    &d.table == table
-                        && match change {
-                            Affects::Table => true,
-                            Affects::DropColumn(c) => d.column.as_ref() == Some(c),
-                            Affects::RetypeColumn(c) => {
-                                d.column.as_ref() == Some(c) && d.via == Via::Catalog
-                            }
-                        }
-                })?;
+                let d = u.depends_on.iter().find(|d| change.breaks(table, d))?;
                 let how = match (&d.column, d.via) {
                     (None, _) => "depends on the table".to_string(),
                     (Some(c), Via::Catalog) => format!("depends on column {c}"),

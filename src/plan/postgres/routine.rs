@@ -311,6 +311,13 @@ impl Planner<'_> {
         .sql(drop_sql(key, r.kind))
         .hazard(HazardKind::UntrackedDependencies, message)
         .removes(Resource::Function(key.clone()));
+        // Before what its SQL-standard body reads goes.
+        for d in r.facts.iter().flat_map(|f| &f.reads) {
+            step = step.requires(match &d.column {
+                Some(c) => Resource::column(&d.table, c),
+                None => Resource::table(&d.table),
+            });
+        }
         if key.name.schema.as_str() != DEFAULT_SCHEMA {
             step = step.requires(Resource::Schema(key.name.schema.clone()));
         }
@@ -394,10 +401,50 @@ impl Planner<'_> {
         }
     }
 
+    /// Refuses a change to `table` (`change`) that a function's
+    /// SQL-standard body reads, as the server recorded it, when the
+    /// function stays: as it is, or changed into a body that reads it
+    /// still (when the server has read the target's). One the target
+    /// drops goes before the change (see [`Planner::order_routine_drops`]).
+    pub(super) fn guard_routines(
+        &mut self,
+        table: &QualifiedName,
+        change: Affects<'_>,
+        what: &str,
+    ) {
+        let mut hits = Vec::new();
+        for (key, r) in &self.tgt.routines {
+            let facts = match self.cur.routines.get(key) {
+                Some(live) if live == r => live.facts.as_ref(),
+                _ => r.facts.as_ref(),
+            };
+            let Some(d) = facts.and_then(|f| f.reads.iter().find(|d| change.breaks(table, d)))
+            else {
+                continue;
+            };
+            let how = match &d.column {
+                Some(c) => format!("its SQL-standard body reads column {c}"),
+                None => format!("its SQL-standard body reads {}", d.table),
+            };
+            hits.push(format!("{} {key} ({how})", r.kind.noun()));
+        }
+        if !hits.is_empty() {
+            self.error(PlanError::Unsupported {
+                object: hits.join(", "),
+                what: format!("{what} under it (the server refuses)"),
+                hint: "change the function's body in the target so it no longer reads it, or drop the function".into(),
+            });
+        }
+    }
+
     /// Routines the plan drops go after every other contract step: a
     /// default, check, index or view dropped there may still call one.
+    /// One whose SQL-standard body reads what a contract step drops goes
+    /// before that step instead.
     pub(super) fn order_routine_drops(&mut self) {
-        let dropped: Vec<Resource> = self
+        // Each dropped routine, with what its body reads (its step
+        // requires those, so it runs before they go).
+        let dropped: Vec<(Resource, Vec<Resource>)> = self
             .steps
             .iter()
             .filter(|s| s.phase == Phase::Contract && s.id.kind == ObjectKind::Function)
@@ -405,16 +452,26 @@ impl Planner<'_> {
                 s.removes
                     .iter()
                     .filter(|r| !s.provides.contains(r))
-                    .cloned()
+                    .map(|r| {
+                        let reads = s
+                            .requires
+                            .iter()
+                            .filter(|q| matches!(q, Resource::Column(..) | Resource::Table(_)))
+                            .cloned()
+                            .collect();
+                        (r.clone(), reads)
+                    })
                     .collect::<Vec<_>>()
             })
             .collect();
-        if dropped.is_empty() {
-            return;
-        }
         for s in &mut self.steps {
-            if s.phase == Phase::Contract && s.id.kind != ObjectKind::Function {
-                s.requires.extend(dropped.iter().cloned());
+            if s.phase != Phase::Contract || s.id.kind == ObjectKind::Function {
+                continue;
+            }
+            for (f, reads) in &dropped {
+                if !s.removes.iter().any(|r| reads.contains(r)) {
+                    s.requires.push(f.clone());
+                }
             }
         }
     }
