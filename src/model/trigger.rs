@@ -1,4 +1,4 @@
-//! Triggers on tables: when they fire (timing, events, `UPDATE OF`
+//! Triggers on tables (and `INSTEAD OF` triggers on views): when they fire (timing, events, `UPDATE OF`
 //! columns, row or statement, `WHEN`), the function they call with its
 //! arguments, and whether they are enabled. A trigger is keyed by its
 //! table and name; its function is a managed function (or one bellows
@@ -22,11 +22,12 @@ impl fmt::Display for TriggerKey {
     }
 }
 
-/// `BEFORE`, `AFTER` or `INSTEAD OF`.
+/// `BEFORE`, `AFTER` or `INSTEAD OF` (on a view).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timing {
     Before,
     After,
+    InsteadOf,
 }
 
 impl Timing {
@@ -34,6 +35,16 @@ impl Timing {
         match self {
             Timing::Before => "before",
             Timing::After => "after",
+            Timing::InsteadOf => "instead_of",
+        }
+    }
+
+    /// The SQL words.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Timing::Before => "BEFORE",
+            Timing::After => "AFTER",
+            Timing::InsteadOf => "INSTEAD OF",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Triggers on managed tables: timing, events and level from `tgtype`,
+//! Triggers on managed tables (and `INSTEAD OF` triggers on managed
+//! views): timing, events and level from `tgtype`,
 //! the `UPDATE OF` columns, the `WHEN` condition as `pg_get_triggerdef`
 //! prints it, the function and its arguments, whether it is enabled, and
 //! its comment. Constraint triggers, triggers with transition tables
@@ -18,7 +19,7 @@ macro_rules! managed_trigger {
     () => {
         "NOT tg.tgisinternal AND tg.tgconstraint = 0 AND tg.tgoldtable IS NULL
          AND tg.tgnewtable IS NULL AND tg.tgname NOT LIKE '%\\_bellows\\_sync'
-         AND c.relkind = 'r' AND NOT c.relispartition"
+         AND ((c.relkind = 'v' AND tg.tgtype & 64 <> 0) OR (c.relkind = 'r' AND NOT c.relispartition))"
     };
 }
 pub(super) use managed_trigger;
@@ -56,7 +57,8 @@ impl Reader {
         for row in rows {
             let table = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
             let name = ident(get(&row, 2, W)?, "trigger")?;
-            if !self.out.schema.tables.contains_key(&table) {
+            let on_view = self.out.schema.views.contains_key(&table);
+            if !self.out.schema.tables.contains_key(&table) && !on_view {
                 continue;
             }
             let key = TriggerKey { table, name };
@@ -65,8 +67,10 @@ impl Reader {
                 detail,
             };
             let ty: i32 = get(&row, 3, W)?;
-            if ty & INSTEAD != 0 {
-                return Err(unrepresentable("INSTEAD OF on a table".into()));
+            if (ty & INSTEAD != 0) != on_view {
+                return Err(unrepresentable(
+                    "a view's trigger that is not INSTEAD OF (or the other way round)".into(),
+                ));
             }
             let columns: Vec<String> = get(&row, 4, W)?;
             let def: String = get(&row, 5, W)?;
@@ -91,7 +95,9 @@ impl Reader {
                 None
             };
             let trigger = Trigger {
-                timing: if ty & BEFORE != 0 {
+                timing: if ty & INSTEAD != 0 {
+                    Timing::InsteadOf
+                } else if ty & BEFORE != 0 {
                     Timing::Before
                 } else {
                     Timing::After

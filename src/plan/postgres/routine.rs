@@ -9,9 +9,12 @@
 //! names change) is dropped and made again in contract, in one
 //! transaction, with its owner and privileges given back; one the target
 //! no longer has is dropped in contract, after every other contract step
-//! (a default, view or index dropped there may still call it). A changed
-//! argument list is another routine (an overload): the new one is made in
-//! expand beside the old, which goes in contract.
+//! (a default, view or index dropped there may still call it), or, when
+//! its SQL-standard body reads a column or table the plan drops, before
+//! that. A changed argument list is another routine (an overload): the
+//! new one is made in expand beside the old, which goes in contract,
+//! unless the two cannot stand side by side (a call would match both):
+//! then one contract transaction swaps them.
 
 use std::collections::BTreeMap;
 

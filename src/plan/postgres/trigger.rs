@@ -33,9 +33,11 @@ impl Kind for Triggers {
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), key: &'a TriggerKey, t: &'a Trigger) {
-        // A dropped table takes its triggers with it; a renamed one keeps
-        // those the target keeps.
-        if p.triggers_done.contains(key) || !p.tgt.tables.contains_key(&key.table) {
+        // A dropped table or view takes its triggers with it; a renamed
+        // table keeps those the target keeps.
+        if p.triggers_done.contains(key)
+            || !(p.tgt.tables.contains_key(&key.table) || p.tgt.views.contains_key(&key.table))
+        {
             return;
         }
         p.drop_trigger(key, t);
@@ -75,7 +77,11 @@ impl Planner<'_> {
     /// What making `t` needs first: its table, the columns it names and
     /// its function, when this plan makes them.
     fn trigger_requirements(&self, key: &TriggerKey, t: &Trigger) -> Vec<Resource> {
-        let mut out = vec![Resource::table(&key.table)];
+        let mut out = vec![if self.tgt.views.contains_key(&key.table) {
+            Resource::View(key.table.clone())
+        } else {
+            Resource::table(&key.table)
+        }];
         for c in t.update.iter().flatten() {
             out.push(Resource::column(&key.table, c));
         }

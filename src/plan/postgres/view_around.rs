@@ -171,6 +171,20 @@ impl Planner<'_> {
             if let Some(f) = self.cur.views.get(&n).and_then(|l| l.facts.as_ref()) {
                 around.creates.extend(ownership(&n, f));
             }
+            // And with its triggers, as the view that comes back has them.
+            let final_shape = self.tgt.views.get(&n) == Some(v);
+            let source = if final_shape { self.tgt } else { self.cur };
+            for (k, t) in source.triggers.iter().filter(|(k, _)| k.table == n) {
+                around
+                    .creates
+                    .extend(crate::sql::postgres::create_trigger(k, t));
+            }
+            if final_shape {
+                self.triggers_done
+                    .extend(self.cur.triggers.keys().filter(|k| k.table == n).cloned());
+                self.triggers_done
+                    .extend(self.tgt.triggers.keys().filter(|k| k.table == n).cloned());
+            }
             around.provides.push(Resource::View(n));
         }
         for n in &all {

@@ -34,6 +34,9 @@ pub struct ViewSpec {
     #[serde(default)]
     pub security_invoker: bool,
     pub comment: Option<String>,
+    /// `INSTEAD OF` triggers: name to definition.
+    #[serde(default)]
+    pub triggers: OrderedMap<Checked<super::table::TriggerSpec>>,
 }
 
 /// `local` or `cascaded`.
@@ -81,9 +84,13 @@ pub(super) fn read(r: &mut Reader, views: OrderedMap<Checked<ViewEntry>>) {
                 security_barrier: false,
                 security_invoker: false,
                 comment: None,
+                triggers: OrderedMap::default(),
             },
             TextOr::Map(m) => m,
         };
+        let mut spec = spec;
+        let triggers = std::mem::take(&mut spec.triggers);
+        super::table::trigger::read(r, &name, None, triggers);
         let Some(query) = sql_text(
             r.diags,
             &spec.query,
@@ -124,17 +131,21 @@ pub(super) fn write(schema: &Schema, _: &Writer) -> Option<Y> {
     let views: Vec<(String, Y)> = schema
         .views
         .iter()
-        .map(|(name, v)| (key(&name.to_yaml_key()), view(v)))
+        .map(|(name, v)| {
+            let triggers = super::table::trigger::write(schema, name);
+            (key(&name.to_yaml_key()), view(v, triggers))
+        })
         .collect();
     (!views.is_empty()).then_some(Y::Block(views))
 }
 
-fn view(v: &View) -> Y {
+fn view(v: &View, triggers: Option<Y>) -> Y {
     let plain = v.columns.is_empty()
         && v.check_option.is_none()
         && !v.security_barrier
         && !v.security_invoker
-        && v.comment.is_none();
+        && v.comment.is_none()
+        && triggers.is_none();
     if plain {
         return literal(&v.query);
     }
@@ -153,6 +164,9 @@ fn view(v: &View) -> Y {
     }
     if let Some(c) = &v.comment {
         m.push(("comment".into(), text(c)));
+    }
+    if let Some(t) = triggers {
+        m.push(("triggers".into(), t));
     }
     Y::Block(m)
 }

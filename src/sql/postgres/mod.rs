@@ -427,7 +427,7 @@ pub fn create_trigger(key: &TriggerKey, t: &Trigger) -> Vec<String> {
     let mut s = format!(
         "CREATE TRIGGER {} {} {} ON {} FOR EACH {}",
         quote_ident(key.name.as_str()),
-        t.timing.as_str().to_ascii_uppercase(),
+        t.timing.sql(),
         events.join(" OR "),
         qualified(&key.table),
         if t.for_each_row { "ROW" } else { "STATEMENT" }
@@ -531,9 +531,10 @@ pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
 }
 
 /// Statements that create `schema` from nothing, in dependency order:
-/// namespaces, extensions, types, sequences, tables with their own
-/// constraints, sequence ownership, indexes, foreign keys, comments,
-/// views (each after the views it names).
+/// namespaces, extensions, types, sequences, functions with string
+/// bodies, tables with their own constraints, sequence ownership,
+/// indexes, foreign keys, comments, functions with SQL-standard bodies,
+/// views (each after the views it names), triggers.
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for s in &schema.schemas {
@@ -657,12 +658,13 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     for (key, r) in standard {
         out.extend(create_routine(key, r, false));
     }
-    for (key, t) in &schema.triggers {
-        out.extend(create_trigger(key, t));
-    }
     // Views' names resolve with the default search_path (`public`).
     for name in views_in_order(schema) {
         out.extend(create_view(name, &schema.views[name], false));
+    }
+    // Triggers last: a view's are on it.
+    for (key, t) in &schema.triggers {
+        out.extend(create_trigger(key, t));
     }
     out
 }

@@ -18,7 +18,7 @@ use crate::spec::write::{Writer, Y, key};
 mod checks;
 mod index;
 mod read;
-mod trigger;
+pub(super) mod trigger;
 mod write;
 
 pub use trigger::{EnabledSpec, EventSpec, ForEachSpec, TimingSpec, TriggerSpec};
@@ -275,7 +275,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
         for (fk_name, refs) in table_fks {
             r.fks.push((name.clone(), fk_name, refs));
         }
-        trigger::read(r, &name, &table, triggers);
+        trigger::read(r, &name, Some(&table), triggers);
         r.schema.tables.insert(name, table);
     }
 }

@@ -8,12 +8,12 @@ use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::read::{Reader, err, ident, sql_expression};
 use crate::spec::write::{Y, key, sql, text};
 
-/// A trigger.
+/// A trigger (on a view: `instead_of`, for each row).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerSpec {
-    /// `before` or `after`.
-    pub timing: TimingSpec,
+    /// `before` or `after`; on a view, `instead_of`.
+    pub timing: Located<TimingSpec>,
     /// What fires it: `insert`, `update`, `delete`, `truncate`.
     pub events: Located<Vec<Located<EventSpec>>>,
     /// `UPDATE OF` these columns only (with the `update` event).
@@ -37,6 +37,7 @@ pub struct TriggerSpec {
 pub enum TimingSpec {
     Before,
     After,
+    InsteadOf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -64,11 +65,12 @@ pub enum EnabledSpec {
     Always,
 }
 
-/// Reads `table`'s triggers into the schema.
-pub(super) fn read(
+/// Reads the triggers of `name`, a table (`Some`) or a view (`None`),
+/// into the schema.
+pub(in crate::spec) fn read(
     r: &mut Reader,
     name: &QualifiedName,
-    table: &Table,
+    table: Option<&Table>,
     triggers: OrderedMap<Checked<TriggerSpec>>,
 ) {
     for (k, v) in triggers.0 {
@@ -101,7 +103,43 @@ pub(super) fn read(
     }
 }
 
-fn read_one(r: &mut Reader, table: &Table, what: &str, spec: TriggerSpec) -> Option<Trigger> {
+fn read_one(
+    r: &mut Reader,
+    table: Option<&Table>,
+    what: &str,
+    spec: TriggerSpec,
+) -> Option<Trigger> {
+    let on_view = table.is_none();
+    let instead = matches!(spec.timing.value, TimingSpec::InsteadOf);
+    if on_view != instead {
+        let why = if on_view {
+            "a trigger on a view is `timing: instead_of` (for each row)"
+        } else {
+            "`instead_of` is for triggers on views"
+        };
+        err(r.diags, spec.timing.span(), format!("{what}: {why}"));
+        return None;
+    }
+    if on_view {
+        let statement = matches!(spec.for_each, Some(ForEachSpec::Statement));
+        if spec.update_of.is_some() || spec.when.is_some() || statement {
+            let at = spec
+                .update_of
+                .as_ref()
+                .and_then(|c| c.first())
+                .and_then(|c| c.span())
+                .or_else(|| spec.when.as_ref().and_then(|w| w.span()))
+                .or_else(|| spec.timing.span());
+            err(
+                r.diags,
+                at,
+                format!(
+                    "{what}: an `instead_of` trigger fires for each row, without `update_of` or `when`"
+                ),
+            );
+            return None;
+        }
+    }
     let events: Vec<EventSpec> = spec.events.value.iter().map(|e| e.value).collect();
     if events.is_empty() {
         err(
@@ -138,6 +176,7 @@ fn read_one(r: &mut Reader, table: &Table, what: &str, spec: TriggerSpec) -> Opt
             );
             return None;
         };
+        let table = table?;
         for c in cols {
             let col = ident(r.diags, c, "column")?;
             if table.column(col.as_str()).is_none() {
@@ -169,7 +208,7 @@ fn read_one(r: &mut Reader, table: &Table, what: &str, spec: TriggerSpec) -> Opt
             );
             return None;
         }
-        if let Some(c) = table_refs_missing(table, w) {
+        if let Some(c) = table.and_then(|t| table_refs_missing(t, w)) {
             err(
                 r.diags,
                 l.span(),
@@ -190,9 +229,10 @@ fn read_one(r: &mut Reader, table: &Table, what: &str, spec: TriggerSpec) -> Opt
         }
     };
     Some(Trigger {
-        timing: match spec.timing {
+        timing: match spec.timing.value {
             TimingSpec::Before => Timing::Before,
             TimingSpec::After => Timing::After,
+            TimingSpec::InsteadOf => Timing::InsteadOf,
         },
         insert: events.contains(&EventSpec::Insert),
         update,
@@ -244,8 +284,8 @@ fn row_refs(when: &str) -> impl Iterator<Item = String> + '_ {
     found.into_iter()
 }
 
-/// The triggers of `table` in `schema`, for the table's entry.
-pub(super) fn write(schema: &Schema, table: &QualifiedName) -> Option<Y> {
+/// The triggers of `table` (or view) in `schema`, for its entry.
+pub(in crate::spec) fn write(schema: &Schema, table: &QualifiedName) -> Option<Y> {
     let entries: Vec<(String, Y)> = schema
         .triggers
         .iter()
