@@ -225,36 +225,26 @@ fn expand_and_migrate_steps_are_safe() {
             }
             for d in destructive {
                 // A view (a renamed table's compatibility view, or a view
-                // over a column whose type changes) may go only when the
-                // same transaction makes it again.
-                if d == "DROP VIEW" {
+                // over a column whose type changes) or a trigger (replaced,
+                // or around a change to a column it names) may go only
+                // when the same transaction makes it again; the sync
+                // triggers go in contract.
+                if let Some(kind) = d
+                    .strip_prefix("DROP ")
+                    .filter(|k| *k == "VIEW" || *k == "TRIGGER")
+                {
+                    let drop = format!("DROP {kind} ");
                     for stmt in &s.statements {
-                        if let Some(view) = stmt.strip_prefix("DROP VIEW ") {
-                            let again = format!("CREATE VIEW {view} ");
+                        if let Some(rest) = stmt.strip_prefix(&drop) {
+                            let object = rest.split(" ON ").next().unwrap_or(rest);
+                            let again = format!("CREATE {kind} {object} ");
                             assert!(
                                 s.transactional
                                     && s.statements.iter().any(|t| t.starts_with(&again)),
-                                "{name}: {} ({}) drops view {view} and does not make it again",
+                                "{name}: {} ({}) drops {} {object} and does not make it again",
                                 s.id,
-                                s.phase.name()
-                            );
-                        }
-                    }
-                    continue;
-                }
-                // A trigger may be replaced (dropped and made again in
-                // one transaction); the sync triggers go in contract.
-                if d == "DROP TRIGGER" {
-                    for stmt in &s.statements {
-                        if let Some(rest) = stmt.strip_prefix("DROP TRIGGER ") {
-                            let name = rest.split(" ON ").next().unwrap_or(rest);
-                            let again = format!("CREATE TRIGGER {name} ");
-                            assert!(
-                                s.transactional
-                                    && s.statements.iter().any(|t| t.starts_with(&again)),
-                                "{name}: {} ({}) drops trigger {name} and does not make it again",
-                                s.id,
-                                s.phase.name()
+                                s.phase.name(),
+                                kind.to_lowercase()
                             );
                         }
                     }
