@@ -327,3 +327,51 @@ async fn a_column_a_standard_body_reads_is_kept_or_goes_after_the_function() {
     let (p, _) = plan_live(&db, &without_legacy).await;
     assert!(p.is_empty(), "{:?}", outline(&p));
 }
+
+#[tokio::test]
+async fn a_function_a_kept_default_calls_is_not_dropped_under_it() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE FUNCTION new_code() RETURNS text LANGUAGE sql AS $$SELECT 'T-' || md5(random()::text)$$;
+         CREATE TABLE tickets (id bigint PRIMARY KEY, code text DEFAULT new_code());",
+    )
+    .await;
+    let table = |code: &str| {
+        format!(
+            "tables:\n  tickets:\n    columns:\n      id: {{ type: bigint }}\n{code}    primary_key: [id]\n"
+        )
+    };
+    // The default stays and calls it: dropping the function is refused.
+    let live = introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspect");
+    let kept = spec::read_str(
+        Path::new("t.yaml"),
+        &table("      code: { type: text, default: new_code() }\n"),
+    )
+    .expect("reads");
+    let e = plan(&live.schema, &kept, &live.plan_options()).expect_err("refused");
+    assert!(
+        e.to_string()
+            .contains("the target drops it, but the default of column public.tickets.code uses it"),
+        "{e}"
+    );
+    // With the default changed too, the plan runs to the end.
+    let changed = table("      code: { type: text, default: \"'none'\" }\n");
+    let (p, _) = plan_live(&db, &changed).await;
+    assert_eq!(
+        outline(&p),
+        [
+            "expand: set the default of public.tickets.code to 'none'",
+            "contract: drop function public.new_code()"
+        ]
+    );
+    let to = spec::read_str(Path::new("t.yaml"), &changed).expect("reads");
+    let opts = ApplyOptions {
+        allow_hazards: HazardKind::ALL.to_vec(),
+        ..ApplyOptions::default()
+    };
+    apply(&db.url, Some(&to), PhaseSel::All, &opts, &Silent)
+        .await
+        .expect("applies");
+}

@@ -242,6 +242,8 @@ pub struct RoutineFacts {
     /// The tables and columns its SQL-standard body reads (the server
     /// records them, and refuses to drop or retype one under it).
     pub reads: Vec<super::ColumnRef>,
+    /// The columns (table and name) whose defaults call it.
+    pub defaults: Vec<(QualifiedName, Ident)>,
 }
 
 hint_free!(Routine {

@@ -40,6 +40,21 @@ pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String 
             )
         })
         .join(",\n                ");
+    // The column defaults that call it: each column's table and name.
+    let defaults = ["tn.nspname::text", "tc.relname::text", "a.attname::text"]
+        .map(|col| {
+            format!(
+                "array(SELECT {col} FROM pg_depend dd
+                         JOIN pg_attrdef ad ON ad.oid = dd.objid
+                         JOIN pg_class tc ON tc.oid = ad.adrelid
+                         JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+                         JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+                        WHERE dd.classid = 'pg_attrdef'::regclass AND dd.refclassid = 'pg_proc'::regclass
+                          AND dd.refobjid = p.oid AND dd.deptype = 'n'
+                        ORDER BY tn.nspname, tc.relname, a.attname)"
+            )
+        })
+        .join(",\n                ");
     let body = if sqlbody {
         "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END"
     } else {
@@ -65,7 +80,8 @@ pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String 
                 array(SELECT pg_describe_object(dep.classid, dep.objid, dep.objsubid) FROM pg_depend dep
                        WHERE dep.refclassid = 'pg_proc'::regclass AND dep.refobjid = p.oid
                          AND dep.deptype = 'n' ORDER BY 1),
-                {reads}
+                {reads},
+                {defaults}
            FROM pg_proc p
            JOIN pg_namespace n ON n.oid = p.pronamespace
            JOIN pg_language l ON l.oid = p.prolang
@@ -175,6 +191,7 @@ pub(super) fn routine_row(row: &PgRow, live: bool) -> Result<(RoutineKey, Routin
             grants: custom.then_some(grants),
             dependents: get(row, 22, W)?,
             reads: reads(row, 23)?,
+            defaults: defaults(row, 26)?,
         });
     } else {
         // A target's routine the server made: what its body reads.
@@ -203,6 +220,19 @@ fn reads(row: &PgRow, at: usize) -> Result<Vec<ColumnRef>> {
             },
             via: Via::Catalog,
         });
+    }
+    Ok(out)
+}
+
+/// The columns whose defaults call a routine, from three array columns
+/// of `row` starting at `at`.
+fn defaults(row: &PgRow, at: usize) -> Result<Vec<(QualifiedName, Ident)>> {
+    let schemas: Vec<String> = get(row, at, W)?;
+    let tables: Vec<String> = get(row, at + 1, W)?;
+    let columns: Vec<String> = get(row, at + 2, W)?;
+    let mut out = Vec::with_capacity(schemas.len());
+    for ((s, t), c) in schemas.into_iter().zip(tables).zip(columns) {
+        out.push((qname(s, t, "table")?, ident(c, "column")?));
     }
     Ok(out)
 }

@@ -266,6 +266,25 @@ impl Planner<'_> {
             .filter(|(_, t)| calls(t))
             .map(|(k, _)| format!("trigger {k}"))
             .collect();
+        // Column defaults that call it and stay as they are: the plan
+        // changes a default in expand and drops a column before this.
+        for (table, column) in r.facts.iter().flat_map(|f| &f.defaults) {
+            let column_of = |s: &'_ Schema| {
+                s.tables
+                    .get(table)
+                    .and_then(|t| t.column(column.as_str()))
+                    .cloned()
+            };
+            if let (Some(now), Some(then)) = (column_of(self.cur), column_of(self.tgt))
+                && crate::diff::postgres::same_default(
+                    now.default.as_deref(),
+                    then.default.as_deref(),
+                    &now.ty,
+                )
+            {
+                kept.push(format!("the default of column {}", col_name(table, column)));
+            }
+        }
         // What else the catalog records and the plan never drops.
         kept.extend(
             dependents
