@@ -6,11 +6,19 @@
 
 mod backfill;
 mod parse;
+mod routine;
+mod signature;
 
 pub use backfill::{BackfillSql, key_names, literals};
 pub use parse::{
-    SyntaxError, body_relations, canonical_expression, canonical_returns, check_expression,
-    check_query, check_standard_body, parse_arguments, query_relations, split_signature,
+    SyntaxError, canonical_expression, check_expression, check_query, query_relations,
+};
+pub use routine::{
+    arg_sql, create_routine, create_trigger, drop_trigger, routine_comment, routine_signature,
+    setting_clause, trigger_comment, trigger_enabled,
+};
+pub use signature::{
+    body_relations, canonical_returns, check_standard_body, parse_arguments, split_signature,
     strip_modifiers,
 };
 
@@ -26,7 +34,7 @@ pub fn qualified(q: &QualifiedName) -> String {
     )
 }
 
-fn ident_list(list: &[Ident]) -> String {
+pub(super) fn ident_list(list: &[Ident]) -> String {
     list.iter()
         .map(|i| quote_ident(i.as_str()))
         .collect::<Vec<_>>()
@@ -275,214 +283,6 @@ pub fn create_view(name: &QualifiedName, view: &View, or_replace: bool) -> Vec<S
         ));
     }
     out
-}
-
-/// An argument as `CREATE FUNCTION` takes it, its type qualified.
-pub fn arg_sql(a: &Arg) -> String {
-    let mut s = String::new();
-    match a.mode {
-        ArgMode::In => {}
-        ArgMode::Out => s.push_str("OUT "),
-        ArgMode::InOut => s.push_str("INOUT "),
-        ArgMode::Variadic => s.push_str("VARIADIC "),
-    }
-    if let Some(n) = &a.name {
-        s.push_str(&quote_ident(n.as_str()));
-        s.push(' ');
-    }
-    s.push_str(&type_sql(&a.ty));
-    if let Some(d) = &a.default {
-        s.push_str(" DEFAULT ");
-        s.push_str(d);
-    }
-    s
-}
-
-/// `schema.name(type, ...)`: the routine as `DROP`, `ALTER` and
-/// `COMMENT ON` name it.
-pub fn routine_signature(key: &RoutineKey) -> String {
-    let types: Vec<String> = key.args.iter().map(type_sql).collect();
-    format!("{}({})", qualified(&key.name), types.join(", "))
-}
-
-/// Settings whose value is a list, written unquoted in `SET name TO
-/// value` (quoting would make the whole list one element).
-const LIST_SETTINGS: &[&str] = &[
-    "search_path",
-    "temp_tablespaces",
-    "session_preload_libraries",
-    "local_preload_libraries",
-    "shared_preload_libraries",
-];
-
-/// `SET name TO value`, as a routine's clause.
-pub fn setting_clause(name: &str, value: &str) -> String {
-    if LIST_SETTINGS.contains(&name) {
-        format!("SET {name} TO {value}")
-    } else {
-        format!("SET {name} TO {}", quote_literal(value))
-    }
-}
-
-/// `CREATE [OR REPLACE] FUNCTION` (or `PROCEDURE`) for `r`, then its
-/// comment. Run it with `search_path = public` (as names in a target
-/// resolve) and, for a body that is a string, `check_function_bodies`
-/// off: the body is checked when it runs, as `pg_dump`'s output is
-/// (tables a body reads may come later in the plan).
-pub fn create_routine(key: &RoutineKey, r: &Routine, or_replace: bool) -> Vec<String> {
-    let args: Vec<String> = r.args.iter().map(arg_sql).collect();
-    let mut s = format!(
-        "CREATE {}{} {}({})",
-        if or_replace { "OR REPLACE " } else { "" },
-        r.kind.keyword(),
-        qualified(&key.name),
-        args.join(", ")
-    );
-    if let Some(ret) = &r.returns {
-        s.push_str(&format!("\n RETURNS {ret}"));
-    }
-    s.push_str(&format!("\n LANGUAGE {}", quote_ident(r.language.as_str())));
-    if r.kind == RoutineKind::Function {
-        let mut traits = Vec::new();
-        if r.volatility != Volatility::Volatile {
-            traits.push(r.volatility.as_str().to_ascii_uppercase());
-        }
-        if r.strict {
-            traits.push("STRICT".into());
-        }
-        if r.leakproof {
-            traits.push("LEAKPROOF".into());
-        }
-        if r.parallel != Parallel::Unsafe {
-            traits.push(format!(
-                "PARALLEL {}",
-                r.parallel.as_str().to_ascii_uppercase()
-            ));
-        }
-        if let Some(c) = &r.cost {
-            traits.push(format!("COST {c}"));
-        }
-        if let Some(n) = &r.rows {
-            traits.push(format!("ROWS {n}"));
-        }
-        if !traits.is_empty() {
-            s.push_str(&format!("\n {}", traits.join(" ")));
-        }
-    }
-    if r.security_definer {
-        s.push_str("\n SECURITY DEFINER");
-    }
-    for (name, value) in &r.config {
-        s.push_str(&format!("\n {}", setting_clause(name, value)));
-    }
-    if r.sql_standard_body() {
-        s.push('\n');
-        s.push_str(&r.body);
-    } else {
-        let mut tag = "$body$".to_string();
-        let mut n = 0;
-        while r.body.contains(&tag) {
-            n += 1;
-            tag = format!("$body{n}$");
-        }
-        s.push_str(&format!("\nAS {tag}{}{tag}", r.body));
-    }
-    let mut out = vec![s];
-    if let Some(c) = &r.comment {
-        out.push(routine_comment(key, r.kind, Some(c)));
-    }
-    out
-}
-
-/// `COMMENT ON FUNCTION ... IS ...` (`NULL` takes it away).
-pub fn routine_comment(key: &RoutineKey, kind: RoutineKind, comment: Option<&str>) -> String {
-    format!(
-        "COMMENT ON {} {} IS {}",
-        kind.keyword(),
-        routine_signature(key),
-        comment.map_or_else(|| "NULL".to_string(), quote_literal)
-    )
-}
-
-/// `CREATE TRIGGER` for `t`, then what sets its enabled state and its
-/// comment when they are not the defaults.
-pub fn create_trigger(key: &TriggerKey, t: &Trigger) -> Vec<String> {
-    let mut events = Vec::new();
-    if t.insert {
-        events.push("INSERT".to_string());
-    }
-    if let Some(cols) = &t.update {
-        if cols.is_empty() {
-            events.push("UPDATE".to_string());
-        } else {
-            events.push(format!("UPDATE OF {}", ident_list(cols)));
-        }
-    }
-    if t.delete {
-        events.push("DELETE".to_string());
-    }
-    if t.truncate {
-        events.push("TRUNCATE".to_string());
-    }
-    let mut s = format!(
-        "CREATE TRIGGER {} {} {} ON {} FOR EACH {}",
-        quote_ident(key.name.as_str()),
-        t.timing.sql(),
-        events.join(" OR "),
-        qualified(&key.table),
-        if t.for_each_row { "ROW" } else { "STATEMENT" }
-    );
-    if let Some(w) = &t.when {
-        s.push_str(&format!(" WHEN ({w})"));
-    }
-    let args: Vec<String> = t.arguments.iter().map(|a| quote_literal(a)).collect();
-    s.push_str(&format!(
-        " EXECUTE FUNCTION {}({})",
-        qualified(&t.function),
-        args.join(", ")
-    ));
-    let mut out = vec![s];
-    if t.enabled != Enabled::Origin {
-        out.push(trigger_enabled(key, t.enabled));
-    }
-    if let Some(c) = &t.comment {
-        out.push(trigger_comment(key, Some(c)));
-    }
-    out
-}
-
-/// `ALTER TABLE ... ENABLE / DISABLE TRIGGER`.
-pub fn trigger_enabled(key: &TriggerKey, enabled: Enabled) -> String {
-    let how = match enabled {
-        Enabled::Origin => "ENABLE",
-        Enabled::Disabled => "DISABLE",
-        Enabled::Replica => "ENABLE REPLICA",
-        Enabled::Always => "ENABLE ALWAYS",
-    };
-    format!(
-        "ALTER TABLE {} {how} TRIGGER {}",
-        qualified(&key.table),
-        quote_ident(key.name.as_str())
-    )
-}
-
-/// `COMMENT ON TRIGGER` (`NULL` takes it away).
-pub fn trigger_comment(key: &TriggerKey, comment: Option<&str>) -> String {
-    format!(
-        "COMMENT ON TRIGGER {} ON {} IS {}",
-        quote_ident(key.name.as_str()),
-        qualified(&key.table),
-        comment.map_or_else(|| "NULL".to_string(), quote_literal)
-    )
-}
-
-/// `DROP TRIGGER`.
-pub fn drop_trigger(key: &TriggerKey) -> String {
-    format!(
-        "DROP TRIGGER {} ON {}",
-        quote_ident(key.name.as_str()),
-        qualified(&key.table)
-    )
 }
 
 /// A view's options as `WITH (...)` lists them, those at their default
