@@ -25,36 +25,36 @@ pub(super) const KIND: KindQuery = KindQuery::new(
 /// `which` the routines; `sqlbody` says whether the server has
 /// SQL-standard bodies (PostgreSQL 14).
 pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String {
+    // One array per column of `cols`, over the rows `from` gives, in
+    // one order (so the arrays line up).
+    let arrays = |cols: [&str; 3], from: &str| {
+        cols.map(|col| {
+            format!("array(SELECT {col} {from} ORDER BY tn.nspname, tc.relname, a.attname)")
+        })
+        .join(",\n                ")
+    };
     // What an SQL-standard body reads: each table (and column, '' for
     // the whole table) as the catalog records it.
-    let reads = ["tn.nspname::text", "tc.relname::text", "coalesce(a.attname::text, '')"]
-        .map(|col| {
-            format!(
-                "array(SELECT {col} FROM pg_depend rd
-                         JOIN pg_class tc ON tc.oid = rd.refobjid
-                         JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-                         LEFT JOIN pg_attribute a ON a.attrelid = rd.refobjid AND a.attnum = rd.refobjsubid AND rd.refobjsubid > 0
-                        WHERE rd.classid = 'pg_proc'::regclass AND rd.objid = p.oid
-                          AND rd.refclassid = 'pg_class'::regclass AND rd.deptype = 'n'
-                        ORDER BY tn.nspname, tc.relname, a.attname)"
-            )
-        })
-        .join(",\n                ");
+    let reads = arrays(
+        ["tn.nspname::text", "tc.relname::text", "coalesce(a.attname::text, '')"],
+        "FROM pg_depend rd
+           JOIN pg_class tc ON tc.oid = rd.refobjid
+           JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+           LEFT JOIN pg_attribute a ON a.attrelid = rd.refobjid AND a.attnum = rd.refobjsubid AND rd.refobjsubid > 0
+          WHERE rd.classid = 'pg_proc'::regclass AND rd.objid = p.oid
+            AND rd.refclassid = 'pg_class'::regclass AND rd.deptype = 'n'",
+    );
     // The column defaults that call it: each column's table and name.
-    let defaults = ["tn.nspname::text", "tc.relname::text", "a.attname::text"]
-        .map(|col| {
-            format!(
-                "array(SELECT {col} FROM pg_depend dd
-                         JOIN pg_attrdef ad ON ad.oid = dd.objid
-                         JOIN pg_class tc ON tc.oid = ad.adrelid
-                         JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-                         JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-                        WHERE dd.classid = 'pg_attrdef'::regclass AND dd.refclassid = 'pg_proc'::regclass
-                          AND dd.refobjid = p.oid AND dd.deptype = 'n'
-                        ORDER BY tn.nspname, tc.relname, a.attname)"
-            )
-        })
-        .join(",\n                ");
+    let defaults = arrays(
+        ["tn.nspname::text", "tc.relname::text", "a.attname::text"],
+        "FROM pg_depend dd
+           JOIN pg_attrdef ad ON ad.oid = dd.objid
+           JOIN pg_class tc ON tc.oid = ad.adrelid
+           JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+           JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+          WHERE dd.classid = 'pg_attrdef'::regclass AND dd.refclassid = 'pg_proc'::regclass
+            AND dd.refobjid = p.oid AND dd.deptype = 'n'",
+    );
     let body = if sqlbody {
         "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END"
     } else {
