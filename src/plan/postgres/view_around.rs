@@ -158,12 +158,18 @@ impl Planner<'_> {
         for n in order(&keys, |n| back.get(n).copied()) {
             let v = back[&n];
             if phase == Phase::Contract && self.tgt.views.get(&n) == Some(v) {
-                // What it reads in the target is there before contract.
-                around.requires.extend(
-                    self.view_requirements(v)
-                        .into_iter()
-                        .filter(|r| !matches!(r, Resource::View(_))),
-                );
+                // What it reads in the target is there before contract;
+                // but for a column an earlier step swapped for its retyped
+                // shadow: that swap dropped and made the view again too,
+                // and whichever of the two runs last leaves it right
+                // (requiring each other's column would be a cycle).
+                around
+                    .requires
+                    .extend(self.view_requirements(v).into_iter().filter(|r| {
+                        !matches!(r, Resource::View(_))
+                            && !matches!(r, Resource::Column(t, c)
+                            if self.swapped.contains_key(&(t.clone(), c.clone())))
+                    }));
             }
             around.creates.extend(create_view(&n, v, false));
             // A live view comes back with its owner and the privileges
@@ -333,5 +339,38 @@ impl ViewsAround {
             step = step.hazard(HazardKind::UntrackedDependencies, h);
         }
         step.requires_all(self.requires).provides_all(self.provides)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::{PlanOptions, plan};
+    use crate::testing::schema;
+
+    /// Each swap drops and makes the view again; neither waits for the
+    /// other's column (that was a cycle), and the last leaves it right.
+    #[test]
+    fn two_columns_retyped_under_one_view_swap_one_after_the_other() {
+        let yaml = |a: &str, b: &str| {
+            format!(
+                "tables: {{ t: {{ columns: {{ id: {{ type: bigint }}, a: {{ type: {a} }}, b: {{ type: {b} }} }}, primary_key: [id] }} }}\nviews: {{ v: 'SELECT a, b FROM t' }}"
+            )
+        };
+        let p = plan(
+            &schema(&yaml("integer", "integer")),
+            &schema(&yaml("bigint", "text")),
+            &PlanOptions::default(),
+        )
+        .expect("plans without a cycle");
+        let swaps: Vec<&str> = p
+            .steps
+            .iter()
+            .filter(|s| s.description.starts_with("swap "))
+            .map(|s| s.description.as_str())
+            .collect();
+        assert_eq!(swaps.len(), 2, "{swaps:?}");
+        for s in &swaps {
+            assert!(s.contains("view public.v dropped and made again"), "{s}");
+        }
     }
 }
