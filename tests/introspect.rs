@@ -173,14 +173,13 @@ async fn dependencies_of_unmanaged_objects_name_their_columns() {
     )
     .await;
     let found = read(&db, &[]).await;
-    let view = found
-        .unmanaged
-        .iter()
-        .find(|u| u.kind == UnmanagedKind::MaterializedView)
-        .expect("the materialized view is reported");
+    // A materialized view is managed, and what it reads is known.
+    let view = &found.schema.views[&bellows::model::QualifiedName::parse("v").expect("name")];
+    assert!(view.is_materialized(), "{view:?}");
     let cols: Vec<Option<&str>> = view
-        .depends_on
+        .facts
         .iter()
+        .flat_map(|f| &f.reads)
         .map(|d| d.column.as_ref().map(|c| c.as_str()))
         .collect();
     assert!(
@@ -213,7 +212,9 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
     let db = TestDb::new().await;
     db.exec("CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE);
              CREATE VIEW active AS SELECT * FROM users;
-             CREATE MATERIALIZED VIEW counted AS SELECT count(*) FROM users;").await;
+             CREATE MATERIALIZED VIEW counted AS SELECT count(*) FROM users;
+             CREATE UNIQUE INDEX counted_one ON counted ((1));
+             CREATE DOMAIN positive AS integer CHECK (VALUE > 0);").await;
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
             .args(["dump", "--database-url", &db.url])
@@ -230,16 +231,13 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
     let yaml = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(
         yaml,
-        "tables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\nviews:\n  active: |-\n    SELECT users.id,\n        users.email\n       FROM users\n"
+        "tables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\nviews:\n  active: |-\n    SELECT users.id,\n        users.email\n       FROM users\nmaterialized_views:\n  counted:\n    query: |-\n      SELECT count(*) AS count\n         FROM users\n    indexes:\n      counted_one: { expression: (1), unique: true }\n"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 domain (public.positive)"), "{stderr}");
     assert!(
-        stderr.contains("1 materialized view (public.counted)"),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("public.active"),
-        "a view is managed: {stderr}"
+        !stderr.contains("public.active") && !stderr.contains("public.counted"),
+        "views and materialized views are managed: {stderr}"
     );
     assert_eq!(run().stdout, yaml.as_bytes(), "dump is deterministic");
 }

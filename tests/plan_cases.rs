@@ -201,6 +201,7 @@ fn expand_and_migrate_steps_are_safe() {
         "DROP TYPE",
         "DROP SEQUENCE",
         "DROP VIEW",
+        "DROP MATERIALIZED VIEW",
         "DROP TRIGGER",
         "DROP FUNCTION",
         "DROP EXTENSION",
@@ -212,11 +213,26 @@ fn expand_and_migrate_steps_are_safe() {
         for s in &p.steps {
             let sql = s.statements.join(";\n");
             let upper = sql.to_uppercase();
-            if upper.contains("CREATE INDEX") || upper.contains("CREATE UNIQUE INDEX") {
+            for stmt in &s.statements {
+                let u = stmt.to_uppercase();
+                if !(u.starts_with("CREATE INDEX") || u.starts_with("CREATE UNIQUE INDEX")) {
+                    continue;
+                }
                 seen_indexes += 1;
+                // Only on a materialized view the same transaction makes
+                // (and fills): nobody else can see it yet.
+                let on = stmt
+                    .split(" ON ")
+                    .nth(1)
+                    .and_then(|r| r.split(" USING ").next())
+                    .unwrap_or_default();
+                let made_here = s.transactional
+                    && s.statements
+                        .iter()
+                        .any(|t| t.starts_with(&format!("CREATE MATERIALIZED VIEW {on} ")));
                 assert!(
-                    upper.contains("CONCURRENTLY") && !s.transactional,
-                    "{name}: {} builds an index without CONCURRENTLY",
+                    (u.contains("CONCURRENTLY") && !s.transactional) || made_here,
+                    "{name}: {} builds an index without CONCURRENTLY: {stmt}",
                     s.id
                 );
             }
@@ -231,7 +247,7 @@ fn expand_and_migrate_steps_are_safe() {
                 // triggers go in contract.
                 if let Some(kind) = d
                     .strip_prefix("DROP ")
-                    .filter(|k| *k == "VIEW" || *k == "TRIGGER")
+                    .filter(|k| ["VIEW", "MATERIALIZED VIEW", "TRIGGER"].contains(k))
                 {
                     let drop = format!("DROP {kind} ");
                     for stmt in &s.statements {

@@ -117,7 +117,8 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
     let db = TestDb::new().await;
     db.exec(
         "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL, legacy text);
-         CREATE MATERIALIZED VIEW user_emails AS SELECT id, legacy FROM users;",
+         CREATE MATERIALIZED VIEW user_emails AS SELECT id, legacy FROM users;
+         CREATE POLICY legacy_only ON users USING (legacy IS NOT NULL);",
     )
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -131,7 +132,7 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
             .output()
             .expect("bellows runs")
     };
-    let same = "tables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n      legacy: { type: text }\n    primary_key: [id]\n";
+    let same = "tables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n      legacy: { type: text }\n    primary_key: [id]\nmaterialized_views:\n  user_emails: SELECT id, legacy FROM users\n";
     let out = run(same);
     assert_eq!(
         out.status.code(),
@@ -140,16 +141,31 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("1 materialized view (public.user_emails)")
+        String::from_utf8_lossy(&out.stderr)
+            .contains("1 row-level security policy (legacy_only on public.users)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    // The materialized view is managed: the target must say what it reads.
     let drop_legacy = same.replace("      legacy: { type: text }\n", "");
     let out = run(&drop_legacy);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "dropping column public.users.legacy would break materialized view public.user_emails"
+            "materialized view public.user_emails reads column public.users.legacy, which the target no longer has"
         ),
+        "{err}"
+    );
+    // The policy is not: dropping the column would break it.
+    let out = run(&drop_legacy.replace(
+        "  user_emails: SELECT id, legacy FROM users",
+        "  user_emails: SELECT id FROM users",
+    ));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dropping column public.users.legacy would break row-level security policy legacy_only on public.users"),
         "{err}"
     );
     let add_col = same.replace(
@@ -208,7 +224,7 @@ async fn a_rendered_backfill_longer_than_statement_timeout_runs_batch_by_batch()
 }
 
 /// Dependencies are per column, and the planner sees every kind that
-/// breaks an apply: a materialized view (not managed) over a column
+/// breaks an apply: a policy (not managed) over a column
 /// refuses even a change that rewrites nothing (varchar(20) to
 /// varchar(32), numeric(10,2) to numeric(12,2): PostgreSQL says 0A000), so
 /// plan refuses it up front. Triggers are managed: one that names a
@@ -223,7 +239,7 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     db.exec(
         "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(20), price numeric(10,2), a int, b int, c int,
                          title text, body text, tsv tsvector, spare text, other text);
-         CREATE MATERIALIZED VIEW v AS SELECT id, code, price FROM t;
+         CREATE POLICY priced ON t USING (code IS NOT NULL AND price > 0);
          CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END $$;
          CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();
          CREATE TRIGGER t_upd BEFORE UPDATE OF b ON t FOR EACH ROW EXECUTE FUNCTION touch();
@@ -266,12 +282,12 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     refused(
         base.replace("varchar(20)", "varchar(32)"),
         "changing the type of public.t.code from varchar(20) to varchar(32)",
-        "materialized view public.v (depends on column code)",
+        "row-level security policy priced on public.t (depends on column code)",
     );
     refused(
         base.replace("numeric(10,2)", "numeric(12,2)"),
         "changing the type of public.t.price",
-        "materialized view public.v (depends on column price)",
+        "row-level security policy priced on public.t (depends on column price)",
     );
     refused(
         base.replace("      a: { type: integer }\n", ""),

@@ -327,6 +327,11 @@ async fn verify<D: Driver>(
             have.insert(Resource::constraint(t, n));
         }
     }
+    for (v, view) in &live.views {
+        for n in view.materialized.iter().flat_map(|m| m.indexes.keys()) {
+            have.insert(Resource::index(&v.schema, n));
+        }
+    }
     let mut missing = Vec::new();
     let steps: Vec<&Step> = mig.plan.steps.iter().filter(|s| s.phase <= phase).collect();
     for s in &steps {

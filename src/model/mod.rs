@@ -64,7 +64,7 @@ pub use table::Table;
 pub use trigger::{Enabled, Timing, Trigger, TriggerKey};
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
 pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};
-pub use view::{CheckOption, View, ViewFacts, ViewGrant};
+pub use view::{CheckOption, Materialized, View, ViewFacts, ViewGrant};
 
 /// The database a schema lives in: it decides the SQL a plan speaks and
 /// the rules that make it safe.

@@ -11,7 +11,6 @@ use super::{Ident, QualifiedName};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum UnmanagedKind {
     View,
-    MaterializedView,
     ForeignTable,
     PartitionedTable,
     Partition,
@@ -41,7 +40,6 @@ impl UnmanagedKind {
         use UnmanagedKind::*;
         match self {
             View => ("view", "views"),
-            MaterializedView => ("materialized view", "materialized views"),
             ForeignTable => ("foreign table", "foreign tables"),
             PartitionedTable => ("partitioned table", "partitioned tables"),
             Partition => ("partition", "partitions"),

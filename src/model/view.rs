@@ -1,9 +1,12 @@
 //! Views: a stored query with a few options. The query is compared as
 //! the server prints it (`pg_get_viewdef`); what a view reads and the
 //! columns it gives are facts the server knows, carried beside the
-//! definition but not part of it.
+//! definition but not part of it. A materialized view is a view whose
+//! rows are stored, with indexes of its own.
 
-use super::{ColumnRef, Ident};
+use std::collections::BTreeMap;
+
+use super::{ColumnRef, Ident, Index};
 
 /// `WITH [LOCAL | CASCADED] CHECK OPTION`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,7 +24,8 @@ impl CheckOption {
     }
 }
 
-/// A view. Equality and the hash leave out [`View::facts`].
+/// A view, plain or materialized. Equality and the hash leave out
+/// [`View::facts`].
 #[derive(Debug, Clone, Eq)]
 pub struct View {
     /// The query (a SELECT), without a trailing `;`, trimmed; names in
@@ -36,6 +40,9 @@ pub struct View {
     /// `security_invoker` (PostgreSQL 15): the caller's privileges apply.
     pub security_invoker: bool,
     pub comment: Option<String>,
+    /// `Some` for a materialized view (which has none of the options
+    /// above): its rows are stored when it is made.
+    pub materialized: Option<Materialized>,
     /// What the server says about the query, when it has read it: from
     /// introspection for a live view, from a canonicalization for a
     /// target's; `None` for a file nothing checked.
@@ -59,6 +66,14 @@ pub struct ViewFacts {
     pub owner: Option<Ident>,
 }
 
+/// What a materialized view has that a plain one does not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Materialized {
+    /// Its indexes (a unique one lets `REFRESH ... CONCURRENTLY` run), by
+    /// name; they live in the view's schema like a table's.
+    pub indexes: BTreeMap<Ident, Index>,
+}
+
 /// `GRANT privilege ON view TO grantee [WITH GRANT OPTION]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewGrant {
@@ -69,7 +84,32 @@ pub struct ViewGrant {
     pub grantable: bool,
 }
 
-hint_free!(View { query, columns, check_option, security_barrier, security_invoker, comment } hints { facts });
+/// A plain view hashes as it did before materialized views were modeled,
+/// so that a schema's fingerprint (which a migration in flight is
+/// recognized by) does not change.
+impl std::hash::Hash for View {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let View {
+            query,
+            columns,
+            check_option,
+            security_barrier,
+            security_invoker,
+            comment,
+            materialized,
+            facts: _,
+        } = self;
+        query.hash(state);
+        columns.hash(state);
+        check_option.hash(state);
+        security_barrier.hash(state);
+        security_invoker.hash(state);
+        comment.hash(state);
+        if let Some(m) = materialized {
+            m.hash(state);
+        }
+    }
+}
 
 impl PartialEq for View {
     fn eq(&self, other: &View) -> bool {
@@ -87,7 +127,54 @@ impl View {
             security_barrier: false,
             security_invoker: false,
             comment: None,
+            materialized: None,
             facts: None,
+        }
+    }
+
+    /// Equal to `other` but for what the server says of them, and for
+    /// the indexes' transition hints.
+    pub fn same_definition(&self, other: &View) -> bool {
+        let indexes_same = match (&self.materialized, &other.materialized) {
+            (Some(a), Some(b)) => {
+                a.indexes.len() == b.indexes.len()
+                    && a.indexes
+                        .iter()
+                        .zip(&b.indexes)
+                        .all(|((an, ai), (bn, bi))| an == bn && ai.same_definition(bi))
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        self.query == other.query
+            && self.columns == other.columns
+            && self.check_option == other.check_option
+            && self.security_barrier == other.security_barrier
+            && self.security_invoker == other.security_invoker
+            && self.comment == other.comment
+            && indexes_same
+    }
+
+    pub fn is_materialized(&self) -> bool {
+        self.materialized.is_some()
+    }
+
+    /// `VIEW` or `MATERIALIZED VIEW`, for the statements that name the
+    /// kind (`DROP`, `COMMENT ON`, `ALTER ... OWNER`).
+    pub fn sql_kind(&self) -> &'static str {
+        if self.is_materialized() {
+            "MATERIALIZED VIEW"
+        } else {
+            "VIEW"
+        }
+    }
+
+    /// "view" or "materialized view", for messages.
+    pub fn kind_name(&self) -> &'static str {
+        if self.is_materialized() {
+            "materialized view"
+        } else {
+            "view"
         }
     }
 

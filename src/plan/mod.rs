@@ -108,11 +108,23 @@ pub enum PlanError {
         after_phase: &'static str,
     },
     /// A view the target keeps reads a table, view or column the target
-    /// no longer has: making it again (or leaving it) would fail.
+    /// no longer has: making it again (or leaving it) would fail. `view`
+    /// is "view NAME" or "materialized view NAME".
     #[error(
-        "view {view} reads {gone}, which the target no longer has; change the view's query in the target (to the new name, if it was renamed), or drop the view in the same change"
+        "{view} reads {gone}, which the target no longer has; change the view's query in the target (to the new name, if it was renamed), or drop the view in the same change"
     )]
     ViewReadsGone { view: String, gone: String },
+    /// An index of a materialized view names a column its query does
+    /// not give: building it would fail.
+    #[error(
+        "index {index} of materialized view {view} is on column {column}, which the view's query does not give (it gives {gives}); name one of those, or add the column to the query"
+    )]
+    ViewIndexColumn {
+        view: String,
+        index: String,
+        column: String,
+        gives: String,
+    },
     /// A trigger the target keeps would use a column the target drops:
     /// every write that fires it would then fail.
     #[error(

@@ -108,6 +108,8 @@ pub enum Cost {
     Rewrite,
     /// Many short transactions, each holding row locks on one batch.
     Batched,
+    /// Fills a materialized view made again: held until its query has run.
+    Fill,
 }
 
 /// The lock a step takes.

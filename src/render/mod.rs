@@ -27,6 +27,7 @@ fn lock_line(s: &Step) -> String {
         Cost::Scan => "scans the table; reads and writes go on",
         Cost::Rewrite => "REWRITES the table",
         Cost::Batched => "short transactions, one per batch",
+        Cost::Fill => "held while a materialized view is filled again",
     };
     let mut line = format!("{}, {cost}", s.lock.level.sql_name());
     if !s.transactional {

@@ -243,6 +243,8 @@ pub(super) struct Reader<'d> {
     pub type_uses: Vec<(QualifiedName, String, Located<String>)>,
     /// Functions and procedures, with where each was defined.
     pub routines: kinds::routine::Places,
+    /// Views and materialized views, with where each was defined.
+    pub view_places: BTreeMap<QualifiedName, Span>,
 }
 
 /// Converts a read file into a model, pushing every problem onto `diags`.
@@ -257,6 +259,7 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         renames: Vec::new(),
         type_uses: Vec::new(),
         routines: Default::default(),
+        view_places: BTreeMap::new(),
     };
     kinds::read_all(&mut r, file);
     kinds::table::check_all(&mut r);

@@ -301,8 +301,9 @@ const KINDS: &[KindQuery] = &[
     tables::RELATIONS,
     tables::COLUMNS,
     tables::CONSTRAINTS,
-    tables::INDEXES,
     view::KIND,
+    // After the views: a materialized view's indexes are read with them.
+    tables::INDEXES,
     view::READS,
     routine::KIND,
     trigger::KIND,

@@ -110,7 +110,7 @@ const Q_INDEXES: &str = "
       JOIN pg_class c ON c.oid = i.indrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_am am ON am.oid = ic.relam
-     WHERE c.relkind = 'r' AND n.nspname = ANY($1)
+     WHERE c.relkind IN ('r', 'm') AND n.nspname = ANY($1)
        AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                         WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
      ORDER BY 1, 2, 3";
@@ -121,7 +121,7 @@ impl Reader {
         for row in rows {
             let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
             let kind: String = get(&row, 2, W)?;
-            if kind == "v" {
+            if kind == "v" || kind == "m" {
                 // Read by the views' own query.
                 continue;
             }
@@ -143,7 +143,6 @@ impl Reader {
                 self.out.empty_tables.insert(name.clone());
             }
             let unmanaged_kind = match kind.as_str() {
-                "m" => Some(UnmanagedKind::MaterializedView),
                 "f" => Some(UnmanagedKind::ForeignTable),
                 "p" => Some(UnmanagedKind::PartitionedTable),
                 _ if is_partition => Some(UnmanagedKind::Partition),
@@ -447,6 +446,14 @@ impl Reader {
             };
             if let Some(t) = self.table(&table) {
                 t.indexes.insert(name, index);
+            } else if let Some(m) = self
+                .out
+                .schema
+                .views
+                .get_mut(&table)
+                .and_then(|v| v.materialized.as_mut())
+            {
+                m.indexes.insert(name, index);
             }
         }
         Ok(())

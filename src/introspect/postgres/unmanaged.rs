@@ -64,9 +64,8 @@ const Q_UNMANAGED: &str = concat!(
      ) u ORDER BY 1, 2"
 );
 
-/// What depends on managed tables' columns and views: materialized views
-/// (through their rewrite rule), triggers, policies, rules and functions
-/// that record it.
+/// What depends on managed tables' columns and (materialized) views:
+/// triggers, policies, rules and functions that record it.
 const Q_DEPENDENCIES: &str = "
     SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass
                 THEN (SELECT (pg_identify_object('pg_class'::regclass, r.ev_class, 0)).identity
@@ -78,7 +77,7 @@ const Q_DEPENDENCIES: &str = "
       JOIN pg_class tc ON tc.oid = d.refobjid
       JOIN pg_namespace tn ON tn.oid = tc.relnamespace
       LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
-     WHERE d.refclassid = 'pg_class'::regclass AND tc.relkind IN ('r', 'v') AND tn.nspname = ANY($1)
+     WHERE d.refclassid = 'pg_class'::regclass AND tc.relkind IN ('r', 'v', 'm') AND tn.nspname = ANY($1)
        AND d.deptype IN ('n', 'a')
        AND d.classid IN ('pg_rewrite'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass)
      ORDER BY 1, 2, 3, 4, 5";

@@ -34,11 +34,12 @@ const Q_VIEWS: &str = concat!(
             array(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END
                     FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type),
             array(SELECT a.is_grantable FROM aclexplode(c.relacl) a
-                   WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type)
+                   WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type),
+            c.relkind = 'm'
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-      WHERE c.relkind = 'v' AND n.nspname = ANY($1) AND ",
+      WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1) AND ",
     not_extension_member!("pg_class", "c.oid"),
     " ORDER BY 1, 2"
 );
@@ -68,7 +69,10 @@ macro_rules! view_reads {
     };
 }
 
-const Q_VIEW_READS: &str = view_reads!("v.relkind = 'v' AND vn.nspname = ANY($1)", "1, 2, 3, 4, 5");
+const Q_VIEW_READS: &str = view_reads!(
+    "v.relkind IN ('v', 'm') AND vn.nspname = ANY($1)",
+    "1, 2, 3, 4, 5"
+);
 
 impl Reader {
     fn views(&mut self, rows: Vec<PgRow>) -> Result<()> {
@@ -80,11 +84,16 @@ impl Reader {
             let comment: Option<String> = get(&row, 4, W)?;
             let names: Vec<String> = get(&row, 5, W)?;
             let types: Vec<String> = get(&row, 6, W)?;
+            let materialized: bool = get(&row, 11, W)?;
             let mut view = View::new(&query.unwrap_or_default());
             view.comment = comment;
+            if materialized {
+                // Its indexes come with the tables'.
+                view.materialized = Some(Materialized::default());
+            }
             apply_options(&mut view, &options).map_err(|detail| {
                 IntrospectError::Unrepresentable {
-                    object: format!("view {name}"),
+                    object: format!("{} {name}", view.kind_name()),
                     detail,
                 }
             })?;
@@ -154,6 +163,11 @@ pub(crate) fn apply_options(
             }
             "security_barrier" => view.security_barrier = flag()?,
             "security_invoker" => view.security_invoker = flag()?,
+            _ if view.is_materialized() => {
+                return Err(format!(
+                    "the storage parameter {o} is not modeled by bellows"
+                ));
+            }
             _ => return Err(format!("the option {o} is not modeled by bellows")),
         }
     }

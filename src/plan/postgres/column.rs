@@ -67,7 +67,8 @@ impl Planner<'_> {
             Action::Drop,
             Phase::Contract,
             format!("drop column {cn}"),
-        );
+        )
+        .lock(LockLevel::AccessExclusive, Cost::Metadata);
         self.push(
             views
                 .wrap(
@@ -79,7 +80,6 @@ impl Planner<'_> {
                     )],
                 )
                 .requires_all(held)
-                .lock(LockLevel::AccessExclusive, Cost::Metadata)
                 .hazard(
                     HazardKind::DataLoss,
                     format!("drops column {cn} and its values"),
@@ -119,12 +119,12 @@ impl Planner<'_> {
                     Action::Alter,
                     Phase::Contract,
                     format!("change the collation of {cn}"),
-                );
+                )
+                .lock(LockLevel::AccessExclusive, Cost::Rewrite);
                 self.push(
                     views
                     .wrap(step, vec![def])
                     .requires_all(after_view)
-                    .lock(LockLevel::AccessExclusive, Cost::Rewrite)
                     .hazard(
                         HazardKind::LongLock,
                         format!(
@@ -142,13 +142,13 @@ impl Planner<'_> {
                     Action::Alter,
                     Phase::Expand,
                     format!("widen {cn} from {} to {} (no rewrite)", o.ty, n.ty),
-                );
+                )
+                .lock(LockLevel::AccessExclusive, Cost::Metadata);
                 let sql = alter_column_sql(table, &n.name, &format!("TYPE {}", type_sql(&n.ty)));
                 let views = self.views_around(table, Some(&n.name), Phase::Expand);
                 widen = views.wrap(widen, self.around_compat_view(table, sql));
                 self.push(
                     widen
-                    .lock(LockLevel::AccessExclusive, Cost::Metadata)
                     .requires(Resource::column(table, &n.name))
                     // What uses the column in its new type (a default
                     // set on it, an index) comes after.

@@ -216,7 +216,13 @@ impl Planner<'_> {
         self.push(step);
     }
 
-    fn replace_index(&mut self, table: &QualifiedName, name: &Ident, o: &Index, n: &Index) {
+    pub(super) fn replace_index(
+        &mut self,
+        table: &QualifiedName,
+        name: &Ident,
+        o: &Index,
+        n: &Index,
+    ) {
         let tmp = self.new_index_name(table, name);
         self.create_index(table, &tmp, n, name, Phase::Expand);
         self.drop_index(table, name, o, true);

@@ -16,6 +16,7 @@ mod index;
 mod keys;
 mod kind;
 mod lock_level;
+mod matview;
 mod names;
 mod namespace;
 mod routine;
@@ -26,6 +27,7 @@ mod table;
 mod trigger;
 mod view;
 mod view_around;
+mod view_reads;
 
 use std::collections::{BTreeMap, BTreeSet};
 

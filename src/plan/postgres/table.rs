@@ -210,10 +210,10 @@ impl Planner<'_> {
             Action::Drop,
             Phase::Contract,
             format!("drop table {name}"),
-        );
+        )
+        .lock(LockLevel::AccessExclusive, Cost::Metadata);
         let mut step = views
             .wrap(step, vec![format!("DROP TABLE {}", qt(name))])
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
             .hazard(
                 HazardKind::DataLoss,
                 format!("drops table {name} and all its rows"),

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::kind::{Kind, objects};
 use super::*;
-use crate::sql::postgres::{create_view, query_relations, view_options};
+use crate::sql::postgres::{create_view, drop_view, view_options};
 
 pub(super) struct Views;
 
@@ -47,19 +47,32 @@ impl Kind for Views {
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         p.check_view_reads();
         let changes = std::mem::take(&mut p.view_changes);
-        // Views whose change needs them dropped and made again.
+        // Views whose change needs them dropped and made again, and
+        // materialized views to build beside the old ones.
         let mut replaced = BTreeSet::new();
+        let mut beside = Vec::new();
         for c in &changes {
             if let ViewChange::Altered(name, o, n) = c
                 && !p.views_done.contains(*name)
-                && (o.query != n.query || o.columns != n.columns)
-                && !in_place(o, n)
             {
-                replaced.insert((*name).clone());
+                let redefined = o.query != n.query
+                    || o.columns != n.columns
+                    || o.is_materialized() != n.is_materialized();
+                if redefined && n.is_materialized() {
+                    beside.push((*name, *o, *n));
+                } else if redefined && !in_place(o, n) {
+                    replaced.insert((*name).clone());
+                }
             }
         }
         if !replaced.is_empty() {
             p.replace_views(&replaced);
+        }
+        for (name, o, n) in beside {
+            // Unless a view it reads was made again, and it with it.
+            if !p.views_done.contains(name) {
+                p.rebuild_beside(name, o, n);
+            }
         }
         for c in changes {
             match c {
@@ -79,30 +92,12 @@ impl Kind for Views {
 /// Whether `CREATE OR REPLACE VIEW` can take `o` to `n`: the server knows
 /// both views' columns, and `n` gives `o`'s, with their types, first.
 pub(super) fn in_place(o: &View, n: &View) -> bool {
+    if o.is_materialized() || n.is_materialized() {
+        return false;
+    }
     match (&o.facts, &n.facts) {
         (Some(of), Some(nf)) => nf.columns.starts_with(&of.columns),
         _ => false,
-    }
-}
-
-/// The relations `v` reads: as the server resolved them, or as its text
-/// names them.
-pub(super) fn relations_read(v: &View) -> BTreeSet<QualifiedName> {
-    match &v.facts {
-        Some(f) => f.reads.iter().map(|r| r.table.clone()).collect(),
-        None => query_relations(&v.query).into_iter().collect(),
-    }
-}
-
-/// Whether `v` reads column `column` of `table` (with `None`, anything
-/// of it). Without the server's word, naming the table counts.
-pub(super) fn reads(v: &View, table: &QualifiedName, column: Option<&Ident>) -> bool {
-    match (&v.facts, column) {
-        (Some(f), Some(c)) => f
-            .reads
-            .iter()
-            .any(|r| &r.table == table && r.column.as_ref() == Some(c)),
-        _ => relations_read(v).contains(table),
     }
 }
 
@@ -110,124 +105,47 @@ pub(super) fn reads(v: &View, table: &QualifiedName, column: Option<&Ident>) -> 
 pub(super) const VIEW_SEARCH_PATH: &str = "SET LOCAL search_path = public";
 
 impl Planner<'_> {
-    /// What a new or replaced view `v` (in the target) needs first: the
-    /// views and tables it reads, and the columns (all of a table's, when
-    /// the server has not said which).
-    pub(super) fn view_requirements(&self, v: &View) -> Vec<Resource> {
-        let mut out = Vec::new();
-        for r in relations_read(v) {
-            if self.tgt.views.contains_key(&r) {
-                out.push(Resource::View(r));
-            } else if let Some(t) = self.tgt.tables.get(&r) {
-                match &v.facts {
-                    Some(f) => out.extend(
-                        f.reads
-                            .iter()
-                            .filter(|x| x.table == r)
-                            .filter_map(|x| x.column.as_ref())
-                            .map(|c| Resource::column(&r, c)),
-                    ),
-                    None => out.extend(t.columns.iter().map(|c| Resource::column(&r, &c.name))),
-                }
-                out.push(Resource::Table(r));
-            }
-        }
-        out
-    }
-
-    /// A view of the target that reads what the target does not have
-    /// would fail when made, or block a drop: refused with what it reads.
-    /// So is an option the server does not know.
-    fn check_view_reads(&mut self) {
-        let mut errors = Vec::new();
-        let old_server = self.server_version.is_some_and(|v| v < 150000);
-        for (name, v) in &self.tgt.views {
-            if old_server && v.security_invoker {
-                errors.push(PlanError::Unsupported {
-                    object: format!("view {name}"),
-                    what: "security_invoker on a server older than PostgreSQL 15".into(),
-                    hint: "leave the option out (the view then runs with its owner's privileges), or upgrade the server".into(),
-                });
-            }
-        }
-        for (name, v) in &self.tgt.views {
-            let missing = |r: &QualifiedName| {
-                !self.tgt.views.contains_key(r)
-                    && !self.tgt.tables.contains_key(r)
-                    && (self.cur.views.contains_key(r) || self.cur.tables.contains_key(r))
-            };
-            for r in relations_read(v) {
-                if missing(&r) {
-                    errors.push(PlanError::ViewReadsGone {
-                        view: name.to_string(),
-                        gone: r.to_string(),
-                    });
-                }
-            }
-            let Some(f) = &v.facts else { continue };
-            for x in &f.reads {
-                let (Some(c), Some(t)) = (&x.column, self.tgt.tables.get(&x.table)) else {
-                    continue;
-                };
-                if t.column(c.as_str()).is_none() {
-                    errors.push(PlanError::ViewReadsGone {
-                        view: name.to_string(),
-                        gone: format!("column {}", col_name(&x.table, c)),
-                    });
-                }
-            }
-        }
-        for e in errors {
-            self.error(e);
-        }
-    }
-
     fn add_view(&mut self, name: &QualifiedName, v: &View) {
-        self.claim(&name.schema, &name.name, || format!("new view {name}"));
-        let requires = self.view_requirements(v);
-        self.push(
-            new_step(
+        let kind = v.kind_name();
+        self.claim(&name.schema, &name.name, || format!("new {kind} {name}"));
+        let mut provides = vec![Resource::View(name.clone())];
+        for i in v.materialized.iter().flat_map(|m| m.indexes.keys()) {
+            self.claim(&name.schema, i, || format!("new index {i} on {name}"));
+            provides.push(Resource::index(&name.schema, i));
+        }
+        let mut step = new_step(
+            ObjectKind::View,
+            name.to_string(),
+            Action::Create,
+            Phase::Expand,
+            format!("create {kind} {name}"),
+        )
+        .sql(VIEW_SEARCH_PATH)
+        .sql_all(create_view(name, v, false))
+        .requires(Resource::Schema(name.schema.clone()))
+        .requires_all(self.view_requirements(v))
+        .provides_all(provides)
+        .undo_with(vec![
+            undo_step(
                 ObjectKind::View,
                 name.to_string(),
-                Action::Create,
-                Phase::Expand,
-                format!("create view {name}"),
+                format!("drop {kind} {name}"),
             )
-            .sql(VIEW_SEARCH_PATH)
-            .sql_all(create_view(name, v, false))
-            .requires(Resource::Schema(name.schema.clone()))
-            .requires_all(requires)
-            .provides(Resource::View(name.clone()))
-            .undo_with(vec![
-                undo_step(
-                    ObjectKind::View,
-                    name.to_string(),
-                    format!("drop view {name}"),
-                )
-                .sql(format!("DROP VIEW IF EXISTS {}", qt(name)))
-                .removes(Resource::View(name.clone())),
-            ]),
-        );
-    }
-
-    /// What a live view reads, for a step that must run before any of it
-    /// goes.
-    pub(super) fn live_reads(&self, v: &View) -> Vec<Resource> {
-        let mut out = Vec::new();
-        for x in v.facts.iter().flat_map(|f| &f.reads) {
-            if self.cur.views.contains_key(&x.table) {
-                out.push(Resource::View(x.table.clone()));
-            } else if let Some(c) = &x.column {
-                out.push(Resource::column(&x.table, c));
-            } else {
-                out.push(Resource::Table(x.table.clone()));
-            }
+            .sql(format!("DROP {} IF EXISTS {}", v.sql_kind(), qt(name)))
+            .removes(Resource::View(name.clone())),
+        ]);
+        if v.is_materialized() {
+            // Filled as it is made, which may take long: nobody waits for
+            // a view no one reads yet.
+            step = step.lock(LockLevel::None, Cost::Scan);
+            step.timeouts.statement_timeout_ms = Some(0);
         }
-        out
+        self.push(step);
     }
 
     fn drop_view(&mut self, name: &QualifiedName, v: &View) {
-        self.guard_unmanaged(name, Affects::Table, format!("dropping view {name}"));
+        let kind = v.kind_name();
+        self.guard_unmanaged(name, Affects::Table, format!("dropping {kind} {name}"));
         let requires = self.live_reads(v);
         self.push(
             new_step(
@@ -235,11 +153,11 @@ impl Planner<'_> {
                 name.to_string(),
                 Action::Drop,
                 Phase::Contract,
-                format!("drop view {name}"),
+                format!("drop {kind} {name}"),
             )
-            .sql(format!("DROP VIEW {}", qt(name)))
+            .sql(drop_view(name, v))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .hazard(HazardKind::UntrackedDependencies, drop_hazard(name))
+            .hazard(HazardKind::UntrackedDependencies, drop_hazard(name, v))
             .requires_all(requires)
             // Before its schema, if that goes too.
             .requires(Resource::Schema(name.schema.clone()))
@@ -288,9 +206,12 @@ impl Planner<'_> {
                     ]),
             );
         }
+        if let (Some(om), Some(nm)) = (&o.materialized, &n.materialized) {
+            self.view_indexes(name, om, nm);
+        }
         if o.comment != n.comment {
             self.push(comment_step(
-                "view",
+                n.kind_name(),
                 name,
                 o.comment.as_deref(),
                 n.comment.as_deref(),
@@ -313,9 +234,17 @@ impl Planner<'_> {
             Action::Replace,
             Phase::Contract,
             format!(
-                "replace view{} {} once the old app is gone (CREATE OR REPLACE cannot make the change: a column goes, moves or changes type)",
+                "replace view{} {} once the old app is gone ({})",
                 if roots.len() == 1 { "" } else { "s" },
-                names.join(", ")
+                names.join(", "),
+                if roots
+                    .iter()
+                    .all(|r| self.cur.views.get(r).is_some_and(View::is_materialized))
+                {
+                    "a materialized view becomes a plain one"
+                } else {
+                    "CREATE OR REPLACE cannot make the change: a column goes, moves or changes type"
+                }
             ),
         )
         .lock(LockLevel::AccessExclusive, Cost::Metadata);
@@ -363,8 +292,11 @@ fn options_change(name: &QualifiedName, o: &View, n: &View) -> Vec<String> {
     out
 }
 
-pub(super) fn drop_hazard(name: &QualifiedName) -> String {
-    format!("drops view {name}: queries and functions that read it fail from then on")
+pub(super) fn drop_hazard(name: &QualifiedName, v: &View) -> String {
+    format!(
+        "drops {} {name}: queries and functions that read it fail from then on",
+        v.kind_name()
+    )
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::view::{VIEW_SEARCH_PATH, drop_hazard, in_place, reads, relations_read};
+use super::view::{VIEW_SEARCH_PATH, drop_hazard, in_place};
+use super::view_reads::{reads, relations_read};
 use super::*;
-use crate::sql::postgres::create_view;
+use crate::sql::postgres::{create_view, drop_view};
 
 impl Planner<'_> {
     /// The views a change to `table` (to its column `column`, or with
@@ -103,7 +104,9 @@ impl Planner<'_> {
         let live = |n: &QualifiedName| self.cur.views.get(n).or_else(|| self.tgt.views.get(n));
         // Drops: each view before those it reads.
         for n in order(&all, live).into_iter().rev() {
-            around.drops.push(format!("DROP VIEW {}", qt(&n)));
+            if let Some(v) = live(&n) {
+                around.drops.push(drop_view(&n, v));
+            }
             around.names.push(n.to_string());
         }
         // What each comes back as, if anything.
@@ -127,7 +130,9 @@ impl Planner<'_> {
                     done.push(n.clone());
                 }
                 (true, None) => {
-                    around.hazards.push(drop_hazard(n));
+                    if let Some(v) = current {
+                        around.hazards.push(drop_hazard(n, v));
+                    }
                     done.push(n.clone());
                     // Gone for good: before the columns it reads go (the
                     // views it reads are this step's, or stay). One made
@@ -172,10 +177,13 @@ impl Planner<'_> {
                     }));
             }
             around.creates.extend(create_view(&n, v, false));
+            if v.is_materialized() {
+                around.filled.push(n.to_string());
+            }
             // A live view comes back with its owner and the privileges
             // granted on it.
             if let Some(f) = self.cur.views.get(&n).and_then(|l| l.facts.as_ref()) {
-                around.creates.extend(ownership(&n, f));
+                around.creates.extend(ownership(&n, v, f));
             }
             // And with its triggers, as the view that comes back has them.
             let final_shape = self.tgt.views.get(&n) == Some(v);
@@ -203,12 +211,17 @@ impl Planner<'_> {
     }
 }
 
-/// What gives a view made again its owner and the privileges granted on
-/// it, as `facts` found them.
-fn ownership(name: &QualifiedName, facts: &ViewFacts) -> Vec<String> {
+/// What gives view `v` made again its owner and the privileges granted
+/// on it, as `facts` found them.
+pub(super) fn ownership(name: &QualifiedName, v: &View, facts: &ViewFacts) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(o) = &facts.owner {
-        out.push(format!("ALTER VIEW {} OWNER TO {}", qt(name), qi(o)));
+        out.push(format!(
+            "ALTER {} {} OWNER TO {}",
+            v.sql_kind(),
+            qt(name),
+            qi(o)
+        ));
     }
     for g in &facts.grants {
         out.push(format!(
@@ -274,6 +287,9 @@ pub(super) struct ViewsAround {
     creates: Vec<String>,
     /// Hazards of the views that go for good.
     hazards: Vec<String>,
+    /// The materialized views made again: filled while the step holds
+    /// its locks.
+    filled: Vec<String>,
     /// What the live views read: the step runs before any of it goes.
     requires: Vec<Resource>,
     provides: Vec<Resource>,
@@ -337,6 +353,19 @@ impl ViewsAround {
         step = step.sql_all(triggers.creates);
         for h in self.hazards {
             step = step.hazard(HazardKind::UntrackedDependencies, h);
+        }
+        if !self.filled.is_empty() {
+            step.lock.cost = step.lock.cost.max(Cost::Fill);
+            step = step.hazard(
+                HazardKind::LongLock,
+                format!(
+                    "materialized view{} {} {} filled again inside this step's transaction: what the step locks stays locked until {} done",
+                    if self.filled.len() == 1 { "" } else { "s" },
+                    self.filled.join(", "),
+                    if self.filled.len() == 1 { "is" } else { "are" },
+                    if self.filled.len() == 1 { "it is" } else { "they are" },
+                ),
+            );
         }
         step.requires_all(self.requires).provides_all(self.provides)
     }

@@ -25,7 +25,7 @@ pub use extension::{ExtensionSpec, ExtensionsSpec};
 pub use routine::{FunctionSpec, ParallelSpec, ProcedureSpec, SecuritySpec, VolatilitySpec};
 pub use sequence::SequenceSpec;
 pub use table::*;
-pub use view::{CheckOptionSpec, ViewEntry, ViewSpec};
+pub use view::{CheckOptionSpec, MaterializedViewEntry, MaterializedViewSpec, ViewEntry, ViewSpec};
 
 /// Declares the kinds: each is a top-level key of the file, with its
 /// type, read and written by the two functions named after `=>`.
@@ -75,6 +75,9 @@ kinds! {
     /// Views: name to the query (a block string `|`), or to a mapping
     /// with `query` and options.
     views: OrderedMap<Checked<ViewEntry>> => view::read, view::write;
+    /// Materialized views: name to the query, or to a mapping with
+    /// `query`, `indexes` and `comment`.
+    materialized_views: OrderedMap<Checked<MaterializedViewEntry>> => view::read_materialized, view::write_materialized;
     /// Functions: the signature (`name(arg type, ...)`) to the definition,
     /// whose `body` is a block string `|`. Overloads are distinct entries.
     functions: OrderedMap<Checked<FunctionSpec>> => routine::read_functions, routine::write_functions;

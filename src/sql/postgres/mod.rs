@@ -257,12 +257,16 @@ pub fn nextval_sequence(expr: &str) -> Option<QualifiedName> {
     }
 }
 
-/// `CREATE VIEW` for `view`, then its comment. The query's names resolve
-/// as in a target file: run it with `search_path = public`.
+/// `CREATE VIEW` for `view`, then its comment; for a materialized view,
+/// `CREATE MATERIALIZED VIEW` (which fills it), its indexes (built
+/// inside the same transaction: nobody reads a view that is being made)
+/// and its comment. The query's names resolve as in a target file: run
+/// it with `search_path = public`.
 pub fn create_view(name: &QualifiedName, view: &View, or_replace: bool) -> Vec<String> {
     let mut s = format!(
-        "CREATE {}VIEW {}",
+        "CREATE {}{} {}",
         if or_replace { "OR REPLACE " } else { "" },
+        view.sql_kind(),
         qualified(name)
     );
     if !view.columns.is_empty() {
@@ -275,14 +279,23 @@ pub fn create_view(name: &QualifiedName, view: &View, or_replace: bool) -> Vec<S
     s.push_str(" AS\n");
     s.push_str(&view.query);
     let mut out = vec![s];
+    for (i, ix) in view.materialized.iter().flat_map(|m| &m.indexes) {
+        out.push(create_index(name, i, ix, false));
+    }
     if let Some(c) = &view.comment {
         out.push(format!(
-            "COMMENT ON VIEW {} IS {}",
+            "COMMENT ON {} {} IS {}",
+            view.sql_kind(),
             qualified(name),
             quote_literal(c)
         ));
     }
     out
+}
+
+/// `DROP VIEW` or `DROP MATERIALIZED VIEW`, as `view` is.
+pub fn drop_view(name: &QualifiedName, view: &View) -> String {
+    format!("DROP {} {}", view.sql_kind(), qualified(name))
 }
 
 /// A view's options as `WITH (...)` lists them, those at their default

@@ -21,6 +21,42 @@ mod read;
 pub(super) mod trigger;
 mod write;
 
+/// The indexes of materialized view `name`, read as a table's are but
+/// for the columns they name (see [`read::TableReader::open_columns`]).
+pub(super) fn read_view_indexes(
+    r: &mut Reader,
+    name: &QualifiedName,
+    indexes: OrderedMap<Checked<IndexSpec>>,
+) -> std::collections::BTreeMap<Ident, Index> {
+    let mut t = read::TableReader {
+        diags: r.diags,
+        places: &mut r.places,
+        name,
+        sequences: &mut r.schema.sequences,
+        broken: BTreeSet::new(),
+        open_columns: true,
+    };
+    let mut table = Table::default();
+    let mut indexes = indexes;
+    for (k, v) in &mut indexes.0 {
+        if let Checked::Valid(spec) = v
+            && let Some(r) = spec.renamed_from.take()
+        {
+            t.err(
+                r.span(),
+                format!("index `{}` of materialized view `{name}` has `renamed_from`, which a materialized view's index does not take: a renamed one is built under its new name", k.value),
+            );
+        }
+    }
+    t.read_indexes(&mut table, indexes);
+    table.indexes
+}
+
+/// An index of a materialized view as `dump` writes it.
+pub(super) fn write_view_index(i: &Index, w: &Writer) -> Y {
+    write::index(i, w.opts)
+}
+
 pub use trigger::{EnabledSpec, EventSpec, ForEachSpec, TimingSpec, TriggerSpec};
 
 /// A table.
@@ -266,6 +302,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             name: &name,
             sequences: &mut r.schema.sequences,
             broken: BTreeSet::new(),
+            open_columns: false,
         };
         let (table, table_fks) = t.read(spec);
         if !t.broken.is_empty() {

@@ -16,6 +16,10 @@ pub(super) struct TableReader<'a> {
     /// Names of column entries that did not read; references to them are
     /// not reported again.
     pub broken: BTreeSet<String>,
+    /// The relation's columns are not in the file (a materialized view's
+    /// come from its query): names are not checked against them here,
+    /// but by the planner against what the server says the query gives.
+    pub open_columns: bool,
 }
 
 impl TableReader<'_> {
@@ -61,7 +65,7 @@ impl TableReader<'_> {
                 ok = false;
                 continue;
             };
-            if table.column(i.as_str()).is_none() {
+            if !self.open_columns && table.column(i.as_str()).is_none() {
                 ok = false;
                 if !self.broken.contains(i.as_str()) {
                     self.diags.push(

@@ -185,7 +185,7 @@ fn deferrable(f: &mut Vec<(String, Y)>, d: Deferrable) {
     }
 }
 
-fn index(i: &Index, opts: WriteOptions) -> Y {
+pub(super) fn index(i: &Index, opts: WriteOptions) -> Y {
     let mut f: Vec<(String, Y)> = Vec::new();
     if i.keys.iter().all(IndexKey::is_plain_column) {
         let cols = i

@@ -1,0 +1,1 @@
+SELECT n FROM daily_events WHERE kind = 'a';

@@ -1,0 +1,1 @@
+SELECT total FROM order_totals; SELECT customer_id FROM big_customers;
