@@ -68,6 +68,8 @@ pub enum Action {
     Build,
     Attach,
     Backfill,
+    /// A materialized view filled again.
+    Refresh,
     Validate,
     AddNotNullCheck,
     SetNotNull,
@@ -271,6 +273,8 @@ pub enum Resource {
     ViewGone(QualifiedName),
     /// A view (of the schema; not a table rename's compatibility view).
     View(QualifiedName),
+    /// A materialized view filled again as of the step that provides it.
+    Refreshed(QualifiedName),
     /// A function or procedure.
     Function(RoutineKey),
 }
@@ -327,6 +331,7 @@ impl Resource {
             Resource::Trigger(_) => "trigger",
             Resource::ViewGone(_) => "view_gone",
             Resource::View(_) => "view",
+            Resource::Refreshed(_) => "refreshed",
             Resource::Function(_) => "function",
         }
     }
@@ -342,7 +347,8 @@ impl Resource {
             | Resource::IndexGone(q)
             | Resource::Trigger(q)
             | Resource::ViewGone(q)
-            | Resource::View(q) => q.to_string(),
+            | Resource::View(q)
+            | Resource::Refreshed(q) => q.to_string(),
             Resource::Column(q, c)
             | Resource::Filled(q, c)
             | Resource::NotNull(q, c)
@@ -392,6 +398,7 @@ impl Resource {
             "trigger" => Resource::Trigger(two()?),
             "view_gone" => Resource::ViewGone(two()?),
             "view" => Resource::View(two()?),
+            "refreshed" => Resource::Refreshed(two()?),
             "column" => three().map(|(t, c)| Resource::Column(t, c))?,
             "filled" => three().map(|(t, c)| Resource::Filled(t, c))?,
             "not_null" => three().map(|(t, c)| Resource::NotNull(t, c))?,

@@ -2,8 +2,8 @@
 //! indexes. One whose query changes (or a plain view that becomes one)
 //! is built and filled beside it under a name of its own in expand, its
 //! indexes built `CONCURRENTLY`, while the old app reads the old one; in
-//! contract, in one short transaction, the old one is dropped and the new
-//! one takes its name, with the views over it dropped and made again
+//! contract it is filled again (with rows as of then), and in one short
+//! transaction the old one is dropped and the new one takes its name, with the views over it dropped and made again
 //! around the swap. An index added, dropped or changed on a materialized
 //! view whose query stays goes as a table's does.
 
@@ -82,6 +82,25 @@ impl Planner<'_> {
             ));
             built.push(Resource::index(&schema, &tmp_ix));
         }
+        // Filled again just before the swap, so that it brings in the rows
+        // as of contract, not as of expand: it locks only the new view,
+        // which nobody reads yet.
+        let mut refresh = new_step(
+            ObjectKind::View,
+            beside.to_string(),
+            Action::Refresh,
+            Phase::Contract,
+            format!(
+                "fill {beside} again, so that what the swap brings in holds the rows as of contract"
+            ),
+        )
+        .sql(format!("REFRESH MATERIALIZED VIEW {}", qt(&beside)))
+        .lock(LockLevel::None, Cost::Scan)
+        .requires(Resource::View(beside.clone()))
+        .requires_all(built.clone())
+        .provides(Resource::Refreshed(beside.clone()));
+        refresh.timeouts.statement_timeout_ms = Some(0);
+        self.push(refresh);
         // The swap, with every view over it out of the way.
         let over: BTreeSet<QualifiedName> = self
             .cur
@@ -118,7 +137,7 @@ impl Planner<'_> {
             format!("swap in {purpose}, built beside it as {beside}"),
         )
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
-        .requires(Resource::View(beside))
+        .requires(Resource::Refreshed(beside))
         .requires_all(built)
         .provides(Resource::View(name.clone()));
         self.push(around.wrap(step, change));
