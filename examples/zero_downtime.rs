@@ -3,7 +3,7 @@
 //!     cargo run --release --example zero_downtime [-- --rows N --clients K --json FILE]
 //!
 //! Seeds `accounts` (N rows, default 2,000,000; a secondary index, a
-//! foreign key to `teams` and a view over it), runs K clients (default 8) through a pool for
+//! foreign key to `teams`, a view over it and a trigger on it), runs K clients (default 8) through a pool for
 //! the whole run, and migrates it with bellows phase by phase: the old app
 //! runs from the start until migrate ends, the new app from the end of
 //! expand to the end, contract sees only the new app. Then, on a fresh copy
@@ -51,13 +51,25 @@ tables:
       accounts_team_idx: { columns: [team_id] }
     foreign_keys:
       accounts_team_fk: { columns: [team_id], references: { table: teams, columns: [id] } }
+    triggers:
+      accounts_clamp: { timing: before, events: [update], update_of: [score], function: accounts_clamp }
 views:
   account_scores: SELECT id, name, score FROM accounts
+functions:
+  accounts_clamp():
+    returns: trigger
+    language: plpgsql
+    body: |
+      BEGIN
+        NEW.score := greatest(NEW.score, 0);
+        RETURN NEW;
+      END
 "#;
 
 /// add a NOT NULL column with a backfill, an index, a foreign key, a
 /// CHECK, int -> bigint on a non-key column, a rename, a drop; and the
-/// view over the retyped and the renamed column rebuilt on the new ones.
+/// view over the retyped and the renamed column, and the trigger on
+/// `UPDATE OF` the retyped one, rebuilt on the new ones.
 const V2: &str = r#"
 tables:
   teams:
@@ -86,13 +98,25 @@ tables:
     foreign_keys:
       accounts_team_fk: { columns: [team_id], references: { table: teams, columns: [id] } }
       accounts_region_fk: { columns: [region_id], references: { table: regions, columns: [id] } }
+    triggers:
+      accounts_clamp: { timing: before, events: [update], update_of: [score], function: accounts_clamp }
 views:
   account_scores: SELECT id, display_name AS name, score FROM accounts
+functions:
+  accounts_clamp():
+    returns: trigger
+    language: plpgsql
+    body: |
+      BEGIN
+        NEW.score := greatest(NEW.score, 0);
+        RETURN NEW;
+      END
 "#;
 
 /// What a plain diff tool would run: one step, rewrites and long locks included.
 const NAIVE: &[&str] = &[
     "DROP VIEW account_scores",
+    "DROP TRIGGER accounts_clamp ON accounts",
     "ALTER TABLE accounts ADD COLUMN name_len integer NOT NULL DEFAULT floor(random() * 100)::integer",
     "CREATE INDEX accounts_created_idx ON accounts (created_at)",
     "ALTER TABLE accounts ALTER COLUMN score TYPE bigint",
@@ -101,6 +125,7 @@ const NAIVE: &[&str] = &[
     "ALTER TABLE accounts RENAME COLUMN name TO display_name",
     "ALTER TABLE accounts DROP COLUMN legacy",
     "CREATE VIEW account_scores AS SELECT id, display_name AS name, score FROM accounts",
+    "CREATE TRIGGER accounts_clamp BEFORE UPDATE OF score ON accounts FOR EACH ROW EXECUTE FUNCTION accounts_clamp()",
 ];
 
 const OLD: u8 = 1;

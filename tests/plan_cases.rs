@@ -531,3 +531,38 @@ fn a_backfill_by_pages_is_refused_on_a_server_without_tid_range_scans() {
         "{err}"
     );
 }
+
+/// A query on a view locks the view, then the tables under it. A step
+/// that drops a view must do so before it locks a table (`ALTER TABLE`,
+/// `DROP TRIGGER`, which takes ACCESS EXCLUSIVE): the other order waits
+/// for the view while holding the table, and deadlocks with that query.
+#[test]
+fn steps_drop_views_before_they_lock_tables() {
+    let mut checked = 0;
+    for (name, _, _, p) in good_cases() {
+        for s in &p.steps {
+            let is_view_drop = |t: &&String| {
+                t.starts_with("DROP VIEW ") || t.starts_with("DROP MATERIALIZED VIEW ")
+            };
+            let locks_table =
+                |t: &&String| t.starts_with("ALTER TABLE ") || t.starts_with("DROP TRIGGER ");
+            let (Some(last_drop), Some(first_lock)) = (
+                s.statements.iter().rposition(|t| is_view_drop(&t)),
+                s.statements.iter().position(|t| locks_table(&t)),
+            ) else {
+                continue;
+            };
+            checked += 1;
+            assert!(
+                last_drop < first_lock,
+                "{name}: {} locks a table before it drops a view:\n{}",
+                s.id,
+                s.statements.join("\n")
+            );
+        }
+    }
+    assert!(
+        checked > 5,
+        "the fixtures drop views around table changes ({checked})"
+    );
+}

@@ -345,11 +345,10 @@ pub(super) struct TriggersAround {
 }
 
 impl TriggersAround {
-    /// ` (in the same transaction, trigger a dropped and made again)`,
-    /// or empty.
-    pub fn describe(&self) -> String {
+    /// `trigger a dropped and made again`, or `None`.
+    pub fn describe(&self) -> Option<String> {
         if self.dropped.is_empty() {
-            return String::new();
+            return None;
         }
         let again = if self.made_again.is_empty() {
             String::new()
@@ -358,10 +357,10 @@ impl TriggersAround {
         } else {
             format!(", {} made again", self.made_again.join(", "))
         };
-        format!(
-            " (in the same transaction, trigger{} {} dropped{again})",
+        Some(format!(
+            "trigger{} {} dropped{again}",
             if self.dropped.len() == 1 { "" } else { "s" },
             self.dropped.join(", ")
-        )
+        ))
     }
 }

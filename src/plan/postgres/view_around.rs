@@ -317,11 +317,15 @@ impl ViewsAround {
         }
         self.names.sort();
         let triggers = std::mem::take(&mut self.triggers);
+        // Views first: a query on a view locks the view, then its table;
+        // a step that locked the table first (DROP TRIGGER takes ACCESS
+        // EXCLUSIVE on it) and then waited for the view would deadlock
+        // with such a query.
         let mut step = step
-            .sql_all(triggers.drops.iter().cloned())
             .sql_all(self.drops)
+            .sql_all(triggers.drops.iter().cloned())
             .sql_all(change);
-        step.description.push_str(&triggers.describe());
+        let mut parts = Vec::new();
         if !self.names.is_empty() {
             let back = self
                 .names
@@ -333,11 +337,18 @@ impl ViewsAround {
                 n if n == self.names.len() => " and made again".to_string(),
                 n => format!(", {n} of them made again"),
             };
-            step.description = format!(
-                "{} (in the same transaction, view{} {} dropped{again})",
-                step.description,
+            parts.push(format!(
+                "view{} {} dropped{again}",
                 if self.names.len() == 1 { "" } else { "s" },
                 self.names.join(", "),
+            ));
+        }
+        parts.extend(triggers.describe());
+        if !parts.is_empty() {
+            step.description = format!(
+                "{} (in the same transaction, {})",
+                step.description,
+                parts.join("; ")
             );
         }
         if !self.made.is_empty() {
