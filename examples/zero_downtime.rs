@@ -27,7 +27,29 @@ use bellows::plan::{HazardKind, Phase};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool};
 
-const V1: &str = r#"
+/// The trigger on `accounts` both versions have, and its function.
+macro_rules! clamp {
+    (trigger) => {
+        r#"    triggers:
+      accounts_clamp: { timing: before, events: [update], update_of: [score], function: accounts_clamp }
+"#
+    };
+    (function) => {
+        r#"functions:
+  accounts_clamp():
+    returns: trigger
+    language: plpgsql
+    body: |
+      BEGIN
+        NEW.score := greatest(NEW.score, 0);
+        RETURN NEW;
+      END
+"#
+    };
+}
+
+const V1: &str = concat!(
+    r#"
 tables:
   teams:
     columns:
@@ -51,26 +73,20 @@ tables:
       accounts_team_idx: { columns: [team_id] }
     foreign_keys:
       accounts_team_fk: { columns: [team_id], references: { table: teams, columns: [id] } }
-    triggers:
-      accounts_clamp: { timing: before, events: [update], update_of: [score], function: accounts_clamp }
-views:
+"#,
+    clamp!(trigger),
+    r#"views:
   account_scores: SELECT id, name, score FROM accounts
-functions:
-  accounts_clamp():
-    returns: trigger
-    language: plpgsql
-    body: |
-      BEGIN
-        NEW.score := greatest(NEW.score, 0);
-        RETURN NEW;
-      END
-"#;
+"#,
+    clamp!(function)
+);
 
 /// add a NOT NULL column with a backfill, an index, a foreign key, a
 /// CHECK, int -> bigint on a non-key column, a rename, a drop; and the
 /// view over the retyped and the renamed column, and the trigger on
 /// `UPDATE OF` the retyped one, rebuilt on the new ones.
-const V2: &str = r#"
+const V2: &str = concat!(
+    r#"
 tables:
   teams:
     columns:
@@ -98,20 +114,13 @@ tables:
     foreign_keys:
       accounts_team_fk: { columns: [team_id], references: { table: teams, columns: [id] } }
       accounts_region_fk: { columns: [region_id], references: { table: regions, columns: [id] } }
-    triggers:
-      accounts_clamp: { timing: before, events: [update], update_of: [score], function: accounts_clamp }
-views:
+"#,
+    clamp!(trigger),
+    r#"views:
   account_scores: SELECT id, display_name AS name, score FROM accounts
-functions:
-  accounts_clamp():
-    returns: trigger
-    language: plpgsql
-    body: |
-      BEGIN
-        NEW.score := greatest(NEW.score, 0);
-        RETURN NEW;
-      END
-"#;
+"#,
+    clamp!(function)
+);
 
 /// What a plain diff tool would run: one step, rewrites and long locks included.
 const NAIVE: &[&str] = &[

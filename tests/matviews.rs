@@ -61,8 +61,21 @@ async fn setup() -> TestDb {
     db
 }
 
-fn read(yaml: &str) -> bellows::model::Schema {
-    spec::read_str(std::path::Path::new("target.yaml"), yaml).expect("target reads")
+/// SETUP with the expand of the change to [`redefined`] applied.
+async fn expanded() -> TestDb {
+    let db = setup().await;
+    let to =
+        spec::read_str(std::path::Path::new("target.yaml"), &redefined()).expect("target reads");
+    apply(
+        &db.url,
+        Some(&to),
+        PhaseSel::One(Phase::Expand),
+        &opts(),
+        &Silent,
+    )
+    .await
+    .expect("expand");
+    db
 }
 
 fn opts() -> ApplyOptions {
@@ -97,17 +110,7 @@ async fn a_dump_and_a_target_written_by_hand_plan_to_nothing() {
 
 #[tokio::test]
 async fn a_redefined_materialized_view_is_swapped_in_at_contract_with_rows_as_of_then() {
-    let db = setup().await;
-    let to = read(&redefined());
-    apply(
-        &db.url,
-        Some(&to),
-        PhaseSel::One(Phase::Expand),
-        &opts(),
-        &Silent,
-    )
-    .await
-    .expect("expand");
+    let db = expanded().await;
     // The old app reads the old view; the new one waits beside it.
     let total: i64 = sqlx::query_scalar("SELECT total FROM totals WHERE customer_id = 1")
         .fetch_one(&db.pool)
@@ -161,17 +164,7 @@ async fn a_redefined_materialized_view_is_swapped_in_at_contract_with_rows_as_of
 
 #[tokio::test]
 async fn abort_after_expand_drops_what_was_built_beside() {
-    let db = setup().await;
-    let to = read(&redefined());
-    apply(
-        &db.url,
-        Some(&to),
-        PhaseSel::One(Phase::Expand),
-        &opts(),
-        &Silent,
-    )
-    .await
-    .expect("expand");
+    let db = expanded().await;
     assert!(!leftovers(&db).await.is_empty());
     abort(&db.url, &opts(), &Silent).await.expect("abort");
     assert!(leftovers(&db).await.is_empty());
