@@ -3,7 +3,8 @@
 //! contract, before the columns it names go. A changed one is dropped
 //! and made again in one expand transaction (abort puts the old one
 //! back); a change of its enabled state or comment alone is one `ALTER`.
-//! Each takes a SHARE ROW EXCLUSIVE lock on the table for a catalog
+//! Making one, enabling or disabling it takes a SHARE ROW EXCLUSIVE
+//! lock on the table, dropping one ACCESS EXCLUSIVE, each for a catalog
 //! change. A trigger that names a column a step drops or retypes (`UPDATE
 //! OF`, `WHEN`), which PostgreSQL refuses under it, is dropped and made
 //! again around that step, in its transaction: see
@@ -141,7 +142,7 @@ impl Planner<'_> {
                 format!("drop trigger {key}"),
             )
             .sql(drop_trigger(key))
-            .lock(LockLevel::ShareRowExclusive, Cost::Metadata),
+            .lock(LockLevel::AccessExclusive, Cost::Metadata),
         ]);
         self.push(step);
     }
@@ -155,7 +156,7 @@ impl Planner<'_> {
             format!("drop trigger {key}"),
         )
         .sql(drop_trigger(key))
-        .lock(LockLevel::ShareRowExclusive, Cost::Metadata);
+        .lock(LockLevel::AccessExclusive, Cost::Metadata);
         // Before the columns it names go (PostgreSQL refuses them under it).
         if let Some(table) = self.cur.tables.get(&key.table) {
             for c in &table.columns {
@@ -225,7 +226,7 @@ impl Planner<'_> {
                 format!("replace trigger {key} (dropped and made again in one transaction: writes from then on, the old app's too, fire the new definition)"),
             )
             .sql_all(remake(n))
-            .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
             .requires_all(self.trigger_requirements(key, n))
             .undo_with(vec![
                 undo_step(
@@ -234,7 +235,7 @@ impl Planner<'_> {
                     format!("put back trigger {key} as it was"),
                 )
                 .sql_all(remake(o))
-                .lock(LockLevel::ShareRowExclusive, Cost::Metadata),
+                .lock(LockLevel::AccessExclusive, Cost::Metadata),
             ]),
         );
     }
