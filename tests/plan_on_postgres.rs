@@ -118,7 +118,7 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
     db.exec(
         "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL, legacy text);
          CREATE MATERIALIZED VIEW user_emails AS SELECT id, legacy FROM users;
-         CREATE POLICY legacy_only ON users USING (legacy IS NOT NULL);",
+         CREATE RULE keep_legacy AS ON UPDATE TO users WHERE NEW.legacy IS NULL DO INSTEAD NOTHING;",
     )
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -141,8 +141,7 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("1 row-level security policy (legacy_only on public.users)"),
+        String::from_utf8_lossy(&out.stderr).contains("1 rule (keep_legacy on public.users)"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -157,7 +156,7 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
         ),
         "{err}"
     );
-    // The policy is not: dropping the column would break it.
+    // The rule is not: dropping the column would break it.
     let out = run(&drop_legacy.replace(
         "  user_emails: SELECT id, legacy FROM users",
         "  user_emails: SELECT id FROM users",
@@ -165,7 +164,9 @@ async fn plan_against_a_live_database_respects_unmanaged_dependents() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("dropping column public.users.legacy would break row-level security policy legacy_only on public.users"),
+        err.contains(
+            "dropping column public.users.legacy would break rule keep_legacy on public.users"
+        ),
         "{err}"
     );
     let add_col = same.replace(
@@ -224,7 +225,7 @@ async fn a_rendered_backfill_longer_than_statement_timeout_runs_batch_by_batch()
 }
 
 /// Dependencies are per column, and the planner sees every kind that
-/// breaks an apply: a policy (not managed) over a column
+/// breaks an apply: a rule (not managed) over a column
 /// refuses even a change that rewrites nothing (varchar(20) to
 /// varchar(32), numeric(10,2) to numeric(12,2): PostgreSQL says 0A000), so
 /// plan refuses it up front. Triggers are managed: one that names a
@@ -239,7 +240,7 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     db.exec(
         "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(20), price numeric(10,2), a int, b int, c int,
                          title text, body text, tsv tsvector, spare text, other text);
-         CREATE POLICY priced ON t USING (code IS NOT NULL AND price > 0);
+         CREATE RULE priced AS ON UPDATE TO t WHERE NEW.code IS NULL AND NEW.price < 0 DO INSTEAD NOTHING;
          CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END $$;
          CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();
          CREATE TRIGGER t_upd BEFORE UPDATE OF b ON t FOR EACH ROW EXECUTE FUNCTION touch();
@@ -282,12 +283,12 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     refused(
         base.replace("varchar(20)", "varchar(32)"),
         "changing the type of public.t.code from varchar(20) to varchar(32)",
-        "row-level security policy priced on public.t (depends on column code)",
+        "rule priced on public.t (depends on column code)",
     );
     refused(
         base.replace("numeric(10,2)", "numeric(12,2)"),
         "changing the type of public.t.price",
-        "row-level security policy priced on public.t (depends on column price)",
+        "rule priced on public.t (depends on column price)",
     );
     refused(
         base.replace("      a: { type: integer }\n", ""),

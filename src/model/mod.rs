@@ -36,6 +36,7 @@ mod fingerprint;
 mod ident;
 mod index;
 pub mod naming;
+mod policy;
 mod routine;
 mod sequence;
 mod table;
@@ -55,6 +56,7 @@ pub use ident::{
     quote_part, split_parts, split_parts_with,
 };
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
+pub use policy::{PUBLIC_ROLE, Policy, PolicyCommand, PolicyKey, RowSecurity};
 pub use routine::{
     Arg, ArgMode, Parallel, Routine, RoutineFacts, RoutineKey, RoutineKind, Volatility,
     is_sql_standard_body,
@@ -89,6 +91,10 @@ pub struct Schema {
     pub routines: BTreeMap<RoutineKey, Routine>,
     /// Triggers on the tables, by table and name.
     pub triggers: BTreeMap<TriggerKey, Trigger>,
+    /// Tables that enable or force row-level security.
+    pub row_security: BTreeMap<QualifiedName, RowSecurity>,
+    /// Row-level security policies, by table and name.
+    pub policies: BTreeMap<PolicyKey, Policy>,
 }
 
 /// Each kind in turn; a kind added later is left out while it is empty,
@@ -105,6 +111,8 @@ impl std::hash::Hash for Schema {
             views,
             routines,
             triggers,
+            row_security,
+            policies,
         } = self;
         schemas.hash(state);
         extensions.hash(state);
@@ -119,6 +127,12 @@ impl std::hash::Hash for Schema {
         }
         if !triggers.is_empty() {
             triggers.hash(state);
+        }
+        if !row_security.is_empty() {
+            row_security.hash(state);
+        }
+        if !policies.is_empty() {
+            policies.hash(state);
         }
     }
 }

@@ -26,7 +26,6 @@ pub enum UnmanagedKind {
     RangeType,
     Collation,
     Policy,
-    RowLevelSecurity,
     Rule,
     ExclusionConstraint,
     ForeignKeyToUnmanaged,
@@ -58,10 +57,6 @@ impl UnmanagedKind {
             RangeType => ("range type", "range types"),
             Collation => ("collation", "collations"),
             Policy => ("row-level security policy", "row-level security policies"),
-            RowLevelSecurity => (
-                "table with row-level security enabled",
-                "tables with row-level security enabled",
-            ),
             Rule => ("rule", "rules"),
             ExclusionConstraint => ("exclusion constraint", "exclusion constraints"),
             ForeignKeyToUnmanaged => (

@@ -4,6 +4,7 @@
 
 mod graph;
 mod postgres;
+mod resource;
 pub mod step;
 
 use std::collections::BTreeSet;
@@ -125,6 +126,12 @@ pub enum PlanError {
         column: String,
         gives: String,
     },
+    /// A policy the target keeps names a column the target drops: the
+    /// drop would fail under it (and the policy would mean nothing).
+    #[error(
+        "policy {policy} names column {column}, which the target drops; change the policy's `using` / `with_check` in the target so it no longer does, or drop the policy"
+    )]
+    PolicyUsesGone { policy: String, column: String },
     /// A trigger the target keeps would use a column the target drops:
     /// every write that fires it would then fail.
     #[error(

@@ -47,6 +47,7 @@ const Q_SCHEMAS: &str = concat!(
 
 mod enum_type;
 mod extension;
+mod policy;
 mod routine;
 mod sequence;
 mod tables;
@@ -307,6 +308,7 @@ const KINDS: &[KindQuery] = &[
     view::READS,
     routine::KIND,
     trigger::KIND,
+    policy::KIND,
     unmanaged::UNMANAGED,
     unmanaged::DEPENDENCIES,
     unmanaged::TRIGGER_BODIES,

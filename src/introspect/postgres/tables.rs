@@ -39,7 +39,8 @@ const Q_RELATIONS: &str = concat!(
             EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
             c.relrowsecurity, c.relacl IS NOT NULL,
             (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
-            c.relkind = 'r' AND c.relpages = 0 AND pg_relation_size(c.oid) = 0
+            c.relkind = 'r' AND c.relpages = 0 AND pg_relation_size(c.oid) = 0,
+            c.relforcerowsecurity
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d
               ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
@@ -159,12 +160,13 @@ impl Reader {
             if persistence == "u" {
                 self.note(UnmanagedKind::UnloggedTable, identity.clone(), Place::Other);
             }
-            if rls {
-                self.note(
-                    UnmanagedKind::RowLevelSecurity,
-                    identity.clone(),
-                    Place::Other,
-                );
+            let forced: bool = get(&row, 11, W)?;
+            if rls || forced {
+                let flags = RowSecurity {
+                    enabled: rls,
+                    forced,
+                };
+                self.out.schema.row_security.insert(name.clone(), flags);
             }
             if acl {
                 self.note(UnmanagedKind::Privileges, identity, Place::Other);

@@ -45,11 +45,6 @@ const Q_UNMANAGED: &str = concat!(
           AND (t.typtype IN ('d', 'r')
                OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
        UNION ALL
-       SELECT 'policy', (pg_identify_object('pg_policy'::regclass, po.oid, 0)).identity,
-              n.nspname::text, po.polname::text, c.relname::text
-         FROM pg_policy po JOIN pg_class c ON c.oid = po.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY($1)
-       UNION ALL
        SELECT 'rule', (pg_identify_object('pg_rewrite'::regclass, r.oid, 0)).identity,
               n.nspname::text, r.rulename::text, c.relname::text
          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -435,7 +435,7 @@ pub(super) fn column_types(t: &Table) -> impl Fn(&str) -> Option<ColumnType> + '
 
 /// Whether an SQL expression mentions a column name (as a whole word or
 /// quoted); used only to order and re-create checks, conservatively.
-fn mentions(expr: &str, column: &str) -> bool {
+pub(super) fn mentions(expr: &str, column: &str) -> bool {
     let quoted = format!("\"{}\"", column.replace('"', "\"\""));
     if expr.contains(&quoted) {
         return true;

@@ -179,6 +179,8 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::table::Tables>,
     in_schema::<super::view::Views>,
     in_schema::<super::trigger::Triggers>,
+    in_schema::<super::policy::Policies>,
+    in_schema::<super::policy::RowSecurities>,
 ];
 
 /// The keyed kinds inside a table that stays, in the order they are

@@ -19,6 +19,7 @@ mod lock_level;
 mod matview;
 mod names;
 mod namespace;
+mod policy;
 mod routine;
 mod sequence;
 mod shadow;
@@ -93,6 +94,7 @@ pub(super) fn steps(
         view_changes: Vec::new(),
         views_done: BTreeSet::new(),
         triggers_done: BTreeSet::new(),
+        policies_done: BTreeSet::new(),
     };
     for kind in kind::KINDS {
         kind(&mut p);
@@ -145,6 +147,9 @@ pub(super) struct Planner<'a> {
     /// (around a change to a column they name): the trigger rule plans
     /// nothing more for them.
     triggers_done: BTreeSet<TriggerKey>,
+    /// Policies a column change already drops and makes again as the
+    /// target has them (or drops for good): the policy rule skips them.
+    policies_done: BTreeSet<PolicyKey>,
 }
 
 impl Planner<'_> {

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use super::kind::{Kind, objects};
 use super::*;
 use crate::diff::postgres::same_opt_sql;
-use crate::sql::postgres::{create_trigger, drop_trigger, trigger_comment, trigger_enabled};
+use crate::sql::postgres::{
+    create_policy, create_trigger, drop_policy, drop_trigger, trigger_comment, trigger_enabled,
+};
 
 pub(super) struct Triggers;
 
@@ -328,6 +330,34 @@ impl Planner<'_> {
                 around.made_again.push(key.name.to_string());
             }
         }
+        // Policies too: PostgreSQL will not drop or retype a column one
+        // names.
+        let hits: Vec<(PolicyKey, Policy)> = self
+            .cur
+            .policies
+            .iter()
+            .filter(|(k, p)| &k.table == table && super::policy::policy_names(p, column))
+            .map(|(k, p)| (k.clone(), p.clone()))
+            .collect();
+        for (key, current) in hits {
+            around.drops.push(drop_policy(&key));
+            around.policies_dropped.push(key.name.to_string());
+            let back = match self.tgt.policies.get(&key) {
+                Some(p) => {
+                    self.policies_done.insert(key.clone());
+                    Some(p)
+                }
+                None if phase == Phase::Contract => {
+                    self.policies_done.insert(key.clone());
+                    None
+                }
+                None => Some(&current),
+            };
+            if let Some(p) = back {
+                around.creates.extend(create_policy(&key, p));
+                around.policies_made_again.push(key.name.to_string());
+            }
+        }
         around
     }
 }
@@ -343,25 +373,39 @@ pub(super) struct TriggersAround {
     /// The names of those dropped, and of those made again.
     pub dropped: Vec<String>,
     pub made_again: Vec<String>,
+    /// The same for the policies that name the column.
+    pub policies_dropped: Vec<String>,
+    pub policies_made_again: Vec<String>,
 }
 
 impl TriggersAround {
-    /// `trigger a dropped and made again`, or `None`.
-    pub fn describe(&self) -> Option<String> {
-        if self.dropped.is_empty() {
-            return None;
-        }
-        let again = if self.made_again.is_empty() {
-            String::new()
-        } else if self.made_again.len() == self.dropped.len() {
-            " and made again".to_string()
-        } else {
-            format!(", {} made again", self.made_again.join(", "))
+    /// `trigger a dropped and made again`, `policy p dropped`, ...: one
+    /// part for the triggers and one for the policies, if any.
+    pub fn describe(&self) -> Vec<String> {
+        let part = |(one, many): (&str, &str), dropped: &[String], made_again: &[String]| {
+            if dropped.is_empty() {
+                return None;
+            }
+            let again = if made_again.is_empty() {
+                String::new()
+            } else if made_again.len() == dropped.len() {
+                " and made again".to_string()
+            } else {
+                format!(", {} made again", made_again.join(", "))
+            };
+            Some(format!(
+                "{} {} dropped{again}",
+                if dropped.len() == 1 { one } else { many },
+                dropped.join(", ")
+            ))
         };
-        Some(format!(
-            "trigger{} {} dropped{again}",
-            if self.dropped.len() == 1 { "" } else { "s" },
-            self.dropped.join(", ")
-        ))
+        part(("trigger", "triggers"), &self.dropped, &self.made_again)
+            .into_iter()
+            .chain(part(
+                ("policy", "policies"),
+                &self.policies_dropped,
+                &self.policies_made_again,
+            ))
+            .collect()
     }
 }

@@ -6,6 +6,7 @@
 
 mod backfill;
 mod parse;
+mod policy;
 mod routine;
 mod signature;
 
@@ -13,6 +14,7 @@ pub use backfill::{BackfillSql, key_names, literals};
 pub use parse::{
     SyntaxError, canonical_expression, check_expression, check_query, query_relations,
 };
+pub use policy::{alter_policy, create_policy, drop_policy, policy_comment, row_security};
 pub use routine::{
     arg_sql, create_routine, create_trigger, drop_trigger, routine_comment, routine_signature,
     setting_clause, trigger_comment, trigger_enabled,
@@ -478,6 +480,12 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     // Triggers last: a view's are on it.
     for (key, t) in &schema.triggers {
         out.extend(create_trigger(key, t));
+    }
+    for (key, p) in &schema.policies {
+        out.extend(create_policy(key, p));
+    }
+    for (table, flags) in &schema.row_security {
+        out.extend(row_security(table, RowSecurity::default(), *flags));
     }
     out
 }

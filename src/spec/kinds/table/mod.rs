@@ -17,6 +17,7 @@ use crate::spec::write::{Writer, Y, key};
 
 mod checks;
 mod index;
+pub(super) mod policy;
 mod read;
 pub(super) mod trigger;
 mod write;
@@ -57,6 +58,7 @@ pub(super) fn write_view_index(i: &Index, w: &Writer) -> Y {
     write::index(i, w.opts)
 }
 
+pub use policy::{PolicyCommandSpec, PolicySpec};
 pub use trigger::{EnabledSpec, EventSpec, ForEachSpec, TimingSpec, TriggerSpec};
 
 /// A table.
@@ -84,6 +86,16 @@ pub struct TableSpec {
     /// Triggers: name to definition.
     #[serde(default)]
     pub triggers: OrderedMap<Checked<TriggerSpec>>,
+    /// `ENABLE ROW LEVEL SECURITY`: roles see and write only the rows a
+    /// policy grants them (the owner all of them, unless forced).
+    #[serde(default)]
+    pub row_security: bool,
+    /// `FORCE ROW LEVEL SECURITY`: the policies bind the owner too.
+    #[serde(default)]
+    pub force_row_security: bool,
+    /// Row-level security policies: name to definition.
+    #[serde(default)]
+    pub policies: OrderedMap<Checked<PolicySpec>>,
     pub comment: Option<String>,
     /// Hint: the table's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
@@ -271,6 +283,11 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             continue;
         };
         let triggers = std::mem::take(&mut spec.triggers);
+        let policies = std::mem::take(&mut spec.policies);
+        let flags = RowSecurity {
+            enabled: spec.row_security,
+            forced: spec.force_row_security,
+        };
         if let Some(first) = r.types.get(&name) {
             r.diags.push(
                 Diagnostic::new(k.span(), format!("table `{name}` has the same name as an enum"))
@@ -313,6 +330,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             r.fks.push((name.clone(), fk_name, refs));
         }
         trigger::read(r, &name, Some(&table), triggers);
+        policy::read(r, &name, flags, policies);
         r.schema.tables.insert(name, table);
     }
 }
@@ -337,8 +355,14 @@ pub(super) fn write(schema: &Schema, w: &Writer) -> Option<Y> {
             .iter()
             .map(|(name, t)| {
                 let mut y = write::table(name, t, w);
-                if let (Y::Block(m), Some(triggers)) = (&mut y, trigger::write(schema, name)) {
-                    m.push(("triggers".into(), triggers));
+                if let Y::Block(m) = &mut y {
+                    if let Some(triggers) = trigger::write(schema, name) {
+                        m.push(("triggers".into(), triggers));
+                    }
+                    m.extend(policy::write_flags(schema, name));
+                    if let Some(policies) = policy::write(schema, name) {
+                        m.push(("policies".into(), policies));
+                    }
                 }
                 (key(&name.to_yaml_key()), y)
             })
