@@ -352,8 +352,14 @@ async fn lock_contention_is_waited_out_without_queueing_other_sessions() {
         )
         .await
     };
+    // Released once apply has hit the lock and is waiting it out (on a
+    // busy machine apply may take long to get there), or after 30 s.
     let release = async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let start = Instant::now();
+        while *waits.0.lock().expect("waits") == 0 && start.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
         sqlx::raw_sql("COMMIT")
             .execute(&mut *holder)
             .await
