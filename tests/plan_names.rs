@@ -86,6 +86,7 @@ fn schemas() -> impl Strategy<Value = (Schema, Schema)> {
             a.primary_key = Some(PrimaryKey {
                 name: ident("pk"),
                 columns: vec![id],
+                deferrable: Default::default(),
                 renamed_from: None,
             });
             let mut b = a.clone();

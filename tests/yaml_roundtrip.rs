@@ -310,12 +310,22 @@ fn build(raw: &Raw) -> Schema {
             } else {
                 d.ident()
             };
+            let deferrable = [
+                Deferrable::No,
+                Deferrable::No,
+                Deferrable::InitiallyImmediate,
+                Deferrable::InitiallyDeferred,
+            ][d.n(4) as usize];
             t.primary_key = Some(PrimaryKey {
                 name: pk_name,
                 columns: vec![pk_col.clone()],
+                deferrable,
                 renamed_from: d.coin().then(|| d.ident()),
             });
-            keyed.push((name.clone(), pk_col));
+            // A foreign key cannot reference a deferrable key.
+            if deferrable == Deferrable::No {
+                keyed.push((name.clone(), pk_col));
+            }
         }
         for _ in 0..d.n(3) {
             let c = cols[d.n(cols.len() as u32) as usize].clone();

@@ -16,6 +16,7 @@ pub enum Deferrable {
 pub struct PrimaryKey {
     pub name: Ident,
     pub columns: Vec<Ident>,
+    pub deferrable: Deferrable,
     pub renamed_from: Option<Ident>,
 }
 
@@ -102,7 +103,33 @@ pub struct Check {
     pub renamed_from: Option<Ident>,
 }
 
-hint_free!(PrimaryKey { name, columns } hints { renamed_from });
+/// A key that is not deferrable hashes as it did before deferrable
+/// primary keys were modeled, so fingerprints of migrations in flight
+/// stay the same.
+impl std::hash::Hash for PrimaryKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let PrimaryKey {
+            name,
+            columns,
+            deferrable,
+            renamed_from: _,
+        } = self;
+        name.hash(state);
+        columns.hash(state);
+        if *deferrable != Deferrable::No {
+            deferrable.hash(state);
+        }
+    }
+}
+
+impl PrimaryKey {
+    /// Equal to `other` but for transition hints.
+    pub fn same_definition(&self, other: &PrimaryKey) -> bool {
+        self.name == other.name
+            && self.columns == other.columns
+            && self.deferrable == other.deferrable
+    }
+}
 hint_free!(Unique { columns, nulls_not_distinct, deferrable } hints { renamed_from });
 hint_free!(ForeignKey {
     columns,

@@ -281,6 +281,7 @@ impl Reader {
                         t.primary_key = Some(PrimaryKey {
                             name,
                             columns: cols,
+                            deferrable,
                             renamed_from: None,
                         });
                     }

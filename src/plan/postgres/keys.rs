@@ -19,7 +19,8 @@ impl Kind for Uniques {
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, u: &'a Unique) {
-        p.attach_key(t.name, name, &u.columns, Some(u), (t.old, t.new), None);
+        let key = Key::Unique(u);
+        p.attach_key(t.name, name, &u.columns, key, (t.old, t.new), None);
     }
 
     fn removed<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, u: &'a Unique) {
@@ -38,11 +39,19 @@ impl Kind for Uniques {
             t.name,
             name,
             &n.columns,
-            Some(n),
+            Key::Unique(n),
             (t.old, t.new),
             Some(name),
         );
     }
+}
+
+/// Which key [`Planner::attach_key`] attaches: a unique constraint, or
+/// the primary key with how it defers.
+#[derive(Clone, Copy)]
+enum Key<'a> {
+    Unique(&'a Unique),
+    Primary(Deferrable),
 }
 
 impl Planner<'_> {
@@ -53,15 +62,21 @@ impl Planner<'_> {
             // A table has one primary key: over the same columns under
             // another name (a renamed table's default name, say) it is
             // the same key, renamed, not rebuilt.
-            (Some(o), Some(n)) if o.columns == n.columns => {
+            (Some(o), Some(n)) if o.columns == n.columns && o.deferrable == n.deferrable => {
                 self.rename_constraint(table, &o.name, &n.name);
             }
+            // PostgreSQL cannot make a key (not) deferrable in place:
+            // another definition, built beside and swapped in contract.
             (Some(o), Some(n)) => {
                 self.drop_constraint(table, &o.name, ObjectKind::PrimaryKey, &o.columns);
                 // A table has one primary key: the new one waits for the old.
-                self.attach_key(table, &n.name, &n.columns, None, (old, new), Some(&o.name));
+                let key = Key::Primary(n.deferrable);
+                self.attach_key(table, &n.name, &n.columns, key, (old, new), Some(&o.name));
             }
-            (None, Some(n)) => self.attach_key(table, &n.name, &n.columns, None, (old, new), None),
+            (None, Some(n)) => {
+                let key = Key::Primary(n.deferrable);
+                self.attach_key(table, &n.name, &n.columns, key, (old, new), None)
+            }
             (Some(o), None) => {
                 self.drop_constraint(table, &o.name, ObjectKind::PrimaryKey, &o.columns)
             }
@@ -82,10 +97,14 @@ impl Planner<'_> {
         table: &QualifiedName,
         name: &Ident,
         columns: &[Ident],
-        unique: Option<&Unique>,
+        key: Key<'_>,
         (old, new): (&Table, &Table),
         replacing: Option<&Ident>,
     ) {
+        let unique = match key {
+            Key::Unique(u) => Some(u),
+            Key::Primary(_) => None,
+        };
         let is_pk = unique.is_none();
         let swapped: Vec<Ident> = columns
             .iter()
@@ -133,11 +152,10 @@ impl Planner<'_> {
             None => (ObjectKind::PrimaryKey, "PRIMARY KEY"),
             Some(_) => (ObjectKind::Unique, "UNIQUE"),
         };
-        let deferrable = match unique.map(|u| u.deferrable) {
-            Some(Deferrable::InitiallyImmediate) => " DEFERRABLE",
-            Some(Deferrable::InitiallyDeferred) => " DEFERRABLE INITIALLY DEFERRED",
-            _ => "",
-        };
+        let deferrable = crate::sql::postgres::deferrable_sql(match key {
+            Key::Unique(u) => u.deferrable,
+            Key::Primary(d) => d,
+        });
         let what = match &adopted {
             Some(ix) if ix == name => format!(
                 "attach {} {name} to {table} using the existing unique index {ix}",

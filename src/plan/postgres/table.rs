@@ -4,7 +4,7 @@
 use super::column::Columns;
 use super::kind::{InTable, Kind, TABLE_KINDS, in_table, objects};
 use super::*;
-use crate::sql::postgres::{check_def, column_def, unique_def};
+use crate::sql::postgres::{check_def, column_def, deferrable_sql, unique_def};
 use crate::sql::quote_literal;
 
 pub(super) struct Tables;
@@ -103,9 +103,10 @@ impl Planner<'_> {
         let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
         if let Some(pk) = &t.primary_key {
             parts.push(format!(
-                "CONSTRAINT {} PRIMARY KEY ({})",
+                "CONSTRAINT {} PRIMARY KEY ({}){}",
                 qi(&pk.name),
-                list(&pk.columns)
+                list(&pk.columns),
+                deferrable_sql(pk.deferrable)
             ));
         }
         // CREATE TABLE keeps one of several keys with the same index

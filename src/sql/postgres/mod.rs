@@ -85,7 +85,8 @@ pub fn column_def(c: &Column) -> String {
     s
 }
 
-fn deferrable_sql(d: Deferrable) -> &'static str {
+/// ` DEFERRABLE [INITIALLY DEFERRED]`, or nothing.
+pub fn deferrable_sql(d: Deferrable) -> &'static str {
     match d {
         Deferrable::No => "",
         Deferrable::InitiallyImmediate => " DEFERRABLE",
@@ -400,9 +401,10 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
         if let Some(pk) = &t.primary_key {
             parts.push(format!(
-                "CONSTRAINT {} PRIMARY KEY ({})",
+                "CONSTRAINT {} PRIMARY KEY ({}){}",
                 quote_ident(pk.name.as_str()),
-                ident_list(&pk.columns)
+                ident_list(&pk.columns),
+                deferrable_sql(pk.deferrable)
             ));
         }
         for (n, u) in &t.uniques {

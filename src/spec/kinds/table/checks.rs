@@ -198,11 +198,23 @@ pub(super) fn check_foreign_key(
     let wanted: BTreeSet<&Ident> = cols.iter().collect();
     let is_key =
         |c: &Vec<Ident>| c.iter().collect::<BTreeSet<_>>() == wanted && c.len() == cols.len();
+    // A deferrable key does not count: PostgreSQL refuses it.
+    let deferrable_key = target
+        .primary_key
+        .as_ref()
+        .is_some_and(|pk| pk.deferrable != Deferrable::No && is_key(&pk.columns))
+        || target
+            .uniques
+            .values()
+            .any(|u| u.deferrable != Deferrable::No && is_key(&u.columns));
     let unique_ok = target
         .primary_key
         .as_ref()
-        .is_some_and(|pk| is_key(&pk.columns))
-        || target.uniques.values().any(|u| is_key(&u.columns))
+        .is_some_and(|pk| pk.deferrable == Deferrable::No && is_key(&pk.columns))
+        || target
+            .uniques
+            .values()
+            .any(|u| u.deferrable == Deferrable::No && is_key(&u.columns))
         || target.indexes.values().any(|ix| {
             ix.unique
                 && ix.predicate.is_none()
@@ -222,6 +234,16 @@ pub(super) fn check_foreign_key(
         });
     if !unique_ok && places.broken_tables.contains_key(&ref_table) {
         // The key may be missing only because its entry did not read.
+        return;
+    }
+    if !unique_ok && deferrable_key {
+        diags.push(
+            Diagnostic::new(
+                refs.span(),
+                format!("{what} references a deferrable key of `{ref_table}`"),
+            )
+            .help("PostgreSQL refuses a foreign key to a key checked at commit: make the key not deferrable, or add a unique index over the same columns"),
+        );
         return;
     }
     if !unique_ok {

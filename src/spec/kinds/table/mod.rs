@@ -141,6 +141,13 @@ pub struct ColumnSpec {
 pub struct PrimaryKeySpec {
     pub name: Option<Located<String>>,
     pub columns: Vec<Located<String>>,
+    /// `DEFERRABLE`: uniqueness may be checked at commit (a foreign key
+    /// cannot reference such a key).
+    #[serde(default)]
+    pub deferrable: Option<Located<bool>>,
+    /// `DEFERRABLE INITIALLY DEFERRED`.
+    #[serde(default)]
+    pub initially_deferred: bool,
     pub renamed_from: Option<Located<String>>,
 }
 

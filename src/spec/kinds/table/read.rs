@@ -290,9 +290,18 @@ impl TableReader<'_> {
     ) {
         let Some(pk) = pk else { return };
         let pk_span = pk.span;
-        let (name, columns, renamed_from) = match pk.value {
-            ListOr::List(cols) => (None, cols, None),
-            ListOr::Map(m) => (m.name, m.columns, m.renamed_from),
+        let (name, columns, renamed_from, deferrable, deferred) = match pk.value {
+            ListOr::List(cols) => (None, cols, None, None, false),
+            ListOr::Map(m) => (
+                m.name,
+                m.columns,
+                m.renamed_from,
+                m.deferrable,
+                m.initially_deferred,
+            ),
+        };
+        let Some(deferrable) = self.deferrable("the primary key", deferrable, deferred) else {
+            return;
         };
         if columns.is_empty() {
             self.diags.push(
@@ -330,6 +339,7 @@ impl TableReader<'_> {
         table.primary_key = Some(PrimaryKey {
             name,
             columns: cols,
+            deferrable,
             renamed_from,
         });
     }

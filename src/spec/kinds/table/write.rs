@@ -59,13 +59,16 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
     if let Some(pk) = &t.primary_key {
         let default_name = naming::primary_key_name(name.name.as_str());
         let renamed = pk.renamed_from.as_ref().filter(|_| opts.hints);
-        if pk.name.as_str() == default_name && renamed.is_none() {
+        let plain_name = pk.name.as_str() == default_name;
+        if plain_name && renamed.is_none() && pk.deferrable == Deferrable::No {
             m.push(("primary_key".into(), idents(&pk.columns)));
         } else {
-            let mut f = vec![
-                ("name".into(), text(pk.name.as_str())),
-                ("columns".into(), idents(&pk.columns)),
-            ];
+            let mut f = Vec::new();
+            if !plain_name {
+                f.push(("name".into(), text(pk.name.as_str())));
+            }
+            f.push(("columns".into(), idents(&pk.columns)));
+            deferrable(&mut f, pk.deferrable);
             if let Some(r) = renamed {
                 f.push(("renamed_from".into(), text(r.as_str())));
             }

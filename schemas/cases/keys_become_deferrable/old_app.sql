@@ -1,0 +1,1 @@
+BEGIN; UPDATE seats SET position = position + 1000000; COMMIT; SELECT id FROM seats WHERE position > 0 LIMIT 1;
