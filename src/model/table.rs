@@ -18,21 +18,40 @@ pub struct Table {
     pub checks: BTreeMap<Ident, Check>,
     pub indexes: BTreeMap<Ident, Index>,
     pub comment: Option<String>,
+    /// `UNLOGGED`: not written to the WAL, so faster to write, emptied
+    /// after a crash and not replicated.
+    pub unlogged: bool,
     /// Hint: the table used to be called so.
     pub renamed_from: Option<QualifiedName>,
 }
 
-hint_free!(hash Table {
-    columns,
-    primary_key,
-    uniques,
-    foreign_keys,
-    checks,
-    indexes,
-    comment,
-} hints {
-    renamed_from,
-});
+/// A logged table hashes as it did before persistence was modeled, so
+/// that fingerprints of migrations in flight stay the same.
+impl std::hash::Hash for Table {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Table {
+            columns,
+            primary_key,
+            uniques,
+            foreign_keys,
+            checks,
+            indexes,
+            comment,
+            unlogged,
+            renamed_from: _,
+        } = self;
+        columns.hash(state);
+        primary_key.hash(state);
+        uniques.hash(state);
+        foreign_keys.hash(state);
+        checks.hash(state);
+        indexes.hash(state);
+        comment.hash(state);
+        if *unlogged {
+            unlogged.hash(state);
+        }
+    }
+}
 
 impl Table {
     /// Equal to `other` but for transition hints and column order (which
@@ -46,6 +65,7 @@ impl Table {
             checks,
             indexes,
             comment,
+            unlogged,
             renamed_from: _,
         } = self;
         columns.len() == other.columns.len()
@@ -67,6 +87,7 @@ impl Table {
             && same_map(checks, &other.checks, Check::same_definition)
             && same_map(indexes, &other.indexes, Index::same_definition)
             && *comment == other.comment
+            && *unlogged == other.unlogged
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {

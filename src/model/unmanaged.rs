@@ -15,7 +15,6 @@ pub enum UnmanagedKind {
     PartitionedTable,
     Partition,
     InheritedTable,
-    UnloggedTable,
     Function,
     Procedure,
     Aggregate,
@@ -43,10 +42,6 @@ impl UnmanagedKind {
             PartitionedTable => ("partitioned table", "partitioned tables"),
             Partition => ("partition", "partitions"),
             InheritedTable => ("table that inherits", "tables that inherit"),
-            UnloggedTable => (
-                "unlogged table (persistence)",
-                "unlogged tables (persistence)",
-            ),
             Function => ("function", "functions"),
             Procedure => ("procedure", "procedures"),
             Aggregate => ("aggregate", "aggregates"),

@@ -46,6 +46,8 @@ pub enum Resource {
     Policy(QualifiedName, Ident),
     /// A table's row-level security flags, as the target has them.
     RowSecurity(QualifiedName),
+    /// A table made logged or unlogged, as the target has it.
+    Persistence(QualifiedName),
     /// A function or procedure.
     Function(RoutineKey),
 }
@@ -105,6 +107,7 @@ impl Resource {
             Resource::Refreshed(_) => "refreshed",
             Resource::Policy(..) => "policy",
             Resource::RowSecurity(_) => "row_security",
+            Resource::Persistence(_) => "persistence",
             Resource::Function(_) => "function",
         }
     }
@@ -122,7 +125,8 @@ impl Resource {
             | Resource::ViewGone(q)
             | Resource::View(q)
             | Resource::Refreshed(q)
-            | Resource::RowSecurity(q) => q.to_string(),
+            | Resource::RowSecurity(q)
+            | Resource::Persistence(q) => q.to_string(),
             Resource::Column(q, c)
             | Resource::Filled(q, c)
             | Resource::NotNull(q, c)
@@ -175,6 +179,7 @@ impl Resource {
             "view" => Resource::View(two()?),
             "refreshed" => Resource::Refreshed(two()?),
             "row_security" => Resource::RowSecurity(two()?),
+            "persistence" => Resource::Persistence(two()?),
             "policy" => three().map(|(t, c)| Resource::Policy(t, c))?,
             "column" => three().map(|(t, c)| Resource::Column(t, c))?,
             "filled" => three().map(|(t, c)| Resource::Filled(t, c))?,

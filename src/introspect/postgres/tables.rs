@@ -157,9 +157,6 @@ impl Reader {
                 self.note(k, identity, Place::Schema(name));
                 continue;
             }
-            if persistence == "u" {
-                self.note(UnmanagedKind::UnloggedTable, identity.clone(), Place::Other);
-            }
             let forced: bool = get(&row, 11, W)?;
             if rls || forced {
                 let flags = RowSecurity {
@@ -176,6 +173,7 @@ impl Reader {
                 name,
                 Table {
                     comment,
+                    unlogged: persistence == "u",
                     ..Table::default()
                 },
             );

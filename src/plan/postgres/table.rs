@@ -55,6 +55,7 @@ impl Kind for Tables {
         }
         for &(name, old, new) in &pairs {
             p.table_comment(name, old, new);
+            p.table_persistence(name, old, new);
             p.primary_key(name, old, new);
             for kind in TABLE_KINDS {
                 kind(p, InTable { name, old, new });
@@ -142,7 +143,12 @@ impl Planner<'_> {
             Phase::Expand,
             format!("create table {name}"),
         )
-        .sql(format!("CREATE TABLE {} ({})", qt(name), parts.join(", ")))
+        .sql(format!(
+            "CREATE {}TABLE {} ({})",
+            if t.unlogged { "UNLOGGED " } else { "" },
+            qt(name),
+            parts.join(", ")
+        ))
         .sql_all(repeated)
         .requires(Resource::Schema(name.schema.clone()))
         .provides(Resource::table(name))
@@ -339,6 +345,65 @@ impl Planner<'_> {
                 Resource::table(name),
             ));
         }
+    }
+
+    /// `SET LOGGED` / `SET UNLOGGED` rewrites the table under ACCESS
+    /// EXCLUSIVE: in contract, with a hazard to allow. A logged table may
+    /// not reference an unlogged one, so among tables whose persistence
+    /// changes, one going unlogged waits for those that reference it, and
+    /// one going logged for those it references.
+    fn table_persistence(&mut self, name: &QualifiedName, old: &Table, new: &Table) {
+        if old.unlogged == new.unlogged {
+            return;
+        }
+        let changes = |p: &Planner<'_>, t: &QualifiedName| {
+            let cur = p.cur.tables.get(t).map(|x| x.unlogged);
+            let tgt = p.tgt.tables.get(t).map(|x| x.unlogged);
+            cur.is_some() && tgt.is_some() && cur != tgt
+        };
+        let mut first = Vec::new();
+        for (t, table) in &self.tgt.tables {
+            if t == name || !changes(self, t) {
+                continue;
+            }
+            let references = |from: &Table, to: &QualifiedName| {
+                from.foreign_keys.values().any(|fk| &fk.ref_table == to)
+            };
+            let before = if new.unlogged {
+                references(table, name)
+            } else {
+                references(new, t)
+            };
+            if before {
+                first.push(Resource::Persistence(t.clone()));
+            }
+        }
+        let (verb, how) = if new.unlogged {
+            (
+                "UNLOGGED",
+                "unlogged (no longer written to the WAL: emptied after a crash, not replicated)",
+            )
+        } else {
+            ("LOGGED", "logged")
+        };
+        self.push(
+            new_step(
+                ObjectKind::Table,
+                name.to_string(),
+                Action::Alter,
+                Phase::Contract,
+                format!("make {name} {how}"),
+            )
+            .sql(format!("ALTER TABLE {} SET {verb}", qt(name)))
+            .lock(LockLevel::AccessExclusive, Cost::Rewrite)
+            .hazard(
+                HazardKind::TableRewrite,
+                format!("rewrites {name} under ACCESS EXCLUSIVE: its reads and writes wait until it is done"),
+            )
+            .requires(Resource::table(name))
+            .requires_all(first)
+            .provides(Resource::Persistence(name.clone())),
+        );
     }
 
     /// Resources a column type needs: user types that this plan creates.

@@ -422,7 +422,8 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
             ));
         }
         out.push(format!(
-            "CREATE TABLE {} ({})",
+            "CREATE {}TABLE {} ({})",
+            if t.unlogged { "UNLOGGED " } else { "" },
             qualified(name),
             parts.join(", ")
         ));

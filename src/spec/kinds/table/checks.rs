@@ -148,6 +148,16 @@ pub(super) fn check_foreign_key(
         diags.push(d);
         return;
     };
+    if target.unlogged && schema.tables.get(table).is_some_and(|t| !t.unlogged) {
+        diags.push(
+            Diagnostic::new(
+                refs.value.table.span(),
+                format!("{what} references `{ref_table}`, which is unlogged, from a logged table"),
+            )
+            .help("PostgreSQL refuses it (the rows it points to may vanish after a crash): make both tables unlogged, or neither"),
+        );
+        return;
+    }
     let mut cols = Vec::new();
     let mut ok = true;
     for c in &refs.value.columns {

@@ -96,6 +96,10 @@ pub struct TableSpec {
     /// Row-level security policies: name to definition.
     #[serde(default)]
     pub policies: OrderedMap<Checked<PolicySpec>>,
+    /// `UNLOGGED`: not written to the WAL (faster writes; emptied after a
+    /// crash, not replicated).
+    #[serde(default)]
+    pub unlogged: bool,
     pub comment: Option<String>,
     /// Hint: the table's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,

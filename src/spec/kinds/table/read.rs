@@ -94,6 +94,7 @@ impl TableReader<'_> {
     pub fn read(&mut self, spec: TableSpec) -> (Table, Vec<(Ident, Located<ReferencesSpec>)>) {
         let mut table = Table {
             comment: spec.comment,
+            unlogged: spec.unlogged,
             ..Table::default()
         };
         if let Some(r) = &spec.renamed_from {

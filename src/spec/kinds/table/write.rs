@@ -171,6 +171,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
         m.push(("foreign_keys".into(), Y::Block(fks)));
     }
 
+    if t.unlogged {
+        m.push(("unlogged".into(), bool_y(true)));
+    }
     if let Some(c) = &t.comment {
         m.push(("comment".into(), text(c)));
     }

@@ -1,0 +1,1 @@
+SELECT count(*) FROM sessions; INSERT INTO imports (id) VALUES (100001);
