@@ -66,12 +66,8 @@ impl Kind for RowSecurities {
 
     fn added<'a>(p: &mut Planner<'a>, _: (), table: &'a QualifiedName, n: &'a RowSecurity) {
         // A renamed table keeps its flags.
-        let from = p
-            .tgt
-            .tables
-            .get(table)
-            .and_then(|t| t.renamed_from.as_ref());
-        let o = from
+        let o = p
+            .renamed_from_live(table)
             .and_then(|f| p.cur.row_security.get(f))
             .copied()
             .unwrap_or_default();
@@ -130,13 +126,7 @@ impl Planner<'_> {
     /// the table. A changed one is refused (change it in a migration of
     /// its own).
     fn policy_moves_with_its_table(&mut self, key: &PolicyKey, n: &Policy) -> bool {
-        let Some(from) = self
-            .tgt
-            .tables
-            .get(&key.table)
-            .and_then(|t| t.renamed_from.as_ref())
-            .filter(|f| self.cur.tables.contains_key(*f))
-        else {
+        let Some(from) = self.renamed_from_live(&key.table) else {
             return false;
         };
         let old = PolicyKey {

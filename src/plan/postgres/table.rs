@@ -64,6 +64,17 @@ impl Kind for Tables {
     }
 }
 
+impl<'a> Planner<'a> {
+    /// The live table that target table `table` is renamed from, if any.
+    pub(super) fn renamed_from_live(&self, table: &QualifiedName) -> Option<&'a QualifiedName> {
+        let (cur, tgt) = (self.cur, self.tgt);
+        tgt.tables
+            .get(table)
+            .and_then(|t| t.renamed_from.as_ref())
+            .filter(|f| cur.tables.contains_key(*f))
+    }
+}
+
 impl Planner<'_> {
     /// A new table is empty and unused: CREATE TABLE with its columns and
     /// own constraints is a catalog change. Its indexes and foreign keys

@@ -99,13 +99,7 @@ impl Planner<'_> {
     /// the table. (A changed one is refused: change it in a migration of
     /// its own.)
     fn moves_with_its_table(&mut self, key: &TriggerKey, t: &Trigger) -> bool {
-        let Some(from) = self
-            .tgt
-            .tables
-            .get(&key.table)
-            .and_then(|tb| tb.renamed_from.as_ref())
-            .filter(|f| self.cur.tables.contains_key(*f))
-        else {
+        let Some(from) = self.renamed_from_live(&key.table) else {
             return false;
         };
         let old = TriggerKey {
@@ -303,63 +297,91 @@ impl Planner<'_> {
         column: &Ident,
         phase: Phase,
     ) -> TriggersAround {
-        let hits: Vec<(TriggerKey, Trigger)> = self
+        let tgt = self.tgt;
+        let hits = self
             .cur
             .triggers
             .iter()
-            .filter(|(k, t)| &k.table == table && t.names_column(column))
-            .map(|(k, t)| (k.clone(), t.clone()))
-            .collect();
-        let mut around = TriggersAround::default();
-        for (key, current) in hits {
-            around.drops.push(drop_trigger(&key));
-            around.dropped.push(key.name.to_string());
-            let back = match self.tgt.triggers.get(&key) {
-                Some(t) => {
-                    self.triggers_done.insert(key.clone());
-                    Some(t)
-                }
-                None if phase == Phase::Contract => {
-                    self.triggers_done.insert(key.clone());
-                    None
-                }
-                None => Some(&current),
-            };
-            if let Some(t) = back {
-                around.creates.extend(create_trigger(&key, t));
-                around.made_again.push(key.name.to_string());
-            }
-        }
+            .filter(|(k, t)| &k.table == table && t.names_column(column));
+        let triggers = remade(
+            hits,
+            &tgt.triggers,
+            phase,
+            &mut self.triggers_done,
+            |k| k.name.to_string(),
+            drop_trigger,
+            create_trigger,
+        );
         // Policies too: PostgreSQL will not drop or retype a column one
         // names.
-        let hits: Vec<(PolicyKey, Policy)> = self
+        let hits = self
             .cur
             .policies
             .iter()
-            .filter(|(k, p)| &k.table == table && super::policy::policy_names(p, column))
-            .map(|(k, p)| (k.clone(), p.clone()))
-            .collect();
-        for (key, current) in hits {
-            around.drops.push(drop_policy(&key));
-            around.policies_dropped.push(key.name.to_string());
-            let back = match self.tgt.policies.get(&key) {
-                Some(p) => {
-                    self.policies_done.insert(key.clone());
-                    Some(p)
-                }
-                None if phase == Phase::Contract => {
-                    self.policies_done.insert(key.clone());
-                    None
-                }
-                None => Some(&current),
-            };
-            if let Some(p) = back {
-                around.creates.extend(create_policy(&key, p));
-                around.policies_made_again.push(key.name.to_string());
-            }
+            .filter(|(k, p)| &k.table == table && super::policy::policy_names(p, column));
+        let policies = remade(
+            hits,
+            &tgt.policies,
+            phase,
+            &mut self.policies_done,
+            |k| k.name.to_string(),
+            drop_policy,
+            create_policy,
+        );
+        TriggersAround {
+            drops: [triggers.drops, policies.drops].concat(),
+            creates: [triggers.creates, policies.creates].concat(),
+            dropped: triggers.dropped,
+            made_again: triggers.made_again,
+            policies_dropped: policies.dropped,
+            policies_made_again: policies.made_again,
         }
-        around
     }
+}
+
+/// Objects of one kind dropped around a change and made again after it.
+#[derive(Default)]
+struct Remade {
+    drops: Vec<String>,
+    creates: Vec<String>,
+    dropped: Vec<String>,
+    made_again: Vec<String>,
+}
+
+/// The live objects `hits` dropped around a step of `phase`, and what
+/// comes back after it: the target's definition (then final, so marked
+/// done), nothing in contract when the target drops the object (done
+/// too), else the live definition, for the object's own rule to change.
+fn remade<'v, K: Ord + Clone + 'v, V: 'v>(
+    hits: impl Iterator<Item = (&'v K, &'v V)>,
+    target: &'v BTreeMap<K, V>,
+    phase: Phase,
+    done: &mut std::collections::BTreeSet<K>,
+    name: impl Fn(&K) -> String,
+    drop: impl Fn(&K) -> String,
+    create: impl Fn(&K, &V) -> Vec<String>,
+) -> Remade {
+    let mut out = Remade::default();
+    for (key, current) in hits {
+        out.drops.push(drop(key));
+        out.dropped.push(name(key));
+        let back = match target.get(key) {
+            Some(t) => {
+                done.insert(key.clone());
+                Some(t)
+            }
+            None if phase == Phase::Contract => {
+                done.insert(key.clone());
+                None
+            }
+            None => Some(current),
+        };
+        if let Some(t) = back {
+            out.creates.extend(create(key, t));
+            out.made_again.push(name(key));
+        }
+    }
+    out
 }
 
 /// Triggers dropped before a change to a column they name and made again
