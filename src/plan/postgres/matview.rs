@@ -101,11 +101,11 @@ impl Planner<'_> {
         .provides(Resource::Refreshed(beside.clone()));
         refresh.timeouts.statement_timeout_ms = Some(0);
         self.push(refresh);
-        // The swap, with every view over it out of the way.
+        // The swap, with every view over it out of the way: the live ones
+        // dropped and made again, new ones made there (not in expand,
+        // where they would read the old definition).
         let over: BTreeSet<QualifiedName> = self
-            .cur
-            .views
-            .iter()
+            .all_views()
             .filter(|(v, view)| *v != name && reads(view, name, None))
             .map(|(v, _)| v.clone())
             .collect();
@@ -254,6 +254,35 @@ mod tests {
                 .iter()
                 .any(|s| s.starts_with("CREATE MATERIALIZED VIEW public.m ")),
             "{widen:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_view_over_a_redefined_materialized_view_is_made_at_the_swap() {
+        let from = schema(&format!(
+            "{T}materialized_views: {{ m: 'SELECT id FROM t' }}"
+        ));
+        let to = schema(&format!(
+            "{T}materialized_views: {{ m: 'SELECT id, a FROM t' }}\nviews: {{ v: 'SELECT a FROM m' }}"
+        ));
+        let p = plan(&from, &to, &PlanOptions::default()).expect("plans");
+        let swap = p
+            .steps
+            .iter()
+            .find(|s| s.description.starts_with("swap in"))
+            .expect("a swap");
+        assert_eq!(swap.phase, Phase::Contract);
+        assert!(
+            swap.statements
+                .iter()
+                .any(|s| s.starts_with("CREATE VIEW public.v ")),
+            "{swap:?}"
+        );
+        assert!(
+            !p.steps
+                .iter()
+                .any(|s| s.phase == Phase::Expand && s.description.contains("public.v")),
+            "the view is not made in expand, over the old definition"
         );
     }
 

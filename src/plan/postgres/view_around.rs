@@ -54,7 +54,7 @@ impl Planner<'_> {
     }
 
     /// Every view, live or new (the live definition for one that is both).
-    fn all_views(&self) -> impl Iterator<Item = (&QualifiedName, &View)> {
+    pub(super) fn all_views(&self) -> impl Iterator<Item = (&QualifiedName, &View)> {
         self.cur.views.iter().chain(
             self.tgt
                 .views
