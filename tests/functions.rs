@@ -316,7 +316,15 @@ async fn a_column_a_standard_body_reads_is_kept_or_goes_after_the_function() {
             "contract: drop column public.orders.legacy"
         ]
     );
-    let to = spec::read_str(Path::new("t.yaml"), &without_legacy).expect("reads");
+    apply_all(&db, &without_legacy).await;
+    let (p, _) = plan_live(&db, &without_legacy).await;
+    assert!(p.is_empty(), "{:?}", outline(&p));
+}
+
+/// Applies the target file text `yaml` to `db`, every phase, every
+/// hazard allowed.
+async fn apply_all(db: &TestDb, yaml: &str) {
+    let to = spec::read_str(Path::new("t.yaml"), yaml).expect("reads");
     let opts = ApplyOptions {
         allow_hazards: HazardKind::ALL.to_vec(),
         ..ApplyOptions::default()
@@ -324,8 +332,6 @@ async fn a_column_a_standard_body_reads_is_kept_or_goes_after_the_function() {
     apply(&db.url, Some(&to), PhaseSel::All, &opts, &Silent)
         .await
         .expect("applies");
-    let (p, _) = plan_live(&db, &without_legacy).await;
-    assert!(p.is_empty(), "{:?}", outline(&p));
 }
 
 #[tokio::test]
@@ -366,12 +372,5 @@ async fn a_function_a_kept_default_calls_is_not_dropped_under_it() {
             "contract: drop function public.new_code()"
         ]
     );
-    let to = spec::read_str(Path::new("t.yaml"), &changed).expect("reads");
-    let opts = ApplyOptions {
-        allow_hazards: HazardKind::ALL.to_vec(),
-        ..ApplyOptions::default()
-    };
-    apply(&db.url, Some(&to), PhaseSel::All, &opts, &Silent)
-        .await
-        .expect("applies");
+    apply_all(&db, &changed).await;
 }
