@@ -134,7 +134,7 @@ pub struct Compared {
     /// Read the current schema from this YAML file instead of a live database (offline; the database settings are then not used).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
-    /// With --from: a scratch PostgreSQL database (empty, say) where the server reads both files' views, as a plan against a live database has them read: each file's tables are made there in a transaction that is rolled back.
+    /// With --from: a scratch PostgreSQL database (empty, say) where the server reads both files' views, materialized views and functions, as a plan against a live database has them read: each file's tables are made there in a transaction that is rolled back.
     #[arg(long, value_name = "URL", requires = "from")]
     pub dev_url: Option<String>,
     /// The target schema.
