@@ -165,7 +165,7 @@ pub(crate) fn apply_options(
             "security_invoker" => view.security_invoker = flag()?,
             _ if view.is_materialized() => {
                 return Err(format!(
-                    "the storage parameter {o} is not modeled by bellows"
+                    "the storage parameter {o} is not modeled by bellows; reset it (ALTER MATERIALIZED VIEW ... RESET ({k})) to manage this view, or name only other schemas with --schema"
                 ));
             }
             _ => return Err(format!("the option {o} is not modeled by bellows")),
