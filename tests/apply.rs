@@ -19,7 +19,7 @@ use support::TestDb;
 fn all_hazards() -> ApplyOptions {
     ApplyOptions {
         allow_hazards: HazardKind::ALL.to_vec(),
-        batch_size: 2,
+        batch_size: Some(2),
         ..ApplyOptions::default()
     }
 }

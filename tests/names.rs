@@ -16,7 +16,7 @@ use support::TestDb;
 fn everything_allowed() -> ApplyOptions {
     ApplyOptions {
         allow_hazards: HazardKind::ALL.to_vec(),
-        batch_size: 2,
+        batch_size: Some(2),
         ..ApplyOptions::default()
     }
 }

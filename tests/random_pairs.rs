@@ -54,7 +54,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 fn options() -> ApplyOptions {
     ApplyOptions {
         allow_hazards: HazardKind::ALL.to_vec(),
-        batch_size: 2,
+        batch_size: Some(2),
         ..ApplyOptions::default()
     }
 }

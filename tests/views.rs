@@ -99,7 +99,7 @@ async fn only_the_views_over_a_changed_column_are_rebuilt_and_the_old_app_reads_
     let target = spec::read_str(Path::new("target.yaml"), &yaml).expect("target");
     let opts = ApplyOptions {
         allow_hazards: HazardKind::ALL.to_vec(),
-        batch_size: 7,
+        batch_size: Some(7),
         ..ApplyOptions::default()
     };
     let old_app = "SELECT email FROM emails WHERE id = 3; SELECT n FROM name_count; SELECT name FROM names WHERE id = 4; INSERT INTO users (id, email, name) VALUES (1000, 'o@x.y', 'old');";

@@ -9,6 +9,7 @@
 mod abort;
 mod driver;
 mod interrupt;
+mod pace;
 mod postgres;
 mod run;
 mod state;
@@ -20,6 +21,7 @@ use std::time::Duration;
 pub use abort::{AbortReport, abort, abort_preview, undo_target};
 pub use driver::{Blocker, Holder, LEASE};
 pub use interrupt::Interrupt;
+pub use pace::PauseCause;
 pub use run::apply;
 pub use state::{MigrationState, StepState};
 pub use status::{Activity, Status, StepStatus, status};
@@ -60,8 +62,24 @@ pub struct ApplyOptions {
     pub lock_timeout: Duration,
     pub statement_timeout: Duration,
     pub max_retries: u32,
-    pub batch_size: u32,
+    /// Rows in every backfill batch (`--batch-size`); `None`: as many as
+    /// hold `batch_time`.
+    pub batch_size: Option<u32>,
+    /// What one backfill batch should take (`--batch-time`): the size
+    /// follows it, batch after batch; never more than a quarter of
+    /// `lock_timeout`, since a batch holds its row locks until it commits.
+    pub batch_time: Duration,
+    /// A rest after every backfill batch (`--pause`).
     pub pause: Option<Duration>,
+    /// Backfills wait while a streaming replica replays further behind
+    /// than this (`--max-replica-lag`); `None`: replicas are not watched.
+    pub max_replica_lag: Option<Duration>,
+    /// SQL that returns one boolean, run between backfill batches: true
+    /// pauses the backfill (`--throttle-query`).
+    pub throttle_query: Option<String>,
+    /// A backfill paused for this long stops the apply, with the cause
+    /// (`--max-pause`); it goes on from its checkpoint when run again.
+    pub max_pause: Duration,
     pub allow_hazards: Vec<HazardKind>,
     pub dry_run: bool,
     /// Stop requests (the CLI's Ctrl-C); nobody asks by default.
@@ -74,8 +92,12 @@ impl Default for ApplyOptions {
             lock_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(60),
             max_retries: 10,
-            batch_size: 5000,
+            batch_size: None,
+            batch_time: Duration::from_millis(200),
             pause: None,
+            max_replica_lag: Some(Duration::from_secs(5)),
+            throttle_query: None,
+            max_pause: Duration::from_secs(30 * 60),
             allow_hazards: Vec::new(),
             dry_run: false,
             interrupt: Interrupt::new(),
@@ -148,6 +170,17 @@ pub enum Event<'a> {
         total: u64,
         before: u64,
         finished: bool,
+    },
+    /// A backfill waits before its next batch (reported again when the
+    /// cause changes).
+    BackfillPaused {
+        step: &'a Step,
+        cause: &'a PauseCause,
+    },
+    /// It goes on after a pause.
+    BackfillResumed {
+        step: &'a Step,
+        paused_for: Duration,
     },
     StepFinished {
         number: usize,
@@ -245,6 +278,24 @@ pub enum ApplyError {
     },
     #[error("stopped at your request {at}; run the same command again to resume")]
     Interrupted { at: String },
+    #[error(
+        "step `{step}` paused for {}s, longer than --max-pause: {cause}. It stopped {at}; once the cause is gone run the same command again, or raise --max-pause", waited.as_secs()
+    )]
+    PausedTooLong {
+        step: String,
+        waited: Duration,
+        cause: String,
+        at: String,
+    },
+    #[error(
+        "--throttle-query failed{}: {message}\n  query: {query}\n  it must return one row with one boolean (true pauses the backfill); the backfill stopped {at}, and goes on from there when run again", sqlstate.as_ref().map(|s| format!(" (SQLSTATE {s})")).unwrap_or_default()
+    )]
+    ThrottleQuery {
+        query: String,
+        sqlstate: Option<String>,
+        message: String,
+        at: String,
+    },
     #[error("after {phase}, the database does not have what the phase should leave: {missing}")]
     Verify {
         phase: &'static str,

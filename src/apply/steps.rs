@@ -144,6 +144,8 @@ pub(super) async fn record_failure<D: Driver>(
 ) -> Result<(), ApplyError> {
     let (status, msg, state) = match e {
         ApplyError::Interrupted { at } => (StepState::Interrupted, at.clone(), None),
+        // Nothing failed: the database asked it to wait, for too long.
+        e @ ApplyError::PausedTooLong { .. } => (StepState::Interrupted, e.to_string(), None),
         ApplyError::Step {
             message, sqlstate, ..
         } => (StepState::Failed, message.clone(), sqlstate.clone()),

@@ -37,6 +37,50 @@ fn lock_timeout(text: &str) -> Result<std::time::Duration, CliError> {
     Ok(d)
 }
 
+fn batch_size(rows: Option<u32>) -> Result<Option<u32>, CliError> {
+    match rows {
+        Some(0) => Err(CliError::Usage(
+            "--batch-size 0: a batch needs at least one row".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// A batch holds its rows' locks until it commits, and an application
+/// transaction that wants one of those rows waits that long.
+fn check_batch_time(
+    text: &str,
+    batch_time: std::time::Duration,
+    lock_timeout: std::time::Duration,
+) -> Result<(), CliError> {
+    if batch_time.is_zero() {
+        return Err(CliError::Usage(format!(
+            "--batch-time {text}: give a duration such as 200ms"
+        )));
+    }
+    if !lock_timeout.is_zero() && batch_time > lock_timeout / 4 {
+        return Err(CliError::Usage(format!(
+            "--batch-time {text}: a batch holds the locks of its rows until it commits, so it may take at most a quarter of --lock-timeout ({}ms here); give {}ms or less, or raise --lock-timeout",
+            lock_timeout.as_millis(),
+            (lock_timeout / 4).as_millis()
+        )));
+    }
+    Ok(())
+}
+
+fn max_replica_lag(text: &str) -> Result<Option<std::time::Duration>, CliError> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let d = duration(text, "--max-replica-lag")?;
+    if d.is_zero() {
+        return Err(CliError::Usage(format!(
+            "--max-replica-lag {text}: no replica is ever exactly up to date; give a duration such as 5s, or `none` to not watch replicas"
+        )));
+    }
+    Ok(Some(d))
+}
+
 /// Turns Ctrl-C and SIGTERM into stop requests: the first stops after the
 /// statement or batch under way, the second cancels that statement too.
 fn stop_on_signals(interrupt: bellows::apply::Interrupt) {
@@ -114,12 +158,16 @@ pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
         lock_timeout: lock_timeout(&a.lock_timeout)?,
         statement_timeout: duration(&a.statement_timeout, "--statement-timeout")?,
         max_retries: a.max_retries,
-        batch_size: a.batch_size.max(1),
+        batch_size: batch_size(a.batch_size)?,
+        batch_time: duration(&a.batch_time, "--batch-time")?,
         pause: a
             .pause
             .as_deref()
             .map(|p| duration(p, "--pause"))
             .transpose()?,
+        max_replica_lag: max_replica_lag(&a.max_replica_lag)?,
+        throttle_query: a.throttle_query.clone(),
+        max_pause: duration(&a.max_pause, "--max-pause")?,
         allow_hazards: a
             .allow_hazards
             .iter()
@@ -128,6 +176,7 @@ pub(super) fn apply_cmd(a: &ApplyArgs) -> Result<ExitCode, CliError> {
         dry_run: a.dry_run,
         interrupt: bellows::apply::Interrupt::new(),
     };
+    check_batch_time(&a.batch_time, opts.batch_time, opts.lock_timeout)?;
     let phase = match a.phase {
         Phase::Expand => bellows::apply::PhaseSel::One(bellows::plan::Phase::Expand),
         Phase::Migrate => bellows::apply::PhaseSel::One(bellows::plan::Phase::Migrate),

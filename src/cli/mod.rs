@@ -203,12 +203,24 @@ pub struct ApplyArgs {
     /// How often a statement that timed out waiting for a lock is retried.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_retries: u32,
-    /// Rows per backfill batch; each batch is its own short transaction.
-    #[arg(long, value_name = "ROWS", default_value_t = 5000)]
-    pub batch_size: u32,
+    /// How long one backfill batch should take: each batch is its own short transaction, holding its rows' locks until it commits, and the next batch is sized from the last one's rate to take this long (at most a quarter of --lock-timeout).
+    #[arg(long, value_name = "DURATION", default_value = "200ms")]
+    pub batch_time: String,
+    /// Rows in every backfill batch, fixed, instead of sizing batches by --batch-time.
+    #[arg(long, value_name = "ROWS")]
+    pub batch_size: Option<u32>,
     /// Pause between backfill batches, to leave room for the application.
     #[arg(long, value_name = "DURATION")]
     pub pause: Option<String>,
+    /// Backfills wait while a streaming replica replays further behind than this (read on the primary, in pg_stat_replication); `none` to not watch replicas.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub max_replica_lag: String,
+    /// SQL run between backfill batches, returning one boolean: true pauses the backfill (for the load signals a team already watches). Runs read-only, under --statement-timeout.
+    #[arg(long, value_name = "SQL")]
+    pub throttle_query: Option<String>,
+    /// A backfill paused longer than this stops apply with the cause; the same command goes on from its checkpoint.
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub max_pause: String,
     /// Run steps with this hazard (repeatable); without it, steps with a destructive hazard (data-loss, table-rewrite, long-lock, index-dropped, untracked-dependencies) are refused before anything runs. The others are only reported.
     #[arg(long = "allow-hazard", value_name = "KIND", value_parser = hazard_values())]
     pub allow_hazards: Vec<String>,

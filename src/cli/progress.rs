@@ -157,6 +157,23 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// A line above the bar on a terminal (which also shows `status` as
+    /// its message until the next batch), a plain line otherwise.
+    fn backfill_note(&self, line: &str, status: Option<&str>) {
+        let b = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        match &b.bar {
+            Some(bar) if self.tty => {
+                bar.println(format!("    {line}"));
+                if let Some(s) = status {
+                    bar.set_message(s.to_string());
+                }
+            }
+            _ => errln!("    {line}"),
+        }
+    }
+}
+
 impl Observer for Progress {
     fn on(&self, event: Event<'_>) {
         use Event::*;
@@ -241,6 +258,14 @@ impl Observer for Progress {
                 finished,
                 ..
             } => self.backfill(done, total, before, finished),
+            BackfillPaused { cause, .. } => {
+                let line = format!("paused: {cause}");
+                self.backfill_note(&line, Some(&line))
+            }
+            BackfillResumed { paused_for, .. } => self.backfill_note(
+                &format!("resumed after a pause of {}", short_duration(paused_for)),
+                None,
+            ),
             StepFinished { elapsed, .. } => {
                 errln!("    done in {:.2}s", elapsed.as_secs_f64())
             }

@@ -244,6 +244,7 @@ pub struct Hazard {
 /// A batched backfill: `UPDATE table SET col = expr` in batches, each its
 /// own transaction: keyset-paginated by a unique key over NOT NULL
 /// columns (the primary key first), or, without one, by ranges of pages.
+/// One pass may fill several columns of the table (`also`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backfill {
     pub table: QualifiedName,
@@ -254,12 +255,33 @@ pub struct Backfill {
     /// Only rows where the column is still NULL are touched (so a re-run
     /// and rows filled by the sync trigger are not done twice).
     pub only_null: bool,
+    /// More columns the same pass fills, each from its expression (absent
+    /// from plans that fill one column, and from plans stored by bellows
+    /// versions before passes were shared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Fill>,
+}
+
+/// One more column a backfill's pass fills.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    pub column: Ident,
+    pub expression: String,
 }
 
 impl Backfill {
     /// Whether it pages by physical position (the table has no key).
     pub fn by_position(&self) -> bool {
         self.key.is_empty()
+    }
+
+    /// Every column the pass fills, with its expression, first to last.
+    pub fn fills(&self) -> impl Iterator<Item = (&Ident, &str)> {
+        std::iter::once((&self.column, self.expression.as_str())).chain(
+            self.also
+                .iter()
+                .map(|f| (&f.column, f.expression.as_str())),
+        )
     }
 }
 

@@ -250,6 +250,48 @@ impl Cluster {
                 .expect("chmod");
             give(&p);
         }
+        Cluster::launch(bindir, dir, data, conf, Some(hba))
+    }
+
+    /// Starts a streaming replica of this cluster (which must allow
+    /// replication connections): a base backup with its recovery
+    /// settings (`pg_basebackup -R`), `conf` appended to its
+    /// postgresql.conf, on a port of its own.
+    pub fn replica(&self, conf: &str) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("data dir");
+        std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("chmod");
+        give(&data);
+        let out = as_server_user(&self.bindir.join("pg_basebackup"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args(["-R", "-X", "stream", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .expect("pg_basebackup runs");
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Cluster::launch(self.bindir.clone(), dir, data, conf, None)
+    }
+
+    /// Starts the cluster in `data` on a free port, with `conf` appended
+    /// to its postgresql.conf and `hba` (if given) as its pg_hba.conf.
+    fn launch(
+        bindir: PathBuf,
+        dir: tempfile::TempDir,
+        data: PathBuf,
+        conf: &str,
+        hba: Option<&str>,
+    ) -> Cluster {
         let port = free_port();
         let socket = dir.path().join("socket");
         std::fs::create_dir(&socket).expect("socket dir");
@@ -260,7 +302,9 @@ impl Cluster {
             socket.display()
         ));
         std::fs::write(data.join("postgresql.conf"), pgconf).expect("conf");
-        std::fs::write(data.join("pg_hba.conf"), hba).expect("hba");
+        if let Some(hba) = hba {
+            std::fs::write(data.join("pg_hba.conf"), hba).expect("hba");
+        }
         let log = dir.path().join("server.log");
         std::fs::write(&log, "").expect("log");
         give(&log);
@@ -286,6 +330,11 @@ impl Cluster {
             data,
             bindir,
         }
+    }
+
+    /// The URL of database `db` on this cluster, as `postgres`.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 }
 

@@ -3,15 +3,20 @@
 //! re-run (after a crash, or a stop request between batches) goes on
 //! after the last committed batch and no row is written twice.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::driver::PgDriver;
+use super::health::PgHealth;
 use super::ledger;
 use super::session;
 use super::steps::statement_error;
 use super::watch::watched;
 use crate::apply::driver::StepRun;
+use crate::apply::pace::{BatchSizer, wait_until_healthy};
 use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
 use crate::apply::{ApplyError, Event};
 use crate::conn::postgres::query_scalar;
@@ -19,12 +24,21 @@ use crate::plan::Backfill;
 use crate::plan::Step;
 use crate::sql::postgres::{BackfillSql, literals, qualified};
 
-/// A committed batch: the last key it covered and how many rows it had.
-type Batch = (Vec<String>, i64);
+/// A committed batch: the last key it covered (or the next page and the
+/// table's file), its rows, the units it spanned (rows, or pages), and
+/// when its UPDATE began.
+type Batch = (Vec<String>, i64, u64, Instant);
+
+/// Rows the first batch takes when batches are sized by time: small
+/// enough to be quick on any row width; the sizer doubles it from there.
+const FIRST_ROWS: u64 = 1000;
+const MAX_ROWS: u64 = 1_000_000;
 
 /// Batches by key or by ranges of pages, each its own transaction that
 /// also records the checkpoint (the last key, or the next page): a re-run
 /// continues after the last committed batch, and no row is updated twice.
+/// Before each batch the database's health is read, and the backfill
+/// waits while it is poor.
 pub(super) async fn backfill(
     db: &PgDriver,
     s: &StepRun<'_>,
@@ -46,24 +60,37 @@ pub(super) async fn backfill(
         .await
         .map_err(|e| step_error(step, &count_sql, statement_error(&e)))?;
     ledger::commit(tx, "count the rows").await?;
-    let pages_per_batch = if b.by_position() {
-        Some(pages_per_batch(db, step, &sql, total, opts.batch_size).await?)
+    let fixed = opts.batch_size.map(u64::from);
+    let mut sizer = if b.by_position() {
+        let rows_per_page = rows_per_page(db, step, &sql, total).await?;
+        let pages = |rows: u64| ((rows as f64 / rows_per_page).floor() as u64).max(1);
+        BatchSizer::new(
+            opts,
+            fixed.map(pages),
+            pages(FIRST_ROWS),
+            1,
+            pages(MAX_ROWS),
+        )
     } else {
-        None
+        BatchSizer::new(opts, fixed, FIRST_ROWS, 1, MAX_ROWS)
     };
     let n = b.key.len();
     let (lock_ms, stmt_ms) = timeouts(step, opts);
     let mut checkpoint = row.checkpoint.clone();
     let before = row.rows_done.max(0) as u64;
-    let mut done = before;
+    let done = AtomicU64::new(before);
     let mut attempt = 0;
-    let at = |done: u64| {
+    let at = || {
         format!(
-            "in `{}` after {done} rows; it goes on from its checkpoint on resume",
-            step.description
+            "in `{}` after {} rows; it goes on from its checkpoint on resume",
+            step.description,
+            done.load(Ordering::Relaxed)
         )
     };
+    let mut health = PgHealth::new(&db.pool, obs, &at);
     loop {
+        wait_until_healthy(&mut health, step, &at, opts, obs).await?;
+        let size = sizer.size();
         let lower = checkpoint.as_deref().map(literals);
         let mut tx = db.begin("begin a batch").await?;
         let run: Result<Option<Batch>, Failure> = async {
@@ -87,20 +114,38 @@ pub(super) async fn backfill(
                 .ok();
             // Simple-protocol statements with the keys as literals: one
             // round trip each, and the very text `--format sql` shows.
-            let (update_sql, upper, count) = match pages_per_batch {
-                None => {
-                    let bound_sql = sql.next_batch(lower.as_deref(), opts.batch_size);
-                    let found: Option<PgRow> = sqlx::raw_sql(AssertSqlSafe(bound_sql.clone()))
+            let (update_sql, upper, count, units) = match b.by_position() {
+                false => {
+                    // A full batch: its last key, found by skipping index
+                    // entries; else the rest, counted.
+                    let end_sql = sql.batch_end(lower.as_deref(), size);
+                    let end: Option<PgRow> = sqlx::raw_sql(AssertSqlSafe(end_sql.clone()))
                         .fetch_optional(&mut *tx)
                         .await
-                        .map_err(fail(&bound_sql))?;
-                    let Some(found) = found else { return Ok(None) };
-                    let upper: Vec<String> = (0..n).map(|i| found.get::<String, _>(i)).collect();
-                    let count: i64 = found.get(n);
+                        .map_err(fail(&end_sql))?;
+                    let (upper, count) = match end {
+                        Some(end) => {
+                            let upper: Vec<String> =
+                                (0..n).map(|i| end.get::<String, _>(i)).collect();
+                            (upper, size as i64)
+                        }
+                        None => {
+                            let rest_sql = sql.last_batch(lower.as_deref(), size);
+                            let rest: Option<PgRow> =
+                                sqlx::raw_sql(AssertSqlSafe(rest_sql.clone()))
+                                    .fetch_optional(&mut *tx)
+                                    .await
+                                    .map_err(fail(&rest_sql))?;
+                            let Some(rest) = rest else { return Ok(None) };
+                            let upper: Vec<String> =
+                                (0..n).map(|i| rest.get::<String, _>(i)).collect();
+                            (upper, rest.get::<i64, _>(n))
+                        }
+                    };
                     let update = sql.update(lower.as_deref(), &literals(&upper));
-                    (update, upper, Some(count))
+                    (update, upper, Some(count), count.max(0) as u64)
                 }
-                Some(per_batch) => {
+                true => {
                     // The table's end is read again each batch: rows an
                     // update moved past it are reached too.
                     let pages_sql = sql.pages();
@@ -121,13 +166,14 @@ pub(super) async fn backfill(
                     if lo >= pages {
                         return Ok(None);
                     }
-                    let hi = lo + per_batch;
+                    let hi = lo.saturating_add(size as i64);
                     let open = hi >= pages;
                     let update = sql
                         .update_pages(&lo.to_string(), (!open).then(|| hi.to_string()).as_deref());
-                    (update, vec![hi.to_string(), file], None)
+                    (update, vec![hi.to_string(), file], None, size)
                 }
             };
+            let started = Instant::now();
             let w = watched(
                 &db.pool,
                 pid,
@@ -151,7 +197,7 @@ pub(super) async fn backfill(
             ledger::save_checkpoint_in(&mut tx, id, pos, &upper, count)
                 .await
                 .map_err(fail("record the checkpoint"))?;
-            Ok(Some((upper, count)))
+            Ok(Some((upper, count, units, started)))
         }
         .await;
         match run {
@@ -159,54 +205,56 @@ pub(super) async fn backfill(
                 let _ = tx.commit().await;
                 obs.on(Event::BackfillProgress {
                     step,
-                    done,
+                    done: done.load(Ordering::Relaxed),
                     total: total as u64,
                     before,
                     finished: true,
                 });
                 return Ok(());
             }
-            Ok(Some((upper, count))) => {
+            Ok(Some((upper, count, units, started))) => {
                 tx.commit()
                     .await
                     .map_err(|e| step_error(step, "COMMIT", statement_error(&e)))?;
+                // From the UPDATE to the commit: how long the batch held
+                // its row locks, which is what its size is set by.
+                sizer.record(units, started.elapsed());
                 checkpoint = Some(upper);
-                done += count as u64;
+                done.fetch_add(count as u64, Ordering::Relaxed);
                 attempt = 0;
                 obs.on(Event::BackfillProgress {
                     step,
-                    done,
+                    done: done.load(Ordering::Relaxed),
                     total: total as u64,
                     before,
                     finished: false,
                 });
                 if opts.interrupt.requested() {
-                    return Err(ApplyError::Interrupted { at: at(done) });
+                    return Err(ApplyError::Interrupted { at: at() });
                 }
                 if let Some(p) = opts.pause
                     && opts.interrupt.sleep(p).await
                 {
-                    return Err(ApplyError::Interrupted { at: at(done) });
+                    return Err(ApplyError::Interrupted { at: at() });
                 }
             }
             Err(f) => {
                 let _ = tx.rollback().await;
-                after_failure(f, &mut attempt, step, &at(done), opts, obs).await?;
+                after_failure(f, &mut attempt, step, &at(), opts, obs).await?;
             }
         }
     }
 }
 
-/// Pages a batch spans when paging by position: `batch_size` rows at the
-/// table's rows per page (from the statistics, else from the count and
-/// the size now), at least one.
-async fn pages_per_batch(
+/// The table's rows per page (from the statistics, else from the count
+/// and the size now), at least one: how many pages a number of rows
+/// spans when paging by position.
+async fn rows_per_page(
     db: &PgDriver,
     step: &Step,
     sql: &BackfillSql<'_>,
     total: i64,
-    batch_size: u32,
-) -> Result<i64, ApplyError> {
+) -> Result<f64, ApplyError> {
     const WHAT: &str = "read the table's size";
     let pages_sql = sql.pages();
     let mut tx = ledger::begin(&db.pool, WHAT).await?;
@@ -222,5 +270,5 @@ async fn pages_per_batch(
     } else {
         total as f64 / pages.max(1) as f64
     };
-    Ok(((f64::from(batch_size) / per_page.max(1.0)).floor() as i64).max(1))
+    Ok(per_page.max(1.0))
 }

@@ -5,6 +5,7 @@
 
 mod backfill;
 mod driver;
+mod health;
 mod ledger;
 mod lock;
 mod session;

@@ -181,7 +181,15 @@ impl Planner<'_> {
             if let Some(expr) = &n.backfill
                 && let Some(key) = self.backfill_key(table, format!("making {cn} NOT NULL"))
             {
-                self.sync_trigger(table, Sync::FillNull { dst: &n.name, expr }, None);
+                self.sync_trigger(
+                    table,
+                    Sync::FillNull {
+                        dst: &n.name,
+                        expr,
+                        on_update: true,
+                    },
+                    None,
+                );
                 self.backfill(table, &key, &n.name, expr, true, false);
                 after = Some(Resource::filled(table, &n.name));
             }

@@ -108,7 +108,15 @@ impl Planner<'_> {
         self.push(step);
         if c.default.is_none() {
             // Rows the old app inserts meanwhile get the value too.
-            self.sync_trigger(table, Sync::FillNull { dst: &c.name, expr }, None);
+            self.sync_trigger(
+                table,
+                Sync::FillNull {
+                    dst: &c.name,
+                    expr,
+                    on_update: false,
+                },
+                None,
+            );
         }
         self.backfill(table, &key, &c.name, expr, true, true);
         if !c.nullable {

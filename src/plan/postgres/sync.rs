@@ -10,8 +10,17 @@ const ROW: &str = "bellows_row";
 
 /// How a sync trigger keeps a destination column in step.
 pub(super) enum Sync<'a> {
-    /// Fill `dst` from `expr` (over the row's columns) when it is NULL.
-    FillNull { dst: &'a Ident, expr: &'a str },
+    /// Fill `dst` from `expr` (over the row's columns) when it is NULL:
+    /// in rows inserted, and with `on_update` in rows updated too (an
+    /// existing column the old app may still set to NULL). A new column
+    /// no app version sets to NULL needs no trigger on UPDATE: a row
+    /// updated before the backfill reaches it is filled by the backfill,
+    /// which then pays no trigger call per row.
+    FillNull {
+        dst: &'a Ident,
+        expr: &'a str,
+        on_update: bool,
+    },
     /// `dst` follows `src` through `forward`; with `reverse`, writes to
     /// `dst` flow back to `src` too (a rename: each app writes its own name).
     Copy {
@@ -24,6 +33,20 @@ pub(super) enum Sync<'a> {
 
 fn eval_into(target: &str, expr: &str) -> String {
     format!("SELECT ({expr}) INTO {target} FROM (SELECT NEW.*) AS {ROW};")
+}
+
+/// The statement each batch of `fill` runs, with the batch's bounds as
+/// parameters: $1.. the last key done, then the batch's last key (or the
+/// first page and the page after the batch).
+pub(super) fn batch_statement(fill: &Backfill) -> String {
+    let n = fill.key.len();
+    let lower: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    let upper: Vec<String> = (n + 1..=2 * n).map(|i| format!("${i}")).collect();
+    if fill.by_position() {
+        BackfillSql::new(fill).update_pages("$1", Some("$2"))
+    } else {
+        BackfillSql::new(fill).update(Some(&lower), &upper)
+    }
 }
 
 impl Planner<'_> {
@@ -48,8 +71,22 @@ impl Planner<'_> {
             Sync::FillNull { dst, .. } => format!(" WHEN (NEW.{} IS NULL)", qi(dst)),
             Sync::Copy { .. } => String::new(),
         };
+        // The statements that fire it. A one-way copy only has work when
+        // the source is written (`UPDATE OF`): the backfill, which writes
+        // the destination, does not fire it, nor do updates of other
+        // columns (rows the backfill has not reached yet, it fills).
+        let events = match &sync {
+            Sync::FillNull {
+                on_update: false, ..
+            } => "INSERT".to_string(),
+            Sync::FillNull { .. } => "INSERT OR UPDATE".to_string(),
+            Sync::Copy {
+                src, reverse: None, ..
+            } => format!("INSERT OR UPDATE OF {}", qi(src)),
+            Sync::Copy { .. } => "INSERT OR UPDATE".to_string(),
+        };
         let (dst, body, requires) = match &sync {
-            Sync::FillNull { dst, expr } => (
+            Sync::FillNull { dst, expr, .. } => (
                 *dst,
                 format!(
                     "IF NEW.{d} IS NULL THEN {} END IF;",
@@ -117,7 +154,7 @@ impl Planner<'_> {
                 qt(&function)
             ))
             .sql(format!(
-                "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW{when} EXECUTE FUNCTION {}()",
+                "CREATE TRIGGER {} BEFORE {events} ON {} FOR EACH ROW{when} EXECUTE FUNCTION {}()",
                 qi(&name),
                 qt(table),
                 qt(&function)
@@ -187,19 +224,11 @@ impl Planner<'_> {
             column: column.clone(),
             expression: expr.to_string(),
             only_null,
+            also: Vec::new(),
         };
-        // The statement each batch runs, with the batch's bounds as
-        // parameters: $1.. the last key done, then the batch's last key
-        // (or the first page and the page after the batch).
-        let n = key.len();
-        let lower: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-        let upper: Vec<String> = (n + 1..=2 * n).map(|i| format!("${i}")).collect();
-        step = step.sql(if fill.by_position() {
-            BackfillSql::new(&fill).update_pages("$1", Some("$2"))
-        } else {
-            BackfillSql::new(&fill).update(Some(&lower), &upper)
-        });
+        step = step.sql(batch_statement(&fill));
         step.backfill = Some(fill);
+        self.pagings.insert(table.clone(), paging.how.clone());
         step = if new_column {
             step.undo_nothing()
         } else {

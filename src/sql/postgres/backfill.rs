@@ -40,11 +40,57 @@ impl<'a> BackfillSql<'a> {
             .join(", ")
     }
 
-    fn only_null(&self) -> String {
-        if self.b.only_null {
-            format!(" AND {} IS NULL", quote_ident(self.b.column.as_str()))
-        } else {
-            String::new()
+    /// `SET` of the pass: `c = (e)` for one column, which the `WHERE`
+    /// limits to rows that need it; for several, a column a row already
+    /// has keeps its value (`c = COALESCE(c, (e))`), since the row is
+    /// written for another column.
+    fn assignments(&self) -> String {
+        let several = !self.b.also.is_empty();
+        self.b
+            .fills()
+            .map(|(c, e)| {
+                let c = quote_ident(c.as_str());
+                if several && self.b.only_null {
+                    format!("{c} = COALESCE({c}, ({e}))")
+                } else {
+                    format!("{c} = ({e})")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The rows of a batch the pass writes, as ` AND ...` (or nothing):
+    /// with `only_null`, those still NULL in a column it fills; by pages,
+    /// only where a value comes out (see `update_pages`). A row qualifies
+    /// for any one of the columns.
+    fn needs(&self, by_pages: bool) -> String {
+        let conds: Vec<String> = self
+            .b
+            .fills()
+            .map(|(c, e)| {
+                let mut parts = Vec::new();
+                if self.b.only_null {
+                    parts.push(format!("{} IS NULL", quote_ident(c.as_str())));
+                }
+                if by_pages {
+                    parts.push(format!("({e}) IS NOT NULL"));
+                }
+                parts.join(" AND ")
+            })
+            .filter(|c| !c.is_empty())
+            .collect();
+        match conds.len() {
+            0 => String::new(),
+            1 => format!(" AND {}", conds[0]),
+            _ => format!(
+                " AND ({})",
+                conds
+                    .iter()
+                    .map(|c| format!("({c})"))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            ),
         }
     }
 
@@ -61,14 +107,13 @@ impl<'a> BackfillSql<'a> {
     /// literals (see `literals`) or placeholders.
     pub fn update(&self, lower: Option<&[String]>, upper: &[String]) -> String {
         format!(
-            "UPDATE {t} SET {c} = ({e}) WHERE {after} AND ({keys}) <= ({up}){only}",
+            "UPDATE {t} SET {set} WHERE {after} AND ({keys}) <= ({up}){needs}",
             t = qualified(&self.b.table),
-            c = quote_ident(self.b.column.as_str()),
-            e = self.b.expression,
+            set = self.assignments(),
             after = self.after(lower),
             keys = self.key_list(""),
             up = upper.join(", "),
-            only = self.only_null(),
+            needs = self.needs(false),
         )
     }
 
@@ -82,12 +127,11 @@ impl<'a> BackfillSql<'a> {
         // would move it to another page, where a later batch would find
         // it still NULL, again and again.
         format!(
-            "UPDATE {t} SET {c} = ({e}) WHERE ctid >= {lower}{upper}{only} AND ({e}) IS NOT NULL",
+            "UPDATE {t} SET {set} WHERE ctid >= {lower}{upper}{needs}",
             t = qualified(&self.b.table),
-            c = quote_ident(self.b.column.as_str()),
-            e = self.b.expression,
+            set = self.assignments(),
             lower = page_tid(lo),
-            only = self.only_null(),
+            needs = self.needs(true),
         )
     }
 
@@ -104,10 +148,40 @@ impl<'a> BackfillSql<'a> {
         )
     }
 
-    /// The statement that finds the next batch after `lower`: one row with
-    /// the batch's last key (each column as text) and its number of rows;
-    /// no row when nothing is left.
-    pub fn next_batch(&self, lower: Option<&[String]>, size: u32) -> String {
+    /// The statement that finds the last key of a full batch of `size`
+    /// rows after `lower` (each key column as text), reading just those
+    /// index entries; no row when fewer than `size` are left, which
+    /// `last_batch` then covers.
+    pub fn batch_end(&self, lower: Option<&[String]>, size: u64) -> String {
+        // Qualified with the table's name: a bare name in ORDER BY would
+        // mean the text output column and sort keys as text.
+        let t = qualified(&self.b.table);
+        let in_table = |k: &Ident| format!("{t}.{}", quote_ident(k.as_str()));
+        let as_text = self
+            .b
+            .key
+            .iter()
+            .map(|k| format!("{}::text", in_table(k)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let order = self
+            .b
+            .key
+            .iter()
+            .map(in_table)
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {as_text} FROM {t} WHERE {after} ORDER BY {order} OFFSET {skip} LIMIT 1",
+            after = self.after(lower),
+            skip = size.saturating_sub(1),
+        )
+    }
+
+    /// The statement that finds the last batch after `lower`, of fewer
+    /// than `size` rows: one row with its last key (each column as text)
+    /// and its number of rows; no row when nothing is left.
+    pub fn last_batch(&self, lower: Option<&[String]>, size: u64) -> String {
         let desc = self
             .b
             .key
@@ -225,7 +299,7 @@ fn page_tid(n: &str) -> String {
     }
 }
 
-/// Key values (text, as `next_batch` returns them) as SQL literals.
+/// Key values (text, as `batch_end` and `last_batch` return them) as SQL literals.
 pub fn literals(values: &[String]) -> Vec<String> {
     values.iter().map(|v| quote_literal(v)).collect()
 }
@@ -250,7 +324,27 @@ mod tests {
             column: Ident::new("e.f").expect("ident"),
             expression: "'50%' || \"i.d\"".to_string(),
             only_null: true,
+            also: Vec::new(),
         }
+    }
+
+    #[test]
+    fn one_pass_fills_several_columns_each_where_it_is_null() {
+        let mut b = fill(&["id"]);
+        b.also.push(crate::plan::Fill {
+            column: Ident::new("n").expect("ident"),
+            expression: "m::bigint".into(),
+        });
+        let sql = BackfillSql::new(&b);
+        assert_eq!(
+            sql.update(Some(&["$1".into()]), &["$2".into()]),
+            "UPDATE \"odd.schema\".\"a.b\" SET \"e.f\" = COALESCE(\"e.f\", ('50%' || \"i.d\")), n = COALESCE(n, (m::bigint)) WHERE (id) > ($1) AND (id) <= ($2) AND ((\"e.f\" IS NULL) OR (n IS NULL))"
+        );
+        b.key.clear();
+        assert_eq!(
+            BackfillSql::new(&b).update_pages("$1", Some("$2")),
+            "UPDATE \"odd.schema\".\"a.b\" SET \"e.f\" = COALESCE(\"e.f\", ('50%' || \"i.d\")), n = COALESCE(n, (m::bigint)) WHERE ctid >= $1::tid AND ctid < $2::tid AND ((\"e.f\" IS NULL AND ('50%' || \"i.d\") IS NOT NULL) OR (n IS NULL AND (m::bigint) IS NOT NULL))"
+        );
     }
 
     #[test]
