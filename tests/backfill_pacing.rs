@@ -3,7 +3,8 @@
 //! it, whose replay it pauses) makes the backfill wait until the replica
 //! has caught up; a throttle query pauses it, and a pause longer than
 //! `max_pause` stops apply with its cause and resumes from the
-//! checkpoint; and batches grow to the batch time.
+//! checkpoint; batches grow to the batch time; and two fills of one table
+//! write each row once.
 
 mod support;
 
@@ -305,4 +306,51 @@ async fn batches_grow_to_the_batch_time() {
         "{batches} batches for 40,000 rows"
     );
     assert_eq!(unfilled(&db.url).await, 0);
+}
+
+#[tokio::test]
+async fn two_fills_of_one_table_write_each_row_once() {
+    let db = TestDb::new().await;
+    // A trigger counts every row an UPDATE writes: two passes would
+    // write each row twice. The target keeps it, so the plan leaves it.
+    const COUNT: &str = "BEGIN INSERT INTO writes VALUES (NEW.id); RETURN NEW; END";
+    let counted = format!(
+        "    triggers:\n      count_writes: {{ timing: after, events: [update], function: count_writes }}\n  writes:\n    columns:\n      id: {{ type: bigint }}\nfunctions:\n  count_writes():\n    returns: trigger\n    language: plpgsql\n    body: \"{COUNT}\"\n"
+    );
+    let from = "tables:\n  u:\n    columns:\n      id: { type: bigint, identity: always }\n      a: { type: text }\n      n: { type: integer }\n    primary_key: [id]\n  writes:\n    columns:\n      id: { type: bigint }\n";
+    let to = format!(
+        "tables:\n  u:\n    columns:\n      id: {{ type: bigint, identity: always }}\n      b: {{ type: text, renamed_from: a }}\n      n: {{ type: bigint }}\n    primary_key: [id]\n{counted}"
+    );
+    let from = bellows::spec::read_str(std::path::Path::new("from"), from).expect("from");
+    db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
+        .await;
+    db.exec(&format!(
+        "INSERT INTO u (a, n) SELECT 'row ' || g, g FROM generate_series(1, 3000) g;
+         CREATE FUNCTION count_writes() RETURNS trigger LANGUAGE plpgsql AS $${COUNT}$$;
+         CREATE TRIGGER count_writes AFTER UPDATE ON u FOR EACH ROW EXECUTE FUNCTION count_writes();"
+    ))
+    .await;
+    expand(&db.url, &to).await;
+    let log = Log::default();
+    apply(
+        &db.url,
+        None,
+        PhaseSel::One(Phase::Migrate),
+        &ApplyOptions::default(),
+        &log,
+    )
+    .await
+    .expect("migrate");
+    let (writes, rows, wrong): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM writes), (SELECT count(DISTINCT id) FROM writes), \
+         (SELECT count(*) FROM u WHERE b IS DISTINCT FROM a OR n_bellows_new IS DISTINCT FROM n)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(
+        (writes, rows, wrong),
+        (3000, 3000, 0),
+        "one pass wrote each row once and filled both columns"
+    );
 }

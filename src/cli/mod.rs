@@ -212,7 +212,7 @@ pub struct ApplyArgs {
     /// Pause between backfill batches, to leave room for the application.
     #[arg(long, value_name = "DURATION")]
     pub pause: Option<String>,
-    /// Backfills wait while a streaming replica replays further behind than this (read on the primary, in pg_stat_replication); `none` to not watch replicas.
+    /// Backfills wait while a streaming replica replays further behind than this (as the primary sees it); `none` to not watch replicas.
     #[arg(long, value_name = "DURATION", default_value = "5s")]
     pub max_replica_lag: String,
     /// SQL run between backfill batches, returning one boolean: true pauses the backfill (for the load signals a team already watches). Runs read-only, under --statement-timeout.

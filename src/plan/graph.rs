@@ -12,7 +12,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use super::PlanError;
 use super::step::{Resource, Step};
 
-pub fn order(steps: Vec<Step>) -> Result<Vec<Step>, PlanError> {
+/// The dependency graph of `steps`: node `i` is `steps[i]`, an edge runs
+/// from a step to one that must come after it.
+fn graph(steps: &[Step]) -> Result<(DiGraph<usize, ()>, Vec<NodeIndex>), PlanError> {
     let mut g: DiGraph<usize, ()> = DiGraph::new();
     let nodes: Vec<NodeIndex> = (0..steps.len()).map(|i| g.add_node(i)).collect();
     let mut providers: BTreeMap<&Resource, Vec<usize>> = BTreeMap::new();
@@ -54,6 +56,30 @@ pub fn order(steps: Vec<Step>) -> Result<Vec<Step>, PlanError> {
             }
         }
     }
+    Ok((g, nodes))
+}
+
+/// Which steps the plan must run before which, through any chain of
+/// dependencies.
+pub struct Precedence {
+    g: DiGraph<usize, ()>,
+    nodes: Vec<NodeIndex>,
+}
+
+impl Precedence {
+    pub fn new(steps: &[Step]) -> Result<Precedence, PlanError> {
+        let (g, nodes) = graph(steps)?;
+        Ok(Precedence { g, nodes })
+    }
+
+    /// Whether `steps[a]` must run before `steps[b]`.
+    pub fn before(&self, a: usize, b: usize) -> bool {
+        petgraph::algo::has_path_connecting(&self.g, self.nodes[a], self.nodes[b], None)
+    }
+}
+
+pub fn order(steps: Vec<Step>) -> Result<Vec<Step>, PlanError> {
+    let (g, nodes) = graph(&steps)?;
     // Kahn's algorithm with a deterministic priority.
     let key = |i: usize| {
         let s = &steps[i];

@@ -19,6 +19,7 @@ mod lock_level;
 mod matview;
 mod names;
 mod namespace;
+mod one_pass;
 mod policy;
 mod routine;
 mod sequence;
@@ -102,6 +103,7 @@ pub(super) fn steps(
     }
     p.bind_foreign_keys();
     p.order_routine_drops();
+    p.one_pass_per_table();
     if p.errors.is_empty() {
         Ok(p.steps)
     } else {

@@ -126,6 +126,28 @@ pub fn check_expression(expr: &str) -> Result<(), SyntaxError> {
     })
 }
 
+/// Whether `expr` may name `name`: one of its words is that identifier
+/// (unquoted words compare in lower case, as PostgreSQL folds them). A
+/// cautious reading: a function, alias or field of that name counts too,
+/// and an expression that does not scan counts as naming everything.
+pub fn mentions(expr: &str, name: &str) -> bool {
+    let Ok(scanned) = pg_query::scan(expr) else {
+        return true;
+    };
+    scanned.tokens.iter().any(|t| {
+        let (Ok(start), Ok(end)) = (usize::try_from(t.start), usize::try_from(t.end)) else {
+            return true;
+        };
+        let Some(text) = expr.get(start..end) else {
+            return true;
+        };
+        match text.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+            Some(quoted) => quoted.replace("\"\"", "\"") == name,
+            None => text.to_lowercase() == name,
+        }
+    })
+}
+
 /// Checks that `query` is one query a view can be defined by: a
 /// `SELECT` (or `VALUES`, or a set operation of them, with `WITH`), and
 /// nothing after it.
@@ -231,6 +253,17 @@ fn deparse(expr: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expression_mentions_the_names_it_holds() {
+        assert!(mentions("score::bigint", "score"));
+        assert!(mentions("upper(Name)", "name"));
+        assert!(mentions("\"Full Name\" || 'x'", "Full Name"));
+        assert!(!mentions("\"Name\"", "name"), "a quoted name keeps its case");
+        assert!(!mentions("'score' || id", "score"), "a string is not a name");
+        assert!(!mentions("scores + 1", "score"));
+        assert!(mentions("'unterminated", "x"), "what does not scan counts");
+    }
 
     #[test]
     fn a_view_query_is_one_select() {
