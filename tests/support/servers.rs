@@ -206,6 +206,23 @@ fn pg_bindir() -> PathBuf {
     )
 }
 
+/// A temporary folder, and in it an empty data folder that only the
+/// server user may enter (as initdb and pg_basebackup want it).
+fn data_folder() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .expect("chmod");
+    give(&data);
+    (dir, data)
+}
+
 /// A PostgreSQL cluster of a test's own, on a free port.
 pub struct Cluster {
     pub port: u16,
@@ -223,15 +240,7 @@ impl Cluster {
     /// pg_hba.conf.
     pub fn start(conf: &str, hba: &str, files: &[(&str, String)]) -> Cluster {
         let bindir = pg_bindir();
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("chmod");
-        let data = dir.path().join("data");
-        std::fs::create_dir(&data).expect("data dir");
-        give(&data);
+        let (dir, data) = data_folder();
         let out = as_server_user(&bindir.join("initdb"))
             .args(["-D"])
             .arg(&data)
@@ -258,17 +267,7 @@ impl Cluster {
     /// settings (`pg_basebackup -R`), `conf` appended to its
     /// postgresql.conf, on a port of its own.
     pub fn replica(&self, conf: &str) -> Cluster {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("chmod");
-        let data = dir.path().join("data");
-        std::fs::create_dir(&data).expect("data dir");
-        std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .expect("chmod");
-        give(&data);
+        let (dir, data) = data_folder();
         let out = as_server_user(&self.bindir.join("pg_basebackup"))
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
             .args(["-R", "-X", "stream", "--no-sync", "-D"])
