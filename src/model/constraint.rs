@@ -1,4 +1,4 @@
-//! Table constraints: primary key, unique, foreign key, check.
+//! Table constraints: primary key, unique, foreign key, check, exclusion.
 
 use super::ident::{Ident, QualifiedName};
 
@@ -103,6 +103,19 @@ pub struct Check {
     pub renamed_from: Option<Ident>,
 }
 
+/// An exclusion constraint: no two rows may have every element compare
+/// true under its operator (`EXCLUDE USING gist (room WITH =, during WITH
+/// &&)`). PostgreSQL keeps it with an index of its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclusion {
+    /// What follows `EXCLUDE`: the index method, the elements with their
+    /// operators, and any `INCLUDE`, `WITH (...)` or `WHERE (...)`, as the
+    /// server prints it (`USING gist (c WITH &&)`).
+    pub definition: String,
+    pub deferrable: Deferrable,
+    pub renamed_from: Option<Ident>,
+}
+
 /// A key that is not deferrable hashes as it did before deferrable
 /// primary keys were modeled, so fingerprints of migrations in flight
 /// stay the same.
@@ -143,3 +156,4 @@ hint_free!(ForeignKey {
     renamed_from,
 });
 hint_free!(Check { expression, no_inherit } hints { renamed_from });
+hint_free!(Exclusion { definition, deferrable } hints { renamed_from });

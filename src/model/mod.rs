@@ -48,7 +48,9 @@ mod view;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use column::{Column, Identity};
-pub use constraint::{Check, Deferrable, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique};
+pub use constraint::{
+    Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique,
+};
 pub use enum_type::EnumType;
 pub use extension::Extension;
 pub use ident::{
@@ -181,6 +183,7 @@ impl Schema {
                 .values_mut()
                 .for_each(|f| f.renamed_from = None);
             t.checks.values_mut().for_each(|c| c.renamed_from = None);
+            t.exclusions.values_mut().for_each(|x| x.renamed_from = None);
             t.indexes.values_mut().for_each(|i| i.renamed_from = None);
         }
         s

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::column::Column;
-use super::constraint::{Check, ForeignKey, PrimaryKey, Unique};
+use super::constraint::{Check, Exclusion, ForeignKey, PrimaryKey, Unique};
 use super::ident::{Ident, QualifiedName};
 use super::index::Index;
 
@@ -16,6 +16,7 @@ pub struct Table {
     pub uniques: BTreeMap<Ident, Unique>,
     pub foreign_keys: BTreeMap<Ident, ForeignKey>,
     pub checks: BTreeMap<Ident, Check>,
+    pub exclusions: BTreeMap<Ident, Exclusion>,
     pub indexes: BTreeMap<Ident, Index>,
     pub comment: Option<String>,
     /// `UNLOGGED`: not written to the WAL, so faster to write, emptied
@@ -25,8 +26,9 @@ pub struct Table {
     pub renamed_from: Option<QualifiedName>,
 }
 
-/// A logged table hashes as it did before persistence was modeled, so
-/// that fingerprints of migrations in flight stay the same.
+/// A logged table without exclusion constraints hashes as it did before
+/// persistence and exclusions were modeled, so that fingerprints of
+/// migrations in flight stay the same.
 impl std::hash::Hash for Table {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         let Table {
@@ -35,6 +37,7 @@ impl std::hash::Hash for Table {
             uniques,
             foreign_keys,
             checks,
+            exclusions,
             indexes,
             comment,
             unlogged,
@@ -50,6 +53,9 @@ impl std::hash::Hash for Table {
         if *unlogged {
             unlogged.hash(state);
         }
+        if !exclusions.is_empty() {
+            exclusions.hash(state);
+        }
     }
 }
 
@@ -63,6 +69,7 @@ impl Table {
             uniques,
             foreign_keys,
             checks,
+            exclusions,
             indexes,
             comment,
             unlogged,
@@ -85,6 +92,7 @@ impl Table {
                 ForeignKey::same_definition,
             )
             && same_map(checks, &other.checks, Check::same_definition)
+            && same_map(exclusions, &other.exclusions, Exclusion::same_definition)
             && same_map(indexes, &other.indexes, Index::same_definition)
             && *comment == other.comment
             && *unlogged == other.unlogged
@@ -102,6 +110,7 @@ impl Table {
             .chain(self.uniques.keys())
             .chain(self.foreign_keys.keys())
             .chain(self.checks.keys())
+            .chain(self.exclusions.keys())
     }
 }
 

@@ -51,6 +51,7 @@ pub enum ObjectKind {
     PrimaryKey,
     Unique,
     Check,
+    Exclusion,
     ForeignKey,
     Index,
     View,
@@ -115,6 +116,10 @@ pub enum Cost {
     Batched,
     /// Fills a materialized view made again: held until its query has run.
     Fill,
+    /// Builds an index over every row while it holds the lock (an
+    /// exclusion constraint, which has no concurrent way): reads and
+    /// writes wait for the whole build.
+    Build,
 }
 
 /// The lock a step takes.

@@ -226,11 +226,20 @@ pub async fn value_counts(
     to: &bellows::model::Schema,
 ) -> Vec<(String, (i64, i64), String)> {
     use bellows::sql::{postgres::qualified, quote_ident};
-    let count = |t: &bellows::model::QualifiedName, c: &str| {
+    // Types without an equality operator are told apart by their text.
+    let no_equality = |ty: &str| {
+        ["circle", "point", "box", "polygon", "path", "line", "lseg", "json"].contains(&ty)
+    };
+    let count = |t: &bellows::model::QualifiedName, c: &str, ty: &str| {
+        let c = quote_ident(c);
+        let distinct = if no_equality(ty) {
+            format!("{c}::text")
+        } else {
+            c.clone()
+        };
         format!(
-            "SELECT count({c})::bigint, count(DISTINCT {c})::bigint FROM {}",
+            "SELECT count({c})::bigint, count(DISTINCT {distinct})::bigint FROM {}",
             qualified(t),
-            c = quote_ident(c)
         )
     };
     let mut out = Vec::new();
@@ -250,14 +259,18 @@ pub async fn value_counts(
                 .column(c.name.as_str())
                 .or_else(|| c.renamed_from.as_ref().and_then(|r| ft.column(r.as_str())));
             let Some(old) = old else { continue };
-            let before: (i64, i64) = sqlx::query_as(Safe(count(&from_name, old.name.as_str())))
+            let before: (i64, i64) = sqlx::query_as(Safe(count(
+                &from_name,
+                old.name.as_str(),
+                &old.ty.to_string(),
+            )))
                 .fetch_one(&db.pool)
                 .await
                 .expect("count values");
             out.push((
                 format!("{tn}.{}", c.name),
                 before,
-                count(tn, c.name.as_str()),
+                count(tn, c.name.as_str(), &c.ty.to_string()),
             ));
         }
     }

@@ -352,11 +352,25 @@ impl Reader {
                         t.foreign_keys.insert(name, fk);
                     }
                 }
-                _ => self.note(
-                    UnmanagedKind::ExclusionConstraint,
-                    identity,
-                    Place::Table { table, name },
-                ),
+                "x" => {
+                    let definition = exclusion_definition(&def).ok_or_else(|| {
+                        IntrospectError::Unrepresentable {
+                            object: format!("exclusion constraint {identity}"),
+                            detail: format!("unexpected definition `{def}`"),
+                        }
+                    })?;
+                    if let Some(t) = self.table(&table) {
+                        t.exclusions.insert(
+                            name,
+                            Exclusion {
+                                definition,
+                                deferrable,
+                                renamed_from: None,
+                            },
+                        );
+                    }
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -524,4 +538,15 @@ mod tests {
         );
         assert_eq!(check_expression("UNIQUE (x)"), None);
     }
+}
+
+/// What follows `EXCLUDE` in `pg_get_constraintdef`'s text, without the
+/// deferrability the catalog says on its own.
+fn exclusion_definition(def: &str) -> Option<String> {
+    let rest = def.strip_prefix("EXCLUDE ")?;
+    let rest = rest
+        .strip_suffix(" DEFERRABLE INITIALLY DEFERRED")
+        .or_else(|| rest.strip_suffix(" DEFERRABLE"))
+        .unwrap_or(rest);
+    Some(rest.to_string())
 }

@@ -314,10 +314,16 @@ impl Planner<'_> {
             Resource::constraint(table, name),
         )
         .provides(Resource::constraint_gone(table, name));
-        if matches!(kind, ObjectKind::PrimaryKey | ObjectKind::Unique) {
+        if matches!(
+            kind,
+            ObjectKind::PrimaryKey | ObjectKind::Unique | ObjectKind::Exclusion
+        ) {
             step = step.hazard(
                 HazardKind::IndexDropped,
-                format!("its unique index {name} goes with it; queries that use it may slow down sharply"),
+                format!(
+                    "its {}index {name} goes with it; queries that use it may slow down sharply",
+                    if kind == ObjectKind::Exclusion { "" } else { "unique " }
+                ),
             );
         }
         for c in columns {
@@ -433,20 +439,7 @@ pub(super) fn column_types(t: &Table) -> impl Fn(&str) -> Option<ColumnType> + '
     move |n| t.column(n).map(|c| c.ty.clone())
 }
 
-/// Whether an SQL expression mentions a column name (as a whole word or
-/// quoted); used only to order and re-create checks, conservatively.
-pub(super) fn mentions(expr: &str, column: &str) -> bool {
-    let quoted = format!("\"{}\"", column.replace('"', "\"\""));
-    if expr.contains(&quoted) {
-        return true;
-    }
-    expr.match_indices(column).any(|(i, _)| {
-        let before = expr[..i].chars().next_back();
-        let after = expr[i + column.len()..].chars().next();
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        !word(before) && !word(after)
-    })
-}
+pub(super) use crate::sql::postgres::mentions;
 
 #[cfg(test)]
 mod rule_tests {

@@ -9,6 +9,7 @@ pub use column::binary_coercible;
 pub use lock_level::LockLevel;
 mod constraint;
 mod enum_type;
+mod exclusion;
 mod expr;
 mod extension;
 mod fk_binding;

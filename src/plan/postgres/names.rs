@@ -81,12 +81,14 @@ impl Names {
                         format!("constraint {c} on {q}"),
                     );
                 }
-                // Primary keys and unique constraints own an index of their name.
+                // Primary keys, unique and exclusion constraints own an
+                // index of their name.
                 let backed = t
                     .primary_key
                     .iter()
                     .map(|p| &p.name)
-                    .chain(t.uniques.keys());
+                    .chain(t.uniques.keys())
+                    .chain(t.exclusions.keys());
                 for i in t.indexes.keys().chain(backed) {
                     n.object(
                         Space::Relation(q.schema.clone()),
@@ -116,7 +118,8 @@ impl Names {
                 .primary_key
                 .iter()
                 .map(|p| (&p.name, "primary key"))
-                .chain(t.uniques.keys().map(|u| (u, "unique constraint")));
+                .chain(t.uniques.keys().map(|u| (u, "unique constraint")))
+                .chain(t.exclusions.keys().map(|x| (x, "exclusion constraint")));
             for (i, what) in backed {
                 n.current_object(&q.schema, i, format!("the {what} {i} of table {q}"));
             }

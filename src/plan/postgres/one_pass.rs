@@ -9,7 +9,7 @@
 use super::sync::batch_statement;
 use super::*;
 use crate::plan::graph::Precedence;
-use crate::sql::postgres::mentions;
+use super::constraint::mentions;
 
 impl Planner<'_> {
     pub(super) fn one_pass_per_table(&mut self) {

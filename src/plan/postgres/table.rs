@@ -4,7 +4,7 @@
 use super::column::Columns;
 use super::kind::{InTable, Kind, TABLE_KINDS, in_table, objects};
 use super::*;
-use crate::sql::postgres::{check_def, column_def, deferrable_sql, unique_def};
+use crate::sql::postgres::{check_def, column_def, deferrable_sql, exclusion_def, unique_def};
 use crate::sql::quote_literal;
 
 pub(super) struct Tables;
@@ -146,6 +146,9 @@ impl Planner<'_> {
         }
         for (n, c) in &t.checks {
             parts.push(format!("CONSTRAINT {} {}", qi(n), check_def(c)));
+        }
+        for (n, e) in &t.exclusions {
+            parts.push(format!("CONSTRAINT {} {}", qi(n), exclusion_def(e)));
         }
         let mut step = new_step(
             ObjectKind::Table,

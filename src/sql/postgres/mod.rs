@@ -12,7 +12,7 @@ mod signature;
 
 pub use backfill::{BackfillSql, key_names, literals};
 pub use parse::{
-    SyntaxError, canonical_expression, check_expression, check_query, mentions, query_relations,
+    SyntaxError, canonical_exclusion, canonical_expression, check_exclusion, check_expression, check_query, mentions, query_relations,
 };
 pub use policy::{alter_policy, create_policy, drop_policy, policy_comment, row_security};
 pub use routine::{
@@ -113,6 +113,10 @@ pub fn check_def(c: &Check) -> String {
         c.expression,
         if c.no_inherit { " NO INHERIT" } else { "" }
     )
+}
+
+pub fn exclusion_def(e: &Exclusion) -> String {
+    format!("EXCLUDE {}{}", e.definition, deferrable_sql(e.deferrable))
 }
 
 pub fn foreign_key_def(fk: &ForeignKey) -> String {
@@ -419,6 +423,13 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
                 "CONSTRAINT {} {}",
                 quote_ident(n.as_str()),
                 check_def(c)
+            ));
+        }
+        for (n, e) in &t.exclusions {
+            parts.push(format!(
+                "CONSTRAINT {} {}",
+                quote_ident(n.as_str()),
+                exclusion_def(e)
             ));
         }
         out.push(format!(

@@ -237,6 +237,39 @@ pub fn canonical_expression(expr: &str) -> Option<String> {
     canonical
 }
 
+/// What follows `EXCLUDE` in an exclusion constraint (`USING gist (c
+/// WITH &&) WHERE (...)`), checked to be one such definition and written
+/// as PostgreSQL's deparser writes it, so the target's spelling and the
+/// server's compare equal. The error points into `def`.
+pub fn canonical_exclusion(def: &str) -> Result<String, SyntaxError> {
+    const PREFIX: &str = "ALTER TABLE bellows_t ADD CONSTRAINT bellows_c EXCLUDE ";
+    let sql = format!("{PREFIX}{def}");
+    let shifted = |mut e: SyntaxError| {
+        e.offset = e
+            .offset
+            .map(|o| o.saturating_sub(PREFIX.len()).min(def.len()));
+        e
+    };
+    parse(&sql).map_err(shifted)?;
+    let not_one = || SyntaxError {
+        message: "this is not one exclusion definition (`USING method (element WITH operator, ...)`, optionally `WHERE (predicate)`)".into(),
+        offset: None,
+    };
+    let parsed = pg_query::parse(&sql, pg_query::ParserOptions::default()).map_err(|_| not_one())?;
+    if parsed.protobuf.stmts.len() != 1 {
+        return Err(not_one());
+    }
+    let text = pg_query::deparse(&parsed.protobuf, Default::default()).map_err(|_| not_one())?;
+    text.strip_prefix(PREFIX)
+        .map(str::to_string)
+        .ok_or_else(not_one)
+}
+
+/// [`canonical_exclusion`] as a check.
+pub fn check_exclusion(def: &str) -> Result<(), SyntaxError> {
+    canonical_exclusion(def).map(|_| ())
+}
+
 fn deparse(expr: &str) -> Option<String> {
     if expr.contains(';') {
         return None;
@@ -253,6 +286,23 @@ fn deparse(expr: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exclusions_compare_as_the_deparser_writes_them() {
+        let server = canonical_exclusion("USING gist (c WITH &&)").expect("parses");
+        assert_eq!(
+            canonical_exclusion("using GIST ( c with && )").as_deref(),
+            Ok(server.as_str())
+        );
+        let both = canonical_exclusion(
+            "USING gist (room WITH =, during WITH &&) WHERE (NOT cancelled)",
+        )
+        .expect("parses");
+        assert!(both.contains("WHERE"), "{both}");
+        let e = canonical_exclusion("USING gist (c WITH &&) garbage").expect_err("syntax");
+        assert!(e.offset.is_some_and(|o| o <= 30), "{e:?}");
+        assert!(canonical_exclusion("USING gist (c WITH &&); DROP TABLE t").is_err());
+    }
 
     #[test]
     fn an_expression_mentions_the_names_it_holds() {

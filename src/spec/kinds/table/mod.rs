@@ -80,6 +80,10 @@ pub struct TableSpec {
     /// Check constraints: name to a boolean SQL expression or to options.
     #[serde(default)]
     pub checks: OrderedMap<Checked<Located<TextOr<CheckSpec>>>>,
+    /// Exclusion constraints: name to what follows `EXCLUDE`
+    /// (`USING gist (room WITH =, during WITH &&)`), or to options.
+    #[serde(default)]
+    pub exclusions: OrderedMap<Checked<Located<TextOr<ExclusionSpec>>>>,
     /// Foreign keys: name to definition.
     #[serde(default)]
     pub foreign_keys: OrderedMap<Checked<ForeignKeySpec>>,
@@ -232,6 +236,20 @@ pub struct CheckSpec {
     pub expression: Located<String>,
     #[serde(default)]
     pub no_inherit: bool,
+    pub renamed_from: Option<Located<String>>,
+}
+
+/// An exclusion constraint with options.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionSpec {
+    /// What follows `EXCLUDE`: `USING method (element WITH operator, ...)`,
+    /// optionally `WHERE (predicate)`.
+    pub definition: Located<String>,
+    #[serde(default)]
+    pub deferrable: Option<Located<bool>>,
+    #[serde(default)]
+    pub initially_deferred: bool,
     pub renamed_from: Option<Located<String>>,
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::spec::error::Span;
-use crate::spec::read::{Diags, Places, ident, sql_expression};
+use crate::spec::read::{Diags, Places, ident, sql_expression, sql_text};
 
 pub(super) struct TableReader<'a> {
     pub diags: &'a mut Diags,
@@ -112,6 +112,7 @@ impl TableReader<'_> {
         self.read_uniques(&mut table, spec.unique);
         self.read_indexes(&mut table, spec.indexes);
         self.read_checks(&mut table, spec.checks);
+        self.read_exclusions(&mut table, spec.exclusions);
         let fks = self.read_foreign_keys(&mut table, spec.foreign_keys);
         self.check_constraint_renames(&table);
         (table, fks)
@@ -431,7 +432,7 @@ impl TableReader<'_> {
         if table.constraint_names().any(|n| n == name) {
             self.diags.push(
                 Diagnostic::new(at.span(), format!("constraint `{name}` on `{}` is defined twice", self.name))
-                    .help("primary key, unique, check and foreign key names share one namespace per table"),
+                    .help("primary key, unique, check, exclusion and foreign key names share one namespace per table"),
             );
             true
         } else {
@@ -472,6 +473,51 @@ impl TableReader<'_> {
                 Check {
                     expression,
                     no_inherit,
+                    renamed_from,
+                },
+            );
+        }
+    }
+
+    fn read_exclusions(
+        &mut self,
+        table: &mut Table,
+        exclusions: OrderedMap<Checked<Located<TextOr<ExclusionSpec>>>>,
+    ) {
+        for (k, v) in exclusions.0 {
+            let Some(name) = ident(self.diags, &k, "constraint") else {
+                continue;
+            };
+            let Checked::Valid(spec) = v else { continue };
+            let span = spec.span;
+            let (def, deferrable, deferred, renamed) = match spec.value {
+                TextOr::Text(t) => (Located { value: t, span }, None, false, None),
+                TextOr::Map(m) => (m.definition, m.deferrable, m.initially_deferred, m.renamed_from),
+            };
+            let what = format!("exclusion constraint `{name}`");
+            let Some(definition) = sql_text(
+                self.diags,
+                &def,
+                &format!("{what} on `{}`", self.name),
+                crate::sql::postgres::check_exclusion,
+                "write what follows EXCLUDE, as in `USING gist (during WITH &&)`; an element that is an expression goes in parentheses",
+            ) else {
+                continue;
+            };
+            let Some(deferrable) = self.deferrable(&what, deferrable, deferred) else {
+                continue;
+            };
+            if self.constraint_taken(table, &name, &k) {
+                continue;
+            }
+            let renamed_from = renamed
+                .as_ref()
+                .and_then(|r| ident(self.diags, r, "constraint"));
+            table.exclusions.insert(
+                name,
+                Exclusion {
+                    definition,
+                    deferrable,
                     renamed_from,
                 },
             );

@@ -137,6 +137,28 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
         m.push(("checks".into(), Y::Block(ch)));
     }
 
+    if !t.exclusions.is_empty() {
+        let ex = t
+            .exclusions
+            .iter()
+            .map(|(n, x)| {
+                let renamed = x.renamed_from.as_ref().filter(|_| opts.hints);
+                let v = if x.deferrable == Deferrable::No && renamed.is_none() {
+                    sql(&x.definition)
+                } else {
+                    let mut f = vec![("definition".into(), sql(&x.definition))];
+                    deferrable(&mut f, x.deferrable);
+                    if let Some(r) = renamed {
+                        f.push(("renamed_from".into(), text(r.as_str())));
+                    }
+                    Y::FlowMap(f)
+                };
+                (key(n.as_str()), v)
+            })
+            .collect();
+        m.push(("exclusions".into(), Y::Block(ex)));
+    }
+
     if !t.foreign_keys.is_empty() {
         let fks = t
             .foreign_keys
