@@ -28,6 +28,7 @@ macro_rules! hint_free {
     };
 }
 
+mod collation;
 mod column;
 mod constraint;
 mod enum_type;
@@ -47,6 +48,7 @@ mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use collation::{Collation, CollationProvider};
 pub use column::{Column, Identity};
 pub use constraint::{
     Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique,
@@ -86,6 +88,8 @@ pub struct Schema {
     pub schemas: BTreeSet<Ident>,
     pub extensions: BTreeMap<Ident, Extension>,
     pub enums: BTreeMap<QualifiedName, EnumType>,
+    /// Collations (`CREATE COLLATION`), which columns name.
+    pub collations: BTreeMap<QualifiedName, Collation>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
     pub tables: BTreeMap<QualifiedName, Table>,
     pub views: BTreeMap<QualifiedName, View>,
@@ -108,6 +112,7 @@ impl std::hash::Hash for Schema {
             schemas,
             extensions,
             enums,
+            collations,
             sequences,
             tables,
             views,
@@ -136,6 +141,9 @@ impl std::hash::Hash for Schema {
         if !policies.is_empty() {
             policies.hash(state);
         }
+        if !collations.is_empty() {
+            collations.hash(state);
+        }
     }
 }
 
@@ -146,6 +154,7 @@ impl Schema {
         let names = self
             .enums
             .keys()
+            .chain(self.collations.keys())
             .chain(self.sequences.keys())
             .chain(self.tables.keys())
             .chain(self.views.keys())

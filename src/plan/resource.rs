@@ -13,6 +13,7 @@ pub enum Resource {
     Schema(Ident),
     Extension(Ident),
     Type(QualifiedName),
+    Collation(QualifiedName),
     Sequence(QualifiedName),
     Table(QualifiedName),
     Column(QualifiedName, Ident),
@@ -90,6 +91,7 @@ impl Resource {
             Resource::Schema(_) => "schema",
             Resource::Extension(_) => "extension",
             Resource::Type(_) => "type",
+            Resource::Collation(_) => "collation",
             Resource::Sequence(_) => "sequence",
             Resource::Table(_) => "table",
             Resource::Column(..) => "column",
@@ -117,6 +119,7 @@ impl Resource {
         match self {
             Resource::Schema(i) | Resource::Extension(i) => quote_part(i.as_str()),
             Resource::Type(q)
+            | Resource::Collation(q)
             | Resource::Sequence(q)
             | Resource::Table(q)
             | Resource::Index(q)
@@ -170,6 +173,7 @@ impl Resource {
             "schema" => Resource::Schema(one()?),
             "extension" => Resource::Extension(one()?),
             "type" => Resource::Type(two()?),
+            "collation" => Resource::Collation(two()?),
             "sequence" => Resource::Sequence(two()?),
             "table" => Resource::Table(two()?),
             "index" => Resource::Index(two()?),
@@ -218,5 +222,73 @@ impl<'de> Deserialize<'de> for Resource {
         }
         let raw = Raw::deserialize(d)?;
         Resource::parse(&raw.kind, &raw.name).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan is stored in the ledger as JSON and read back by the next
+    /// phase: every kind of resource must survive the trip.
+    #[test]
+    fn every_kind_of_resource_reads_back_as_it_was_written() {
+        let q = QualifiedName::parse("s.\"odd.name\"").expect("name");
+        let c = Ident::new("c").expect("ident");
+        let all = [
+            Resource::Schema(c.clone()),
+            Resource::Extension(c.clone()),
+            Resource::Type(q.clone()),
+            Resource::Collation(q.clone()),
+            Resource::Sequence(q.clone()),
+            Resource::Table(q.clone()),
+            Resource::Column(q.clone(), c.clone()),
+            Resource::Filled(q.clone(), c.clone()),
+            Resource::NotNull(q.clone(), c.clone()),
+            Resource::Swapped(q.clone(), c.clone()),
+            Resource::Constraint(q.clone(), c.clone()),
+            Resource::Validated(q.clone(), c.clone()),
+            Resource::ConstraintGone(q.clone(), c.clone()),
+            Resource::Index(q.clone()),
+            Resource::IndexGone(q.clone()),
+            Resource::Trigger(q.clone()),
+            Resource::ViewGone(q.clone()),
+            Resource::View(q.clone()),
+            Resource::Refreshed(q.clone()),
+            Resource::Policy(q.clone(), c.clone()),
+            Resource::RowSecurity(q.clone()),
+            Resource::Persistence(q.clone()),
+        ];
+        for r in all {
+            // An exhaustive match: a new kind must be listed above.
+            match &r {
+                Resource::Schema(_)
+                | Resource::Extension(_)
+                | Resource::Type(_)
+                | Resource::Collation(_)
+                | Resource::Sequence(_)
+                | Resource::Table(_)
+                | Resource::Column(..)
+                | Resource::Filled(..)
+                | Resource::NotNull(..)
+                | Resource::Swapped(..)
+                | Resource::Constraint(..)
+                | Resource::Validated(..)
+                | Resource::ConstraintGone(..)
+                | Resource::Index(_)
+                | Resource::IndexGone(_)
+                | Resource::Trigger(_)
+                | Resource::ViewGone(_)
+                | Resource::View(_)
+                | Resource::Refreshed(_)
+                | Resource::Policy(..)
+                | Resource::RowSecurity(_)
+                | Resource::Persistence(_)
+                | Resource::Function(_) => {}
+            }
+            let json = serde_json::to_string(&r).expect("serializes");
+            let back: Resource = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(back, r, "{json}");
+        }
     }
 }

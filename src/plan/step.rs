@@ -41,6 +41,7 @@ pub enum ObjectKind {
     Schema,
     Extension,
     Enum,
+    Collation,
     Sequence,
     /// Functions and procedures: made before the tables whose defaults,
     /// checks and indexes may call them; dropped after what used them.

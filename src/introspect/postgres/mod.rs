@@ -45,6 +45,7 @@ const Q_SCHEMAS: &str = concat!(
     " ORDER BY 1"
 );
 
+mod collation;
 mod enum_type;
 mod extension;
 mod policy;
@@ -298,6 +299,7 @@ impl KindQuery {
 const KINDS: &[KindQuery] = &[
     extension::KIND,
     enum_type::KIND,
+    collation::KIND,
     sequence::KIND,
     tables::RELATIONS,
     tables::COLUMNS,

@@ -50,11 +50,6 @@ const Q_UNMANAGED: &str = concat!(
          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1)
        UNION ALL
-       SELECT 'collation', (pg_identify_object('pg_collation'::regclass, co.oid, 0)).identity,
-              n.nspname::text, co.collname::text, NULL
-         FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
-        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_collation", "co.oid"), "
-       UNION ALL
        SELECT 'event trigger', evtname::text, NULL, NULL, NULL FROM pg_event_trigger
      ) u ORDER BY 1, 2"
 );
@@ -117,7 +112,6 @@ impl Reader {
                 "composite" => UnmanagedKind::CompositeType,
                 "policy" => UnmanagedKind::Policy,
                 "rule" => UnmanagedKind::Rule,
-                "collation" => UnmanagedKind::Collation,
                 "event trigger" => UnmanagedKind::EventTrigger,
                 _ => UnmanagedKind::Function,
             };

@@ -120,7 +120,9 @@ impl Planner<'_> {
                     Phase::Contract,
                     format!("change the collation of {cn}"),
                 )
-                .lock(LockLevel::AccessExclusive, Cost::Rewrite);
+                .lock(LockLevel::AccessExclusive, Cost::Rewrite)
+                .requires_all(self.collation_of(o))
+                .requires_all(self.collation_of(n));
                 self.push(
                     views
                     .wrap(step, vec![def])

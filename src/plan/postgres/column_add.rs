@@ -33,6 +33,7 @@ impl Planner<'_> {
         let constant = c.default.as_deref().is_none_or(is_constant);
         let fast = constant && c.backfill.is_none() && (c.nullable || c.default.is_some());
         let mut reqs = self.type_requirements(&c.ty);
+        reqs.extend(self.collation_of(c));
         if let Some(seq) = c.default.as_deref().and_then(|d| self.sequence_in(d)) {
             reqs.push(Resource::Sequence(seq));
         }

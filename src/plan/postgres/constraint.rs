@@ -45,13 +45,7 @@ impl Kind for Checks {
     /// Checks on a column swapped for its retyped shadow go with the old
     /// column; they come back once the new one has its name.
     fn finish<'a>(p: &mut Planner<'a>, t: InTable<'a>) {
-        let swapped: Vec<Ident> = p
-            .swapped
-            .keys()
-            .filter(|(name, _)| name == t.name)
-            .map(|(_, c)| c.clone())
-            .collect();
-        for col in swapped {
+        for col in p.swapped_in(t.name) {
             for (name, c) in &t.new.checks {
                 if t.old
                     .checks
@@ -102,6 +96,40 @@ impl Kind for ForeignKeys {
 }
 
 impl Planner<'_> {
+    /// The columns of `table` that contract swaps for their retyped
+    /// shadows.
+    pub(super) fn swapped_in(&self, table: &QualifiedName) -> Vec<Ident> {
+        self.swapped
+            .keys()
+            .filter(|(name, _)| name == table)
+            .map(|(_, c)| c.clone())
+            .collect()
+    }
+
+    /// A constraint whose SQL `text` names a column that contract swaps
+    /// for its retyped shadow would be dropped with the old column: it is
+    /// added after the swap, in contract (unless the caller orders it
+    /// already).
+    pub(super) fn after_swap(
+        &self,
+        table: &QualifiedName,
+        text: &str,
+        phase: &mut Phase,
+        after: &mut Option<Resource>,
+    ) {
+        if after.is_some() {
+            return;
+        }
+        if let Some(col) = self
+            .swapped_in(table)
+            .into_iter()
+            .find(|col| mentions(text, col.as_str()))
+        {
+            *phase = Phase::Contract;
+            *after = Some(Resource::swapped(table, &col));
+        }
+    }
+
     /// ADD CHECK ... NOT VALID is a catalog change (ACCESS EXCLUSIVE,
     /// briefly) that applies to new writes only; VALIDATE scans under
     /// SHARE UPDATE EXCLUSIVE, so writes go on, in migrate.
@@ -113,17 +141,7 @@ impl Planner<'_> {
         mut phase: Phase,
         mut after: Option<Resource>,
     ) {
-        // A check on a column that contract swaps for its retyped shadow
-        // would be dropped with the old column: add it after the swap.
-        let swapped = self
-            .swapped
-            .keys()
-            .find(|(t, col)| t == table && mentions(&c.expression, col.as_str()))
-            .cloned();
-        if let (Some((_, col)), None) = (&swapped, &after) {
-            phase = Phase::Contract;
-            after = Some(Resource::swapped(table, col));
-        }
+        self.after_swap(table, &c.expression, &mut phase, &mut after);
         let obj = format!("{table}.{name}");
         let mut add = new_step(
             ObjectKind::Check,

@@ -45,12 +45,7 @@ impl Kind for Exclusions {
     /// An exclusion on a column swapped for its retyped shadow goes with
     /// the old column: it is made again once the new one has its name.
     fn finish<'a>(p: &mut Planner<'a>, t: InTable<'a>) {
-        let swapped: Vec<Ident> = p
-            .swapped
-            .keys()
-            .filter(|(name, _)| name == t.name)
-            .map(|(_, c)| c.clone())
-            .collect();
+        let swapped = p.swapped_in(t.name);
         for (name, x) in &t.new.exclusions {
             let kept = t.old.exclusions.get(name).is_some_and(|o| same_exclusion(o, x));
             if kept && swapped.iter().any(|c| mentions(&x.definition, c.as_str())) {
@@ -74,17 +69,7 @@ impl Planner<'_> {
         replace: bool,
     ) {
         let table = t.name;
-        // On a column that contract swaps for its retyped shadow: after
-        // the swap, since it would go with the old column.
-        let swapped = self
-            .swapped
-            .keys()
-            .find(|(tb, col)| tb == table && mentions(&x.definition, col.as_str()))
-            .cloned();
-        if let (Some((_, col)), None) = (&swapped, &after) {
-            phase = Phase::Contract;
-            after = Some(Resource::swapped(table, col));
-        }
+        self.after_swap(table, &x.definition, &mut phase, &mut after);
         let empty = self.empty_tables.contains(&self.cur_name(table));
         // Expand and migrate hold ACCESS EXCLUSIVE only for catalog
         // changes: building the index over existing rows waits for

@@ -117,6 +117,7 @@ impl Planner<'_> {
         for r in self.type_requirements(&n.ty) {
             add = add.requires(r);
         }
+        add = add.requires_all(self.collation_of(n));
         self.push(add);
         // Writes by either app version reach both columns.
         let reverse = renamed.then(|| {

@@ -183,6 +183,7 @@ impl Planner<'_> {
             for r in self.type_requirements(&c.ty) {
                 step = step.requires(r);
             }
+            step = step.requires_all(self.collation_of(c));
             if let Some(seq) = c.default.as_deref().and_then(|d| self.sequence_in(d)) {
                 step = step.requires(Resource::Sequence(seq));
             }
@@ -441,14 +442,15 @@ impl Planner<'_> {
             .filter(|q| self.tgt.sequences.contains_key(q))
     }
 
-    /// What an existing column holds on to: the user type it is of and the
-    /// sequence its default calls. PostgreSQL refuses to drop either while
+    /// What an existing column holds on to: the user type it is of, its
+    /// collation and the sequence its default calls. PostgreSQL refuses to drop either while
     /// the column uses it, so every step that lets go of the column (its
     /// drop, its swap for a retyped shadow, its table's drop) or of the
     /// default requires them: the graph then drops the type or the
     /// sequence only after.
     pub fn held_by_column(&self, c: &Column) -> Vec<Resource> {
         let mut out = self.type_requirements(&c.ty);
+        out.extend(self.collation_of(c));
         out.extend(self.held_by_default(c.default.as_deref()));
         out
     }

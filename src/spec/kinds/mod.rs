@@ -12,6 +12,7 @@ use super::read::Reader;
 use super::write::{Writer, Y};
 use crate::model::Schema;
 
+mod collation;
 mod enum_type;
 mod extension;
 mod namespace;
@@ -20,6 +21,7 @@ pub(super) mod sequence;
 pub(super) mod table;
 mod view;
 
+pub use collation::{CollationProviderSpec, CollationSpec};
 pub use enum_type::EnumSpec;
 pub use extension::{ExtensionSpec, ExtensionsSpec};
 pub use routine::{FunctionSpec, ParallelSpec, ProcedureSpec, SecuritySpec, VolatilitySpec};
@@ -68,6 +70,8 @@ kinds! {
     extensions: Option<ExtensionsSpec> => extension::read, extension::write;
     /// Enum types: name to the list of labels, in sort order.
     enums: OrderedMap<Checked<EnumSpec>> => enum_type::read, enum_type::write;
+    /// Collations: name to `{ provider, locale, ctype, deterministic }`.
+    collations: OrderedMap<Checked<CollationSpec>> => collation::read, collation::write;
     /// Sequences that are not behind a `serial` column.
     sequences: OrderedMap<Checked<SequenceSpec>> => sequence::read, sequence::write;
     /// Tables: `name` or `schema.name` to its definition.

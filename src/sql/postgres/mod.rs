@@ -355,6 +355,22 @@ pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
 /// bodies, tables with their own constraints, sequence ownership,
 /// indexes, foreign keys, comments, functions with SQL-standard bodies,
 /// views (each after the views it names), triggers.
+/// `CREATE COLLATION name (provider = ..., locale = ...)`.
+pub fn create_collation(name: &QualifiedName, c: &Collation) -> String {
+    let mut o = vec![format!("provider = {}", c.provider.keyword())];
+    match &c.ctype {
+        Some(ctype) => {
+            o.push(format!("lc_collate = {}", quote_literal(&c.locale)));
+            o.push(format!("lc_ctype = {}", quote_literal(ctype)));
+        }
+        None => o.push(format!("locale = {}", quote_literal(&c.locale))),
+    }
+    if !c.deterministic {
+        o.push("deterministic = false".into());
+    }
+    format!("CREATE COLLATION {} ({})", qualified(name), o.join(", "))
+}
+
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for s in &schema.schemas {
@@ -383,6 +399,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
             qualified(name),
             labels.join(", ")
         ));
+    }
+    for (name, c) in &schema.collations {
+        out.push(create_collation(name, c));
     }
     for (name, s) in &schema.sequences {
         out.push(create_sequence(name, s));

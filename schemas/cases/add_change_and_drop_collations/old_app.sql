@@ -1,0 +1,1 @@
+INSERT INTO t (id, a, b) VALUES (100, 'x', 'y');
