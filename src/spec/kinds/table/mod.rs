@@ -1,7 +1,7 @@
 //! `tables:`: each table's columns, keys, unique constraints, indexes,
-//! checks and foreign keys. Reading one entry is in `read.rs` (indexes
-//! in `index.rs`), the checks across tables in `checks.rs`, writing in
-//! `write.rs`.
+//! checks, exclusions and foreign keys. Reading one entry is in `read.rs`
+//! (indexes in `index.rs`, checks and exclusions in `read_sql.rs`), the
+//! checks across tables in `checks.rs`, writing in `write.rs`.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +19,7 @@ mod checks;
 mod index;
 pub(super) mod policy;
 mod read;
+mod read_sql;
 pub(super) mod trigger;
 mod write;
 

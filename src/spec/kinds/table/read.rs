@@ -1,12 +1,13 @@
 //! Reading one table's entry: columns (with serial, identity and
-//! generated rules), keys, unique constraints, indexes, checks and
-//! foreign keys, each checked against the table's own columns.
+//! generated rules), keys, unique constraints and foreign keys, each
+//! checked against the table's own columns (indexes are read in
+//! `index.rs`, checks and exclusions in `read_sql.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::spec::error::Span;
-use crate::spec::read::{Diags, Places, ident, sql_expression, sql_text};
+use crate::spec::read::{Diags, Places, ident, sql_expression};
 
 pub(super) struct TableReader<'a> {
     pub diags: &'a mut Diags,
@@ -437,90 +438,6 @@ impl TableReader<'_> {
             true
         } else {
             false
-        }
-    }
-
-    fn read_checks(
-        &mut self,
-        table: &mut Table,
-        checks: OrderedMap<Checked<Located<TextOr<CheckSpec>>>>,
-    ) {
-        for (k, v) in checks.0 {
-            let Some(name) = ident(self.diags, &k, "constraint") else {
-                continue;
-            };
-            let Checked::Valid(spec) = v else { continue };
-            let span = spec.span;
-            let (expr, no_inherit, renamed) = match spec.value {
-                TextOr::Text(t) => (Located { value: t, span }, false, None),
-                TextOr::Map(m) => (m.expression, m.no_inherit, m.renamed_from),
-            };
-            let Some(expression) = sql_expression(
-                self.diags,
-                &expr,
-                &format!("check `{name}` on `{}`: the expression", self.name),
-            ) else {
-                continue;
-            };
-            if self.constraint_taken(table, &name, &k) {
-                continue;
-            }
-            let renamed_from = renamed
-                .as_ref()
-                .and_then(|r| ident(self.diags, r, "constraint"));
-            table.checks.insert(
-                name,
-                Check {
-                    expression,
-                    no_inherit,
-                    renamed_from,
-                },
-            );
-        }
-    }
-
-    fn read_exclusions(
-        &mut self,
-        table: &mut Table,
-        exclusions: OrderedMap<Checked<Located<TextOr<ExclusionSpec>>>>,
-    ) {
-        for (k, v) in exclusions.0 {
-            let Some(name) = ident(self.diags, &k, "constraint") else {
-                continue;
-            };
-            let Checked::Valid(spec) = v else { continue };
-            let span = spec.span;
-            let (def, deferrable, deferred, renamed) = match spec.value {
-                TextOr::Text(t) => (Located { value: t, span }, None, false, None),
-                TextOr::Map(m) => (m.definition, m.deferrable, m.initially_deferred, m.renamed_from),
-            };
-            let what = format!("exclusion constraint `{name}`");
-            let Some(definition) = sql_text(
-                self.diags,
-                &def,
-                &format!("{what} on `{}`", self.name),
-                crate::sql::postgres::check_exclusion,
-                "write what follows EXCLUDE, as in `USING gist (during WITH &&)`; an element that is an expression goes in parentheses",
-            ) else {
-                continue;
-            };
-            let Some(deferrable) = self.deferrable(&what, deferrable, deferred) else {
-                continue;
-            };
-            if self.constraint_taken(table, &name, &k) {
-                continue;
-            }
-            let renamed_from = renamed
-                .as_ref()
-                .and_then(|r| ident(self.diags, r, "constraint"));
-            table.exclusions.insert(
-                name,
-                Exclusion {
-                    definition,
-                    deferrable,
-                    renamed_from,
-                },
-            );
         }
     }
 
