@@ -70,6 +70,10 @@ fn every_command_has_a_help_page() {
         "--lock-timeout",
         "--max-retries",
         "--batch-size",
+        "--batch-time",
+        "--max-replica-lag",
+        "--throttle-query",
+        "--max-pause",
         "--allow-hazard",
         "--dry-run",
     ] {
@@ -104,6 +108,35 @@ fn validate_reports_located_errors_with_exit_2() {
     assert!(err.contains("errors found"), "{err}");
     // The valid file is still confirmed.
     assert!(text(&out.stdout).contains("shop_v1.yaml: ok"));
+}
+
+/// A backfill's pacing is checked before anything connects.
+#[test]
+fn pacing_that_cannot_hold_is_refused_saying_why() {
+    for (args, why) in [
+        (
+            vec!["--batch-time", "1s"],
+            "at most a quarter of --lock-timeout (2000ms here); give 500ms or less",
+        ),
+        (vec!["--batch-time", "0ms"], "give a duration such as 200ms"),
+        (vec!["--batch-size", "0"], "a batch needs at least one row"),
+        (vec!["--max-replica-lag", "0s"], "`none` to not watch replicas"),
+        (vec!["--max-pause", "soon"], "--max-pause"),
+    ] {
+        let mut all = vec![
+            "apply",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/x",
+            "--phase",
+            "migrate",
+        ];
+        all.extend(args.iter().copied());
+        let out = bellows(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert!(!err.contains("cannot connect"), "{args:?}: {err}");
+    }
 }
 
 #[test]

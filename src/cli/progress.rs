@@ -155,9 +155,7 @@ impl Progress {
             }
         }
     }
-}
 
-impl Progress {
     /// A line above the bar on a terminal (which also shows `status` as
     /// its message until the next batch), a plain line otherwise.
     fn backfill_note(&self, line: &str, status: Option<&str>) {
