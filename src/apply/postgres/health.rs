@@ -99,15 +99,15 @@ impl<'a> PgHealth<'a> {
                 worst = Some((name, lag));
             }
         }
-        // Positions every replica has replayed say nothing more.
-        if let Some(min) = rows
+        // Positions every replica has replayed say nothing more; without
+        // replicas, none does.
+        let min = rows
             .iter()
             .filter_map(|r| r.get::<Option<i64>, _>(3))
             .min()
-        {
-            while self.written.len() > 1 && self.written.front().is_some_and(|&(l, _)| l <= min) {
-                self.written.pop_front();
-            }
+            .unwrap_or(i64::MAX);
+        while self.written.len() > 1 && self.written.front().is_some_and(|&(l, _)| l <= min) {
+            self.written.pop_front();
         }
         Ok(worst.map(|(replica, lag)| PauseCause::ReplicaLag {
             replica,
