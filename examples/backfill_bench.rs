@@ -86,7 +86,9 @@ fn args() -> Result<Args, Error> {
             "--runs" => a.runs = value()?.parse()?,
             "--batch-size" => a.batch_size = Some(value()?.parse()?),
             "--batch-time" => a.batch_time = Some(Duration::from_millis(value()?.parse()?)),
-            n => a.sizes.push(n.parse().map_err(|_| format!("not a row count: {n}"))?),
+            n => a
+                .sizes
+                .push(n.parse().map_err(|_| format!("not a row count: {n}"))?),
         }
     }
     if a.sizes.is_empty() {

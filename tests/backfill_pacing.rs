@@ -63,8 +63,8 @@ fn t_v2(more: &str) -> String {
 }
 
 async fn seed_t(conn: &mut PgConnection, rows: u32, more: &str) {
-    let v1 = bellows::spec::read_str(std::path::Path::new("v1"), &format!("{T_V1}{more}"))
-        .expect("v1");
+    let v1 =
+        bellows::spec::read_str(std::path::Path::new("v1"), &format!("{T_V1}{more}")).expect("v1");
     conn.execute(AssertSqlSafe(
         bellows::sql::postgres::create_all(&v1).join(";\n"),
     ))

@@ -120,7 +120,10 @@ fn pacing_that_cannot_hold_is_refused_saying_why() {
         ),
         (vec!["--batch-time", "0ms"], "give a duration such as 200ms"),
         (vec!["--batch-size", "0"], "a batch needs at least one row"),
-        (vec!["--max-replica-lag", "0s"], "`none` to not watch replicas"),
+        (
+            vec!["--max-replica-lag", "0s"],
+            "`none` to not watch replicas",
+        ),
         (vec!["--max-pause", "soon"], "--max-pause"),
     ] {
         let mut all = vec![

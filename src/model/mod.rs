@@ -192,7 +192,9 @@ impl Schema {
                 .values_mut()
                 .for_each(|f| f.renamed_from = None);
             t.checks.values_mut().for_each(|c| c.renamed_from = None);
-            t.exclusions.values_mut().for_each(|x| x.renamed_from = None);
+            t.exclusions
+                .values_mut()
+                .for_each(|x| x.renamed_from = None);
             t.indexes.values_mut().for_each(|i| i.renamed_from = None);
         }
         s

@@ -287,7 +287,8 @@ mod tests {
                 | Resource::Function(_) => {}
             }
             let json = serde_json::to_string(&r).expect("serializes");
-            let back: Resource = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            let back: Resource =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
             assert_eq!(back, r, "{json}");
         }
     }

@@ -283,11 +283,8 @@ impl Backfill {
 
     /// Every column the pass fills, with its expression, first to last.
     pub fn fills(&self) -> impl Iterator<Item = (&Ident, &str)> {
-        std::iter::once((&self.column, self.expression.as_str())).chain(
-            self.also
-                .iter()
-                .map(|f| (&f.column, f.expression.as_str())),
-        )
+        std::iter::once((&self.column, self.expression.as_str()))
+            .chain(self.also.iter().map(|f| (&f.column, f.expression.as_str())))
     }
 }
 

@@ -228,7 +228,10 @@ pub async fn value_counts(
     use bellows::sql::{postgres::qualified, quote_ident};
     // Types without an equality operator are told apart by their text.
     let no_equality = |ty: &str| {
-        ["circle", "point", "box", "polygon", "path", "line", "lseg", "json"].contains(&ty)
+        [
+            "circle", "point", "box", "polygon", "path", "line", "lseg", "json",
+        ]
+        .contains(&ty)
     };
     let count = |t: &bellows::model::QualifiedName, c: &str, ty: &str| {
         let c = quote_ident(c);
@@ -264,9 +267,9 @@ pub async fn value_counts(
                 old.name.as_str(),
                 &old.ty.to_string(),
             )))
-                .fetch_one(&db.pool)
-                .await
-                .expect("count values");
+            .fetch_one(&db.pool)
+            .await
+            .expect("count values");
             out.push((
                 format!("{tn}.{}", c.name),
                 before,

@@ -269,7 +269,14 @@ impl Cluster {
     pub fn replica(&self, conf: &str) -> Cluster {
         let (dir, data) = data_folder();
         let out = as_server_user(&self.bindir.join("pg_basebackup"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
             .args(["-R", "-X", "stream", "--no-sync", "-D"])
             .arg(&data)
             .output()

@@ -48,7 +48,11 @@ pub(super) struct PgHealth<'a> {
 }
 
 impl<'a> PgHealth<'a> {
-    pub fn new(pool: &'a PgPool, obs: &'a dyn Observer, at: &'a (dyn Fn() -> String + Sync)) -> Self {
+    pub fn new(
+        pool: &'a PgPool,
+        obs: &'a dyn Observer,
+        at: &'a (dyn Fn() -> String + Sync),
+    ) -> Self {
         PgHealth {
             pool,
             obs,
@@ -229,7 +233,10 @@ mod tests {
             Duration::from_secs(8)
         );
         // Everything flushed is replayed: no lag, whatever was reported.
-        assert_eq!(lag(&written, 300, Some(300), Some(8.0), now), Duration::ZERO);
+        assert_eq!(
+            lag(&written, 300, Some(300), Some(8.0), now),
+            Duration::ZERO
+        );
         // Not streaming yet: nothing to wait for.
         assert_eq!(lag(&written, 300, None, None, now), Duration::ZERO);
     }

@@ -4,8 +4,11 @@
 
 use super::*;
 
-pub(super) const KIND: KindQuery =
-    KindQuery::new("collations", |_| Q_COLLATIONS.into(), |r, rows, _| r.collations(rows));
+pub(super) const KIND: KindQuery = KindQuery::new(
+    "collations",
+    |_| Q_COLLATIONS.into(),
+    |r, rows, _| r.collations(rows),
+);
 
 const Q_COLLATIONS: &str = concat!(
     "SELECT n.nspname::text, co.collname::text, co.collprovider::text, co.collisdeterministic,

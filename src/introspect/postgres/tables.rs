@@ -514,6 +514,17 @@ fn balanced_prefix(text: &str) -> Option<&str> {
     None
 }
 
+/// What follows `EXCLUDE` in `pg_get_constraintdef`'s text, without the
+/// deferrability the catalog says on its own.
+fn exclusion_definition(def: &str) -> Option<String> {
+    let rest = def.strip_prefix("EXCLUDE ")?;
+    let rest = rest
+        .strip_suffix(" DEFERRABLE INITIALLY DEFERRED")
+        .or_else(|| rest.strip_suffix(" DEFERRABLE"))
+        .unwrap_or(rest);
+    Some(rest.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,15 +549,4 @@ mod tests {
         );
         assert_eq!(check_expression("UNIQUE (x)"), None);
     }
-}
-
-/// What follows `EXCLUDE` in `pg_get_constraintdef`'s text, without the
-/// deferrability the catalog says on its own.
-fn exclusion_definition(def: &str) -> Option<String> {
-    let rest = def.strip_prefix("EXCLUDE ")?;
-    let rest = rest
-        .strip_suffix(" DEFERRABLE INITIALLY DEFERRED")
-        .or_else(|| rest.strip_suffix(" DEFERRABLE"))
-        .unwrap_or(rest);
-    Some(rest.to_string())
 }

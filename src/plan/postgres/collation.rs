@@ -87,10 +87,7 @@ impl Planner<'_> {
     /// it): steps that make the column wait for it, and steps that let
     /// go of it go before its drop.
     pub(super) fn collation_of(&self, c: &Column) -> Option<Resource> {
-        let name = QualifiedName::new(
-            Ident::new(DEFAULT_SCHEMA).ok()?,
-            c.collation.clone()?,
-        );
+        let name = QualifiedName::new(Ident::new(DEFAULT_SCHEMA).ok()?, c.collation.clone()?);
         (self.tgt.collations.contains_key(&name) || self.cur.collations.contains_key(&name))
             .then_some(Resource::Collation(name))
     }

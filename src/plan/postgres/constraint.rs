@@ -340,7 +340,11 @@ impl Planner<'_> {
                 HazardKind::IndexDropped,
                 format!(
                     "its {}index {name} goes with it; queries that use it may slow down sharply",
-                    if kind == ObjectKind::Exclusion { "" } else { "unique " }
+                    if kind == ObjectKind::Exclusion {
+                        ""
+                    } else {
+                        "unique "
+                    }
                 ),
             );
         }

@@ -47,7 +47,11 @@ impl Kind for Exclusions {
     fn finish<'a>(p: &mut Planner<'a>, t: InTable<'a>) {
         let swapped = p.swapped_in(t.name);
         for (name, x) in &t.new.exclusions {
-            let kept = t.old.exclusions.get(name).is_some_and(|o| same_exclusion(o, x));
+            let kept = t
+                .old
+                .exclusions
+                .get(name)
+                .is_some_and(|o| same_exclusion(o, x));
             if kept && swapped.iter().any(|c| mentions(&x.definition, c.as_str())) {
                 p.add_exclusion(t, name, x, Phase::Contract, None, false);
             }
@@ -166,7 +170,8 @@ mod rule_tests {
 
     #[test]
     fn a_new_exclusion_on_a_table_with_rows_is_a_long_lock_in_contract() {
-        let to = format!("{T}    exclusions:\n      c_no_overlap: \"using GIST (shape with &&)\"\n");
+        let to =
+            format!("{T}    exclusions:\n      c_no_overlap: \"using GIST (shape with &&)\"\n");
         plans_to(
             T,
             &to,
@@ -204,7 +209,8 @@ mod rule_tests {
                 ALTER TABLE public.c DROP CONSTRAINT c_no_overlap, ADD CONSTRAINT c_no_overlap EXCLUDE USING gist (shape WITH &&) DEFERRABLE
             ",
         );
-        let respelled = format!("{T}    exclusions:\n      c_no_overlap: \"using  gist ( shape  with && )\"\n");
+        let respelled =
+            format!("{T}    exclusions:\n      c_no_overlap: \"using  gist ( shape  with && )\"\n");
         let p = crate::plan::plan(
             &crate::testing::schema(&from),
             &crate::testing::schema(&respelled),

@@ -6,10 +6,10 @@
 //! it), or when the plan must run something between them (merged, they
 //! would make a cycle).
 
+use super::constraint::mentions;
 use super::sync::batch_statement;
 use super::*;
 use crate::plan::graph::Precedence;
-use super::constraint::mentions;
 
 impl Planner<'_> {
     pub(super) fn one_pass_per_table(&mut self) {
@@ -27,11 +27,12 @@ impl Planner<'_> {
             return;
         }
         // A fill that reads a column another fill writes runs after it:
-        // it would read NULLs before.
+        // it would read NULLs before. (Two that read each other's stay
+        // unordered, as before: neither order is right.)
         for fills in tables.values() {
             for &a in fills {
                 for &b in fills {
-                    if a != b && self.reads(a, b) {
+                    if a != b && self.reads(a, b) && !self.reads(b, a) {
                         let needs: Vec<Resource> = self.steps[b].provides.clone();
                         for r in needs {
                             if !self.steps[a].requires.contains(&r) {
@@ -116,7 +117,10 @@ fn merge(into: &mut Step, other: Step, how: &str) {
         .fills()
         .map(|(c, e)| format!("{}.{} = {e}", b.table, c))
         .collect();
-    into.description = format!("backfill {} in one pass, in batches {how}", fills.join(", "));
+    into.description = format!(
+        "backfill {} in one pass, in batches {how}",
+        fills.join(", ")
+    );
     into.statements = vec![batch_statement(b)];
     for r in other.requires {
         if !into.requires.contains(&r) {

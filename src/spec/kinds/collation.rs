@@ -69,7 +69,9 @@ pub(super) fn read(r: &mut Reader, collations: OrderedMap<Checked<CollationSpec>
             err(
                 r.diags,
                 c.span(),
-                format!("collation `{name}`: `ctype` is for libc collations; an ICU locale tag says it all"),
+                format!(
+                    "collation `{name}`: `ctype` is for libc collations; an ICU locale tag says it all"
+                ),
             );
             continue;
         }
@@ -78,7 +80,9 @@ pub(super) fn read(r: &mut Reader, collations: OrderedMap<Checked<CollationSpec>
             err(
                 r.diags,
                 spec.deterministic.as_ref().and_then(Located::span),
-                format!("collation `{name}`: PostgreSQL has nondeterministic collations only with `provider: icu`"),
+                format!(
+                    "collation `{name}`: PostgreSQL has nondeterministic collations only with `provider: icu`"
+                ),
             );
             continue;
         }

@@ -12,7 +12,8 @@ mod signature;
 
 pub use backfill::{BackfillSql, key_names, literals};
 pub use parse::{
-    SyntaxError, canonical_exclusion, canonical_expression, check_exclusion, check_expression, check_query, mentions, query_relations,
+    SyntaxError, canonical_exclusion, canonical_expression, check_exclusion, check_expression,
+    check_query, mentions, query_relations,
 };
 pub use policy::{alter_policy, create_policy, drop_policy, policy_comment, row_security};
 pub use routine::{

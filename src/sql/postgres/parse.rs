@@ -251,11 +251,14 @@ pub fn canonical_exclusion(def: &str) -> Result<String, SyntaxError> {
         e
     };
     parse(&sql).map_err(shifted)?;
-    let not_one = || SyntaxError {
+    let not_one = || {
+        SyntaxError {
         message: "this is not one exclusion definition (`USING method (element WITH operator, ...)`, optionally `WHERE (predicate)`)".into(),
         offset: None,
+    }
     };
-    let parsed = pg_query::parse(&sql, pg_query::ParserOptions::default()).map_err(|_| not_one())?;
+    let parsed =
+        pg_query::parse(&sql, pg_query::ParserOptions::default()).map_err(|_| not_one())?;
     if parsed.protobuf.stmts.len() != 1 {
         return Err(not_one());
     }
@@ -294,10 +297,9 @@ mod tests {
             canonical_exclusion("using GIST ( c with && )").as_deref(),
             Ok(server.as_str())
         );
-        let both = canonical_exclusion(
-            "USING gist (room WITH =, during WITH &&) WHERE (NOT cancelled)",
-        )
-        .expect("parses");
+        let both =
+            canonical_exclusion("USING gist (room WITH =, during WITH &&) WHERE (NOT cancelled)")
+                .expect("parses");
         assert!(both.contains("WHERE"), "{both}");
         let e = canonical_exclusion("USING gist (c WITH &&) garbage").expect_err("syntax");
         assert!(e.offset.is_some_and(|o| o <= 30), "{e:?}");
@@ -309,8 +311,14 @@ mod tests {
         assert!(mentions("score::bigint", "score"));
         assert!(mentions("upper(Name)", "name"));
         assert!(mentions("\"Full Name\" || 'x'", "Full Name"));
-        assert!(!mentions("\"Name\"", "name"), "a quoted name keeps its case");
-        assert!(!mentions("'score' || id", "score"), "a string is not a name");
+        assert!(
+            !mentions("\"Name\"", "name"),
+            "a quoted name keeps its case"
+        );
+        assert!(
+            !mentions("'score' || id", "score"),
+            "a string is not a name"
+        );
         assert!(!mentions("scores + 1", "score"));
         assert!(mentions("'unterminated", "x"), "what does not scan counts");
     }

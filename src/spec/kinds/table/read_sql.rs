@@ -17,7 +17,11 @@ struct Entry<M> {
 
 impl<M> Entry<M> {
     /// The SQL text, or the options with `text` picked out of them.
-    fn split<T>(self, text: impl FnOnce(M) -> (Located<String>, T), plain: T) -> (Located<String>, T) {
+    fn split<T>(
+        self,
+        text: impl FnOnce(M) -> (Located<String>, T),
+        plain: T,
+    ) -> (Located<String>, T) {
         match self.value {
             TextOr::Text(t) => (
                 Located {
