@@ -98,7 +98,6 @@ pub(super) fn steps(
         views_done: BTreeSet::new(),
         triggers_done: BTreeSet::new(),
         policies_done: BTreeSet::new(),
-        pagings: BTreeMap::new(),
     };
     for kind in kind::KINDS {
         kind(&mut p);
@@ -155,9 +154,6 @@ pub(super) struct Planner<'a> {
     /// Policies a column change already drops and makes again as the
     /// target has them (or drops for good): the policy rule skips them.
     policies_done: BTreeSet<PolicyKey>,
-    /// How each table's backfills page through it, in the plan's words
-    /// ("by primary key (id)"), for a pass that fills several columns.
-    pagings: BTreeMap<QualifiedName, String>,
 }
 
 impl Planner<'_> {

@@ -65,11 +65,18 @@ impl Planner<'_> {
         let mut gone = BTreeSet::new();
         for pass in &passes {
             let (&first, rest) = pass.split_first().expect("a pass has two fills");
+            // How the table is paged, in the plan's words: the same key
+            // its fills were given (it found one, or they would not be).
+            let how = self.steps[first]
+                .backfill
+                .as_ref()
+                .map(|b| b.table.clone())
+                .and_then(|t| self.backfill_key(&t, String::new()))
+                .map(|p| p.how)
+                .unwrap_or_default();
             for &r in rest {
                 let other = self.steps[r].clone();
-                let table = other.backfill.as_ref().map(|b| b.table.clone());
-                let how = table.and_then(|t| self.pagings.get(&t).cloned());
-                merge(&mut self.steps[first], other, how.as_deref().unwrap_or(""));
+                merge(&mut self.steps[first], other, &how);
                 gone.insert(r);
             }
         }

@@ -228,7 +228,6 @@ impl Planner<'_> {
         };
         step = step.sql(batch_statement(&fill));
         step.backfill = Some(fill);
-        self.pagings.insert(table.clone(), paging.how.clone());
         step = if new_column {
             step.undo_nothing()
         } else {
