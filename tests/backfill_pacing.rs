@@ -35,7 +35,7 @@ impl Observer for Log {
                 self.paused.notify_one();
                 match cause {
                     PauseCause::ReplicaLag { replica, lag, .. } => {
-                        format!("paused: lag of {replica} {}ms", lag.as_millis())
+                        format!("paused: lag of {replica} {}µs", lag.as_micros())
                     }
                     other => format!("paused: {other}"),
                 }
@@ -161,10 +161,10 @@ async fn a_backfill_waits_while_a_replica_lags_and_finishes_after() {
         .unwrap_or_else(|| panic!("the backfill never waited: {lines:?}"));
     let lag: u128 = lines[paused]
         .strip_prefix("paused: lag of standby1 ")
-        .and_then(|l| l.strip_suffix("ms"))
+        .and_then(|l| l.strip_suffix("µs"))
         .and_then(|l| l.parse().ok())
         .unwrap_or_else(|| panic!("not a pause for standby1's lag: {}", lines[paused]));
-    assert!(lag > 1000, "paused at a lag under the limit: {lag}ms");
+    assert!(lag > 1_000_000, "paused at a lag under the limit: {lag}µs");
     let resumed = lines
         .iter()
         .position(|l| l == "resumed")

@@ -279,7 +279,7 @@ pub enum ApplyError {
     #[error("stopped at your request {at}; run the same command again to resume")]
     Interrupted { at: String },
     #[error(
-        "step `{step}` paused for {}s, longer than --max-pause: {cause}. It stopped {at}; once the cause is gone run the same command again, or raise --max-pause", waited.as_secs()
+        "a backfill waited {:.1}s, longer than --max-pause, because {cause}. It stopped {at}; once the cause is gone run the same command again, or raise --max-pause", waited.as_secs_f64()
     )]
     PausedTooLong {
         step: String,

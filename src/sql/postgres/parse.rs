@@ -250,15 +250,18 @@ pub fn canonical_exclusion(def: &str) -> Result<String, SyntaxError> {
             .map(|o| o.saturating_sub(PREFIX.len()).min(def.len()));
         e
     };
-    parse(&sql).map_err(shifted)?;
     let not_one = || {
         SyntaxError {
         message: "this is not one exclusion definition (`USING method (element WITH operator, ...)`, optionally `WHERE (predicate)`)".into(),
         offset: None,
     }
     };
-    let parsed =
-        pg_query::parse(&sql, pg_query::ParserOptions::default()).map_err(|_| not_one())?;
+    // Parsed once; only a definition that does not parse is read again,
+    // by the parser that says where it stopped.
+    let Ok(parsed) = pg_query::parse(&sql, pg_query::ParserOptions::default()) else {
+        parse(&sql).map_err(shifted)?;
+        return Err(not_one());
+    };
     if parsed.protobuf.stmts.len() != 1 {
         return Err(not_one());
     }
