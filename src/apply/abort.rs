@@ -455,7 +455,7 @@ fn mentions(expr: &str, column: &str) -> bool {
 
 /// The schema `abort` returns to: the one before expand, but for what it
 /// leaves by design (see `Undo::Stays`): enum values that expand added,
-/// types it widened in place, NOT NULL it dropped.
+/// types it widened in place, NOT NULL it dropped from a column or a domain.
 pub fn undo_target(start: &Schema, live: &Schema) -> (Schema, Vec<String>) {
     let mut back = start.clone();
     let mut notes = Vec::new();
@@ -468,6 +468,12 @@ pub fn undo_target(start: &Schema, live: &Schema) -> (Schema, Vec<String>) {
                 "enum {name} keeps the values expand added (PostgreSQL cannot remove them)"
             ));
             old.values = e.values.clone();
+        }
+    }
+    for (name, d) in &mut back.domains {
+        if d.not_null && live.domains.get(name).is_some_and(|l| !l.not_null) {
+            notes.push(format!("domain {name} stays nullable"));
+            d.not_null = false;
         }
     }
     for (tname, t) in &mut back.tables {

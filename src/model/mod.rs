@@ -31,6 +31,7 @@ macro_rules! hint_free {
 mod collation;
 mod column;
 mod constraint;
+mod domain;
 mod enum_type;
 mod extension;
 mod fingerprint;
@@ -53,6 +54,7 @@ pub use column::{Column, Identity};
 pub use constraint::{
     Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique,
 };
+pub use domain::Domain;
 pub use enum_type::EnumType;
 pub use extension::Extension;
 pub use ident::{
@@ -88,6 +90,8 @@ pub struct Schema {
     pub schemas: BTreeSet<Ident>,
     pub extensions: BTreeMap<Ident, Extension>,
     pub enums: BTreeMap<QualifiedName, EnumType>,
+    /// Domains: base types with a default, NOT NULL and checks.
+    pub domains: BTreeMap<QualifiedName, Domain>,
     /// Collations (`CREATE COLLATION`), which columns name.
     pub collations: BTreeMap<QualifiedName, Collation>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
@@ -112,6 +116,7 @@ impl std::hash::Hash for Schema {
             schemas,
             extensions,
             enums,
+            domains,
             collations,
             sequences,
             tables,
@@ -144,16 +149,44 @@ impl std::hash::Hash for Schema {
         if !collations.is_empty() {
             collations.hash(state);
         }
+        if !domains.is_empty() {
+            domains.hash(state);
+        }
     }
 }
 
 impl Schema {
+    /// `ty` with each domain replaced by its base type, as the server
+    /// reads a value of it in an expression.
+    pub fn base_type(&self, ty: &ColumnType) -> ColumnType {
+        let mut out = ty.clone();
+        // A chain of domains is short; a cycle (which PostgreSQL cannot
+        // hold) stops at the bound.
+        for _ in 0..16 {
+            match out.user_type().and_then(|u| self.domains.get(&u)) {
+                Some(d) => {
+                    let array = out.array;
+                    out = d.ty.clone();
+                    out.array |= array;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Whether the schema defines the type `name` (an enum or a domain).
+    pub fn defines_type(&self, name: &QualifiedName) -> bool {
+        self.enums.contains_key(name) || self.domains.contains_key(name)
+    }
+
     /// The namespaces objects of this schema live in, except `public`.
     pub fn used_schemas(&self) -> BTreeSet<Ident> {
         let mut out = BTreeSet::new();
         let names = self
             .enums
             .keys()
+            .chain(self.domains.keys())
             .chain(self.collations.keys())
             .chain(self.sequences.keys())
             .chain(self.tables.keys())

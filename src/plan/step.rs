@@ -42,6 +42,7 @@ pub enum ObjectKind {
     Extension,
     Enum,
     Collation,
+    Domain,
     Sequence,
     /// Functions and procedures: made before the tables whose defaults,
     /// checks and indexes may call them; dropped after what used them.
@@ -117,6 +118,9 @@ pub enum Cost {
     Batched,
     /// Fills a materialized view made again: held until its query has run.
     Fill,
+    /// Reads every value it checks while it holds a lock that makes
+    /// writes wait (a domain's constraint): reads go on.
+    Verify,
     /// Builds an index over every row while it holds the lock (an
     /// exclusion constraint, which has no concurrent way): reads and
     /// writes wait for the whole build.

@@ -172,7 +172,7 @@ pub async fn seed(db: &TestDb, schema: &bellows::model::Schema) {
         for i in 1..=3 {
             let values: Vec<String> = cols
                 .iter()
-                .map(|c| match c.ty.to_string().as_str() {
+                .map(|c| match schema.base_type(&c.ty).to_string().as_str() {
                     "bigint" | "integer" | "smallint" => i.to_string(),
                     "text" | "varchar(100)" if c.name.as_str().contains("email") => {
                         format!("'v{i}@example.com'")

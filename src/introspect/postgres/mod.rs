@@ -46,6 +46,7 @@ const Q_SCHEMAS: &str = concat!(
 );
 
 mod collation;
+mod domain;
 mod enum_type;
 mod extension;
 mod policy;
@@ -300,6 +301,7 @@ const KINDS: &[KindQuery] = &[
     extension::KIND,
     enum_type::KIND,
     collation::KIND,
+    domain::KIND,
     sequence::KIND,
     tables::RELATIONS,
     tables::COLUMNS,

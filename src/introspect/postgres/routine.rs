@@ -87,6 +87,9 @@ pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String 
            JOIN pg_language l ON l.oid = p.prolang
            LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass AND d.objsubid = 0
           WHERE {place}{which} AND {}
+            -- A range type's constructors are the type's own.
+            AND NOT EXISTS (SELECT 1 FROM pg_depend xi WHERE xi.classid = 'pg_proc'::regclass
+                             AND xi.objid = p.oid AND xi.deptype = 'i')
           ORDER BY 1, 2, 4",
         not_extension_member!("pg_proc", "p.oid")
     )

@@ -8,7 +8,7 @@
 //! `"Quoted"` names keep their case. An unqualified name that is not a
 //! built-in type means a type in the `public` schema.
 
-use super::ident::Ident;
+use super::ident::{Ident, QualifiedName};
 
 mod postgres;
 
@@ -123,6 +123,19 @@ impl ColumnType {
                 "`{}` is shorthand for a column with a sequence and cannot be used here",
                 k.keyword()
             )),
+        }
+    }
+
+    /// The user-defined type this is of (or an array of): a schema-
+    /// qualified named type, as an enum or a domain.
+    pub fn user_type(&self) -> Option<QualifiedName> {
+        match &self.base {
+            BaseType::Named {
+                schema: Some(s),
+                name,
+                ..
+            } => Some(QualifiedName::new(s.clone(), name.clone())),
+            _ => None,
         }
     }
 

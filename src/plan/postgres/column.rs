@@ -11,8 +11,8 @@ pub(super) struct Columns;
 impl Kind for Columns {
     objects!(in table.columns: Vec<Column>, renamed);
 
-    fn same(_: &Planner<'_>, _: InTable<'_>, a: &Column, b: &Column) -> bool {
-        same_column(a, b)
+    fn same(p: &Planner<'_>, _: InTable<'_>, a: &Column, b: &Column) -> bool {
+        same_column(p, a, b)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, _: &'a Ident, c: &'a Column) {
@@ -233,7 +233,11 @@ impl Planner<'_> {
     fn default_change(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
         // Compared as they read on the column's new type: after an
         // in-place type change the old default may mean something else.
-        if same_default(o.default.as_deref(), n.default.as_deref(), &n.ty) {
+        if same_default(
+            o.default.as_deref(),
+            n.default.as_deref(),
+            &self.tgt.base_type(&n.ty),
+        ) {
             return;
         }
         let cn = col_name(table, &n.name);
@@ -413,7 +417,7 @@ fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey>
 }
 
 /// Equal but for hints and the server's spelling of expressions.
-fn same_column(a: &Column, b: &Column) -> bool {
+fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
     let strip = |c: &Column| {
         let mut c = c.clone();
         c.renamed_from = None;
@@ -423,7 +427,11 @@ fn same_column(a: &Column, b: &Column) -> bool {
         c
     };
     strip(a) == strip(b)
-        && same_default(a.default.as_deref(), b.default.as_deref(), &b.ty)
+        && same_default(
+            a.default.as_deref(),
+            b.default.as_deref(),
+            &p.tgt.base_type(&b.ty),
+        )
         && same_opt_sql(a.generated.as_deref(), b.generated.as_deref())
 }
 

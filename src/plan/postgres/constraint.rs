@@ -13,8 +13,8 @@ pub(super) struct Checks;
 impl Kind for Checks {
     objects!(in table.checks: BTreeMap<Ident, Check>, constraint);
 
-    fn same(_: &Planner<'_>, t: InTable<'_>, a: &Check, b: &Check) -> bool {
-        same_check(a, t.old, b, t.new)
+    fn same(p: &Planner<'_>, t: InTable<'_>, a: &Check, b: &Check) -> bool {
+        same_check(p, a, t.old, b, t.new)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, c: &'a Check) {
@@ -50,7 +50,7 @@ impl Kind for Checks {
                 if t.old
                     .checks
                     .get(name)
-                    .is_some_and(|o| same_check(o, t.old, c, t.new))
+                    .is_some_and(|o| same_check(p, o, t.old, c, t.new))
                     && mentions(&c.expression, col.as_str())
                 {
                     p.add_check(t.name, name, c, Phase::Contract, None);
@@ -446,19 +446,23 @@ pub(super) fn undo_add_constraint(table: &QualifiedName, name: &Ident) -> Vec<St
 
 /// The same check, each read on its own table (the server writes out a
 /// column's cast to its own type).
-fn same_check(a: &Check, a_table: &Table, b: &Check, b_table: &Table) -> bool {
+fn same_check(p: &Planner<'_>, a: &Check, a_table: &Table, b: &Check, b_table: &Table) -> bool {
     a.no_inherit == b.no_inherit
         && same_sql_for(
             &a.expression,
-            &column_types(a_table),
+            &column_types(p.cur, a_table),
             &b.expression,
-            &column_types(b_table),
+            &column_types(p.tgt, b_table),
         )
 }
 
-/// The type of each column of `t`, by name.
-pub(super) fn column_types(t: &Table) -> impl Fn(&str) -> Option<ColumnType> + '_ {
-    move |n| t.column(n).map(|c| c.ty.clone())
+/// The type of each column of `t`, by name, a domain's as its base type
+/// (the server writes out a cast of a domain's value to its base).
+pub(super) fn column_types<'t>(
+    schema: &'t Schema,
+    t: &'t Table,
+) -> impl Fn(&str) -> Option<ColumnType> + 't {
+    move |n| t.column(n).map(|c| schema.base_type(&c.ty))
 }
 
 pub(super) use crate::sql::postgres::mentions;

@@ -15,8 +15,8 @@ pub(super) struct Indexes;
 impl Kind for Indexes {
     objects!(in table.indexes: BTreeMap<Ident, Index>, renamed);
 
-    fn same(_: &Planner<'_>, t: InTable<'_>, a: &Index, b: &Index) -> bool {
-        same_index(a, t.old, b, t.new)
+    fn same(p: &Planner<'_>, t: InTable<'_>, a: &Index, b: &Index) -> bool {
+        same_index(p, a, t.old, b, t.new)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, ix: &'a Index) {
@@ -297,9 +297,15 @@ impl Planner<'_> {
 
 /// Equal but for hints and the server's spelling of expressions, each
 /// read on its own table.
-pub(super) fn same_index(a: &Index, a_table: &Table, b: &Index, b_table: &Table) -> bool {
-    let norm = |i: &Index, t: &Table| {
-        let cols = column_types(t);
+pub(super) fn same_index(
+    p: &Planner<'_>,
+    a: &Index,
+    a_table: &Table,
+    b: &Index,
+    b_table: &Table,
+) -> bool {
+    let norm = |i: &Index, s: &Schema, t: &Table| {
+        let cols = column_types(s, t);
         let mut i = i.clone();
         i.renamed_from = None;
         i.predicate = i.predicate.as_deref().map(|p| normalize_for(p, &cols));
@@ -310,7 +316,7 @@ pub(super) fn same_index(a: &Index, a_table: &Table, b: &Index, b_table: &Table)
         }
         i
     };
-    a == b || norm(a, a_table) == norm(b, b_table)
+    a == b || norm(a, p.cur, a_table) == norm(b, p.tgt, b_table)
 }
 
 #[cfg(test)]

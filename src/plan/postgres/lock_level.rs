@@ -12,6 +12,8 @@ pub enum LockLevel {
     /// conflicts with no ordinary read or write).
     RowExclusive,
     ShareUpdateExclusive,
+    /// Writes wait; reads go on.
+    Share,
     ShareRowExclusive,
     AccessExclusive,
 }
@@ -22,6 +24,7 @@ impl LockLevel {
             LockLevel::None => "no table lock",
             LockLevel::RowExclusive => "ROW EXCLUSIVE (row locks per batch)",
             LockLevel::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            LockLevel::Share => "SHARE",
             LockLevel::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
             LockLevel::AccessExclusive => "ACCESS EXCLUSIVE",
         }

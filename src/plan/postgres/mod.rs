@@ -9,6 +9,7 @@ mod column_add;
 pub use column::binary_coercible;
 pub use lock_level::LockLevel;
 mod constraint;
+mod domain;
 mod enum_type;
 mod exclusion;
 mod expr;

@@ -133,6 +133,9 @@ impl Names {
         for q in cur.enums.keys() {
             n.current_object(&q.schema, &q.name, format!("enum type {q}"));
         }
+        for q in cur.domains.keys() {
+            n.current_object(&q.schema, &q.name, format!("domain {q}"));
+        }
         for q in cur.views.keys() {
             n.current_object(&q.schema, &q.name, format!("view {q}"));
         }

@@ -214,7 +214,7 @@ impl Planner<'_> {
                 let kept = new_table
                     .and_then(|t| t.indexes.get(ix_name).map(|n| (t, n)))
                     .is_some_and(|(t, n)| {
-                        n.renamed_from.is_none() && same_index(ix, old_table, n, t)
+                        n.renamed_from.is_none() && same_index(self, ix, old_table, n, t)
                     });
                 if !kept {
                     continue;

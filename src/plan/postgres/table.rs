@@ -423,16 +423,7 @@ impl Planner<'_> {
 
     /// Resources a column type needs: user types that this plan creates.
     pub fn type_requirements(&self, ty: &ColumnType) -> Vec<Resource> {
-        match &ty.base {
-            BaseType::Named {
-                schema: Some(s),
-                name,
-                ..
-            } => {
-                vec![Resource::Type(QualifiedName::new(s.clone(), name.clone()))]
-            }
-            _ => Vec::new(),
-        }
+        ty.user_type().map(Resource::Type).into_iter().collect()
     }
 
     /// The sequence a `nextval('...')` default uses, if the target has it

@@ -13,6 +13,7 @@ use super::write::{Writer, Y};
 use crate::model::Schema;
 
 mod collation;
+mod domain;
 mod enum_type;
 mod extension;
 mod namespace;
@@ -22,6 +23,7 @@ pub(super) mod table;
 mod view;
 
 pub use collation::{CollationProviderSpec, CollationSpec};
+pub use domain::DomainSpec;
 pub use enum_type::EnumSpec;
 pub use extension::{ExtensionSpec, ExtensionsSpec};
 pub use routine::{FunctionSpec, ParallelSpec, ProcedureSpec, SecuritySpec, VolatilitySpec};
@@ -72,6 +74,8 @@ kinds! {
     enums: OrderedMap<Checked<EnumSpec>> => enum_type::read, enum_type::write;
     /// Collations: name to `{ provider, locale, ctype, deterministic }`.
     collations: OrderedMap<Checked<CollationSpec>> => collation::read, collation::write;
+    /// Domains: name to `{ type, nullable, default, collation, checks }`.
+    domains: OrderedMap<Checked<DomainSpec>> => domain::read, domain::write;
     /// Sequences that are not behind a `serial` column.
     sequences: OrderedMap<Checked<SequenceSpec>> => sequence::read, sequence::write;
     /// Tables: `name` or `schema.name` to its definition.

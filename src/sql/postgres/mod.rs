@@ -9,6 +9,7 @@ mod parse;
 mod policy;
 mod routine;
 mod signature;
+mod types;
 
 pub use backfill::{BackfillSql, key_names, literals};
 pub use parse::{
@@ -24,6 +25,7 @@ pub use signature::{
     body_relations, canonical_returns, check_standard_body, parse_arguments, split_signature,
     strip_modifiers,
 };
+pub use types::{create_collation, create_domain, domains_in_order};
 
 use super::{quote_ident, quote_literal};
 use crate::model::*;
@@ -352,26 +354,10 @@ pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
 }
 
 /// Statements that create `schema` from nothing, in dependency order:
-/// namespaces, extensions, types, sequences, functions with string
+/// namespaces, extensions, enums, collations, domains, sequences, functions with string
 /// bodies, tables with their own constraints, sequence ownership,
 /// indexes, foreign keys, comments, functions with SQL-standard bodies,
 /// views (each after the views it names), triggers.
-/// `CREATE COLLATION name (provider = ..., locale = ...)`.
-pub fn create_collation(name: &QualifiedName, c: &Collation) -> String {
-    let mut o = vec![format!("provider = {}", c.provider.keyword())];
-    match &c.ctype {
-        Some(ctype) => {
-            o.push(format!("lc_collate = {}", quote_literal(&c.locale)));
-            o.push(format!("lc_ctype = {}", quote_literal(ctype)));
-        }
-        None => o.push(format!("locale = {}", quote_literal(&c.locale))),
-    }
-    if !c.deterministic {
-        o.push("deterministic = false".into());
-    }
-    format!("CREATE COLLATION {} ({})", qualified(name), o.join(", "))
-}
-
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for s in &schema.schemas {
@@ -403,6 +389,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     }
     for (name, c) in &schema.collations {
         out.push(create_collation(name, c));
+    }
+    for (name, d) in domains_in_order(schema) {
+        out.push(create_domain(name, d));
     }
     for (name, s) in &schema.sequences {
         out.push(create_sequence(name, s));

@@ -8,8 +8,8 @@ use super::*;
 use crate::spec::error::Span;
 use crate::spec::read::{Diags, Places, err, ident};
 
-/// An unqualified type that is neither built in nor an enum of this file
-/// may be an extension's or a domain's; but when it is one letter away
+/// An unqualified type that is neither built in nor a type this file
+/// defines may be an extension's; but when it is one letter away
 /// from a built-in type and the file installs no extension, it is a typo.
 pub(super) fn check_type_typos(
     diags: &mut Diags,
@@ -71,10 +71,7 @@ pub(super) fn check_type_typos(
         if !written_bare || s.as_str() != DEFAULT_SCHEMA {
             continue;
         }
-        if schema
-            .enums
-            .contains_key(&QualifiedName::new(s.clone(), name.clone()))
-        {
+        if schema.defines_type(&QualifiedName::new(s.clone(), name.clone())) {
             continue;
         }
         if let Some(m) = crate::spec::error::did_you_mean(name.as_str(), BUILTIN) {
