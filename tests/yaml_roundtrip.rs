@@ -244,7 +244,8 @@ fn build(raw: &Raw) -> Schema {
         seq.increment = d.coin().then(|| 1 + d.n(9) as i64);
         seq.cache = d.coin().then(|| 1 + d.n(50) as i64);
         seq.cycle = d.coin();
-        s.sequences.insert(name, seq);
+        // As the reader keeps it: options at their default left out.
+        s.sequences.insert(name, seq.canonical());
     }
     // Tables with single-column primary keys first, so others can point at them.
     let mut keyed: Vec<(QualifiedName, Ident)> = Vec::new();
@@ -263,6 +264,17 @@ fn build(raw: &Raw) -> Schema {
                         Identity::ByDefault
                     });
                     c.nullable = false;
+                    if d.coin() {
+                        let o = IdentityOptions {
+                            start: d.coin().then(|| d.n(1000) as i64 - 5),
+                            increment: d.coin().then(|| 1 + d.n(9) as i64),
+                            max_value: d.coin().then(|| 1000 + d.n(9) as i64),
+                            cache: d.coin().then(|| 1 + d.n(50) as i64),
+                            cycle: d.coin(),
+                            ..IdentityOptions::default()
+                        };
+                        c.identity_options = o.canonical(&c.ty);
+                    }
                 }
                 2 => c.generated = Some(d.sql()),
                 3 if c.ty.is_integer() => {

@@ -50,7 +50,7 @@ mod view;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use collation::{Collation, CollationProvider};
-pub use column::{Column, Identity};
+pub use column::{Column, Identity, IdentityOptions};
 pub use constraint::{
     Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique,
 };

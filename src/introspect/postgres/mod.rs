@@ -162,6 +162,7 @@ pub async fn introspect_with(
         managed: BTreeSet::new(),
         unmanaged_tables: BTreeSet::new(),
         column_numbers: BTreeMap::new(),
+        identity_options: BTreeMap::new(),
     };
 
     let all: Vec<String> = query_scalar(Q_SCHEMAS)
@@ -384,6 +385,9 @@ struct Reader {
     /// Each managed table's columns by number, for the constraints,
     /// which list their columns so.
     column_numbers: BTreeMap<QualifiedName, BTreeMap<i32, Ident>>,
+    /// Identity columns' sequence options, by table and column, read with
+    /// the sequences and taken by the columns.
+    identity_options: BTreeMap<(QualifiedName, Ident), IdentityOptions>,
 }
 
 impl Reader {

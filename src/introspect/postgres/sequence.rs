@@ -37,10 +37,6 @@ impl Reader {
         for row in rows {
             let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "sequence")?;
             let deptype: Option<String> = get(&row, 9, W)?;
-            if deptype.as_deref() == Some("i") {
-                // An identity column's sequence is part of the column.
-                continue;
-            }
             let type_text: String = get(&row, 2, W)?;
             let data_type =
                 ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
@@ -54,36 +50,31 @@ impl Reader {
                 get(&row, 6, W)?,
                 get(&row, 7, W)?,
             );
-            let type_max = match data_type.base {
-                BaseType::SmallInt => i16::MAX as i64,
-                BaseType::Integer => i32::MAX as i64,
-                _ => i64::MAX,
-            };
-            let type_min = match data_type.base {
-                BaseType::SmallInt => i16::MIN as i64,
-                BaseType::Integer => i32::MIN as i64,
-                _ => i64::MIN,
-            };
             // Leave out what equals PostgreSQL's default for the type and
             // direction, so that a dump shows only what was chosen.
-            let (dmin, dmax) = if inc > 0 {
-                (1, type_max)
-            } else {
-                (type_min, -1)
-            };
-            let min_value = (min != dmin).then_some(min);
-            let max_value = (max != dmax).then_some(max);
-            let dstart = if inc > 0 { min } else { max };
             let mut seq = Sequence::new(data_type);
-            seq.start = (start != dstart).then_some(start);
-            seq.increment = (inc != 1).then_some(inc);
-            seq.min_value = min_value;
-            seq.max_value = max_value;
-            seq.cache = (cache != 1).then_some(cache);
+            seq.start = Some(start);
+            seq.increment = Some(inc);
+            seq.min_value = Some(min);
+            seq.max_value = Some(max);
+            seq.cache = Some(cache);
             seq.cycle = get(&row, 8, W)?;
+            let mut seq = seq.canonical();
             let tschema: Option<String> = get(&row, 10, W)?;
             let tname: Option<String> = get(&row, 11, W)?;
             let cname: Option<String> = get(&row, 12, W)?;
+            if deptype.as_deref() == Some("i") {
+                // An identity column's sequence is part of the column: its
+                // options wait for the column, read after this.
+                if let (Some(ts), Some(t), Some(c)) = (tschema, tname, cname) {
+                    let table = qname(ts, t, "table")?;
+                    self.identity_options.insert(
+                        (table, ident(c, "column")?),
+                        IdentityOptions::of_sequence(&seq),
+                    );
+                }
+                continue;
+            }
             if let (Some(ts), Some(t), Some(c)) = (tschema, tname, cname) {
                 // The model keeps owners in the sequence's own schema.
                 if ts == name.schema.as_str() {

@@ -215,6 +215,13 @@ impl Reader {
             } else {
                 c.default = expr;
             }
+            if c.identity.is_some()
+                && let Some(o) = self
+                    .identity_options
+                    .remove(&(table.clone(), c.name.clone()))
+            {
+                c.identity_options = o;
+            }
             let collation: Option<String> = get(&row, 8, W)?;
             c.collation = collation.map(|x| ident(x, "collation")).transpose()?;
             c.comment = get(&row, 9, W)?;

@@ -139,6 +139,16 @@ impl ColumnType {
         }
     }
 
+    /// The lowest and highest value of an integer type (bigint's for any
+    /// other), as a sequence of it counts.
+    pub fn integer_range(&self) -> (i64, i64) {
+        match self.base {
+            BaseType::SmallInt => (i16::MIN as i64, i16::MAX as i64),
+            BaseType::Integer => (i32::MIN as i64, i32::MAX as i64),
+            _ => (i64::MIN, i64::MAX),
+        }
+    }
+
     /// Whether this is one of the integer types (identity and serial need one).
     pub fn is_integer(&self) -> bool {
         !self.array

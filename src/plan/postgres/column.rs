@@ -165,6 +165,7 @@ impl Planner<'_> {
         self.nullability(table, old_table, o, n);
         self.default_change(table, o, n);
         self.identity_change(table, old_table, o, n);
+        self.identity_options_change(table, o, n);
         if !same_opt_sql(o.generated.as_deref(), n.generated.as_deref()) {
             self.error(PlanError::Unsupported {
                 object: cn,
@@ -271,6 +272,45 @@ impl Planner<'_> {
             step = step.requires(r);
         }
         self.push(step);
+    }
+
+    /// An identity's sequence options change in place (`SET INCREMENT BY
+    /// ...`), a catalog change: expand. The counter is not moved; a new
+    /// `start` is where a `RESTART` would begin.
+    fn identity_options_change(&mut self, table: &QualifiedName, o: &Column, n: &Column) {
+        if o.identity.is_none() || n.identity.is_none() || o.identity_options == n.identity_options
+        {
+            return;
+        }
+        let seq = |c: &Column| c.identity_options.as_sequence(&n.ty);
+        let set = |a: &Column, b: &Column| {
+            super::sequence::sequence_changes(&seq(a), &seq(b))
+                .iter()
+                .map(|x| format!("SET {x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let cn = col_name(table, &n.name);
+        let (a, b) = (&o.identity_options, &n.identity_options);
+        let mut step = in_place(
+            table,
+            &n.name,
+            Phase::Expand,
+            format!("change the identity options of {cn}"),
+            &set(o, n),
+        );
+        if a.min_value != b.min_value || a.max_value != b.max_value {
+            step = step.hazard(
+                HazardKind::MayFail,
+                format!("fails if the counter of {cn} is already outside the new bounds"),
+            );
+        }
+        self.push(step.undo_with(vec![undo_in_place(
+            table,
+            &n.name,
+            format!("restore the identity options of {cn}"),
+            &set(n, o),
+        )]));
     }
 
     fn identity_change(
@@ -511,5 +551,25 @@ mod rule_tests {
                 ALTER TABLE public.t DROP COLUMN old
             ",
         );
+    }
+
+    #[test]
+    fn identity_options_change_in_place_and_options_at_their_default_are_no_change() {
+        let t = |id: &str| {
+            format!("tables:\n  t:\n    columns:\n      id: {{ type: integer, identity: {id} }}\n")
+        };
+        plans_to(
+            &t("always"),
+            &t("{ generated: always, increment: 5, max_value: 1000 }"),
+            "
+            expand: change the identity options of public.t.id
+                ALTER TABLE public.t ALTER COLUMN id SET INCREMENT BY 5 SET MAXVALUE 1000
+            ",
+        );
+        // Written out at PostgreSQL's defaults for an integer: the same.
+        let same = crate::testing::schema(&t(
+            "{ generated: always, start: 1, increment: 1, min_value: 1, max_value: 2147483647, cache: 1 }",
+        ));
+        assert_eq!(same, crate::testing::schema(&t("always")));
     }
 }

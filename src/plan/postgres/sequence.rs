@@ -180,7 +180,7 @@ impl Planner<'_> {
 }
 
 /// The ALTER SEQUENCE options that turn `old` into `new`.
-fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
+pub(super) fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
     let mut opts = Vec::new();
     if old.data_type != new.data_type {
         opts.push(format!(
@@ -205,7 +205,14 @@ fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
     ));
     opts.extend(num("MINVALUE", old.min_value, new.min_value, "NO MINVALUE"));
     opts.extend(num("MAXVALUE", old.max_value, new.max_value, "NO MAXVALUE"));
-    if let (Some(v), true) = (new.start, old.start != new.start) {
+    if old.start != new.start {
+        // Back to the default: where an ascending sequence starts is its
+        // minimum, a descending one its maximum.
+        let v = new.start.unwrap_or(if new.increment.unwrap_or(1) > 0 {
+            new.min_value.unwrap_or(1)
+        } else {
+            new.max_value.unwrap_or(-1)
+        });
         opts.push(format!("START WITH {v}"));
     }
     opts.extend(num("CACHE", old.cache, new.cache, "CACHE 1"));
@@ -222,6 +229,23 @@ fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use crate::testing::plans_to;
+
+    #[test]
+    fn options_written_at_their_default_are_no_option() {
+        assert_eq!(
+            crate::testing::schema(
+                "sequences: { a: { type: integer, start: 1, increment: 1, min_value: 1, max_value: 2147483647, cache: 1 } }"
+            ),
+            crate::testing::schema("sequences: { a: { type: integer } }"),
+        );
+        // Descending: the defaults are the type's minimum and -1.
+        assert_eq!(
+            crate::testing::schema(
+                "sequences: { a: { type: smallint, increment: -1, start: -1, min_value: -32768 } }"
+            ),
+            crate::testing::schema("sequences: { a: { type: smallint, increment: -1 } }"),
+        );
+    }
 
     #[test]
     fn options_change_in_place_and_a_dropped_sequence_goes_in_contract() {

@@ -87,7 +87,8 @@ pub(super) fn read(r: &mut Reader, sequences: OrderedMap<Checked<SequenceSpec>>)
                 cache: spec.cache,
                 cycle: spec.cycle,
                 owned_by: None,
-            },
+            }
+            .canonical(),
         );
     }
 }

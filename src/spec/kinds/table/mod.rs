@@ -120,6 +120,22 @@ pub enum IdentitySpec {
     ByDefault,
 }
 
+/// An identity column with its sequence's options (each left out takes
+/// PostgreSQL's default for the column's type).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityOptionsSpec {
+    /// `always` or `by_default`.
+    pub generated: IdentitySpec,
+    pub start: Option<i64>,
+    pub increment: Option<i64>,
+    pub min_value: Option<i64>,
+    pub max_value: Option<i64>,
+    pub cache: Option<i64>,
+    #[serde(default)]
+    pub cycle: bool,
+}
+
 /// A column.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +149,9 @@ pub struct ColumnSpec {
     pub nullable: Option<Located<bool>>,
     /// Default value, as an SQL expression: `0`, `now()`, `"'free'"`.
     pub default: Option<Located<String>>,
-    pub identity: Option<Located<IdentitySpec>>,
+    /// `always`, `by_default`, or `{ generated, start, increment,
+    /// min_value, max_value, cache, cycle }`.
+    pub identity: Option<Located<TextOr<IdentityOptionsSpec>>>,
     /// `GENERATED ALWAYS AS (expression) STORED`.
     pub generated: Option<Located<String>>,
     pub collation: Option<Located<String>>,
