@@ -341,3 +341,45 @@ async fn index_keys_checks_and_comments_are_read_exactly() {
     let comments: Vec<Option<&str>> = t.columns.iter().map(|c| c.comment.as_deref()).collect();
     assert_eq!(comments, vec![None, Some("as written"), None, None]);
 }
+
+/// A constraint added NOT VALID and never validated is dumped as such,
+/// the dump plans to nothing against the same database, and a target that
+/// wants it valid gets the VALIDATE (not a drop and re-add).
+#[tokio::test]
+async fn not_valid_constraints_are_dumped_as_not_valid_and_validated_when_the_target_says_so() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE teams (id bigint PRIMARY KEY);
+         CREATE TABLE users (id bigint PRIMARY KEY, team_id bigint, age integer);
+         INSERT INTO users VALUES (1, 7, -3);
+         ALTER TABLE users ADD CONSTRAINT users_age_sane CHECK (age >= 0) NOT VALID;
+         ALTER TABLE users ADD CONSTRAINT users_team_fk FOREIGN KEY (team_id) REFERENCES teams (id) NOT VALID;",
+    )
+    .await;
+    let found = introspect::introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspection");
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    assert!(
+        yaml.contains("users_age_sane: { expression: age >= 0, not_valid: true }")
+            && yaml.contains("not_valid: true }"),
+        "{yaml}"
+    );
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
+    let same = bellows::plan::plan(&found.schema, &back, &Default::default()).expect("plans");
+    assert!(same.is_empty(), "{:?}", same.steps);
+    let valid = spec::read_str(
+        Path::new("valid.yaml"),
+        &yaml.replace(", not_valid: true", ""),
+    )
+    .expect("reads");
+    let p = bellows::plan::plan(&found.schema, &valid, &Default::default()).expect("plans");
+    let steps: Vec<&str> = p.steps.iter().map(|s| s.description.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "validate check users_age_sane on public.users",
+            "validate foreign key users_team_fk on public.users"
+        ]
+    );
+}

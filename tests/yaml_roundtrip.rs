@@ -412,6 +412,7 @@ fn build(raw: &Raw) -> Schema {
                 Check {
                     expression: d.sql(),
                     no_inherit: d.coin(),
+                    not_valid: NotValid(d.n(4) == 0),
                     renamed_from: d.coin().then(|| d.ident()),
                 },
             );
@@ -452,6 +453,7 @@ fn build(raw: &Raw) -> Schema {
                     Deferrable::InitiallyImmediate,
                     Deferrable::InitiallyDeferred,
                 ][d.n(3) as usize],
+                not_valid: NotValid(d.n(4) == 0),
                 renamed_from: d.coin().then(|| d.ident()),
             };
             s.tables

@@ -11,6 +11,21 @@ pub enum Deferrable {
     InitiallyDeferred,
 }
 
+/// Whether a check or a foreign key is `NOT VALID`: enforced on new
+/// writes, not proven on the rows that were there. Its hash is nothing
+/// while the constraint is valid, so schemas keep the fingerprints they
+/// had before validity was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NotValid(pub bool);
+
+impl std::hash::Hash for NotValid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if self.0 {
+            true.hash(state);
+        }
+    }
+}
+
 /// The primary key: a named constraint over one or more columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrimaryKey {
@@ -91,6 +106,7 @@ pub struct ForeignKey {
     pub on_update: FkAction,
     pub match_type: FkMatch,
     pub deferrable: Deferrable,
+    pub not_valid: NotValid,
     pub renamed_from: Option<Ident>,
 }
 
@@ -100,6 +116,7 @@ pub struct Check {
     /// The boolean SQL expression, without the surrounding `CHECK (...)`.
     pub expression: String,
     pub no_inherit: bool,
+    pub not_valid: NotValid,
     pub renamed_from: Option<Ident>,
 }
 
@@ -152,8 +169,9 @@ hint_free!(ForeignKey {
     on_update,
     match_type,
     deferrable,
+    not_valid,
 } hints {
     renamed_from,
 });
-hint_free!(Check { expression, no_inherit } hints { renamed_from });
+hint_free!(Check { expression, no_inherit, not_valid } hints { renamed_from });
 hint_free!(Exclusion { definition, deferrable } hints { renamed_from });

@@ -52,7 +52,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub use collation::{Collation, CollationProvider};
 pub use column::{Column, Identity, IdentityOptions};
 pub use constraint::{
-    Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, PrimaryKey, Unique,
+    Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, NotValid, PrimaryKey, Unique,
 };
 pub use domain::Domain;
 pub use enum_type::EnumType;

@@ -75,7 +75,8 @@ const Q_CONSTRAINTS: &str = "
            con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text,
            con.condeferrable, con.condeferred, con.connoinherit,
            CASE WHEN con.contype IN ('c', 'x') THEN pg_get_constraintdef(con.oid, true) END,
-           COALESCE((SELECT {NND} FROM pg_index i WHERE i.indexrelid = con.conindid), false)
+           COALESCE((SELECT {NND} FROM pg_index i WHERE i.indexrelid = con.conindid), false),
+           NOT con.convalidated
       FROM pg_constraint con
       JOIN pg_class c ON c.oid = con.conrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -318,6 +319,7 @@ impl Reader {
                             Check {
                                 expression,
                                 no_inherit,
+                                not_valid: NotValid(get(&row, 17, W)?),
                                 renamed_from: None,
                             },
                         );
@@ -353,6 +355,7 @@ impl Reader {
                             FkMatch::Simple
                         },
                         deferrable,
+                        not_valid: NotValid(get(&row, 17, W)?),
                         renamed_from: None,
                     };
                     if let Some(t) = self.table(&table) {

@@ -14,7 +14,7 @@ impl Kind for Checks {
     objects!(in table.checks: BTreeMap<Ident, Check>, constraint);
 
     fn same(p: &Planner<'_>, t: InTable<'_>, a: &Check, b: &Check) -> bool {
-        same_check(p, a, t.old, b, t.new)
+        same_check(p, a, t.old, b, t.new) && !needs_validation(a.not_valid, b.not_valid)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, c: &'a Check) {
@@ -29,9 +29,20 @@ impl Kind for Checks {
         p: &mut Planner<'a>,
         t: InTable<'a>,
         name: &'a Ident,
-        _: &'a Check,
+        o: &'a Check,
         n: &'a Check,
     ) {
+        if same_check(p, o, t.old, n, t.new) {
+            // Only proving it is left: the rows already there.
+            let fails = format!("fails if an existing row breaks `{}`", n.expression);
+            return p.push(validate_step(
+                ObjectKind::Check,
+                t.name,
+                name,
+                Phase::Migrate,
+                fails,
+            ));
+        }
         p.drop_constraint(t.name, name, ObjectKind::Check, &[]);
         p.add_check(
             t.name,
@@ -66,7 +77,7 @@ impl Kind for ForeignKeys {
     objects!(in table.foreign_keys: BTreeMap<Ident, ForeignKey>, constraint);
 
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &ForeignKey, b: &ForeignKey) -> bool {
-        a.same_definition(b)
+        same_but_validity(a, b) && !needs_validation(a.not_valid, b.not_valid)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, fk: &'a ForeignKey) {
@@ -84,6 +95,19 @@ impl Kind for ForeignKeys {
         o: &'a ForeignKey,
         n: &'a ForeignKey,
     ) {
+        if same_but_validity(o, n) {
+            let fails = format!(
+                "fails if a row of {} has no match in {}",
+                t.name, n.ref_table
+            );
+            return p.push(validate_step(
+                ObjectKind::ForeignKey,
+                t.name,
+                name,
+                Phase::Migrate,
+                fails,
+            ));
+        }
         p.drop_foreign_key(t.name, name, o);
         p.add_fk_at(
             t.name,
@@ -171,6 +195,10 @@ impl Planner<'_> {
             add = add.requires(r);
         }
         self.push(add);
+        if c.not_valid.0 {
+            // The target keeps it NOT VALID: the rows there stay unproven.
+            return;
+        }
         let mut validate = validate_step(
             ObjectKind::Check,
             table,
@@ -255,6 +283,9 @@ impl Planner<'_> {
             add = add.requires(r);
         }
         self.push(add);
+        if fk.not_valid.0 {
+            return;
+        }
         let mut validate = validate_step(
             ObjectKind::ForeignKey,
             table,
@@ -444,6 +475,20 @@ pub(super) fn undo_add_constraint(table: &QualifiedName, name: &Ident) -> Vec<St
     ]
 }
 
+/// A live constraint NOT VALID that the target has valid must be proven;
+/// a valid one the target calls NOT VALID is already more than it asks.
+fn needs_validation(old: NotValid, new: NotValid) -> bool {
+    old.0 && !new.0
+}
+
+/// Two foreign keys the same but for hints and validity.
+fn same_but_validity(a: &ForeignKey, b: &ForeignKey) -> bool {
+    a.same_definition(&ForeignKey {
+        not_valid: a.not_valid,
+        ..b.clone()
+    })
+}
+
 /// The same check, each read on its own table (the server writes out a
 /// column's cast to its own type).
 fn same_check(p: &Planner<'_>, a: &Check, a_table: &Table, b: &Check, b_table: &Table) -> bool {
@@ -499,6 +544,35 @@ mod rule_tests {
             contract: rename constraint a_pos on public.t to a_positive
                 ALTER TABLE public.t RENAME CONSTRAINT a_pos TO a_positive
             ",
+        );
+    }
+
+    #[test]
+    fn a_constraint_left_not_valid_is_validated_in_migrate_unless_the_target_keeps_it_so() {
+        let fk = "teams:\n    columns:\n      id: { type: bigint }\n    primary_key: [id]\n";
+        let from = format!(
+            "tables:\n  {fk}  t:\n    columns:\n      a: {{ type: integer }}\n      team: {{ type: bigint }}\n    checks:\n      a_positive: {{ expression: \"a > 0\", not_valid: true }}\n    foreign_keys:\n      t_team: {{ columns: [team], references: {{ table: teams, columns: [id] }}, not_valid: true }}\n"
+        );
+        let to = from.replace(", not_valid: true", "");
+        plans_to(
+            &from,
+            &to,
+            "
+            migrate: validate check a_positive on public.t
+                ALTER TABLE public.t VALIDATE CONSTRAINT a_positive
+            migrate: validate foreign key t_team on public.t
+                ALTER TABLE public.t VALIDATE CONSTRAINT t_team
+            ",
+        );
+        // Valid where the target says NOT VALID: more than it asks.
+        assert!(
+            crate::plan::plan(
+                &crate::testing::schema(&to),
+                &crate::testing::schema(&from),
+                &crate::plan::PlanOptions::default()
+            )
+            .expect("plans")
+            .is_empty()
         );
     }
 }

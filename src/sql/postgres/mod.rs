@@ -442,7 +442,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
                 unique_def(u)
             ));
         }
-        for (n, c) in &t.checks {
+        // A NOT VALID check is added after the table (CREATE TABLE has no
+        // such form), with the foreign keys.
+        for (n, c) in t.checks.iter().filter(|(_, c)| !c.not_valid.0) {
             parts.push(format!(
                 "CONSTRAINT {} {}",
                 quote_ident(n.as_str()),
@@ -482,10 +484,19 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     for (name, t) in &schema.tables {
         for (n, fk) in &t.foreign_keys {
             out.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                "ALTER TABLE {} ADD CONSTRAINT {} {}{}",
                 qualified(name),
                 quote_ident(n.as_str()),
-                foreign_key_def(fk)
+                foreign_key_def(fk),
+                if fk.not_valid.0 { " NOT VALID" } else { "" }
+            ));
+        }
+        for (n, c) in t.checks.iter().filter(|(_, c)| c.not_valid.0) {
+            out.push(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID",
+                qualified(name),
+                quote_ident(n.as_str()),
+                check_def(c)
             ));
         }
     }

@@ -255,6 +255,10 @@ pub struct CheckSpec {
     pub expression: Located<String>,
     #[serde(default)]
     pub no_inherit: bool,
+    /// `NOT VALID`: enforced on new writes only; the rows already there
+    /// are not checked (what `dump` writes for such a constraint).
+    #[serde(default)]
+    pub not_valid: bool,
     pub renamed_from: Option<Located<String>>,
 }
 
@@ -313,6 +317,10 @@ pub struct ForeignKeySpec {
     pub deferrable: Option<Located<bool>>,
     #[serde(default)]
     pub initially_deferred: bool,
+    /// `NOT VALID`: enforced on new writes only; the rows already there
+    /// are not checked (what `dump` writes for such a constraint).
+    #[serde(default)]
+    pub not_valid: bool,
     pub renamed_from: Option<Located<String>>,
 }
 

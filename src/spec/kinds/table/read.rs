@@ -561,6 +561,7 @@ impl TableReader<'_> {
                         _ => FkMatch::Simple,
                     },
                     deferrable,
+                    not_valid: NotValid(spec.not_valid),
                     renamed_from,
                 },
             );

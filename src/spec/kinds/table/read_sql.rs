@@ -65,9 +65,9 @@ impl TableReader<'_> {
     ) {
         for e in self.entries(checks) {
             let (name, key) = (e.name.clone(), e.key.clone());
-            let (expr, (no_inherit, renamed)) = e.split(
-                |m| (m.expression, (m.no_inherit, m.renamed_from)),
-                (false, None),
+            let (expr, (no_inherit, not_valid, renamed)) = e.split(
+                |m| (m.expression, (m.no_inherit, m.not_valid, m.renamed_from)),
+                (false, false, None),
             );
             let Some(expression) = sql_expression(
                 self.diags,
@@ -85,6 +85,7 @@ impl TableReader<'_> {
                 Check {
                     expression,
                     no_inherit,
+                    not_valid: NotValid(not_valid),
                     renamed_from,
                 },
             );

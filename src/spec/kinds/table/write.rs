@@ -118,13 +118,16 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
             .iter()
             .map(|(n, c)| {
                 let renamed = c.renamed_from.as_ref().filter(|_| opts.hints);
-                let v = if !c.no_inherit && renamed.is_none() {
+                let v = if !c.no_inherit && !c.not_valid.0 && renamed.is_none() {
                     // Short form; `text` quotes what would read as a number.
                     text(&c.expression)
                 } else {
                     let mut f = vec![("expression".into(), sql(&c.expression))];
                     if c.no_inherit {
                         f.push(("no_inherit".into(), bool_y(true)));
+                    }
+                    if c.not_valid.0 {
+                        f.push(("not_valid".into(), bool_y(true)));
                     }
                     if let Some(r) = renamed {
                         f.push(("renamed_from".into(), text(r.as_str())));
@@ -184,6 +187,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
                     f.push(("match".into(), Y::S("full".into())));
                 }
                 deferrable(&mut f, fk.deferrable);
+                if fk.not_valid.0 {
+                    f.push(("not_valid".into(), bool_y(true)));
+                }
                 if let (Some(r), true) = (&fk.renamed_from, opts.hints) {
                     f.push(("renamed_from".into(), text(r.as_str())));
                 }
