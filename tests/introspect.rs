@@ -383,3 +383,38 @@ async fn not_valid_constraints_are_dumped_as_not_valid_and_validated_when_the_ta
         ]
     );
 }
+
+/// A partitioned table's `serial` sequence is the table's: a dump leaves
+/// it out with the table (reporting both), reads back, and plans to
+/// nothing against the same database, so the plan never drops it.
+#[tokio::test]
+async fn a_sequence_owned_by_an_unmanaged_table_goes_with_the_table() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE events (id bigserial, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         CREATE TABLE t (id serial PRIMARY KEY);",
+    )
+    .await;
+    let found = introspect::introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspection");
+    assert!(
+        found
+            .unmanaged
+            .iter()
+            .any(|u| u.kind == UnmanagedKind::SequenceOfUnmanagedTable
+                && u.identity == "public.events_id_seq"),
+        "{:?}",
+        found.unmanaged
+    );
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    assert!(!yaml.contains("events"), "{yaml}");
+    assert!(
+        yaml.contains("id: { type: serial }"),
+        "t keeps its serial: {yaml}"
+    );
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &Default::default()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+}

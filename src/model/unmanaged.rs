@@ -27,6 +27,9 @@ pub enum UnmanagedKind {
     Rule,
     ExclusionConstraint,
     ForeignKeyToUnmanaged,
+    /// A sequence owned by a table bellows does not manage (a partitioned
+    /// table's `serial`): the table's, as the table is.
+    SequenceOfUnmanagedTable,
     InvalidIndex,
     Privileges,
 }
@@ -55,6 +58,10 @@ impl UnmanagedKind {
             ForeignKeyToUnmanaged => (
                 "foreign key to an unmanaged table",
                 "foreign keys to unmanaged tables",
+            ),
+            SequenceOfUnmanagedTable => (
+                "sequence owned by an unmanaged table",
+                "sequences owned by unmanaged tables",
             ),
             InvalidIndex => (
                 "invalid index (a failed concurrent build)",

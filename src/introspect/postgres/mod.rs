@@ -231,6 +231,7 @@ pub async fn introspect_with(
         .await
         .map_err(q("the end of the read-only transaction"))?;
 
+    r.leave_sequences_of_unmanaged_tables();
     r.out.unmanaged.sort();
     r.out.unmanaged.dedup();
     Ok(r.out)

@@ -86,3 +86,34 @@ impl Reader {
         Ok(())
     }
 }
+
+impl Reader {
+    /// A sequence owned by a table bellows does not manage (a partitioned
+    /// table's or a partition's `serial`) goes with that table: left out
+    /// of the model and reported, so that a dump plans to nothing and a
+    /// plan never drops it.
+    pub(super) fn leave_sequences_of_unmanaged_tables(&mut self) {
+        let theirs: Vec<QualifiedName> = self
+            .out
+            .schema
+            .sequences
+            .iter()
+            .filter(|(q, s)| {
+                s.owned_by.as_ref().is_some_and(|(t, _)| {
+                    !self
+                        .managed
+                        .contains(&QualifiedName::new(q.schema.clone(), t.clone()))
+                })
+            })
+            .map(|(q, _)| q.clone())
+            .collect();
+        for q in theirs {
+            self.out.schema.sequences.remove(&q);
+            self.note(
+                UnmanagedKind::SequenceOfUnmanagedTable,
+                q.to_string(),
+                Place::Schema(q),
+            );
+        }
+    }
+}
