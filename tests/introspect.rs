@@ -204,7 +204,7 @@ async fn dependencies_of_unmanaged_objects_name_their_columns() {
             .any(|d| d.column.as_ref().map(|c| c.as_str()) == Some("b")),
         "{trg:?}"
     );
-    assert_eq!(found.queries, 18, "one query per kind, whatever the size");
+    assert_eq!(found.queries, 19, "one query per kind, whatever the size");
 }
 
 #[tokio::test]
@@ -215,7 +215,8 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
              CREATE MATERIALIZED VIEW counted AS SELECT count(*) FROM users;
              CREATE UNIQUE INDEX counted_one ON counted ((1));
              CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
-             CREATE TYPE span AS RANGE (subtype = float8);").await;
+             CREATE TYPE span AS RANGE (subtype = float8);
+             CREATE TYPE pair AS (a integer, b text);").await;
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
             .args(["dump", "--database-url", &db.url])
@@ -232,10 +233,13 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
     let yaml = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(
         yaml,
-        "domains:\n  positive:\n    type: integer\n    checks:\n      positive_check: VALUE > 0\ntables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\nviews:\n  active: |-\n    SELECT users.id,\n        users.email\n       FROM users\nmaterialized_views:\n  counted:\n    query: |-\n      SELECT count(*) AS count\n         FROM users\n    indexes:\n      counted_one: { expression: (1), unique: true }\n"
+        "range_types:\n  span: { subtype: double precision }\ndomains:\n  positive:\n    type: integer\n    checks:\n      positive_check: VALUE > 0\ntables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\nviews:\n  active: |-\n    SELECT users.id,\n        users.email\n       FROM users\nmaterialized_views:\n  counted:\n    query: |-\n      SELECT count(*) AS count\n         FROM users\n    indexes:\n      counted_one: { expression: (1), unique: true }\n"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("1 range type (public.span)"), "{stderr}");
+    assert!(
+        stderr.contains("1 composite type (public.pair)"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains("public.active") && !stderr.contains("public.counted"),
         "views and materialized views are managed: {stderr}"

@@ -39,6 +39,7 @@ mod ident;
 mod index;
 pub mod naming;
 mod policy;
+mod range_type;
 mod routine;
 mod sequence;
 mod table;
@@ -63,6 +64,7 @@ pub use ident::{
 };
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
 pub use policy::{PUBLIC_ROLE, Policy, PolicyCommand, PolicyKey, RowSecurity};
+pub use range_type::{RangeType, default_multirange_name};
 pub use routine::{
     Arg, ArgMode, Parallel, Routine, RoutineFacts, RoutineKey, RoutineKind, Volatility,
     is_sql_standard_body,
@@ -92,6 +94,8 @@ pub struct Schema {
     pub enums: BTreeMap<QualifiedName, EnumType>,
     /// Domains: base types with a default, NOT NULL and checks.
     pub domains: BTreeMap<QualifiedName, Domain>,
+    /// Range types, each with its multirange type.
+    pub range_types: BTreeMap<QualifiedName, RangeType>,
     /// Collations (`CREATE COLLATION`), which columns name.
     pub collations: BTreeMap<QualifiedName, Collation>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
@@ -117,6 +121,7 @@ impl std::hash::Hash for Schema {
             extensions,
             enums,
             domains,
+            range_types,
             collations,
             sequences,
             tables,
@@ -152,6 +157,9 @@ impl std::hash::Hash for Schema {
         if !domains.is_empty() {
             domains.hash(state);
         }
+        if !range_types.is_empty() {
+            range_types.hash(state);
+        }
     }
 }
 
@@ -175,9 +183,27 @@ impl Schema {
         out
     }
 
-    /// Whether the schema defines the type `name` (an enum or a domain).
+    /// Whether the schema defines the type `name` (an enum, a domain, a
+    /// range type or its multirange type).
     pub fn defines_type(&self, name: &QualifiedName) -> bool {
-        self.enums.contains_key(name) || self.domains.contains_key(name)
+        self.enums.contains_key(name)
+            || self.domains.contains_key(name)
+            || self.range_types.contains_key(name)
+            || self.multirange_of(name).is_some()
+    }
+
+    /// The range type whose multirange type is `name`.
+    pub fn multirange_of(&self, name: &QualifiedName) -> Option<&QualifiedName> {
+        self.range_types
+            .iter()
+            .find(|(q, r)| {
+                q.schema == name.schema
+                    && match &r.multirange {
+                        Some(m) => m == &name.name,
+                        None => default_multirange_name(q.name.as_str()) == name.name.as_str(),
+                    }
+            })
+            .map(|(q, _)| q)
     }
 
     /// The namespaces objects of this schema live in, except `public`.
@@ -187,6 +213,7 @@ impl Schema {
             .enums
             .keys()
             .chain(self.domains.keys())
+            .chain(self.range_types.keys())
             .chain(self.collations.keys())
             .chain(self.sequences.keys())
             .chain(self.tables.keys())

@@ -42,6 +42,7 @@ pub enum ObjectKind {
     Extension,
     Enum,
     Collation,
+    Range,
     Domain,
     Sequence,
     /// Functions and procedures: made before the tables whose defaults,

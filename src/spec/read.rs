@@ -247,6 +247,35 @@ pub(super) struct Reader<'d> {
     pub view_places: BTreeMap<QualifiedName, Span>,
 }
 
+impl Reader<'_> {
+    /// The valid entries of a map of types (enums, domains, range types),
+    /// by name: types share one namespace per schema, so a name another
+    /// type of the file already has is reported (as `what`) and left out.
+    pub fn type_entries<S>(
+        &mut self,
+        map: super::de::OrderedMap<super::de::Checked<S>>,
+        noun: &str,
+        what: &str,
+    ) -> Vec<(Located<String>, QualifiedName, S)> {
+        let mut out = Vec::new();
+        for (k, v) in map.0 {
+            let Some(name) = qname(self.diags, &k, noun) else {
+                continue;
+            };
+            let super::de::Checked::Valid(spec) = v else {
+                continue;
+            };
+            if let Some(&first) = self.types.get(&name) {
+                duplicate(self.diags, &k, &format!("{what} `{name}`"), first);
+                continue;
+            }
+            self.types.insert(name.clone(), k.span);
+            out.push((k, name, spec));
+        }
+        out
+    }
+}
+
 /// Converts a read file into a model, pushing every problem onto `diags`.
 pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
     let mut r = Reader {

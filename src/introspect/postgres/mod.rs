@@ -50,6 +50,7 @@ mod domain;
 mod enum_type;
 mod extension;
 mod policy;
+mod range_type;
 mod routine;
 mod sequence;
 mod tables;
@@ -304,6 +305,7 @@ const KINDS: &[KindQuery] = &[
     enum_type::KIND,
     collation::KIND,
     domain::KIND,
+    range_type::KIND,
     sequence::KIND,
     tables::RELATIONS,
     tables::COLUMNS,

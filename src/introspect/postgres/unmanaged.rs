@@ -37,13 +37,12 @@ const Q_UNMANAGED: &str = concat!(
          FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE NOT tg.tgisinternal AND n.nspname = ANY($1) AND NOT (", super::trigger::managed_trigger!(), ")
        UNION ALL
-       SELECT CASE t.typtype WHEN 'r' THEN 'range' ELSE 'composite' END,
+       SELECT 'composite',
               (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
               n.nspname::text, t.typname::text, NULL
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_type", "t.oid"), "
-          AND (t.typtype = 'r'
-               OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
+          AND t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'
        UNION ALL
        SELECT 'rule', (pg_identify_object('pg_rewrite'::regclass, r.oid, 0)).identity,
               n.nspname::text, r.rulename::text, c.relname::text
@@ -107,7 +106,6 @@ impl Reader {
                 "procedure" => UnmanagedKind::Procedure,
                 "aggregate" => UnmanagedKind::Aggregate,
                 "trigger" => UnmanagedKind::Trigger,
-                "range" => UnmanagedKind::RangeType,
                 "composite" => UnmanagedKind::CompositeType,
                 "policy" => UnmanagedKind::Policy,
                 "rule" => UnmanagedKind::Rule,

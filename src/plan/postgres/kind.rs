@@ -175,6 +175,7 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::extension::Extensions>,
     in_schema::<super::enum_type::Enums>,
     in_schema::<super::collation::Collations>,
+    in_schema::<super::range_type::RangeTypes>,
     in_schema::<super::domain::Domains>,
     in_schema::<super::sequence::Sequences>,
     in_schema::<super::routine::Routines>,

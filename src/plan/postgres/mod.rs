@@ -24,6 +24,7 @@ mod names;
 mod namespace;
 mod one_pass;
 mod policy;
+mod range_type;
 mod routine;
 mod sequence;
 mod shadow;
@@ -323,6 +324,10 @@ impl Step {
     }
     pub(super) fn removes(mut self, r: Resource) -> Self {
         self.removes.push(r);
+        self
+    }
+    pub(super) fn removes_all(mut self, rs: impl IntoIterator<Item = Resource>) -> Self {
+        self.removes.extend(rs);
         self
     }
     /// Abort takes this step back with these steps.

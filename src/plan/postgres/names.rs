@@ -136,6 +136,13 @@ impl Names {
         for q in cur.domains.keys() {
             n.current_object(&q.schema, &q.name, format!("domain {q}"));
         }
+        for (q, r) in &cur.range_types {
+            n.current_object(&q.schema, &q.name, format!("range type {q}"));
+            let derived = || Ident::new(default_multirange_name(q.name.as_str())).ok();
+            if let Some(m) = r.multirange.clone().or_else(derived) {
+                n.current_object(&q.schema, &m, format!("multirange type of {q}"));
+            }
+        }
         for q in cur.views.keys() {
             n.current_object(&q.schema, &q.name, format!("view {q}"));
         }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::model::{Domain, QualifiedName, Schema, TypeSpec};
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;
-use crate::spec::read::{Reader, duplicate, err, ident, qname, sql_expression};
+use crate::spec::read::{Reader, err, ident, sql_expression};
 use crate::spec::write::{Writer, Y, bool_y, key, sql, text};
 
 /// A domain.
@@ -31,15 +31,7 @@ pub struct DomainSpec {
 
 pub(super) fn read(r: &mut Reader, domains: OrderedMap<Checked<DomainSpec>>) {
     let mut type_spans = Vec::new();
-    for (k, v) in domains.0 {
-        let Some(name) = qname(r.diags, &k, "domain") else {
-            continue;
-        };
-        let Checked::Valid(spec) = v else { continue };
-        if let Some(first) = r.types.insert(name.clone(), k.span) {
-            duplicate(r.diags, &k, &format!("type `{name}`"), first);
-            continue;
-        }
+    for (_, name, spec) in r.type_entries(domains, "domain", "type") {
         let span = spec.ty.span();
         if let Some(d) = domain(r, &name, spec) {
             type_spans.push((name.clone(), span));

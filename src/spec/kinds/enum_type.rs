@@ -2,22 +2,14 @@
 
 use crate::model::{EnumType, MAX_IDENT_BYTES, Schema};
 use crate::spec::de::{Checked, Located, OrderedMap};
-use crate::spec::read::{Reader, duplicate, err, qname};
+use crate::spec::read::{Reader, err};
 use crate::spec::write::{Writer, Y, key, text};
 
 /// An enum's labels, in sort order.
 pub type EnumSpec = Vec<Located<String>>;
 
 pub(super) fn read(r: &mut Reader, enums: OrderedMap<Checked<EnumSpec>>) {
-    for (k, v) in enums.0 {
-        let Some(name) = qname(r.diags, &k, "enum") else {
-            continue;
-        };
-        let Checked::Valid(values) = v else { continue };
-        if let Some(first) = r.types.insert(name.clone(), k.span) {
-            duplicate(r.diags, &k, &format!("enum `{name}`"), first);
-            continue;
-        }
+    for (_, name, values) in r.type_entries(enums, "enum", "enum") {
         let mut seen = std::collections::BTreeSet::new();
         let mut labels = Vec::new();
         for l in values {

@@ -17,6 +17,7 @@ mod domain;
 mod enum_type;
 mod extension;
 mod namespace;
+mod range_type;
 pub(super) mod routine;
 pub(super) mod sequence;
 pub(super) mod table;
@@ -26,6 +27,7 @@ pub use collation::{CollationProviderSpec, CollationSpec};
 pub use domain::DomainSpec;
 pub use enum_type::EnumSpec;
 pub use extension::{ExtensionSpec, ExtensionsSpec};
+pub use range_type::RangeTypeSpec;
 pub use routine::{FunctionSpec, ParallelSpec, ProcedureSpec, SecuritySpec, VolatilitySpec};
 pub use sequence::SequenceSpec;
 pub use table::*;
@@ -74,6 +76,9 @@ kinds! {
     enums: OrderedMap<Checked<EnumSpec>> => enum_type::read, enum_type::write;
     /// Collations: name to `{ provider, locale, ctype, deterministic }`.
     collations: OrderedMap<Checked<CollationSpec>> => collation::read, collation::write;
+    /// Range types: name to `{ subtype, subtype_opclass, collation,
+    /// canonical, subtype_diff, multirange_type_name }`.
+    range_types: OrderedMap<Checked<RangeTypeSpec>> => range_type::read, range_type::write;
     /// Domains: name to `{ type, nullable, default, collation, checks }`.
     domains: OrderedMap<Checked<DomainSpec>> => domain::read, domain::write;
     /// Sequences that are not behind a `serial` column.

@@ -25,7 +25,7 @@ pub use signature::{
     body_relations, canonical_returns, check_standard_body, parse_arguments, split_signature,
     strip_modifiers,
 };
-pub use types::{create_collation, create_domain, domains_in_order};
+pub use types::{create_collation, create_domain, create_range_type, domains_in_order};
 
 use super::{quote_ident, quote_literal};
 use crate::model::*;
@@ -369,7 +369,7 @@ pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
 }
 
 /// Statements that create `schema` from nothing, in dependency order:
-/// namespaces, extensions, enums, collations, domains, sequences, functions with string
+/// namespaces, extensions, enums, collations, range types, domains, sequences, functions with string
 /// bodies, tables with their own constraints, sequence ownership,
 /// indexes, foreign keys, comments, functions with SQL-standard bodies,
 /// views (each after the views it names), triggers.
@@ -404,6 +404,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     }
     for (name, c) in &schema.collations {
         out.push(create_collation(name, c));
+    }
+    for (name, r) in &schema.range_types {
+        out.push(create_range_type(name, r));
     }
     for (name, d) in domains_in_order(schema) {
         out.push(create_domain(name, d));

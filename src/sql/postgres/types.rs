@@ -64,3 +64,31 @@ pub fn domains_in_order(schema: &Schema) -> Vec<(&QualifiedName, &Domain)> {
     }
     out
 }
+
+/// `CREATE TYPE name AS RANGE (SUBTYPE = ..., ...)`.
+pub fn create_range_type(name: &QualifiedName, r: &RangeType) -> String {
+    let mut o = vec![format!("SUBTYPE = {}", type_sql(&r.subtype))];
+    if let Some(c) = &r.subtype_opclass {
+        o.push(format!("SUBTYPE_OPCLASS = {c}"));
+    }
+    if let Some(c) = &r.collation {
+        o.push(format!("COLLATION = {}", quote_ident(c.as_str())));
+    }
+    if let Some(f) = &r.canonical {
+        o.push(format!("CANONICAL = {f}"));
+    }
+    if let Some(f) = &r.subtype_diff {
+        o.push(format!("SUBTYPE_DIFF = {f}"));
+    }
+    if let Some(m) = &r.multirange {
+        o.push(format!(
+            "MULTIRANGE_TYPE_NAME = {}",
+            qualified(&QualifiedName::new(name.schema.clone(), m.clone()))
+        ));
+    }
+    format!(
+        "CREATE TYPE {} AS RANGE ({})",
+        qualified(name),
+        o.join(", ")
+    )
+}

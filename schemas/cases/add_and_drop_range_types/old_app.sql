@@ -1,0 +1,1 @@
+INSERT INTO bookings (id, legacy) VALUES (100, '[1,5)');

@@ -1,0 +1,111 @@
+//! `range_types:`: range types, each with its subtype and options.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::model::{QualifiedName, RangeType, Schema, TypeSpec, default_multirange_name};
+use crate::spec::de::{Checked, Located, OrderedMap};
+use crate::spec::error::Diagnostic;
+use crate::spec::read::{Reader, duplicate, err, ident};
+use crate::spec::write::{Writer, Y, key, text};
+
+/// A range type.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RangeTypeSpec {
+    /// The type of the bounds (`numeric`, `timestamptz`, ...).
+    pub subtype: Located<String>,
+    /// A b-tree operator class other than the subtype's default.
+    pub subtype_opclass: Option<Located<String>>,
+    /// A collation other than the subtype's.
+    pub collation: Option<Located<String>>,
+    /// The canonical function's name.
+    pub canonical: Option<Located<String>>,
+    /// The subtype difference function's name (`float8mi`).
+    pub subtype_diff: Option<Located<String>>,
+    /// The multirange type's name, if not the derived one.
+    pub multirange_type_name: Option<Located<String>>,
+}
+
+pub(super) fn read(r: &mut Reader, ranges: OrderedMap<Checked<RangeTypeSpec>>) {
+    for (k, name, spec) in r.type_entries(ranges, "range type", "type") {
+        let what = format!("range type `{name}`");
+        let subtype = match TypeSpec::parse(&spec.subtype.value) {
+            Ok(TypeSpec::Plain(ty)) => ty,
+            Ok(TypeSpec::Serial(_)) => {
+                err(
+                    r.diags,
+                    spec.subtype.span(),
+                    format!("{what}: `serial` is not a type"),
+                );
+                continue;
+            }
+            Err(e) => {
+                r.diags.push(
+                    Diagnostic::new(spec.subtype.span(), format!("{what}: {e}")).help(
+                        "write the bounds' type: `numeric`, `timestamptz`, `float8`, `inet`, ...",
+                    ),
+                );
+                continue;
+            }
+        };
+        let text_of = |l: &Option<Located<String>>| {
+            l.as_ref()
+                .map(|l| l.value.trim().to_string())
+                .filter(|t| !t.is_empty())
+        };
+        let multirange = spec
+            .multirange_type_name
+            .as_ref()
+            .and_then(|m| ident(r.diags, m, "multirange type"))
+            .filter(|m| m.as_str() != default_multirange_name(name.name.as_str()));
+        if let Some(m) = &multirange {
+            let other = QualifiedName::new(name.schema.clone(), m.clone());
+            if let (Some(&first), Some(at)) = (r.types.get(&other), &spec.multirange_type_name) {
+                duplicate(r.diags, at, &format!("type `{other}`"), first);
+                continue;
+            }
+            r.types.insert(other, k.span);
+        }
+        r.schema.range_types.insert(
+            name,
+            RangeType {
+                subtype,
+                subtype_opclass: text_of(&spec.subtype_opclass),
+                collation: spec
+                    .collation
+                    .as_ref()
+                    .and_then(|c| ident(r.diags, c, "collation")),
+                canonical: text_of(&spec.canonical),
+                subtype_diff: text_of(&spec.subtype_diff),
+                multirange,
+            },
+        );
+    }
+}
+
+pub(super) fn write(schema: &Schema, _: &Writer) -> Option<Y> {
+    let out: Vec<(String, Y)> = schema
+        .range_types
+        .iter()
+        .map(|(name, rt)| {
+            let mut f = vec![("subtype".to_string(), text(&rt.subtype.to_string()))];
+            for (k, v) in [
+                ("subtype_opclass", rt.subtype_opclass.as_deref()),
+                ("collation", rt.collation.as_ref().map(|c| c.as_str())),
+                ("canonical", rt.canonical.as_deref()),
+                ("subtype_diff", rt.subtype_diff.as_deref()),
+                (
+                    "multirange_type_name",
+                    rt.multirange.as_ref().map(|m| m.as_str()),
+                ),
+            ] {
+                if let Some(v) = v {
+                    f.push((k.into(), text(v)));
+                }
+            }
+            (key(&name.to_yaml_key()), Y::FlowMap(f))
+        })
+        .collect();
+    (!out.is_empty()).then_some(Y::Block(out))
+}
