@@ -21,49 +21,14 @@ impl Kind for Collations {
     }
 
     fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, c: &'a Collation) {
-        p.push(
-            new_step(
-                ObjectKind::Collation,
-                name.to_string(),
-                Action::Create,
-                Phase::Expand,
-                format!("create collation {name}"),
-            )
-            .sql(create_collation(name, c))
-            .requires(Resource::Schema(name.schema.clone()))
-            .provides(Resource::Collation(name.clone()))
-            .undo_with(vec![
-                undo_step(
-                    ObjectKind::Collation,
-                    name.to_string(),
-                    format!("drop collation {name}"),
-                )
-                .sql(format!("DROP COLLATION IF EXISTS {}", qt(name)))
-                .removes(Resource::Collation(name.clone())),
-            ]),
-        );
+        p.push(object(name).create(create_collation(name, c)));
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, _: &'a Collation) {
-        p.push(
-            new_step(
-                ObjectKind::Collation,
-                name.to_string(),
-                Action::Drop,
-                Phase::Contract,
-                format!("drop collation {name}"),
-            )
-            .sql(format!("DROP COLLATION {}", qt(name)))
-            .hazard(
-                HazardKind::UntrackedDependencies,
-                format!(
-                    "drops collation {name}; queries and function bodies that name it (`COLLATE {}`) fail from then on",
-                    qi(&name.name)
-                ),
-            )
-            .removes(Resource::Collation(name.clone()))
-            .requires(Resource::Schema(name.schema.clone())),
-        );
+        p.push(object(name).drop(format!(
+            "drops collation {name}; queries and function bodies that name it (`COLLATE {}`) fail from then on",
+            qi(&name.name)
+        )));
     }
 
     fn altered<'a>(
@@ -78,6 +43,16 @@ impl Kind for Collations {
             what: "changing a collation's provider, locale or determinism".into(),
             hint: "PostgreSQL cannot alter a collation's definition: declare the new one under another name, move the columns to it, and drop the old one in a later migration".into(),
         });
+    }
+}
+
+fn object(name: &QualifiedName) -> SchemaObject<'_> {
+    SchemaObject {
+        kind: ObjectKind::Collation,
+        noun: "collation",
+        keyword: "COLLATION",
+        name,
+        made: vec![Resource::Collation(name.clone())],
     }
 }
 

@@ -18,6 +18,16 @@ use crate::sql::postgres::create_domain;
 
 pub(super) struct Domains;
 
+fn object(name: &QualifiedName) -> SchemaObject<'_> {
+    SchemaObject {
+        kind: ObjectKind::Domain,
+        noun: "domain",
+        keyword: "DOMAIN",
+        name,
+        made: vec![Resource::Type(name.clone())],
+    }
+}
+
 impl Kind for Domains {
     objects!(in schema.domains: BTreeMap<QualifiedName, Domain>);
 
@@ -40,26 +50,9 @@ impl Kind for Domains {
 
     fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, d: &'a Domain) {
         p.claim(&name.schema, &name.name, || format!("new domain {name}"));
-        let mut step = new_step(
-            ObjectKind::Domain,
-            name.to_string(),
-            Action::Create,
-            Phase::Expand,
-            format!("create domain {name}"),
-        )
-        .sql(create_domain(name, d))
-        .requires(Resource::Schema(name.schema.clone()))
-        .requires_all(p.domain_needs(d))
-        .provides(Resource::Type(name.clone()))
-        .undo_with(vec![
-            undo_step(
-                ObjectKind::Domain,
-                name.to_string(),
-                format!("drop domain {name}"),
-            )
-            .sql(format!("DROP DOMAIN IF EXISTS {}", qt(name)))
-            .removes(Resource::Type(name.clone())),
-        ]);
+        let mut step = object(name)
+            .create(create_domain(name, d))
+            .requires_all(p.domain_needs(d));
         if let Some(seq) = d.default.as_deref().and_then(|e| p.sequence_in(e)) {
             step = step.requires(Resource::Sequence(seq));
         }
@@ -67,26 +60,11 @@ impl Kind for Domains {
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, d: &'a Domain) {
-        p.push(
-            new_step(
-                ObjectKind::Domain,
-                name.to_string(),
-                Action::Drop,
-                Phase::Contract,
-                format!("drop domain {name}"),
-            )
-            .sql(format!("DROP DOMAIN {}", qt(name)))
-            .hazard(
-                HazardKind::UntrackedDependencies,
-                format!(
-                    "drops domain {name}; queries and function bodies that name it (`::{}`) fail from then on",
-                    qi(&name.name)
-                ),
-            )
-            .removes(Resource::Type(name.clone()))
-            .requires(Resource::Schema(name.schema.clone()))
-            .requires_all(p.domain_needs(d)),
+        let lost = format!(
+            "drops domain {name}; queries and function bodies that name it (`::{}`) fail from then on",
+            qi(&name.name)
         );
+        p.push(object(name).drop(lost).requires_all(p.domain_needs(d)));
     }
 
     fn altered<'a>(

@@ -9,6 +9,16 @@ use crate::sql::quote_literal;
 
 pub(super) struct Enums;
 
+fn object(name: &QualifiedName) -> SchemaObject<'_> {
+    SchemaObject {
+        kind: ObjectKind::Enum,
+        noun: "enum",
+        keyword: "TYPE",
+        name,
+        made: vec![Resource::Type(name.clone())],
+    }
+}
+
 impl Kind for Enums {
     objects!(in schema.enums: BTreeMap<QualifiedName, EnumType>);
 
@@ -19,52 +29,17 @@ impl Kind for Enums {
     fn added<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, e: &'a EnumType) {
         p.claim(&name.schema, &name.name, || format!("new enum type {name}"));
         let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
-        p.push(
-            new_step(
-                ObjectKind::Enum,
-                name.to_string(),
-                Action::Create,
-                Phase::Expand,
-                format!("create enum {name}"),
-            )
-            .sql(format!(
-                "CREATE TYPE {} AS ENUM ({})",
-                qt(name),
-                labels.join(", ")
-            ))
-            .requires(Resource::Schema(name.schema.clone()))
-            .provides(Resource::Type(name.clone()))
-            .undo_with(vec![
-                undo_step(
-                    ObjectKind::Enum,
-                    name.to_string(),
-                    format!("drop enum {name}"),
-                )
-                .sql(format!("DROP TYPE IF EXISTS {}", qt(name)))
-                .removes(Resource::Type(name.clone())),
-            ]),
-        );
+        p.push(object(name).create(format!(
+            "CREATE TYPE {} AS ENUM ({})",
+            qt(name),
+            labels.join(", ")
+        )));
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, _: &'a EnumType) {
-        p.push(
-            new_step(
-                ObjectKind::Enum,
-                name.to_string(),
-                Action::Drop,
-                Phase::Contract,
-                format!("drop enum {name}"),
-            )
-            .sql(format!("DROP TYPE {}", qt(name)))
-            .hazard(
-                HazardKind::UntrackedDependencies,
-                format!(
-                    "drops enum type {name}; code that names it in a function body is not seen"
-                ),
-            )
-            .removes(Resource::Type(name.clone()))
-            .requires(Resource::Schema(name.schema.clone())),
-        );
+        p.push(object(name).drop(format!(
+            "drops enum type {name}; code that names it in a function body is not seen"
+        )));
     }
 
     fn altered<'a>(

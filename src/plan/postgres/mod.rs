@@ -276,6 +276,58 @@ pub(super) fn new_step(
     }
 }
 
+/// An object of a schema that is made and dropped whole (an enum, a
+/// collation, a domain, a range type): how plans word it, its DROP
+/// keyword, and the resources it makes.
+pub(super) struct SchemaObject<'n> {
+    pub kind: ObjectKind,
+    /// `create {noun} {name}`, `drop {noun} {name}`.
+    pub noun: &'static str,
+    /// `DROP {keyword} name`.
+    pub keyword: &'static str,
+    pub name: &'n QualifiedName,
+    pub made: Vec<Resource>,
+}
+
+impl SchemaObject<'_> {
+    /// Made by `sql` in expand, after its schema; abort drops it again.
+    pub(super) fn create(&self, sql: String) -> Step {
+        let (kind, name, noun) = (self.kind, self.name, self.noun);
+        new_step(
+            kind,
+            name.to_string(),
+            Action::Create,
+            Phase::Expand,
+            format!("create {noun} {name}"),
+        )
+        .sql(sql)
+        .requires(Resource::Schema(name.schema.clone()))
+        .provides_all(self.made.clone())
+        .undo_with(vec![
+            undo_step(kind, name.to_string(), format!("drop {noun} {name}"))
+                .sql(format!("DROP {} IF EXISTS {}", self.keyword, qt(name)))
+                .removes_all(self.made.clone()),
+        ])
+    }
+
+    /// Dropped in contract, after what used it; `lost` says what code
+    /// that names it meets from then on.
+    pub(super) fn drop(&self, lost: String) -> Step {
+        let (name, noun) = (self.name, self.noun);
+        new_step(
+            self.kind,
+            name.to_string(),
+            Action::Drop,
+            Phase::Contract,
+            format!("drop {noun} {name}"),
+        )
+        .sql(format!("DROP {} {}", self.keyword, qt(name)))
+        .hazard(HazardKind::UntrackedDependencies, lost)
+        .removes_all(self.made.clone())
+        .requires(Resource::Schema(name.schema.clone()))
+    }
+}
+
 /// A step of an undo: a catalog change in its own short transaction.
 pub(super) fn undo_step(
     kind: ObjectKind,

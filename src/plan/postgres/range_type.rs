@@ -23,49 +23,17 @@ impl Kind for RangeTypes {
         p.claim(&name.schema, &name.name, || {
             format!("new range type {name}")
         });
-        let step = new_step(
-            ObjectKind::Range,
-            name.to_string(),
-            Action::Create,
-            Phase::Expand,
-            format!("create range type {name}"),
-        )
-        .sql(create_range_type(name, r))
-        .requires(Resource::Schema(name.schema.clone()))
-        .requires_all(p.range_needs(r))
-        .provides_all(types_of(name, r))
-        .undo_with(vec![
-            undo_step(
-                ObjectKind::Range,
-                name.to_string(),
-                format!("drop range type {name}"),
-            )
-            .sql(format!("DROP TYPE IF EXISTS {}", qt(name)))
-            .removes_all(types_of(name, r)),
-        ]);
+        let step = object(name, r)
+            .create(create_range_type(name, r))
+            .requires_all(p.range_needs(r));
         p.push(step);
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), name: &'a QualifiedName, r: &'a RangeType) {
-        p.push(
-            new_step(
-                ObjectKind::Range,
-                name.to_string(),
-                Action::Drop,
-                Phase::Contract,
-                format!("drop range type {name}"),
-            )
-            .sql(format!("DROP TYPE {}", qt(name)))
-            .hazard(
-                HazardKind::UntrackedDependencies,
-                format!(
-                    "drops range type {name} and its multirange type; queries and function bodies that name them fail from then on"
-                ),
-            )
-            .removes_all(types_of(name, r))
-            .requires(Resource::Schema(name.schema.clone()))
-            .requires_all(p.range_needs(r)),
+        let lost = format!(
+            "drops range type {name} and its multirange type; queries and function bodies that name them fail from then on"
         );
+        p.push(object(name, r).drop(lost).requires_all(p.range_needs(r)));
     }
 
     fn altered<'a>(
@@ -80,6 +48,16 @@ impl Kind for RangeTypes {
             what: "changing a range type's subtype or options".into(),
             hint: "PostgreSQL cannot alter them: declare a new range type under another name, move the columns to it, and drop the old one in a later migration".into(),
         });
+    }
+}
+
+fn object<'n>(name: &'n QualifiedName, r: &RangeType) -> SchemaObject<'n> {
+    SchemaObject {
+        kind: ObjectKind::Range,
+        noun: "range type",
+        keyword: "TYPE",
+        name,
+        made: types_of(name, r),
     }
 }
 

@@ -149,6 +149,16 @@ fn sequence(s: &Sequence) -> Y {
     if s.data_type.base != BaseType::BigInt {
         m.push(("type".into(), text(&s.data_type.to_string())));
     }
+    options(&mut m, s);
+    if let Some((t, c)) = &s.owned_by {
+        m.push(("owned_by".into(), text(&pair_to_yaml(t, c))));
+    }
+    Y::FlowMap(m)
+}
+
+/// A sequence's options that are not the default, as YAML fields (also
+/// an identity column's).
+pub(super) fn options(m: &mut Vec<(String, Y)>, s: &Sequence) {
     for (k, v) in [
         ("start", s.start),
         ("increment", s.increment),
@@ -163,8 +173,4 @@ fn sequence(s: &Sequence) -> Y {
     if s.cycle {
         m.push(("cycle".into(), bool_y(true)));
     }
-    if let Some((t, c)) = &s.owned_by {
-        m.push(("owned_by".into(), text(&pair_to_yaml(t, c))));
-    }
-    Y::FlowMap(m)
 }

@@ -32,7 +32,7 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
                 f.push(("default".into(), sql(d)));
             }
             if let Some(i) = c.identity {
-                f.push(("identity".into(), identity(i, &c.identity_options)));
+                f.push(("identity".into(), identity(c, i)));
             }
             if let Some(g) = &c.generated {
                 f.push(("generated".into(), sql(g)));
@@ -290,24 +290,12 @@ fn index_key(k: &IndexKey) -> Y {
 
 /// `identity: always`, or the mapping with the options that are not the
 /// default.
-fn identity(i: Identity, o: &IdentityOptions) -> Y {
+fn identity(c: &Column, i: Identity) -> Y {
+    let o = &c.identity_options;
     if o.is_default() {
         return Y::S(i.keyword().into());
     }
     let mut f = vec![("generated".to_string(), Y::S(i.keyword().into()))];
-    for (k, v) in [
-        ("start", o.start),
-        ("increment", o.increment),
-        ("min_value", o.min_value),
-        ("max_value", o.max_value),
-        ("cache", o.cache),
-    ] {
-        if let Some(v) = v {
-            f.push((k.into(), Y::S(v.to_string())));
-        }
-    }
-    if o.cycle {
-        f.push(("cycle".into(), bool_y(true)));
-    }
+    crate::spec::kinds::sequence::options(&mut f, &o.as_sequence(&c.ty));
     Y::FlowMap(f)
 }
