@@ -62,7 +62,13 @@ impl Planner<'_> {
     /// it): steps that make the column wait for it, and steps that let
     /// go of it go before its drop.
     pub(super) fn collation_of(&self, c: &Column) -> Option<Resource> {
-        let name = QualifiedName::new(Ident::new(DEFAULT_SCHEMA).ok()?, c.collation.clone()?);
+        self.collation_named(c.collation.as_ref()?)
+    }
+
+    /// The collation an object names by `name`, when the plan manages it
+    /// (found in `public`, as the statements resolve it).
+    pub(super) fn collation_named(&self, name: &Ident) -> Option<Resource> {
+        let name = QualifiedName::new(Ident::new(DEFAULT_SCHEMA).ok()?, name.clone());
         (self.tgt.collations.contains_key(&name) || self.cur.collations.contains_key(&name))
             .then_some(Resource::Collation(name))
     }

@@ -161,15 +161,7 @@ impl Planner<'_> {
     /// its base type and collation.
     fn domain_needs(&self, d: &Domain) -> Vec<Resource> {
         let mut out = self.type_requirements(&d.ty);
-        if let Some(c) = &d.collation {
-            let q = QualifiedName::new(
-                Ident::new(DEFAULT_SCHEMA).expect("public is an identifier"),
-                c.clone(),
-            );
-            if self.tgt.collations.contains_key(&q) || self.cur.collations.contains_key(&q) {
-                out.push(Resource::Collation(q));
-            }
-        }
+        out.extend(d.collation.as_ref().and_then(|c| self.collation_named(c)));
         out
     }
 

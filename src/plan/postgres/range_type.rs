@@ -77,15 +77,7 @@ impl Planner<'_> {
     /// declares under the names of its canonical and difference functions.
     fn range_needs(&self, r: &RangeType) -> Vec<Resource> {
         let mut out = self.type_requirements(&r.subtype);
-        if let Some(c) = &r.collation {
-            let q = QualifiedName::new(
-                Ident::new(DEFAULT_SCHEMA).expect("public is an identifier"),
-                c.clone(),
-            );
-            if self.tgt.collations.contains_key(&q) || self.cur.collations.contains_key(&q) {
-                out.push(Resource::Collation(q));
-            }
-        }
+        out.extend(r.collation.as_ref().and_then(|c| self.collation_named(c)));
         for f in [&r.canonical, &r.subtype_diff].into_iter().flatten() {
             let named =
                 |k: &&RoutineKey| k.name.name.as_str() == f.as_str() || k.name.to_string() == *f;
