@@ -16,6 +16,7 @@ use crate::spec::read::{Reader, duplicate, qname};
 use crate::spec::write::{Writer, Y, key};
 
 mod checks;
+mod identity;
 mod index;
 pub(super) mod policy;
 mod read;
