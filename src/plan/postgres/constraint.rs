@@ -35,13 +35,8 @@ impl Kind for Checks {
         if same_check(p, o, t.old, n, t.new) {
             // Only proving it is left: the rows already there.
             let fails = format!("fails if an existing row breaks `{}`", n.expression);
-            return p.push(validate_step(
-                ObjectKind::Check,
-                t.name,
-                name,
-                Phase::Migrate,
-                fails,
-            ));
+            let v = validate_step(ObjectKind::Check, t.name, name, Phase::Migrate, fails);
+            return p.push(p.after_fills(v, t.name, |c| mentions(&n.expression, c.as_str())));
         }
         p.drop_constraint(t.name, name, ObjectKind::Check, &[]);
         p.add_check(
@@ -100,13 +95,8 @@ impl Kind for ForeignKeys {
                 "fails if a row of {} has no match in {}",
                 t.name, n.ref_table
             );
-            return p.push(validate_step(
-                ObjectKind::ForeignKey,
-                t.name,
-                name,
-                Phase::Migrate,
-                fails,
-            ));
+            let v = validate_step(ObjectKind::ForeignKey, t.name, name, Phase::Migrate, fails);
+            return p.push(p.after_fills(v, t.name, |c| n.columns.contains(c)));
         }
         p.drop_foreign_key(t.name, name, o);
         p.add_fk_at(
@@ -120,6 +110,22 @@ impl Kind for ForeignKeys {
 }
 
 impl Planner<'_> {
+    /// `step` (a validation) after the backfills of `table`'s columns it
+    /// reads, which may be what makes its rows pass.
+    fn after_fills(
+        &self,
+        mut step: Step,
+        table: &QualifiedName,
+        reads: impl Fn(&Ident) -> bool,
+    ) -> Step {
+        for (t, col) in &self.filled {
+            if t == table && reads(col) {
+                step = step.requires(Resource::filled(t, col));
+            }
+        }
+        step
+    }
+
     /// The columns of `table` that contract swaps for their retyped
     /// shadows.
     pub(super) fn swapped_in(&self, table: &QualifiedName) -> Vec<Ident> {
@@ -199,19 +205,14 @@ impl Planner<'_> {
             // The target keeps it NOT VALID: the rows there stay unproven.
             return;
         }
-        let mut validate = validate_step(
+        let validate = validate_step(
             ObjectKind::Check,
             table,
             name,
             phase,
             format!("fails if an existing row breaks `{}`", c.expression),
         );
-        for (t, col) in &self.filled {
-            if t == table && mentions(&c.expression, col.as_str()) {
-                validate = validate.requires(Resource::filled(t, col));
-            }
-        }
-        self.push(validate);
+        self.push(self.after_fills(validate, table, |col| mentions(&c.expression, col.as_str())));
     }
 
     pub fn add_foreign_key(&mut self, table: &QualifiedName, name: &Ident, fk: &ForeignKey) {
