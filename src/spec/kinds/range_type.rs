@@ -49,11 +49,22 @@ pub(super) fn read(r: &mut Reader, ranges: OrderedMap<Checked<RangeTypeSpec>>) {
                 continue;
             }
         };
-        let text_of = |l: &Option<Located<String>>| {
-            l.as_ref()
-                .map(|l| l.value.trim().to_string())
-                .filter(|t| !t.is_empty())
+        // Names only: they are written into CREATE TYPE as they stand.
+        let mut text_of = |l: &Option<Located<String>>, what: &str| {
+            let l = l.as_ref()?;
+            let t = l.value.trim();
+            if is_sql_name(t) {
+                return Some(t.to_string());
+            }
+            r.diags.push(
+                Diagnostic::new(l.span(), format!("range type `{name}`: {what} `{t}` is not a name"))
+                    .help("write the name of a function or operator class, `name` or `schema.name` (double quotes around a part that needs them)"),
+            );
+            None
         };
+        let subtype_opclass = text_of(&spec.subtype_opclass, "subtype_opclass");
+        let canonical = text_of(&spec.canonical, "canonical");
+        let subtype_diff = text_of(&spec.subtype_diff, "subtype_diff");
         let multirange = spec
             .multirange_type_name
             .as_ref()
@@ -71,13 +82,13 @@ pub(super) fn read(r: &mut Reader, ranges: OrderedMap<Checked<RangeTypeSpec>>) {
             name,
             RangeType {
                 subtype,
-                subtype_opclass: text_of(&spec.subtype_opclass),
+                subtype_opclass,
                 collation: spec
                     .collation
                     .as_ref()
                     .and_then(|c| ident(r.diags, c, "collation")),
-                canonical: text_of(&spec.canonical),
-                subtype_diff: text_of(&spec.subtype_diff),
+                canonical,
+                subtype_diff,
                 multirange,
             },
         );
@@ -108,4 +119,75 @@ pub(super) fn write(schema: &Schema, _: &Writer) -> Option<Y> {
         })
         .collect();
     (!out.is_empty()).then_some(Y::Block(out))
+}
+
+/// `name` or `schema.name`: unquoted parts of letters, digits, `_` and
+/// `$` (not first), quoted parts of anything (`""` for a quote).
+fn is_sql_name(t: &str) -> bool {
+    let mut parts = 1;
+    let mut part_start = true;
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut closed = false;
+                while let Some(q) = chars.next() {
+                    if q == '"' {
+                        if chars.peek() == Some(&'"') {
+                            chars.next();
+                        } else {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+                part_start = false;
+            }
+            '.' if !part_start => {
+                parts += 1;
+                part_start = true;
+            }
+            c if c.is_alphabetic()
+                || c == '_'
+                || (!part_start && (c.is_ascii_digit() || c == '$')) =>
+            {
+                part_start = false;
+            }
+            _ => return false,
+        }
+    }
+    !part_start && parts <= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sql_name;
+
+    #[test]
+    fn names_are_names_and_nothing_else_is() {
+        for ok in [
+            "float8mi",
+            "public.my_diff",
+            "\"My Diff\"",
+            "s.\"a\"\"b\"",
+            "f$1",
+        ] {
+            assert!(is_sql_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a.",
+            ".a",
+            "a.b.c",
+            "f(x)",
+            "f; DROP TABLE t",
+            "\"open",
+            "1f",
+        ] {
+            assert!(!is_sql_name(bad), "{bad}");
+        }
+    }
 }
