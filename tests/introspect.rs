@@ -388,15 +388,16 @@ async fn not_valid_constraints_are_dumped_as_not_valid_and_validated_when_the_ta
     );
 }
 
-/// A partitioned table's `serial` sequence is the table's: a dump leaves
-/// it out with the table (reporting both), reads back, and plans to
-/// nothing against the same database, so the plan never drops it.
+/// A table bellows does not manage (one that inherits) owns its `serial`
+/// sequence: a dump leaves it out with the table (reporting both), reads
+/// back, and plans to nothing against the same database, so the plan
+/// never drops it.
 #[tokio::test]
 async fn a_sequence_owned_by_an_unmanaged_table_goes_with_the_table() {
     let db = TestDb::new().await;
     db.exec(
-        "CREATE TABLE events (id bigserial, at date NOT NULL) PARTITION BY RANGE (at);
-         CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+        "CREATE TABLE base (at date NOT NULL);
+         CREATE TABLE events (id bigserial) INHERITS (base);
          CREATE TABLE t (id serial PRIMARY KEY);",
     )
     .await;
@@ -417,6 +418,88 @@ async fn a_sequence_owned_by_an_unmanaged_table_goes_with_the_table() {
     assert!(
         yaml.contains("id: { type: serial }"),
         "t keeps its serial: {yaml}"
+    );
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &Default::default()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+}
+
+/// Partitioned tables and their partitions (range, list with an
+/// expression key, hash, default, a partitioned partition, one made
+/// standalone and attached) are managed: the dump holds each key and
+/// bound and only each partition's own indexes, constraints and
+/// triggers (not the copies of its parent's), reads back, and plans to
+/// nothing against the same database. A partition whose parent is in a
+/// schema out of scope stays unmanaged, as its parent.
+#[tokio::test]
+async fn partitioned_tables_dump_and_plan_to_nothing() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE accounts (id int PRIMARY KEY);
+         CREATE TABLE events (id bigserial, at date NOT NULL, kind text, n int CHECK (n > 0),
+                              account_id int REFERENCES accounts, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+         CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         CREATE TABLE events_rest PARTITION OF events DEFAULT;
+         CREATE TABLE events_2025 (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+         ALTER TABLE events_2025 ADD CONSTRAINT events_2025_own CHECK (n < 100);
+         ALTER TABLE events ATTACH PARTITION events_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         CREATE INDEX events_kind ON events (kind);
+         CREATE INDEX events_2024_n ON events_2024 (n);
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+         CREATE TRIGGER events_touch BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION touch();
+         CREATE TABLE labels (k text, h int) PARTITION BY LIST (lower(k));
+         CREATE TABLE labels_ab PARTITION OF labels FOR VALUES IN ('a', NULL, 'b') PARTITION BY HASH (h);
+         CREATE TABLE labels_ab_0 PARTITION OF labels_ab FOR VALUES WITH (modulus 2, remainder 0);
+         CREATE TABLE labels_ab_1 PARTITION OF labels_ab FOR VALUES WITH (modulus 2, remainder 1);
+         CREATE TABLE refs (id int PRIMARY KEY, event_id bigint, event_at date,
+                            FOREIGN KEY (event_id, event_at) REFERENCES events);
+         CREATE SCHEMA other;
+         CREATE TABLE other.logs (id int, at date) PARTITION BY RANGE (at);
+         CREATE TABLE public.logs_2026 PARTITION OF other.logs FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');",
+    )
+    .await;
+    let found = round_trip(&db, "partitions").await;
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    for want in [
+        "partition_by: RANGE (at)",
+        "bound: FROM ('2024-01-01') TO ('2025-01-01')",
+        "bound: DEFAULT",
+        "partition_by: LIST ((lower(k)))",
+        "partition_by: HASH (h)",
+        "events_2025_own: n < 100",
+        "events_2024_n: { columns: [n] }",
+    ] {
+        assert!(yaml.contains(want), "{want}: {yaml}");
+    }
+    for copy in [
+        "events_2024_kind_idx",
+        "events_2024_pkey",
+        "events_2025_n_check",
+    ] {
+        assert!(!yaml.contains(copy), "{copy} is the parent's: {yaml}");
+    }
+    assert_eq!(
+        yaml.matches("events_touch").count(),
+        1,
+        "the trigger's copies on the partitions are the parent's: {yaml}"
+    );
+    let scoped = read(&db, &["public"]).await;
+    assert!(
+        !scoped
+            .schema
+            .tables
+            .keys()
+            .any(|q| q.name.as_str() == "logs_2026"),
+        "a partition of a table out of scope"
+    );
+    assert!(
+        scoped
+            .unmanaged
+            .iter()
+            .any(|u| u.kind == UnmanagedKind::Partition && u.identity == "public.logs_2026"),
+        "{:?}",
+        scoped.unmanaged
     );
     let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
     let p = bellows::plan::plan(&found.schema, &back, &Default::default()).expect("plans");

@@ -36,7 +36,8 @@ async fn in_server_words<'t, D: Driver>(
     target: &'t Schema,
     obs: &dyn Observer,
 ) -> Result<std::borrow::Cow<'t, Schema>, ApplyError> {
-    if target.views.is_empty() && target.routines.is_empty() {
+    let partitions = target.tables.values().any(|t| t.partition_of.is_some());
+    if target.views.is_empty() && target.routines.is_empty() && !partitions {
         return Ok(std::borrow::Cow::Borrowed(target));
     }
     let mut t = target.clone();
@@ -319,7 +320,8 @@ async fn verify<D: Driver>(
     let mut have = std::collections::BTreeSet::new();
     for (t, table) in &live.tables {
         have.insert(Resource::table(t));
-        for c in &table.columns {
+        // A partition's columns are its parent's.
+        for c in live.table_columns(t) {
             have.insert(Resource::column(t, &c.name));
         }
         for n in table.indexes.keys().chain(table.constraint_names()) {
@@ -343,7 +345,13 @@ async fn verify<D: Driver>(
             let removed_later = steps.iter().any(|o| o.removes.contains(r));
             // A table kept under its old name is a view; indexes may be constraints'.
             let is_view_alias = matches!(r, Resource::Table(_)) && s.id.action == Action::Rename;
-            if checkable && !removed_later && !is_view_alias && !have.contains(r) {
+            // A partition's index attached to its parent's is part of
+            // that one (the schema does not list it).
+            let attached = matches!(r, Resource::Index(_))
+                && steps
+                    .iter()
+                    .any(|o| o.id.action == Action::Attach && o.id.object == s.id.object);
+            if checkable && !removed_later && !is_view_alias && !attached && !have.contains(r) {
                 missing.push(r.to_string());
             }
         }

@@ -161,11 +161,15 @@ pub async fn canonicalize_offline_url(
 pub struct Pending {
     pub views: Vec<QualifiedName>,
     pub routines: Vec<RoutineKey>,
+    /// Partitions whose bound is not written as the live one's: the
+    /// server prints a value in its own way (`'2024-01-01'` of a
+    /// timestamptz key as `'2024-01-01 00:00:00+00'`).
+    pub partitions: Vec<QualifiedName>,
 }
 
 impl Pending {
     pub fn is_empty(&self) -> bool {
-        self.views.is_empty() && self.routines.is_empty()
+        self.views.is_empty() && self.routines.is_empty() && self.partitions.is_empty()
     }
 }
 
@@ -184,6 +188,17 @@ pub fn to_canonicalize(live: &Schema, target: &mut Schema) -> Pending {
         match live.routines.get(key) {
             Some(l) if l == r => r.facts = l.facts.clone(),
             _ => pending.routines.push(key.clone()),
+        }
+    }
+    for (name, t) in &target.tables {
+        let (Some(tp), Some(lp)) = (
+            &t.partition_of,
+            live.tables.get(name).and_then(|l| l.partition_of.as_ref()),
+        ) else {
+            continue;
+        };
+        if tp.parent == lp.parent && tp.bound != lp.bound {
+            pending.partitions.push(name.clone());
         }
     }
     pending

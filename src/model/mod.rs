@@ -38,6 +38,7 @@ mod fingerprint;
 mod ident;
 mod index;
 pub mod naming;
+mod partition;
 mod policy;
 mod range_type;
 mod routine;
@@ -63,6 +64,7 @@ pub use ident::{
     quote_part, split_parts, split_parts_with,
 };
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
+pub use partition::{PartitionBound, PartitionKey, PartitionOf, PartitionStrategy};
 pub use policy::{PUBLIC_ROLE, Policy, PolicyCommand, PolicyKey, RowSecurity};
 pub use range_type::{RangeType, default_multirange_name};
 pub use routine::{
@@ -181,6 +183,24 @@ impl Schema {
             }
         }
         out
+    }
+
+    /// The columns of table `name`: a partition's are those of the table
+    /// at the root of its partition tree.
+    pub fn table_columns(&self, name: &QualifiedName) -> &[Column] {
+        let mut at = name;
+        // A tree is shallow; a cycle (which the server cannot hold and the
+        // reader refuses) stops at the bound.
+        for _ in 0..64 {
+            match self.tables.get(at) {
+                Some(t) => match &t.partition_of {
+                    Some(p) => at = &p.parent,
+                    None => return &t.columns,
+                },
+                None => break,
+            }
+        }
+        &[]
     }
 
     /// Whether the schema defines the type `name` (an enum, a domain, a

@@ -6,6 +6,7 @@ use super::column::Column;
 use super::constraint::{Check, Exclusion, ForeignKey, PrimaryKey, Unique};
 use super::ident::{Ident, QualifiedName};
 use super::index::Index;
+use super::partition::{PartitionKey, PartitionOf};
 
 /// A table. Columns keep their order (it is part of the table's shape);
 /// everything else is keyed by name, sorted.
@@ -22,13 +23,19 @@ pub struct Table {
     /// `UNLOGGED`: not written to the WAL, so faster to write, emptied
     /// after a crash and not replicated.
     pub unlogged: bool,
+    /// `PARTITION BY ...`: a partitioned table, whose rows its partitions
+    /// hold.
+    pub partition_by: Option<PartitionKey>,
+    /// `PARTITION OF parent ...`: a partition, whose columns are its
+    /// parent's (its own `columns` stay empty).
+    pub partition_of: Option<PartitionOf>,
     /// Hint: the table used to be called so.
     pub renamed_from: Option<QualifiedName>,
 }
 
-/// A logged table without exclusion constraints hashes as it did before
-/// persistence and exclusions were modeled, so that fingerprints of
-/// migrations in flight stay the same.
+/// A logged, unpartitioned table without exclusion constraints hashes as
+/// it did before persistence, exclusions and partitioning were modeled,
+/// so that fingerprints of migrations in flight stay the same.
 impl std::hash::Hash for Table {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         let Table {
@@ -41,6 +48,8 @@ impl std::hash::Hash for Table {
             indexes,
             comment,
             unlogged,
+            partition_by,
+            partition_of,
             renamed_from: _,
         } = self;
         columns.hash(state);
@@ -55,6 +64,12 @@ impl std::hash::Hash for Table {
         }
         if !exclusions.is_empty() {
             exclusions.hash(state);
+        }
+        if partition_by.is_some() {
+            partition_by.hash(state);
+        }
+        if partition_of.is_some() {
+            partition_of.hash(state);
         }
     }
 }
@@ -73,6 +88,8 @@ impl Table {
             indexes,
             comment,
             unlogged,
+            partition_by,
+            partition_of,
             renamed_from: _,
         } = self;
         columns.len() == other.columns.len()
@@ -96,6 +113,8 @@ impl Table {
             && same_map(indexes, &other.indexes, Index::same_definition)
             && *comment == other.comment
             && *unlogged == other.unlogged
+            && *partition_by == other.partition_by
+            && *partition_of == other.partition_of
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {

@@ -51,6 +51,11 @@ pub enum Resource {
     Persistence(QualifiedName),
     /// A function or procedure.
     Function(RoutineKey),
+    /// An index made on a partitioned table alone (`ON ONLY`), which the
+    /// partitions' indexes are attached to one by one.
+    IndexOnOnly(QualifiedName),
+    /// A partition detached from its partitioned table.
+    Detached(QualifiedName),
 }
 
 impl Resource {
@@ -111,6 +116,8 @@ impl Resource {
             Resource::RowSecurity(_) => "row_security",
             Resource::Persistence(_) => "persistence",
             Resource::Function(_) => "function",
+            Resource::IndexOnOnly(_) => "index_on_only",
+            Resource::Detached(_) => "detached",
         }
     }
 
@@ -129,7 +136,9 @@ impl Resource {
             | Resource::View(q)
             | Resource::Refreshed(q)
             | Resource::RowSecurity(q)
-            | Resource::Persistence(q) => q.to_string(),
+            | Resource::Persistence(q)
+            | Resource::IndexOnOnly(q)
+            | Resource::Detached(q) => q.to_string(),
             Resource::Column(q, c)
             | Resource::Filled(q, c)
             | Resource::NotNull(q, c)
@@ -184,6 +193,8 @@ impl Resource {
             "refreshed" => Resource::Refreshed(two()?),
             "row_security" => Resource::RowSecurity(two()?),
             "persistence" => Resource::Persistence(two()?),
+            "index_on_only" => Resource::IndexOnOnly(two()?),
+            "detached" => Resource::Detached(two()?),
             "policy" => three().map(|(t, c)| Resource::Policy(t, c))?,
             "column" => three().map(|(t, c)| Resource::Column(t, c))?,
             "filled" => three().map(|(t, c)| Resource::Filled(t, c))?,
@@ -258,6 +269,8 @@ mod tests {
             Resource::Policy(q.clone(), c.clone()),
             Resource::RowSecurity(q.clone()),
             Resource::Persistence(q.clone()),
+            Resource::IndexOnOnly(q.clone()),
+            Resource::Detached(q.clone()),
         ];
         for r in all {
             // An exhaustive match: a new kind must be listed above.
@@ -284,6 +297,8 @@ mod tests {
                 | Resource::Policy(..)
                 | Resource::RowSecurity(_)
                 | Resource::Persistence(_)
+                | Resource::IndexOnOnly(_)
+                | Resource::Detached(_)
                 | Resource::Function(_) => {}
             }
             let json = serde_json::to_string(&r).expect("serializes");

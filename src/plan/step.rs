@@ -74,6 +74,8 @@ pub enum Action {
     AddValue,
     Build,
     Attach,
+    /// A partition taken out of its partitioned table.
+    Detach,
     Backfill,
     /// A materialized view filled again.
     Refresh,

@@ -49,6 +49,7 @@ mod collation;
 mod domain;
 mod enum_type;
 mod extension;
+mod partition;
 mod policy;
 mod range_type;
 mod routine;

@@ -2,6 +2,7 @@
 //! each.
 
 use super::*;
+use crate::sql::postgres::{partition_bound, partition_key};
 
 pub(super) const RELATIONS: KindQuery = KindQuery::new(
     "tables",
@@ -40,10 +41,16 @@ const Q_RELATIONS: &str = concat!(
             c.relrowsecurity, c.relacl IS NOT NULL,
             (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
             c.relkind = 'r' AND c.relpages = 0 AND pg_relation_size(c.oid) = 0,
-            c.relforcerowsecurity
+            c.relforcerowsecurity,
+            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+            pn.nspname::text, pc.relname::text,
+            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d
               ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+       LEFT JOIN pg_inherits pi ON c.relispartition AND pi.inhrelid = c.oid
+       LEFT JOIN pg_class pc ON pc.oid = pi.inhparent
+       LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) AND ",
     not_extension_member!("pg_class", "c.oid"),
     " ORDER BY 1, 2"
@@ -63,7 +70,7 @@ const Q_COLUMNS: &str = "
       LEFT JOIN pg_collation co ON co.oid = a.attcollation
       LEFT JOIN pg_description d
              ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
-     WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
      ORDER BY 1, 2, a.attnum";
 
 /// `{NND}` is replaced by the PostgreSQL-15 column or `false` before.
@@ -82,7 +89,8 @@ const Q_CONSTRAINTS: &str = "
       JOIN pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN pg_class fc ON fc.oid = con.confrelid
       LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
-     WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+     WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+       AND con.conparentid = 0 AND con.coninhcount = 0
      ORDER BY 1, 2, 3";
 
 const Q_INDEXES: &str = "
@@ -112,7 +120,8 @@ const Q_INDEXES: &str = "
       JOIN pg_class c ON c.oid = i.indrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_am am ON am.oid = ic.relam
-     WHERE c.relkind IN ('r', 'm') AND n.nspname = ANY($1)
+     WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)
        AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                         WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
      ORDER BY 1, 2, 3";
@@ -146,18 +155,39 @@ impl Reader {
             }
             let unmanaged_kind = match kind.as_str() {
                 "f" => Some(UnmanagedKind::ForeignTable),
-                "p" => Some(UnmanagedKind::PartitionedTable),
-                _ if is_partition => Some(UnmanagedKind::Partition),
-                _ if inherits => Some(UnmanagedKind::InheritedTable),
+                _ if inherits && !is_partition => Some(UnmanagedKind::InheritedTable),
                 _ => None,
             };
             if let Some(k) = unmanaged_kind {
-                if matches!(kind.as_str(), "p" | "r") {
+                if kind == "r" {
                     self.unmanaged_tables.insert(name.clone());
                 }
                 self.note(k, identity, Place::Schema(name));
                 continue;
             }
+            let partition_by = match get::<Option<String>>(&row, 12, W)? {
+                Some(def) => {
+                    Some(
+                        partition_key(&def).map_err(|_| IntrospectError::Unrepresentable {
+                            object: format!("partitioned table {identity}"),
+                            detail: format!("unexpected partition key `{def}`"),
+                        })?,
+                    )
+                }
+                None => None,
+            };
+            let partition_of = if is_partition {
+                let parent = qname(get(&row, 13, W)?, get(&row, 14, W)?, "table")?;
+                let def: String = get(&row, 15, W)?;
+                let bound =
+                    partition_bound(&def).map_err(|_| IntrospectError::Unrepresentable {
+                        object: format!("partition {identity}"),
+                        detail: format!("unexpected partition bound `{def}`"),
+                    })?;
+                Some(PartitionOf { parent, bound })
+            } else {
+                None
+            };
             let forced: bool = get(&row, 11, W)?;
             if rls || forced {
                 let flags = RowSecurity {
@@ -175,10 +205,13 @@ impl Reader {
                 Table {
                     comment,
                     unlogged: persistence == "u",
+                    partition_by,
+                    partition_of,
                     ..Table::default()
                 },
             );
         }
+        self.leave_partitions_of_unmanaged_tables();
         Ok(())
     }
 
@@ -231,7 +264,11 @@ impl Reader {
                 .entry(table.clone())
                 .or_default()
                 .insert(number, c.name.clone());
-            if let Some(t) = self.table(&table) {
+            // A partition's columns are its parent's: only their numbers
+            // are kept, for the partition's own constraints.
+            if let Some(t) = self.table(&table)
+                && t.partition_of.is_none()
+            {
                 t.columns.push(c);
             }
         }

@@ -19,7 +19,9 @@ macro_rules! managed_trigger {
     () => {
         "NOT tg.tgisinternal AND tg.tgconstraint = 0 AND tg.tgoldtable IS NULL
          AND tg.tgnewtable IS NULL AND tg.tgname NOT LIKE '%\\_bellows\\_sync'
-         AND ((c.relkind = 'v' AND tg.tgtype & 64 <> 0) OR (c.relkind = 'r' AND NOT c.relispartition))"
+         AND ((c.relkind = 'v' AND tg.tgtype & 64 <> 0) OR (c.relkind IN ('r', 'p')
+              AND NOT EXISTS (SELECT 1 FROM pg_depend pd WHERE pd.classid = 'pg_trigger'::regclass
+                                 AND pd.objid = tg.oid AND pd.deptype = 'P')))"
     };
 }
 pub(super) use managed_trigger;

@@ -36,6 +36,8 @@ const Q_UNMANAGED: &str = concat!(
               n.nspname::text, tg.tgname::text, c.relname::text
          FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE NOT tg.tgisinternal AND n.nspname = ANY($1) AND NOT (", super::trigger::managed_trigger!(), ")
+          AND NOT EXISTS (SELECT 1 FROM pg_depend pd WHERE pd.classid = 'pg_trigger'::regclass
+                             AND pd.objid = tg.oid AND pd.deptype = 'P')
        UNION ALL
        SELECT 'composite',
               (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
@@ -66,7 +68,7 @@ const Q_DEPENDENCIES: &str = "
       JOIN pg_class tc ON tc.oid = d.refobjid
       JOIN pg_namespace tn ON tn.oid = tc.relnamespace
       LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
-     WHERE d.refclassid = 'pg_class'::regclass AND tc.relkind IN ('r', 'v', 'm') AND tn.nspname = ANY($1)
+     WHERE d.refclassid = 'pg_class'::regclass AND tc.relkind IN ('r', 'p', 'v', 'm') AND tn.nspname = ANY($1)
        AND d.deptype IN ('n', 'a')
        AND d.classid IN ('pg_rewrite'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass)
      ORDER BY 1, 2, 3, 4, 5";

@@ -210,10 +210,12 @@ pub async fn canonicalize(
     let mut tx = begin(conn).await?;
     let routines = super::routine::read_routines(&mut tx, target, &pending.routines).await;
     let done = read_views(&mut tx, target, &pending.views).await;
+    let bounds = super::partition::read_bounds(&mut tx, target, &pending.partitions).await;
     tx.rollback().await.map_err(q(W))?;
     let where_ = "against the live database yet";
     let mut notes = super::routine::apply_routines(target, routines?, where_);
     notes.extend(apply_read(target, done?, where_));
+    notes.extend(bounds?);
     Ok(notes)
 }
 

@@ -231,6 +231,14 @@ impl Planner<'_> {
         after: Option<Resource>,
     ) {
         let obj = format!("{table}.{name}");
+        let partitioned = self
+            .tgt
+            .tables
+            .get(table)
+            .is_some_and(|t| t.partition_by.is_some());
+        if partitioned {
+            return self.add_partitioned_fk(table, name, fk, phase, after);
+        }
         let mut add = new_step(
             ObjectKind::ForeignKey,
             obj.clone(),

@@ -136,6 +136,12 @@ impl Planner<'_> {
         for c in &ix.include {
             needs.push(Resource::column(table, c));
         }
+        if self
+            .create_partitioned_index(table, build_name, ix, phase, &needs)
+            .is_some()
+        {
+            return phase;
+        }
         let what = if build_name == final_name {
             format!("build index {final_name} on {table}")
         } else {
@@ -185,28 +191,47 @@ impl Planner<'_> {
     }
 
     /// DROP INDEX CONCURRENTLY: no lock that blocks queries. Contract only.
+    /// A partitioned table's index cannot go concurrently: a plain DROP
+    /// INDEX, a catalog change under ACCESS EXCLUSIVE on the table and its
+    /// partitions.
     pub fn drop_index(&mut self, table: &QualifiedName, name: &Ident, ix: &Index, replaced: bool) {
-        let mut step = new_step(
+        let partitioned = self
+            .cur
+            .tables
+            .get(table)
+            .or_else(|| self.tgt.tables.get(table))
+            .is_some_and(|t| t.partition_by.is_some());
+        let step = new_step(
             ObjectKind::Index,
             format!("{}.{name}", table.schema),
             Action::Drop,
             Phase::Contract,
             format!("drop index {name} on {table}"),
-        )
-        .sql(format!(
-            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-            qi(&table.schema),
-            qi(name)
-        ))
-        .outside_transaction()
-        .index_build_timeouts()
-        .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
-        .hazard(
-            HazardKind::IndexDropped,
-            format!("drops index {name}; queries that use it may slow down sharply"),
-        )
-        .removes_unless(replaced, Resource::index(&table.schema, name))
-        .provides(Resource::index_gone(&table.schema, name));
+        );
+        let step = if partitioned {
+            step.sql(format!(
+                "DROP INDEX IF EXISTS {}.{}",
+                qi(&table.schema),
+                qi(name)
+            ))
+            .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        } else {
+            step.sql(format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                qi(&table.schema),
+                qi(name)
+            ))
+            .outside_transaction()
+            .index_build_timeouts()
+            .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+        };
+        let mut step = step
+            .hazard(
+                HazardKind::IndexDropped,
+                format!("drops index {name}; queries that use it may slow down sharply"),
+            )
+            .removes_unless(replaced, Resource::index(&table.schema, name))
+            .provides(Resource::index_gone(&table.schema, name));
         // It runs before the columns it covers are dropped.
         for k in &ix.keys {
             if let KeyTarget::Column(c) = &k.target {

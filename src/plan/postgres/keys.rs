@@ -106,6 +106,18 @@ impl Planner<'_> {
             Key::Primary(_) => None,
         };
         let is_pk = unique.is_none();
+        if new.partition_by.is_some() {
+            let what = if is_pk {
+                "primary key"
+            } else {
+                "unique constraint"
+            };
+            return self.error(PlanError::Unsupported {
+                object: format!("{table}.{name}"),
+                what: format!("adding {what} {name} to partitioned table {table}, which holds rows: PostgreSQL cannot attach one to an index built beforehand (USING INDEX), so it would build an index on every partition under lock"),
+                hint: "declare a unique index instead (`indexes: { name: { columns: [...], unique: true } }`), which bellows builds partition by partition without blocking writes, or add the constraint by hand in a quiet hour".into(),
+            });
+        }
         let swapped: Vec<Ident> = columns
             .iter()
             .filter(|c| self.swapped.contains_key(&(table.clone(), (*c).clone())))

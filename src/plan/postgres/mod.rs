@@ -23,6 +23,8 @@ mod matview;
 mod names;
 mod namespace;
 mod one_pass;
+mod paging;
+mod partition;
 mod policy;
 mod range_type;
 mod routine;

@@ -2,7 +2,7 @@
 //! a new column in step while both app versions run, batched backfills,
 //! and the NOT NULL route that never scans under an exclusive lock.
 
-use super::table::Paging;
+use super::paging::Paging;
 use super::*;
 use crate::sql::postgres::BackfillSql;
 

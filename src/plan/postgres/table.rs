@@ -4,7 +4,9 @@
 use super::column::Columns;
 use super::kind::{InTable, Kind, TABLE_KINDS, in_table, objects};
 use super::*;
-use crate::sql::postgres::{check_def, column_def, deferrable_sql, exclusion_def, unique_def};
+use crate::sql::postgres::{
+    check_def, column_def, create_table_sql, deferrable_sql, exclusion_def, unique_def,
+};
 use crate::sql::quote_literal;
 
 pub(super) struct Tables;
@@ -42,7 +44,7 @@ impl Kind for Tables {
         old: &'a Table,
         new: &'a Table,
     ) {
-        p.rename_table(from, to, old);
+        p.rename_table(from, to);
         p.altered_tables.push((to, old, new));
     }
 
@@ -51,6 +53,7 @@ impl Kind for Tables {
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         let pairs = std::mem::take(&mut p.altered_tables);
         for &(name, old, new) in &pairs {
+            p.partitioning_change(name, old, new);
             in_table::<Columns>(p, InTable { name, old, new });
         }
         for &(name, old, new) in &pairs {
@@ -112,70 +115,38 @@ impl Planner<'_> {
                 format!("the {what} {k} of new table {name}")
             });
         }
-        let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
-        if let Some(pk) = &t.primary_key {
-            parts.push(format!(
-                "CONSTRAINT {} PRIMARY KEY ({}){}",
-                qi(&pk.name),
-                list(&pk.columns),
-                deferrable_sql(pk.deferrable)
-            ));
-        }
-        // CREATE TABLE keeps one of several keys with the same index
-        // definition (and silently drops the others); ALTER TABLE adds
-        // each. The ones that repeat an earlier key are added after.
-        let mut seen: Vec<(&[Ident], bool, Deferrable)> = t
-            .primary_key
-            .iter()
-            .map(|p| (p.columns.as_slice(), false, Deferrable::No))
-            .collect();
-        let mut repeated = Vec::new();
-        for (n, u) in &t.uniques {
-            let def = (u.columns.as_slice(), u.nulls_not_distinct, u.deferrable);
-            if seen.contains(&def) {
-                repeated.push(format!(
-                    "ALTER TABLE {} ADD CONSTRAINT {} {}",
-                    qt(name),
-                    qi(n),
-                    unique_def(u)
-                ));
-            } else {
-                seen.push(def);
-                parts.push(format!("CONSTRAINT {} {}", qi(n), unique_def(u)));
+        let tgt = self.tgt;
+        let columns = tgt.table_columns(name);
+        let (parts, repeated) = own_constraints(name, t);
+        let step = match &t.partition_of {
+            Some(of) => self.create_partition(name, t, of, parts),
+            None => {
+                let mut all: Vec<String> = columns.iter().map(column_def).collect();
+                all.extend(parts);
+                new_step(
+                    ObjectKind::Table,
+                    name.to_string(),
+                    Action::Create,
+                    Phase::Expand,
+                    format!("create table {name}"),
+                )
+                .sql(create_table_sql(name, t, &all))
             }
-        }
-        for (n, c) in &t.checks {
-            parts.push(format!("CONSTRAINT {} {}", qi(n), check_def(c)));
-        }
-        for (n, e) in &t.exclusions {
-            parts.push(format!("CONSTRAINT {} {}", qi(n), exclusion_def(e)));
-        }
-        let mut step = new_step(
-            ObjectKind::Table,
-            name.to_string(),
-            Action::Create,
-            Phase::Expand,
-            format!("create table {name}"),
-        )
-        .sql(format!(
-            "CREATE {}TABLE {} ({})",
-            if t.unlogged { "UNLOGGED " } else { "" },
-            qt(name),
-            parts.join(", ")
-        ))
-        .sql_all(repeated)
-        .requires(Resource::Schema(name.schema.clone()))
-        .provides(Resource::table(name))
-        .undo_with(vec![
-            undo_step(
-                ObjectKind::Table,
-                name.to_string(),
-                format!("drop table {name}"),
-            )
-            .sql(format!("DROP TABLE IF EXISTS {}", qt(name)))
-            .removes(Resource::table(name)),
-        ]);
-        for c in &t.columns {
+        };
+        let mut step = step
+            .sql_all(repeated)
+            .requires(Resource::Schema(name.schema.clone()))
+            .provides(Resource::table(name))
+            .undo_with(vec![
+                undo_step(
+                    ObjectKind::Table,
+                    name.to_string(),
+                    format!("drop table {name}"),
+                )
+                .sql(format!("DROP TABLE IF EXISTS {}", qt(name)))
+                .removes(Resource::table(name)),
+            ]);
+        for c in columns {
             step = step.provides(Resource::column(name, &c.name));
             if !c.nullable {
                 step = step.provides(Resource::not_null(name, &c.name));
@@ -222,6 +193,12 @@ impl Planner<'_> {
     /// other can be dropped together.
     fn drop_table(&mut self, name: &QualifiedName, t: &Table) {
         self.guard_unmanaged(name, Affects::Table, format!("dropping table {name}"));
+        let detached = match self.detach_partition(name, t) {
+            // Its parent goes too, and takes it along.
+            Some(false) => return,
+            Some(true) => true,
+            None => false,
+        };
         for (n, fk) in &t.foreign_keys {
             self.drop_foreign_key(name, n, fk);
         }
@@ -243,6 +220,9 @@ impl Planner<'_> {
             .removes(Resource::table(name))
             // Before its schema, if that goes too.
             .requires(Resource::Schema(name.schema.clone()));
+        if detached {
+            step = step.requires(Resource::Detached(name.clone()));
+        }
         for c in &t.columns {
             step = step.removes(Resource::column(name, &c.name));
             for r in self.held_by_column(c) {
@@ -256,7 +236,7 @@ impl Planner<'_> {
     /// old name (simple, so automatically updatable: INSERT, UPDATE and
     /// DELETE go through to the table) keeps the old app working until
     /// contract drops it.
-    fn rename_table(&mut self, from: &QualifiedName, to: &QualifiedName, old: &Table) {
+    fn rename_table(&mut self, from: &QualifiedName, to: &QualifiedName) {
         if from.schema != to.schema {
             self.error(PlanError::Unsupported {
                 object: format!("{from} -> {to}"),
@@ -281,7 +261,7 @@ impl Planner<'_> {
             qt(from),
             qi(&to.name)
         ))
-        .sql(compat_view_sql(from, to, old))
+        .sql(compat_view_sql(from, to, self.cur.table_columns(from)))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .requires(Resource::table(from))
         .provides(Resource::table(to))
@@ -299,7 +279,8 @@ impl Planner<'_> {
             )),
         ]);
         // Every column is reachable under both names from here on.
-        for c in &old.columns {
+        let cur = self.cur;
+        for c in cur.table_columns(from) {
             step = step.provides(Resource::column(to, &c.name));
         }
         self.push(step);
@@ -338,12 +319,11 @@ impl Planner<'_> {
     pub fn around_compat_view(&self, table: &QualifiedName, sql: String) -> Vec<String> {
         match self.compat_view(table) {
             Some(v) => {
-                let again = self
-                    .cur
-                    .tables
-                    .get(&v)
-                    .map(|old| compat_view_sql(&v, table, old))
-                    .unwrap_or_default();
+                let again = if self.cur.tables.contains_key(&v) {
+                    compat_view_sql(&v, table, self.cur.table_columns(&v))
+                } else {
+                    String::new()
+                };
                 vec![format!("DROP VIEW {}", qt(&v)), sql, again]
             }
             None => vec![sql],
@@ -463,93 +443,14 @@ impl Planner<'_> {
             .filter(|r| self.cur.tables.contains_key(r) && !self.cur.tables.contains_key(table))
             .unwrap_or_else(|| table.clone())
     }
-
-    /// How a batched backfill of `table` pages through it: by the
-    /// current primary key; else by a unique key or unique index over
-    /// NOT NULL columns (the fewest columns first: keyset pagination
-    /// needs every row to have a key, and an index to seek it); else by
-    /// ranges of pages, which PostgreSQL 14+ reads with a TID range scan.
-    /// On an older server there is no safe way: refused, saying why.
-    pub(super) fn backfill_key(&mut self, table: &QualifiedName, why: String) -> Option<Paging> {
-        let old_name = self.cur_name(table);
-        let t = self.cur.tables.get(&old_name)?;
-        if let Some(pk) = &t.primary_key {
-            return Some(Paging {
-                how: format!("by primary key ({})", names(&pk.columns)),
-                key: pk.columns.clone(),
-            });
-        }
-        let not_null = |cols: &[Ident]| {
-            cols.iter()
-                .all(|c| t.column(c.as_str()).is_some_and(|col| !col.nullable))
-        };
-        let mut keys: Vec<(usize, String, Vec<Ident>)> = Vec::new();
-        for (n, u) in &t.uniques {
-            if not_null(&u.columns) {
-                keys.push((
-                    u.columns.len(),
-                    format!("unique key {n}"),
-                    u.columns.clone(),
-                ));
-            }
-        }
-        for (n, ix) in &t.indexes {
-            let cols = ix.key_columns();
-            if let Some(cols) = cols
-                && ix.unique
-                && ix.predicate.is_none()
-                && ix.method == DEFAULT_INDEX_METHOD
-                && not_null(&cols)
-            {
-                keys.push((cols.len(), format!("unique index {n}"), cols));
-            }
-        }
-        keys.sort();
-        if let Some((_, what, cols)) = keys.into_iter().next() {
-            return Some(Paging {
-                how: format!("by {what} ({})", names(&cols)),
-                key: cols,
-            });
-        }
-        match self.server_version {
-            Some(v) if v < 140_000 => {
-                self.error(PlanError::NoKeyForBackfill {
-                    table: table.to_string(),
-                    why,
-                    server: format!("{}.{}", v / 10_000, v % 10_000),
-                });
-                None
-            }
-            _ => Some(Paging {
-                how: format!(
-                    "by ranges of pages ({table} has no primary key or unique key over NOT NULL columns)"
-                ),
-                key: Vec::new(),
-            }),
-        }
-    }
-}
-
-/// How a backfill pages through its table: `key` columns (none: by
-/// ranges of pages), and `how`, for the plan.
-pub(super) struct Paging {
-    pub key: Vec<Ident>,
-    pub how: String,
-}
-
-fn names(cols: &[Ident]) -> String {
-    cols.iter()
-        .map(|c| c.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The compatibility view under a renamed table's old name: the old
 /// table's columns, by name (columns added later are not the old app's;
 /// abort drops them, which a view over them would stop). Simple, so
 /// automatically updatable.
-fn compat_view_sql(from: &QualifiedName, to: &QualifiedName, old: &Table) -> String {
-    let cols: Vec<String> = old.columns.iter().map(|c| qi(&c.name)).collect();
+fn compat_view_sql(from: &QualifiedName, to: &QualifiedName, columns: &[Column]) -> String {
+    let cols: Vec<String> = columns.iter().map(|c| qi(&c.name)).collect();
     format!(
         "CREATE VIEW {} AS SELECT {} FROM {}",
         qt(from),
@@ -560,4 +461,46 @@ fn compat_view_sql(from: &QualifiedName, to: &QualifiedName, old: &Table) -> Str
 
 pub(super) fn list(cols: &[Ident]) -> String {
     cols.iter().map(qi).collect::<Vec<_>>().join(", ")
+}
+
+/// A new table's own keys, checks and exclusions as `CREATE TABLE`
+/// clauses, and the `ALTER TABLE`s for the unique constraints that repeat
+/// an earlier key (which `CREATE TABLE` would silently drop).
+fn own_constraints(name: &QualifiedName, t: &Table) -> (Vec<String>, Vec<String>) {
+    let mut parts = Vec::new();
+    if let Some(pk) = &t.primary_key {
+        parts.push(format!(
+            "CONSTRAINT {} PRIMARY KEY ({}){}",
+            qi(&pk.name),
+            list(&pk.columns),
+            deferrable_sql(pk.deferrable)
+        ));
+    }
+    let mut seen: Vec<(&[Ident], bool, Deferrable)> = t
+        .primary_key
+        .iter()
+        .map(|p| (p.columns.as_slice(), false, Deferrable::No))
+        .collect();
+    let mut repeated = Vec::new();
+    for (n, u) in &t.uniques {
+        let def = (u.columns.as_slice(), u.nulls_not_distinct, u.deferrable);
+        if seen.contains(&def) {
+            repeated.push(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                qt(name),
+                qi(n),
+                unique_def(u)
+            ));
+        } else {
+            seen.push(def);
+            parts.push(format!("CONSTRAINT {} {}", qi(n), unique_def(u)));
+        }
+    }
+    for (n, c) in &t.checks {
+        parts.push(format!("CONSTRAINT {} {}", qi(n), check_def(c)));
+    }
+    for (n, e) in &t.exclusions {
+        parts.push(format!("CONSTRAINT {} {}", qi(n), exclusion_def(e)));
+    }
+    (parts, repeated)
 }

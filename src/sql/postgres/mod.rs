@@ -6,6 +6,7 @@
 
 mod backfill;
 mod parse;
+mod partition;
 mod policy;
 mod routine;
 mod signature;
@@ -16,6 +17,7 @@ pub use parse::{
     SyntaxError, canonical_exclusion, canonical_expression, check_exclusion, check_expression,
     check_query, mentions, query_relations,
 };
+pub use partition::{create_table_sql, partition_bound, partition_by_sql, partition_key};
 pub use policy::{alter_policy, create_policy, drop_policy, policy_comment, row_security};
 pub use routine::{
     arg_sql, create_routine, create_trigger, drop_trigger, routine_comment, routine_signature,
@@ -148,6 +150,28 @@ pub fn foreign_key_def(fk: &ForeignKey) -> String {
 
 /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table ...`.
 pub fn create_index(table: &QualifiedName, name: &Ident, ix: &Index, concurrently: bool) -> String {
+    index_sql(
+        table,
+        name,
+        ix,
+        if concurrently { "CONCURRENTLY " } else { "" },
+        "",
+    )
+}
+
+/// `CREATE INDEX ... ON ONLY table`: on a partitioned table alone, its
+/// partitions' indexes attached later.
+pub fn create_index_on_only(table: &QualifiedName, name: &Ident, ix: &Index) -> String {
+    index_sql(table, name, ix, "", "ONLY ")
+}
+
+fn index_sql(
+    table: &QualifiedName,
+    name: &Ident,
+    ix: &Index,
+    concurrently: &str,
+    only: &str,
+) -> String {
     let keys: Vec<String> = ix
         .keys
         .iter()
@@ -175,9 +199,8 @@ pub fn create_index(table: &QualifiedName, name: &Ident, ix: &Index, concurrentl
         })
         .collect();
     let mut s = format!(
-        "CREATE {}INDEX {}{} ON {} USING {} ({})",
+        "CREATE {}INDEX {concurrently}{} ON {only}{} USING {} ({})",
         if ix.unique { "UNIQUE " } else { "" },
-        if concurrently { "CONCURRENTLY " } else { "" },
         quote_ident(name.as_str()),
         qualified(table),
         quote_ident(&ix.method),
@@ -428,7 +451,7 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     for (key, r) in string {
         out.extend(create_routine(key, r, false));
     }
-    for (name, t) in &schema.tables {
+    for (name, t) in partition::parents_first(schema) {
         let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
         if let Some(pk) = &t.primary_key {
             parts.push(format!(
@@ -461,12 +484,7 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
                 exclusion_def(e)
             ));
         }
-        out.push(format!(
-            "CREATE {}TABLE {} ({})",
-            if t.unlogged { "UNLOGGED " } else { "" },
-            qualified(name),
-            parts.join(", ")
-        ));
+        out.push(partition::create_table_sql(name, t, &parts));
     }
     for (name, s) in &schema.sequences {
         if let Some((t, c)) = &s.owned_by {

@@ -242,19 +242,46 @@ pub fn canonical_expression(expr: &str) -> Option<String> {
 /// as PostgreSQL's deparser writes it, so the target's spelling and the
 /// server's compare equal. The error points into `def`.
 pub fn canonical_exclusion(def: &str) -> Result<String, SyntaxError> {
-    const PREFIX: &str = "ALTER TABLE bellows_t ADD CONSTRAINT bellows_c EXCLUDE ";
-    let sql = format!("{PREFIX}{def}");
+    canonical_clause(
+        "ALTER TABLE bellows_t ADD CONSTRAINT bellows_c EXCLUDE ",
+        def,
+        "this is not one exclusion definition (`USING method (element WITH operator, ...)`, optionally `WHERE (predicate)`)",
+    )
+}
+
+/// What follows `PARTITION BY` (`RANGE (created_at)`), checked and
+/// written as the deparser writes it (as [`canonical_exclusion`]).
+pub fn canonical_partition_key(def: &str) -> Result<String, SyntaxError> {
+    canonical_clause(
+        "CREATE TABLE bellows_t (bellows_c int) PARTITION BY ",
+        def,
+        "this is not one partition key (`range (column, ...)`, `list (expression)`, `hash (column)`)",
+    )
+}
+
+/// A partition's bound (`FOR VALUES FROM (1) TO (10)`, `DEFAULT`),
+/// checked and written as the deparser writes it.
+pub fn canonical_partition_bound(def: &str) -> Result<String, SyntaxError> {
+    canonical_clause(
+        "CREATE TABLE bellows_p PARTITION OF bellows_t ",
+        def,
+        "this is not one partition bound (`FOR VALUES FROM (...) TO (...)`, `FOR VALUES IN (...)`, `FOR VALUES WITH (modulus m, remainder r)`, or `DEFAULT`)",
+    )
+}
+
+/// `def` pasted after `prefix` must make one statement; the deparser's
+/// text of it after the (deparsed) prefix. The error points into `def`.
+fn canonical_clause(prefix: &str, def: &str, what: &str) -> Result<String, SyntaxError> {
+    let sql = format!("{prefix}{def}");
     let shifted = |mut e: SyntaxError| {
         e.offset = e
             .offset
-            .map(|o| o.saturating_sub(PREFIX.len()).min(def.len()));
+            .map(|o| o.saturating_sub(prefix.len()).min(def.len()));
         e
     };
-    let not_one = || {
-        SyntaxError {
-        message: "this is not one exclusion definition (`USING method (element WITH operator, ...)`, optionally `WHERE (predicate)`)".into(),
+    let not_one = || SyntaxError {
+        message: what.into(),
         offset: None,
-    }
     };
     // Parsed once; only a definition that does not parse is read again,
     // by the parser that says where it stopped.
@@ -262,13 +289,18 @@ pub fn canonical_exclusion(def: &str) -> Result<String, SyntaxError> {
         parse(&sql).map_err(shifted)?;
         return Err(not_one());
     };
-    if parsed.protobuf.stmts.len() != 1 {
+    if parsed.protobuf.stmts.len() != 1 || def.contains(';') {
         return Err(not_one());
     }
     let text = pg_query::deparse(&parsed.protobuf, Default::default()).map_err(|_| not_one())?;
-    text.strip_prefix(PREFIX)
-        .map(str::to_string)
-        .ok_or_else(not_one)
+    // The deparser writes the prefix in its own words too: the clause is
+    // what follows the prefix's last word.
+    let anchor = prefix.trim_end().rsplit(' ').next().unwrap_or(prefix);
+    let at = text
+        .to_ascii_uppercase()
+        .find(&format!(" {} ", anchor.to_ascii_uppercase()))
+        .ok_or_else(not_one)?;
+    Ok(text[at + anchor.len() + 2..].to_string())
 }
 
 /// [`canonical_exclusion`] as a check.
@@ -307,6 +339,53 @@ mod tests {
         let e = canonical_exclusion("USING gist (c WITH &&) garbage").expect_err("syntax");
         assert!(e.offset.is_some_and(|o| o <= 30), "{e:?}");
         assert!(canonical_exclusion("USING gist (c WITH &&); DROP TABLE t").is_err());
+    }
+
+    #[test]
+    fn partition_keys_and_bounds_compare_as_the_deparser_writes_them() {
+        for (a, b) in [
+            ("RANGE (at)", "range ( at )"),
+            ("LIST (lower(k))", "list (LOWER(k))"),
+            ("HASH (a, b)", "hash (a,b)"),
+        ] {
+            assert_eq!(
+                canonical_partition_key(a),
+                canonical_partition_key(b),
+                "{a}"
+            );
+        }
+        assert_eq!(
+            canonical_partition_key("range (at)").as_deref(),
+            Ok("RANGE (at)")
+        );
+        for (a, b) in [
+            (
+                "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+                "for values from ('2024-01-01') to ('2025-01-01')",
+            ),
+            (
+                "FOR VALUES IN ('a', NULL, 'b')",
+                "for values in ('a',null,'b')",
+            ),
+            (
+                "FOR VALUES WITH (modulus 2, remainder 0)",
+                "FOR VALUES WITH (MODULUS 2, REMAINDER 0)",
+            ),
+            (
+                "FOR VALUES FROM (MINVALUE) TO (10)",
+                "for values from (minvalue) to (10)",
+            ),
+            ("DEFAULT", "default"),
+        ] {
+            assert_eq!(
+                canonical_partition_bound(a),
+                canonical_partition_bound(b),
+                "{a}"
+            );
+        }
+        assert!(canonical_partition_key("RANGE (at); DROP TABLE t").is_err());
+        assert!(canonical_partition_key("sideways (at)").is_err());
+        assert!(canonical_partition_bound("FOR VALUES FROM (1)").is_err());
     }
 
     #[test]

@@ -162,7 +162,7 @@ pub(super) fn check_foreign_key(
             ok = false;
             continue;
         };
-        if target.column(i.as_str()).is_none() {
+        if !schema.table_columns(&ref_table).iter().any(|c| c.name == i) {
             ok = false;
             if places.is_broken(&ref_table, Some(i.as_str())) {
                 continue;

@@ -18,6 +18,7 @@ use crate::spec::write::{Writer, Y, key};
 mod checks;
 mod identity;
 mod index;
+mod partition;
 pub(super) mod policy;
 mod read;
 mod read_sql;
@@ -106,6 +107,17 @@ pub struct TableSpec {
     /// crash, not replicated).
     #[serde(default)]
     pub unlogged: bool,
+    /// `PARTITION BY`: the table's rows live in its partitions, routed by
+    /// this key: `range (created_at)`, `list (region)`, `hash (id)`.
+    pub partition_by: Option<Located<String>>,
+    /// `PARTITION OF`: the partitioned table this is a partition of. A
+    /// partition has its parent's columns (it lists none); it may have
+    /// indexes and constraints of its own.
+    pub partition_of: Option<Located<String>>,
+    /// A partition's bound: `FROM ('2024-01-01') TO ('2025-01-01')`,
+    /// `IN ('eu', 'uk')`, `WITH (modulus 4, remainder 0)` (what follows
+    /// `FOR VALUES`), or `DEFAULT`.
+    pub bound: Option<Located<String>>,
     pub comment: Option<String>,
     /// Hint: the table's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
@@ -326,7 +338,7 @@ pub struct ForeignKeySpec {
 }
 
 pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
-    for (k, v) in tables.0 {
+    for (k, v) in partition::parents_first(tables.0) {
         let Some(name) = qname(r.diags, &k, "table") else {
             continue;
         };
@@ -336,6 +348,10 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
         }
         r.places.tables.insert(name.clone(), k.span);
         let Checked::Valid(mut spec) = v else {
+            r.places.broken_tables.insert(name, None);
+            continue;
+        };
+        let Ok(partition_of) = partition::read_partition_of(r, &name, &spec) else {
             r.places.broken_tables.insert(name, None);
             continue;
         };
@@ -370,6 +386,8 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
                     .push((name.clone(), c.value.clone(), col.ty.clone()));
             }
         }
+        let partition_by = spec.partition_by.take();
+        let (partition_of, inherited) = partition_of.unzip();
         let mut t = read::TableReader {
             diags: r.diags,
             places: &mut r.places,
@@ -378,7 +396,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             broken: BTreeSet::new(),
             open_columns: false,
         };
-        let (table, table_fks) = t.read(spec);
+        let (mut table, table_fks) = t.read(spec, inherited.unwrap_or_default());
         if !t.broken.is_empty() {
             let broken = std::mem::take(&mut t.broken);
             r.places.broken_tables.insert(name.clone(), Some(broken));
@@ -386,8 +404,18 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
         for (fk_name, refs) in table_fks {
             r.fks.push((name.clone(), fk_name, refs));
         }
+        table.partition_by = partition::read_partition_by(r, &name, &partition_by, &table.columns);
+        if partition_by.is_some() && table.partition_by.is_none() {
+            r.places.broken_tables.insert(name.clone(), None);
+        }
         trigger::read(r, &name, Some(&table), triggers);
         policy::read(r, &name, flags, policies);
+        if partition_of.is_some() {
+            // The parent's columns, lent while the partition's own keys,
+            // indexes and triggers were read against them.
+            table.columns.clear();
+            table.partition_of = partition_of;
+        }
         r.schema.tables.insert(name, table);
     }
 }

@@ -92,8 +92,15 @@ impl TableReader<'_> {
         ok.then_some(out)
     }
 
-    pub fn read(&mut self, spec: TableSpec) -> (Table, Vec<(Ident, Located<ReferencesSpec>)>) {
+    /// One table's entry; a partition's `inherited` columns are its
+    /// root's, which its keys and indexes are checked against.
+    pub fn read(
+        &mut self,
+        spec: TableSpec,
+        inherited: Vec<Column>,
+    ) -> (Table, Vec<(Ident, Located<ReferencesSpec>)>) {
         let mut table = Table {
+            columns: inherited,
             comment: spec.comment,
             unlogged: spec.unlogged,
             ..Table::default()

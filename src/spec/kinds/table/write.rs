@@ -54,7 +54,19 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
             (key(c.name.as_str()), Y::FlowMap(f))
         })
         .collect();
-    m.push(("columns".into(), Y::Block(columns)));
+    if let Some(p) = &t.partition_of {
+        m.push(("partition_of".into(), text(&p.parent.to_yaml_key())));
+        let bound = match &p.bound {
+            PartitionBound::Default => "DEFAULT".to_string(),
+            PartitionBound::Values(v) => v.clone(),
+        };
+        m.push(("bound".into(), sql(&bound)));
+    } else {
+        m.push(("columns".into(), Y::Block(columns)));
+    }
+    if let Some(k) = &t.partition_by {
+        m.push(("partition_by".into(), sql(&k.sql())));
+    }
 
     if let Some(pk) = &t.primary_key {
         let default_name = naming::primary_key_name(name.name.as_str());

@@ -1,0 +1,1 @@
+INSERT INTO events (id, bucket, payload, note) VALUES (200, 25, 'new', 'n'); INSERT INTO events (id, bucket) VALUES (201, 33), (202, 34); INSERT INTO regions (id, code) VALUES (200, 'us'); INSERT INTO metrics (id, at, value) VALUES (1, '2026-05-01', 1.5), (2, '2031-01-01', 2); SELECT count(*) FROM events_sub_0;

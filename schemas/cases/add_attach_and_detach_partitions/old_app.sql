@@ -1,0 +1,1 @@
+INSERT INTO events (id, account_id, bucket, payload) VALUES (100, NULL, 5, 'old'); INSERT INTO events (id, bucket) VALUES (101, 15); SELECT count(*) FROM events_mid; INSERT INTO regions (id, code) VALUES (100, 'eu'); INSERT INTO old_logs (id, line) VALUES (100, 'x');
