@@ -257,3 +257,98 @@ async fn apply_refuses_exactly_the_destructive_drops_until_allowed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("No changes"), "re-plan is empty: {text}");
 }
+
+const PARTITIONED: &str = r#"
+tables:
+  accounts:
+    columns:
+      id: { type: bigint }
+    primary_key: [id]
+  events:
+    columns:
+      id: { type: bigint }
+      account_id: { type: bigint }
+      region: { type: text }
+    partition_by: list (region)
+  events_eu:
+    partition_of: events
+    bound: IN ('eu')
+  events_rest:
+    partition_of: events
+    bound: DEFAULT
+"#;
+
+/// On a partitioned table with rows, what PostgreSQL can only do under a
+/// lock that stops writes is a `long-lock` step `apply` refuses until
+/// allowed: a foreign key (no NOT VALID form there), a partition attached
+/// beside a default partition with rows (scanned under ACCESS
+/// EXCLUSIVE). Then the plan runs to the end, rows in their partitions.
+/// A unique constraint there is refused in the plan, with the way round.
+#[tokio::test]
+async fn partitioned_tables_take_long_locks_only_with_consent() {
+    let db = TestDb::new().await;
+    let from = spec::read_str(std::path::Path::new("from.yaml"), PARTITIONED).expect("from");
+    db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
+        .await;
+    db.exec(
+        "INSERT INTO accounts VALUES (1), (2);
+         INSERT INTO events VALUES (1, 1, 'eu'), (2, 2, 'us'), (3, 1, 'jp')",
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_string_lossy().into_owned()
+    };
+    let with_fk = PARTITIONED.replace(
+        "    partition_by: list (region)\n",
+        "    partition_by: list (region)\n    foreign_keys:\n      events_account_fk: { columns: [account_id], references: { table: accounts, columns: [id] } }\n",
+    );
+    let target = write(
+        "target.yaml",
+        &format!("{with_fk}  events_us:\n    partition_of: events\n    bound: IN ('us', 'ca')\n"),
+    );
+    let out = apply_all(&db.url, &target, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for needle in ["long-lock", "NOT VALID", "events_rest"] {
+        assert!(err.contains(needle), "refusal lacks {needle}: {err}");
+    }
+    // The row of the new bound in the default partition stops the
+    // attach, as the hazard says; once moved out, the plan runs.
+    let out = apply_all(&db.url, &target, &["long-lock"]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("would be violated"),
+        "the 'us' row is in the default: {}",
+        stderr(&out)
+    );
+    db.exec("DELETE FROM events WHERE region = 'us'").await;
+    let out = apply_all(&db.url, &target, &["long-lock"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = bellows(&["plan", "--database-url", &db.url, "--target", &target]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No changes"), "re-plan is empty: {text}");
+    let fk: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_constraint WHERE conname = 'events_account_fk' AND convalidated",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert!(fk >= 1, "the foreign key is there and valid");
+
+    let unique = write(
+        "unique.yaml",
+        &PARTITIONED.replace(
+            "    partition_by: list (region)\n",
+            "    partition_by: list (region)\n    unique:\n      events_id_key: [id, region]\n",
+        ),
+    );
+    let out = bellows(&["plan", "--database-url", &db.url, "--target", &unique]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("declare a unique index instead"),
+        "{}",
+        stderr(&out)
+    );
+}
