@@ -834,3 +834,36 @@ async fn an_interrupted_abort_resumes_where_it_stopped() {
     .expect("count");
     assert_eq!(cols, 0);
 }
+
+/// A column made identity (and one computed by a new expression) on a
+/// table with rows: the identity's counter starts past the largest value
+/// the column holds, so the next insert does not collide with a row;
+/// the generated column holds its new expression's values for every row.
+#[tokio::test]
+async fn a_column_made_identity_counts_on_from_its_largest_value() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE tickets (id integer PRIMARY KEY, qty integer, doubled integer GENERATED ALWAYS AS (qty * 2) STORED);
+         INSERT INTO tickets (id, qty) SELECT g, g FROM generate_series(1, 5) g;",
+    )
+    .await;
+    let to = spec::read_str(
+        std::path::Path::new("to.yaml"),
+        "tables:\n  tickets:\n    columns:\n      id: { type: integer, identity: by_default }\n      qty: { type: integer }\n      doubled: { type: integer, generated: qty * 3 }\n    primary_key: [id]\n",
+    )
+    .expect("target");
+    apply(&db.url, Some(&to), PhaseSel::All, &all_hazards(), &Silent)
+        .await
+        .expect("apply");
+    let id: i32 = sqlx::query_scalar("INSERT INTO tickets (qty) VALUES (6) RETURNING id")
+        .fetch_one(&db.pool)
+        .await
+        .expect("an insert without an id");
+    assert_eq!(id, 6, "the counter goes on from the largest id");
+    let wrong: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tickets WHERE doubled IS DISTINCT FROM qty * 3")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(wrong, 0, "every row computed by the new expression");
+}

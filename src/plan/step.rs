@@ -128,6 +128,10 @@ pub enum Cost {
     /// exclusion constraint, which has no concurrent way): reads and
     /// writes wait for the whole build.
     Build,
+    /// Reads every row while it holds a lock that stops reads and writes
+    /// (SET NOT NULL without a proving check, the largest value of a
+    /// column no index leads with).
+    Read,
 }
 
 /// The lock a step takes.

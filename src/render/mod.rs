@@ -30,6 +30,7 @@ fn lock_line(s: &Step) -> String {
         Cost::Fill => "held while a materialized view is filled again",
         Cost::Verify => "held while every value is read: writes WAIT, reads go on",
         Cost::Build => "held while an index is built over every row: reads and writes WAIT",
+        Cost::Read => "held while every row is read: reads and writes WAIT",
     };
     let mut line = format!("{}, {cost}", s.lock.level.sql_name());
     if !s.transactional {

@@ -15,6 +15,7 @@ mod exclusion;
 mod expr;
 mod extension;
 mod fk_binding;
+mod generated;
 mod index;
 mod keys;
 mod kind;

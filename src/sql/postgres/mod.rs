@@ -233,7 +233,7 @@ pub fn create_sequence(name: &QualifiedName, s: &Sequence) -> String {
 
 /// A sequence's options that are not the default, as `CREATE SEQUENCE`
 /// and `AS IDENTITY (...)` write them.
-fn sequence_options(s: &Sequence) -> Vec<String> {
+pub fn sequence_options(s: &Sequence) -> Vec<String> {
     let mut out = Vec::new();
     for (kw, v) in [
         ("INCREMENT BY", s.increment),
