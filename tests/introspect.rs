@@ -204,7 +204,7 @@ async fn dependencies_of_unmanaged_objects_name_their_columns() {
             .any(|d| d.column.as_ref().map(|c| c.as_str()) == Some("b")),
         "{trg:?}"
     );
-    assert_eq!(found.queries, 19, "one query per kind, whatever the size");
+    assert_eq!(found.queries, 22, "one query per kind, whatever the size");
 }
 
 #[tokio::test]
@@ -216,7 +216,8 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
              CREATE UNIQUE INDEX counted_one ON counted ((1));
              CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
              CREATE TYPE span AS RANGE (subtype = float8);
-             CREATE TYPE pair AS (a integer, b text);").await;
+             CREATE TYPE pair AS (a integer, b text);
+             CREATE AGGREGATE total(integer) (sfunc = int4pl, stype = integer);").await;
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
             .args(["dump", "--database-url", &db.url])
@@ -233,11 +234,11 @@ async fn dump_command_writes_yaml_and_warns_about_unmanaged_objects() {
     let yaml = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(
         yaml,
-        "range_types:\n  span: { subtype: double precision }\ndomains:\n  positive:\n    type: integer\n    checks:\n      positive_check: VALUE > 0\ntables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\nviews:\n  active: |-\n    SELECT users.id,\n        users.email\n       FROM users\nmaterialized_views:\n  counted:\n    query: |-\n      SELECT count(*) AS count\n         FROM users\n    indexes:\n      counted_one: { expression: (1), unique: true }\n"
+        "range_types:\n  span: { subtype: double precision }\ndomains:\n  positive:\n    type: integer\n    checks:\n      positive_check: VALUE > 0\ncomposite_types:\n  pair:\n    attributes:\n      a: integer\n      b: text\ntables:\n  users:\n    columns:\n      id: { type: bigint, identity: always }\n      email: { type: text, nullable: false }\n    primary_key: [id]\n    unique:\n      users_email_key: [email]\nviews:\n  active: |-\n    SELECT users.id,\n        users.email\n       FROM users\nmaterialized_views:\n  counted:\n    query: |-\n      SELECT count(*) AS count\n         FROM users\n    indexes:\n      counted_one: { expression: (1), unique: true }\n"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("1 composite type (public.pair)"),
+        stderr.contains("1 aggregate (public.total(integer))"),
         "{stderr}"
     );
     assert!(
@@ -504,4 +505,73 @@ async fn partitioned_tables_dump_and_plan_to_nothing() {
     let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
     let p = bellows::plan::plan(&found.schema, &back, &Default::default()).expect("plans");
     assert!(p.is_empty(), "{:?}", p.steps);
+}
+
+/// Privileges on tables, views and sequences are read (the owner's own
+/// left out), dumped with every grantee in `roles:`, read back, and plan
+/// to nothing. A file that lists fewer roles leaves the others' grants
+/// alone; one that names a role the server lacks is refused before
+/// anything runs.
+#[tokio::test]
+async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
+    let db = TestDb::new().await;
+    for r in ["bellows_dump_reader", "bellows_dump_writer"] {
+        db.exec(&format!(
+            "DO $$ BEGIN CREATE ROLE {r}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        ))
+        .await;
+    }
+    db.exec(
+        "CREATE TABLE orders (id bigserial PRIMARY KEY, total int);
+         CREATE VIEW totals AS SELECT id, total FROM orders;
+         GRANT SELECT ON orders TO bellows_dump_reader;
+         GRANT SELECT, INSERT, UPDATE ON orders TO bellows_dump_writer;
+         GRANT DELETE ON orders TO bellows_dump_writer WITH GRANT OPTION;
+         GRANT USAGE ON SEQUENCE orders_id_seq TO bellows_dump_writer;
+         GRANT SELECT ON totals TO PUBLIC;",
+    )
+    .await;
+    let found = round_trip(&db, "privileges").await;
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    for want in [
+        "roles: [bellows_dump_reader, bellows_dump_writer, public]",
+        "orders: { bellows_dump_reader: [select], bellows_dump_writer: [select, insert, update, delete with grant option] }",
+        "orders_id_seq: { bellows_dump_writer: [usage] }",
+        "totals: { public: [select] }",
+    ] {
+        assert!(yaml.contains(want), "{want}: {yaml}");
+    }
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
+    let opts = found.plan_options();
+    let p = bellows::plan::plan(&found.schema, &back, &opts).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+
+    // Only the writer's privileges are stated: the reader's stay.
+    let only_writer = yaml
+        .replace(
+            "roles: [bellows_dump_reader, bellows_dump_writer, public]",
+            "roles: [bellows_dump_writer]",
+        )
+        .replace("bellows_dump_reader: [select], ", "")
+        .replace("  totals: { public: [select] }\n", "")
+        .replace(
+            "bellows_dump_writer: [select, insert, update, delete with grant option]",
+            "bellows_dump_writer: [select]",
+        );
+    let target = spec::read_str(Path::new("writer.yaml"), &only_writer).expect("reads");
+    let p = bellows::plan::plan(&found.schema, &target, &opts).expect("plans");
+    let steps: Vec<&str> = p.steps.iter().map(|s| s.description.as_str()).collect();
+    assert_eq!(
+        steps,
+        ["revoke insert, update, delete on public.orders from bellows_dump_writer"],
+        "{only_writer}"
+    );
+
+    let stranger = yaml.replace(
+        "roles: [bellows_dump_reader, bellows_dump_writer, public]",
+        "roles: [bellows_dump_reader, bellows_dump_writer, public, bellows_no_such_role]",
+    );
+    let target = spec::read_str(Path::new("stranger.yaml"), &stranger).expect("reads");
+    let e = bellows::plan::plan(&found.schema, &target, &opts).expect_err("refused");
+    assert!(e.to_string().contains("bellows_no_such_role"), "{e}");
 }

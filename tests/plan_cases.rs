@@ -156,11 +156,11 @@ fn after_expand_and_migrate_both_app_versions_find_their_schema() {
             }
         }
         // In-place type changes before contract only widen.
-        for s in p
-            .steps
-            .iter()
-            .filter(|s| s.phase != Phase::Contract && s.id.action == Action::Alter)
-        {
+        for s in p.steps.iter().filter(|s| {
+            s.phase != Phase::Contract
+                && s.id.action == Action::Alter
+                && s.id.kind == ObjectKind::Column
+        }) {
             if !s.statements.iter().any(|x| x.contains(" TYPE ")) {
                 continue;
             }

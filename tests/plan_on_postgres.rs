@@ -43,6 +43,7 @@ async fn every_fixture_plan_runs_on_postgres_and_reaches_the_target() {
             .without_hints();
         let to = spec::read_file(&to_path).expect("to.yaml");
         let db = TestDb::new().await;
+        support::ensure_roles(&db, &[&from, &to]).await;
         db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
             .await;
         support::seed(&db, &from).await;

@@ -470,6 +470,19 @@ pub fn undo_target(start: &Schema, live: &Schema) -> (Schema, Vec<String>) {
             old.values = e.values.clone();
         }
     }
+    // A view expand replaced in place (CREATE OR REPLACE, which only adds
+    // columns after the old ones) keeps its new query.
+    for (name, v) in &mut back.views {
+        if let Some(l) = live.views.get(name)
+            && l.query != v.query
+            && let (Some(lf), Some(vf)) = (&l.facts, &v.facts)
+            && lf.columns.len() > vf.columns.len()
+            && lf.columns.starts_with(&vf.columns)
+        {
+            notes.push(format!("view {name} keeps its new query"));
+            *v = l.clone();
+        }
+    }
     for (name, d) in &mut back.domains {
         if d.not_null && live.domains.get(name).is_some_and(|l| !l.not_null) {
             notes.push(format!("domain {name} stays nullable"));

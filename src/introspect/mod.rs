@@ -37,6 +37,8 @@ pub struct Introspection {
     pub server_version: u32,
     /// The database it was read from.
     pub dialect: crate::model::Dialect,
+    /// The roles the server has (a plan refuses to grant to another).
+    pub server_roles: BTreeSet<crate::model::Ident>,
 }
 
 impl Introspection {
@@ -48,6 +50,7 @@ impl Introspection {
             empty_tables: self.empty_tables.clone(),
             server_version: Some(self.server_version),
             dialect: self.dialect,
+            server_roles: Some(self.server_roles.clone()),
         }
     }
 }

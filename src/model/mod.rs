@@ -30,6 +30,7 @@ macro_rules! hint_free {
 
 mod collation;
 mod column;
+mod composite_type;
 mod constraint;
 mod domain;
 mod enum_type;
@@ -40,6 +41,7 @@ mod index;
 pub mod naming;
 mod partition;
 mod policy;
+mod privilege;
 mod range_type;
 mod routine;
 mod sequence;
@@ -53,6 +55,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use collation::{Collation, CollationProvider};
 pub use column::{Column, Identity, IdentityOptions};
+pub use composite_type::{Attribute, CompositeType};
 pub use constraint::{
     Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, NotValid, PrimaryKey, Unique,
 };
@@ -66,6 +69,7 @@ pub use ident::{
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
 pub use partition::{PartitionBound, PartitionKey, PartitionOf, PartitionStrategy};
 pub use policy::{PUBLIC_ROLE, Policy, PolicyCommand, PolicyKey, RowSecurity};
+pub use privilege::{GrantKey, GrantObject, Privileges};
 pub use range_type::{RangeType, default_multirange_name};
 pub use routine::{
     Arg, ArgMode, Parallel, Routine, RoutineFacts, RoutineKey, RoutineKind, Volatility,
@@ -98,6 +102,8 @@ pub struct Schema {
     pub domains: BTreeMap<QualifiedName, Domain>,
     /// Range types, each with its multirange type.
     pub range_types: BTreeMap<QualifiedName, RangeType>,
+    /// Composite types (a row of named attributes).
+    pub composite_types: BTreeMap<QualifiedName, CompositeType>,
     /// Collations (`CREATE COLLATION`), which columns name.
     pub collations: BTreeMap<QualifiedName, Collation>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
@@ -111,6 +117,11 @@ pub struct Schema {
     pub row_security: BTreeMap<QualifiedName, RowSecurity>,
     /// Row-level security policies, by table and name.
     pub policies: BTreeMap<PolicyKey, Policy>,
+    /// The roles whose privileges the schema states ([`PUBLIC_ROLE`] for
+    /// PUBLIC): grants to others are left alone.
+    pub roles: BTreeSet<Ident>,
+    /// Privileges on its relations, by object and grantee.
+    pub grants: BTreeMap<GrantKey, Privileges>,
 }
 
 /// Each kind in turn; a kind added later is left out while it is empty,
@@ -124,6 +135,7 @@ impl std::hash::Hash for Schema {
             enums,
             domains,
             range_types,
+            composite_types,
             collations,
             sequences,
             tables,
@@ -132,6 +144,8 @@ impl std::hash::Hash for Schema {
             triggers,
             row_security,
             policies,
+            roles,
+            grants,
         } = self;
         schemas.hash(state);
         extensions.hash(state);
@@ -161,6 +175,15 @@ impl std::hash::Hash for Schema {
         }
         if !range_types.is_empty() {
             range_types.hash(state);
+        }
+        if !composite_types.is_empty() {
+            composite_types.hash(state);
+        }
+        if !roles.is_empty() {
+            roles.hash(state);
+        }
+        if !grants.is_empty() {
+            grants.hash(state);
         }
     }
 }
@@ -209,6 +232,7 @@ impl Schema {
         self.enums.contains_key(name)
             || self.domains.contains_key(name)
             || self.range_types.contains_key(name)
+            || self.composite_types.contains_key(name)
             || self.multirange_of(name).is_some()
     }
 
@@ -234,6 +258,7 @@ impl Schema {
             .keys()
             .chain(self.domains.keys())
             .chain(self.range_types.keys())
+            .chain(self.composite_types.keys())
             .chain(self.collations.keys())
             .chain(self.sequences.keys())
             .chain(self.tables.keys())

@@ -176,6 +176,9 @@ pub struct PlanOptions {
     pub server_version: Option<u32>,
     /// The database the plan is for (offline plans: PostgreSQL).
     pub dialect: Dialect,
+    /// The roles the server has, when planning against one: a grant to
+    /// another is refused before anything runs.
+    pub server_roles: Option<BTreeSet<crate::model::Ident>>,
 }
 
 /// Plans the change from `current` to `target` for `opts.dialect`.

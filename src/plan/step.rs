@@ -44,6 +44,8 @@ pub enum ObjectKind {
     Collation,
     Range,
     Domain,
+    /// Composite types: after the domains their attributes may be of.
+    Composite,
     Sequence,
     /// Functions and procedures: made before the tables whose defaults,
     /// checks and indexes may call them; dropped after what used them.
@@ -61,6 +63,8 @@ pub enum ObjectKind {
     Trigger,
     /// Row-level security: a table's flags and its policies.
     Policy,
+    /// Privileges granted on a relation.
+    Grant,
     Comment,
 }
 

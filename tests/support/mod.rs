@@ -318,10 +318,29 @@ pub async fn fixture_db(
     };
     let (from, to) = (read("from.yaml").without_hints(), read("to.yaml"));
     let db = TestDb::new().await;
+    ensure_roles(&db, &[&from, &to]).await;
     db.exec(&bellows::sql::postgres::create_all(&from).join(";\n"))
         .await;
     seed(&db, &from).await;
     (name, from, to, db)
+}
+
+/// Makes the roles the schemas grant to (roles are the cluster's, not
+/// the database's: they stay, as the server's other roles do; tests run
+/// in parallel, so the race to make one is tolerated).
+pub async fn ensure_roles(db: &TestDb, schemas: &[&bellows::model::Schema]) {
+    let roles: std::collections::BTreeSet<&str> = schemas
+        .iter()
+        .flat_map(|s| s.roles.iter().map(|r| r.as_str()))
+        .filter(|r| *r != bellows::model::PUBLIC_ROLE)
+        .collect();
+    for r in roles {
+        db.exec(&format!(
+            "DO $$ BEGIN CREATE ROLE {}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+            bellows::sql::quote_ident(r)
+        ))
+        .await;
+    }
 }
 
 /// Runs one future per item, a few at a time (the server has a connection

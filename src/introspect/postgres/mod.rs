@@ -46,11 +46,13 @@ const Q_SCHEMAS: &str = concat!(
 );
 
 mod collation;
+mod composite_type;
 mod domain;
 mod enum_type;
 mod extension;
 mod partition;
 mod policy;
+mod privilege;
 mod range_type;
 mod routine;
 mod sequence;
@@ -307,6 +309,7 @@ const KINDS: &[KindQuery] = &[
     collation::KIND,
     domain::KIND,
     range_type::KIND,
+    composite_type::KIND,
     sequence::KIND,
     tables::RELATIONS,
     tables::COLUMNS,
@@ -318,6 +321,8 @@ const KINDS: &[KindQuery] = &[
     routine::KIND,
     trigger::KIND,
     policy::KIND,
+    privilege::KIND,
+    privilege::ROLES,
     unmanaged::UNMANAGED,
     unmanaged::DEPENDENCIES,
     unmanaged::TRIGGER_BODIES,

@@ -141,7 +141,6 @@ impl Reader {
             let comment: Option<String> = get(&row, 5, W)?;
             let inherits: bool = get(&row, 6, W)?;
             let rls: bool = get(&row, 7, W)?;
-            let acl: bool = get(&row, 8, W)?;
             let identity: String = get(&row, 9, W)?;
             // No page at all: no row (a table whose rows were deleted
             // keeps its pages until VACUUM truncates them, and counts as
@@ -195,9 +194,6 @@ impl Reader {
                     forced,
                 };
                 self.out.schema.row_security.insert(name.clone(), flags);
-            }
-            if acl {
-                self.note(UnmanagedKind::Privileges, identity, Place::Other);
             }
             self.managed.insert(name.clone());
             self.out.schema.tables.insert(

@@ -39,13 +39,6 @@ const Q_UNMANAGED: &str = concat!(
           AND NOT EXISTS (SELECT 1 FROM pg_depend pd WHERE pd.classid = 'pg_trigger'::regclass
                              AND pd.objid = tg.oid AND pd.deptype = 'P')
        UNION ALL
-       SELECT 'composite',
-              (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
-              n.nspname::text, t.typname::text, NULL
-         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_type", "t.oid"), "
-          AND t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'
-       UNION ALL
        SELECT 'rule', (pg_identify_object('pg_rewrite'::regclass, r.oid, 0)).identity,
               n.nspname::text, r.rulename::text, c.relname::text
          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -108,7 +101,6 @@ impl Reader {
                 "procedure" => UnmanagedKind::Procedure,
                 "aggregate" => UnmanagedKind::Aggregate,
                 "trigger" => UnmanagedKind::Trigger,
-                "composite" => UnmanagedKind::CompositeType,
                 "policy" => UnmanagedKind::Policy,
                 "rule" => UnmanagedKind::Rule,
                 "event trigger" => UnmanagedKind::EventTrigger,

@@ -177,6 +177,7 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::collation::Collations>,
     in_schema::<super::range_type::RangeTypes>,
     in_schema::<super::domain::Domains>,
+    in_schema::<super::composite_type::CompositeTypes>,
     in_schema::<super::sequence::Sequences>,
     in_schema::<super::routine::Routines>,
     in_schema::<super::table::Tables>,
@@ -184,6 +185,8 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::trigger::Triggers>,
     in_schema::<super::policy::Policies>,
     in_schema::<super::policy::RowSecurities>,
+    // Last: a grant runs in the phase its object is made in.
+    in_schema::<super::privilege::Grants>,
 ];
 
 /// The keyed kinds inside a table that stays, in the order they are

@@ -5,6 +5,7 @@
 mod collation;
 mod column;
 mod column_add;
+mod composite_type;
 
 pub use column::binary_coercible;
 pub use lock_level::LockLevel;
@@ -27,6 +28,7 @@ mod one_pass;
 mod paging;
 mod partition;
 mod policy;
+mod privilege;
 mod range_type;
 mod routine;
 mod sequence;
@@ -91,6 +93,7 @@ pub(super) fn steps(
         unmanaged,
         empty_tables: &opts.empty_tables,
         server_version: opts.server_version,
+        server_roles: opts.server_roles.as_ref(),
         names: None,
         steps: Vec::new(),
         errors: Vec::new(),
@@ -125,6 +128,8 @@ pub(super) struct Planner<'a> {
     pub empty_tables: &'a BTreeSet<QualifiedName>,
     /// The live server's version, when known.
     pub server_version: Option<u32>,
+    /// The live server's roles, when known.
+    pub server_roles: Option<&'a BTreeSet<Ident>>,
     /// Names in use, for the helpers this plan creates and the objects
     /// it adds; gathered at the first use (a plan with nothing to add
     /// needs none).

@@ -143,6 +143,9 @@ impl Names {
                 n.current_object(&q.schema, &m, format!("multirange type of {q}"));
             }
         }
+        for q in cur.composite_types.keys() {
+            n.current_object(&q.schema, &q.name, format!("composite type {q}"));
+        }
         for q in cur.views.keys() {
             n.current_object(&q.schema, &q.name, format!("view {q}"));
         }

@@ -13,10 +13,12 @@ use super::write::{Writer, Y};
 use crate::model::Schema;
 
 mod collation;
+mod composite_type;
 mod domain;
 mod enum_type;
 mod extension;
 mod namespace;
+mod privilege;
 mod range_type;
 pub(super) mod routine;
 pub(super) mod sequence;
@@ -24,6 +26,7 @@ pub(super) mod table;
 mod view;
 
 pub use collation::{CollationProviderSpec, CollationSpec};
+pub use composite_type::{AttributeSpec, CompositeTypeSpec};
 pub use domain::DomainSpec;
 pub use enum_type::EnumSpec;
 pub use extension::{ExtensionSpec, ExtensionsSpec};
@@ -81,6 +84,9 @@ kinds! {
     range_types: OrderedMap<Checked<RangeTypeSpec>> => range_type::read, range_type::write;
     /// Domains: name to `{ type, nullable, default, collation, checks }`.
     domains: OrderedMap<Checked<DomainSpec>> => domain::read, domain::write;
+    /// Composite types: name to `{ attributes, comment }`, the attributes
+    /// in order, each name to its type or to `{ type, collation }`.
+    composite_types: OrderedMap<Checked<CompositeTypeSpec>> => composite_type::read, composite_type::write;
     /// Sequences that are not behind a `serial` column.
     sequences: OrderedMap<Checked<SequenceSpec>> => sequence::read, sequence::write;
     /// Tables: `name` or `schema.name` to its definition.
@@ -96,4 +102,12 @@ kinds! {
     functions: OrderedMap<Checked<FunctionSpec>> => routine::read_functions, routine::write_functions;
     /// Procedures: as functions, without `returns`.
     procedures: OrderedMap<Checked<ProcedureSpec>> => routine::read_procedures, routine::write_procedures;
+    /// The roles whose privileges `grants` states (`public` for PUBLIC);
+    /// other roles' privileges are left alone. Roles are made outside
+    /// bellows.
+    roles: Option<Vec<Located<String>>> => privilege::read_roles, privilege::write_roles;
+    /// Privileges: a table, view or sequence to `{ role: [privilege,
+    /// ...] }` (`select`, `insert`, ..., `all`; `with grant option` after
+    /// one).
+    grants: OrderedMap<Checked<privilege::GrantsSpec>> => privilege::read_grants, privilege::write_grants;
 }

@@ -27,7 +27,10 @@ pub use signature::{
     body_relations, canonical_returns, check_standard_body, parse_arguments, split_signature,
     strip_modifiers,
 };
-pub use types::{create_collation, create_domain, create_range_type, domains_in_order};
+pub use types::{
+    attribute_def, create_collation, create_composite_type, create_domain, create_range_type,
+    domains_in_order,
+};
 
 use super::{quote_ident, quote_literal};
 use crate::model::*;
@@ -434,6 +437,16 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     for (name, d) in domains_in_order(schema) {
         out.push(create_domain(name, d));
     }
+    for (name, t) in &schema.composite_types {
+        out.push(create_composite_type(name, t));
+        if let Some(c) = &t.comment {
+            out.push(format!(
+                "COMMENT ON TYPE {} IS {}",
+                qualified(name),
+                quote_literal(c)
+            ));
+        }
+    }
     for (name, s) in &schema.sequences {
         out.push(create_sequence(name, s));
     }
@@ -557,7 +570,45 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     for (table, flags) in &schema.row_security {
         out.extend(row_security(table, RowSecurity::default(), *flags));
     }
+    for (g, privileges) in &schema.grants {
+        for grantable in [false, true] {
+            let names: Vec<&str> = privileges
+                .iter()
+                .filter(|(_, o)| **o == grantable)
+                .map(|(p, _)| p.as_str())
+                .collect();
+            if !names.is_empty() {
+                out.push(grant_sql(g, &names, grantable));
+            }
+        }
+    }
     out
+}
+
+/// `GRANT privilege, ... ON TABLE | SEQUENCE object TO grantee [WITH
+/// GRANT OPTION]`.
+pub fn grant_sql(g: &GrantKey, privileges: &[&str], grantable: bool) -> String {
+    format!(
+        "GRANT {} ON {} {} TO {}{}",
+        privileges.join(", "),
+        g.on.keyword(),
+        qualified(&g.object),
+        g.grantee_sql(),
+        if grantable { " WITH GRANT OPTION" } else { "" }
+    )
+}
+
+/// `REVOKE [GRANT OPTION FOR] privilege, ... ON TABLE | SEQUENCE object
+/// FROM grantee`.
+pub fn revoke_sql(g: &GrantKey, privileges: &[&str], option_only: bool) -> String {
+    format!(
+        "REVOKE {}{} ON {} {} FROM {}",
+        if option_only { "GRANT OPTION FOR " } else { "" },
+        privileges.join(", "),
+        g.on.keyword(),
+        qualified(&g.object),
+        g.grantee_sql()
+    )
 }
 
 #[cfg(test)]

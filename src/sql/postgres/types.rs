@@ -92,3 +92,19 @@ pub fn create_range_type(name: &QualifiedName, r: &RangeType) -> String {
         o.join(", ")
     )
 }
+
+/// `attribute type [COLLATE collation]`, as `CREATE TYPE ... AS (...)` and
+/// `ADD ATTRIBUTE` take it.
+pub fn attribute_def(a: &Attribute) -> String {
+    let mut s = format!("{} {}", quote_ident(a.name.as_str()), type_sql(&a.ty));
+    if let Some(c) = &a.collation {
+        s.push_str(&format!(" COLLATE {}", quote_ident(c.as_str())));
+    }
+    s
+}
+
+/// `CREATE TYPE name AS (attribute type, ...)`.
+pub fn create_composite_type(name: &QualifiedName, t: &CompositeType) -> String {
+    let attrs: Vec<String> = t.attributes.iter().map(attribute_def).collect();
+    format!("CREATE TYPE {} AS ({})", qualified(name), attrs.join(", "))
+}

@@ -361,11 +361,17 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             enabled: spec.row_security,
             forced: spec.force_row_security,
         };
-        if let Some(first) = r.types.get(&name) {
+        // A composite type's name is a relation's too: that clash is
+        // reported by the relation namespace below.
+        if let Some(first) = r
+            .types
+            .get(&name)
+            .filter(|_| !r.schema.composite_types.contains_key(&name))
+        {
             r.diags.push(
-                Diagnostic::new(k.span(), format!("table `{name}` has the same name as an enum"))
+                Diagnostic::new(k.span(), format!("table `{name}` has the same name as a type"))
                     .help(format!(
-                        "a table's row type shares the type namespace; the enum is at line {}, column {}",
+                        "a table's row type shares the type namespace; the type is at line {}, column {}",
                         first.start.line, first.start.column
                     )),
             );

@@ -1,0 +1,213 @@
+//! Privileges on relations, for the roles the target names. A grant is a
+//! catalog change that locks no table: made in expand (in the phase its
+//! object is made, for a view made again later), revoked in contract
+//! (the old app may still need it). A grant to a role the target does
+//! not name is left alone, and one on an object that goes (or is
+//! renamed: grants follow a rename) goes with it.
+
+use std::collections::BTreeMap;
+
+use super::kind::{Kind, objects};
+use super::*;
+use crate::sql::postgres::{grant_sql, revoke_sql};
+
+pub(super) struct Grants;
+
+impl Kind for Grants {
+    objects!(in schema.grants: BTreeMap<GrantKey, Privileges>);
+
+    fn same(_: &Planner<'_>, _: (), a: &Privileges, b: &Privileges) -> bool {
+        a == b
+    }
+
+    fn added<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, new: &'a Privileges) {
+        // Under the name the object is renamed from, the live grants: they
+        // followed the rename.
+        let live = p
+            .renamed_from_live(&g.object)
+            .and_then(|from| {
+                p.cur.grants.get(&GrantKey {
+                    object: from.clone(),
+                    ..g.clone()
+                })
+            })
+            .cloned()
+            .unwrap_or_default();
+        p.change_grants(g, &live, new);
+    }
+
+    fn removed<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, old: &'a Privileges) {
+        if !p.tgt.roles.contains(&g.grantee) || !p.object_stays(g) {
+            return;
+        }
+        p.change_grants(g, old, &Privileges::new());
+    }
+
+    fn altered<'a>(
+        p: &mut Planner<'a>,
+        _: (),
+        g: &'a GrantKey,
+        old: &'a Privileges,
+        new: &'a Privileges,
+    ) {
+        p.change_grants(g, old, new);
+    }
+
+    /// A role the target names must exist on the server the plan is for:
+    /// GRANT to another would fail halfway.
+    fn finish<'a>(p: &mut Planner<'a>, _: ()) {
+        let Some(known) = p.server_roles else {
+            return;
+        };
+        let missing: Vec<&str> = p
+            .tgt
+            .roles
+            .iter()
+            .filter(|r| r.as_str() != PUBLIC_ROLE && !known.contains(*r))
+            .map(Ident::as_str)
+            .collect();
+        if !missing.is_empty() {
+            p.error(PlanError::Unsupported {
+                object: missing.join(", "),
+                what: format!(
+                    "granting privileges to role(s) {} that the server does not have",
+                    missing.join(", ")
+                ),
+                hint: "create the roles first (bellows does not manage roles), or take them out of `roles:`".into(),
+            });
+        }
+    }
+}
+
+impl Planner<'_> {
+    /// From `old` privileges of grantee `g` to `new`: what is granted (or
+    /// made grantable) in expand, one step; what is revoked (or no longer
+    /// grantable) in contract, another.
+    fn change_grants(&mut self, g: &GrantKey, old: &Privileges, new: &Privileges) {
+        let names = |f: &dyn Fn(&str, bool) -> bool, from: &Privileges| -> Vec<&'static str> {
+            g.on.privileges()
+                .iter()
+                .copied()
+                .filter(|p| from.get(*p).is_some_and(|o| f(p, *o)))
+                .collect()
+        };
+        let plain = names(&|p, o| !o && !old.contains_key(p), new);
+        let with_option = names(&|p, o| o && old.get(p) != Some(&true), new);
+        let revoked = names(&|p, _| !new.contains_key(p), old);
+        let option_revoked = names(&|p, o| o && new.get(p) == Some(&false), old);
+        let (r, phase) = self.grant_object(g);
+        let id = format!("{}:{}", g.object, g.grantee);
+        if !plain.is_empty() || !with_option.is_empty() {
+            let mut sql = Vec::new();
+            let mut undo = Vec::new();
+            let mut said = Vec::new();
+            if !plain.is_empty() {
+                sql.push(grant_sql(g, &plain, false));
+                undo.push(revoke_sql(g, &plain, false));
+                said.push(lower(&plain));
+            }
+            if !with_option.is_empty() {
+                sql.push(grant_sql(g, &with_option, true));
+                // A privilege held before keeps it; only the option goes.
+                let (had, fresh): (Vec<&str>, Vec<&str>) =
+                    with_option.iter().partition(|p| old.contains_key(**p));
+                if !had.is_empty() {
+                    undo.push(revoke_sql(g, &had, true));
+                }
+                if !fresh.is_empty() {
+                    undo.push(revoke_sql(g, &fresh, false));
+                }
+                said.push(format!("{} with grant option", lower(&with_option)));
+            }
+            let what = format!("grant {} on {} to {}", said.join("; "), g.object, g.grantee);
+            let step = new_step(ObjectKind::Grant, id.clone(), Action::Create, phase, what)
+                .sql_all(sql)
+                .requires(r.clone())
+                .undo_with(vec![
+                    undo_step(
+                        ObjectKind::Grant,
+                        id.clone(),
+                        format!(
+                            "take back what was granted on {} to {}",
+                            g.object, g.grantee
+                        ),
+                    )
+                    .sql_all(undo),
+                ]);
+            self.push(step);
+        }
+        if !revoked.is_empty() || !option_revoked.is_empty() {
+            let mut sql = Vec::new();
+            let mut said = Vec::new();
+            if !revoked.is_empty() {
+                sql.push(revoke_sql(g, &revoked, false));
+                said.push(lower(&revoked));
+            }
+            if !option_revoked.is_empty() {
+                sql.push(revoke_sql(g, &option_revoked, true));
+                said.push(format!("the grant option for {}", lower(&option_revoked)));
+            }
+            let what = format!(
+                "revoke {} on {} from {}",
+                said.join("; "),
+                g.object,
+                g.grantee
+            );
+            let mut step = new_step(ObjectKind::Grant, id, Action::Drop, Phase::Contract, what)
+                .sql_all(sql)
+                .requires(r);
+            if !revoked.is_empty() {
+                step = step.hazard(
+                    HazardKind::OldAppVisible,
+                    format!(
+                        "{} can no longer {} {}",
+                        g.grantee,
+                        lower(&revoked),
+                        g.object
+                    ),
+                );
+            }
+            self.push(step);
+        }
+    }
+
+    /// Whether the object of live grant `g` is in the target under the
+    /// same name and kind.
+    fn object_stays(&self, g: &GrantKey) -> bool {
+        match g.on {
+            GrantObject::Table => {
+                self.tgt.tables.contains_key(&g.object) || self.tgt.views.contains_key(&g.object)
+            }
+            GrantObject::Sequence => self.tgt.sequences.contains_key(&g.object),
+        }
+    }
+
+    /// The object of `g` as a resource, and the phase it is (re)made in
+    /// by this plan (expand when it is not).
+    fn grant_object(&self, g: &GrantKey) -> (Resource, Phase) {
+        let r = match g.on {
+            GrantObject::Sequence => Resource::Sequence(g.object.clone()),
+            GrantObject::Table if self.tgt.views.contains_key(&g.object) => {
+                Resource::View(g.object.clone())
+            }
+            GrantObject::Table => Resource::table(&g.object),
+        };
+        let phase = self
+            .steps
+            .iter()
+            .filter(|s| s.provides.contains(&r))
+            .map(|s| s.phase)
+            .max()
+            .unwrap_or(Phase::Expand);
+        (r, phase)
+    }
+}
+
+/// `select, insert`.
+fn lower(privileges: &[&str]) -> String {
+    privileges
+        .iter()
+        .map(|p| p.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
