@@ -411,6 +411,9 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             r.fks.push((name.clone(), fk_name, refs));
         }
         table.partition_by = partition::read_partition_by(r, &name, &partition_by, &table.columns);
+        if let (Some(key), Some(at)) = (&table.partition_by, &partition_by) {
+            partition::check_unique_keys(r, &name, &table, key, at);
+        }
         if partition_by.is_some() && table.partition_by.is_none() {
             r.places.broken_tables.insert(name.clone(), None);
         }

@@ -205,6 +205,61 @@ pub(super) fn read_partition_by(
     Some(key)
 }
 
+/// PostgreSQL refuses a primary key, unique constraint or unique index on
+/// a partitioned table that does not include every column of the
+/// partition key (and any, when the key has an expression): each
+/// partition can only check its own rows.
+pub(super) fn check_unique_keys(
+    r: &mut Reader,
+    name: &QualifiedName,
+    t: &Table,
+    key: &PartitionKey,
+    at: &Located<String>,
+) {
+    let elements = split_top_level(&key.key);
+    let plain: Vec<&str> = elements
+        .iter()
+        .filter_map(|e| e.split_whitespace().next())
+        .filter(|w| t.columns.iter().any(|c| c.name.as_str() == *w))
+        .collect();
+    let expression = plain.len() < elements.len();
+    let uniques = t
+        .primary_key
+        .iter()
+        .map(|p| (format!("primary key {}", p.name), p.columns.clone()))
+        .chain(
+            t.uniques
+                .iter()
+                .map(|(n, u)| (format!("unique constraint {n}"), u.columns.clone())),
+        )
+        .chain(t.indexes.iter().filter(|(_, ix)| ix.unique).map(|(n, ix)| {
+            let plain = ix.keys.iter().filter_map(|k| k.column_name().cloned());
+            (format!("unique index {n}"), plain.collect())
+        }));
+    for (what, cols) in uniques {
+        let missing: Vec<&str> = plain
+            .iter()
+            .copied()
+            .filter(|k| !cols.iter().any(|c| c.as_str() == *k))
+            .collect();
+        if expression || !missing.is_empty() {
+            let why = if expression {
+                "its partition key has an expression, which no unique key can include".to_string()
+            } else {
+                format!("it lacks the partition key's {}", missing.join(", "))
+            };
+            r.diags.push(
+                Diagnostic::new(
+                    at.span(),
+                    format!("{what} on partitioned table `{name}`: {why}"),
+                )
+                .help("PostgreSQL checks uniqueness partition by partition: a unique key of a partitioned table must include every column of the partition key"),
+            );
+            return;
+        }
+    }
+}
+
 /// `a, lower(b), (c || d)` split at the commas outside parentheses and
 /// quotes.
 fn split_top_level(text: &str) -> Vec<&str> {
