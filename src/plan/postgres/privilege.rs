@@ -53,9 +53,18 @@ impl Kind for Grants {
         p.change_grants(g, old, new);
     }
 
-    /// A role the target names must exist on the server the plan is for:
+    /// An object made anew under a live one's name (a view in place of
+    /// a table, a materialized view in place of a view) starts with no
+    /// grant, even where the lists compare equal: they are made again. And
+    /// a role the target names must exist on the server the plan is for:
     /// GRANT to another would fail halfway.
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
+        let (cur, tgt) = (p.cur, p.tgt);
+        for (g, privileges) in &tgt.grants {
+            if cur.grants.get(g) == Some(privileges) && p.made_anew(&g.object) {
+                p.change_grants(g, &Privileges::new(), privileges);
+            }
+        }
         let Some(known) = p.server_roles else {
             return;
         };
@@ -171,6 +180,21 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether relation `q` is live under another kind than the target's
+    /// (table, view, materialized view), so the plan drops and makes it.
+    fn made_anew(&self, q: &QualifiedName) -> bool {
+        let kind = |s: &Schema| {
+            if s.tables.contains_key(q) {
+                Some(0)
+            } else {
+                s.views
+                    .get(q)
+                    .map(|v| if v.is_materialized() { 2 } else { 1 })
+            }
+        };
+        matches!((kind(self.cur), kind(self.tgt)), (Some(a), Some(b)) if a != b)
+    }
+
     /// Whether the object of live grant `g` is in the target under the
     /// same name and kind.
     fn object_stays(&self, g: &GrantKey) -> bool {
@@ -210,4 +234,70 @@ fn lower(privileges: &[&str]) -> String {
         .map(|p| p.to_lowercase())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use crate::testing::{plans_to, schema};
+
+    const ROLES: &str = "roles: [reader, writer]\n";
+
+    #[test]
+    fn grants_go_in_expand_revokes_in_contract_one_statement_per_grantee() {
+        let t = "tables:\n  t: { columns: { id: { type: bigint } } }\n";
+        plans_to(
+            &format!("{ROLES}{t}grants:\n  t: {{ reader: [select, update] }}\n"),
+            &format!("{ROLES}{t}grants:\n  t: {{ reader: [select, insert with grant option], writer: [all] }}\n"),
+            "
+            expand: grant insert with grant option on public.t to reader
+                GRANT INSERT ON TABLE public.t TO reader WITH GRANT OPTION
+            expand: grant select, insert, update, delete, truncate, references, trigger on public.t to writer
+                GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE public.t TO writer
+            contract: revoke update on public.t from reader
+                REVOKE UPDATE ON TABLE public.t FROM reader
+            ",
+        );
+    }
+
+    #[test]
+    fn a_view_made_in_place_of_a_table_gets_its_grants_again() {
+        plans_to(
+            &format!(
+                "{ROLES}tables:\n  t: {{ columns: {{ id: {{ type: bigint }} }} }}\n  v: {{ columns: {{ id: {{ type: bigint }} }} }}\ngrants:\n  v: {{ reader: [select] }}\n"
+            ),
+            &format!(
+                "{ROLES}tables:\n  t: {{ columns: {{ id: {{ type: bigint }} }} }}\nviews:\n  v: SELECT id FROM t\ngrants:\n  v: {{ reader: [select] }}\n"
+            ),
+            "
+            contract: drop table public.v, and view public.v made in its place
+                DROP TABLE public.v
+                SET LOCAL search_path = public
+                CREATE VIEW public.v AS
+            SELECT id FROM t
+            contract: grant select on public.v to reader
+                GRANT SELECT ON TABLE public.v TO reader
+            ",
+        );
+    }
+
+    #[test]
+    fn a_role_the_server_lacks_is_refused() {
+        let to = schema(&format!(
+            "{ROLES}tables:\n  t: {{ columns: {{ id: {{ type: bigint }} }} }}\ngrants:\n  t: {{ writer: [select] }}\n"
+        ));
+        let known = [crate::model::Ident::new("reader").expect("a name")]
+            .into_iter()
+            .collect();
+        let opts = crate::plan::PlanOptions {
+            server_roles: Some(known),
+            ..Default::default()
+        };
+        let e = crate::plan::plan(&crate::model::Schema::default(), &to, &opts)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("writer") && e.contains("create the roles first"),
+            "{e}"
+        );
+    }
 }
