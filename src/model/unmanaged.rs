@@ -12,7 +12,6 @@ use super::{Ident, QualifiedName};
 pub enum UnmanagedKind {
     View,
     ForeignTable,
-    PartitionedTable,
     Partition,
     InheritedTable,
     Function,
@@ -20,17 +19,15 @@ pub enum UnmanagedKind {
     Aggregate,
     Trigger,
     EventTrigger,
-    CompositeType,
     Collation,
     Policy,
     Rule,
     ExclusionConstraint,
     ForeignKeyToUnmanaged,
-    /// A sequence owned by a table bellows does not manage (a partitioned
-    /// table's `serial`): the table's, as the table is.
+    /// A sequence owned by a table bellows does not manage (the `serial`
+    /// of a table that inherits): the table's, as the table is.
     SequenceOfUnmanagedTable,
     InvalidIndex,
-    Privileges,
 }
 
 impl UnmanagedKind {
@@ -40,7 +37,6 @@ impl UnmanagedKind {
         match self {
             View => ("view", "views"),
             ForeignTable => ("foreign table", "foreign tables"),
-            PartitionedTable => ("partitioned table", "partitioned tables"),
             Partition => ("partition", "partitions"),
             InheritedTable => ("table that inherits", "tables that inherit"),
             Function => ("function", "functions"),
@@ -48,7 +44,6 @@ impl UnmanagedKind {
             Aggregate => ("aggregate", "aggregates"),
             Trigger => ("trigger", "triggers"),
             EventTrigger => ("event trigger", "event triggers"),
-            CompositeType => ("composite type", "composite types"),
             Collation => ("collation", "collations"),
             Policy => ("row-level security policy", "row-level security policies"),
             Rule => ("rule", "rules"),
@@ -64,10 +59,6 @@ impl UnmanagedKind {
             InvalidIndex => (
                 "invalid index (a failed concurrent build)",
                 "invalid indexes (failed concurrent builds)",
-            ),
-            Privileges => (
-                "table with granted privileges",
-                "tables with granted privileges",
             ),
         }
     }

@@ -389,7 +389,8 @@ struct Reader {
     out: Introspection,
     /// Tables in the model.
     managed: BTreeSet<QualifiedName>,
-    /// Tables seen but not modeled (partitioned, partitions, children).
+    /// Tables seen but not modeled (foreign tables, tables that inherit,
+    /// partitions of tables out of scope).
     unmanaged_tables: BTreeSet<QualifiedName>,
     /// Each managed table's columns by number, for the constraints,
     /// which list their columns so.

@@ -88,8 +88,8 @@ impl Reader {
 }
 
 impl Reader {
-    /// A sequence owned by a table bellows does not manage (a partitioned
-    /// table's or a partition's `serial`) goes with that table: left out
+    /// A sequence owned by a table bellows does not manage (the `serial`
+    /// of a table that inherits) goes with that table: left out
     /// of the model and reported, so that a dump plans to nothing and a
     /// plan never drops it.
     pub(super) fn leave_sequences_of_unmanaged_tables(&mut self) {

@@ -155,6 +155,12 @@ impl Planner<'_> {
                 format!("computes {cn} for every row of {table} while holding ACCESS EXCLUSIVE: reads and writes wait"),
             );
         }
+        if !n.nullable && !empty {
+            step = step.hazard(
+                HazardKind::MayFail,
+                format!("fails if the expression gives NULL for a row, as {cn} is NOT NULL"),
+            );
+        }
         if o.generated.is_none() {
             step = step.hazard(
                 HazardKind::DataLoss,
