@@ -184,11 +184,10 @@ pub(super) fn read_partition_by(
     )?;
     let key = partition_key(&text).ok()?;
     for element in split_top_level(&key.key) {
-        let first = element.split_whitespace().next().unwrap_or_default();
-        let plain = first
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
-        if plain && !first.is_empty() && !columns.iter().any(|c| c.name.as_str() == first) {
+        let Some(first) = key_column(element) else {
+            continue;
+        };
+        if !columns.iter().any(|c| c.name.as_str() == first) {
             r.diags.push(
                 Diagnostic::new(
                     l.span(),
@@ -217,10 +216,10 @@ pub(super) fn check_unique_keys(
     at: &Located<String>,
 ) {
     let elements = split_top_level(&key.key);
-    let plain: Vec<&str> = elements
+    let plain: Vec<String> = elements
         .iter()
-        .filter_map(|e| e.split_whitespace().next())
-        .filter(|w| t.columns.iter().any(|c| c.name.as_str() == *w))
+        .filter_map(|e| key_column(e))
+        .filter(|w| t.columns.iter().any(|c| c.name.as_str() == w))
         .collect();
     let expression = plain.len() < elements.len();
     let uniques = t
@@ -239,7 +238,7 @@ pub(super) fn check_unique_keys(
     for (what, cols) in uniques {
         let missing: Vec<&str> = plain
             .iter()
-            .copied()
+            .map(String::as_str)
             .filter(|k| !cols.iter().any(|c| c.as_str() == *k))
             .collect();
         if expression || !missing.is_empty() {
@@ -258,6 +257,36 @@ pub(super) fn check_unique_keys(
             return;
         }
     }
+}
+
+/// The column a partition key element names when it is a plain column
+/// (`at`, `"Mixed Case"`, with a collation or operator class after it),
+/// not an expression.
+fn key_column(element: &str) -> Option<String> {
+    let e = element.trim();
+    if let Some(rest) = e.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    name.push('"');
+                    continue;
+                }
+                let after: String = chars.collect();
+                return (after.is_empty() || after.starts_with(char::is_whitespace))
+                    .then_some(name);
+            }
+            name.push(c);
+        }
+        return None;
+    }
+    let first = e.split_whitespace().next()?;
+    let bare = first
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    (bare && !first.starts_with(|c: char| c.is_ascii_digit())).then(|| first.to_string())
 }
 
 /// `a, lower(b), (c || d)` split at the commas outside parentheses and
@@ -281,4 +310,26 @@ fn split_top_level(text: &str) -> Vec<&str> {
     }
     out.push(text[start..].trim());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_element_names_a_column_only_when_it_is_one() {
+        assert_eq!(key_column("at").as_deref(), Some("at"));
+        assert_eq!(key_column("code COLLATE \"C\"").as_deref(), Some("code"));
+        assert_eq!(
+            key_column("\"Mixed \"\"Case\"\"\"").as_deref(),
+            Some("Mixed \"Case\"")
+        );
+        assert_eq!(key_column("\"a\" text_pattern_ops").as_deref(), Some("a"));
+        assert_eq!(key_column("(lower(k))"), None);
+        assert_eq!(key_column("lower(k)"), None);
+        assert_eq!(
+            split_top_level("a, (b, c), 'x,y'"),
+            ["a", "(b, c)", "'x,y'"]
+        );
+    }
 }
