@@ -24,10 +24,13 @@ impl Planner<'_> {
             return false;
         }
         match (&o.generated, &n.generated) {
-            (Some(_), None) => self.drop_expression(table, o, n),
+            (Some(_), None) => {
+                self.drop_expression(table, o, n);
+                self.column_comment(table, n, Some(o));
+            }
+            // The column made again takes its comment in the same step.
             _ => self.generate_again(table, old_table, o, n),
         }
-        self.column_comment(table, n, Some(o));
         true
     }
 
@@ -135,8 +138,17 @@ impl Planner<'_> {
             LockLevel::AccessExclusive,
             if empty { Cost::Metadata } else { Cost::Rewrite },
         );
+        let mut statements = vec![sql];
+        if let Some(c) = &n.comment {
+            statements.push(format!(
+                "COMMENT ON COLUMN {}.{} IS {}",
+                qt(table),
+                qi(&n.name),
+                comment_literal(Some(c))
+            ));
+        }
         let mut step = views
-            .wrap(step, vec![sql])
+            .wrap(step, statements)
             .requires_all(self.compat_view(table).map(Resource::ViewGone))
             .requires(Resource::column(table, &n.name))
             .provides(Resource::column(table, &n.name));
@@ -355,5 +367,41 @@ impl Planner<'_> {
             );
         }
         self.push(step);
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use crate::testing::plans_to;
+
+    #[test]
+    fn a_new_expression_drops_and_adds_the_column_again_with_its_comment() {
+        let t = |expr: &str| {
+            format!(
+                "tables:\n  t:\n    columns:\n      a: {{ type: integer }}\n      b: {{ type: integer, generated: \"{expr}\", comment: Twice a. }}\n"
+            )
+        };
+        plans_to(
+            &t("a * 2"),
+            &t("a * 3"),
+            "
+            contract: compute public.t.b by its new expression (dropped and added again, at the end of the table)
+                ALTER TABLE public.t DROP COLUMN b, ADD COLUMN b integer GENERATED ALWAYS AS (a * 3) STORED
+                COMMENT ON COLUMN public.t.b IS 'Twice a.'
+            ",
+        );
+    }
+
+    #[test]
+    fn a_generated_column_made_plain_keeps_its_values() {
+        plans_to(
+            "tables:\n  t:\n    columns:\n      a: { type: integer }\n      b: { type: integer, generated: a * 2 }\n",
+            "tables:\n  t:\n    columns:\n      a: { type: integer }\n      b: { type: integer, default: 0 }\n",
+            "
+            contract: make public.t.b a plain column: its values stay, nothing computes them any more
+                ALTER TABLE public.t ALTER COLUMN b DROP EXPRESSION
+                ALTER TABLE public.t ALTER COLUMN b SET DEFAULT 0
+            ",
+        );
     }
 }
