@@ -5,20 +5,24 @@
 //! steps are used instead).
 
 mod backfill;
+mod create_all;
 mod parse;
 mod partition;
 mod policy;
+mod privilege;
 mod routine;
 mod signature;
 mod types;
 
 pub use backfill::{BackfillSql, key_names, literals};
+pub use create_all::create_all;
 pub use parse::{
     SyntaxError, canonical_exclusion, canonical_expression, check_exclusion, check_expression,
     check_query, mentions, query_relations,
 };
 pub use partition::{create_table_sql, partition_bound, partition_by_sql, partition_key};
 pub use policy::{alter_policy, create_policy, drop_policy, policy_comment, row_security};
+pub use privilege::{grant_sql, revoke_sql};
 pub use routine::{
     arg_sql, create_routine, create_trigger, drop_trigger, routine_comment, routine_signature,
     setting_clause, trigger_comment, trigger_enabled,
@@ -392,223 +396,6 @@ pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
         visit(schema, name, &mut visiting, &mut out);
     }
     out
-}
-
-/// Statements that create `schema` from nothing, in dependency order:
-/// namespaces, extensions, enums, collations, range types, domains, sequences, functions with string
-/// bodies, tables with their own constraints, sequence ownership,
-/// indexes, foreign keys, comments, functions with SQL-standard bodies,
-/// views (each after the views it names), triggers.
-pub fn create_all(schema: &Schema) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in &schema.schemas {
-        out.push(format!(
-            "CREATE SCHEMA IF NOT EXISTS {}",
-            quote_ident(s.as_str())
-        ));
-    }
-    for (name, e) in &schema.extensions {
-        let mut s = format!(
-            "CREATE EXTENSION IF NOT EXISTS {}",
-            quote_ident(name.as_str())
-        );
-        if let Some(sc) = &e.schema {
-            s.push_str(&format!(" SCHEMA {}", quote_ident(sc.as_str())));
-        }
-        if let Some(v) = &e.version {
-            s.push_str(&format!(" VERSION {}", quote_literal(v)));
-        }
-        out.push(s);
-    }
-    for (name, e) in &schema.enums {
-        let labels: Vec<String> = e.values.iter().map(|v| quote_literal(v)).collect();
-        out.push(format!(
-            "CREATE TYPE {} AS ENUM ({})",
-            qualified(name),
-            labels.join(", ")
-        ));
-    }
-    for (name, c) in &schema.collations {
-        out.push(create_collation(name, c));
-    }
-    for (name, r) in &schema.range_types {
-        out.push(create_range_type(name, r));
-    }
-    for (name, d) in domains_in_order(schema) {
-        out.push(create_domain(name, d));
-    }
-    for (name, t) in &schema.composite_types {
-        out.push(create_composite_type(name, t));
-        if let Some(c) = &t.comment {
-            out.push(format!(
-                "COMMENT ON TYPE {} IS {}",
-                qualified(name),
-                quote_literal(c)
-            ));
-        }
-    }
-    for (name, s) in &schema.sequences {
-        out.push(create_sequence(name, s));
-    }
-    // Routines whose body is a string before the tables, whose defaults,
-    // checks and indexes may call them, with their bodies unchecked until
-    // they run (as pg_dump does); SQL-standard bodies, which are resolved
-    // when made, after the tables.
-    let (standard, string): (Vec<_>, Vec<_>) = schema
-        .routines
-        .iter()
-        .partition(|(_, r)| r.sql_standard_body());
-    if !string.is_empty() {
-        out.push("SET check_function_bodies = off".to_string());
-    }
-    for (key, r) in string {
-        out.extend(create_routine(key, r, false));
-    }
-    for (name, t) in partition::parents_first(schema) {
-        let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
-        if let Some(pk) = &t.primary_key {
-            parts.push(format!(
-                "CONSTRAINT {} PRIMARY KEY ({}){}",
-                quote_ident(pk.name.as_str()),
-                ident_list(&pk.columns),
-                deferrable_sql(pk.deferrable)
-            ));
-        }
-        for (n, u) in &t.uniques {
-            parts.push(format!(
-                "CONSTRAINT {} {}",
-                quote_ident(n.as_str()),
-                unique_def(u)
-            ));
-        }
-        // A NOT VALID check is added after the table (CREATE TABLE has no
-        // such form), with the foreign keys.
-        for (n, c) in t.checks.iter().filter(|(_, c)| !c.not_valid.0) {
-            parts.push(format!(
-                "CONSTRAINT {} {}",
-                quote_ident(n.as_str()),
-                check_def(c)
-            ));
-        }
-        for (n, e) in &t.exclusions {
-            parts.push(format!(
-                "CONSTRAINT {} {}",
-                quote_ident(n.as_str()),
-                exclusion_def(e)
-            ));
-        }
-        out.push(partition::create_table_sql(name, t, &parts));
-    }
-    for (name, s) in &schema.sequences {
-        if let Some((t, c)) = &s.owned_by {
-            out.push(format!(
-                "ALTER SEQUENCE {} OWNED BY {}.{}.{}",
-                qualified(name),
-                quote_ident(name.schema.as_str()),
-                quote_ident(t.as_str()),
-                quote_ident(c.as_str())
-            ));
-        }
-    }
-    for (name, t) in &schema.tables {
-        for (n, ix) in &t.indexes {
-            out.push(create_index(name, n, ix, false));
-        }
-    }
-    for (name, t) in &schema.tables {
-        for (n, fk) in &t.foreign_keys {
-            out.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} {}{}",
-                qualified(name),
-                quote_ident(n.as_str()),
-                foreign_key_def(fk),
-                if fk.not_valid.0 { " NOT VALID" } else { "" }
-            ));
-        }
-        for (n, c) in t.checks.iter().filter(|(_, c)| c.not_valid.0) {
-            out.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID",
-                qualified(name),
-                quote_ident(n.as_str()),
-                check_def(c)
-            ));
-        }
-    }
-    for (name, t) in &schema.tables {
-        if let Some(c) = &t.comment {
-            out.push(format!(
-                "COMMENT ON TABLE {} IS {}",
-                qualified(name),
-                quote_literal(c)
-            ));
-        }
-        for col in &t.columns {
-            if let Some(c) = &col.comment {
-                out.push(format!(
-                    "COMMENT ON COLUMN {}.{} IS {}",
-                    qualified(name),
-                    quote_ident(col.name.as_str()),
-                    quote_literal(c)
-                ));
-            }
-        }
-    }
-    for (key, r) in standard {
-        out.extend(create_routine(key, r, false));
-    }
-    // Views' names resolve with the default search_path (`public`).
-    for name in views_in_order(schema) {
-        out.extend(create_view(name, &schema.views[name], false));
-    }
-    // Triggers last: a view's are on it.
-    for (key, t) in &schema.triggers {
-        out.extend(create_trigger(key, t));
-    }
-    for (key, p) in &schema.policies {
-        out.extend(create_policy(key, p));
-    }
-    for (table, flags) in &schema.row_security {
-        out.extend(row_security(table, RowSecurity::default(), *flags));
-    }
-    for (g, privileges) in &schema.grants {
-        for grantable in [false, true] {
-            let names: Vec<&str> = privileges
-                .iter()
-                .filter(|(_, o)| **o == grantable)
-                .map(|(p, _)| p.as_str())
-                .collect();
-            if !names.is_empty() {
-                out.push(grant_sql(g, &names, grantable));
-            }
-        }
-    }
-    out
-}
-
-/// `GRANT privilege, ... ON TABLE | SEQUENCE object TO grantee [WITH
-/// GRANT OPTION]`.
-pub fn grant_sql(g: &GrantKey, privileges: &[&str], grantable: bool) -> String {
-    format!(
-        "GRANT {} ON {} {} TO {}{}",
-        privileges.join(", "),
-        g.on.keyword(),
-        qualified(&g.object),
-        g.grantee_sql(),
-        if grantable { " WITH GRANT OPTION" } else { "" }
-    )
-}
-
-/// `REVOKE [GRANT OPTION FOR] privilege, ... ON TABLE | SEQUENCE object
-/// FROM grantee`.
-pub fn revoke_sql(g: &GrantKey, privileges: &[&str], option_only: bool) -> String {
-    format!(
-        "REVOKE {}{} ON {} {} FROM {}",
-        if option_only { "GRANT OPTION FOR " } else { "" },
-        privileges.join(", "),
-        g.on.keyword(),
-        qualified(&g.object),
-        g.grantee_sql()
-    )
 }
 
 #[cfg(test)]
