@@ -164,7 +164,6 @@ pub async fn introspect_with(
             ..Introspection::default()
         },
         managed: BTreeSet::new(),
-        unmanaged_tables: BTreeSet::new(),
         column_numbers: BTreeMap::new(),
         identity_options: BTreeMap::new(),
     };
@@ -389,9 +388,6 @@ struct Reader {
     out: Introspection,
     /// Tables in the model.
     managed: BTreeSet<QualifiedName>,
-    /// Tables seen but not modeled (foreign tables, tables that inherit,
-    /// partitions of tables out of scope).
-    unmanaged_tables: BTreeSet<QualifiedName>,
     /// Each managed table's columns by number, for the constraints,
     /// which list their columns so.
     column_numbers: BTreeMap<QualifiedName, BTreeMap<i32, Ident>>,

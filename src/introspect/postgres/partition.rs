@@ -28,7 +28,6 @@ impl Reader {
                 self.out.schema.tables.remove(&q);
                 self.out.schema.row_security.remove(&q);
                 self.managed.remove(&q);
-                self.unmanaged_tables.insert(q.clone());
                 let identity = crate::sql::postgres::qualified(&q);
                 self.note(UnmanagedKind::Partition, identity, Place::Schema(q));
             }

@@ -38,7 +38,7 @@ const Q_RELATIONS: &str = concat!(
     "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relispartition,
             c.relpersistence::text, d.description,
             EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
-            c.relrowsecurity, c.relacl IS NOT NULL,
+            c.relrowsecurity,
             (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
             c.relkind = 'r' AND c.relpages = 0 AND pg_relation_size(c.oid) = 0,
             c.relforcerowsecurity,
@@ -141,14 +141,14 @@ impl Reader {
             let comment: Option<String> = get(&row, 5, W)?;
             let inherits: bool = get(&row, 6, W)?;
             let rls: bool = get(&row, 7, W)?;
-            let identity: String = get(&row, 9, W)?;
+            let identity: String = get(&row, 8, W)?;
             // No page at all: no row (a table whose rows were deleted
             // keeps its pages until VACUUM truncates them, and counts as
             // not empty). The file is only looked at where the statistics
             // say the table has no page: statistics that say it has some
             // may be stale, but then the table counts as not empty, which
             // is the safe side.
-            let empty: bool = get(&row, 10, W)?;
+            let empty: bool = get(&row, 9, W)?;
             if empty {
                 self.out.empty_tables.insert(name.clone());
             }
@@ -158,13 +158,10 @@ impl Reader {
                 _ => None,
             };
             if let Some(k) = unmanaged_kind {
-                if kind == "r" {
-                    self.unmanaged_tables.insert(name.clone());
-                }
                 self.note(k, identity, Place::Schema(name));
                 continue;
             }
-            let partition_by = match get::<Option<String>>(&row, 12, W)? {
+            let partition_by = match get::<Option<String>>(&row, 11, W)? {
                 Some(def) => {
                     Some(
                         partition_key(&def).map_err(|_| IntrospectError::Unrepresentable {
@@ -176,8 +173,8 @@ impl Reader {
                 None => None,
             };
             let partition_of = if is_partition {
-                let parent = qname(get(&row, 13, W)?, get(&row, 14, W)?, "table")?;
-                let def: String = get(&row, 15, W)?;
+                let parent = qname(get(&row, 12, W)?, get(&row, 13, W)?, "table")?;
+                let def: String = get(&row, 14, W)?;
                 let bound =
                     partition_bound(&def).map_err(|_| IntrospectError::Unrepresentable {
                         object: format!("partition {identity}"),
@@ -187,7 +184,7 @@ impl Reader {
             } else {
                 None
             };
-            let forced: bool = get(&row, 11, W)?;
+            let forced: bool = get(&row, 10, W)?;
             if rls || forced {
                 let flags = RowSecurity {
                     enabled: rls,

@@ -422,10 +422,10 @@ impl Planner<'_> {
         if sub {
             // A partitioned partition: its own ON ONLY index, its
             // partitions' attached to it, then it is attached.
-            let needs: Vec<Resource> = Vec::new();
-            let before = self.steps.len();
-            self.create_partitioned_index(p, part_ix, ix, phase, &needs);
-            if self.steps.len() == before {
+            if self
+                .create_partitioned_index(p, part_ix, ix, phase, &[])
+                .is_none()
+            {
                 return;
             }
         } else {
