@@ -1,5 +1,6 @@
 //! Enum types. New values are additive: ALTER TYPE ... ADD VALUE takes a
-//! lock on the type only. Removing or reordering values is refused.
+//! lock on the type only. Removing or reordering values rebuilds the type
+//! beside the old one (enum_rebuild.rs).
 
 use std::collections::BTreeMap;
 
@@ -53,17 +54,13 @@ impl Kind for Enums {
     }
 }
 
-impl Planner<'_> {
-    fn enum_values(&mut self, name: &QualifiedName, old: &[String], new: &[String]) {
-        // Values may only be added; the old ones must keep their order.
+impl<'a> Planner<'a> {
+    fn enum_values(&mut self, name: &'a QualifiedName, old: &[String], new: &[String]) {
+        // Values are added in place while the old ones keep their order;
+        // anything else rebuilds the type.
         let kept: Vec<&String> = new.iter().filter(|v| old.contains(v)).collect();
         if kept.len() != old.len() || kept.iter().zip(old).any(|(a, b)| *a != b) {
-            self.error(PlanError::Unsupported {
-                object: name.to_string(),
-                what: "removing or reordering enum values".into(),
-                hint: "PostgreSQL can only add values; removing one means rebuilding the type and rewriting every table that uses it; do that as a manual migration".into(),
-            });
-            return;
+            return self.rebuild_enum(name, old, new);
         }
         // One step, the values in order, each placed after the value
         // before it in the target (which exists by then: an old one, or
@@ -120,7 +117,7 @@ impl Planner<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{plans_to, refused};
+    use crate::testing::plans_to;
 
     #[test]
     fn new_values_are_added_in_place_in_their_order() {
@@ -137,16 +134,17 @@ mod tests {
     }
 
     #[test]
-    fn removing_or_reordering_values_is_refused() {
-        refused(
-            "enums: { mood: [happy, sad] }",
-            "enums: { mood: [happy] }",
-            "removing or reordering enum values",
-        );
-        refused(
+    fn removing_or_reordering_values_rebuilds_the_type() {
+        plans_to(
             "enums: { mood: [happy, sad] }",
             "enums: { mood: [sad, happy] }",
-            "removing or reordering enum values",
+            "
+            expand: create enum public.mood_bellows_new: public.mood with its values in their new order
+                CREATE TYPE public.mood_bellows_new AS ENUM ('sad', 'happy')
+            contract: drop the old enum public.mood and give public.mood_bellows_new its name
+                DROP TYPE public.mood
+                ALTER TYPE public.mood_bellows_new RENAME TO mood
+            ",
         );
     }
 }

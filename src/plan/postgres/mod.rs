@@ -11,6 +11,7 @@ pub use column::binary_coercible;
 pub use lock_level::LockLevel;
 mod constraint;
 mod domain;
+mod enum_rebuild;
 mod enum_type;
 mod exclusion;
 mod expr;

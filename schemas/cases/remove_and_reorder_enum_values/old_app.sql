@@ -1,0 +1,1 @@
+INSERT INTO posts (id, status, level, tags) VALUES (100, 'gone', 'low', '{low,high}'); INSERT INTO posts (id) VALUES (101); UPDATE posts SET status = 'live' WHERE id = 1; SELECT id, status FROM post_levels ORDER BY level;
