@@ -30,6 +30,7 @@ macro_rules! hint_free {
 
 mod collation;
 mod column;
+mod comment;
 mod composite_type;
 mod constraint;
 mod domain;
@@ -55,6 +56,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use collation::{Collation, CollationProvider};
 pub use column::{Column, Identity, IdentityOptions};
+pub use comment::{CommentOn, Comments};
 pub use composite_type::{Attribute, CompositeType};
 pub use constraint::{
     Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, NotValid, PrimaryKey, Unique,
@@ -122,6 +124,8 @@ pub struct Schema {
     pub roles: BTreeSet<Ident>,
     /// Privileges on its relations, by object and grantee.
     pub grants: BTreeMap<GrantKey, Privileges>,
+    /// Comments on objects whose model has no place for one.
+    pub comments: Comments,
 }
 
 /// Each kind in turn; a kind added later is left out while it is empty,
@@ -146,6 +150,7 @@ impl std::hash::Hash for Schema {
             policies,
             roles,
             grants,
+            comments,
         } = self;
         schemas.hash(state);
         extensions.hash(state);
@@ -184,6 +189,9 @@ impl std::hash::Hash for Schema {
         }
         if !grants.is_empty() {
             grants.hash(state);
+        }
+        if !comments.is_empty() {
+            comments.hash(state);
         }
     }
 }

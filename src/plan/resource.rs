@@ -56,6 +56,10 @@ pub enum Resource {
     IndexOnOnly(QualifiedName),
     /// A partition detached from its partitioned table.
     Detached(QualifiedName),
+    /// An object (the resource inside) as made by this plan: what must
+    /// follow its making (a comment on it) waits for this, free of the
+    /// order a drop of the same name puts on the object's own resource.
+    Made(Box<Resource>),
 }
 
 impl Resource {
@@ -118,6 +122,15 @@ impl Resource {
             Resource::Function(_) => "function",
             Resource::IndexOnOnly(_) => "index_on_only",
             Resource::Detached(_) => "detached",
+            Resource::Made(r) => match r.kind() {
+                "schema" => "made_schema",
+                "type" => "made_type",
+                "collation" => "made_collation",
+                "sequence" => "made_sequence",
+                "index" => "made_index",
+                "constraint" => "made_constraint",
+                _ => "made",
+            },
         }
     }
 
@@ -148,6 +161,7 @@ impl Resource {
             | Resource::ConstraintGone(q, c)
             | Resource::Policy(q, c) => format!("{q}.{}", quote_part(c.as_str())),
             Resource::Function(k) => k.to_string(),
+            Resource::Made(r) => r.name(),
         }
     }
 
@@ -156,6 +170,9 @@ impl Resource {
     pub fn parse(kind: &str, name: &str) -> Result<Resource, String> {
         if kind == "function" {
             return RoutineKey::parse(name).map(Resource::Function);
+        }
+        if let Some(inner) = kind.strip_prefix("made_") {
+            return Resource::parse(inner, name).map(|r| Resource::Made(Box::new(r)));
         }
         let (kind, name) = match (kind, name.rsplit_once(':')) {
             ("constraint", Some((n, "gone"))) => ("constraint_gone", n),
@@ -271,6 +288,9 @@ mod tests {
             Resource::Persistence(q.clone()),
             Resource::IndexOnOnly(q.clone()),
             Resource::Detached(q.clone()),
+            Resource::Made(Box::new(Resource::Index(q.clone()))),
+            Resource::Made(Box::new(Resource::Constraint(q.clone(), c.clone()))),
+            Resource::Made(Box::new(Resource::Schema(c.clone()))),
         ];
         for r in all {
             // An exhaustive match: a new kind must be listed above.
@@ -299,6 +319,7 @@ mod tests {
                 | Resource::Persistence(_)
                 | Resource::IndexOnOnly(_)
                 | Resource::Detached(_)
+                | Resource::Made(_)
                 | Resource::Function(_) => {}
             }
             let json = serde_json::to_string(&r).expect("serializes");

@@ -46,6 +46,7 @@ const Q_SCHEMAS: &str = concat!(
 );
 
 mod collation;
+mod comment;
 mod composite_type;
 mod domain;
 mod enum_type;
@@ -322,6 +323,8 @@ const KINDS: &[KindQuery] = &[
     policy::KIND,
     privilege::KIND,
     privilege::ROLES,
+    // After every object it may be on.
+    comment::KIND,
     unmanaged::UNMANAGED,
     unmanaged::DEPENDENCIES,
     unmanaged::TRIGGER_BODIES,

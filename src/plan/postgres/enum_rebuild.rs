@@ -99,7 +99,9 @@ impl<'a> Planner<'a> {
         )
         .requires(Resource::Type(helper.clone()))
         .removes(Resource::Type(name.clone()))
-        .removes(Resource::Type(helper.clone()));
+        .removes(Resource::Type(helper.clone()))
+        // The type under its name is new: a comment on it follows.
+        .provides(Resource::Made(Box::new(Resource::Type(name.clone()))));
         for m in &movers {
             let mut moved = m.new.clone();
             moved.ty.base = BaseType::Named {

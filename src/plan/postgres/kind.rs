@@ -185,8 +185,9 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::trigger::Triggers>,
     in_schema::<super::policy::Policies>,
     in_schema::<super::policy::RowSecurities>,
-    // Last: a grant runs in the phase its object is made in.
+    // Last: a grant or a comment runs in the phase its object is made in.
     in_schema::<super::privilege::Grants>,
+    in_schema::<super::comment::Comments>,
 ];
 
 /// The keyed kinds inside a table that stays, in the order they are

@@ -5,6 +5,7 @@
 mod collation;
 mod column;
 mod column_add;
+mod comment;
 mod composite_type;
 
 pub use column::binary_coercible;

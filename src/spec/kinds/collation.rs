@@ -36,6 +36,7 @@ pub struct CollationSpec {
     /// `false` for a nondeterministic collation (ICU only), under which
     /// strings that differ in bytes may compare equal.
     pub deterministic: Option<Located<bool>>,
+    pub comment: Option<String>,
 }
 
 pub(super) fn read(r: &mut Reader, collations: OrderedMap<Checked<CollationSpec>>) {
@@ -86,6 +87,11 @@ pub(super) fn read(r: &mut Reader, collations: OrderedMap<Checked<CollationSpec>
             );
             continue;
         }
+        if let Some(c) = spec.comment {
+            r.schema
+                .comments
+                .insert(crate::model::CommentOn::Collation(name.clone()), c);
+        }
         r.schema.collations.insert(
             name,
             Collation {
@@ -116,6 +122,12 @@ pub(super) fn write(schema: &Schema, _: &Writer) -> Option<Y> {
             }
             if !c.deterministic {
                 f.push(("deterministic".into(), bool_y(false)));
+            }
+            if let Some(c) = schema
+                .comments
+                .get(&crate::model::CommentOn::Collation(name.clone()))
+            {
+                f.push(("comment".into(), text(c)));
             }
             (key(&name.to_yaml_key()), Y::FlowMap(f))
         })

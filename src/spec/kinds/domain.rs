@@ -27,12 +27,18 @@ pub struct DomainSpec {
     /// Named checks: a boolean SQL expression over `VALUE`.
     #[serde(default)]
     pub checks: OrderedMap<Checked<Located<String>>>,
+    pub comment: Option<String>,
 }
 
 pub(super) fn read(r: &mut Reader, domains: OrderedMap<Checked<DomainSpec>>) {
     let mut type_spans = Vec::new();
     for (_, name, spec) in r.type_entries(domains, "domain", "type") {
         let span = spec.ty.span();
+        if let Some(c) = spec.comment.clone() {
+            r.schema
+                .comments
+                .insert(crate::model::CommentOn::Domain(name.clone()), c);
+        }
         if let Some(d) = domain(r, &name, spec) {
             type_spans.push((name.clone(), span));
             r.schema.domains.insert(name, d);
@@ -118,6 +124,12 @@ pub(super) fn write(schema: &Schema, _: &Writer) -> Option<Y> {
             }
             if let Some(c) = &d.collation {
                 f.push(("collation".into(), text(c.as_str())));
+            }
+            if let Some(c) = schema
+                .comments
+                .get(&crate::model::CommentOn::Domain(name.clone()))
+            {
+                f.push(("comment".into(), text(c)));
             }
             let v = if d.checks.is_empty() {
                 Y::FlowMap(f)

@@ -28,8 +28,9 @@ mod view;
 pub use collation::{CollationProviderSpec, CollationSpec};
 pub use composite_type::{AttributeSpec, CompositeTypeSpec};
 pub use domain::DomainSpec;
-pub use enum_type::EnumSpec;
+pub use enum_type::{EnumMapSpec, EnumSpec};
 pub use extension::{ExtensionSpec, ExtensionsSpec};
+pub use namespace::{SchemaSpec, SchemasSpec};
 pub use range_type::RangeTypeSpec;
 pub use routine::{FunctionSpec, ParallelSpec, ProcedureSpec, SecuritySpec, VolatilitySpec};
 pub use sequence::SequenceSpec;
@@ -70,12 +71,14 @@ macro_rules! kinds {
 }
 
 kinds! {
-    /// Schemas (namespaces) besides `public`. Those that tables, enums or
-    /// sequences are in need not be listed.
-    schemas: Option<Vec<Located<String>>> => namespace::read, namespace::write;
+    /// Schemas (namespaces) besides `public`: a list of names, or name to
+    /// `{ comment }`. Those that tables, enums or sequences are in need
+    /// not be listed.
+    schemas: Option<SchemasSpec> => namespace::read, namespace::write;
     /// Extensions: a list of names, or a mapping of name to options.
     extensions: Option<ExtensionsSpec> => extension::read, extension::write;
-    /// Enum types: name to the list of labels, in sort order.
+    /// Enum types: name to the list of labels, in sort order, or to
+    /// `{ values, comment }`.
     enums: OrderedMap<Checked<EnumSpec>> => enum_type::read, enum_type::write;
     /// Collations: name to `{ provider, locale, ctype, deterministic }`.
     collations: OrderedMap<Checked<CollationSpec>> => collation::read, collation::write;

@@ -25,6 +25,7 @@ pub struct RangeTypeSpec {
     pub subtype_diff: Option<Located<String>>,
     /// The multirange type's name, if not the derived one.
     pub multirange_type_name: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 pub(super) fn read(r: &mut Reader, ranges: OrderedMap<Checked<RangeTypeSpec>>) {
@@ -78,6 +79,11 @@ pub(super) fn read(r: &mut Reader, ranges: OrderedMap<Checked<RangeTypeSpec>>) {
             }
             r.types.insert(other, k.span);
         }
+        if let Some(c) = spec.comment {
+            r.schema
+                .comments
+                .insert(crate::model::CommentOn::Type(name.clone()), c);
+        }
         r.schema.range_types.insert(
             name,
             RangeType {
@@ -114,6 +120,12 @@ pub(super) fn write(schema: &Schema, _: &Writer) -> Option<Y> {
                 if let Some(v) = v {
                     f.push((k.into(), text(v)));
                 }
+            }
+            if let Some(c) = schema
+                .comments
+                .get(&crate::model::CommentOn::Type(name.clone()))
+            {
+                f.push(("comment".into(), text(c)));
             }
             (key(&name.to_yaml_key()), Y::FlowMap(f))
         })

@@ -28,6 +28,7 @@ pub struct SequenceSpec {
     pub cycle: bool,
     /// `table.column` (in the sequence's schema) that owns the sequence.
     pub owned_by: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 pub(super) fn read(r: &mut Reader, sequences: OrderedMap<Checked<SequenceSpec>>) {
@@ -75,6 +76,11 @@ pub(super) fn read(r: &mut Reader, sequences: OrderedMap<Checked<SequenceSpec>>)
         }
         if let Some(o) = spec.owned_by {
             r.owned_by.push((name.clone(), o));
+        }
+        if let Some(c) = spec.comment {
+            r.schema
+                .comments
+                .insert(crate::model::CommentOn::Sequence(name.clone()), c);
         }
         r.schema.sequences.insert(
             name,
@@ -139,7 +145,18 @@ pub(super) fn write(schema: &Schema, w: &Writer) -> Option<Y> {
         .sequences
         .iter()
         .filter(|(name, _)| !w.serials.iter().any(|(_, _, s)| s == *name))
-        .map(|(name, s)| (key(&name.to_yaml_key()), sequence(s)))
+        .map(|(name, s)| {
+            let mut y = sequence(s);
+            if let (Y::FlowMap(m), Some(c)) = (
+                &mut y,
+                schema
+                    .comments
+                    .get(&crate::model::CommentOn::Sequence(name.clone())),
+            ) {
+                m.push(("comment".into(), text(c)));
+            }
+            (key(&name.to_yaml_key()), y)
+        })
         .collect();
     (!sequences.is_empty()).then_some(Y::Block(sequences))
 }

@@ -226,7 +226,14 @@ pub(super) fn write_materialized(schema: &Schema, w: &Writer) -> Option<Y> {
                     let ix = m
                         .indexes
                         .iter()
-                        .map(|(n, i)| (key(n.as_str()), super::table::write_view_index(i, w)))
+                        .map(|(n, i)| {
+                            let on = crate::model::CommentOn::Index(QualifiedName::new(
+                                name.schema.clone(),
+                                n.clone(),
+                            ));
+                            let c = schema.comments.get(&on);
+                            (key(n.as_str()), super::table::write_view_index(i, c, w))
+                        })
                         .collect();
                     f.push(("indexes".into(), Y::Block(ix)));
                 }

@@ -8,7 +8,8 @@ use super::*;
 /// namespaces, extensions, enums, collations, range types, domains, sequences, functions with string
 /// bodies, tables with their own constraints, sequence ownership,
 /// indexes, foreign keys, comments, functions with SQL-standard bodies,
-/// views (each after the views it names), triggers.
+/// views (each after the views it names), triggers, policies, grants and
+/// the comments kept apart from their objects.
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for s in &schema.schemas {
@@ -191,6 +192,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
                 out.push(grant_sql(g, &names, grantable));
             }
         }
+    }
+    for (on, c) in &schema.comments {
+        out.push(comment_sql(on, Some(c)));
     }
     out
 }

@@ -1,7 +1,9 @@
-//! GRANT and REVOKE on relations.
+//! GRANT and REVOKE on relations; COMMENT ON what holds no comment of
+//! its own.
 
 use super::qualified;
-use crate::model::GrantKey;
+use crate::model::{CommentOn, GrantKey};
+use crate::sql::{quote_ident, quote_literal};
 
 /// `GRANT privilege, ... ON TABLE | SEQUENCE object TO grantee [WITH
 /// GRANT OPTION]`.
@@ -27,4 +29,21 @@ pub fn revoke_sql(g: &GrantKey, privileges: &[&str], option_only: bool) -> Strin
         qualified(&g.object),
         g.grantee_sql()
     )
+}
+
+/// `COMMENT ON` the object `on` names, `IS NULL` for none.
+pub fn comment_sql(on: &CommentOn, comment: Option<&str>) -> String {
+    let object = match on {
+        CommentOn::Schema(s) => format!("SCHEMA {}", quote_ident(s.as_str())),
+        CommentOn::Type(q) => format!("TYPE {}", qualified(q)),
+        CommentOn::Domain(q) => format!("DOMAIN {}", qualified(q)),
+        CommentOn::Collation(q) => format!("COLLATION {}", qualified(q)),
+        CommentOn::Sequence(q) => format!("SEQUENCE {}", qualified(q)),
+        CommentOn::Index(q) => format!("INDEX {}", qualified(q)),
+        CommentOn::Constraint(t, c) => {
+            format!("CONSTRAINT {} ON {}", quote_ident(c.as_str()), qualified(t))
+        }
+    };
+    let value = comment.map_or_else(|| "NULL".to_string(), quote_literal);
+    format!("COMMENT ON {object} IS {value}")
 }

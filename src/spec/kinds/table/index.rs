@@ -93,6 +93,12 @@ impl TableReader<'_> {
                 .renamed_from
                 .as_ref()
                 .and_then(|r| ident(self.diags, r, "index"));
+            if let Some(c) = spec.comment {
+                self.comments.insert(
+                    CommentOn::Index(QualifiedName::new(self.name.schema.clone(), name.clone())),
+                    c,
+                );
+            }
             table.indexes.insert(
                 name,
                 Index {

@@ -37,6 +37,7 @@ pub(super) fn read_view_indexes(
         places: &mut r.places,
         name,
         sequences: &mut r.schema.sequences,
+        comments: &mut r.schema.comments,
         broken: BTreeSet::new(),
         open_columns: true,
     };
@@ -57,8 +58,8 @@ pub(super) fn read_view_indexes(
 }
 
 /// An index of a materialized view as `dump` writes it.
-pub(super) fn write_view_index(i: &Index, w: &Writer) -> Y {
-    write::index(i, w.opts)
+pub(super) fn write_view_index(i: &Index, comment: Option<&String>, w: &Writer) -> Y {
+    write::index(i, comment, w.opts)
 }
 
 pub use policy::{PolicyCommandSpec, PolicySpec};
@@ -189,6 +190,7 @@ pub struct PrimaryKeySpec {
     #[serde(default)]
     pub initially_deferred: bool,
     pub renamed_from: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 /// A unique constraint with options.
@@ -204,6 +206,7 @@ pub struct UniqueSpec {
     #[serde(default)]
     pub initially_deferred: bool,
     pub renamed_from: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 /// Sort direction of an index key.
@@ -258,6 +261,7 @@ pub struct IndexSpec {
     #[serde(default)]
     pub nulls_not_distinct: bool,
     pub renamed_from: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 /// A check constraint with options.
@@ -273,6 +277,7 @@ pub struct CheckSpec {
     #[serde(default)]
     pub not_valid: bool,
     pub renamed_from: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 /// An exclusion constraint with options.
@@ -287,6 +292,7 @@ pub struct ExclusionSpec {
     #[serde(default)]
     pub initially_deferred: bool,
     pub renamed_from: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 /// `ON DELETE` / `ON UPDATE` action.
@@ -335,6 +341,7 @@ pub struct ForeignKeySpec {
     #[serde(default)]
     pub not_valid: bool,
     pub renamed_from: Option<Located<String>>,
+    pub comment: Option<String>,
 }
 
 pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
@@ -399,6 +406,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             places: &mut r.places,
             name: &name,
             sequences: &mut r.schema.sequences,
+            comments: &mut r.schema.comments,
             broken: BTreeSet::new(),
             open_columns: false,
         };
@@ -448,7 +456,7 @@ pub(super) fn write(schema: &Schema, w: &Writer) -> Option<Y> {
             .tables
             .iter()
             .map(|(name, t)| {
-                let mut y = write::table(name, t, w);
+                let mut y = write::table(name, t, &schema.comments, w);
                 if let Y::Block(m) = &mut y {
                     if let Some(triggers) = trigger::write(schema, name) {
                         m.push(("triggers".into(), triggers));

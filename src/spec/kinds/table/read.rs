@@ -14,6 +14,8 @@ pub(super) struct TableReader<'a> {
     pub places: &'a mut Places,
     pub name: &'a QualifiedName,
     pub sequences: &'a mut BTreeMap<QualifiedName, Sequence>,
+    /// The schema's comments, where those of constraints and indexes go.
+    pub comments: &'a mut Comments,
     /// Names of column entries that did not read; references to them are
     /// not reported again.
     pub broken: BTreeSet<String>,
@@ -24,6 +26,14 @@ pub(super) struct TableReader<'a> {
 }
 
 impl TableReader<'_> {
+    /// The comment `c`, if any, on constraint `name` of this table.
+    pub(super) fn constraint_comment(&mut self, name: &Ident, c: Option<String>) {
+        if let Some(c) = c {
+            self.comments
+                .insert(CommentOn::Constraint(self.name.clone(), name.clone()), c);
+        }
+    }
+
     /// `name` (an index, or a key's index) takes a relation name in the
     /// table's schema.
     pub(super) fn claim_in_schema(&mut self, name: &Ident, what: &str, span: Span) {
@@ -300,14 +310,15 @@ impl TableReader<'_> {
     ) {
         let Some(pk) = pk else { return };
         let pk_span = pk.span;
-        let (name, columns, renamed_from, deferrable, deferred) = match pk.value {
-            ListOr::List(cols) => (None, cols, None, None, false),
+        let (name, columns, renamed_from, deferrable, deferred, comment) = match pk.value {
+            ListOr::List(cols) => (None, cols, None, None, false, None),
             ListOr::Map(m) => (
                 m.name,
                 m.columns,
                 m.renamed_from,
                 m.deferrable,
                 m.initially_deferred,
+                m.comment,
             ),
         };
         let Some(deferrable) = self.deferrable("the primary key", deferrable, deferred) else {
@@ -346,6 +357,7 @@ impl TableReader<'_> {
         let renamed_from = renamed_from
             .as_ref()
             .and_then(|r| ident(self.diags, r, "constraint"));
+        self.constraint_comment(&name, comment);
         table.primary_key = Some(PrimaryKey {
             name,
             columns: cols,
@@ -364,14 +376,15 @@ impl TableReader<'_> {
                 continue;
             };
             let Checked::Valid(spec) = v else { continue };
-            let (columns, nnd, deferrable, deferred, renamed) = match spec {
-                ListOr::List(c) => (c, false, None, false, None),
+            let (columns, nnd, deferrable, deferred, renamed, comment) = match spec {
+                ListOr::List(c) => (c, false, None, false, None, None),
                 ListOr::Map(m) => (
                     m.columns,
                     m.nulls_not_distinct,
                     m.deferrable,
                     m.initially_deferred,
                     m.renamed_from,
+                    m.comment,
                 ),
             };
             let what = format!("unique constraint `{name}`");
@@ -395,6 +408,7 @@ impl TableReader<'_> {
             let renamed_from = renamed
                 .as_ref()
                 .and_then(|r| ident(self.diags, r, "constraint"));
+            self.constraint_comment(&name, comment);
             table.uniques.insert(
                 name,
                 Unique {
@@ -488,6 +502,7 @@ impl TableReader<'_> {
                 .renamed_from
                 .as_ref()
                 .and_then(|r| ident(self.diags, r, "constraint"));
+            self.constraint_comment(&name, spec.comment.clone());
             // The referenced side is filled in once every table is read.
             table.foreign_keys.insert(
                 name.clone(),

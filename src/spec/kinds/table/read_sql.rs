@@ -65,9 +65,14 @@ impl TableReader<'_> {
     ) {
         for e in self.entries(checks) {
             let (name, key) = (e.name.clone(), e.key.clone());
-            let (expr, (no_inherit, not_valid, renamed)) = e.split(
-                |m| (m.expression, (m.no_inherit, m.not_valid, m.renamed_from)),
-                (false, false, None),
+            let (expr, (no_inherit, not_valid, renamed, comment)) = e.split(
+                |m| {
+                    (
+                        m.expression,
+                        (m.no_inherit, m.not_valid, m.renamed_from, m.comment),
+                    )
+                },
+                (false, false, None, None),
             );
             let Some(expression) = sql_expression(
                 self.diags,
@@ -80,6 +85,7 @@ impl TableReader<'_> {
                 continue;
             }
             let renamed_from = self.renamed(renamed);
+            self.constraint_comment(&name, comment);
             table.checks.insert(
                 name,
                 Check {
@@ -99,14 +105,19 @@ impl TableReader<'_> {
     ) {
         for e in self.entries(exclusions) {
             let (name, key) = (e.name.clone(), e.key.clone());
-            let (def, (deferrable, deferred, renamed)) = e.split(
+            let (def, (deferrable, deferred, renamed, comment)) = e.split(
                 |m| {
                     (
                         m.definition,
-                        (m.deferrable, m.initially_deferred, m.renamed_from),
+                        (
+                            m.deferrable,
+                            m.initially_deferred,
+                            m.renamed_from,
+                            m.comment,
+                        ),
                     )
                 },
-                (None, false, None),
+                (None, false, None, None),
             );
             let what = format!("exclusion constraint `{name}`");
             let Some(definition) = sql_text(
@@ -125,6 +136,7 @@ impl TableReader<'_> {
                 continue;
             }
             let renamed_from = self.renamed(renamed);
+            self.constraint_comment(&name, comment);
             table.exclusions.insert(
                 name,
                 Exclusion {

@@ -5,8 +5,10 @@
 use crate::model::*;
 use crate::spec::write::*;
 
-pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
+pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Writer) -> Y {
     let (serials, opts) = (&w.serials, w.opts);
+    let constraint_comment =
+        |c: &Ident| comments.get(&CommentOn::Constraint(name.clone(), c.clone()));
     let mut m: Vec<(String, Y)> = Vec::new();
     let pk_cols: Vec<&Ident> = t.primary_key.iter().flat_map(|p| &p.columns).collect();
     let columns = t
@@ -72,7 +74,8 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
         let default_name = naming::primary_key_name(name.name.as_str());
         let renamed = pk.renamed_from.as_ref().filter(|_| opts.hints);
         let plain_name = pk.name.as_str() == default_name;
-        if plain_name && renamed.is_none() && pk.deferrable == Deferrable::No {
+        let comment = constraint_comment(&pk.name);
+        if plain_name && renamed.is_none() && pk.deferrable == Deferrable::No && comment.is_none() {
             m.push(("primary_key".into(), idents(&pk.columns)));
         } else {
             let mut f = Vec::new();
@@ -84,6 +87,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
             if let Some(r) = renamed {
                 f.push(("renamed_from".into(), text(r.as_str())));
             }
+            if let Some(c) = comment {
+                f.push(("comment".into(), text(c)));
+            }
             m.push(("primary_key".into(), Y::FlowMap(f)));
         }
     }
@@ -94,21 +100,27 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
             .iter()
             .map(|(n, u)| {
                 let renamed = u.renamed_from.as_ref().filter(|_| opts.hints);
-                let v =
-                    if !u.nulls_not_distinct && u.deferrable == Deferrable::No && renamed.is_none()
-                    {
-                        idents(&u.columns)
-                    } else {
-                        let mut f = vec![("columns".into(), idents(&u.columns))];
-                        if u.nulls_not_distinct {
-                            f.push(("nulls_not_distinct".into(), bool_y(true)));
-                        }
-                        deferrable(&mut f, u.deferrable);
-                        if let Some(r) = renamed {
-                            f.push(("renamed_from".into(), text(r.as_str())));
-                        }
-                        Y::FlowMap(f)
-                    };
+                let comment = constraint_comment(n);
+                let v = if !u.nulls_not_distinct
+                    && u.deferrable == Deferrable::No
+                    && renamed.is_none()
+                    && comment.is_none()
+                {
+                    idents(&u.columns)
+                } else {
+                    let mut f = vec![("columns".into(), idents(&u.columns))];
+                    if u.nulls_not_distinct {
+                        f.push(("nulls_not_distinct".into(), bool_y(true)));
+                    }
+                    deferrable(&mut f, u.deferrable);
+                    if let Some(r) = renamed {
+                        f.push(("renamed_from".into(), text(r.as_str())));
+                    }
+                    if let Some(c) = comment {
+                        f.push(("comment".into(), text(c)));
+                    }
+                    Y::FlowMap(f)
+                };
                 (key(n.as_str()), v)
             })
             .collect();
@@ -119,7 +131,10 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
         let ix = t
             .indexes
             .iter()
-            .map(|(n, i)| (key(n.as_str()), index(i, opts)))
+            .map(|(n, i)| {
+                let on = CommentOn::Index(QualifiedName::new(name.schema.clone(), n.clone()));
+                (key(n.as_str()), index(i, comments.get(&on), opts))
+            })
             .collect();
         m.push(("indexes".into(), Y::Block(ix)));
     }
@@ -130,7 +145,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
             .iter()
             .map(|(n, c)| {
                 let renamed = c.renamed_from.as_ref().filter(|_| opts.hints);
-                let v = if !c.no_inherit && !c.not_valid.0 && renamed.is_none() {
+                let comment = constraint_comment(n);
+                let v = if !c.no_inherit && !c.not_valid.0 && renamed.is_none() && comment.is_none()
+                {
                     // Short form; `text` quotes what would read as a number.
                     text(&c.expression)
                 } else {
@@ -143,6 +160,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
                     }
                     if let Some(r) = renamed {
                         f.push(("renamed_from".into(), text(r.as_str())));
+                    }
+                    if let Some(c) = comment {
+                        f.push(("comment".into(), text(c)));
                     }
                     Y::FlowMap(f)
                 };
@@ -158,13 +178,18 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
             .iter()
             .map(|(n, x)| {
                 let renamed = x.renamed_from.as_ref().filter(|_| opts.hints);
-                let v = if x.deferrable == Deferrable::No && renamed.is_none() {
+                let comment = constraint_comment(n);
+                let v = if x.deferrable == Deferrable::No && renamed.is_none() && comment.is_none()
+                {
                     sql(&x.definition)
                 } else {
                     let mut f = vec![("definition".into(), sql(&x.definition))];
                     deferrable(&mut f, x.deferrable);
                     if let Some(r) = renamed {
                         f.push(("renamed_from".into(), text(r.as_str())));
+                    }
+                    if let Some(c) = comment {
+                        f.push(("comment".into(), text(c)));
                     }
                     Y::FlowMap(f)
                 };
@@ -205,6 +230,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, w: &Writer) -> Y {
                 if let (Some(r), true) = (&fk.renamed_from, opts.hints) {
                     f.push(("renamed_from".into(), text(r.as_str())));
                 }
+                if let Some(c) = constraint_comment(n) {
+                    f.push(("comment".into(), text(c)));
+                }
                 (key(n.as_str()), Y::FlowMap(f))
             })
             .collect();
@@ -231,7 +259,7 @@ fn deferrable(f: &mut Vec<(String, Y)>, d: Deferrable) {
     }
 }
 
-pub(super) fn index(i: &Index, opts: WriteOptions) -> Y {
+pub(super) fn index(i: &Index, comment: Option<&String>, opts: WriteOptions) -> Y {
     let mut f: Vec<(String, Y)> = Vec::new();
     if i.keys.iter().all(IndexKey::is_plain_column) {
         let cols = i
@@ -273,6 +301,9 @@ pub(super) fn index(i: &Index, opts: WriteOptions) -> Y {
     }
     if let (Some(r), true) = (&i.renamed_from, opts.hints) {
         f.push(("renamed_from".into(), text(r.as_str())));
+    }
+    if let Some(c) = comment {
+        f.push(("comment".into(), text(c)));
     }
     Y::FlowMap(f)
 }
