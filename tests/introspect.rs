@@ -507,8 +507,8 @@ async fn partitioned_tables_dump_and_plan_to_nothing() {
     assert!(p.is_empty(), "{:?}", p.steps);
 }
 
-/// Privileges on tables, views and sequences are read (the owner's own
-/// left out), dumped with every grantee in `roles:`, read back, and plan
+/// Privileges on tables, views, sequences and schemas (not `public`)
+/// are read (the owner's own left out), dumped with every grantee in `roles:`, read back, and plan
 /// to nothing. A file that lists fewer roles leaves the others' grants
 /// alone; one that names a role the server lacks is refused before
 /// anything runs.
@@ -528,7 +528,10 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
          GRANT SELECT, INSERT, UPDATE ON orders TO bellows_dump_writer;
          GRANT DELETE ON orders TO bellows_dump_writer WITH GRANT OPTION;
          GRANT USAGE ON SEQUENCE orders_id_seq TO bellows_dump_writer;
-         GRANT SELECT ON totals TO PUBLIC;",
+         GRANT SELECT ON totals TO PUBLIC;
+         CREATE SCHEMA reports;
+         GRANT USAGE, CREATE ON SCHEMA reports TO bellows_dump_writer;
+         GRANT USAGE ON SCHEMA public TO bellows_dump_reader;",
     )
     .await;
     let found = round_trip(&db, "privileges").await;
@@ -538,9 +541,12 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
         "orders: { bellows_dump_reader: [select], bellows_dump_writer: [select, insert, update, delete with grant option] }",
         "orders_id_seq: { bellows_dump_writer: [usage] }",
         "totals: { public: [select] }",
+        "schema reports: { bellows_dump_writer: [all] }",
     ] {
         assert!(yaml.contains(want), "{want}: {yaml}");
     }
+    // `public`'s privileges are the server's.
+    assert!(!yaml.contains("schema public"), "{yaml}");
     let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
     let opts = found.plan_options();
     let p = bellows::plan::plan(&found.schema, &back, &opts).expect("plans");

@@ -71,7 +71,7 @@ pub use ident::{
 pub use index::{DEFAULT_INDEX_METHOD, Index, IndexKey, KeyTarget, NullsOrder, SortOrder};
 pub use partition::{PartitionBound, PartitionKey, PartitionOf, PartitionStrategy};
 pub use policy::{PUBLIC_ROLE, Policy, PolicyCommand, PolicyKey, RowSecurity};
-pub use privilege::{GrantKey, GrantObject, Privileges};
+pub use privilege::{GrantKey, GrantObject, GrantOn, Privileges};
 pub use range_type::{RangeType, default_multirange_name};
 pub use routine::{
     Arg, ArgMode, Parallel, Routine, RoutineFacts, RoutineKey, RoutineKind, Volatility,

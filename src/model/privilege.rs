@@ -1,7 +1,7 @@
-//! Privileges (`GRANT ... ON TABLE | SEQUENCE ... TO role`) on the
-//! relations bellows manages, for the roles the file names: by object
-//! and grantee, each privilege with whether the grantee may grant it on.
-//! Roles themselves stay outside bellows.
+//! Privileges (`GRANT ... ON TABLE | SEQUENCE | SCHEMA ... TO role`) on
+//! the relations and schemas bellows manages, for the roles the file
+//! names: by object and grantee, each privilege with whether the grantee
+//! may grant it on. Roles themselves stay outside bellows.
 
 use super::ident::{Ident, QualifiedName};
 use super::policy::PUBLIC_ROLE;
@@ -12,6 +12,7 @@ use super::policy::PUBLIC_ROLE;
 pub enum GrantObject {
     Table,
     Sequence,
+    Schema,
 }
 
 impl GrantObject {
@@ -19,6 +20,7 @@ impl GrantObject {
         match self {
             GrantObject::Table => "TABLE",
             GrantObject::Sequence => "SEQUENCE",
+            GrantObject::Schema => "SCHEMA",
         }
     }
 
@@ -35,6 +37,44 @@ impl GrantObject {
                 "TRIGGER",
             ],
             GrantObject::Sequence => &["USAGE", "SELECT", "UPDATE"],
+            GrantObject::Schema => &["USAGE", "CREATE"],
+        }
+    }
+}
+
+/// The object a grant is on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GrantOn {
+    /// A table, view or materialized view (`Table`), or a sequence.
+    Relation(QualifiedName, GrantObject),
+    /// A schema of `schemas:` (not `public`, whose privileges are the
+    /// server's).
+    Schema(Ident),
+}
+
+impl GrantOn {
+    /// The kind of object, which says its privileges.
+    pub fn kind(&self) -> GrantObject {
+        match self {
+            GrantOn::Relation(_, k) => *k,
+            GrantOn::Schema(_) => GrantObject::Schema,
+        }
+    }
+
+    /// The relation, for a grant on one.
+    pub fn relation(&self) -> Option<&QualifiedName> {
+        match self {
+            GrantOn::Relation(q, _) => Some(q),
+            GrantOn::Schema(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for GrantOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GrantOn::Relation(q, _) => write!(f, "{q}"),
+            GrantOn::Schema(s) => write!(f, "schema {}", super::quote_part(s.as_str())),
         }
     }
 }
@@ -42,8 +82,7 @@ impl GrantObject {
 /// The privileges of one grantee on one object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrantKey {
-    pub object: QualifiedName,
-    pub on: GrantObject,
+    pub on: GrantOn,
     /// A role, or [`PUBLIC_ROLE`] for every role.
     pub grantee: Ident,
 }

@@ -1,1 +1,1 @@
-SET LOCAL ROLE bellows_grants_writer; INSERT INTO orders (total) VALUES (2); DELETE FROM orders WHERE id = -1; INSERT INTO audit (id, note) VALUES (1, 'x'); RESET ROLE; SET LOCAL ROLE bellows_grants_reader; SELECT id, total FROM order_totals;
+SET LOCAL ROLE bellows_grants_writer; INSERT INTO orders (total) VALUES (2); DELETE FROM orders WHERE id = -1; INSERT INTO audit (id, note) VALUES (1, 'x'); RESET ROLE; SET LOCAL ROLE bellows_grants_reader; SELECT id, total FROM order_totals; RESET ROLE; SET LOCAL ROLE bellows_grants_reader; SELECT count(*) FROM reports.daily;

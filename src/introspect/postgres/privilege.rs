@@ -1,7 +1,7 @@
 //! Privileges on the relations bellows manages (tables, views,
-//! materialized views, sequences), to others than their owner, from
-//! `aclexplode(relacl)`; and the roles the server has, which a plan checks
-//! the file's against.
+//! materialized views, sequences) and on its schemas (not `public`), to
+//! others than their owner, from `aclexplode` of their ACLs; and the roles
+//! the server has, which a plan checks the file's against.
 
 use super::*;
 
@@ -18,7 +18,16 @@ pub(super) const ROLES: KindQuery = KindQuery::new(
 );
 
 const Q_GRANTS: &str = concat!(
-    "SELECT n.nspname::text, c.relname::text, c.relkind::text,
+    "SELECT n.nspname::text, n.nspname::text, 'N',
+            CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
+            a.privilege_type::text, a.is_grantable
+       FROM pg_namespace n
+       CROSS JOIN LATERAL aclexplode(n.nspacl) a
+      WHERE n.nspname = ANY($1) AND n.nspname <> 'public' AND a.grantee <> n.nspowner
+        AND ",
+    not_extension_member!("pg_namespace", "n.oid"),
+    " UNION ALL
+     SELECT n.nspname::text, c.relname::text, c.relkind::text,
             CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
             a.privilege_type::text, a.is_grantable
        FROM pg_class c
@@ -34,18 +43,28 @@ impl Reader {
     fn grants(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "privileges";
         for row in rows {
-            let object = qname(get(&row, 0, W)?, get(&row, 1, W)?, "relation")?;
             let kind: String = get(&row, 2, W)?;
-            let on = if kind == "S" {
-                if !self.out.schema.sequences.contains_key(&object) {
+            let on = if kind == "N" {
+                let s = ident(get(&row, 0, W)?, "schema")?;
+                if !self.out.schema.schemas.contains(&s) {
                     continue;
                 }
-                GrantObject::Sequence
+                GrantOn::Schema(s)
             } else {
-                if !self.managed.contains(&object) && !self.out.schema.views.contains_key(&object) {
-                    continue;
+                let object = qname(get(&row, 0, W)?, get(&row, 1, W)?, "relation")?;
+                if kind == "S" {
+                    if !self.out.schema.sequences.contains_key(&object) {
+                        continue;
+                    }
+                    GrantOn::Relation(object, GrantObject::Sequence)
+                } else {
+                    let managed = self.managed.contains(&object)
+                        || self.out.schema.views.contains_key(&object);
+                    if !managed {
+                        continue;
+                    }
+                    GrantOn::Relation(object, GrantObject::Table)
                 }
-                GrantObject::Table
             };
             let grantee: String = get(&row, 3, W)?;
             let grantee = if grantee.is_empty() {
@@ -56,7 +75,7 @@ impl Reader {
             let privilege: String = get(&row, 4, W)?;
             // A privilege this version does not model (MAINTAIN, new in
             // PostgreSQL 17) is left alone.
-            if !on.privileges().contains(&privilege.as_str()) {
+            if !on.kind().privileges().contains(&privilege.as_str()) {
                 continue;
             }
             let grantable: bool = get(&row, 5, W)?;
@@ -64,11 +83,7 @@ impl Reader {
             self.out
                 .schema
                 .grants
-                .entry(GrantKey {
-                    object,
-                    on,
-                    grantee,
-                })
+                .entry(GrantKey { on, grantee })
                 .or_default()
                 .insert(privilege, grantable);
         }

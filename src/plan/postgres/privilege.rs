@@ -1,4 +1,4 @@
-//! Privileges on relations, for the roles the target names. A grant is a
+//! Privileges on relations and schemas, for the roles the target names. A grant is a
 //! catalog change that locks no table: made in expand (in the phase its
 //! object is made, for a view made again later), revoked in contract
 //! (the old app may still need it). A grant to a role the target does
@@ -23,16 +23,17 @@ impl Kind for Grants {
     fn added<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, new: &'a Privileges) {
         // Under the name the object is renamed from, the live grants: they
         // followed the rename.
-        let live = p
-            .renamed_from_live(&g.object)
-            .and_then(|from| {
+        let live = match &g.on {
+            GrantOn::Relation(q, k) => p.renamed_from_live(q).and_then(|from| {
                 p.cur.grants.get(&GrantKey {
-                    object: from.clone(),
-                    ..g.clone()
+                    on: GrantOn::Relation(from.clone(), *k),
+                    grantee: g.grantee.clone(),
                 })
-            })
-            .cloned()
-            .unwrap_or_default();
+            }),
+            GrantOn::Schema(_) => None,
+        }
+        .cloned()
+        .unwrap_or_default();
         p.change_grants(g, &live, new);
     }
 
@@ -61,7 +62,8 @@ impl Kind for Grants {
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         let (cur, tgt) = (p.cur, p.tgt);
         for (g, privileges) in &tgt.grants {
-            if cur.grants.get(g) == Some(privileges) && p.made_anew(&g.object) {
+            let anew = g.on.relation().is_some_and(|q| p.made_anew(q));
+            if cur.grants.get(g) == Some(privileges) && anew {
                 p.change_grants(g, &Privileges::new(), privileges);
             }
         }
@@ -94,7 +96,8 @@ impl Planner<'_> {
     /// grantable) in contract, another.
     fn change_grants(&mut self, g: &GrantKey, old: &Privileges, new: &Privileges) {
         let names = |f: &dyn Fn(&str, bool) -> bool, from: &Privileges| -> Vec<&'static str> {
-            g.on.privileges()
+            g.on.kind()
+                .privileges()
                 .iter()
                 .copied()
                 .filter(|p| from.get(*p).is_some_and(|o| f(p, *o)))
@@ -105,7 +108,7 @@ impl Planner<'_> {
         let revoked = names(&|p, _| !new.contains_key(p), old);
         let option_revoked = names(&|p, o| o && new.get(p) == Some(&false), old);
         let (r, phase) = self.grant_object(g);
-        let id = format!("{}:{}", g.object, g.grantee);
+        let id = format!("{}:{}", g.on, g.grantee);
         if !plain.is_empty() || !with_option.is_empty() {
             let mut sql = Vec::new();
             let mut undo = Vec::new();
@@ -128,7 +131,7 @@ impl Planner<'_> {
                 }
                 said.push(format!("{} with grant option", lower(&with_option)));
             }
-            let what = format!("grant {} on {} to {}", said.join("; "), g.object, g.grantee);
+            let what = format!("grant {} on {} to {}", said.join("; "), g.on, g.grantee);
             let step = new_step(ObjectKind::Grant, id.clone(), Action::Create, phase, what)
                 .sql_all(sql)
                 .requires(r.clone())
@@ -136,10 +139,7 @@ impl Planner<'_> {
                     undo_step(
                         ObjectKind::Grant,
                         id.clone(),
-                        format!(
-                            "take back what was granted on {} to {}",
-                            g.object, g.grantee
-                        ),
+                        format!("take back what was granted on {} to {}", g.on, g.grantee),
                     )
                     .sql_all(undo),
                 ]);
@@ -156,24 +156,14 @@ impl Planner<'_> {
                 sql.push(revoke_sql(g, &option_revoked, true));
                 said.push(format!("the grant option for {}", lower(&option_revoked)));
             }
-            let what = format!(
-                "revoke {} on {} from {}",
-                said.join("; "),
-                g.object,
-                g.grantee
-            );
+            let what = format!("revoke {} on {} from {}", said.join("; "), g.on, g.grantee);
             let mut step = new_step(ObjectKind::Grant, id, Action::Drop, Phase::Contract, what)
                 .sql_all(sql)
                 .requires(r);
             if !revoked.is_empty() {
                 step = step.hazard(
                     HazardKind::OldAppVisible,
-                    format!(
-                        "{} can no longer {} {}",
-                        g.grantee,
-                        lower(&revoked),
-                        g.object
-                    ),
+                    format!("{} can no longer {} {}", g.grantee, lower(&revoked), g.on),
                 );
             }
             self.push(step);
@@ -198,23 +188,23 @@ impl Planner<'_> {
     /// Whether the object of live grant `g` is in the target under the
     /// same name and kind.
     fn object_stays(&self, g: &GrantKey) -> bool {
-        match g.on {
-            GrantObject::Table => {
-                self.tgt.tables.contains_key(&g.object) || self.tgt.views.contains_key(&g.object)
+        match &g.on {
+            GrantOn::Relation(q, GrantObject::Sequence) => self.tgt.sequences.contains_key(q),
+            GrantOn::Relation(q, _) => {
+                self.tgt.tables.contains_key(q) || self.tgt.views.contains_key(q)
             }
-            GrantObject::Sequence => self.tgt.sequences.contains_key(&g.object),
+            GrantOn::Schema(s) => self.tgt.schemas.contains(s),
         }
     }
 
     /// The object of `g` as a resource, and the phase it is (re)made in
     /// by this plan (expand when it is not).
     fn grant_object(&self, g: &GrantKey) -> (Resource, Phase) {
-        let r = match g.on {
-            GrantObject::Sequence => Resource::Sequence(g.object.clone()),
-            GrantObject::Table if self.tgt.views.contains_key(&g.object) => {
-                Resource::View(g.object.clone())
-            }
-            GrantObject::Table => Resource::table(&g.object),
+        let r = match &g.on {
+            GrantOn::Relation(q, GrantObject::Sequence) => Resource::Sequence(q.clone()),
+            GrantOn::Relation(q, _) if self.tgt.views.contains_key(q) => Resource::View(q.clone()),
+            GrantOn::Relation(q, _) => Resource::table(q),
+            GrantOn::Schema(s) => Resource::Schema(s.clone()),
         };
         let phase = self
             .steps
@@ -255,6 +245,26 @@ mod rule_tests {
                 GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE public.t TO writer
             contract: revoke update on public.t from reader
                 REVOKE UPDATE ON TABLE public.t FROM reader
+            ",
+        );
+    }
+
+    #[test]
+    fn a_new_schema_gets_its_grants_once_made_and_a_dropped_one_loses_them_with_it() {
+        plans_to(
+            &format!("{ROLES}schemas: [old]\ngrants:\n  schema old: {{ reader: [usage] }}\n"),
+            &format!(
+                "{ROLES}schemas: [app]\ngrants:\n  schema app: {{ reader: [usage], writer: [all] }}\n"
+            ),
+            "
+            expand: create schema app
+                CREATE SCHEMA IF NOT EXISTS app
+            expand: grant usage on schema app to reader
+                GRANT USAGE ON SCHEMA app TO reader
+            expand: grant usage, create on schema app to writer
+                GRANT USAGE, CREATE ON SCHEMA app TO writer
+            contract: drop schema old
+                DROP SCHEMA old
             ",
         );
     }

@@ -1,10 +1,12 @@
 //! `roles:` and `grants:`: the roles whose privileges the file states,
-//! and the privileges on its tables, views and sequences, each object to
-//! `{ role: [privilege, ...] }`.
+//! and the privileges on its tables, views, sequences and schemas (`schema
+//! name`), each object to `{ role: [privilege, ...] }`.
 
 use std::collections::BTreeMap;
 
-use crate::model::{GrantKey, GrantObject, Ident, PUBLIC_ROLE, Privileges, QualifiedName, Schema};
+use crate::model::{
+    DEFAULT_SCHEMA, GrantKey, GrantObject, GrantOn, Ident, PUBLIC_ROLE, Privileges, Schema,
+};
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;
 use crate::spec::read::{Reader, err, ident, qname};
@@ -25,6 +27,72 @@ pub(super) fn read_roles(r: &mut Reader, roles: Option<Vec<Located<String>>>) {
     }
 }
 
+/// What a `grants:` key names: `schema name`, or a table, view or
+/// sequence of the file; reported (None) when it is none of them.
+fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
+    if let Some(name) = k.value.strip_prefix(SCHEMA_PREFIX) {
+        let l = Located {
+            value: name.trim().to_string(),
+            span: k.span,
+        };
+        let s = ident(r.diags, &l, "schema")?;
+        if s.as_str() == DEFAULT_SCHEMA {
+            r.diags.push(
+                Diagnostic::new(k.span(), "grants on schema `public`, whose privileges are the server's".to_string())
+                    .help("bellows states privileges on the schemas it makes; leave `public`'s to the server (or set them by hand)"),
+            );
+            return None;
+        }
+        if !r.schema.schemas.contains(&s) && !r.schema.used_schemas().contains(&s) {
+            r.diags.push(
+                Diagnostic::new(
+                    k.span(),
+                    format!("grants on schema `{s}`, which the file does not define"),
+                )
+                .help("list it in `schemas:`, or put a table in it"),
+            );
+            return None;
+        }
+        return Some(GrantOn::Schema(s));
+    }
+    let object = qname(r.diags, k, "object")?;
+    if r.schema.tables.contains_key(&object) || r.schema.views.contains_key(&object) {
+        return Some(GrantOn::Relation(object, GrantObject::Table));
+    }
+    if r.schema.sequences.contains_key(&object) {
+        return Some(GrantOn::Relation(object, GrantObject::Sequence));
+    }
+    let known: Vec<String> = r
+        .schema
+        .tables
+        .keys()
+        .chain(r.schema.views.keys())
+        .chain(r.schema.sequences.keys())
+        .map(|q| q.to_yaml_key())
+        .chain(
+            r.schema
+                .schemas
+                .iter()
+                .map(|s| format!("{SCHEMA_PREFIX}{s}")),
+        )
+        .collect();
+    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+    let mut d = Diagnostic::new(
+        k.span(),
+        format!("grants on `{object}`, which is not a table, view or sequence of the file"),
+    );
+    if let Some(m) = crate::spec::error::did_you_mean(&k.value, &refs) {
+        d = d.help(format!("did you mean `{m}`?"));
+    } else {
+        d = d.help("a table, view, materialized view or sequence of the file, or `schema <name>`");
+    }
+    r.diags.push(d);
+    None
+}
+
+/// How a `grants:` key names a schema.
+const SCHEMA_PREFIX: &str = "schema ";
+
 pub(super) fn write_roles(schema: &Schema, _: &Writer) -> Option<Y> {
     (!schema.roles.is_empty())
         .then(|| Y::FlowSeq(schema.roles.iter().map(|r| text(r.as_str())).collect()))
@@ -32,36 +100,14 @@ pub(super) fn write_roles(schema: &Schema, _: &Writer) -> Option<Y> {
 
 pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>>) {
     for (k, v) in grants.0 {
-        let Some(object) = qname(r.diags, &k, "object") else {
+        let Some(on) = grant_on(r, &k) else {
             continue;
         };
         let Checked::Valid(by_role) = v else {
             continue;
         };
-        let on = if r.schema.tables.contains_key(&object) || r.schema.views.contains_key(&object) {
-            GrantObject::Table
-        } else if r.schema.sequences.contains_key(&object) {
-            GrantObject::Sequence
-        } else {
-            let known: Vec<String> = r
-                .schema
-                .tables
-                .keys()
-                .chain(r.schema.views.keys())
-                .chain(r.schema.sequences.keys())
-                .map(|q| q.to_yaml_key())
-                .collect();
-            let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-            let mut d = Diagnostic::new(
-                k.span(),
-                format!("grants on `{object}`, which is not a table, view or sequence of the file"),
-            );
-            if let Some(m) = crate::spec::error::did_you_mean(&k.value, &refs) {
-                d = d.help(format!("did you mean `{m}`?"));
-            }
-            r.diags.push(d);
-            continue;
-        };
+        let object = on.to_string();
+        let object = object.as_str();
         for (role_key, privileges) in by_role.0 {
             let Some(role) = ident(r.diags, &role_key, "role") else {
                 continue;
@@ -81,7 +127,7 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
             };
             let mut set = Privileges::new();
             for p in &privileges {
-                let Some((names, grantable)) = privilege(r, p, on, &object) else {
+                let Some((names, grantable)) = privilege(r, p, on.kind(), object) else {
                     continue;
                 };
                 for name in names {
@@ -99,8 +145,7 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
             }
             if !set.is_empty() {
                 let key = GrantKey {
-                    object: object.clone(),
-                    on,
+                    on: on.clone(),
                     grantee: role.clone(),
                 };
                 r.schema.grants.insert(key, set);
@@ -115,7 +160,7 @@ fn privilege(
     r: &mut Reader,
     l: &Located<String>,
     on: GrantObject,
-    object: &QualifiedName,
+    object: &str,
 ) -> Option<(Vec<&'static str>, bool)> {
     let text = l.value.trim().to_lowercase();
     let (name, grantable) = match text.strip_suffix(GRANT_OPTION) {
@@ -153,9 +198,9 @@ pub(super) fn write_grants(schema: &Schema, _: &Writer) -> Option<Y> {
     if schema.grants.is_empty() {
         return None;
     }
-    let mut by_object: BTreeMap<&QualifiedName, Vec<(&GrantKey, &Privileges)>> = BTreeMap::new();
+    let mut by_object: BTreeMap<&GrantOn, Vec<(&GrantKey, &Privileges)>> = BTreeMap::new();
     for (g, p) in &schema.grants {
-        by_object.entry(&g.object).or_default().push((g, p));
+        by_object.entry(&g.on).or_default().push((g, p));
     }
     let out = by_object
         .into_iter()
@@ -165,11 +210,15 @@ pub(super) fn write_grants(schema: &Schema, _: &Writer) -> Option<Y> {
                 .map(|(g, privileges)| {
                     (
                         role_key(&g.grantee),
-                        Y::FlowSeq(privilege_list(g.on, privileges)),
+                        Y::FlowSeq(privilege_list(g.on.kind(), privileges)),
                     )
                 })
                 .collect();
-            (key(&object.to_yaml_key()), Y::FlowMap(roles))
+            let name = match object {
+                GrantOn::Relation(q, _) => key(&q.to_yaml_key()),
+                GrantOn::Schema(s) => key(&format!("{SCHEMA_PREFIX}{s}")),
+            };
+            (name, Y::FlowMap(roles))
         })
         .collect();
     Some(Y::Block(out))

@@ -2,31 +2,37 @@
 //! its own.
 
 use super::qualified;
-use crate::model::{CommentOn, GrantKey};
+use crate::model::{CommentOn, GrantKey, GrantOn};
 use crate::sql::{quote_ident, quote_literal};
 
-/// `GRANT privilege, ... ON TABLE | SEQUENCE object TO grantee [WITH
-/// GRANT OPTION]`.
+/// `TABLE | SEQUENCE | SCHEMA object`, as GRANT and REVOKE name it.
+fn grant_object(on: &GrantOn) -> String {
+    match on {
+        GrantOn::Relation(q, k) => format!("{} {}", k.keyword(), qualified(q)),
+        GrantOn::Schema(s) => format!("SCHEMA {}", quote_ident(s.as_str())),
+    }
+}
+
+/// `GRANT privilege, ... ON TABLE | SEQUENCE | SCHEMA object TO grantee
+/// [WITH GRANT OPTION]`.
 pub fn grant_sql(g: &GrantKey, privileges: &[&str], grantable: bool) -> String {
     format!(
-        "GRANT {} ON {} {} TO {}{}",
+        "GRANT {} ON {} TO {}{}",
         privileges.join(", "),
-        g.on.keyword(),
-        qualified(&g.object),
+        grant_object(&g.on),
         g.grantee_sql(),
         if grantable { " WITH GRANT OPTION" } else { "" }
     )
 }
 
-/// `REVOKE [GRANT OPTION FOR] privilege, ... ON TABLE | SEQUENCE object
-/// FROM grantee`.
+/// `REVOKE [GRANT OPTION FOR] privilege, ... ON TABLE | SEQUENCE | SCHEMA
+/// object FROM grantee`.
 pub fn revoke_sql(g: &GrantKey, privileges: &[&str], option_only: bool) -> String {
     format!(
-        "REVOKE {}{} ON {} {} FROM {}",
+        "REVOKE {}{} ON {} FROM {}",
         if option_only { "GRANT OPTION FOR " } else { "" },
         privileges.join(", "),
-        g.on.keyword(),
-        qualified(&g.object),
+        grant_object(&g.on),
         g.grantee_sql()
     )
 }
