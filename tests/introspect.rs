@@ -531,14 +531,15 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
          GRANT SELECT ON totals TO PUBLIC;
          CREATE SCHEMA reports;
          GRANT USAGE, CREATE ON SCHEMA reports TO bellows_dump_writer;
-         GRANT USAGE ON SCHEMA public TO bellows_dump_reader;",
+         GRANT USAGE ON SCHEMA public TO bellows_dump_reader;
+         GRANT UPDATE (total), REFERENCES (\"id\", total) ON orders TO bellows_dump_reader;",
     )
     .await;
     let found = round_trip(&db, "privileges").await;
     let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
     for want in [
         "roles: [bellows_dump_reader, bellows_dump_writer, public]",
-        "orders: { bellows_dump_reader: [select], bellows_dump_writer: [select, insert, update, delete with grant option] }",
+        "orders: { bellows_dump_reader: [select, update (total), \"references (id, total)\"], bellows_dump_writer: [select, insert, update, delete with grant option] }",
         "orders_id_seq: { bellows_dump_writer: [usage] }",
         "totals: { public: [select] }",
         "schema reports: { bellows_dump_writer: [all] }",
@@ -558,7 +559,10 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
             "roles: [bellows_dump_reader, bellows_dump_writer, public]",
             "roles: [bellows_dump_writer]",
         )
-        .replace("bellows_dump_reader: [select], ", "")
+        .replace(
+            "bellows_dump_reader: [select, update (total), \"references (id, total)\"], ",
+            "",
+        )
         .replace("  totals: { public: [select] }\n", "")
         .replace(
             "bellows_dump_writer: [select, insert, update, delete with grant option]",

@@ -13,6 +13,8 @@ pub enum GrantObject {
     Table,
     Sequence,
     Schema,
+    /// A column of a table (`GRANT SELECT (c) ON TABLE t`).
+    Column,
 }
 
 impl GrantObject {
@@ -21,6 +23,7 @@ impl GrantObject {
             GrantObject::Table => "TABLE",
             GrantObject::Sequence => "SEQUENCE",
             GrantObject::Schema => "SCHEMA",
+            GrantObject::Column => "TABLE",
         }
     }
 
@@ -38,6 +41,7 @@ impl GrantObject {
             ],
             GrantObject::Sequence => &["USAGE", "SELECT", "UPDATE"],
             GrantObject::Schema => &["USAGE", "CREATE"],
+            GrantObject::Column => &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
         }
     }
 }
@@ -47,6 +51,8 @@ impl GrantObject {
 pub enum GrantOn {
     /// A table, view or materialized view (`Table`), or a sequence.
     Relation(QualifiedName, GrantObject),
+    /// A column of a table.
+    Column(QualifiedName, Ident),
     /// A schema of `schemas:` (not `public`, whose privileges are the
     /// server's).
     Schema(Ident),
@@ -57,6 +63,7 @@ impl GrantOn {
     pub fn kind(&self) -> GrantObject {
         match self {
             GrantOn::Relation(_, k) => *k,
+            GrantOn::Column(..) => GrantObject::Column,
             GrantOn::Schema(_) => GrantObject::Schema,
         }
     }
@@ -65,7 +72,7 @@ impl GrantOn {
     pub fn relation(&self) -> Option<&QualifiedName> {
         match self {
             GrantOn::Relation(q, _) => Some(q),
-            GrantOn::Schema(_) => None,
+            GrantOn::Column(..) | GrantOn::Schema(_) => None,
         }
     }
 }
@@ -74,6 +81,7 @@ impl std::fmt::Display for GrantOn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             GrantOn::Relation(q, _) => write!(f, "{q}"),
+            GrantOn::Column(q, c) => write!(f, "{q}.{}", super::quote_part(c.as_str())),
             GrantOn::Schema(s) => write!(f, "schema {}", super::quote_part(s.as_str())),
         }
     }

@@ -20,7 +20,7 @@ pub(super) const ROLES: KindQuery = KindQuery::new(
 const Q_GRANTS: &str = concat!(
     "SELECT n.nspname::text, n.nspname::text, 'N',
             CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
-            a.privilege_type::text, a.is_grantable
+            a.privilege_type::text, a.is_grantable, NULL::text
        FROM pg_namespace n
        CROSS JOIN LATERAL aclexplode(n.nspacl) a
       WHERE n.nspname = ANY($1) AND n.nspname <> 'public' AND a.grantee <> n.nspowner
@@ -29,14 +29,25 @@ const Q_GRANTS: &str = concat!(
     " UNION ALL
      SELECT n.nspname::text, c.relname::text, c.relkind::text,
             CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
-            a.privilege_type::text, a.is_grantable
+            a.privilege_type::text, a.is_grantable, NULL::text
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        CROSS JOIN LATERAL aclexplode(c.relacl) a
       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND n.nspname = ANY($1)
         AND a.grantee <> c.relowner AND ",
     not_extension_member!("pg_class", "c.oid"),
-    " ORDER BY 1, 2, 4, 5"
+    " UNION ALL
+     SELECT n.nspname::text, c.relname::text, 'C',
+            CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
+            a.privilege_type::text, a.is_grantable, att.attname::text
+       FROM pg_attribute att
+       JOIN pg_class c ON c.oid = att.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       CROSS JOIN LATERAL aclexplode(att.attacl) a
+      WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND att.attnum > 0
+        AND NOT att.attisdropped AND att.attacl IS NOT NULL AND a.grantee <> c.relowner AND ",
+    not_extension_member!("pg_class", "c.oid"),
+    " ORDER BY 1, 2, 3, 7, 4, 5"
 );
 
 impl Reader {
@@ -44,7 +55,20 @@ impl Reader {
         const W: &str = "privileges";
         for row in rows {
             let kind: String = get(&row, 2, W)?;
-            let on = if kind == "N" {
+            let on = if kind == "C" {
+                let object = qname(get(&row, 0, W)?, get(&row, 1, W)?, "relation")?;
+                let column = ident(get(&row, 6, W)?, "column")?;
+                let has = self
+                    .out
+                    .schema
+                    .tables
+                    .get(&object)
+                    .is_some_and(|t| t.column(column.as_str()).is_some());
+                if !has || !self.managed.contains(&object) {
+                    continue;
+                }
+                GrantOn::Column(object, column)
+            } else if kind == "N" {
                 let s = ident(get(&row, 0, W)?, "schema")?;
                 if !self.out.schema.schemas.contains(&s) {
                     continue;

@@ -30,6 +30,12 @@ impl Kind for Grants {
                     grantee: g.grantee.clone(),
                 })
             }),
+            GrantOn::Column(q, c) => p.renamed_from_live(q).and_then(|from| {
+                p.cur.grants.get(&GrantKey {
+                    on: GrantOn::Column(from.clone(), c.clone()),
+                    grantee: g.grantee.clone(),
+                })
+            }),
             GrantOn::Schema(_) => None,
         }
         .cloned()
@@ -62,7 +68,7 @@ impl Kind for Grants {
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         let (cur, tgt) = (p.cur, p.tgt);
         for (g, privileges) in &tgt.grants {
-            let anew = g.on.relation().is_some_and(|q| p.made_anew(q));
+            let anew = g.on.relation().is_some_and(|q| p.made_anew(q)) || p.column_swapped(g);
             if cur.grants.get(g) == Some(privileges) && anew {
                 p.change_grants(g, &Privileges::new(), privileges);
             }
@@ -95,6 +101,9 @@ impl Planner<'_> {
     /// made grantable) in expand, one step; what is revoked (or no longer
     /// grantable) in contract, another.
     fn change_grants(&mut self, g: &GrantKey, old: &Privileges, new: &Privileges) {
+        // What a swapped column held goes with it: its shadow starts bare.
+        let none = Privileges::new();
+        let old = if self.column_swapped(g) { &none } else { old };
         let names = |f: &dyn Fn(&str, bool) -> bool, from: &Privileges| -> Vec<&'static str> {
             g.on.kind()
                 .privileges()
@@ -185,6 +194,12 @@ impl Planner<'_> {
         matches!((kind(self.cur), kind(self.tgt)), (Some(a), Some(b)) if a != b)
     }
 
+    /// Whether `g` is on a column that contract swaps for its retyped
+    /// shadow.
+    fn column_swapped(&self, g: &GrantKey) -> bool {
+        matches!(&g.on, GrantOn::Column(q, c) if self.swapped.contains_key(&(q.clone(), c.clone())))
+    }
+
     /// Whether the object of live grant `g` is in the target under the
     /// same name and kind.
     fn object_stays(&self, g: &GrantKey) -> bool {
@@ -193,6 +208,11 @@ impl Planner<'_> {
             GrantOn::Relation(q, _) => {
                 self.tgt.tables.contains_key(q) || self.tgt.views.contains_key(q)
             }
+            GrantOn::Column(q, c) => self
+                .tgt
+                .tables
+                .get(q)
+                .is_some_and(|t| t.column(c.as_str()).is_some()),
             GrantOn::Schema(s) => self.tgt.schemas.contains(s),
         }
     }
@@ -204,6 +224,10 @@ impl Planner<'_> {
             GrantOn::Relation(q, GrantObject::Sequence) => Resource::Sequence(q.clone()),
             GrantOn::Relation(q, _) if self.tgt.views.contains_key(q) => Resource::View(q.clone()),
             GrantOn::Relation(q, _) => Resource::table(q),
+            // A column swapped for its retyped shadow in contract is a new
+            // column, with none of the old one's privileges.
+            GrantOn::Column(q, c) if self.column_swapped(g) => Resource::swapped(q, c),
+            GrantOn::Column(q, c) => Resource::column(q, c),
             GrantOn::Schema(s) => Resource::Schema(s.clone()),
         };
         let phase = self
@@ -265,6 +289,40 @@ mod rule_tests {
                 GRANT USAGE, CREATE ON SCHEMA app TO writer
             contract: drop schema old
                 DROP SCHEMA old
+            ",
+        );
+    }
+
+    #[test]
+    fn column_privileges_are_granted_per_column_and_again_on_a_swapped_column() {
+        let t = |ty: &str, grants: &str| {
+            format!(
+                "{ROLES}tables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      a: {{ type: {ty} }}\n      b: {{ type: text }}\n    primary_key: [id]\ngrants:\n  t: {{ {grants} }}\n"
+            )
+        };
+        plans_to(
+            &t("integer", "reader: [\"update (a)\"], writer: [\"select (a, b)\"]"),
+            &t(
+                "bigint",
+                "reader: [\"update (a)\", \"select (b) with grant option\"], writer: [\"select (b)\"]",
+            ),
+            "
+            expand: add column public.t.a_bellows_new for changing the type of public.t.a from integer to bigint
+                ALTER TABLE public.t ADD COLUMN a_bellows_new bigint
+            expand: keep public.t.a_bellows_new in sync while old and new app versions write
+                CREATE OR REPLACE FUNCTION public.t_a_bellows_new_bellows_sync() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN IF TG_OP = 'INSERT' OR NEW.a IS DISTINCT FROM OLD.a OR NEW.a_bellows_new IS NULL THEN SELECT (a::bigint) INTO NEW.a_bellows_new FROM (SELECT NEW.*) AS bellows_row; END IF; RETURN NEW; END $bellows$
+                CREATE TRIGGER t_a_bellows_new_bellows_sync BEFORE INSERT OR UPDATE OF a ON public.t FOR EACH ROW EXECUTE FUNCTION public.t_a_bellows_new_bellows_sync()
+            expand: grant select with grant option on public.t.b to reader
+                GRANT SELECT (b) ON TABLE public.t TO reader WITH GRANT OPTION
+            migrate: backfill public.t.a_bellows_new = a::bigint, in batches by primary key (id)
+                UPDATE public.t SET a_bellows_new = (a::bigint) WHERE (id) > ($1) AND (id) <= ($2) AND a_bellows_new IS NULL
+            contract: swap public.t.a_bellows_new in for public.t.a
+                DROP TRIGGER IF EXISTS t_a_bellows_new_bellows_sync ON public.t
+                DROP FUNCTION IF EXISTS public.t_a_bellows_new_bellows_sync()
+                ALTER TABLE public.t DROP COLUMN a
+                ALTER TABLE public.t RENAME COLUMN a_bellows_new TO a
+            contract: grant update on public.t.a to reader
+                GRANT UPDATE (a) ON TABLE public.t TO reader
             ",
         );
     }

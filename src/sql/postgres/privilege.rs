@@ -9,6 +9,7 @@ use crate::sql::{quote_ident, quote_literal};
 fn grant_object(on: &GrantOn) -> String {
     match on {
         GrantOn::Relation(q, k) => format!("{} {}", k.keyword(), qualified(q)),
+        GrantOn::Column(q, _) => format!("TABLE {}", qualified(q)),
         GrantOn::Schema(s) => format!("SCHEMA {}", quote_ident(s.as_str())),
     }
 }
@@ -18,7 +19,7 @@ fn grant_object(on: &GrantOn) -> String {
 pub fn grant_sql(g: &GrantKey, privileges: &[&str], grantable: bool) -> String {
     format!(
         "GRANT {} ON {} TO {}{}",
-        privileges.join(", "),
+        privilege_list(&g.on, privileges),
         grant_object(&g.on),
         g.grantee_sql(),
         if grantable { " WITH GRANT OPTION" } else { "" }
@@ -31,10 +32,25 @@ pub fn revoke_sql(g: &GrantKey, privileges: &[&str], option_only: bool) -> Strin
     format!(
         "REVOKE {}{} ON {} FROM {}",
         if option_only { "GRANT OPTION FOR " } else { "" },
-        privileges.join(", "),
+        privilege_list(&g.on, privileges),
         grant_object(&g.on),
         g.grantee_sql()
     )
+}
+
+/// `SELECT, UPDATE`; on a column, each with it: `SELECT (c), UPDATE (c)`.
+fn privilege_list(on: &GrantOn, privileges: &[&str]) -> String {
+    match on {
+        GrantOn::Column(_, c) => {
+            let c = quote_ident(c.as_str());
+            privileges
+                .iter()
+                .map(|p| format!("{p} ({c})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        _ => privileges.join(", "),
+    }
 }
 
 /// `COMMENT ON` the object `on` names, `IS NULL` for none.
