@@ -337,6 +337,7 @@ pub fn normalize_for(expr: &str, column_type: &dyn Fn(&str) -> Option<ColumnType
             let own = name.and_then(|n| column_type(&n)).is_some_and(|t| {
                 ColumnType::parse(&s[i + 2..j].join(" ")).is_ok_and(|c| {
                     c == t
+                        || (c.array == t.array && unlimited(&t.base).is_some_and(|u| u == c.base))
                         || (c.base == BaseType::Text
                             && !c.array
                             && !t.array
@@ -359,6 +360,35 @@ pub fn normalize_for(expr: &str, column_type: &dyn Fn(&str) -> Option<ColumnType
         }
     }
     s.join(" ")
+}
+
+/// `base` without the length, precision or scale that only limit its
+/// values (`numeric(12,2)` → `numeric`), when a cast to that changes no
+/// value of it: the server casts a domain's value to its base type so
+/// (`(total)::numeric` for a domain over `numeric(12,2)`). None where the
+/// bare name means a limit of its own (`bit` is `bit(1)`, `char` is
+/// `char(1)`) or there is none to drop.
+fn unlimited(base: &BaseType) -> Option<BaseType> {
+    Some(match base {
+        BaseType::Numeric(Some(_)) => BaseType::Numeric(None),
+        BaseType::Varchar(Some(_)) => BaseType::Varchar(None),
+        BaseType::Char(Some(_)) => BaseType::Char(None),
+        BaseType::Timestamp {
+            precision: Some(_),
+            tz,
+        } => BaseType::Timestamp {
+            precision: None,
+            tz: *tz,
+        },
+        BaseType::Time {
+            precision: Some(_),
+            tz,
+        } => BaseType::Time {
+            precision: None,
+            tz: *tz,
+        },
+        _ => return None,
+    })
 }
 
 /// Whether two expressions over the columns of their tables are the same.
@@ -520,6 +550,24 @@ mod tests {
             "(length((n)::text) < 5)",
             &cols
         ));
+        // A domain over numeric(12,2) is read as its base: the server's
+        // cast of it to bare numeric changes no value.
+        let money = |n: &str| (n == "m").then(|| ColumnType::parse("numeric(12,2)").expect("type"));
+        assert!(same_sql_for(
+            "m >= 1",
+            &money,
+            "((m)::numeric >= (1)::numeric)",
+            &money
+        ));
+        // A cast that narrows stays.
+        assert!(!same_sql_for(
+            "m >= 1",
+            &money,
+            "((m)::numeric(4,0) >= (1)::numeric)",
+            &money
+        ));
+        let bits = |n: &str| (n == "b").then(|| ColumnType::parse("bit(8)").expect("type"));
+        assert!(!same_sql_for("b = B'1'", &bits, "((b)::bit = B'1')", &bits));
     }
 
     #[test]
