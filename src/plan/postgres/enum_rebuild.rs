@@ -28,6 +28,19 @@ impl<'a> Planner<'a> {
             Some(m) => m,
             None => return,
         };
+        let gone: Vec<&String> = old.iter().filter(|v| !new.contains(v)).collect();
+        let naming = self.naming_removed_values(&movers, &gone);
+        if !naming.is_empty() {
+            return self.error(PlanError::Unsupported {
+                object: name.to_string(),
+                what: format!(
+                    "{what}: {} the target keeps still name{} a removed value, which the rebuilt type cannot hold",
+                    naming.join(", "),
+                    if naming.len() == 1 { "s" } else { "" }
+                ),
+                hint: "each is made again on the rebuilt type and would fail there: take the removed value out of them (in this plan, or one before it), or keep the value".into(),
+            });
+        }
         let others = self.other_users_of_type(name);
         if !others.is_empty() {
             return self.error(PlanError::Unsupported {
@@ -185,6 +198,39 @@ impl<'a> Planner<'a> {
             hint: "the enum is rebuilt under a new name and its columns move to it; a column that is added, renamed or changed at the same time would be left on the old type: make that change in a plan of its own".into(),
         });
         None
+    }
+
+    /// What the target makes again on a moving column and names a removed
+    /// value in (as a literal): its default, its table's checks, index
+    /// keys and predicates over it. Each would fail on the rebuilt type.
+    fn naming_removed_values(&self, movers: &[Mover<'_>], gone: &[&String]) -> Vec<String> {
+        let names_one = |e: &str| gone.iter().any(|v| e.contains(&quote_literal(v)));
+        let mut out = std::collections::BTreeSet::new();
+        for m in movers {
+            let Some(t) = self.tgt.tables.get(m.table) else {
+                continue;
+            };
+            let col = m.new.name.as_str();
+            let on_it = |e: &str| mentions(e, col) && names_one(e);
+            if m.new.default.as_deref().is_some_and(names_one) {
+                out.insert(format!("the default of {}", col_name(m.table, &m.new.name)));
+            }
+            for (n, c) in &t.checks {
+                if on_it(&c.expression) {
+                    out.insert(format!("check {n} on {}", m.table));
+                }
+            }
+            for (n, ix) in &t.indexes {
+                let keys = ix.keys.iter().any(|k| match &k.target {
+                    KeyTarget::Expression(e) => on_it(e),
+                    KeyTarget::Column(_) => false,
+                });
+                if keys || ix.predicate.as_deref().is_some_and(on_it) {
+                    out.insert(format!("index {n} on {}", m.table));
+                }
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// What, besides table columns, holds type `name` in the live or the
@@ -372,6 +418,25 @@ mod tests {
             contract: drop the helper check on public.t.m_bellows_new
                 ALTER TABLE public.t DROP CONSTRAINT t_m_bellows_new_not_null
             ",
+        );
+    }
+
+    #[test]
+    fn a_check_or_index_that_still_names_a_removed_value_is_refused() {
+        let t = |values: &str, check: &str| {
+            format!(
+                "enums: {{ mood: [{values}] }}\ntables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      m: {{ type: mood }}\n    primary_key: [id]\n    checks:\n      t_m: \"{check}\"\n    indexes:\n      t_sad: {{ columns: [id], where: \"m = 'sad'\" }}\n"
+            )
+        };
+        refused(
+            &t("happy, meh, sad", "m <> 'meh'"),
+            &t("happy, sad", "m <> 'meh'"),
+            "check t_m on public.t the target keeps still names a removed value",
+        );
+        refused(
+            &t("happy, meh, sad", "m IS NOT NULL"),
+            &t("happy, meh", "m IS NOT NULL"),
+            "index t_sad on public.t the target keeps still names a removed value",
         );
     }
 
