@@ -532,7 +532,12 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
          CREATE SCHEMA reports;
          GRANT USAGE, CREATE ON SCHEMA reports TO bellows_dump_writer;
          GRANT USAGE ON SCHEMA public TO bellows_dump_reader;
-         GRANT UPDATE (total), REFERENCES (\"id\", total) ON orders TO bellows_dump_reader;",
+         GRANT UPDATE (total), REFERENCES (\"id\", total) ON orders TO bellows_dump_reader;
+         CREATE FUNCTION answer(n integer) RETURNS integer LANGUAGE sql AS 'SELECT n';
+         GRANT EXECUTE ON FUNCTION answer(integer) TO bellows_dump_reader;
+         CREATE TYPE lvl AS ENUM ('a', 'b');
+         GRANT USAGE ON TYPE lvl TO bellows_dump_writer;
+         REVOKE USAGE ON TYPE lvl FROM PUBLIC;",
     )
     .await;
     let found = round_trip(&db, "privileges").await;
@@ -543,11 +548,15 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
         "orders_id_seq: { bellows_dump_writer: [usage] }",
         "totals: { public: [select] }",
         "schema reports: { bellows_dump_writer: [all] }",
+        "function answer(n integer): { bellows_dump_reader: [execute] }",
+        "type lvl: { bellows_dump_writer: [usage] }",
     ] {
         assert!(yaml.contains(want), "{want}: {yaml}");
     }
-    // `public`'s privileges are the server's.
+    // `public`'s privileges are the server's, and so are PUBLIC's on
+    // functions and types (granted by default, revoked here).
     assert!(!yaml.contains("schema public"), "{yaml}");
+    assert!(!yaml.contains("type lvl: { public"), "{yaml}");
     let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
     let opts = found.plan_options();
     let p = bellows::plan::plan(&found.schema, &back, &opts).expect("plans");
@@ -564,6 +573,10 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
             "",
         )
         .replace("  totals: { public: [select] }\n", "")
+        .replace(
+            "  function answer(n integer): { bellows_dump_reader: [execute] }\n",
+            "",
+        )
         .replace(
             "bellows_dump_writer: [select, insert, update, delete with grant option]",
             "bellows_dump_writer: [select]",

@@ -45,6 +45,14 @@ impl std::fmt::Display for CommentOn {
 }
 
 impl Schema {
+    /// Whether `q` is an enum, domain, range or composite type here.
+    pub fn has_type(&self, q: &QualifiedName) -> bool {
+        self.enums.contains_key(q)
+            || self.domains.contains_key(q)
+            || self.range_types.contains_key(q)
+            || self.composite_types.contains_key(q)
+    }
+
     /// Whether the object `on` names is in this schema.
     pub fn has(&self, on: &CommentOn) -> bool {
         match on {

@@ -5,6 +5,7 @@
 
 use super::ident::{Ident, QualifiedName};
 use super::policy::PUBLIC_ROLE;
+use super::routine::RoutineKey;
 
 /// What a grant is on: `TABLE` covers tables, views and materialized
 /// views, as in `GRANT ... ON TABLE`.
@@ -15,6 +16,10 @@ pub enum GrantObject {
     Schema,
     /// A column of a table (`GRANT SELECT (c) ON TABLE t`).
     Column,
+    /// A function or procedure.
+    Routine,
+    /// An enum, domain, range or composite type.
+    Type,
 }
 
 impl GrantObject {
@@ -24,6 +29,8 @@ impl GrantObject {
             GrantObject::Sequence => "SEQUENCE",
             GrantObject::Schema => "SCHEMA",
             GrantObject::Column => "TABLE",
+            GrantObject::Routine => "ROUTINE",
+            GrantObject::Type => "TYPE",
         }
     }
 
@@ -42,6 +49,8 @@ impl GrantObject {
             GrantObject::Sequence => &["USAGE", "SELECT", "UPDATE"],
             GrantObject::Schema => &["USAGE", "CREATE"],
             GrantObject::Column => &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
+            GrantObject::Routine => &["EXECUTE"],
+            GrantObject::Type => &["USAGE"],
         }
     }
 }
@@ -56,6 +65,12 @@ pub enum GrantOn {
     /// A schema of `schemas:` (not `public`, whose privileges are the
     /// server's).
     Schema(Ident),
+    /// A function or procedure (PUBLIC's EXECUTE, PostgreSQL's default
+    /// on one, is left to the server).
+    Routine(RoutineKey),
+    /// An enum, domain, range or composite type (PUBLIC's USAGE, the
+    /// default, is left to the server).
+    Type(QualifiedName),
 }
 
 impl GrantOn {
@@ -65,6 +80,8 @@ impl GrantOn {
             GrantOn::Relation(_, k) => *k,
             GrantOn::Column(..) => GrantObject::Column,
             GrantOn::Schema(_) => GrantObject::Schema,
+            GrantOn::Routine(_) => GrantObject::Routine,
+            GrantOn::Type(_) => GrantObject::Type,
         }
     }
 
@@ -72,7 +89,7 @@ impl GrantOn {
     pub fn relation(&self) -> Option<&QualifiedName> {
         match self {
             GrantOn::Relation(q, _) => Some(q),
-            GrantOn::Column(..) | GrantOn::Schema(_) => None,
+            _ => None,
         }
     }
 }
@@ -83,6 +100,8 @@ impl std::fmt::Display for GrantOn {
             GrantOn::Relation(q, _) => write!(f, "{q}"),
             GrantOn::Column(q, c) => write!(f, "{q}.{}", super::quote_part(c.as_str())),
             GrantOn::Schema(s) => write!(f, "schema {}", super::quote_part(s.as_str())),
+            GrantOn::Routine(k) => write!(f, "routine {k}"),
+            GrantOn::Type(q) => write!(f, "type {q}"),
         }
     }
 }

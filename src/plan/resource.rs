@@ -129,6 +129,7 @@ impl Resource {
                 "sequence" => "made_sequence",
                 "index" => "made_index",
                 "constraint" => "made_constraint",
+                "function" => "made_function",
                 _ => "made",
             },
         }
@@ -291,6 +292,9 @@ mod tests {
             Resource::Made(Box::new(Resource::Index(q.clone()))),
             Resource::Made(Box::new(Resource::Constraint(q.clone(), c.clone()))),
             Resource::Made(Box::new(Resource::Schema(c.clone()))),
+            Resource::Made(Box::new(Resource::Function(
+                RoutineKey::parse("s.f(integer)").expect("key"),
+            ))),
         ];
         for r in all {
             // An exhaustive match: a new kind must be listed above.

@@ -1,5 +1,6 @@
 //! Privileges on the relations bellows manages (tables, views,
-//! materialized views, sequences) and on its schemas (not `public`), to
+//! materialized views, sequences), their columns, its schemas (not
+//! `public`), routines and types (not PUBLIC's, the default there), to
 //! others than their owner, from `aclexplode` of their ACLs; and the roles
 //! the server has, which a plan checks the file's against.
 
@@ -47,6 +48,26 @@ const Q_GRANTS: &str = concat!(
       WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND att.attnum > 0
         AND NOT att.attisdropped AND att.attacl IS NOT NULL AND a.grantee <> c.relowner AND ",
     not_extension_member!("pg_class", "c.oid"),
+    " UNION ALL
+     SELECT n.nspname::text, p.proname::text, 'F',
+            pg_get_userbyid(a.grantee)::text,
+            a.privilege_type::text, a.is_grantable, pg_get_function_identity_arguments(p.oid)
+       FROM pg_proc p
+       JOIN pg_namespace n ON n.oid = p.pronamespace
+       CROSS JOIN LATERAL aclexplode(p.proacl) a
+      WHERE n.nspname = ANY($1) AND p.proacl IS NOT NULL
+        AND a.grantee <> p.proowner AND a.grantee <> 0 AND ",
+    not_extension_member!("pg_proc", "p.oid"),
+    " UNION ALL
+     SELECT n.nspname::text, t.typname::text, 'T',
+            pg_get_userbyid(a.grantee)::text,
+            a.privilege_type::text, a.is_grantable, NULL
+       FROM pg_type t
+       JOIN pg_namespace n ON n.oid = t.typnamespace
+       CROSS JOIN LATERAL aclexplode(t.typacl) a
+      WHERE n.nspname = ANY($1) AND t.typacl IS NOT NULL AND t.typtype IN ('e', 'd', 'r', 'c')
+        AND a.grantee <> t.typowner AND a.grantee <> 0 AND ",
+    not_extension_member!("pg_type", "t.oid"),
     " ORDER BY 1, 2, 3, 7, 4, 5"
 );
 
@@ -55,7 +76,28 @@ impl Reader {
         const W: &str = "privileges";
         for row in rows {
             let kind: String = get(&row, 2, W)?;
-            let on = if kind == "C" {
+            let on = if kind == "F" || kind == "T" {
+                let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "routine or type")?;
+                let on = if kind == "T" {
+                    GrantOn::Type(name)
+                } else {
+                    let arguments: String = get(&row, 6, W)?;
+                    match crate::sql::postgres::parse_arguments(&arguments) {
+                        Ok(args) => GrantOn::Routine(RoutineKey::of(name, &args)),
+                        // Not one bellows could have read as a routine.
+                        Err(_) => continue,
+                    }
+                };
+                let managed = match &on {
+                    GrantOn::Routine(k) => self.out.schema.routines.contains_key(k),
+                    GrantOn::Type(q) => self.out.schema.has_type(q),
+                    _ => false,
+                };
+                if !managed {
+                    continue;
+                }
+                on
+            } else if kind == "C" {
                 let object = qname(get(&row, 0, W)?, get(&row, 1, W)?, "relation")?;
                 let column = ident(get(&row, 6, W)?, "column")?;
                 let has = self

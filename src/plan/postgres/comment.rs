@@ -69,29 +69,43 @@ fn resource(on: &CommentOn) -> Resource {
 impl Planner<'_> {
     /// The steps of this plan that make the object `on` names.
     fn makers(&self, on: &CommentOn) -> Vec<usize> {
-        let r = resource(on);
+        self.makers_of(&resource(on))
+    }
+
+    /// The steps of this plan that make (or make again) the object of
+    /// resource `r`: those that provide it, or say they made it.
+    pub(super) fn makers_of(&self, r: &Resource) -> Vec<usize> {
         let made = Resource::Made(Box::new(r.clone()));
         self.steps
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.provides.contains(&r) || s.provides.contains(&made))
+            .filter(|(_, s)| s.provides.contains(r) || s.provides.contains(&made))
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// What must follow the making of the object of `r` in this plan
+    /// waits for: the `Made` marker the making steps now provide, and the
+    /// latest of their phases. None when the plan does not make it.
+    pub(super) fn after_making(&mut self, r: &Resource) -> Option<(Resource, Phase)> {
+        let makers = self.makers_of(r);
+        let made = Resource::Made(Box::new(r.clone()));
+        let mut phase = None;
+        for &i in &makers {
+            phase = phase.max(Some(self.steps[i].phase));
+            if !self.steps[i].provides.contains(&made) {
+                self.steps[i].provides.push(made.clone());
+            }
+        }
+        phase.map(|p| (made, p))
     }
 
     /// The comment on `on` from `old` to `new`: after the steps that make
     /// the object, if this plan does (its undo goes with theirs), else in
     /// expand.
     fn comment_on(&mut self, on: &CommentOn, old: Option<&String>, new: Option<&String>) {
-        let makers = self.makers(on);
-        let made = Resource::Made(Box::new(resource(on)));
-        let mut phase = Phase::Expand;
-        for &i in &makers {
-            phase = phase.max(self.steps[i].phase);
-            if !self.steps[i].provides.contains(&made) {
-                self.steps[i].provides.push(made.clone());
-            }
-        }
+        let after = self.after_making(&resource(on));
+        let phase = after.as_ref().map_or(Phase::Expand, |(_, p)| *p);
         let what = if new.is_some() {
             format!("comment on {on}")
         } else {
@@ -105,17 +119,16 @@ impl Planner<'_> {
             what,
         )
         .sql(comment_sql(on, new.map(String::as_str)));
-        step = if makers.is_empty() {
-            step.undo_with(vec![
+        step = match after {
+            None => step.undo_with(vec![
                 undo_step(
                     ObjectKind::Comment,
                     on.to_string(),
                     format!("restore the comment on {on}"),
                 )
                 .sql(comment_sql(on, old.map(String::as_str))),
-            ])
-        } else {
-            step.requires(made).undo_nothing()
+            ]),
+            Some((made, _)) => step.requires(made).undo_nothing(),
         };
         self.push(step);
     }

@@ -36,7 +36,7 @@ impl Kind for Grants {
                     grantee: g.grantee.clone(),
                 })
             }),
-            GrantOn::Schema(_) => None,
+            GrantOn::Schema(_) | GrantOn::Routine(_) | GrantOn::Type(_) => None,
         }
         .cloned()
         .unwrap_or_default();
@@ -68,7 +68,9 @@ impl Kind for Grants {
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         let (cur, tgt) = (p.cur, p.tgt);
         for (g, privileges) in &tgt.grants {
-            let anew = g.on.relation().is_some_and(|q| p.made_anew(q)) || p.column_swapped(g);
+            let anew = g.on.relation().is_some_and(|q| p.made_anew(q))
+                || p.column_swapped(g)
+                || made_again(&g.on).is_some_and(|r| !p.makers_of(&r).is_empty());
             if cur.grants.get(g) == Some(privileges) && anew {
                 p.change_grants(g, &Privileges::new(), privileges);
             }
@@ -143,7 +145,7 @@ impl Planner<'_> {
             let what = format!("grant {} on {} to {}", said.join("; "), g.on, g.grantee);
             let step = new_step(ObjectKind::Grant, id.clone(), Action::Create, phase, what)
                 .sql_all(sql)
-                .requires(r.clone())
+                .requires_all(r.clone())
                 .undo_with(vec![
                     undo_step(
                         ObjectKind::Grant,
@@ -168,7 +170,7 @@ impl Planner<'_> {
             let what = format!("revoke {} on {} from {}", said.join("; "), g.on, g.grantee);
             let mut step = new_step(ObjectKind::Grant, id, Action::Drop, Phase::Contract, what)
                 .sql_all(sql)
-                .requires(r);
+                .requires_all(r);
             if !revoked.is_empty() {
                 step = step.hazard(
                     HazardKind::OldAppVisible,
@@ -214,13 +216,24 @@ impl Planner<'_> {
                 .get(q)
                 .is_some_and(|t| t.column(c.as_str()).is_some()),
             GrantOn::Schema(s) => self.tgt.schemas.contains(s),
+            GrantOn::Routine(k) => self.tgt.routines.contains_key(k),
+            GrantOn::Type(q) => self.tgt.has_type(q),
         }
     }
 
     /// The object of `g` as a resource, and the phase it is (re)made in
     /// by this plan (expand when it is not).
-    fn grant_object(&self, g: &GrantKey) -> (Resource, Phase) {
+    fn grant_object(&mut self, g: &GrantKey) -> (Option<Resource>, Phase) {
+        // A routine or type the plan makes (again: a function dropped and
+        // made, an enum rebuilt) is granted after the making, ordered by
+        // its `Made` marker (its own resource is also the drop's).
+        let after = |p: &mut Self, r: Resource| match p.after_making(&r) {
+            Some((made, phase)) => (Some(made), phase),
+            None => (None, Phase::Expand),
+        };
         let r = match &g.on {
+            GrantOn::Routine(k) => return after(self, Resource::Function(k.clone())),
+            GrantOn::Type(q) => return after(self, Resource::Type(q.clone())),
             GrantOn::Relation(q, GrantObject::Sequence) => Resource::Sequence(q.clone()),
             GrantOn::Relation(q, _) if self.tgt.views.contains_key(q) => Resource::View(q.clone()),
             GrantOn::Relation(q, _) => Resource::table(q),
@@ -237,7 +250,17 @@ impl Planner<'_> {
             .map(|s| s.phase)
             .max()
             .unwrap_or(Phase::Expand);
-        (r, phase)
+        (Some(r), phase)
+    }
+}
+
+/// The resource of a routine or type a grant is on: what a plan may make
+/// again under the same name.
+fn made_again(on: &GrantOn) -> Option<Resource> {
+    match on {
+        GrantOn::Routine(k) => Some(Resource::Function(k.clone())),
+        GrantOn::Type(q) => Some(Resource::Type(q.clone())),
+        _ => None,
     }
 }
 
@@ -323,6 +346,40 @@ mod rule_tests {
                 ALTER TABLE public.t RENAME COLUMN a_bellows_new TO a
             contract: grant update on public.t.a to reader
                 GRANT UPDATE (a) ON TABLE public.t TO reader
+            ",
+        );
+    }
+
+    #[test]
+    fn routines_and_types_are_granted_once_made_and_again_when_made_again() {
+        let f = |returns: &str, values: &str, grants: &str| {
+            format!(
+                "{ROLES}enums: {{ mood: [{values}] }}\nfunctions:\n  f(a integer):\n    returns: {returns}\n    language: sql\n    body: SELECT 1\ngrants:\n{grants}"
+            )
+        };
+        plans_to(
+            &f("integer", "a, b", "  function f(a integer): { reader: [execute] }\n  type mood: { reader: [usage] }\n"),
+            &f("bigint", "b, a", "  function f(a integer): { reader: [execute] }\n  type mood: { reader: [usage], writer: [usage] }\n"),
+            "
+            expand: create enum public.mood_bellows_new: public.mood with its values in their new order
+                CREATE TYPE public.mood_bellows_new AS ENUM ('b', 'a')
+            contract: drop the old enum public.mood and give public.mood_bellows_new its name
+                DROP TYPE public.mood
+                ALTER TYPE public.mood_bellows_new RENAME TO mood
+            contract: drop and make again function public.f(integer): its result changes from integer to bigint, which CREATE OR REPLACE cannot do
+                SET LOCAL search_path = public
+                SET LOCAL check_function_bodies = off
+                DROP FUNCTION public.f(integer)
+                CREATE FUNCTION public.f(a integer)
+             RETURNS bigint
+             LANGUAGE sql
+            AS $body$SELECT 1$body$
+            contract: grant execute on routine public.f(integer) to reader
+                GRANT EXECUTE ON ROUTINE public.f(integer) TO reader
+            contract: grant usage on type public.mood to reader
+                GRANT USAGE ON TYPE public.mood TO reader
+            contract: grant usage on type public.mood to writer
+                GRANT USAGE ON TYPE public.mood TO writer
             ",
         );
     }

@@ -1,12 +1,14 @@
 //! `roles:` and `grants:`: the roles whose privileges the file states,
-//! and the privileges on its tables, views, sequences and schemas (`schema
-//! name`), each object to `{ role: [privilege, ...] }`.
+//! and the privileges on its tables, views and sequences (and their
+//! columns, in the table's list), schemas (`schema name`), types (`type
+//! name`), functions and procedures (`function name(types)`), each object
+//! to `{ role: [privilege, ...] }`.
 
 use std::collections::BTreeMap;
 
 use crate::model::{
     DEFAULT_SCHEMA, GrantKey, GrantObject, GrantOn, Ident, PUBLIC_ROLE, Privileges, QualifiedName,
-    Schema,
+    RoutineKey, RoutineKind, Schema,
 };
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;
@@ -31,6 +33,9 @@ pub(super) fn read_roles(r: &mut Reader, roles: Option<Vec<Located<String>>>) {
 /// What a `grants:` key names: `schema name`, or a table, view or
 /// sequence of the file; reported (None) when it is none of them.
 fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
+    if let Some(on) = routine_or_type(r, k) {
+        return on;
+    }
     if let Some(name) = k.value.strip_prefix(SCHEMA_PREFIX) {
         let l = Located {
             value: name.trim().to_string(),
@@ -91,8 +96,86 @@ fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
     None
 }
 
-/// How a `grants:` key names a schema.
+/// How a `grants:` key names a schema, a type, a function, a procedure.
 const SCHEMA_PREFIX: &str = "schema ";
+const TYPE_PREFIX: &str = "type ";
+const FUNCTION_PREFIX: &str = "function ";
+const PROCEDURE_PREFIX: &str = "procedure ";
+
+/// `function name(arg type, ...)` (`procedure ...`), as `functions:` and
+/// `procedures:` write the signature.
+fn routine_key(schema: &Schema, k: &RoutineKey) -> String {
+    match schema.routines.get(k) {
+        Some(r) => {
+            let prefix = match r.kind {
+                RoutineKind::Function => FUNCTION_PREFIX,
+                RoutineKind::Procedure => PROCEDURE_PREFIX,
+            };
+            format!("{prefix}{}({})", k.name.to_yaml_key(), r.arg_list())
+        }
+        None => format!("{FUNCTION_PREFIX}{k}"),
+    }
+}
+
+/// The routine or type a `grants:` key names (`function name(types)`,
+/// `procedure ...`, `type name`), reported when the file lacks it; None
+/// for a key of another form (`Some(None)` after a report).
+fn routine_or_type(r: &mut Reader, k: &Located<String>) -> Option<Option<GrantOn>> {
+    let located = |text: &str| Located {
+        value: text.trim().to_string(),
+        span: k.span,
+    };
+    if let Some(name) = k.value.strip_prefix(TYPE_PREFIX) {
+        let Some(q) = qname(r.diags, &located(name), "type") else {
+            return Some(None);
+        };
+        if !r.schema.has_type(&q) {
+            err(
+                r.diags,
+                k.span(),
+                format!(
+                    "grants on type `{q}`, which is not an enum, domain, range or composite type of the file"
+                ),
+            );
+            return Some(None);
+        }
+        return Some(Some(GrantOn::Type(q)));
+    }
+    let (kind, sig) = if let Some(s) = k.value.strip_prefix(FUNCTION_PREFIX) {
+        (RoutineKind::Function, s)
+    } else if let Some(s) = k.value.strip_prefix(PROCEDURE_PREFIX) {
+        (RoutineKind::Procedure, s)
+    } else {
+        return None;
+    };
+    let key = crate::sql::postgres::split_signature(sig.trim()).and_then(|(name, args)| {
+        let name = QualifiedName::parse(name).ok()?;
+        let args = crate::sql::postgres::parse_arguments(args).ok()?;
+        Some(RoutineKey::of(name, &args))
+    });
+    match key {
+        Some(key) if r.schema.routines.get(&key).is_some_and(|x| x.kind == kind) => {
+            Some(Some(GrantOn::Routine(key)))
+        }
+        _ => {
+            r.diags.push(
+                Diagnostic::new(
+                    k.span(),
+                    format!(
+                        "grants on {} `{}`, which the file does not define",
+                        kind.noun(),
+                        sig.trim()
+                    ),
+                )
+                .help(format!(
+                    "write its signature as under `{}s:`, `name(arg type, ...)`",
+                    kind.noun()
+                )),
+            );
+            Some(None)
+        }
+    }
+}
 
 pub(super) fn write_roles(schema: &Schema, _: &Writer) -> Option<Y> {
     (!schema.roles.is_empty())
@@ -120,6 +203,17 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
                         format!("grants on `{object}` to role `{role}`, which `roles:` does not list"),
                     )
                     .help(format!("add `{role}` to `roles:`: bellows states the privileges of the roles listed there (and leaves other roles' alone); the roles themselves are made outside bellows")),
+                );
+                continue;
+            }
+            if role.as_str() == PUBLIC_ROLE && matches!(on, GrantOn::Routine(_) | GrantOn::Type(_))
+            {
+                r.diags.push(
+                    Diagnostic::new(
+                        role_key.span(),
+                        format!("grants on `{object}` to public"),
+                    )
+                    .help("PUBLIC's EXECUTE on a function and USAGE on a type are PostgreSQL's defaults, which bellows leaves to the server: state the other roles' privileges"),
                 );
                 continue;
             }
@@ -344,15 +438,16 @@ pub(super) fn write_grants(schema: &Schema, _: &Writer) -> Option<Y> {
     enum Entry<'a> {
         Relation(&'a QualifiedName),
         Schema(&'a Ident),
+        Routine(&'a RoutineKey),
+        Type(&'a QualifiedName),
     }
     let mut by_object: BTreeMap<Entry, BTreeMap<&Ident, Vec<Y>>> = BTreeMap::new();
     for (g, privileges) in &schema.grants {
         let (entry, list) = match &g.on {
             GrantOn::Relation(q, k) => (Entry::Relation(q), privilege_list(*k, privileges)),
-            GrantOn::Schema(s) => (
-                Entry::Schema(s),
-                privilege_list(GrantObject::Schema, privileges),
-            ),
+            GrantOn::Schema(s) => (Entry::Schema(s), privilege_list(g.on.kind(), privileges)),
+            GrantOn::Routine(k) => (Entry::Routine(k), privilege_list(g.on.kind(), privileges)),
+            GrantOn::Type(q) => (Entry::Type(q), privilege_list(g.on.kind(), privileges)),
             // Written with the table's below.
             GrantOn::Column(q, _) => (Entry::Relation(q), Vec::new()),
         };
@@ -380,6 +475,8 @@ pub(super) fn write_grants(schema: &Schema, _: &Writer) -> Option<Y> {
             let name = match object {
                 Entry::Relation(q) => key(&q.to_yaml_key()),
                 Entry::Schema(s) => key(&format!("{SCHEMA_PREFIX}{s}")),
+                Entry::Routine(k) => key(&routine_key(schema, k)),
+                Entry::Type(q) => key(&format!("{TYPE_PREFIX}{}", q.to_yaml_key())),
             };
             (name, Y::FlowMap(roles))
         })
@@ -434,14 +531,14 @@ fn role_key(role: &Ident) -> String {
     }
 }
 
-/// `[all]` when every privilege of the kind is granted without the
-/// grant option, else each in PostgreSQL's order.
+/// `[all]` when every privilege of the kind (of several) is granted
+/// without the grant option, else each in PostgreSQL's order.
 fn privilege_list(on: GrantObject, privileges: &Privileges) -> Vec<Y> {
     let every = on
         .privileges()
         .iter()
         .all(|p| privileges.get(*p) == Some(&false));
-    if every && privileges.len() == on.privileges().len() {
+    if every && privileges.len() == on.privileges().len() && privileges.len() > 1 {
         return vec![text("all")];
     }
     on.privileges()

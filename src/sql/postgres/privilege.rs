@@ -11,6 +11,8 @@ fn grant_object(on: &GrantOn) -> String {
         GrantOn::Relation(q, k) => format!("{} {}", k.keyword(), qualified(q)),
         GrantOn::Column(q, _) => format!("TABLE {}", qualified(q)),
         GrantOn::Schema(s) => format!("SCHEMA {}", quote_ident(s.as_str())),
+        GrantOn::Routine(k) => format!("ROUTINE {}", super::routine_signature(k)),
+        GrantOn::Type(q) => format!("TYPE {}", qualified(q)),
     }
 }
 
