@@ -385,6 +385,28 @@ mod rule_tests {
     }
 
     #[test]
+    fn a_body_replaced_in_place_keeps_its_grants_without_a_step() {
+        let f = |body: &str| {
+            format!(
+                "{ROLES}functions:\n  f(a integer):\n    returns: integer\n    language: sql\n    body: {body}\ngrants:\n  function f(a integer): {{ reader: [execute] }}\n"
+            )
+        };
+        plans_to(
+            &f("SELECT 1"),
+            &f("SELECT 2"),
+            "
+            expand: replace function public.f(integer) in place (calls from then on, the old app's too, run the new definition)
+                SET LOCAL search_path = public
+                SET LOCAL check_function_bodies = off
+                CREATE OR REPLACE FUNCTION public.f(a integer)
+             RETURNS integer
+             LANGUAGE sql
+            AS $body$SELECT 2$body$
+            ",
+        );
+    }
+
+    #[test]
     fn a_view_made_in_place_of_a_table_gets_its_grants_again() {
         plans_to(
             &format!(
