@@ -1,9 +1,11 @@
-//! Privileges on relations and schemas, for the roles the target names. A grant is a
-//! catalog change that locks no table: made in expand (in the phase its
-//! object is made, for a view made again later), revoked in contract
-//! (the old app may still need it). A grant to a role the target does
-//! not name is left alone, and one on an object that goes (or is
-//! renamed: grants follow a rename) goes with it.
+//! Privileges on relations, their columns, schemas, routines and types,
+//! for the roles the target names. A grant is a catalog change that locks
+//! no table: made in expand (in the phase its object is made, for one
+//! made again later: a view, a column swapped for its retyped shadow, a
+//! function dropped and made, an enum rebuilt), revoked in contract (the
+//! old app may still need it). A grant to a role the target does not
+//! name is left alone, and one on an object that goes (or is renamed:
+//! grants follow a rename) goes with it.
 
 use std::collections::BTreeMap;
 
