@@ -146,14 +146,17 @@ impl<'a> Planner<'a> {
         let of_it = |c: &Column| c.ty.user_type().as_ref() == Some(name);
         let mut movers = Vec::new();
         let mut refused = Vec::new();
+        // Target columns already said, so none is said twice.
+        let mut said: std::collections::BTreeSet<(&QualifiedName, &Ident)> = Default::default();
         for (tq, t) in &cur.tables {
             for c in t.columns.iter().filter(|c| of_it(c)) {
                 let Some(nt) = tgt.tables.get(tq) else {
-                    if tgt
+                    let renamed = tgt
                         .tables
-                        .values()
-                        .any(|n| n.renamed_from.as_ref() == Some(tq))
-                    {
+                        .iter()
+                        .find(|(_, n)| n.renamed_from.as_ref() == Some(tq));
+                    if let Some((to, n)) = renamed {
+                        said.extend(n.columns.iter().filter(|c| of_it(c)).map(|c| (to, &c.name)));
                         refused.push(format!("table {tq} is renamed"));
                     }
                     continue;
@@ -166,25 +169,28 @@ impl<'a> Planner<'a> {
                         new: n,
                     }),
                     Some(n) if of_it(n) => {
+                        said.insert((tq, &n.name));
                         refused.push(format!("{} changes with it", col_name(tq, &c.name)))
                     }
-                    _ if nt
-                        .columns
-                        .iter()
-                        .any(|n| n.renamed_from.as_ref() == Some(&c.name)) =>
-                    {
-                        refused.push(format!("{} is renamed", col_name(tq, &c.name)))
+                    _ => {
+                        let renamed = nt
+                            .columns
+                            .iter()
+                            .find(|n| n.renamed_from.as_ref() == Some(&c.name));
+                        // Otherwise dropped, or retyped to another type: the
+                        // old type goes after it, as for any drop.
+                        if let Some(n) = renamed {
+                            said.insert((tq, &n.name));
+                            refused.push(format!("{} is renamed", col_name(tq, &c.name)));
+                        }
                     }
-                    // Dropped or retyped to another type: the old type
-                    // goes after it, as for any drop.
-                    _ => {}
                 }
             }
         }
         for (tq, t) in &tgt.tables {
             for n in t.columns.iter().filter(|c| of_it(c)) {
                 let moves = movers.iter().any(|m| m.table == tq && m.new.name == n.name);
-                if !moves && !refused.iter().any(|r| r.contains(&col_name(tq, &n.name))) {
+                if !moves && !said.contains(&(tq, &n.name)) {
                     refused.push(format!("{} is new or made of it", col_name(tq, &n.name)));
                 }
             }
