@@ -549,14 +549,14 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
         "totals: { public: [select] }",
         "schema reports: { bellows_dump_writer: [all] }",
         "function answer(n integer): { bellows_dump_reader: [execute] }",
-        "type lvl: { bellows_dump_writer: [usage] }",
+        // PUBLIC's USAGE, the default, revoked; its EXECUTE on answer
+        // is the default, said by saying nothing.
+        "type lvl: { bellows_dump_writer: [usage], public: [] }",
     ] {
         assert!(yaml.contains(want), "{want}: {yaml}");
     }
-    // `public`'s privileges are the server's, and so are PUBLIC's on
-    // functions and types (granted by default, revoked here).
+    // `public`'s privileges are the server's.
     assert!(!yaml.contains("schema public"), "{yaml}");
-    assert!(!yaml.contains("type lvl: { public"), "{yaml}");
     let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
     let opts = found.plan_options();
     let p = bellows::plan::plan(&found.schema, &back, &opts).expect("plans");
@@ -580,7 +580,8 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
         .replace(
             "bellows_dump_writer: [select, insert, update, delete with grant option]",
             "bellows_dump_writer: [select]",
-        );
+        )
+        .replace(", public: [] }", " }");
     let target = spec::read_str(Path::new("writer.yaml"), &only_writer).expect("reads");
     let p = bellows::plan::plan(&found.schema, &target, &opts).expect("plans");
     let steps: Vec<&str> = p.steps.iter().map(|s| s.description.as_str()).collect();
@@ -589,6 +590,13 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
         ["revoke insert, update, delete on public.orders from bellows_dump_writer"],
         "{only_writer}"
     );
+
+    // Said no more for PUBLIC, listed: its USAGE is given back.
+    let usage_back = yaml.replace(", public: [] }", " }");
+    let target = spec::read_str(Path::new("back.yaml"), &usage_back).expect("reads");
+    let p = bellows::plan::plan(&found.schema, &target, &opts).expect("plans");
+    let steps: Vec<&str> = p.steps.iter().map(|s| s.description.as_str()).collect();
+    assert_eq!(steps, ["grant usage on type public.lvl to public"]);
 
     let stranger = yaml.replace(
         "roles: [bellows_dump_reader, bellows_dump_writer, public]",

@@ -65,11 +65,11 @@ pub enum GrantOn {
     /// A schema of `schemas:` (not `public`, whose privileges are the
     /// server's).
     Schema(Ident),
-    /// A function or procedure (PUBLIC's EXECUTE, PostgreSQL's default
-    /// on one, is left to the server).
+    /// A function or procedure. PUBLIC holds EXECUTE on one unless
+    /// revoked: only PUBLIC without it is stated, as a grant of nothing.
     Routine(RoutineKey),
-    /// An enum, domain, range or composite type (PUBLIC's USAGE, the
-    /// default, is left to the server).
+    /// An enum, domain, range or composite type. PUBLIC holds USAGE on
+    /// one unless revoked, stated as for a routine.
     Type(QualifiedName),
 }
 
@@ -119,6 +119,24 @@ pub struct GrantKey {
 pub type Privileges = std::collections::BTreeMap<String, bool>;
 
 impl GrantKey {
+    /// What the grantee holds on a fresh object, before any GRANT or
+    /// REVOKE: PUBLIC's EXECUTE on a routine and USAGE on a type, nothing
+    /// otherwise. A schema states PUBLIC's privileges there only when
+    /// they differ from this (an empty set: revoked).
+    pub fn fresh(&self) -> Privileges {
+        match self.on.kind() {
+            GrantObject::Routine | GrantObject::Type if self.grantee.as_str() == PUBLIC_ROLE => {
+                self.on
+                    .kind()
+                    .privileges()
+                    .iter()
+                    .map(|p| (p.to_string(), false))
+                    .collect()
+            }
+            _ => Privileges::new(),
+        }
+    }
+
     /// `PUBLIC` or the quoted role, as GRANT and REVOKE take it.
     pub fn grantee_sql(&self) -> String {
         if self.grantee.as_str() == PUBLIC_ROLE {

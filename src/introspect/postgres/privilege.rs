@@ -1,8 +1,8 @@
 //! Privileges on the relations bellows manages (tables, views,
 //! materialized views, sequences), their columns, its schemas (not
-//! `public`), routines and types (not PUBLIC's, the default there), to
-//! others than their owner, from `aclexplode` of their ACLs; and the roles
-//! the server has, which a plan checks the file's against.
+//! `public`), routines and types, to others than their owner, from
+//! `aclexplode` of their ACLs (PUBLIC on a routine or type only where it
+//! lacks its default EXECUTE or USAGE); and the roles the server has, which a plan checks the file's against.
 
 use super::*;
 
@@ -67,6 +67,23 @@ const Q_GRANTS: &str = concat!(
        CROSS JOIN LATERAL aclexplode(t.typacl) a
       WHERE n.nspname = ANY($1) AND t.typacl IS NOT NULL AND t.typtype IN ('e', 'd', 'r', 'c')
         AND a.grantee <> t.typowner AND a.grantee <> 0 AND ",
+    not_extension_member!("pg_type", "t.oid"),
+    // PUBLIC without its default EXECUTE on a routine, USAGE on a type:
+    // a row with no privilege.
+    " UNION ALL
+     SELECT n.nspname::text, p.proname::text, 'F', '', '', false,
+            pg_get_function_identity_arguments(p.oid)
+       FROM pg_proc p
+       JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = ANY($1) AND p.proacl IS NOT NULL
+        AND NOT EXISTS (SELECT FROM aclexplode(p.proacl) a WHERE a.grantee = 0) AND ",
+    not_extension_member!("pg_proc", "p.oid"),
+    " UNION ALL
+     SELECT n.nspname::text, t.typname::text, 'T', '', '', false, NULL
+       FROM pg_type t
+       JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = ANY($1) AND t.typacl IS NOT NULL AND t.typtype IN ('e', 'd', 'r', 'c')
+        AND NOT EXISTS (SELECT FROM aclexplode(t.typacl) a WHERE a.grantee = 0) AND ",
     not_extension_member!("pg_type", "t.oid"),
     " ORDER BY 1, 2, 3, 7, 4, 5"
 );
@@ -139,17 +156,24 @@ impl Reader {
                 ident(grantee, "role")?
             };
             let privilege: String = get(&row, 4, W)?;
+            let key = GrantKey { on, grantee };
+            if privilege.is_empty() {
+                // PUBLIC without its default on a routine or type.
+                self.out.schema.roles.insert(key.grantee.clone());
+                self.out.schema.grants.entry(key).or_default();
+                continue;
+            }
             // A privilege this version does not model (MAINTAIN, new in
             // PostgreSQL 17) is left alone.
-            if !on.kind().privileges().contains(&privilege.as_str()) {
+            if !key.on.kind().privileges().contains(&privilege.as_str()) {
                 continue;
             }
             let grantable: bool = get(&row, 5, W)?;
-            self.out.schema.roles.insert(grantee.clone());
+            self.out.schema.roles.insert(key.grantee.clone());
             self.out
                 .schema
                 .grants
-                .entry(GrantKey { on, grantee })
+                .entry(key)
                 .or_default()
                 .insert(privilege, grantable);
         }

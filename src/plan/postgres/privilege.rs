@@ -41,7 +41,7 @@ impl Kind for Grants {
             GrantOn::Schema(_) | GrantOn::Routine(_) | GrantOn::Type(_) => None,
         }
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_else(|| g.fresh());
         p.change_grants(g, &live, new);
     }
 
@@ -49,7 +49,7 @@ impl Kind for Grants {
         if !p.tgt.roles.contains(&g.grantee) || !p.object_stays(g) {
             return;
         }
-        p.change_grants(g, old, &Privileges::new());
+        p.change_grants(g, old, &g.fresh());
     }
 
     fn altered<'a>(
@@ -74,7 +74,7 @@ impl Kind for Grants {
                 || p.column_swapped(g)
                 || made_again(&g.on).is_some_and(|r| !p.makers_of(&r).is_empty());
             if cur.grants.get(g) == Some(privileges) && anew {
-                p.change_grants(g, &Privileges::new(), privileges);
+                p.change_grants(g, &g.fresh(), privileges);
             }
         }
         let Some(known) = p.server_roles else {
@@ -108,6 +108,7 @@ impl Planner<'_> {
         // What a swapped column held goes with it: its shadow starts bare.
         let none = Privileges::new();
         let old = if self.column_swapped(g) { &none } else { old };
+        let made = self.grant_object_made(g);
         let names = |f: &dyn Fn(&str, bool) -> bool, from: &Privileges| -> Vec<&'static str> {
             g.on.kind()
                 .privileges()
@@ -170,14 +171,43 @@ impl Planner<'_> {
                 said.push(format!("the grant option for {}", lower(&option_revoked)));
             }
             let what = format!("revoke {} on {} from {}", said.join("; "), g.on, g.grantee);
-            let mut step = new_step(ObjectKind::Grant, id, Action::Drop, Phase::Contract, what)
+            // From an object this plan makes, at once: no app has used it
+            // yet (PUBLIC's EXECUTE on a new function, say).
+            let (phase, made) = if made {
+                (phase, true)
+            } else {
+                (Phase::Contract, false)
+            };
+            let mut step = new_step(ObjectKind::Grant, id, Action::Drop, phase, what)
                 .sql_all(sql)
                 .requires_all(r);
-            if !revoked.is_empty() {
+            if !revoked.is_empty() && !made {
                 step = step.hazard(
                     HazardKind::OldAppVisible,
                     format!("{} can no longer {} {}", g.grantee, lower(&revoked), g.on),
                 );
+            }
+            if step.phase != Phase::Contract {
+                // Before contract, abort gives back what was taken.
+                let (with_option, plain): (Vec<&str>, Vec<&str>) =
+                    revoked.iter().partition(|p| old.get(**p) == Some(&true));
+                let with_option: Vec<&str> =
+                    with_option.into_iter().chain(option_revoked).collect();
+                let mut undo = Vec::new();
+                if !plain.is_empty() {
+                    undo.push(grant_sql(g, &plain, false));
+                }
+                if !with_option.is_empty() {
+                    undo.push(grant_sql(g, &with_option, true));
+                }
+                step = step.undo_with(vec![
+                    undo_step(
+                        ObjectKind::Grant,
+                        format!("{}:{}", g.on, g.grantee),
+                        format!("give back what was revoked on {} from {}", g.on, g.grantee),
+                    )
+                    .sql_all(undo),
+                ]);
             }
             self.push(step);
         }
@@ -202,6 +232,42 @@ impl Planner<'_> {
     /// shadow.
     fn column_swapped(&self, g: &GrantKey) -> bool {
         matches!(&g.on, GrantOn::Column(q, c) if self.swapped.contains_key(&(q.clone(), c.clone())))
+    }
+
+    /// Whether this plan makes the object of `g` (anew, or again under its
+    /// name), so that it starts with what a fresh object holds.
+    fn grant_object_made(&self, g: &GrantKey) -> bool {
+        let live = match &g.on {
+            GrantOn::Relation(q, GrantObject::Sequence) => self.cur.sequences.contains_key(q),
+            GrantOn::Relation(q, _) => {
+                (self.cur.tables.contains_key(q)
+                    || self.cur.views.contains_key(q)
+                    || self.renamed_from_live(q).is_some())
+                    && !self.made_anew(q)
+            }
+            GrantOn::Column(q, c) => {
+                let table = self.renamed_from_live(q).unwrap_or(q);
+                let from = self
+                    .tgt
+                    .tables
+                    .get(q)
+                    .and_then(|t| t.column(c.as_str()))
+                    .and_then(|t| t.renamed_from.as_ref());
+                self.cur.tables.get(table).is_some_and(|t| {
+                    t.column(c.as_str()).is_some()
+                        || from.is_some_and(|f| t.column(f.as_str()).is_some())
+                }) && !self.column_swapped(g)
+            }
+            GrantOn::Schema(s) => self.cur.schemas.contains(s),
+            GrantOn::Routine(k) => {
+                self.cur.routines.contains_key(k)
+                    && self.makers_of(&Resource::Function(k.clone())).is_empty()
+            }
+            GrantOn::Type(q) => {
+                self.cur.has_type(q) && self.makers_of(&Resource::Type(q.clone())).is_empty()
+            }
+        };
+        !live
     }
 
     /// Whether the object of live grant `g` is in the target under the
@@ -404,6 +470,71 @@ mod rule_tests {
              RETURNS integer
              LANGUAGE sql
             AS $body$SELECT 2$body$
+            ",
+        );
+    }
+
+    #[test]
+    fn public_loses_execute_and_usage_in_contract_and_from_a_new_function_at_once() {
+        let f = |name: &str, public: &str| {
+            format!(
+                "roles: [public]\nenums: {{ mood: [a] }}\nfunctions:\n  {name}():\n    returns: integer\n    language: sql\n    body: SELECT 1\ngrants:\n{public}"
+            )
+        };
+        plans_to(
+            &f("f", ""),
+            &f(
+                "g",
+                "  function g(): { public: [] }\n  type mood: { public: [] }\n",
+            ),
+            "
+            expand: create function public.g()
+                SET LOCAL search_path = public
+                SET LOCAL check_function_bodies = off
+                CREATE FUNCTION public.g()
+             RETURNS integer
+             LANGUAGE sql
+            AS $body$SELECT 1$body$
+            expand: revoke execute on routine public.g() from public
+                REVOKE EXECUTE ON ROUTINE public.g() FROM PUBLIC
+            contract: revoke usage on type public.mood from public
+                REVOKE USAGE ON TYPE public.mood FROM PUBLIC
+            contract: drop function public.f()
+                DROP FUNCTION public.f()
+            ",
+        );
+        // Said no more: PUBLIC gets its default back, in expand.
+        plans_to(
+            &f("g", "  function g(): { public: [] }\n"),
+            &f("g", ""),
+            "
+            expand: grant execute on routine public.g() to public
+                GRANT EXECUTE ON ROUTINE public.g() TO PUBLIC
+            ",
+        );
+    }
+
+    #[test]
+    fn a_function_made_again_loses_publics_execute_again() {
+        let f = |returns: &str| {
+            format!(
+                "roles: [public]\nfunctions:\n  f():\n    returns: {returns}\n    language: sql\n    body: SELECT 1\ngrants:\n  function f(): {{ public: [] }}\n"
+            )
+        };
+        plans_to(
+            &f("integer"),
+            &f("bigint"),
+            "
+            contract: drop and make again function public.f(): its result changes from integer to bigint, which CREATE OR REPLACE cannot do
+                SET LOCAL search_path = public
+                SET LOCAL check_function_bodies = off
+                DROP FUNCTION public.f()
+                CREATE FUNCTION public.f()
+             RETURNS bigint
+             LANGUAGE sql
+            AS $body$SELECT 1$body$
+            contract: revoke execute on routine public.f() from public
+                REVOKE EXECUTE ON ROUTINE public.f() FROM PUBLIC
             ",
         );
     }

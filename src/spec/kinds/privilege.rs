@@ -206,20 +206,10 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
                 );
                 continue;
             }
-            if role.as_str() == PUBLIC_ROLE && matches!(on, GrantOn::Routine(_) | GrantOn::Type(_))
-            {
-                r.diags.push(
-                    Diagnostic::new(
-                        role_key.span(),
-                        format!("grants on `{object}` to public"),
-                    )
-                    .help("PUBLIC's EXECUTE on a function and USAGE on a type are PostgreSQL's defaults, which bellows leaves to the server: state the other roles' privileges"),
-                );
-                continue;
-            }
             let Checked::Valid(privileges) = privileges else {
                 continue;
             };
+            let public = role.as_str() == PUBLIC_ROLE;
             let mut set = Privileges::new();
             let mut by_column: BTreeMap<Ident, Privileges> = BTreeMap::new();
             for p in &privileges {
@@ -230,6 +220,13 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
                 let Some((names, grantable)) = privilege(r, p, on.kind(), object) else {
                     continue;
                 };
+                if public && grantable {
+                    r.diags.push(
+                        Diagnostic::new(p.span(), format!("a grant option on `{object}` to public"))
+                            .help("PostgreSQL gives grant options to roles only: drop `with grant option`"),
+                    );
+                    continue;
+                }
                 for name in names {
                     if set.insert(name.to_string(), grantable).is_some() {
                         err(
@@ -243,11 +240,15 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
                     }
                 }
             }
-            if !set.is_empty() {
-                let key = GrantKey {
-                    on: on.clone(),
-                    grantee: role.clone(),
-                };
+            let key = GrantKey {
+                on: on.clone(),
+                grantee: role.clone(),
+            };
+            // PUBLIC's EXECUTE on a routine and USAGE on a type are the
+            // server's default, stated by saying nothing; `public: []`
+            // there revokes them.
+            let fresh = key.fresh();
+            if fresh.is_empty() && !set.is_empty() || !fresh.is_empty() && set != fresh {
                 r.schema.grants.insert(key, set);
             }
             if let Some(table) = on.relation() {
@@ -358,6 +359,16 @@ fn column_privileges(
     let Some((names, grantable)) = privilege(r, entry, GrantObject::Column, &object) else {
         return;
     };
+    if grantable && role.as_str() == PUBLIC_ROLE {
+        r.diags.push(
+            Diagnostic::new(
+                entry.span(),
+                format!("a grant option on `{object}` to public"),
+            )
+            .help("PostgreSQL gives grant options to roles only: drop `with grant option`"),
+        );
+        return;
+    }
     for l in columns {
         let Some(c) = ident(r.diags, &l, "column") else {
             continue;
