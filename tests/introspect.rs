@@ -607,6 +607,80 @@ async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
     assert!(e.to_string().contains("bellows_no_such_role"), "{e}");
 }
 
+/// Default privileges, for every schema and for one, of tables,
+/// sequences, functions, types and schemas, with PUBLIC's EXECUTE on
+/// functions revoked, are read and dumped (not the owner's own), read
+/// back and plan to nothing; and a file that says fewer revokes the rest for the roles it lists.
+#[tokio::test]
+async fn default_privileges_dump_and_plan_to_nothing() {
+    let db = TestDb::new().await;
+    for r in ["bellows_defacl_owner", "bellows_defacl_reader"] {
+        db.exec(&format!(
+            "DO $$ BEGIN CREATE ROLE {r}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        ))
+        .await;
+    }
+    db.exec(
+        "CREATE SCHEMA reports;
+         CREATE TABLE reports.daily (id bigint);
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner GRANT SELECT, UPDATE ON TABLES TO bellows_defacl_reader;
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner GRANT USAGE ON SEQUENCES TO bellows_defacl_reader WITH GRANT OPTION;
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner GRANT USAGE ON TYPES TO bellows_defacl_reader;
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner GRANT USAGE ON SCHEMAS TO bellows_defacl_reader;
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner IN SCHEMA reports GRANT INSERT ON TABLES TO bellows_defacl_reader;
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner IN SCHEMA reports GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+         CREATE SCHEMA elsewhere;
+         ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner IN SCHEMA elsewhere GRANT SELECT ON TABLES TO bellows_defacl_reader;",
+    )
+    .await;
+    let found = round_trip(&db, "default privileges").await;
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    let want = "default_privileges:
+  for role bellows_defacl_owner:
+    tables: { bellows_defacl_reader: [select, update] }
+    sequences: { bellows_defacl_reader: [usage with grant option] }
+    functions: { public: [] }
+    types: { bellows_defacl_reader: [usage] }
+    schemas: { bellows_defacl_reader: [usage] }
+  for role bellows_defacl_owner in schema elsewhere:
+    tables: { bellows_defacl_reader: [select] }
+  for role bellows_defacl_owner in schema reports:
+    tables: { bellows_defacl_reader: [insert] }
+    functions: { public: [execute] }
+";
+    assert!(yaml.contains(want), "{yaml}");
+    assert!(
+        yaml.contains("roles: [bellows_defacl_reader, public]"),
+        "{yaml}"
+    );
+    let opts = found.plan_options();
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &opts).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+
+    // Said no more for the roles listed: revoked, PUBLIC's EXECUTE given
+    // back.
+    let fewer = yaml
+        .replace("    types: { bellows_defacl_reader: [usage] }\n", "")
+        .replace("    functions: { public: [] }\n", "");
+    let target = spec::read_str(Path::new("fewer.yaml"), &fewer).expect("reads");
+    let p = bellows::plan::plan(&found.schema, &target, &opts).expect("plans");
+    let steps: Vec<&str> = p
+        .steps
+        .iter()
+        .flat_map(|s| s.statements.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner GRANT EXECUTE ON FUNCTIONS TO PUBLIC",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE bellows_defacl_owner REVOKE USAGE ON TYPES FROM bellows_defacl_reader",
+        ],
+        "{fewer}"
+    );
+}
+
 /// Comments on the kinds whose model has no place for one (schemas,
 /// enums, range types, domains, collations, sequences, indexes of tables
 /// and materialized views, every kind of table constraint) are read,

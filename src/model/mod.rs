@@ -33,6 +33,7 @@ mod column;
 mod comment;
 mod composite_type;
 mod constraint;
+mod default_privilege;
 mod domain;
 mod enum_type;
 mod extension;
@@ -61,6 +62,7 @@ pub use composite_type::{Attribute, CompositeType};
 pub use constraint::{
     Check, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, NotValid, PrimaryKey, Unique,
 };
+pub use default_privilege::{DefaultGrantKey, DefaultObjects};
 pub use domain::Domain;
 pub use enum_type::EnumType;
 pub use extension::Extension;
@@ -124,6 +126,8 @@ pub struct Schema {
     pub roles: BTreeSet<Ident>,
     /// Privileges on its relations, by object and grantee.
     pub grants: BTreeMap<GrantKey, Privileges>,
+    /// Default privileges, by owner, schema, kind of object and grantee.
+    pub default_grants: BTreeMap<DefaultGrantKey, Privileges>,
     /// Comments on objects whose model has no place for one.
     pub comments: Comments,
 }
@@ -150,6 +154,7 @@ impl std::hash::Hash for Schema {
             policies,
             roles,
             grants,
+            default_grants,
             comments,
         } = self;
         schemas.hash(state);
@@ -192,6 +197,9 @@ impl std::hash::Hash for Schema {
         }
         if !comments.is_empty() {
             comments.hash(state);
+        }
+        if !default_grants.is_empty() {
+            default_grants.hash(state);
         }
     }
 }

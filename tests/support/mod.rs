@@ -331,7 +331,14 @@ pub async fn fixture_db(
 pub async fn ensure_roles(db: &TestDb, schemas: &[&bellows::model::Schema]) {
     let roles: std::collections::BTreeSet<&str> = schemas
         .iter()
-        .flat_map(|s| s.roles.iter().map(|r| r.as_str()))
+        .flat_map(|s| {
+            // The roles the file names, and those whose new objects its
+            // default privileges are for.
+            s.roles
+                .iter()
+                .chain(s.default_grants.keys().map(|k| &k.owner))
+                .map(|r| r.as_str())
+        })
         .filter(|r| *r != bellows::model::PUBLIC_ROLE)
         .collect();
     for r in roles {

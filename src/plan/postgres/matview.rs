@@ -126,6 +126,7 @@ impl Planner<'_> {
                 comment_literal(Some(c))
             ));
         }
+        change.extend(self.take_back_defaults(name));
         if let Some(f) = &o.facts {
             change.extend(ownership(name, n, f));
         }

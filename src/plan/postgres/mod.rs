@@ -11,6 +11,7 @@ mod composite_type;
 pub use column::binary_coercible;
 pub use lock_level::LockLevel;
 mod constraint;
+mod default_privilege;
 mod domain;
 mod enum_rebuild;
 mod enum_type;

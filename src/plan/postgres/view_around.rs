@@ -177,6 +177,7 @@ impl Planner<'_> {
                     }));
             }
             around.creates.extend(create_view(&n, v, false));
+            around.creates.extend(self.take_back_defaults(&n));
             if v.is_materialized() {
                 around.filled.push(n.to_string());
             }

@@ -14,6 +14,7 @@ use crate::model::Schema;
 
 mod collation;
 mod composite_type;
+mod default_privilege;
 mod domain;
 mod enum_type;
 mod extension;
@@ -113,4 +114,9 @@ kinds! {
     /// ...] }` (`select`, `insert`, ..., `all`; `with grant option` after
     /// one).
     grants: OrderedMap<Checked<privilege::GrantsSpec>> => privilege::read_grants, privilege::write_grants;
+    /// Default privileges: `for role owner` (objects the role makes in
+    /// every schema) or `for role owner in schema name`, to each kind of
+    /// object (`tables`, `sequences`, `functions`, `types`, `schemas`) to
+    /// `{ role: [privilege, ...] }`, as under `grants`.
+    default_privileges: OrderedMap<Checked<default_privilege::DefaultPrivilegesSpec>> => default_privilege::read, default_privilege::write;
 }

@@ -399,7 +399,7 @@ fn column_privileges(
 
 /// `select`, `insert with grant option`, `all`: the privileges one entry
 /// names, and whether they may be granted on.
-fn privilege(
+pub(super) fn privilege(
     r: &mut Reader,
     l: &Located<String>,
     on: GrantObject,
@@ -534,7 +534,7 @@ fn column_lists(schema: &Schema, table: &QualifiedName, grantee: &Ident) -> Vec<
 }
 
 /// A grantee as a YAML key.
-fn role_key(role: &Ident) -> String {
+pub(super) fn role_key(role: &Ident) -> String {
     if role.as_str() == PUBLIC_ROLE {
         PUBLIC_ROLE.to_string()
     } else {
@@ -544,7 +544,7 @@ fn role_key(role: &Ident) -> String {
 
 /// `[all]` when every privilege of the kind (of several) is granted
 /// without the grant option, else each in PostgreSQL's order.
-fn privilege_list(on: GrantObject, privileges: &Privileges) -> Vec<Y> {
+pub(super) fn privilege_list(on: GrantObject, privileges: &Privileges) -> Vec<Y> {
     let every = on
         .privileges()
         .iter()

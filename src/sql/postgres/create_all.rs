@@ -9,7 +9,7 @@ use super::*;
 /// bodies, tables with their own constraints, sequence ownership,
 /// indexes, foreign keys, comments, functions with SQL-standard bodies,
 /// views (each after the views it names), triggers, policies, grants and
-/// the comments kept apart from their objects.
+/// the comments kept apart from their objects; last, default privileges.
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for s in &schema.schemas {
@@ -182,19 +182,64 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         out.extend(row_security(table, RowSecurity::default(), *flags));
     }
     for (g, privileges) in &schema.grants {
-        for grantable in [false, true] {
-            let names: Vec<&str> = privileges
-                .iter()
-                .filter(|(_, o)| **o == grantable)
-                .map(|(p, _)| p.as_str())
-                .collect();
-            if !names.is_empty() {
-                out.push(grant_sql(g, &names, grantable));
-            }
-        }
+        out.extend(from_fresh(
+            &g.fresh(),
+            privileges,
+            |names, grantable, revoke| {
+                if revoke {
+                    revoke_sql(g, names, false)
+                } else {
+                    grant_sql(g, names, grantable)
+                }
+            },
+        ));
     }
     for (on, c) in &schema.comments {
         out.push(comment_sql(on, Some(c)));
+    }
+    // Last, so that they give the objects above nothing.
+    for (k, privileges) in &schema.default_grants {
+        out.extend(from_fresh(
+            &k.fresh(),
+            privileges,
+            |names, grantable, revoke| {
+                if revoke {
+                    default_revoke_sql(k, names, false)
+                } else {
+                    default_grant_sql(k, names, grantable)
+                }
+            },
+        ));
+    }
+    out
+}
+
+/// From what a grantee holds with nothing said (`fresh`) to
+/// `privileges`: the statements `sql(names, grantable, revoke)` makes,
+/// revokes of what `fresh` holds beyond them, then grants.
+fn from_fresh(
+    fresh: &Privileges,
+    privileges: &Privileges,
+    sql: impl Fn(&[&str], bool, bool) -> String,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let revoked: Vec<&str> = fresh
+        .keys()
+        .filter(|p| !privileges.contains_key(*p))
+        .map(String::as_str)
+        .collect();
+    if !revoked.is_empty() {
+        out.push(sql(&revoked, false, true));
+    }
+    for grantable in [false, true] {
+        let names: Vec<&str> = privileges
+            .iter()
+            .filter(|(p, o)| **o == grantable && fresh.get(*p) != Some(o))
+            .map(|(p, _)| p.as_str())
+            .collect();
+        if !names.is_empty() {
+            out.push(sql(&names, grantable, false));
+        }
     }
     out
 }

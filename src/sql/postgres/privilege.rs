@@ -2,7 +2,7 @@
 //! its own.
 
 use super::qualified;
-use crate::model::{CommentOn, GrantKey, GrantOn};
+use crate::model::{CommentOn, DefaultGrantKey, GrantKey, GrantOn, PUBLIC_ROLE};
 use crate::sql::{quote_ident, quote_literal};
 
 /// `TABLE | SEQUENCE | SCHEMA object`, as GRANT and REVOKE name it.
@@ -37,6 +37,54 @@ pub fn revoke_sql(g: &GrantKey, privileges: &[&str], option_only: bool) -> Strin
         privilege_list(&g.on, privileges),
         grant_object(&g.on),
         g.grantee_sql()
+    )
+}
+
+/// `ALTER DEFAULT PRIVILEGES FOR ROLE owner [IN SCHEMA s]`.
+fn default_privileges_for(k: &DefaultGrantKey) -> String {
+    let mut s = format!(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {}",
+        quote_ident(k.owner.as_str())
+    );
+    if let Some(schema) = &k.schema {
+        s.push_str(" IN SCHEMA ");
+        s.push_str(&quote_ident(schema.as_str()));
+    }
+    s
+}
+
+/// `PUBLIC` or the quoted role.
+fn default_grantee(k: &DefaultGrantKey) -> String {
+    if k.grantee.as_str() == PUBLIC_ROLE {
+        "PUBLIC".into()
+    } else {
+        quote_ident(k.grantee.as_str())
+    }
+}
+
+/// `ALTER DEFAULT PRIVILEGES FOR ROLE owner [IN SCHEMA s] GRANT privilege,
+/// ... ON TABLES | ... TO grantee [WITH GRANT OPTION]`.
+pub fn default_grant_sql(k: &DefaultGrantKey, privileges: &[&str], grantable: bool) -> String {
+    format!(
+        "{} GRANT {} ON {} TO {}{}",
+        default_privileges_for(k),
+        privileges.join(", "),
+        k.objects.word().to_uppercase(),
+        default_grantee(k),
+        if grantable { " WITH GRANT OPTION" } else { "" }
+    )
+}
+
+/// `ALTER DEFAULT PRIVILEGES ... REVOKE [GRANT OPTION FOR] privilege, ...
+/// ON TABLES | ... FROM grantee`.
+pub fn default_revoke_sql(k: &DefaultGrantKey, privileges: &[&str], option_only: bool) -> String {
+    format!(
+        "{} REVOKE {}{} ON {} FROM {}",
+        default_privileges_for(k),
+        if option_only { "GRANT OPTION FOR " } else { "" },
+        privileges.join(", "),
+        k.objects.word().to_uppercase(),
+        default_grantee(k),
     )
 }
 

@@ -7,7 +7,7 @@
 //! name is left alone, and one on an object that goes (or is renamed:
 //! grants follow a rename) goes with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::kind::{Kind, objects};
 use super::*;
@@ -23,6 +23,9 @@ impl Kind for Grants {
     }
 
     fn added<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, new: &'a Privileges) {
+        if p.reset_by_defaults(g) {
+            return;
+        }
         // Under the name the object is renamed from, the live grants: they
         // followed the rename.
         let live = match &g.on {
@@ -46,7 +49,7 @@ impl Kind for Grants {
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, old: &'a Privileges) {
-        if !p.tgt.roles.contains(&g.grantee) || !p.object_stays(g) {
+        if !p.tgt.roles.contains(&g.grantee) || !p.object_stays(g) || p.reset_by_defaults(g) {
             return;
         }
         p.change_grants(g, old, &g.fresh());
@@ -59,7 +62,9 @@ impl Kind for Grants {
         old: &'a Privileges,
         new: &'a Privileges,
     ) {
-        p.change_grants(g, old, new);
+        if !p.reset_by_defaults(g) {
+            p.change_grants(g, old, new);
+        }
     }
 
     /// An object made anew under a live one's name (a view in place of
@@ -68,8 +73,12 @@ impl Kind for Grants {
     /// a role the target names must exist on the server the plan is for:
     /// GRANT to another would fail halfway.
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
+        p.reset_made_objects();
         let (cur, tgt) = (p.cur, p.tgt);
         for (g, privileges) in &tgt.grants {
+            if p.reset_by_defaults(g) {
+                continue;
+            }
             let anew = g.on.relation().is_some_and(|q| p.made_anew(q))
                 || p.column_swapped(g)
                 || made_again(&g.on).is_some_and(|r| !p.makers_of(&r).is_empty());
@@ -80,12 +89,18 @@ impl Kind for Grants {
         let Some(known) = p.server_roles else {
             return;
         };
+        // The roles the file names, and the owners of its default
+        // privileges.
+        let owners = p.tgt.default_grants.keys().map(|k| &k.owner);
         let missing: Vec<&str> = p
             .tgt
             .roles
             .iter()
+            .chain(owners)
             .filter(|r| r.as_str() != PUBLIC_ROLE && !known.contains(*r))
             .map(Ident::as_str)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
         if !missing.is_empty() {
             p.error(PlanError::Unsupported {
@@ -94,7 +109,7 @@ impl Kind for Grants {
                     "granting privileges to role(s) {} that the server does not have",
                     missing.join(", ")
                 ),
-                hint: "create the roles first (bellows does not manage roles), or take them out of `roles:`".into(),
+                hint: "create the roles first (bellows does not manage roles), or take them out of `roles:` and `default_privileges:`".into(),
             });
         }
     }
@@ -109,18 +124,12 @@ impl Planner<'_> {
         let none = Privileges::new();
         let old = if self.column_swapped(g) { &none } else { old };
         let made = self.grant_object_made(g);
-        let names = |f: &dyn Fn(&str, bool) -> bool, from: &Privileges| -> Vec<&'static str> {
-            g.on.kind()
-                .privileges()
-                .iter()
-                .copied()
-                .filter(|p| from.get(*p).is_some_and(|o| f(p, *o)))
-                .collect()
-        };
-        let plain = names(&|p, o| !o && !old.contains_key(p), new);
-        let with_option = names(&|p, o| o && old.get(p) != Some(&true), new);
-        let revoked = names(&|p, _| !new.contains_key(p), old);
-        let option_revoked = names(&|p, o| o && new.get(p) == Some(&false), old);
+        let Change {
+            plain,
+            with_option,
+            revoked,
+            option_revoked,
+        } = Change::between(g.on.kind(), old, new);
         let (r, phase) = self.grant_object(g);
         let id = format!("{}:{}", g.on, g.grantee);
         if !plain.is_empty() || !with_option.is_empty() {
@@ -236,7 +245,7 @@ impl Planner<'_> {
 
     /// Whether this plan makes the object of `g` (anew, or again under its
     /// name), so that it starts with what a fresh object holds.
-    fn grant_object_made(&self, g: &GrantKey) -> bool {
+    pub(super) fn grant_object_made(&self, g: &GrantKey) -> bool {
         let live = match &g.on {
             GrantOn::Relation(q, GrantObject::Sequence) => self.cur.sequences.contains_key(q),
             GrantOn::Relation(q, _) => {
@@ -291,7 +300,7 @@ impl Planner<'_> {
 
     /// The object of `g` as a resource, and the phase it is (re)made in
     /// by this plan (expand when it is not).
-    fn grant_object(&mut self, g: &GrantKey) -> (Option<Resource>, Phase) {
+    pub(super) fn grant_object(&mut self, g: &GrantKey) -> (Option<Resource>, Phase) {
         // A routine or type the plan makes (again: a function dropped and
         // made, an enum rebuilt) is granted after the making, ordered by
         // its `Made` marker (its own resource is also the drop's).
@@ -332,8 +341,39 @@ fn made_again(on: &GrantOn) -> Option<Resource> {
     }
 }
 
+/// What changes from one set of privileges to another, each list in
+/// PostgreSQL's order.
+pub(super) struct Change {
+    /// Granted, without the grant option.
+    pub plain: Vec<&'static str>,
+    /// Granted with the grant option (held before without it, or not).
+    pub with_option: Vec<&'static str>,
+    /// Revoked.
+    pub revoked: Vec<&'static str>,
+    /// Kept, but no longer with the grant option.
+    pub option_revoked: Vec<&'static str>,
+}
+
+impl Change {
+    pub(super) fn between(kind: GrantObject, old: &Privileges, new: &Privileges) -> Change {
+        let names = |f: &dyn Fn(&str, bool) -> bool, from: &Privileges| -> Vec<&'static str> {
+            kind.privileges()
+                .iter()
+                .copied()
+                .filter(|p| from.get(*p).is_some_and(|o| f(p, *o)))
+                .collect()
+        };
+        Change {
+            plain: names(&|p, o| !o && !old.contains_key(p), new),
+            with_option: names(&|p, o| o && old.get(p) != Some(&true), new),
+            revoked: names(&|p, _| !new.contains_key(p), old),
+            option_revoked: names(&|p, o| o && new.get(p) == Some(&false), old),
+        }
+    }
+}
+
 /// `select, insert`.
-fn lower(privileges: &[&str]) -> String {
+pub(super) fn lower(privileges: &[&str]) -> String {
     privileges
         .iter()
         .map(|p| p.to_lowercase())
@@ -342,242 +382,4 @@ fn lower(privileges: &[&str]) -> String {
 }
 
 #[cfg(test)]
-mod rule_tests {
-    use crate::testing::{plans_to, schema};
-
-    const ROLES: &str = "roles: [reader, writer]\n";
-
-    #[test]
-    fn grants_go_in_expand_revokes_in_contract_one_statement_per_grantee() {
-        let t = "tables:\n  t: { columns: { id: { type: bigint } } }\n";
-        plans_to(
-            &format!("{ROLES}{t}grants:\n  t: {{ reader: [select, update] }}\n"),
-            &format!("{ROLES}{t}grants:\n  t: {{ reader: [select, insert with grant option], writer: [all] }}\n"),
-            "
-            expand: grant insert with grant option on public.t to reader
-                GRANT INSERT ON TABLE public.t TO reader WITH GRANT OPTION
-            expand: grant select, insert, update, delete, truncate, references, trigger on public.t to writer
-                GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE public.t TO writer
-            contract: revoke update on public.t from reader
-                REVOKE UPDATE ON TABLE public.t FROM reader
-            ",
-        );
-    }
-
-    #[test]
-    fn a_new_schema_gets_its_grants_once_made_and_a_dropped_one_loses_them_with_it() {
-        plans_to(
-            &format!("{ROLES}schemas: [old]\ngrants:\n  schema old: {{ reader: [usage] }}\n"),
-            &format!(
-                "{ROLES}schemas: [app]\ngrants:\n  schema app: {{ reader: [usage], writer: [all] }}\n"
-            ),
-            "
-            expand: create schema app
-                CREATE SCHEMA IF NOT EXISTS app
-            expand: grant usage on schema app to reader
-                GRANT USAGE ON SCHEMA app TO reader
-            expand: grant usage, create on schema app to writer
-                GRANT USAGE, CREATE ON SCHEMA app TO writer
-            contract: drop schema old
-                DROP SCHEMA old
-            ",
-        );
-    }
-
-    #[test]
-    fn column_privileges_are_granted_per_column_and_again_on_a_swapped_column() {
-        let t = |ty: &str, grants: &str| {
-            format!(
-                "{ROLES}tables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      a: {{ type: {ty} }}\n      b: {{ type: text }}\n    primary_key: [id]\ngrants:\n  t: {{ {grants} }}\n"
-            )
-        };
-        plans_to(
-            &t("integer", "reader: [\"update (a)\"], writer: [\"select (a, b)\"]"),
-            &t(
-                "bigint",
-                "reader: [\"update (a)\", \"select (b) with grant option\"], writer: [\"select (b)\"]",
-            ),
-            "
-            expand: add column public.t.a_bellows_new for changing the type of public.t.a from integer to bigint
-                ALTER TABLE public.t ADD COLUMN a_bellows_new bigint
-            expand: keep public.t.a_bellows_new in sync while old and new app versions write
-                CREATE OR REPLACE FUNCTION public.t_a_bellows_new_bellows_sync() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN IF TG_OP = 'INSERT' OR NEW.a IS DISTINCT FROM OLD.a OR NEW.a_bellows_new IS NULL THEN SELECT (a::bigint) INTO NEW.a_bellows_new FROM (SELECT NEW.*) AS bellows_row; END IF; RETURN NEW; END $bellows$
-                CREATE TRIGGER t_a_bellows_new_bellows_sync BEFORE INSERT OR UPDATE OF a ON public.t FOR EACH ROW EXECUTE FUNCTION public.t_a_bellows_new_bellows_sync()
-            expand: grant select with grant option on public.t.b to reader
-                GRANT SELECT (b) ON TABLE public.t TO reader WITH GRANT OPTION
-            migrate: backfill public.t.a_bellows_new = a::bigint, in batches by primary key (id)
-                UPDATE public.t SET a_bellows_new = (a::bigint) WHERE (id) > ($1) AND (id) <= ($2) AND a_bellows_new IS NULL
-            contract: swap public.t.a_bellows_new in for public.t.a
-                DROP TRIGGER IF EXISTS t_a_bellows_new_bellows_sync ON public.t
-                DROP FUNCTION IF EXISTS public.t_a_bellows_new_bellows_sync()
-                ALTER TABLE public.t DROP COLUMN a
-                ALTER TABLE public.t RENAME COLUMN a_bellows_new TO a
-            contract: grant update on public.t.a to reader
-                GRANT UPDATE (a) ON TABLE public.t TO reader
-            ",
-        );
-    }
-
-    #[test]
-    fn routines_and_types_are_granted_once_made_and_again_when_made_again() {
-        let f = |returns: &str, values: &str, grants: &str| {
-            format!(
-                "{ROLES}enums: {{ mood: [{values}] }}\nfunctions:\n  f(a integer):\n    returns: {returns}\n    language: sql\n    body: SELECT 1\ngrants:\n{grants}"
-            )
-        };
-        plans_to(
-            &f("integer", "a, b", "  function f(a integer): { reader: [execute] }\n  type mood: { reader: [usage] }\n"),
-            &f("bigint", "b, a", "  function f(a integer): { reader: [execute] }\n  type mood: { reader: [usage], writer: [usage] }\n"),
-            "
-            expand: create enum public.mood_bellows_new: public.mood with its values in their new order
-                CREATE TYPE public.mood_bellows_new AS ENUM ('b', 'a')
-            contract: drop the old enum public.mood and give public.mood_bellows_new its name
-                DROP TYPE public.mood
-                ALTER TYPE public.mood_bellows_new RENAME TO mood
-            contract: drop and make again function public.f(integer): its result changes from integer to bigint, which CREATE OR REPLACE cannot do
-                SET LOCAL search_path = public
-                SET LOCAL check_function_bodies = off
-                DROP FUNCTION public.f(integer)
-                CREATE FUNCTION public.f(a integer)
-             RETURNS bigint
-             LANGUAGE sql
-            AS $body$SELECT 1$body$
-            contract: grant execute on routine public.f(integer) to reader
-                GRANT EXECUTE ON ROUTINE public.f(integer) TO reader
-            contract: grant usage on type public.mood to reader
-                GRANT USAGE ON TYPE public.mood TO reader
-            contract: grant usage on type public.mood to writer
-                GRANT USAGE ON TYPE public.mood TO writer
-            ",
-        );
-    }
-
-    #[test]
-    fn a_body_replaced_in_place_keeps_its_grants_without_a_step() {
-        let f = |body: &str| {
-            format!(
-                "{ROLES}functions:\n  f(a integer):\n    returns: integer\n    language: sql\n    body: {body}\ngrants:\n  function f(a integer): {{ reader: [execute] }}\n"
-            )
-        };
-        plans_to(
-            &f("SELECT 1"),
-            &f("SELECT 2"),
-            "
-            expand: replace function public.f(integer) in place (calls from then on, the old app's too, run the new definition)
-                SET LOCAL search_path = public
-                SET LOCAL check_function_bodies = off
-                CREATE OR REPLACE FUNCTION public.f(a integer)
-             RETURNS integer
-             LANGUAGE sql
-            AS $body$SELECT 2$body$
-            ",
-        );
-    }
-
-    #[test]
-    fn public_loses_execute_and_usage_in_contract_and_from_a_new_function_at_once() {
-        let f = |name: &str, public: &str| {
-            format!(
-                "roles: [public]\nenums: {{ mood: [a] }}\nfunctions:\n  {name}():\n    returns: integer\n    language: sql\n    body: SELECT 1\ngrants:\n{public}"
-            )
-        };
-        plans_to(
-            &f("f", ""),
-            &f(
-                "g",
-                "  function g(): { public: [] }\n  type mood: { public: [] }\n",
-            ),
-            "
-            expand: create function public.g()
-                SET LOCAL search_path = public
-                SET LOCAL check_function_bodies = off
-                CREATE FUNCTION public.g()
-             RETURNS integer
-             LANGUAGE sql
-            AS $body$SELECT 1$body$
-            expand: revoke execute on routine public.g() from public
-                REVOKE EXECUTE ON ROUTINE public.g() FROM PUBLIC
-            contract: revoke usage on type public.mood from public
-                REVOKE USAGE ON TYPE public.mood FROM PUBLIC
-            contract: drop function public.f()
-                DROP FUNCTION public.f()
-            ",
-        );
-        // Said no more: PUBLIC gets its default back, in expand.
-        plans_to(
-            &f("g", "  function g(): { public: [] }\n"),
-            &f("g", ""),
-            "
-            expand: grant execute on routine public.g() to public
-                GRANT EXECUTE ON ROUTINE public.g() TO PUBLIC
-            ",
-        );
-    }
-
-    #[test]
-    fn a_function_made_again_loses_publics_execute_again() {
-        let f = |returns: &str| {
-            format!(
-                "roles: [public]\nfunctions:\n  f():\n    returns: {returns}\n    language: sql\n    body: SELECT 1\ngrants:\n  function f(): {{ public: [] }}\n"
-            )
-        };
-        plans_to(
-            &f("integer"),
-            &f("bigint"),
-            "
-            contract: drop and make again function public.f(): its result changes from integer to bigint, which CREATE OR REPLACE cannot do
-                SET LOCAL search_path = public
-                SET LOCAL check_function_bodies = off
-                DROP FUNCTION public.f()
-                CREATE FUNCTION public.f()
-             RETURNS bigint
-             LANGUAGE sql
-            AS $body$SELECT 1$body$
-            contract: revoke execute on routine public.f() from public
-                REVOKE EXECUTE ON ROUTINE public.f() FROM PUBLIC
-            ",
-        );
-    }
-
-    #[test]
-    fn a_view_made_in_place_of_a_table_gets_its_grants_again() {
-        plans_to(
-            &format!(
-                "{ROLES}tables:\n  t: {{ columns: {{ id: {{ type: bigint }} }} }}\n  v: {{ columns: {{ id: {{ type: bigint }} }} }}\ngrants:\n  v: {{ reader: [select] }}\n"
-            ),
-            &format!(
-                "{ROLES}tables:\n  t: {{ columns: {{ id: {{ type: bigint }} }} }}\nviews:\n  v: SELECT id FROM t\ngrants:\n  v: {{ reader: [select] }}\n"
-            ),
-            "
-            contract: drop table public.v, and view public.v made in its place
-                DROP TABLE public.v
-                SET LOCAL search_path = public
-                CREATE VIEW public.v AS
-            SELECT id FROM t
-            contract: grant select on public.v to reader
-                GRANT SELECT ON TABLE public.v TO reader
-            ",
-        );
-    }
-
-    #[test]
-    fn a_role_the_server_lacks_is_refused() {
-        let to = schema(&format!(
-            "{ROLES}tables:\n  t: {{ columns: {{ id: {{ type: bigint }} }} }}\ngrants:\n  t: {{ writer: [select] }}\n"
-        ));
-        let known = [crate::model::Ident::new("reader").expect("a name")]
-            .into_iter()
-            .collect();
-        let opts = crate::plan::PlanOptions {
-            server_roles: Some(known),
-            ..Default::default()
-        };
-        let e = crate::plan::plan(&crate::model::Schema::default(), &to, &opts)
-            .expect_err("refused")
-            .to_string();
-        assert!(
-            e.contains("writer") && e.contains("create the roles first"),
-            "{e}"
-        );
-    }
-}
+mod tests;
