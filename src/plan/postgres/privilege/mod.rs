@@ -191,9 +191,14 @@ impl Planner<'_> {
                 .sql_all(sql)
                 .requires_all(r);
             if !revoked.is_empty() && !made {
+                let still = if self.public_keeps(g, &revoked) {
+                    " (but PUBLIC has it, so the role still does)"
+                } else {
+                    ""
+                };
                 step = step.hazard(
                     HazardKind::OldAppVisible,
-                    format!("{} can no longer {} {}", g.grantee, lower(&revoked), g.on),
+                    format!("{} loses {} on {}{still}", g.grantee, lower(&revoked), g.on),
                 );
             }
             if step.phase != Phase::Contract {
@@ -241,6 +246,30 @@ impl Planner<'_> {
     /// shadow.
     fn column_swapped(&self, g: &GrantKey) -> bool {
         matches!(&g.on, GrantOn::Column(q, c) if self.swapped.contains_key(&(q.clone(), c.clone())))
+    }
+
+    /// Whether PUBLIC holds each of `privileges` on the object of `g`
+    /// after the plan (a role other than PUBLIC revoked them).
+    fn public_keeps(&self, g: &GrantKey, privileges: &[&str]) -> bool {
+        if g.grantee.as_str() == PUBLIC_ROLE {
+            return false;
+        }
+        let public = GrantKey {
+            on: g.on.clone(),
+            grantee: Ident::new(PUBLIC_ROLE).expect("a valid name"),
+        };
+        // Stated by the target when it lists PUBLIC; else as it is live.
+        let states = if self.tgt.roles.contains(&public.grantee) {
+            self.tgt
+        } else {
+            self.cur
+        };
+        let held = states
+            .grants
+            .get(&public)
+            .cloned()
+            .unwrap_or_else(|| public.fresh());
+        privileges.iter().all(|p| held.contains_key(*p))
     }
 
     /// Whether this plan makes the object of `g` (anew, or again under its

@@ -268,3 +268,39 @@ fn a_view_made_again_around_a_column_change_loses_what_default_privileges_gave()
         swap.statements
     );
 }
+
+#[test]
+fn a_revoke_says_when_the_role_still_has_the_privilege_through_public() {
+    let f = |grants: &str| {
+        format!(
+            "{ROLES}functions:\n  f(): {{ returns: integer, language: sql, body: SELECT 1 }}\ngrants:\n  function f(): {{ {grants} }}\n"
+        )
+    };
+    let hazards = |to: &str| {
+        let p = crate::plan::plan(
+            &schema(&f("reader: [execute]")),
+            &schema(to),
+            &Default::default(),
+        )
+        .expect("plans");
+        p.steps
+            .iter()
+            .flat_map(|s| s.hazards.iter().map(|h| h.message.clone()))
+            .collect::<Vec<_>>()
+    };
+    // PUBLIC's default EXECUTE stays: the reader can still call f.
+    assert_eq!(
+        hazards(&f("writer: [execute]")),
+        ["reader loses execute on routine public.f() (but PUBLIC has it, so the role still does)"]
+    );
+    // Revoked from PUBLIC too: the reader cannot.
+    let without_public = f("writer: [execute], public: []")
+        .replace("roles: [reader, writer]", "roles: [reader, writer, public]");
+    assert_eq!(
+        hazards(&without_public),
+        [
+            "public loses execute on routine public.f()",
+            "reader loses execute on routine public.f()"
+        ]
+    );
+}
