@@ -441,10 +441,7 @@ pub(super) fn qi(i: &Ident) -> String {
     quote_ident(i.as_str())
 }
 
-/// A comment as `COMMENT ON ... IS` takes it: a literal, or NULL for none.
-pub(super) fn comment_literal(c: Option<&str>) -> String {
-    c.map_or("NULL".to_string(), crate::sql::quote_literal)
-}
+pub(super) use crate::sql::postgres::comment_literal;
 
 /// Expand: `COMMENT ON <what> name` (`what` is `table`, `view`, ...)
 /// from `old` to `new`, after `requires`; abort puts `old` back.

@@ -398,6 +398,11 @@ pub fn views_in_order(schema: &Schema) -> Vec<&QualifiedName> {
     out
 }
 
+/// A comment as `COMMENT ON ... IS` takes it: a literal, or NULL for none.
+pub fn comment_literal(comment: Option<&str>) -> String {
+    comment.map_or_else(|| "NULL".to_string(), crate::sql::quote_literal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

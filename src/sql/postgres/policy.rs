@@ -2,7 +2,7 @@
 
 use super::qualified;
 use crate::model::*;
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::quote_ident;
 
 /// `TO` roles: `PUBLIC` is a keyword, any other name an identifier.
 fn roles(p: &Policy) -> String {
@@ -77,7 +77,7 @@ pub fn policy_comment(key: &PolicyKey, comment: Option<&str>) -> String {
     format!(
         "COMMENT ON POLICY {} IS {}",
         on(key),
-        comment.map_or_else(|| "NULL".to_string(), quote_literal)
+        super::comment_literal(comment)
     )
 }
 

@@ -3,7 +3,7 @@
 
 use super::qualified;
 use crate::model::{CommentOn, DefaultGrantKey, GrantKey, GrantOn, PUBLIC_ROLE};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::quote_ident;
 
 /// `TABLE | SEQUENCE | SCHEMA object`, as GRANT and REVOKE name it.
 fn grant_object(on: &GrantOn) -> String {
@@ -116,6 +116,6 @@ pub fn comment_sql(on: &CommentOn, comment: Option<&str>) -> String {
             format!("CONSTRAINT {} ON {}", quote_ident(c.as_str()), qualified(t))
         }
     };
-    let value = comment.map_or_else(|| "NULL".to_string(), quote_literal);
+    let value = super::comment_literal(comment);
     format!("COMMENT ON {object} IS {value}")
 }

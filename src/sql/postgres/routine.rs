@@ -127,7 +127,7 @@ pub fn routine_comment(key: &RoutineKey, kind: RoutineKind, comment: Option<&str
         "COMMENT ON {} {} IS {}",
         kind.keyword(),
         routine_signature(key),
-        comment.map_or_else(|| "NULL".to_string(), quote_literal)
+        super::comment_literal(comment)
     )
 }
 
@@ -199,7 +199,7 @@ pub fn trigger_comment(key: &TriggerKey, comment: Option<&str>) -> String {
         "COMMENT ON TRIGGER {} ON {} IS {}",
         quote_ident(key.name.as_str()),
         qualified(&key.table),
-        comment.map_or_else(|| "NULL".to_string(), quote_literal)
+        super::comment_literal(comment)
     )
 }
 
