@@ -173,11 +173,13 @@ pub enum HazardKind {
     Irreversible,
     /// Old-app writes that break the new rule start failing after expand.
     OldAppVisible,
+    /// PUBLIC, every role there is and will be, is given a privilege.
+    AccessWidened,
 }
 
 impl HazardKind {
     /// Every hazard, destructive ones first: the CLI's list and help.
-    pub const ALL: [HazardKind; 11] = [
+    pub const ALL: [HazardKind; 12] = [
         HazardKind::DataLoss,
         HazardKind::TableRewrite,
         HazardKind::LongLock,
@@ -189,6 +191,7 @@ impl HazardKind {
         HazardKind::MayFail,
         HazardKind::Irreversible,
         HazardKind::OldAppVisible,
+        HazardKind::AccessWidened,
     ];
 
     /// Destructive hazards need `--allow-hazard KIND` to apply.
@@ -216,6 +219,7 @@ impl HazardKind {
             HazardKind::MayFail => "may-fail",
             HazardKind::Irreversible => "irreversible",
             HazardKind::OldAppVisible => "old-app-visible",
+            HazardKind::AccessWidened => "access-widened",
         }
     }
 
@@ -250,6 +254,9 @@ impl HazardKind {
             HazardKind::Irreversible => "abort cannot undo the step",
             HazardKind::OldAppVisible => {
                 "from expand on, old-app writes that break the new rule fail"
+            }
+            HazardKind::AccessWidened => {
+                "PUBLIC (every role there is and will be) is given a privilege on an object that exists, or by default on those a role makes"
             }
         }
     }

@@ -111,7 +111,9 @@ impl Planner<'_> {
             k.grantee,
             said.join("; ")
         );
-        let step = new_step(
+        let widened =
+            k.grantee.as_str() == PUBLIC_ROLE && !(plain.is_empty() && with_option.is_empty());
+        let mut step = new_step(
             ObjectKind::Grant,
             id.clone(),
             Action::Alter,
@@ -128,6 +130,14 @@ impl Planner<'_> {
             )
             .sql_all(undo.into_iter().rev()),
         ]);
+        if widened {
+            let mut given = plain.clone();
+            given.extend(&with_option);
+            step = step.hazard(
+                HazardKind::AccessWidened,
+                format!("every role gains {} on the {k} from then on", lower(&given)),
+            );
+        }
         self.push(step);
     }
 

@@ -155,7 +155,7 @@ impl Planner<'_> {
                 said.push(format!("{} with grant option", lower(&with_option)));
             }
             let what = format!("grant {} on {} to {}", said.join("; "), g.on, g.grantee);
-            let step = new_step(ObjectKind::Grant, id.clone(), Action::Create, phase, what)
+            let mut step = new_step(ObjectKind::Grant, id.clone(), Action::Create, phase, what)
                 .sql_all(sql)
                 .requires_all(r.clone())
                 .undo_with(vec![
@@ -166,6 +166,14 @@ impl Planner<'_> {
                     )
                     .sql_all(undo),
                 ]);
+            if g.grantee.as_str() == PUBLIC_ROLE && !made {
+                let mut given = plain.clone();
+                given.extend(&with_option);
+                step = step.hazard(
+                    HazardKind::AccessWidened,
+                    format!("every role gains {} on {}", lower(&given), g.on),
+                );
+            }
             self.push(step);
         }
         if !revoked.is_empty() || !option_revoked.is_empty() {

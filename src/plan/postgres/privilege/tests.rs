@@ -304,3 +304,31 @@ fn a_revoke_says_when_the_role_still_has_the_privilege_through_public() {
         ]
     );
 }
+
+#[test]
+fn publics_execute_given_back_to_a_function_that_stays_widens_access() {
+    let f = |public: &str| {
+        format!(
+            "roles: [public]\nfunctions:\n  f(): {{ returns: integer, language: sql, body: SELECT 1 }}\ngrants:\n{public}"
+        )
+    };
+    let p = crate::plan::plan(
+        &schema(&f("  function f(): { public: [] }\n")),
+        &schema(&f("")),
+        &Default::default(),
+    )
+    .expect("plans");
+    let hazards: Vec<String> = p
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.hazards
+                .iter()
+                .map(|h| format!("{}: {}", h.kind.name(), h.message))
+        })
+        .collect();
+    assert_eq!(
+        hazards,
+        ["access-widened: every role gains execute on routine public.f()"]
+    );
+}
