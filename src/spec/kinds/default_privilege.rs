@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::privilege::{GrantsSpec, privilege, privilege_list, role_key};
+use super::privilege::{GrantsSpec, add_privileges, listed_role, privilege_list, role_key};
 use crate::model::{DefaultGrantKey, DefaultObjects, Ident, PUBLIC_ROLE, Privileges, Schema};
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;
@@ -116,47 +116,16 @@ pub(super) fn read(r: &mut Reader, all: OrderedMap<Checked<DefaultPrivilegesSpec
             };
             let object = on.to_string();
             for (role_key, privileges) in by_role.0 {
-                let Some(role) = ident(r.diags, &role_key, "role") else {
+                let what = format!("default privileges on {object}");
+                let Some(role) = listed_role(r, &role_key, &what) else {
                     continue;
                 };
-                if !r.schema.roles.contains(&role) {
-                    r.diags.push(
-                        Diagnostic::new(
-                            role_key.span(),
-                            format!("default privileges on {object} to role `{role}`, which `roles:` does not list"),
-                        )
-                        .help(format!("add `{role}` to `roles:`: bellows states the privileges of the roles listed there (and leaves other roles' alone)")),
-                    );
-                    continue;
-                }
                 let Checked::Valid(privileges) = privileges else {
                     continue;
                 };
                 let mut set = Privileges::new();
                 for p in &privileges {
-                    let Some((names, grantable)) = privilege(r, p, objects.object(), &object)
-                    else {
-                        continue;
-                    };
-                    if grantable && role.as_str() == PUBLIC_ROLE {
-                        r.diags.push(
-                            Diagnostic::new(p.span(), format!("a grant option on {object} to public"))
-                                .help("PostgreSQL gives grant options to roles only: drop `with grant option`"),
-                        );
-                        continue;
-                    }
-                    for name in names {
-                        if set.insert(name.to_string(), grantable).is_some() {
-                            err(
-                                r.diags,
-                                p.span(),
-                                format!(
-                                    "privilege `{}` on {object} to `{role}` is listed twice",
-                                    name.to_lowercase()
-                                ),
-                            );
-                        }
-                    }
+                    add_privileges(r, &mut set, p, objects.object(), &object, &role);
                 }
                 let key = DefaultGrantKey {
                     grantee: role,

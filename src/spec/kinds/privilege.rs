@@ -193,23 +193,12 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
         let object = on.to_string();
         let object = object.as_str();
         for (role_key, privileges) in by_role.0 {
-            let Some(role) = ident(r.diags, &role_key, "role") else {
+            let Some(role) = listed_role(r, &role_key, &format!("grants on `{object}`")) else {
                 continue;
             };
-            if !r.schema.roles.contains(&role) {
-                r.diags.push(
-                    Diagnostic::new(
-                        role_key.span(),
-                        format!("grants on `{object}` to role `{role}`, which `roles:` does not list"),
-                    )
-                    .help(format!("add `{role}` to `roles:`: bellows states the privileges of the roles listed there (and leaves other roles' alone); the roles themselves are made outside bellows")),
-                );
-                continue;
-            }
             let Checked::Valid(privileges) = privileges else {
                 continue;
             };
-            let public = role.as_str() == PUBLIC_ROLE;
             let mut set = Privileges::new();
             let mut by_column: BTreeMap<Ident, Privileges> = BTreeMap::new();
             for p in &privileges {
@@ -217,28 +206,7 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
                     column_privileges(r, &on, &entry, columns, &role, &mut by_column);
                     continue;
                 }
-                let Some((names, grantable)) = privilege(r, p, on.kind(), object) else {
-                    continue;
-                };
-                if public && grantable {
-                    r.diags.push(
-                        Diagnostic::new(p.span(), format!("a grant option on `{object}` to public"))
-                            .help("PostgreSQL gives grant options to roles only: drop `with grant option`"),
-                    );
-                    continue;
-                }
-                for name in names {
-                    if set.insert(name.to_string(), grantable).is_some() {
-                        err(
-                            r.diags,
-                            p.span(),
-                            format!(
-                                "privilege `{}` on `{object}` to `{role}` is listed twice",
-                                name.to_lowercase()
-                            ),
-                        );
-                    }
-                }
+                add_privileges(r, &mut set, p, on.kind(), &format!("`{object}`"), &role);
             }
             let key = GrantKey {
                 on: on.clone(),
@@ -260,6 +228,58 @@ pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>
                     r.schema.grants.insert(key, privileges);
                 }
             }
+        }
+    }
+}
+
+/// The role `role_key` names, when `roles:` lists it; reported (None)
+/// otherwise. `what` says what it is given (`grants on ...`).
+pub(super) fn listed_role(r: &mut Reader, role_key: &Located<String>, what: &str) -> Option<Ident> {
+    let role = ident(r.diags, role_key, "role")?;
+    if !r.schema.roles.contains(&role) {
+        r.diags.push(
+            Diagnostic::new(
+                role_key.span(),
+                format!("{what} to role `{role}`, which `roles:` does not list"),
+            )
+            .help(format!("add `{role}` to `roles:`: bellows states the privileges of the roles listed there (and leaves other roles' alone); the roles themselves are made outside bellows")),
+        );
+        return None;
+    }
+    Some(role)
+}
+
+/// The privileges entry `p` names (on a `kind` object, `object` as an
+/// error names it) into `set`; reported when it names none, when PUBLIC
+/// is given a grant option, or when one is listed twice.
+pub(super) fn add_privileges(
+    r: &mut Reader,
+    set: &mut Privileges,
+    p: &Located<String>,
+    kind: GrantObject,
+    object: &str,
+    role: &Ident,
+) {
+    let Some((names, grantable)) = privilege(r, p, kind, object) else {
+        return;
+    };
+    if grantable && role.as_str() == PUBLIC_ROLE {
+        r.diags.push(
+            Diagnostic::new(p.span(), format!("a grant option on {object} to public"))
+                .help("PostgreSQL gives grant options to roles only: drop `with grant option`"),
+        );
+        return;
+    }
+    for name in names {
+        if set.insert(name.to_string(), grantable).is_some() {
+            err(
+                r.diags,
+                p.span(),
+                format!(
+                    "privilege `{}` on {object} to `{role}` is listed twice",
+                    name.to_lowercase()
+                ),
+            );
         }
     }
 }
@@ -356,7 +376,8 @@ fn column_privileges(
             return;
         }
     };
-    let Some((names, grantable)) = privilege(r, entry, GrantObject::Column, &object) else {
+    let Some((names, grantable)) = privilege(r, entry, GrantObject::Column, &format!("`{object}`"))
+    else {
         return;
     };
     if grantable && role.as_str() == PUBLIC_ROLE {
@@ -399,7 +420,7 @@ fn column_privileges(
 
 /// `select`, `insert with grant option`, `all`: the privileges one entry
 /// names, and whether they may be granted on.
-pub(super) fn privilege(
+fn privilege(
     r: &mut Reader,
     l: &Located<String>,
     on: GrantObject,
@@ -422,7 +443,7 @@ pub(super) fn privilege(
                 Diagnostic::new(
                     l.span(),
                     format!(
-                        "`{}` is not a privilege on a {} (`{object}`)",
+                        "`{}` is not a privilege on a {} ({object})",
                         l.value.trim(),
                         match on {
                             GrantObject::Column => "table's column".to_string(),
