@@ -137,11 +137,22 @@ impl Planner<'_> {
     /// tables and views it names (the server resolves them when it is
     /// made).
     fn routine_requirements(&self, r: &Routine) -> Vec<Resource> {
-        if !r.sql_standard_body() {
-            return Vec::new();
-        }
-        crate::sql::postgres::body_relations(&r.body)
-            .into_iter()
+        // A table's or view's row type in the signature (`RETURNS SETOF
+        // customer`, an argument of type `orders`) must exist first, as
+        // must, for a body in SQL-standard form, what the body reads.
+        let signature = r
+            .args
+            .iter()
+            .map(|a| a.ty.to_string())
+            .chain(r.returns.clone())
+            .flat_map(|text| type_words(&text));
+        let body = if r.sql_standard_body() {
+            crate::sql::postgres::body_relations(&r.body)
+        } else {
+            Vec::new()
+        };
+        let mut out: Vec<Resource> = signature
+            .chain(body)
             .filter_map(|q| {
                 if self.tgt.views.contains_key(&q) {
                     Some(Resource::View(q))
@@ -151,7 +162,10 @@ impl Planner<'_> {
                     None
                 }
             })
-            .collect()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     fn add_routine(&mut self, key: &RoutineKey, r: &Routine) {
@@ -496,5 +510,70 @@ impl Planner<'_> {
                 }
             }
         }
+    }
+}
+
+/// The names a type's text holds (`SETOF customer`, `TABLE(id integer,
+/// row public.orders)`, `"Odd".t[]`), each as a relation would be named;
+/// keywords and built-in types come along and match no relation.
+fn type_words(text: &str) -> Vec<QualifiedName> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for ch in text.chars().chain([' ']) {
+        if ch == '"' {
+            quoted = !quoted;
+            word.push(ch);
+        } else if quoted || ch.is_alphanumeric() || matches!(ch, '_' | '$' | '.') {
+            word.push(ch);
+        } else if !word.is_empty()
+            && let Ok(q) = QualifiedName::parse(&std::mem::take(&mut word))
+        {
+            out.push(q);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_words;
+    use crate::testing::plans_to;
+
+    #[test]
+    fn a_signature_names_the_relations_whose_row_types_it_uses() {
+        let words: Vec<String> = type_words(r#"TABLE(id integer, o "Odd".orders[]) "#)
+            .iter()
+            .map(|q| q.to_string())
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "public.TABLE",
+                "public.id",
+                "public.integer",
+                "public.o",
+                "Odd.orders"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_function_over_a_new_tables_row_type_is_made_after_the_table() {
+        plans_to(
+            "",
+            "tables:\n  customer: { columns: { id: { type: bigint } } }\nfunctions:\n  best():\n    returns: SETOF customer\n    language: sql\n    body: SELECT * FROM customer\n",
+            "
+            expand: create table public.customer
+                CREATE TABLE public.customer (id bigint)
+            expand: create function public.best()
+                SET LOCAL search_path = public
+                SET LOCAL check_function_bodies = off
+                CREATE FUNCTION public.best()
+             RETURNS SETOF customer
+             LANGUAGE sql
+            AS $body$SELECT * FROM customer$body$
+            ",
+        );
     }
 }
