@@ -50,7 +50,7 @@ impl Kind for Columns {
 
 impl Planner<'_> {
     /// DROP COLUMN is a catalog change, but the data is gone: contract only.
-    fn drop_column(&mut self, table: &QualifiedName, col: &Column) {
+    pub(super) fn drop_column(&mut self, table: &QualifiedName, col: &Column) {
         let column = &col.name;
         let cn = col_name(table, column);
         self.guard_unmanaged(
@@ -450,7 +450,7 @@ fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey>
 }
 
 /// Equal but for hints and the server's spelling of expressions.
-fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
+pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
     let strip = |c: &Column| {
         let mut c = c.clone();
         c.renamed_from = None;

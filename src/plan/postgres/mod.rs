@@ -30,6 +30,7 @@ mod namespace;
 mod one_pass;
 mod paging;
 mod partition;
+mod partition_change;
 mod policy;
 mod privilege;
 mod range_type;

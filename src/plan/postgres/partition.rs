@@ -2,7 +2,7 @@
 //! takes only SHARE UPDATE EXCLUSIVE on it), detached CONCURRENTLY before
 //! they are dropped, and indexes on a partitioned table that holds rows
 //! built partition by partition (`ON ONLY`, then each partition's index
-//! CONCURRENTLY, attached). A change of partitioning is refused.
+//! CONCURRENTLY, attached). A change of partitioning: `partition_change.rs`.
 
 use super::constraint::undo_add_constraint;
 use super::*;
@@ -205,73 +205,6 @@ impl Planner<'_> {
         };
         self.push(step);
         Some(true)
-    }
-
-    /// A change of a table's partitioning (its key, its parent or bound,
-    /// whether it is partitioned at all) moves every row: refused.
-    pub(super) fn partitioning_change(&mut self, name: &QualifiedName, old: &Table, new: &Table) {
-        const COPY: &str = "rows would move between tables, which bellows does not do online: create the new table beside the old, copy the rows, and swap by hand";
-        let moved = |a: &PartitionOf, b: &PartitionOf| {
-            a.parent != b.parent && self.renamed_from_live(&b.parent) != Some(&a.parent)
-        };
-        let change: Option<(String, String)> = match (&old.partition_of, &new.partition_of) {
-            (None, Some(b)) => Some((
-                format!("making existing table {name} a partition of {}", b.parent),
-                format!(
-                    "attach it by hand first (ALTER TABLE {} ATTACH PARTITION {name} {}; a valid CHECK that matches the bound spares the scan under lock)",
-                    b.parent,
-                    b.bound.sql()
-                ),
-            )),
-            (Some(a), None) => Some((
-                format!("making partition {name} a table of its own"),
-                format!(
-                    "detach it by hand first (ALTER TABLE {} DETACH PARTITION {name} CONCURRENTLY), then plan again",
-                    a.parent
-                ),
-            )),
-            (Some(a), Some(b)) if moved(a, b) => Some((
-                format!("moving partition {name} from {} to {}", a.parent, b.parent),
-                COPY.to_string(),
-            )),
-            (Some(a), Some(b)) if a.bound != b.bound => Some((
-                format!(
-                    "changing the bound of partition {name} from `{}` to `{}`",
-                    a.bound.sql(),
-                    b.bound.sql()
-                ),
-                format!(
-                    "if the two mean the same values, write the database's (`bellows dump` shows it); otherwise {COPY}"
-                ),
-            )),
-            _ => None,
-        };
-        let change = change.or_else(|| match (&old.partition_by, &new.partition_by) {
-            (None, Some(_)) => Some((
-                format!("partitioning existing table {name}"),
-                COPY.to_string(),
-            )),
-            (Some(_), None) => Some((
-                format!("making partitioned table {name} a plain table"),
-                COPY.to_string(),
-            )),
-            (Some(a), Some(b)) if a != b => Some((
-                format!(
-                    "changing the partition key of {name} from {} to {}",
-                    a.sql(),
-                    b.sql()
-                ),
-                COPY.to_string(),
-            )),
-            _ => None,
-        });
-        if let Some((what, hint)) = change {
-            self.error(PlanError::Unsupported {
-                object: name.to_string(),
-                what,
-                hint,
-            });
-        }
     }
 
     /// The partitions of `parent` while expand runs: the live ones (under

@@ -53,8 +53,11 @@ impl Kind for Tables {
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
         let pairs = std::mem::take(&mut p.altered_tables);
         for &(name, old, new) in &pairs {
-            p.partitioning_change(name, old, new);
-            in_table::<Columns>(p, InTable { name, old, new });
+            // A partition made a table of its own has its columns planned
+            // there, after the detach.
+            if !p.partitioning_change(name, old, new) {
+                in_table::<Columns>(p, InTable { name, old, new });
+            }
         }
         for &(name, old, new) in &pairs {
             p.table_comment(name, old, new);
