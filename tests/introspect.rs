@@ -654,6 +654,13 @@ async fn default_privileges_dump_and_plan_to_nothing() {
         yaml.contains("roles: [bellows_defacl_reader, public]"),
         "{yaml}"
     );
+    // A superuser is a member of every role.
+    assert!(
+        found
+            .member_of
+            .iter()
+            .any(|r| r.as_str() == "bellows_defacl_owner")
+    );
     let opts = found.plan_options();
     let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("reads back");
     let p = bellows::plan::plan(&found.schema, &back, &opts).expect("plans");
@@ -679,6 +686,27 @@ async fn default_privileges_dump_and_plan_to_nothing() {
         ],
         "{fewer}"
     );
+
+    // Connected as a role that is not a member of the owner, the same
+    // change is refused before anything runs.
+    db.exec(
+        "DO $$ BEGIN CREATE ROLE bellows_defacl_login LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+    )
+    .await;
+    let url = support::with_user(&db.url, "bellows_defacl_login");
+    let other = bellows::introspect::introspect_url(&url, &Default::default())
+        .await
+        .expect("read as another role");
+    assert!(
+        !other
+            .member_of
+            .iter()
+            .any(|r| r.as_str() == "bellows_defacl_owner")
+    );
+    let e = bellows::plan::plan(&other.schema, &target, &other.plan_options())
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("not a member of bellows_defacl_owner"), "{e}");
 }
 
 /// Comments on the kinds whose model has no place for one (schemas,

@@ -39,6 +39,9 @@ pub struct Introspection {
     pub dialect: crate::model::Dialect,
     /// The roles the server has (a plan refuses to grant to another).
     pub server_roles: BTreeSet<crate::model::Ident>,
+    /// Those the connecting role is a member of (itself included; all,
+    /// for a superuser).
+    pub member_of: BTreeSet<crate::model::Ident>,
 }
 
 impl Introspection {
@@ -51,6 +54,7 @@ impl Introspection {
             server_version: Some(self.server_version),
             dialect: self.dialect,
             server_roles: Some(self.server_roles.clone()),
+            member_of: Some(self.member_of.clone()),
         }
     }
 }

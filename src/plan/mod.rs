@@ -179,6 +179,10 @@ pub struct PlanOptions {
     /// The roles the server has, when planning against one: a grant to
     /// another is refused before anything runs.
     pub server_roles: Option<BTreeSet<crate::model::Ident>>,
+    /// The roles the role planning (and applying) is a member of, itself
+    /// included (every one, for a superuser), when planning against a
+    /// server: default privileges for another cannot be set.
+    pub member_of: Option<BTreeSet<crate::model::Ident>>,
 }
 
 /// Plans the change from `current` to `target` for `opts.dialect`.

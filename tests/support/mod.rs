@@ -40,6 +40,20 @@ fn with_database(url: &str, db: &str) -> String {
     }
 }
 
+/// `url` connecting as `user` (no password: the test server trusts local
+/// connections).
+pub fn with_user(url: &str, user: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let host_end = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| start + i);
+    let host = match url[start..host_end].rfind('@') {
+        Some(at) => &url[start + at + 1..host_end],
+        None => &url[start..host_end],
+    };
+    format!("{}{user}@{host}{}", &url[..start], &url[host_end..])
+}
+
 async fn admin_connection() -> PgConnection {
     let url = server_url();
     match PgConnection::connect(&url).await {
@@ -396,6 +410,25 @@ where
         failures.join("\n\n----------\n\n")
     );
     done
+}
+
+#[test]
+fn database_urls_are_rewritten_for_another_user() {
+    assert_eq!(
+        with_user(
+            "postgres://postgres@127.0.0.1:5432/db?sslmode=disable",
+            "other"
+        ),
+        "postgres://other@127.0.0.1:5432/db?sslmode=disable"
+    );
+    assert_eq!(
+        with_user("postgres://a:secret@host/db", "other"),
+        "postgres://other@host/db"
+    );
+    assert_eq!(
+        with_user("postgres://host", "other"),
+        "postgres://other@host"
+    );
 }
 
 #[test]

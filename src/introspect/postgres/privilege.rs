@@ -14,7 +14,10 @@ pub(super) const KIND: KindQuery = KindQuery::new(
 
 pub(super) const ROLES: KindQuery = KindQuery::new(
     "roles",
-    |_| "SELECT rolname::text FROM pg_roles ORDER BY 1".into(),
+    |_| {
+        "SELECT rolname::text, pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles ORDER BY 1"
+            .into()
+    },
     |r, rows, _| r.server_roles(rows),
 );
 
@@ -246,7 +249,11 @@ impl Reader {
     fn server_roles(&mut self, rows: Vec<PgRow>) -> Result<()> {
         for row in rows {
             let name: String = get(&row, 0, "roles")?;
+            let member: bool = get(&row, 1, "roles")?;
             if let Ok(i) = Ident::new(name) {
+                if member {
+                    self.out.member_of.insert(i.clone());
+                }
                 self.out.server_roles.insert(i);
             }
         }

@@ -105,6 +105,17 @@ impl Planner<'_> {
         if sql.is_empty() {
             return;
         }
+        if self.member_of.is_some_and(|m| !m.contains(&k.owner)) {
+            self.error(PlanError::Unsupported {
+                object: k.owner.to_string(),
+                what: format!(
+                    "changing the default privileges of {} on {k}: the role bellows connects as is not a member of {}, so ALTER DEFAULT PRIVILEGES FOR ROLE {} would fail",
+                    k.grantee, k.owner, k.owner
+                ),
+                hint: format!("connect as {} (or a role it is granted to, or a superuser)", k.owner),
+            });
+            return;
+        }
         let id = format!("default privileges on {}:{}", k, k.grantee);
         let what = format!(
             "default privileges of {} on {k}: {}",
@@ -311,6 +322,29 @@ mod rule_tests {
                 ALTER DEFAULT PRIVILEGES FOR ROLE owner REVOKE UPDATE ON TABLES FROM reader
             ",
         );
+    }
+
+    #[test]
+    fn default_privileges_of_a_role_the_planner_is_not_a_member_of_are_refused() {
+        let to = crate::testing::schema(
+            "roles: [reader]\ndefault_privileges:\n  for role owner:\n    tables: { reader: [select] }\n",
+        );
+        let opts = crate::plan::PlanOptions {
+            member_of: Some([crate::model::Ident::new("app").expect("a name")].into()),
+            ..Default::default()
+        };
+        let e = crate::plan::plan(&crate::model::Schema::default(), &to, &opts)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("is not a member of owner") && e.contains("connect as owner"),
+            "{e}"
+        );
+        let opts = crate::plan::PlanOptions {
+            member_of: Some([crate::model::Ident::new("owner").expect("a name")].into()),
+            ..Default::default()
+        };
+        assert!(crate::plan::plan(&crate::model::Schema::default(), &to, &opts).is_ok());
     }
 
     #[test]

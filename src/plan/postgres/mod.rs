@@ -98,6 +98,7 @@ pub(super) fn steps(
         empty_tables: &opts.empty_tables,
         server_version: opts.server_version,
         server_roles: opts.server_roles.as_ref(),
+        member_of: opts.member_of.as_ref(),
         names: None,
         steps: Vec::new(),
         errors: Vec::new(),
@@ -134,6 +135,8 @@ pub(super) struct Planner<'a> {
     pub server_version: Option<u32>,
     /// The live server's roles, when known.
     pub server_roles: Option<&'a BTreeSet<Ident>>,
+    /// The roles the planning role is a member of, when known.
+    pub member_of: Option<&'a BTreeSet<Ident>>,
     /// Names in use, for the helpers this plan creates and the objects
     /// it adds; gathered at the first use (a plan with nothing to add
     /// needs none).
