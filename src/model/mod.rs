@@ -28,6 +28,7 @@ macro_rules! hint_free {
     };
 }
 
+mod aggregate;
 mod collation;
 mod column;
 mod comment;
@@ -55,6 +56,7 @@ mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use aggregate::Aggregate;
 pub use collation::{Collation, CollationProvider};
 pub use column::{Column, Identity, IdentityOptions};
 pub use comment::{CommentOn, Comments};
@@ -115,6 +117,8 @@ pub struct Schema {
     pub views: BTreeMap<QualifiedName, View>,
     /// Functions and procedures, overloads apart.
     pub routines: BTreeMap<RoutineKey, Routine>,
+    /// Aggregates of the plain kind, by name and argument types.
+    pub aggregates: BTreeMap<RoutineKey, Aggregate>,
     /// Triggers on the tables, by table and name.
     pub triggers: BTreeMap<TriggerKey, Trigger>,
     /// Tables that enable or force row-level security.
@@ -149,6 +153,7 @@ impl std::hash::Hash for Schema {
             tables,
             views,
             routines,
+            aggregates,
             triggers,
             row_security,
             policies,
@@ -200,6 +205,9 @@ impl std::hash::Hash for Schema {
         }
         if !default_grants.is_empty() {
             default_grants.hash(state);
+        }
+        if !aggregates.is_empty() {
+            aggregates.hash(state);
         }
     }
 }

@@ -45,6 +45,7 @@ const Q_SCHEMAS: &str = concat!(
     " ORDER BY 1"
 );
 
+mod aggregate;
 mod collation;
 mod comment;
 mod composite_type;
@@ -319,6 +320,7 @@ const KINDS: &[KindQuery] = &[
     tables::INDEXES,
     view::READS,
     routine::KIND,
+    aggregate::KIND,
     trigger::KIND,
     policy::KIND,
     privilege::KIND,

@@ -3,8 +3,8 @@
 //! with `search_path = public`), the body as stored (or, for an
 //! SQL-standard body, as `pg_get_function_sqlbody` prints it), their
 //! traits, settings and comment; their owner and privileges, and what
-//! the catalog records as depending on each. Aggregates and window
-//! functions stay unmanaged, and so do the sync triggers' functions a
+//! the catalog records as depending on each. Aggregates are read in
+//! `aggregate.rs`; window functions stay unmanaged, and so do the sync triggers' functions a
 //! migration in flight made (`..._bellows_sync`).
 
 use super::*;

@@ -31,6 +31,8 @@ const Q_UNMANAGED: &str = concat!(
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = ANY($1) AND ", not_extension_member!("pg_proc", "p.oid"), "
           AND (p.prokind NOT IN ('f', 'p') OR p.proname LIKE '%\\_bellows\\_sync')
+          AND NOT (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_aggregate a
+                                                 WHERE a.aggfnoid = p.oid AND ", super::aggregate::simple_aggregate!(), "))
        UNION ALL
        SELECT 'trigger', (pg_identify_object('pg_trigger'::regclass, tg.oid, 0)).identity,
               n.nspname::text, tg.tgname::text, c.relname::text

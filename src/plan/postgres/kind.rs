@@ -180,6 +180,7 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::composite_type::CompositeTypes>,
     in_schema::<super::sequence::Sequences>,
     in_schema::<super::routine::Routines>,
+    in_schema::<super::aggregate::Aggregates>,
     in_schema::<super::table::Tables>,
     in_schema::<super::view::Views>,
     in_schema::<super::trigger::Triggers>,

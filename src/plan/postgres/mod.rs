@@ -2,6 +2,7 @@
 //! the locking fact it relies on. Shared here: the planner state, step
 //! construction, and helpers for SQL text.
 
+mod aggregate;
 mod collation;
 mod column;
 mod column_add;

@@ -12,6 +12,7 @@ use super::read::Reader;
 use super::write::{Writer, Y};
 use crate::model::Schema;
 
+mod aggregate;
 mod collation;
 mod composite_type;
 mod default_privilege;
@@ -26,6 +27,7 @@ pub(super) mod sequence;
 pub(super) mod table;
 mod view;
 
+pub use aggregate::AggregateSpec;
 pub use collation::{CollationProviderSpec, CollationSpec};
 pub use composite_type::{AttributeSpec, CompositeTypeSpec};
 pub use domain::DomainSpec;
@@ -106,6 +108,9 @@ kinds! {
     functions: OrderedMap<Checked<FunctionSpec>> => routine::read_functions, routine::write_functions;
     /// Procedures: as functions, without `returns`.
     procedures: OrderedMap<Checked<ProcedureSpec>> => routine::read_procedures, routine::write_procedures;
+    /// Aggregates: the signature (`name(arg type, ...)`) to `{ sfunc,
+    /// stype, finalfunc, combinefunc, initcond, parallel, comment }`.
+    aggregates: OrderedMap<Checked<AggregateSpec>> => aggregate::read, aggregate::write;
     /// The roles whose privileges `grants` states (`public` for PUBLIC);
     /// other roles' privileges are left alone. Roles are made outside
     /// bellows.

@@ -8,6 +8,7 @@ use super::*;
 /// namespaces, extensions, enums, collations, range types, domains, sequences, functions with string
 /// bodies, tables with their own constraints, sequence ownership,
 /// indexes, foreign keys, comments, functions with SQL-standard bodies,
+/// aggregates,
 /// views (each after the views it names), triggers, policies, grants and
 /// the comments kept apart from their objects; last, default privileges.
 pub fn create_all(schema: &Schema) -> Vec<String> {
@@ -168,6 +169,10 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         out.extend(create_routine(key, r, false));
     }
     // Views' names resolve with the default search_path (`public`).
+    // Aggregates once every function is, before the views that call them.
+    for (key, a) in &schema.aggregates {
+        out.extend(create_aggregate(key, a, false));
+    }
     for name in views_in_order(schema) {
         out.extend(create_view(name, &schema.views[name], false));
     }

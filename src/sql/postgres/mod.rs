@@ -4,6 +4,7 @@
 //! (tests and fixtures use it; on a live database the planner's safe
 //! steps are used instead).
 
+mod aggregate;
 mod backfill;
 mod create_all;
 mod parse;
@@ -14,6 +15,7 @@ mod routine;
 mod signature;
 mod types;
 
+pub use aggregate::{aggregate_signature, comment_aggregate, create_aggregate, drop_aggregate};
 pub use backfill::{BackfillSql, key_names, literals};
 pub use create_all::create_all;
 pub use parse::{
