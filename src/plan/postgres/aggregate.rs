@@ -202,6 +202,22 @@ mod tests {
     }
 
     #[test]
+    fn a_function_a_kept_aggregate_calls_cannot_be_dropped() {
+        let from = crate::testing::schema(&format!(
+            "{SFUNC}aggregates:\n  concat_all(text): {{ sfunc: add_text, stype: text }}\n"
+        ));
+        let mut to = from.clone();
+        to.routines.clear();
+        let e = crate::plan::plan(&from, &to, &Default::default())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("aggregate public.concat_all(text) uses it"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_changed_aggregate_is_replaced_in_place_unless_its_result_may_change() {
         let f = |agg: &str| format!("{SFUNC}aggregates:\n  concat_all(text): {agg}\n");
         plans_to(

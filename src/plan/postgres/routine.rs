@@ -280,6 +280,14 @@ impl Planner<'_> {
             .filter(|(_, t)| calls(t))
             .map(|(k, _)| format!("trigger {k}"))
             .collect();
+        // Aggregates the target keeps that it supports.
+        kept.extend(
+            self.tgt
+                .aggregates
+                .iter()
+                .filter(|(k, a)| a.support_functions(k).contains(key))
+                .map(|(k, _)| format!("aggregate {k}")),
+        );
         // Column defaults that call it and stay as they are: the plan
         // changes a default in expand and drops a column before this.
         for (table, column) in r.facts.iter().flat_map(|f| &f.defaults) {

@@ -3,9 +3,12 @@
 //! no table: made in expand (in the phase its object is made, for one
 //! made again later: a view, a column swapped for its retyped shadow, a
 //! function dropped and made, an enum rebuilt), revoked in contract (the
-//! old app may still need it). A grant to a role the target does not
-//! name is left alone, and one on an object that goes (or is renamed:
-//! grants follow a rename) goes with it.
+//! old app may still need it), or from an object the plan makes, right
+//! after the making (PUBLIC's EXECUTE on a new function the file denies
+//! it). A grant to a role the target does not name is left alone, and
+//! one on an object that goes (or is renamed: grants follow a rename)
+//! goes with it. Default privileges, and what they give the objects a
+//! plan makes: `default_privilege.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
