@@ -5,13 +5,12 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::routine::ParallelSpec;
-use crate::model::{Aggregate, Parallel, QualifiedName, RoutineKey, Schema, TypeSpec};
+use super::routine::{ParallelSpec, read_signature};
+use crate::model::{Aggregate, Parallel, RoutineKey, Schema, TypeSpec};
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;
 use crate::spec::read::{Reader, err, qname};
 use crate::spec::write::{Writer, Y, key, text};
-use crate::sql::postgres::{parse_arguments, split_signature};
 
 /// An aggregate of the plain kind.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,9 +34,10 @@ pub struct AggregateSpec {
 pub(super) fn read(r: &mut Reader, entries: OrderedMap<Checked<AggregateSpec>>) {
     for (k, v) in entries.0 {
         let Checked::Valid(spec) = v else { continue };
-        let Some(key) = signature(r, &k) else {
+        let Some((name, args)) = read_signature(r, &k, "aggregate") else {
             continue;
         };
+        let key = RoutineKey::of(name, &args);
         let what = format!("aggregate `{key}`");
         let stype = match TypeSpec::parse(&spec.stype.value) {
             Ok(TypeSpec::Plain(ty)) => ty,
@@ -86,43 +86,6 @@ pub(super) fn read(r: &mut Reader, entries: OrderedMap<Checked<AggregateSpec>>) 
         }
         if r.schema.aggregates.insert(key, aggregate).is_some() {
             err(r.diags, k.span(), format!("{what} is defined twice"));
-        }
-    }
-}
-
-/// The aggregate's key from `name(arg type, ...)`; reported when it is
-/// not one.
-fn signature(r: &mut Reader, k: &Located<String>) -> Option<RoutineKey> {
-    let Some((name, args)) = split_signature(&k.value) else {
-        err(
-            r.diags,
-            k.span(),
-            format!(
-                "aggregate `{}` has no argument list: write `name(arg type, ...)`, `name()` for one over `*`",
-                k.value
-            ),
-        );
-        return None;
-    };
-    let name = match QualifiedName::parse(name) {
-        Ok(q) => q,
-        Err(e) => {
-            err(r.diags, k.span(), format!("invalid aggregate name: {e}"));
-            return None;
-        }
-    };
-    match parse_arguments(args) {
-        Ok(a) => Some(RoutineKey::of(name, &a)),
-        Err(e) => {
-            err(
-                r.diags,
-                k.span(),
-                format!(
-                    "aggregate `{}`: the argument list does not parse: {}",
-                    k.value, e.message
-                ),
-            );
-            None
         }
     }
 }

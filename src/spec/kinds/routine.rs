@@ -164,13 +164,13 @@ struct Common {
     comment: Option<String>,
 }
 
-fn read_one(
+/// The name and arguments of signature `k` (`name(arg type, ...)`) of a
+/// `noun`; reported (None) when it is not one.
+pub(super) fn read_signature(
     r: &mut Reader,
     k: &Located<String>,
-    kind: RoutineKind,
-    spec: Common,
-) -> Option<(RoutineKey, Routine)> {
-    let noun = kind.noun();
+    noun: &str,
+) -> Option<(QualifiedName, Vec<crate::model::Arg>)> {
     let Some((name, args)) = split_signature(&k.value) else {
         err(
             r.diags,
@@ -189,6 +189,25 @@ fn read_one(
             return None;
         }
     };
+    match parse_arguments(args) {
+        Ok(a) => Some((name, a)),
+        Err(e) => {
+            let at = e.offset.map(|o| o + k.value.len() - args.len() - 1);
+            let e = SyntaxError { offset: at, ..e };
+            syntax(r, k, &format!("{noun} `{}`: the argument list", k.value), e);
+            None
+        }
+    }
+}
+
+fn read_one(
+    r: &mut Reader,
+    k: &Located<String>,
+    kind: RoutineKind,
+    spec: Common,
+) -> Option<(RoutineKey, Routine)> {
+    let noun = kind.noun();
+    let (name, args) = read_signature(r, k, noun)?;
     if name.name.as_str().ends_with(HELPER_SUFFIX) {
         err(
             r.diags,
@@ -199,15 +218,6 @@ fn read_one(
         );
         return None;
     }
-    let args = match parse_arguments(args) {
-        Ok(a) => a,
-        Err(e) => {
-            let at = e.offset.map(|o| o + k.value.len() - args.len() - 1);
-            let e = SyntaxError { offset: at, ..e };
-            syntax(r, k, &format!("{noun} `{}`: the argument list", k.value), e);
-            return None;
-        }
-    };
     let key = RoutineKey::of(name, &args);
     let language = ident(r.diags, &spec.language, "language")?;
     let language = crate::model::Ident::new(language.as_str().to_lowercase()).ok()?;
