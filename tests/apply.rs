@@ -537,7 +537,7 @@ async fn a_crash_during_a_concurrent_index_build_is_recovered() {
     let t0 = Instant::now();
     loop {
         let building: Option<i32> = match sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
         )
         .fetch_optional(&db.pool)
         .await

@@ -335,7 +335,19 @@ async fn a_lock_wait_names_the_session_to_wait_for() {
 /// long), waits for it, and finishes.
 #[tokio::test]
 async fn an_index_build_left_by_a_killed_apply_is_reported_and_waited_for() {
-    let db = users_db(400_000).await;
+    let db = users_db(100_000).await;
+    // A transaction holding a snapshot from before the build: the build
+    // waits for it at its end, so it is still under way (however fast
+    // the machine) until this test lets it finish.
+    let mut old_snapshot = db.pool.begin().await.expect("begin");
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *old_snapshot)
+        .await
+        .expect("repeatable read");
+    sqlx::query("SELECT count(*) FROM users")
+        .execute(&mut *old_snapshot)
+        .await
+        .expect("a snapshot");
     let (_dir, target) = write_target(&format!(
         "{V1}    indexes:\n      users_slow_idx: {{ expression: \"md5(md5(md5(name || id::text)))\" }}\n"
     ));
@@ -352,7 +364,7 @@ async fn an_index_build_left_by_a_killed_apply_is_reported_and_waited_for() {
     let t0 = Instant::now();
     loop {
         let building: Option<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
         )
         .fetch_optional(&db.pool)
         .await
@@ -369,13 +381,39 @@ async fn an_index_build_left_by_a_killed_apply_is_reported_and_waited_for() {
     // The process dies; its server session goes on building.
     child.kill().expect("SIGKILL");
     let _ = child.wait();
-    let out = bellows(&expand).output().expect("re-run");
-    let said = text(&out);
-    assert!(out.status.success(), "{said}");
-    assert!(
-        said.contains("the build of index public.users_slow_idx from an earlier apply still runs on the server (pid "),
-        "{said}"
-    );
+    // The next apply says it waits for that build; then the build may end.
+    let mut rerun = bellows(&expand).spawn().expect("re-run");
+    let stderr = rerun.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = String::new();
+    let waiting = "the build of index public.users_slow_idx from an earlier apply still runs on the server (pid ";
+    while !said.contains(waiting) {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => said.push_str(&format!("{line}\n")),
+            Err(e) => {
+                let sessions: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT state, wait_event, left(query, 120) FROM pg_stat_activity WHERE datname = current_database()",
+                )
+                .fetch_all(&db.pool)
+                .await
+                .unwrap_or_default();
+                panic!("no word of the earlier build ({e}): {said}\nsessions: {sessions:#?}")
+            }
+        }
+    }
+    old_snapshot.commit().await.expect("commit");
+    let status = rerun.wait().expect("re-run ends");
+    said.extend(rx.try_iter().map(|l| format!("{l}\n")));
+    assert!(status.success(), "{said}");
     let valid: bool = sqlx::query_scalar(
         "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_slow_idx'::regclass",
     )
@@ -520,7 +558,7 @@ async fn a_second_ctrl_c_cancels_the_statement_under_way() {
     let t0 = Instant::now();
     loop {
         let building: Option<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active' LIMIT 1",
         )
         .fetch_optional(&db.pool)
         .await
