@@ -134,6 +134,19 @@ pub(super) fn read(r: &mut Reader, all: OrderedMap<Checked<DefaultPrivilegesSpec
                 // As on a routine or type: PUBLIC's EXECUTE and USAGE are
                 // the default for every schema, `public: []` revokes them.
                 let fresh = key.fresh();
+                let public_default =
+                    matches!(objects, DefaultObjects::Functions | DefaultObjects::Types)
+                        && key.grantee.as_str() == PUBLIC_ROLE;
+                if public_default && key.schema.is_some() && set.is_empty() {
+                    r.diags.push(
+                        Diagnostic::new(
+                            role_key.span(),
+                            format!("`public: []` in default privileges on {object}: those of one schema only add to those for every schema"),
+                        )
+                        .help(format!("revoke PUBLIC's default under `for role {}`, which covers every schema", key.owner)),
+                    );
+                    continue;
+                }
                 if fresh.is_empty() && !set.is_empty() || !fresh.is_empty() && set != fresh {
                     r.schema.default_grants.insert(key, set);
                 }
