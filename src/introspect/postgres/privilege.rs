@@ -2,7 +2,9 @@
 //! materialized views, sequences), their columns, its schemas (not
 //! `public`), routines and types, to others than their owner, from
 //! `aclexplode` of their ACLs (PUBLIC on a routine or type only where it
-//! lacks its default EXECUTE or USAGE); and the roles the server has, which a plan checks the file's against.
+//! lacks its default EXECUTE or USAGE); default privileges (the owner's
+//! own left out); and the roles the server has, which a plan checks the
+//! file's against, with those the connecting role is a member of.
 
 use super::*;
 
