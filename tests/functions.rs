@@ -138,8 +138,34 @@ async fn functions_written_differently_from_the_server_are_no_change() {
     let dumped = bellows::spec::to_yaml(&live.schema, Default::default());
     let back = spec::read_str(Path::new("dump.yaml"), &dumped).expect("the dump reads");
     assert_eq!(back.routines, live.schema.routines, "{dumped}");
+    // Each string body exactly as stored, blank lines and indentation
+    // included, so a database made from the dump has the same bodies.
+    for (k, r) in &live.schema.routines {
+        assert_eq!(back.routines[k].body, r.body, "{k}: {dumped}");
+    }
     let (p, _) = plan_live(&db, &dumped).await;
     assert!(p.is_empty(), "{:?}", outline(&p));
+    let copy = TestDb::new().await;
+    apply(
+        &copy.url,
+        Some(&back),
+        PhaseSel::All,
+        &ApplyOptions::default(),
+        &Silent,
+    )
+    .await
+    .expect("the dump applies to an empty database");
+    let bodies = "SELECT p.proname::text, p.prosrc FROM pg_proc p
+                   WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1, 2";
+    let source: Vec<(String, String)> = sqlx::query_as(bodies)
+        .fetch_all(&db.pool)
+        .await
+        .expect("bodies");
+    let made: Vec<(String, String)> = sqlx::query_as(bodies)
+        .fetch_all(&copy.pool)
+        .await
+        .expect("bodies");
+    assert_eq!(made, source);
     // A real change is seen, and only that one.
     let changed = TARGET.replace("SELECT w * h", "SELECT w * h / 1");
     let (p, _) = plan_live(&db, &changed).await;

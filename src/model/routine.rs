@@ -251,17 +251,38 @@ hint_free!(Routine {
     leakproof, parallel, cost, rows, config, comment
 } hints { facts });
 
+/// The same definition, hints aside. A string body is kept as written
+/// (so a database made from a dump gets the bodies the dumped one has),
+/// but blank lines around it and the indentation its lines share make no
+/// difference.
 impl PartialEq for Routine {
     fn eq(&self, other: &Routine) -> bool {
-        self.same_definition(other)
+        if self.body == other.body {
+            return self.same_definition(other);
+        }
+        let bare = |r: &Routine| Routine {
+            body: Routine::normalize_body(&r.body),
+            ..r.clone()
+        };
+        bare(self).same_definition(&bare(other))
     }
 }
 
 impl Routine {
-    /// The body as compared and made: the blank lines and spaces around
+    /// The body as compared: the blank lines and spaces around
     /// it gone, and the indentation its lines after the first share
     /// (a body written inside an indented statement, or a YAML block,
     /// is the same body).
+    /// The body as the model keeps it: an SQL-standard one normalized
+    /// (the server prints it again anyway), a string one as written.
+    pub fn kept_body(language: &str, body: &str) -> String {
+        if language == "sql" && is_sql_standard_body(body) {
+            Routine::normalize_body(body)
+        } else {
+            body.to_string()
+        }
+    }
+
     pub fn normalize_body(body: &str) -> String {
         let body = body.trim();
         let mut lines = body.lines();

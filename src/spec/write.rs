@@ -33,14 +33,18 @@ pub(super) enum Y {
 
 /// Text of several lines as a literal block, when that reads back as
 /// itself: no character YAML cannot hold there, no line that is only
-/// blanks, not starting with a blank (which would set the indentation)
-/// nor ending with one; else (and for one line) a scalar as `text` writes
-/// it.
+/// blanks, the last line not ending with one, some line not empty;
+/// leading blank lines and a blank at the start (an indentation
+/// indicator) and newlines at the end (a chomping indicator) are kept.
+/// Else (and for one line) a scalar as `text` writes it.
 pub(super) fn literal(s: &str) -> Y {
+    let content = s.trim_end_matches('\n');
     let fits = s.contains('\n')
-        && !s.starts_with([' ', '\t', '\n'])
-        && !s.ends_with(['\n', ' ', '\t'])
-        && s.lines().all(|l| l.is_empty() || !l.trim().is_empty())
+        && !content.trim().is_empty()
+        && !content.ends_with([' ', '\t'])
+        && content
+            .split('\n')
+            .all(|l| l.is_empty() || !l.trim().is_empty())
         && !s.chars().any(|c| {
             (c.is_control() && c != '\n' && c != '\t')
                 || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}')
@@ -164,12 +168,30 @@ fn render_block(entries: &[(String, Y)], indent: usize, out: &mut String) {
                 render_block(inner, indent + 2, out);
             }
             Y::Literal(text) => {
-                out.push_str(" |-\n");
-                for line in text.lines() {
+                let content = text.trim_end_matches('\n');
+                let newlines = text.len() - content.len();
+                // The first line with text sets the indentation, unless
+                // said: said when that line starts with a blank.
+                let first = content.split('\n').find(|l| !l.is_empty());
+                let said = first.is_some_and(|l| l.starts_with([' ', '\t']));
+                out.push_str(" |");
+                if said {
+                    out.push('2');
+                }
+                out.push_str(match newlines {
+                    0 => "-",
+                    1 => "",
+                    _ => "+",
+                });
+                out.push('\n');
+                for line in content.split('\n') {
                     if !line.is_empty() {
                         out.push_str(&" ".repeat(indent + 2));
                         out.push_str(line);
                     }
+                    out.push('\n');
+                }
+                for _ in 1..newlines.max(1) {
                     out.push('\n');
                 }
             }
@@ -271,5 +293,28 @@ mod tests {
         }
         let Y::S(zero) = sql("0") else { panic!() };
         assert_eq!(zero, "0");
+    }
+
+    /// A function body comes back exactly as written, blank lines around
+    /// it, its indentation and its final newlines included.
+    #[test]
+    fn bodies_read_back_as_written() {
+        for body in [
+            "BEGIN\n  RETURN 1;\nEND",
+            "\nBEGIN\n  RETURN 1;\nEND;\n",
+            "\n\n    BEGIN\n      RETURN 1;\n    END;\n  ",
+            "    SELECT 1\n    FROM t\n",
+            "\tBEGIN\n\tRETURN 1;\n\tEND\n\n\n",
+            "BEGIN\n\n  x := 1;\n\nEND\n\n",
+            "SELECT 1\n  -- trailing blank after this line \nFROM t",
+        ] {
+            let mut yaml =
+                "functions:\n  f():\n    returns: integer\n    language: plpgsql\n".to_string();
+            render_block(&[("body".into(), literal(body))], 4, &mut yaml);
+            let s = crate::spec::read_str(std::path::Path::new("t.yaml"), &yaml)
+                .unwrap_or_else(|e| panic!("{body:?}: {e}\n{yaml}"));
+            let got = &s.routines.values().next().expect("the function").body;
+            assert_eq!(got, body, "{yaml}");
+        }
     }
 }

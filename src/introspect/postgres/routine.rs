@@ -135,7 +135,12 @@ pub(super) fn routine_row(row: &PgRow, live: bool) -> Result<(RoutineKey, Routin
     let language = ident(get(row, 5, W)?, "language")?;
     let source: Option<String> = get(row, 6, W)?;
     let sql_body: Option<String> = get(row, 7, W)?;
-    let body = Routine::normalize_body(&sql_body.or(source).unwrap_or_default());
+    // An SQL-standard body as the server prints it, normalized; a string
+    // body as stored, so that a dump gives it back as it was.
+    let body = match sql_body {
+        Some(b) => Routine::normalize_body(&b),
+        None => source.unwrap_or_default(),
+    };
     let volatility = match get::<String>(row, 8, W)?.as_str() {
         "i" => Volatility::Immutable,
         "s" => Volatility::Stable,

@@ -221,8 +221,8 @@ fn read_one(
     let key = RoutineKey::of(name, &args);
     let language = ident(r.diags, &spec.language, "language")?;
     let language = crate::model::Ident::new(language.as_str().to_lowercase()).ok()?;
-    let body = Routine::normalize_body(&spec.body.value);
-    if body.is_empty() {
+    let body = Routine::kept_body(language.as_str(), &spec.body.value);
+    if body.trim().is_empty() {
         err(
             r.diags,
             spec.body.span(),
