@@ -64,8 +64,11 @@ impl<'a> PgHealth<'a> {
 
     /// The replica furthest behind beyond `limit`, if any.
     async fn replica_lag(&mut self, limit: Duration) -> Result<Option<PauseCause>, ApplyError> {
-        // One statement on its own: no transaction around it.
-        let rows: Vec<PgRow> = query(REPLICAS)
+        // One statement on its own, no transaction around it, in the simple
+        // protocol: through a transaction pooler the extended protocol's
+        // parse and execute could reach two server sessions, the second
+        // without the unnamed statement (SQLSTATE 26000).
+        let rows: Vec<PgRow> = sqlx::raw_sql(REPLICAS)
             .fetch_all(self.pool)
             .await
             .map_err(ApplyError::ledger("read the replicas' lag"))?;
