@@ -332,3 +332,25 @@ fn publics_execute_given_back_to_a_function_that_stays_widens_access() {
         ["access-widened: every role gains execute on routine public.f()"]
     );
 }
+
+#[test]
+fn an_enum_rebuilt_loses_publics_usage_again_when_the_file_denies_it() {
+    let f = |values: &str| {
+        format!(
+            "roles: [public]\nenums: {{ mood: [{values}] }}\ngrants:\n  type mood: {{ public: [] }}\n"
+        )
+    };
+    plans_to(
+        &f("a, b"),
+        &f("b, a"),
+        "
+        expand: create enum public.mood_bellows_new: public.mood with its values in their new order
+            CREATE TYPE public.mood_bellows_new AS ENUM ('b', 'a')
+        contract: drop the old enum public.mood and give public.mood_bellows_new its name
+            DROP TYPE public.mood
+            ALTER TYPE public.mood_bellows_new RENAME TO mood
+        contract: revoke usage on type public.mood from public
+            REVOKE USAGE ON TYPE public.mood FROM PUBLIC
+        ",
+    );
+}
