@@ -14,6 +14,7 @@ use crate::model::Schema;
 
 mod aggregate;
 mod collation;
+mod column_privilege;
 mod composite_type;
 mod default_privilege;
 mod domain;
