@@ -77,10 +77,12 @@ pub(super) fn read(r: &mut Reader, entries: OrderedMap<Checked<AggregateSpec>>) 
             comment: spec.comment,
         };
         if r.schema.routines.contains_key(&key) {
-            err(
-                r.diags,
-                k.span(),
-                format!("{what} has the name and arguments of a function of the file"),
+            r.diags.push(
+                Diagnostic::new(
+                    k.span(),
+                    format!("{what} has the name and arguments of a function of the file"),
+                )
+                .help("PostgreSQL keeps functions and aggregates in one namespace: rename one of the two, or give them different argument types"),
             );
             continue;
         }
