@@ -30,6 +30,13 @@ fn outline(from: &Schema, to: &Schema) -> Result<String, String> {
     Ok(out)
 }
 
+/// The outline of the plan from `from` to `to` (see [`plans_to`]); a
+/// refusal fails the test.
+#[track_caller]
+pub fn outline_of(from: &str, to: &str) -> String {
+    outline(&schema(from), &schema(to)).unwrap_or_else(|e| panic!("refused: {e}"))
+}
+
 /// Strips the indentation common to `text`'s lines and blank edges.
 fn dedent(text: &str) -> String {
     let lines: Vec<&str> = text.lines().skip_while(|l| l.trim().is_empty()).collect();

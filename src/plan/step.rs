@@ -318,6 +318,13 @@ pub struct Timeouts {
     /// Milliseconds the statement may run; `Some(0)`: unlimited (index
     /// builds, validation); `None`: apply's `--statement-timeout`.
     pub statement_timeout_ms: Option<u64>,
+    /// The most the lock wait may be, whatever `--lock-timeout` says: a
+    /// step that locks two tables one after the other can close a lock
+    /// cycle with a client's transaction, and PostgreSQL aborts whichever
+    /// of the two has waited `deadlock_timeout` (1 s by default) first.
+    /// Waiting less than that, the step gives way (and is retried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_timeout_cap_ms: Option<u64>,
 }
 
 impl Timeouts {
@@ -325,8 +332,9 @@ impl Timeouts {
     /// else the defaults given (apply's `--lock-timeout` and
     /// `--statement-timeout`).
     pub fn or(&self, lock: std::time::Duration, statement: std::time::Duration) -> (u64, u64) {
+        let lock = self.lock_timeout_ms.unwrap_or(lock.as_millis() as u64);
         (
-            self.lock_timeout_ms.unwrap_or(lock.as_millis() as u64),
+            self.lock_timeout_cap_ms.map_or(lock, |cap| lock.min(cap)),
             self.statement_timeout_ms
                 .unwrap_or(statement.as_millis() as u64),
         )

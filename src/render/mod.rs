@@ -44,6 +44,11 @@ fn timeout_line(s: &Step) -> Option<String> {
     if let Some(ms) = s.timeouts.lock_timeout_ms {
         parts.push(format!("lock_timeout {}s", ms / 1000));
     }
+    if let Some(ms) = s.timeouts.lock_timeout_cap_ms {
+        parts.push(format!(
+            "lock_timeout at most {ms}ms (locks two tables: gives way in a deadlock)"
+        ));
+    }
     match s.timeouts.statement_timeout_ms {
         Some(0) => parts.push("no statement_timeout".to_string()),
         Some(ms) => parts.push(format!("statement_timeout {}s", ms / 1000)),

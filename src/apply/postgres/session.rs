@@ -17,6 +17,10 @@ pub(in crate::apply) fn error_class(sqlstate: Option<&str>) -> ErrorClass {
     match sqlstate {
         // lock_not_available: lock_timeout expired.
         Some("55P03") => ErrorClass::LockNotGranted,
+        // deadlock_detected: the step closed a lock cycle with a client
+        // and PostgreSQL rolled the step's transaction back; it is
+        // retried like a lock it was not granted.
+        Some("40P01") => ErrorClass::LockNotGranted,
         // query_canceled: by pg_cancel_backend, or a statement timeout.
         Some("57014") => ErrorClass::Cancelled,
         // dependent_objects_still_exist.
@@ -155,6 +159,7 @@ mod tests {
     #[test]
     fn sqlstates_are_classed() {
         assert_eq!(error_class(Some("55P03")), ErrorClass::LockNotGranted);
+        assert_eq!(error_class(Some("40P01")), ErrorClass::LockNotGranted);
         assert_eq!(error_class(Some("57014")), ErrorClass::Cancelled);
         assert_eq!(error_class(Some("2BP01")), ErrorClass::DependentsExist);
         assert_eq!(error_class(Some("23505")), ErrorClass::Other);

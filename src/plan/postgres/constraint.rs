@@ -90,6 +90,10 @@ impl Kind for ForeignKeys {
         o: &'a ForeignKey,
         n: &'a ForeignKey,
     ) {
+        // Over columns that move to shadows: see `key_move`.
+        if p.fk_moves(t.name, n) {
+            return;
+        }
         if same_but_validity(o, n) {
             let fails = format!(
                 "fails if a row of {} has no match in {}",
@@ -256,6 +260,7 @@ impl Planner<'_> {
             foreign_key_def(fk)
         ))
         .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+        .gives_way()
         .hazard(
             HazardKind::OldAppVisible,
             format!(
@@ -324,6 +329,7 @@ impl Planner<'_> {
             qi(name)
         ))
         .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
+        .gives_way()
         .hazard(
             HazardKind::ConstraintDropped,
             format!("drops foreign key {name}; {table} no longer checks its references"),

@@ -228,6 +228,7 @@ impl Planner<'_> {
             step.transactional = true;
             step.timeouts = Timeouts {
                 lock_timeout_ms: None,
+                lock_timeout_cap_ms: None,
                 statement_timeout_ms: None,
             };
             step.lock = Lock {
@@ -235,6 +236,8 @@ impl Planner<'_> {
                 cost: Cost::Metadata,
             };
         }
+        // The foreign key's drop and add lock its referenced table too.
+        step.timeouts.lock_timeout_cap_ms = Some(super::GIVE_WAY_LOCK_TIMEOUT_MS);
         // Tables are renamed in expand: by now it has its target name.
         step.statements.insert(
             0,

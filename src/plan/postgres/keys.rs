@@ -14,8 +14,8 @@ pub(super) struct Uniques;
 impl Kind for Uniques {
     objects!(in table.uniques: BTreeMap<Ident, Unique>, constraint);
 
-    fn same(_: &Planner<'_>, _: InTable<'_>, a: &Unique, b: &Unique) -> bool {
-        a.same_definition(b)
+    fn same(p: &Planner<'_>, t: InTable<'_>, a: &Unique, b: &Unique) -> bool {
+        a.same_definition(b) && !p.moves_any(t.name, &b.columns)
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, name: &'a Ident, u: &'a Unique) {
@@ -34,6 +34,9 @@ impl Kind for Uniques {
         o: &'a Unique,
         n: &'a Unique,
     ) {
+        if p.moves_any(t.name, &n.columns) && p.current_cols(t.name, &n.columns) == o.columns {
+            return p.move_key(t.name, name, name, &n.columns, Key::Unique(n));
+        }
         p.drop_constraint(t.name, name, ObjectKind::Unique, &o.columns);
         p.attach_key(
             t.name,
@@ -49,7 +52,7 @@ impl Kind for Uniques {
 /// Which key [`Planner::attach_key`] attaches: a unique constraint, or
 /// the primary key with how it defers.
 #[derive(Clone, Copy)]
-enum Key<'a> {
+pub(super) enum Key<'a> {
     Unique(&'a Unique),
     Primary(Deferrable),
 }
@@ -58,6 +61,14 @@ impl Planner<'_> {
     pub fn primary_key(&mut self, table: &QualifiedName, old: &Table, new: &Table) {
         match (&old.primary_key, &new.primary_key) {
             (None, None) => {}
+            // Over columns that move to shadows: built again over them.
+            (Some(o), Some(n))
+                if self.moves_any(table, &n.columns)
+                    && self.current_cols(table, &n.columns) == o.columns =>
+            {
+                let key = Key::Primary(n.deferrable);
+                self.move_key(table, &o.name, &n.name, &n.columns, key);
+            }
             (Some(o), Some(n)) if o.same_definition(n) => {}
             // A table has one primary key: over the same columns under
             // another name (a renamed table's default name, say) it is

@@ -22,6 +22,7 @@ mod extension;
 mod fk_binding;
 mod generated;
 mod index;
+mod key_move;
 mod keys;
 mod kind;
 mod lock_level;
@@ -86,6 +87,10 @@ impl Affects<'_> {
 /// would fail them and leave an INVALID index: they get their own.
 const INDEX_BUILD_LOCK_TIMEOUT_MS: u64 = 60_000;
 
+/// The longest a step that locks two tables waits for a lock: half of
+/// PostgreSQL's default `deadlock_timeout` (see `Timeouts`).
+const GIVE_WAY_LOCK_TIMEOUT_MS: u64 = 500;
+
 pub(super) fn steps(
     current: &Schema,
     target: &Schema,
@@ -105,6 +110,7 @@ pub(super) fn steps(
         errors: Vec::new(),
         filled: BTreeSet::new(),
         swapped: BTreeMap::new(),
+        moved: BTreeMap::new(),
         adopted: BTreeSet::new(),
         key_indexes: BTreeMap::new(),
         altered_tables: Vec::new(),
@@ -151,6 +157,10 @@ pub(super) struct Planner<'a> {
     /// constraints that mention them are dropped with the old column and
     /// must be re-added, and new indexes are built on the shadow.
     pub swapped: BTreeMap<(QualifiedName, Ident), Ident>,
+    /// Every column a shadow replaces in contract (retyped or renamed),
+    /// by target table and target column: keys over it are built again
+    /// over the shadow (`key_move`).
+    moved: BTreeMap<(QualifiedName, Ident), key_move::Moved>,
     /// Existing unique indexes a new key takes over (by schema and name):
     /// they are not dropped as indexes that went away.
     pub adopted: BTreeSet<QualifiedName>,
@@ -282,6 +292,7 @@ pub(super) fn new_step(
         hazards: Vec::new(),
         timeouts: Timeouts {
             lock_timeout_ms: None,
+            lock_timeout_cap_ms: None,
             statement_timeout_ms: None,
         },
         backfill: None,
@@ -427,6 +438,13 @@ impl Step {
     /// Long scans (index builds, validation) must not hit statement_timeout.
     pub(super) fn unlimited(mut self) -> Self {
         self.timeouts.statement_timeout_ms = Some(0);
+        self
+    }
+    /// A step that locks two tables in turn waits for each lock less than
+    /// PostgreSQL's default `deadlock_timeout`: in a lock cycle with a
+    /// client it is the one that gives way, and is retried.
+    pub(super) fn gives_way(mut self) -> Self {
+        self.timeouts.lock_timeout_cap_ms = Some(GIVE_WAY_LOCK_TIMEOUT_MS);
         self
     }
     pub(super) fn index_build_timeouts(mut self) -> Self {

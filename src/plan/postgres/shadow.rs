@@ -2,8 +2,10 @@
 //! shadow column kept in sync by a trigger (expand), filled in batches
 //! (migrate), and swapped in atomically (contract).
 
+use super::column::alter_column_sql;
 use super::column_add::undo_add_column;
 use super::index::same_index;
+use super::key_move::Moved;
 use super::sync::Sync;
 use super::*;
 use crate::sql::postgres::{column_def, type_sql};
@@ -31,35 +33,14 @@ impl Planner<'_> {
                 n.ty
             )
         };
-        let in_key = old_table
-            .primary_key
-            .iter()
-            .any(|p| p.columns.contains(&o.name))
-            || old_table
-                .uniques
-                .values()
-                .any(|u| u.columns.contains(&o.name))
-            || old_table
-                .foreign_keys
-                .values()
-                .any(|f| f.columns.contains(&o.name))
-            || self.cur.tables.values().any(|t| {
-                t.foreign_keys
-                    .values()
-                    .any(|f| &f.ref_table == table && f.ref_columns.contains(&o.name))
-            });
-        if in_key {
-            return self.error(PlanError::Unsupported {
-                object: col_name(table, &o.name),
-                what: format!("{what}: the column is part of a primary key, unique constraint or foreign key"),
-                hint: "key columns are moved with a manual migration (new key column, backfill, swap the constraints)".into(),
-            });
+        if let Some(e) = self.key_move_refusal(table, old_table, &o.name, &what) {
+            return self.error(e);
         }
-        if n.identity.is_some() || n.generated.is_some() {
+        if n.generated.is_some() || (n.identity.is_some() && o.identity.is_none()) {
             return self.error(PlanError::Unsupported {
                 object: col_name(table, &n.name),
-                what: format!("{what} of an identity or generated column"),
-                hint: "rename or retype it by hand".into(),
+                what: format!("{what} of a generated column, or of one made identity"),
+                hint: "change the type or the name in one migration, then make the column identity (or generated) in the next".into(),
             });
         }
         let affects = if renamed {
@@ -82,6 +63,13 @@ impl Planner<'_> {
             )
         };
         let src = &o.name;
+        self.moved.insert(
+            (table.clone(), n.name.clone()),
+            Moved {
+                from: src.clone(),
+                shadow: dst.clone(),
+            },
+        );
         let forward = match &n.backfill {
             Some(b) => b.clone(),
             None if o.ty == n.ty => qi(src),
@@ -97,6 +85,9 @@ impl Planner<'_> {
         shadow_col.name = dst.clone();
         shadow_col.nullable = true;
         shadow_col.default = None;
+        // Nor its identity: the shadow takes it over at the swap.
+        shadow_col.identity = None;
+        shadow_col.identity_options = IdentityOptions::default();
         let dn = col_name(table, &dst);
         let mut add = new_step(
             ObjectKind::Column,
@@ -141,7 +132,16 @@ impl Planner<'_> {
         self.backfill(table, &key, &dst, &forward, true, true);
         let filled = Resource::filled(table, &dst);
         if !n.nullable {
-            self.set_not_null(table, &dst, Some(filled.clone()));
+            // A cast of a value that is never NULL is never NULL: over a
+            // NOT NULL column, the shadow is proven in migrate, and
+            // contract is left catalog changes only. Otherwise the old app
+            // may still write the NULLs that the target forbids.
+            let phase = if !renamed && !o.nullable && n.backfill.is_none() {
+                Phase::Migrate
+            } else {
+                Phase::Contract
+            };
+            self.set_not_null_in(table, &dst, Some(filled.clone()), phase);
         }
         // Contract: the old column goes; for a type change the new one
         // takes its name, in one transaction (catalog changes only).
@@ -175,6 +175,36 @@ impl Planner<'_> {
         // The sync trigger goes in the same transaction as the old column:
         // a write in between would miss it (and the old column may be NOT NULL).
         let mut change = untrigger;
+        // A sequence the old column owns would go with it: it lets go
+        // first, and the new column takes it (as its default does).
+        let owned: Vec<(&QualifiedName, bool)> = self
+            .cur
+            .sequences
+            .iter()
+            .filter(|(q, s)| {
+                q.schema == table.schema
+                    && s.owned_by.as_ref() == Some(&(table.name.clone(), src.clone()))
+            })
+            .map(|(q, _)| {
+                let kept = self.tgt.sequences.get(q).is_some_and(|s| {
+                    s.owned_by.as_ref() == Some(&(table.name.clone(), n.name.clone()))
+                });
+                (q, kept)
+            })
+            .collect();
+        for (q, _) in &owned {
+            change.push(format!("ALTER SEQUENCE {} OWNED BY NONE", qt(q)));
+        }
+        let identity = n
+            .identity
+            .map(|kind| self.identity_to_shadow(table, o, n, &dst, kind));
+        if let Some((take_over, _)) = &identity {
+            change.extend(take_over.iter().cloned());
+            swap.description = format!(
+                "{}; the new column takes over the identity, counting on from the old one's counter",
+                swap.description
+            );
+        }
         change.push(format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(src)));
         if !renamed {
             change.push(format!(
@@ -196,6 +226,24 @@ impl Planner<'_> {
             if let Some(q) = self.sequence_in(d) {
                 swap = swap.requires(Resource::Sequence(q));
             }
+        }
+        if let Some((_, rename)) = identity {
+            change.extend(rename);
+        }
+        for (q, kept) in owned {
+            if kept {
+                change.push(format!(
+                    "ALTER SEQUENCE {} OWNED BY {}.{}",
+                    qt(q),
+                    qt(table),
+                    qi(&n.name)
+                ));
+            }
+        }
+        // The foreign keys over the old column (either side) go first:
+        // each is dropped or switched to the new columns (`key_move`).
+        for (t, f) in self.foreign_keys_using(&self.cur_name(table), src) {
+            swap = swap.requires(Resource::constraint_gone(&t, &f));
         }
         // Views on the old column go and come back on the new one.
         let views = self.views_around(table, Some(src), Phase::Contract);
@@ -229,6 +277,87 @@ impl Planner<'_> {
                 }
             }
         }
+    }
+}
+
+impl Planner<'_> {
+    /// The statements that give an identity column's shadow the identity
+    /// (before the old column goes, which takes its sequence along), with
+    /// the old counter's position, so the next value is the one the old
+    /// column would have given; and those that give the new sequence the
+    /// name PostgreSQL gives an identity's, once the old one is gone.
+    fn identity_to_shadow(
+        &mut self,
+        table: &QualifiedName,
+        o: &Column,
+        n: &Column,
+        dst: &Ident,
+        kind: Identity,
+    ) -> (Vec<String>, Vec<String>) {
+        let keyword = match kind {
+            Identity::Always => "ALWAYS",
+            Identity::ByDefault => "BY DEFAULT",
+        };
+        let tmp = self.helper(
+            &[Space::Relation(table.schema.clone())],
+            &[table.name.as_str(), n.name.as_str()],
+            "bellows_seq",
+            format!(
+                "the identity sequence of the new {}",
+                col_name(table, &n.name)
+            ),
+        );
+        let mut opts = vec![format!(
+            "SEQUENCE NAME {}",
+            qt(&QualifiedName::new(table.schema.clone(), tmp.clone()))
+        )];
+        if !n.identity_options.is_default() {
+            opts.extend(crate::sql::postgres::sequence_options(
+                &n.identity_options.as_sequence(&n.ty),
+            ));
+        }
+        let seq_of = |c: &Ident| {
+            format!(
+                "pg_get_serial_sequence({}, {})",
+                crate::sql::quote_literal(&qt(table)),
+                crate::sql::quote_literal(c.as_str())
+            )
+        };
+        let take_over = vec![
+            alter_column_sql(
+                table,
+                dst,
+                &format!("ADD GENERATED {keyword} AS IDENTITY ({})", opts.join(" ")),
+            ),
+            // NULL when the old counter was never used: the new one
+            // starts where the target says.
+            format!(
+                "SELECT setval({}, last) FROM (SELECT pg_sequence_last_value({}::regclass) AS last) AS old WHERE last IS NOT NULL",
+                seq_of(dst),
+                seq_of(&o.name)
+            ),
+        ];
+        let usual =
+            crate::model::naming::serial_sequence_name(table.name.as_str(), n.name.as_str());
+        let taken = |name: &str| {
+            let q = |r: &QualifiedName| r.schema == table.schema && r.name.as_str() == name;
+            self.tgt.sequences.keys().any(q)
+                || self.tgt.tables.keys().any(q)
+                || self.tgt.views.keys().any(q)
+                || self.cur.tables.iter().any(|(t, tab)| {
+                    t.schema == table.schema && tab.indexes.keys().any(|i| i.as_str() == name)
+                })
+        };
+        let rename = if taken(&usual) {
+            Vec::new()
+        } else {
+            vec![format!(
+                "ALTER SEQUENCE {} RENAME TO {}",
+                qt(&QualifiedName::new(table.schema.clone(), tmp)),
+                quote_ident(&usual)
+            )]
+        };
+        (take_over, rename)
     }
 }
 

@@ -249,6 +249,18 @@ impl Planner<'_> {
     /// proves from the validated check without scanning, then the check
     /// is dropped.
     pub fn set_not_null(&mut self, table: &QualifiedName, column: &Ident, after: Option<Resource>) {
+        self.set_not_null_in(table, column, after, Phase::Contract);
+    }
+
+    /// [`Self::set_not_null`] in `phase`: before contract only for a
+    /// column abort drops (a shadow), whose checks go with it.
+    pub fn set_not_null_in(
+        &mut self,
+        table: &QualifiedName,
+        column: &Ident,
+        after: Option<Resource>,
+        phase: Phase,
+    ) {
         let check = self.helper(
             &[Space::Constraint(table.clone())],
             &[table.name.as_str(), column.as_str()],
@@ -262,7 +274,7 @@ impl Planner<'_> {
             ObjectKind::Column,
             cn.clone(),
             Action::AddNotNullCheck,
-            Phase::Contract,
+            phase,
             format!("add CHECK ({} IS NOT NULL) NOT VALID", column),
         )
         .sql(format!(
@@ -277,13 +289,13 @@ impl Planner<'_> {
         if let Some(r) = after {
             add = add.requires(r);
         }
-        self.push(add);
+        self.push(add.undo_nothing());
         self.push(
             new_step(
                 ObjectKind::Column,
                 cn.clone(),
                 Action::Validate,
-                Phase::Contract,
+                phase,
                 format!("validate that {cn} has no NULLs"),
             )
             .sql(format!(
@@ -302,14 +314,15 @@ impl Planner<'_> {
                 format!("fails if a row still has NULL in {cn}"),
             )
             .requires(check_res.clone())
-            .provides(valid_res.clone()),
+            .provides(valid_res.clone())
+            .undo_nothing(),
         );
         self.push(
             new_step(
                 ObjectKind::Column,
                 cn.clone(),
                 Action::SetNotNull,
-                Phase::Contract,
+                phase,
                 format!("set {cn} NOT NULL (proven by the validated check, no scan)"),
             )
             .sql(format!(
@@ -319,14 +332,15 @@ impl Planner<'_> {
             ))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
             .requires(valid_res)
-            .provides(Resource::not_null(table, column)),
+            .provides(Resource::not_null(table, column))
+            .undo_nothing(),
         );
         self.push(
             new_step(
                 ObjectKind::Column,
                 cn.clone(),
                 Action::DropNotNullCheck,
-                Phase::Contract,
+                phase,
                 format!("drop the helper check on {cn}"),
             )
             .sql(format!(
@@ -336,7 +350,8 @@ impl Planner<'_> {
             ))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
             .requires(Resource::not_null(table, column))
-            .removes(check_res),
+            .removes(check_res)
+            .undo_nothing(),
         );
     }
 }

@@ -67,6 +67,7 @@ impl Kind for Tables {
                 kind(p, InTable { name, old, new });
             }
         }
+        p.switch_moved_foreign_keys();
     }
 }
 
