@@ -71,6 +71,26 @@ pub(super) struct ForeignKeys;
 impl Kind for ForeignKeys {
     objects!(in table.foreign_keys: BTreeMap<Ident, ForeignKey>, constraint);
 
+    /// Renamed over columns that move to shadows: `key_move` switches it
+    /// to its new name and columns at once.
+    fn renamed<'a>(
+        p: &mut Planner<'a>,
+        t: InTable<'a>,
+        from: &'a Ident,
+        to: &'a Ident,
+        o: &'a ForeignKey,
+        n: &'a ForeignKey,
+    ) {
+        if p.fk_moves(t.name, n) {
+            return;
+        }
+        if Self::same(p, t, o, n) && Self::rename(p, t, from, to, o) {
+            return;
+        }
+        Self::removed(p, t, from, o);
+        Self::added(p, t, to, n);
+    }
+
     fn same(_: &Planner<'_>, _: InTable<'_>, a: &ForeignKey, b: &ForeignKey) -> bool {
         same_but_validity(a, b) && !needs_validation(a.not_valid, b.not_valid)
     }

@@ -84,15 +84,16 @@ impl Planner<'_> {
         out
     }
 
-    /// Why column `col` of target table `table` (`old_table` now), if it
-    /// is in a key, cannot move to a shadow.
+    /// Why column `o` of target table `table` (`old_table` now), if it is
+    /// in a key, cannot move to shadow `n`.
     pub(super) fn key_move_refusal(
         &self,
         table: &QualifiedName,
         old_table: &Table,
-        col: &Ident,
+        (o, n): (&Column, &Column),
         what: &str,
     ) -> Option<PlanError> {
+        let col = &o.name;
         let now = self.cur_name(table);
         let fks = self.foreign_keys_using(&now, col);
         let in_key = old_table
@@ -103,6 +104,15 @@ impl Planner<'_> {
             || !fks.is_empty();
         if !in_key {
             return None;
+        }
+        // The keys' values must stay equal through the cast, or the rows
+        // that reference them would point elsewhere, or nowhere.
+        if n.backfill.is_none() && !self.keeps_key_values(&o.ty, &n.ty) {
+            return Some(PlanError::Unsupported {
+                object: col_name(table, col),
+                what: format!("{what}: the column is in a key, and no cast from {} to {} keeps its values equal", o.ty, n.ty),
+                hint: "give the column a `backfill:` expression that computes the new key from the row (and each referencing column one that finds the new key of the row it references)".into(),
+            });
         }
         let partitioned = |t: &Table| t.partition_by.is_some() || t.partition_of.is_some();
         let tables: BTreeSet<&QualifiedName> = std::iter::once(&now)
@@ -131,6 +141,34 @@ impl Planner<'_> {
             });
         }
         None
+    }
+
+    /// Whether a key of type `from` keeps its values equal, and its order,
+    /// cast to `to`: integers to wider integers or `numeric`, strings to
+    /// unlimited strings.
+    fn keeps_key_values(&self, from: &ColumnType, to: &ColumnType) -> bool {
+        if from == to {
+            return true;
+        }
+        let (a, b) = (self.cur.base_type(from), self.tgt.base_type(to));
+        if a.array || b.array {
+            return false;
+        }
+        let int =
+            |t: &BaseType| matches!(t, BaseType::SmallInt | BaseType::Integer | BaseType::BigInt);
+        let rank = |t: &BaseType| match t {
+            BaseType::SmallInt => 1,
+            BaseType::Integer => 2,
+            _ => 3,
+        };
+        match (&a.base, &b.base) {
+            (x, y) if int(x) && int(y) => rank(x) <= rank(y),
+            (x, BaseType::Numeric(None)) => int(x),
+            (BaseType::Text | BaseType::Varchar(_), BaseType::Text | BaseType::Varchar(None)) => {
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Primary key or unique key `name` of `table` over target columns
@@ -235,20 +273,30 @@ impl Planner<'_> {
                 if !self.fk_moves(t, n) {
                     continue;
                 }
-                if !cur
-                    .tables
-                    .get(t)
-                    .is_some_and(|c| c.foreign_keys.contains_key(name))
-                {
+                // Under its name, or the one it is renamed from.
+                let Some(old) = cur.tables.get(t).and_then(|c| {
+                    [Some(name), n.renamed_from.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .find(|f| c.foreign_keys.contains_key(*f))
+                }) else {
                     // A new foreign key: added after the swaps.
                     continue;
-                }
-                self.switch_foreign_key(t, name, n);
+                };
+                self.switch_foreign_key(t, old, name, n);
             }
         }
     }
 
-    fn switch_foreign_key(&mut self, table: &QualifiedName, name: &Ident, n: &ForeignKey) {
+    /// Foreign key `old` of `table` switched to `name`, as `n` over the
+    /// shadows.
+    fn switch_foreign_key(
+        &mut self,
+        table: &QualifiedName,
+        old: &Ident,
+        name: &Ident,
+        n: &ForeignKey,
+    ) {
         let tmp = self.helper(
             &[Space::Constraint(table.clone())],
             &[name.as_str()],
@@ -331,14 +379,15 @@ impl Planner<'_> {
             Action::Swap,
             Phase::Contract,
             format!(
-                "switch foreign key {name} on {table} to the new columns: drop its old definition, give {tmp} its name (catalog changes on {table} and {}, in one transaction)",
+                "switch foreign key {name} on {table} to the new columns: drop {}, give {tmp} its name (catalog changes on {table} and {}, in one transaction)",
+                if old == name { "its old definition".to_string() } else { format!("{old}, which it is renamed from") },
                 n.ref_table
             ),
         )
         .sql(format!(
             "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
             qt(table),
-            qi(name)
+            qi(old)
         ))
         .sql(format!(
             "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
@@ -350,7 +399,7 @@ impl Planner<'_> {
         .gives_way()
         .requires(Resource::constraint(table, &tmp))
         .removes(Resource::constraint(table, &tmp))
-        .provides(Resource::constraint_gone(table, name))
+        .provides(Resource::constraint_gone(table, old))
         .provides(Resource::constraint(table, name));
         if !n.not_valid.0 {
             switch = switch.requires(Resource::validated(table, &tmp));
@@ -443,6 +492,27 @@ mod rule_tests {
     }
 
     #[test]
+    fn a_foreign_key_renamed_while_its_column_moves_is_switched_from_its_old_name() {
+        let from = orders("integer");
+        let to = orders("bigint").replace(
+            "orders_account_fk: {",
+            "orders_accounts_fk: { renamed_from: orders_account_fk,",
+        );
+        let got = crate::testing::outline_of(&from, &to);
+        for want in [
+            "drop orders_account_fk, which it is renamed from",
+            "ALTER TABLE public.orders DROP CONSTRAINT IF EXISTS orders_account_fk\n",
+            "ALTER TABLE public.orders RENAME CONSTRAINT orders_accounts_fk_bellows_new TO orders_accounts_fk\n",
+        ] {
+            assert!(got.contains(want), "no {want:?} in:\n{got}");
+        }
+        assert!(
+            !got.contains("RENAME CONSTRAINT orders_account_fk "),
+            "{got}"
+        );
+    }
+
+    #[test]
     fn key_columns_of_renamed_or_partitioned_tables_and_columns_made_identity_are_refused() {
         refused(
             &orders("integer"),
@@ -459,10 +529,33 @@ mod rule_tests {
             &parted("bigint"),
             "is partitioned or a partition",
         );
+        let t = |id: &str| {
+            format!("tables:\n  t:\n    columns:\n      id: {id}\n    primary_key: [id]\n")
+        };
         refused(
-            "tables:\n  t:\n    columns:\n      id: { type: integer }\n    primary_key: [id]\n",
-            "tables:\n  t:\n    columns:\n      id: { type: bigint, identity: always }\n    primary_key: [id]\n",
+            &t("{ type: integer }"),
+            &t("{ type: bigint, identity: always }"),
             "of one made identity",
+        );
+        // Values that would not stay equal: only with the new key's
+        // expression.
+        refused(
+            &t("{ type: integer }"),
+            &t("{ type: uuid }"),
+            "no cast from integer to uuid keeps its values equal",
+        );
+        refused(
+            &t("{ type: bigint }"),
+            &t("{ type: integer }"),
+            "no cast from bigint to integer keeps its values equal",
+        );
+        let planned = crate::testing::outline_of(
+            &t("{ type: integer }"),
+            &t("{ type: uuid, backfill: \"md5(id::text)::uuid\" }"),
+        );
+        assert!(
+            planned.contains("USING INDEX t_pkey_bellows_new"),
+            "{planned}"
         );
     }
 }

@@ -33,7 +33,7 @@ impl Planner<'_> {
                 n.ty
             )
         };
-        if let Some(e) = self.key_move_refusal(table, old_table, &o.name, &what) {
+        if let Some(e) = self.key_move_refusal(table, old_table, (o, n), &what) {
             return self.error(e);
         }
         if n.generated.is_some() || (n.identity.is_some() && o.identity.is_none()) {
