@@ -110,7 +110,7 @@ impl Planner<'_> {
         if n.backfill.is_none() && !self.keeps_key_values(&o.ty, &n.ty) {
             return Some(PlanError::Unsupported {
                 object: col_name(table, col),
-                what: format!("{what}: the column is in a key, and no cast from {} to {} keeps its values equal", o.ty, n.ty),
+                what: format!("{what}: the column is in a key, and a cast from {} to {} may not keep its values equal", o.ty, n.ty),
                 hint: "give the column a `backfill:` expression that computes the new key from the row (and each referencing column one that finds the new key of the row it references)".into(),
             });
         }
@@ -540,14 +540,20 @@ mod rule_tests {
         // Values that would not stay equal: only with the new key's
         // expression.
         refused(
+            &t("{ type: numeric }"),
             &t("{ type: integer }"),
-            &t("{ type: uuid }"),
-            "no cast from integer to uuid keeps its values equal",
+            "a cast from numeric to integer may not keep its values equal",
         );
         refused(
             &t("{ type: bigint }"),
             &t("{ type: integer }"),
-            "no cast from bigint to integer keeps its values equal",
+            "a cast from bigint to integer may not keep its values equal",
+        );
+        // No cast at all: every column, key or not.
+        refused(
+            &t("{ type: integer }"),
+            &t("{ type: uuid }"),
+            "PostgreSQL has no cast from integer to uuid",
         );
         let planned = crate::testing::outline_of(
             &t("{ type: integer }"),

@@ -3,6 +3,7 @@
 //! construction, and helpers for SQL text.
 
 mod aggregate;
+mod casts;
 mod collation;
 mod column;
 mod column_add;

@@ -33,6 +33,18 @@ impl Planner<'_> {
                 n.ty
             )
         };
+        // The sync trigger casts every write of the old app: a cast
+        // PostgreSQL lacks would fail them all from expand on.
+        if !renamed && n.backfill.is_none() {
+            let (from, to) = (self.cur.base_type(&o.ty), self.tgt.base_type(&n.ty));
+            if super::casts::can_cast(&from, &to) == Some(false) {
+                return self.error(PlanError::Unsupported {
+                    object: col_name(table, &o.name),
+                    what: format!("{what}: PostgreSQL has no cast from {} to {}, so the trigger that keeps the new column in step would fail every write of the old app", o.ty, n.ty),
+                    hint: "give the column a `backfill:` expression that computes the new value from the row (it fills the existing rows and every old-app write)".into(),
+                });
+            }
+        }
         if let Some(e) = self.key_move_refusal(table, old_table, (o, n), &what) {
             return self.error(e);
         }
