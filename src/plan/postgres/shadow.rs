@@ -8,7 +8,7 @@ use super::index::same_index;
 use super::key_move::Moved;
 use super::sync::Sync;
 use super::*;
-use crate::sql::postgres::{column_def, type_sql};
+use crate::sql::postgres::{column_def, comment_literal, type_sql};
 
 impl Planner<'_> {
     /// A rename or a type change that PostgreSQL would do with a rewrite:
@@ -238,6 +238,15 @@ impl Planner<'_> {
             if let Some(q) = self.sequence_in(d) {
                 swap = swap.requires(Resource::Sequence(q));
             }
+        }
+        // The new column starts without the old one's comment.
+        if let Some(c) = &n.comment {
+            change.push(format!(
+                "COMMENT ON COLUMN {}.{} IS {}",
+                qt(table),
+                qi(&n.name),
+                comment_literal(Some(c))
+            ));
         }
         if let Some((_, rename)) = identity {
             change.extend(rename);
