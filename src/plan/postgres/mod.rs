@@ -112,6 +112,7 @@ pub(super) fn steps(
         filled: BTreeSet::new(),
         swapped: BTreeMap::new(),
         moved: BTreeMap::new(),
+        shadow_names: BTreeMap::new(),
         adopted: BTreeSet::new(),
         key_indexes: BTreeMap::new(),
         altered_tables: Vec::new(),
@@ -162,6 +163,9 @@ pub(super) struct Planner<'a> {
     /// by target table and target column: keys over it are built again
     /// over the shadow (`key_move`).
     moved: BTreeMap<(QualifiedName, Ident), key_move::Moved>,
+    /// The retyped columns' shadows, by target table and column, named
+    /// at the first ask.
+    shadow_names: BTreeMap<(QualifiedName, Ident), Ident>,
     /// Existing unique indexes a new key takes over (by schema and name):
     /// they are not dropped as indexes that went away.
     pub adopted: BTreeSet<QualifiedName>,

@@ -33,9 +33,19 @@ impl Planner<'_> {
                 n.ty
             )
         };
+        // A reference to a key that gets new values (`backfill:` on the
+        // key) follows it: the new key of the row it references.
+        let derived = if renamed || n.backfill.is_some() {
+            None
+        } else {
+            match self.key_from_parent(table, o) {
+                Ok(d) => d,
+                Err(e) => return self.error(e),
+            }
+        };
         // The sync trigger casts every write of the old app: a cast
         // PostgreSQL lacks would fail them all from expand on.
-        if !renamed && n.backfill.is_none() {
+        if !renamed && n.backfill.is_none() && derived.is_none() {
             let (from, to) = (self.cur.base_type(&o.ty), self.tgt.base_type(&n.ty));
             if super::casts::can_cast(&from, &to) == Some(false) {
                 return self.error(PlanError::Unsupported {
@@ -45,7 +55,8 @@ impl Planner<'_> {
                 });
             }
         }
-        if let Some(e) = self.key_move_refusal(table, old_table, (o, n), &what) {
+        let computed = n.backfill.is_some() || derived.is_some();
+        if let Some(e) = self.key_move_refusal(table, old_table, (o, n), computed, &what) {
             return self.error(e);
         }
         if n.generated.is_some() || (n.identity.is_some() && o.identity.is_none()) {
@@ -67,12 +78,7 @@ impl Planner<'_> {
         let dst = if renamed {
             n.name.clone()
         } else {
-            self.helper(
-                &[Space::Column(table.clone())],
-                &[n.name.as_str()],
-                "bellows_new",
-                format!("the retyped {}", col_name(table, &n.name)),
-            )
+            self.shadow_name(table, &n.name)
         };
         let src = &o.name;
         self.moved.insert(
@@ -82,10 +88,11 @@ impl Planner<'_> {
                 shadow: dst.clone(),
             },
         );
-        let forward = match &n.backfill {
-            Some(b) => b.clone(),
-            None if o.ty == n.ty => qi(src),
-            None => cast(&qi(src), &o.ty, &n.ty),
+        let forward = match (&n.backfill, &derived) {
+            (Some(b), _) => b.clone(),
+            (None, Some((e, _))) => e.clone(),
+            (None, None) if o.ty == n.ty => qi(src),
+            (None, None) => cast(&qi(src), &o.ty, &n.ty),
         };
         // The new column starts without its default: with one, PostgreSQL
         // would give every existing row the default, and the backfill
@@ -143,6 +150,12 @@ impl Planner<'_> {
         );
         self.backfill(table, &key, &dst, &forward, true, true);
         let filled = Resource::filled(table, &dst);
+        // After the referenced rows have their new keys.
+        if let Some((_, parent_filled)) = derived
+            && let Some(s) = self.steps.iter_mut().find(|s| s.provides.contains(&filled))
+        {
+            s.requires.push(parent_filled);
+        }
         if !n.nullable {
             // A cast of a value that is never NULL is never NULL: over a
             // NOT NULL column, the shadow is proven in migrate, and

@@ -91,6 +91,7 @@ impl Planner<'_> {
         table: &QualifiedName,
         old_table: &Table,
         (o, n): (&Column, &Column),
+        computed: bool,
         what: &str,
     ) -> Option<PlanError> {
         let col = &o.name;
@@ -107,7 +108,7 @@ impl Planner<'_> {
         }
         // The keys' values must stay equal through the cast, or the rows
         // that reference them would point elsewhere, or nowhere.
-        if n.backfill.is_none() && !self.keeps_key_values(&o.ty, &n.ty) {
+        if !computed && !self.keeps_key_values(&o.ty, &n.ty) {
             return Some(PlanError::Unsupported {
                 object: col_name(table, col),
                 what: format!("{what}: the column is in a key, and a cast from {} to {} may not keep its values equal", o.ty, n.ty),
@@ -141,6 +142,87 @@ impl Planner<'_> {
             });
         }
         None
+    }
+
+    /// The name of the shadow that retypes column `col` of target table
+    /// `table`: the same whichever asks first (the column's own rule, or
+    /// a referencing column that reads it).
+    pub(super) fn shadow_name(&mut self, table: &QualifiedName, col: &Ident) -> Ident {
+        if let Some(s) = self.shadow_names.get(&(table.clone(), col.clone())) {
+            return s.clone();
+        }
+        let s = self.helper(
+            &[Space::Column(table.clone())],
+            &[col.as_str()],
+            "bellows_new",
+            format!("the retyped {}", col_name(table, col)),
+        );
+        self.shadow_names
+            .insert((table.clone(), col.clone()), s.clone());
+        s
+    }
+
+    /// When column `o` of target table `table` references (by a current
+    /// foreign key) a key column that gets new values from a `backfill:`
+    /// of its own (`integer` to `uuid`, say): the expression that finds the
+    /// new key of the row referenced, and the parent's fill it waits for.
+    pub(super) fn key_from_parent(
+        &mut self,
+        table: &QualifiedName,
+        o: &Column,
+    ) -> Result<Option<(String, Resource)>, PlanError> {
+        let (cur, tgt) = (self.cur, self.tgt);
+        let now = self.cur_name(table);
+        let Some(fk) = cur.tables.get(&now).and_then(|t| {
+            t.foreign_keys
+                .values()
+                .find(|f| f.columns.contains(&o.name))
+        }) else {
+            return Ok(None);
+        };
+        let Some(i) = fk.columns.iter().position(|c| c == &o.name) else {
+            return Ok(None);
+        };
+        let parent = &fk.ref_table;
+        let key = &fk.ref_columns[i];
+        let (Some(p0), Some(p1)) = (cur.tables.get(parent), tgt.tables.get(parent)) else {
+            return Ok(None);
+        };
+        let (Some(k0), Some(k1)) = (p0.column(key.as_str()), p1.column(key.as_str())) else {
+            return Ok(None);
+        };
+        if k1.backfill.is_none() || k0.ty == k1.ty || super::binary_coercible(&k0.ty, &k1.ty) {
+            return Ok(None);
+        }
+        // The child's columns are named bare inside a query over the
+        // parent: one the parent has too would mean the parent's.
+        if let Some(c) = fk.columns.iter().find(|c| p0.column(c.as_str()).is_some()) {
+            return Err(PlanError::Unsupported {
+                object: col_name(table, &o.name),
+                what: format!(
+                    "finding the new key of {parent} for {}: {parent} has a column {c} too",
+                    col_name(table, &o.name)
+                ),
+                hint: format!(
+                    "give {} a `backfill:` expression that looks the new key up",
+                    o.name
+                ),
+            });
+        }
+        let shadow = self.shadow_name(parent, key);
+        let matches: Vec<String> = fk
+            .ref_columns
+            .iter()
+            .zip(&fk.columns)
+            .map(|(r, c)| format!("bellows_parent.{} = {}", qi(r), qi(c)))
+            .collect();
+        let expr = format!(
+            "(SELECT bellows_parent.{} FROM {} AS bellows_parent WHERE {})",
+            qi(&shadow),
+            qt(parent),
+            matches.join(" AND ")
+        );
+        Ok(Some((expr, Resource::filled(parent, &shadow))))
     }
 
     /// Whether a key of type `from` keeps its values equal, and its order,
@@ -418,150 +500,4 @@ impl Planner<'_> {
 }
 
 #[cfg(test)]
-mod rule_tests {
-    use crate::testing::{plans_to, refused};
-
-    const ACCOUNTS: &str =
-        "tables:\n  accounts:\n    columns:\n      id: { type: bigint }\n    primary_key: [id]\n";
-
-    fn orders(account_id: &str) -> String {
-        format!(
-            "{ACCOUNTS}  orders:\n    columns:\n      id: {{ type: bigint }}\n      account_id: {{ type: {account_id} }}\n    primary_key: [id]\n    foreign_keys:\n      orders_account_fk: {{ columns: [account_id], references: {{ table: accounts, columns: [id] }} }}\n"
-        )
-    }
-
-    #[test]
-    fn a_foreign_key_over_a_retyped_column_is_built_on_the_shadow_and_switched_before_the_swap() {
-        plans_to(
-            &orders("integer"),
-            &orders("bigint"),
-            "
-            expand: add column public.orders.account_id_bellows_new for changing the type of public.orders.account_id from integer to bigint
-                ALTER TABLE public.orders ADD COLUMN account_id_bellows_new bigint
-            expand: keep public.orders.account_id_bellows_new in sync while old and new app versions write
-                CREATE OR REPLACE FUNCTION public.orders_account_id_bellows_new_bellows_sync() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN IF TG_OP = 'INSERT' OR NEW.account_id IS DISTINCT FROM OLD.account_id OR NEW.account_id_bellows_new IS NULL THEN SELECT (account_id::bigint) INTO NEW.account_id_bellows_new FROM (SELECT NEW.*) AS bellows_row; END IF; RETURN NEW; END $bellows$
-                CREATE TRIGGER orders_account_id_bellows_new_bellows_sync BEFORE INSERT OR UPDATE OF account_id ON public.orders FOR EACH ROW EXECUTE FUNCTION public.orders_account_id_bellows_new_bellows_sync()
-            migrate: backfill public.orders.account_id_bellows_new = account_id::bigint, in batches by primary key (id)
-                UPDATE public.orders SET account_id_bellows_new = (account_id::bigint) WHERE (id) > ($1) AND (id) <= ($2) AND account_id_bellows_new IS NULL
-            migrate: add foreign key orders_account_fk on public.orders → public.accounts over the new columns, as orders_account_fk_bellows_new (NOT VALID: new writes only)
-                ALTER TABLE public.orders ADD CONSTRAINT orders_account_fk_bellows_new FOREIGN KEY (account_id_bellows_new) REFERENCES public.accounts (id) NOT VALID
-            migrate: validate foreign key orders_account_fk_bellows_new on public.orders
-                ALTER TABLE public.orders VALIDATE CONSTRAINT orders_account_fk_bellows_new
-            contract: switch foreign key orders_account_fk on public.orders to the new columns: drop its old definition, give orders_account_fk_bellows_new its name (catalog changes on public.orders and public.accounts, in one transaction)
-                ALTER TABLE public.orders DROP CONSTRAINT IF EXISTS orders_account_fk
-                ALTER TABLE public.orders RENAME CONSTRAINT orders_account_fk_bellows_new TO orders_account_fk
-            contract: swap public.orders.account_id_bellows_new in for public.orders.account_id
-                DROP TRIGGER IF EXISTS orders_account_id_bellows_new_bellows_sync ON public.orders
-                DROP FUNCTION IF EXISTS public.orders_account_id_bellows_new_bellows_sync()
-                ALTER TABLE public.orders DROP COLUMN account_id
-                ALTER TABLE public.orders RENAME COLUMN account_id_bellows_new TO account_id
-            ",
-        );
-    }
-
-    #[test]
-    fn a_retyped_primary_key_comes_back_in_the_swap_and_its_serial_sequence_stays() {
-        let t = |ty: &str| {
-            format!(
-                "tables:\n  t:\n    columns:\n      id: {{ type: {ty} }}\n    primary_key: [id]\n"
-            )
-        };
-        let got = crate::testing::outline_of(&t("serial"), &t("bigserial"));
-        let swap = got
-            .split("contract: ")
-            .find(|s| s.starts_with("swap public.t.id_bellows_new in for public.t.id"))
-            .unwrap_or_else(|| panic!("no swap step in:\n{got}"));
-        let order = [
-            "ALTER SEQUENCE public.t_id_seq OWNED BY NONE",
-            "ALTER TABLE public.t DROP COLUMN id",
-            "ALTER TABLE public.t RENAME COLUMN id_bellows_new TO id",
-            "ALTER TABLE public.t ALTER COLUMN id SET DEFAULT nextval('t_id_seq'::regclass)",
-            "ALTER SEQUENCE public.t_id_seq OWNED BY public.t.id",
-            "ALTER TABLE public.t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey_bellows_new",
-        ];
-        let at: Vec<usize> = order
-            .iter()
-            .map(|s| {
-                swap.find(s)
-                    .unwrap_or_else(|| panic!("no `{s}` in the swap:\n{swap}"))
-            })
-            .collect();
-        assert!(at.windows(2).all(|w| w[0] < w[1]), "out of order:\n{swap}");
-        // Its NOT NULL is proven in migrate, so contract scans nothing.
-        assert!(got.contains("migrate: validate that public.t.id_bellows_new has no NULLs"));
-    }
-
-    #[test]
-    fn a_foreign_key_renamed_while_its_column_moves_is_switched_from_its_old_name() {
-        let from = orders("integer");
-        let to = orders("bigint").replace(
-            "orders_account_fk: {",
-            "orders_accounts_fk: { renamed_from: orders_account_fk,",
-        );
-        let got = crate::testing::outline_of(&from, &to);
-        for want in [
-            "drop orders_account_fk, which it is renamed from",
-            "ALTER TABLE public.orders DROP CONSTRAINT IF EXISTS orders_account_fk\n",
-            "ALTER TABLE public.orders RENAME CONSTRAINT orders_accounts_fk_bellows_new TO orders_accounts_fk\n",
-        ] {
-            assert!(got.contains(want), "no {want:?} in:\n{got}");
-        }
-        assert!(
-            !got.contains("RENAME CONSTRAINT orders_account_fk "),
-            "{got}"
-        );
-    }
-
-    #[test]
-    fn key_columns_of_renamed_or_partitioned_tables_and_columns_made_identity_are_refused() {
-        refused(
-            &orders("integer"),
-            &orders("bigint").replace("  orders:\n", "  orders_v2:\n    renamed_from: orders\n"),
-            "is renamed in the same plan",
-        );
-        let parted = |ty: &str| {
-            format!(
-                "tables:\n  m:\n    columns:\n      id: {{ type: {ty} }}\n      at: {{ type: date }}\n    primary_key: [id, at]\n    partition_by: range (at)\n"
-            )
-        };
-        refused(
-            &parted("integer"),
-            &parted("bigint"),
-            "is partitioned or a partition",
-        );
-        let t = |id: &str| {
-            format!("tables:\n  t:\n    columns:\n      id: {id}\n    primary_key: [id]\n")
-        };
-        refused(
-            &t("{ type: integer }"),
-            &t("{ type: bigint, identity: always }"),
-            "of one made identity",
-        );
-        // Values that would not stay equal: only with the new key's
-        // expression.
-        refused(
-            &t("{ type: numeric }"),
-            &t("{ type: integer }"),
-            "a cast from numeric to integer may not keep its values equal",
-        );
-        refused(
-            &t("{ type: bigint }"),
-            &t("{ type: integer }"),
-            "a cast from bigint to integer may not keep its values equal",
-        );
-        // No cast at all: every column, key or not.
-        refused(
-            &t("{ type: integer }"),
-            &t("{ type: uuid }"),
-            "PostgreSQL has no cast from integer to uuid",
-        );
-        let planned = crate::testing::outline_of(
-            &t("{ type: integer }"),
-            &t("{ type: uuid, backfill: \"md5(id::text)::uuid\" }"),
-        );
-        assert!(
-            planned.contains("USING INDEX t_pkey_bellows_new"),
-            "{planned}"
-        );
-    }
-}
+mod tests;
