@@ -59,7 +59,10 @@ impl Kind for Sequences {
             .sql(format!("DROP SEQUENCE {}", qt(name)))
             .hazard(
                 HazardKind::DataLoss,
-                format!("drops sequence {name} and its current value"),
+                format!(
+                    "drops sequence {name} and its current value{}",
+                    p.counter_left(name, s)
+                ),
             )
             .removes(Resource::Sequence(name.clone()))
             .requires(Resource::Schema(name.schema.clone())),
@@ -119,6 +122,37 @@ impl Kind for Sequences {
 }
 
 impl Planner<'_> {
+    /// For a sequence a `serial` column owns that stays in the target
+    /// without it (`type: bigint` written for a `serial` that was meant to
+    /// grow): what the column loses, and what to write instead.
+    fn counter_left(&self, name: &QualifiedName, s: &Sequence) -> String {
+        let Some((t, c)) = &s.owned_by else {
+            return String::new();
+        };
+        let table = QualifiedName::new(name.schema.clone(), t.clone());
+        let Some(col) = self
+            .tgt
+            .tables
+            .get(&table)
+            .and_then(|tab| tab.column(c.as_str()))
+        else {
+            return String::new();
+        };
+        if col.default.is_some() || col.identity.is_some() {
+            return String::new();
+        }
+        let sugar = match self.tgt.base_type(&col.ty).base {
+            BaseType::SmallInt => "smallserial",
+            BaseType::Integer => "serial",
+            BaseType::BigInt => "bigserial",
+            _ => return String::new(),
+        };
+        format!(
+            "; {} stays but no longer counts (no default): to keep a counter, write `type: {sugar}` (or `identity: by_default`)",
+            col_name(&table, c)
+        )
+    }
+
     /// Whether the column owning `seq` disappears (its table dropped or the
     /// column dropped), which drops the sequence too.
     fn owner_goes(&self, seq: &QualifiedName, s: &Sequence) -> bool {
@@ -229,6 +263,34 @@ pub(super) fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use crate::testing::plans_to;
+
+    #[test]
+    fn a_serial_written_as_a_plain_integer_type_is_told_how_to_keep_its_counter() {
+        use crate::testing::schema;
+        let t = |ty: &str| {
+            format!(
+                "tables:\n  t:\n    columns:\n      id: {{ type: {ty} }}\n    primary_key: [id]\n"
+            )
+        };
+        let p = crate::plan::plan(
+            &schema(&t("serial")),
+            &schema(&t("bigint")),
+            &Default::default(),
+        )
+        .expect("planned");
+        let said: Vec<&str> = p
+            .steps
+            .iter()
+            .flat_map(|s| &s.hazards)
+            .map(|h| h.message.as_str())
+            .collect();
+        assert!(
+            said.iter().any(|m| m.contains(
+                "public.t.id stays but no longer counts (no default): to keep a counter, write `type: bigserial`"
+            )),
+            "{said:?}"
+        );
+    }
 
     #[test]
     fn options_written_at_their_default_are_no_option() {
