@@ -66,6 +66,27 @@ impl Planner<'_> {
                 hint: "change the type or the name in one migration, then make the column identity (or generated) in the next".into(),
             });
         }
+        // A stored generated column computed from this one holds it: the
+        // swap could not drop the old column (PostgreSQL refuses), and
+        // computing it from the new one means every row again under an
+        // exclusive lock.
+        if let Some(g) = old_table.columns.iter().find(|c| {
+            c.generated
+                .as_deref()
+                .is_some_and(|e| crate::sql::postgres::mentions(e, o.name.as_str()))
+        }) {
+            return self.error(PlanError::Unsupported {
+                object: col_name(table, &o.name),
+                what: format!(
+                    "{what}: the generated column {} is computed from it, and PostgreSQL would compute it again for every row under an exclusive lock",
+                    g.name
+                ),
+                hint: format!(
+                    "in one migration make {} a plain column (drop its `generated:`), then make this change, then generate it again",
+                    g.name
+                ),
+            });
+        }
         let affects = if renamed {
             Affects::DropColumn(&o.name)
         } else {
@@ -411,5 +432,35 @@ fn cast(value: &str, from: &ColumnType, to: &ColumnType) -> String {
         format!("{value}::text::{}", type_sql(to))
     } else {
         format!("{value}::{}", type_sql(to))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::refused;
+
+    fn t(a: &str, more: &str) -> String {
+        format!(
+            "tables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      a: {a}\n{more}    primary_key: [id]\n"
+        )
+    }
+
+    #[test]
+    fn a_cast_postgresql_lacks_is_refused_before_its_trigger_breaks_the_old_app() {
+        refused(
+            &t("{ type: date }", ""),
+            &t("{ type: integer }", ""),
+            "PostgreSQL has no cast from date to integer, so the trigger that keeps the new column in step would fail every write of the old app",
+        );
+    }
+
+    #[test]
+    fn a_column_a_generated_column_is_computed_from_is_not_swapped() {
+        let g = "      b: { type: bigint, generated: \"(a * 2)\" }\n";
+        refused(
+            &t("{ type: integer }", g),
+            &t("{ type: bigint }", g),
+            "the generated column b is computed from it",
+        );
     }
 }
