@@ -268,6 +268,39 @@ pub(super) fn check_foreign_key(
         );
         return;
     }
+    // Each column must compare with the one it references.
+    let own: Vec<Ident> = schema
+        .tables
+        .get(table)
+        .and_then(|t| t.foreign_keys.get(fk_name))
+        .map(|fk| fk.columns.clone())
+        .unwrap_or_default();
+    for (c, r) in own.iter().zip(&cols) {
+        let ty = |t: &QualifiedName, c: &Ident| {
+            schema
+                .table_columns(t)
+                .iter()
+                .find(|x| &x.name == c)
+                .map(|x| (x.ty.clone(), schema.base_type(&x.ty)))
+        };
+        let (Some((ct, cb)), Some((rt, rb))) = (ty(table, c), ty(&ref_table, r)) else {
+            continue;
+        };
+        let (Some(cf), Some(rf)) = (cb.base.comparison_family(), rb.base.comparison_family())
+        else {
+            continue;
+        };
+        if cf != rf || cb.array != rb.array {
+            diags.push(
+                Diagnostic::new(
+                    refs.span(),
+                    format!("{what}: column `{c}` is {ct} but references `{r}` of `{ref_table}`, which is {rt}"),
+                )
+                .help("PostgreSQL compares a foreign key's columns with the key's and finds no equality between these: give them types of one kind (integer with bigint is fine); when the key changes type, change the columns that reference it too"),
+            );
+            return;
+        }
+    }
     if let Some(fk) = schema
         .tables
         .get_mut(table)
