@@ -112,7 +112,7 @@ impl Planner<'_> {
             return Some(PlanError::Unsupported {
                 object: col_name(table, col),
                 what: format!("{what}: the column is in a key, and a cast from {} to {} may not keep its values equal", o.ty, n.ty),
-                hint: "give the column a `backfill:` expression that computes the new key from the row (and each referencing column one that finds the new key of the row it references)".into(),
+                hint: "give the column a `backfill:` expression that computes the new key from the row; a column that references it and has no expression of its own takes the new key of the row it references".into(),
             });
         }
         let partitioned = |t: &Table| t.partition_by.is_some() || t.partition_of.is_some();
