@@ -45,7 +45,7 @@ impl Planner<'_> {
         };
         // The sync trigger casts every write of the old app: a cast
         // PostgreSQL lacks would fail them all from expand on.
-        if !renamed && n.backfill.is_none() && derived.is_none() {
+        if n.backfill.is_none() && derived.is_none() {
             let (from, to) = (self.cur.base_type(&o.ty), self.tgt.base_type(&n.ty));
             if super::casts::can_cast(&from, &to) == Some(false) {
                 return self.error(PlanError::Unsupported {
@@ -451,6 +451,15 @@ mod tests {
             &t("{ type: date }", ""),
             &t("{ type: integer }", ""),
             "PostgreSQL has no cast from date to integer, so the trigger that keeps the new column in step would fail every write of the old app",
+        );
+        // Renamed and retyped at once: the same cast.
+        refused(
+            &t("{ type: date }", ""),
+            &t("{ type: integer }", "").replace(
+                "      a: { type: integer }",
+                "      b: { type: integer, renamed_from: a }",
+            ),
+            "PostgreSQL has no cast from date to integer",
         );
     }
 
