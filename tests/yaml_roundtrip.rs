@@ -434,8 +434,32 @@ fn build(raw: &Raw) -> Schema {
         for _ in 0..d.n(3) {
             let (ref_table, ref_col) = keyed[d.n(keyed.len() as u32) as usize].clone();
             let fk_name = d.ident();
-            let t = s.tables.get_mut(name).unwrap();
-            let col = t.columns[d.n(t.columns.len() as u32) as usize].name.clone();
+            // A column whose values compare with the key's (PostgreSQL
+            // needs an equality between them; the reader checks it).
+            let kind = |ty: &ColumnType| {
+                let b = s.base_type(ty);
+                (b.base.comparison_family().map(str::to_string), b.array)
+            };
+            let ref_ty = s.tables[&ref_table]
+                .column(ref_col.as_str())
+                .map(|c| c.ty.clone())
+                .unwrap();
+            let (ref_family, ref_array) = kind(&ref_ty);
+            let fits: Vec<Ident> = s.tables[name]
+                .columns
+                .iter()
+                .filter(|c| {
+                    let (family, array) = kind(&c.ty);
+                    family.is_none()
+                        || ref_family.is_none()
+                        || (family == ref_family && array == ref_array)
+                })
+                .map(|c| c.name.clone())
+                .collect();
+            if fits.is_empty() {
+                continue;
+            }
+            let col = fits[d.n(fits.len() as u32) as usize].clone();
             let act = |n: u32| FkAction::ALL[n as usize % 5];
             let fk = ForeignKey {
                 columns: vec![col],
