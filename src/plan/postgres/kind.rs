@@ -199,6 +199,6 @@ pub(super) const TABLE_KINDS: &[for<'a> fn(&mut Planner<'a>, InTable<'a>)] = &[
     in_table::<super::keys::Uniques>,
     in_table::<super::constraint::Checks>,
     in_table::<super::exclusion::Exclusions>,
-    in_table::<super::constraint::ForeignKeys>,
+    in_table::<super::foreign_key::ForeignKeys>,
     in_table::<super::index::Indexes>,
 ];

@@ -21,6 +21,7 @@ mod exclusion;
 mod expr;
 mod extension;
 mod fk_binding;
+mod foreign_key;
 mod generated;
 mod index;
 mod key_move;
