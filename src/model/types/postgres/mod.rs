@@ -4,6 +4,7 @@
 use super::*;
 use crate::model::ident::DEFAULT_SCHEMA;
 
+mod family;
 mod spelling;
 #[cfg(test)]
 mod tests;
@@ -569,38 +570,6 @@ impl TypeParser<'_> {
             schema,
             name: Ident::new(name).map_err(|e| e.to_string())?,
             modifiers,
-        })
-    }
-}
-
-impl BaseType {
-    /// The kind of values PostgreSQL compares this built-in type with: a
-    /// foreign key's columns and the key they reference must be of one
-    /// (`integer` with `bigint` or `numeric`, `varchar` with `text`), as
-    /// PostgreSQL finds no equality between `integer` and `uuid`. `None`
-    /// for a user type.
-    pub fn comparison_family(&self) -> Option<&str> {
-        Some(match self {
-            BaseType::SmallInt
-            | BaseType::Integer
-            | BaseType::BigInt
-            | BaseType::Real
-            | BaseType::Double
-            | BaseType::Numeric(_) => "number",
-            BaseType::Text | BaseType::Varchar(_) | BaseType::Char(_) => "string",
-            BaseType::Date | BaseType::Timestamp { .. } => "date and time",
-            BaseType::Time { .. } => "time of day",
-            BaseType::Interval { .. } => "interval",
-            BaseType::Boolean => "boolean",
-            BaseType::Bytea => "bytea",
-            BaseType::Bit(_) | BaseType::Varbit(_) => "bit string",
-            BaseType::Named {
-                schema: None, name, ..
-            } => match name.as_str() {
-                "inet" | "cidr" => "network address",
-                other => other,
-            },
-            BaseType::Named { .. } => return None,
         })
     }
 }
