@@ -372,9 +372,7 @@ impl Planner<'_> {
         if n.comment.as_ref() == old {
             return;
         }
-        let before = comment_literal(old.map(String::as_str));
         let cn = col_name(table, &n.name);
-        let value = comment_literal(n.comment.as_deref());
         self.push(
             new_step(
                 ObjectKind::Comment,
@@ -383,11 +381,7 @@ impl Planner<'_> {
                 Phase::Expand,
                 format!("comment on column {cn}"),
             )
-            .sql(format!(
-                "COMMENT ON COLUMN {}.{} IS {value}",
-                qt(table),
-                qi(&n.name)
-            ))
+            .sql(comment_on_column(table, &n.name, n.comment.as_deref()))
             .requires(Resource::column(table, &n.name))
             .undo_with(vec![
                 undo_step(
@@ -395,14 +389,24 @@ impl Planner<'_> {
                     cn.clone(),
                     format!("restore the comment on column {cn}"),
                 )
-                .sql(format!(
-                    "COMMENT ON COLUMN {}.{} IS {before}",
-                    qt(table),
-                    qi(&n.name)
-                )),
+                .sql(comment_on_column(table, &n.name, old.map(String::as_str))),
             ]),
         );
     }
+}
+
+/// `COMMENT ON COLUMN`, with `None` taking the comment away.
+pub(super) fn comment_on_column(
+    table: &QualifiedName,
+    column: &Ident,
+    comment: Option<&str>,
+) -> String {
+    format!(
+        "COMMENT ON COLUMN {}.{} IS {}",
+        qt(table),
+        qi(column),
+        comment_literal(comment)
+    )
 }
 
 /// The old primary key, if `column` is in it.

@@ -140,12 +140,7 @@ impl Planner<'_> {
         );
         let mut statements = vec![sql];
         if let Some(c) = &n.comment {
-            statements.push(format!(
-                "COMMENT ON COLUMN {}.{} IS {}",
-                qt(table),
-                qi(&n.name),
-                comment_literal(Some(c))
-            ));
+            statements.push(super::column::comment_on_column(table, &n.name, Some(c)));
         }
         let mut step = views
             .wrap(step, statements)

@@ -2,13 +2,13 @@
 //! shadow column kept in sync by a trigger (expand), filled in batches
 //! (migrate), and swapped in atomically (contract).
 
-use super::column::alter_column_sql;
+use super::column::{alter_column_sql, comment_on_column};
 use super::column_add::undo_add_column;
 use super::index::same_index;
 use super::key_move::Moved;
 use super::sync::Sync;
 use super::*;
-use crate::sql::postgres::{column_def, comment_literal, type_sql};
+use crate::sql::postgres::{column_def, type_sql};
 
 impl Planner<'_> {
     /// A rename or a type change that PostgreSQL would do with a rewrite:
@@ -275,12 +275,7 @@ impl Planner<'_> {
         }
         // The new column starts without the old one's comment.
         if let Some(c) = &n.comment {
-            change.push(format!(
-                "COMMENT ON COLUMN {}.{} IS {}",
-                qt(table),
-                qi(&n.name),
-                comment_literal(Some(c))
-            ));
+            change.push(comment_on_column(table, &n.name, Some(c)));
         }
         if let Some((_, rename)) = identity {
             change.extend(rename);

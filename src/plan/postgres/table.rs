@@ -175,12 +175,7 @@ impl Planner<'_> {
         }
         for c in &t.columns {
             if let Some(cm) = &c.comment {
-                step = step.sql(format!(
-                    "COMMENT ON COLUMN {}.{} IS {}",
-                    qt(name),
-                    qi(&c.name),
-                    quote_literal(cm)
-                ));
+                step = step.sql(super::column::comment_on_column(name, &c.name, Some(cm)));
             }
         }
         self.push(step);
