@@ -196,20 +196,20 @@ impl Planner<'_> {
         }
         // The child's columns are named bare inside a query over the
         // parent: one the parent has too would mean the parent's.
+        let shadow = self.shadow_name(parent, key);
         if let Some(c) = fk.columns.iter().find(|c| p0.column(c.as_str()).is_some()) {
             return Err(PlanError::Unsupported {
                 object: col_name(table, &o.name),
                 what: format!(
-                    "finding the new key of {parent} for {}: {parent} has a column {c} too",
+                    "finding the new key of {parent} for {}: {parent} has a column {c} too, so `{c}` inside the lookup over it would mean {parent}'s",
                     col_name(table, &o.name)
                 ),
                 hint: format!(
-                    "give {} a `backfill:` expression that looks the new key up",
+                    "rename {c} of {table} in a migration of its own first, or give {} a `backfill:` that finds the new key in {parent}.{shadow} (the column that becomes {key} at contract)",
                     o.name
                 ),
             });
         }
-        let shadow = self.shadow_name(parent, key);
         let matches: Vec<String> = fk
             .ref_columns
             .iter()
