@@ -183,8 +183,8 @@ pub(super) fn read_partition_by(
         "write a strategy and the key in parentheses: `range (created_at)`, `list (region)`, `hash (id)`; an expression key goes in its own parentheses: `list ((lower(code)))`",
     )?;
     let key = partition_key(&text).ok()?;
-    for element in split_top_level(&key.key) {
-        let Some(first) = key_column(element) else {
+    for element in key.elements() {
+        let Some(first) = PartitionKey::column_of(element) else {
             continue;
         };
         if !columns.iter().any(|c| c.name.as_str() == first) {
@@ -215,10 +215,10 @@ pub(super) fn check_unique_keys(
     key: &PartitionKey,
     at: &Located<String>,
 ) {
-    let elements = split_top_level(&key.key);
+    let elements = key.elements();
     let plain: Vec<String> = elements
         .iter()
-        .filter_map(|e| key_column(e))
+        .filter_map(|e| PartitionKey::column_of(e))
         .filter(|w| t.columns.iter().any(|c| c.name.as_str() == w))
         .collect();
     let expression = plain.len() < elements.len();
@@ -256,80 +256,5 @@ pub(super) fn check_unique_keys(
             );
             return;
         }
-    }
-}
-
-/// The column a partition key element names when it is a plain column
-/// (`at`, `"Mixed Case"`, with a collation or operator class after it),
-/// not an expression.
-fn key_column(element: &str) -> Option<String> {
-    let e = element.trim();
-    if let Some(rest) = e.strip_prefix('"') {
-        let mut name = String::new();
-        let mut chars = rest.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    name.push('"');
-                    continue;
-                }
-                let after: String = chars.collect();
-                return (after.is_empty() || after.starts_with(char::is_whitespace))
-                    .then_some(name);
-            }
-            name.push(c);
-        }
-        return None;
-    }
-    let first = e.split_whitespace().next()?;
-    let bare = first
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
-    (bare && !first.starts_with(|c: char| c.is_ascii_digit())).then(|| first.to_string())
-}
-
-/// `a, lower(b), (c || d)` split at the commas outside parentheses and
-/// quotes.
-fn split_top_level(text: &str) -> Vec<&str> {
-    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
-    let mut quote: Option<char> = None;
-    for (i, ch) in text.char_indices() {
-        match (quote, ch) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(ch),
-            (None, '(') => depth += 1,
-            (None, ')') => depth -= 1,
-            (None, ',') if depth == 0 => {
-                out.push(text[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(text[start..].trim());
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_key_element_names_a_column_only_when_it_is_one() {
-        assert_eq!(key_column("at").as_deref(), Some("at"));
-        assert_eq!(key_column("code COLLATE \"C\"").as_deref(), Some("code"));
-        assert_eq!(
-            key_column("\"Mixed \"\"Case\"\"\"").as_deref(),
-            Some("Mixed \"Case\"")
-        );
-        assert_eq!(key_column("\"a\" text_pattern_ops").as_deref(), Some("a"));
-        assert_eq!(key_column("(lower(k))"), None);
-        assert_eq!(key_column("lower(k)"), None);
-        assert_eq!(
-            split_top_level("a, (b, c), 'x,y'"),
-            ["a", "(b, c)", "'x,y'"]
-        );
     }
 }
