@@ -288,17 +288,19 @@ fn expand_and_migrate_steps_are_safe() {
                     continue;
                 }
                 seen_indexes += 1;
-                // Only on a materialized view the same transaction makes
-                // (and fills): nobody else can see it yet.
+                // Only on a materialized view or table the same
+                // transaction makes: nobody else can see it yet.
                 let on = stmt
                     .split(" ON ")
                     .nth(1)
-                    .and_then(|r| r.split(" USING ").next())
+                    .and_then(|r| r.split([' ', '(']).next())
                     .unwrap_or_default();
                 let made_here = s.transactional
-                    && s.statements
-                        .iter()
-                        .any(|t| t.starts_with(&format!("CREATE MATERIALIZED VIEW {on} ")));
+                    && s.statements.iter().any(|t| {
+                        ["MATERIALIZED VIEW", "TABLE", "UNLOGGED TABLE"]
+                            .iter()
+                            .any(|k| t.starts_with(&format!("CREATE {k} {on} ")))
+                    });
                 // On a partitioned table: `ON ONLY` the parent is a catalog
                 // change (each partition's index is built concurrently),
                 // and a plain build on a new one this plan makes is too.

@@ -43,6 +43,9 @@ pub enum Resource {
     View(QualifiedName),
     /// A materialized view filled again as of the step that provides it.
     Refreshed(QualifiedName),
+    /// A table built beside another (a new partitioning), with every row
+    /// of the other copied in and kept in step.
+    Copied(QualifiedName),
     /// A row-level security policy, by table and name.
     Policy(QualifiedName, Ident),
     /// A table's row-level security flags, as the target has them.
@@ -116,6 +119,7 @@ impl Resource {
             Resource::ViewGone(_) => "view_gone",
             Resource::View(_) => "view",
             Resource::Refreshed(_) => "refreshed",
+            Resource::Copied(_) => "copied",
             Resource::Policy(..) => "policy",
             Resource::RowSecurity(_) => "row_security",
             Resource::Persistence(_) => "persistence",
@@ -130,6 +134,7 @@ impl Resource {
                 "index" => "made_index",
                 "constraint" => "made_constraint",
                 "function" => "made_function",
+                "table" => "made_table",
                 _ => "made",
             },
         }
@@ -149,6 +154,7 @@ impl Resource {
             | Resource::ViewGone(q)
             | Resource::View(q)
             | Resource::Refreshed(q)
+            | Resource::Copied(q)
             | Resource::RowSecurity(q)
             | Resource::Persistence(q)
             | Resource::IndexOnOnly(q)
@@ -209,6 +215,7 @@ impl Resource {
             "view_gone" => Resource::ViewGone(two()?),
             "view" => Resource::View(two()?),
             "refreshed" => Resource::Refreshed(two()?),
+            "copied" => Resource::Copied(two()?),
             "row_security" => Resource::RowSecurity(two()?),
             "persistence" => Resource::Persistence(two()?),
             "index_on_only" => Resource::IndexOnOnly(two()?),
@@ -284,6 +291,7 @@ mod tests {
             Resource::ViewGone(q.clone()),
             Resource::View(q.clone()),
             Resource::Refreshed(q.clone()),
+            Resource::Copied(q.clone()),
             Resource::Policy(q.clone(), c.clone()),
             Resource::RowSecurity(q.clone()),
             Resource::Persistence(q.clone()),
@@ -292,6 +300,7 @@ mod tests {
             Resource::Made(Box::new(Resource::Index(q.clone()))),
             Resource::Made(Box::new(Resource::Constraint(q.clone(), c.clone()))),
             Resource::Made(Box::new(Resource::Schema(c.clone()))),
+            Resource::Made(Box::new(Resource::Table(q.clone()))),
             Resource::Made(Box::new(Resource::Function(
                 RoutineKey::parse("s.f(integer)").expect("key"),
             ))),
@@ -318,6 +327,7 @@ mod tests {
                 | Resource::ViewGone(_)
                 | Resource::View(_)
                 | Resource::Refreshed(_)
+                | Resource::Copied(_)
                 | Resource::Policy(..)
                 | Resource::RowSecurity(_)
                 | Resource::Persistence(_)

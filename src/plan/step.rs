@@ -288,6 +288,24 @@ pub struct Backfill {
     /// versions before passes were shared).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also: Vec<Fill>,
+    /// Rows copied into another table instead of a column filled (a
+    /// table built beside, with another partitioning): each batch inserts
+    /// its rows there. `column` and `expression` then name the first key
+    /// column, and `only_null` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<CopyRows>,
+}
+
+/// Where a copying backfill puts the rows of its table, and how a row
+/// copied twice (once by the batch, once by the sync trigger) is known:
+/// by a unique index of the destination over `conflict`, the source's key
+/// and the destination's partition key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRows {
+    pub into: QualifiedName,
+    /// The columns copied, by name (the same in both tables).
+    pub columns: Vec<Ident>,
+    pub conflict: Vec<Ident>,
 }
 
 /// One more column a backfill's pass fills.

@@ -38,6 +38,7 @@ mod partition_change;
 mod policy;
 mod privilege;
 mod range_type;
+mod rebuild;
 mod routine;
 mod sequence;
 mod shadow;

@@ -40,6 +40,26 @@ impl Planner<'_> {
         let sub = partition_by_sql(t);
         let parent = &of.parent;
         self.names_the_server_picks(name, t, parent);
+        // Under a table built beside with a new partitioning: under the
+        // new one, which is empty and which nobody uses yet.
+        if let Some(beside) = self.rebuilt_beside(parent) {
+            let under = Table {
+                partition_of: Some(PartitionOf {
+                    parent: beside.clone(),
+                    bound: of.bound.clone(),
+                }),
+                ..t.clone()
+            };
+            return new_step(
+                ObjectKind::Table,
+                name.to_string(),
+                Action::Create,
+                Phase::Expand,
+                format!("create table {name}, a partition of the new partitioning of {parent} (built beside it as {beside})"),
+            )
+            .sql(create_table_sql(name, &under, &parts))
+            .requires(Resource::table(&beside));
+        }
         if !self.live_partitioned(parent) {
             return new_step(
                 ObjectKind::Table,
@@ -175,6 +195,11 @@ impl Planner<'_> {
         let Some(parent) = parent_now else {
             return Some(false);
         };
+        // Its parent is built again beside, without it: it goes with the
+        // old one at the swap.
+        if self.rebuilds(&parent) {
+            return Some(false);
+        }
         let concurrently = self.server_version.is_none_or(|v| v >= 140_000)
             && self.live_default_partition(&parent).is_none();
         let mut step = new_step(

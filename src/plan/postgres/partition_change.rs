@@ -36,6 +36,14 @@ impl Planner<'_> {
                 }
             }
         }
+        // Partitioned, no longer, or by another key: built beside and
+        // swapped in.
+        if self.rebuilds(name) {
+            self.rebuild_table(name, old, new);
+            return true;
+        }
+        // Only a table renamed in the same plan, or a partition, gets here.
+        const BESIDE: &str = "bellows builds a table with a new partitioning beside the old one and swaps it in, but not while it is renamed or is itself a partition: rename it (or detach it) in a plan of its own first";
         const COPY: &str = "rows would move between tables, which bellows does not do online: create the new table beside the old, copy the rows, and swap by hand";
         let moved = |a: &PartitionOf, b: &PartitionOf| {
             a.parent != b.parent && self.renamed_from_live(&b.parent) != Some(&a.parent)
@@ -75,11 +83,11 @@ impl Planner<'_> {
         let change = change.or_else(|| match (&old.partition_by, &new.partition_by) {
             (None, Some(_)) => Some((
                 format!("partitioning existing table {name}"),
-                COPY.to_string(),
+                BESIDE.to_string(),
             )),
             (Some(_), None) => Some((
                 format!("making partitioned table {name} a plain table"),
-                COPY.to_string(),
+                BESIDE.to_string(),
             )),
             (Some(a), Some(b)) if a != b => Some((
                 format!(
@@ -87,7 +95,7 @@ impl Planner<'_> {
                     a.sql(),
                     b.sql()
                 ),
-                COPY.to_string(),
+                BESIDE.to_string(),
             )),
             _ => None,
         });

@@ -225,6 +225,7 @@ impl Planner<'_> {
             expression: expr.to_string(),
             only_null,
             also: Vec::new(),
+            copy: None,
         };
         step = step.sql(batch_statement(&fill));
         step.backfill = Some(fill);

@@ -60,6 +60,10 @@ impl Kind for Tables {
             }
         }
         for &(name, old, new) in &pairs {
+            // Built beside as the target has it, whole.
+            if p.rebuilds(name) {
+                continue;
+            }
             p.table_comment(name, old, new);
             p.table_persistence(name, old, new);
             p.primary_key(name, old, new);

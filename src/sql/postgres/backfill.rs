@@ -18,7 +18,7 @@
 
 use super::qualified;
 use crate::model::Ident;
-use crate::plan::Backfill;
+use crate::plan::{Backfill, CopyRows};
 use crate::sql::{quote_ident, quote_literal};
 
 /// Statements for one backfill.
@@ -106,6 +106,9 @@ impl<'a> BackfillSql<'a> {
     /// from the start) up to and including `upper`. Values are SQL text:
     /// literals (see `literals`) or placeholders.
     pub fn update(&self, lower: Option<&[String]>, upper: &[String]) -> String {
+        if let Some(copy) = &self.b.copy {
+            return self.copy(copy, lower, upper);
+        }
         format!(
             "UPDATE {t} SET {set} WHERE {after} AND ({keys}) <= ({up}){needs}",
             t = qualified(&self.b.table),
@@ -114,6 +117,31 @@ impl<'a> BackfillSql<'a> {
             keys = self.key_list(""),
             up = upper.join(", "),
             needs = self.needs(false),
+        )
+    }
+
+    /// The statement that copies one batch into the table beside: the
+    /// batch's rows, each locked (`FOR SHARE`) so that a writer changing
+    /// it waits for the batch to commit, and its sync trigger then finds
+    /// the copy; a row the trigger copied first (written since the batch
+    /// began) is left as the trigger wrote it (`ON CONFLICT DO NOTHING`,
+    /// on the key alone: a row another unique key refuses is an error).
+    fn copy(&self, copy: &CopyRows, lower: Option<&[String]>, upper: &[String]) -> String {
+        let list = |cols: &[Ident]| {
+            cols.iter()
+                .map(|c| quote_ident(c.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "INSERT INTO {into} ({cols}) SELECT {cols} FROM {t} WHERE {after} AND ({keys}) <= ({up}) FOR SHARE ON CONFLICT ({conflict}) DO NOTHING",
+            into = qualified(&copy.into),
+            cols = list(&copy.columns),
+            t = qualified(&self.b.table),
+            after = self.after(lower),
+            keys = self.key_list(""),
+            up = upper.join(", "),
+            conflict = list(&copy.conflict),
         )
     }
 
@@ -325,6 +353,7 @@ mod tests {
             expression: "'50%' || \"i.d\"".to_string(),
             only_null: true,
             also: Vec::new(),
+            copy: None,
         }
     }
 

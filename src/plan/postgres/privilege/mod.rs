@@ -26,7 +26,7 @@ impl Kind for Grants {
     }
 
     fn added<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, new: &'a Privileges) {
-        if p.reset_by_defaults(g) {
+        if p.reset_by_defaults(g) || p.on_rebuilt_table(g) {
             return;
         }
         // Under the name the object is renamed from, the live grants: they
@@ -52,7 +52,11 @@ impl Kind for Grants {
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, old: &'a Privileges) {
-        if !p.tgt.roles.contains(&g.grantee) || !p.object_stays(g) || p.reset_by_defaults(g) {
+        if !p.tgt.roles.contains(&g.grantee)
+            || !p.object_stays(g)
+            || p.reset_by_defaults(g)
+            || p.on_rebuilt_table(g)
+        {
             return;
         }
         p.change_grants(g, old, &g.fresh());
@@ -65,7 +69,7 @@ impl Kind for Grants {
         old: &'a Privileges,
         new: &'a Privileges,
     ) {
-        if !p.reset_by_defaults(g) {
+        if !p.reset_by_defaults(g) && !p.on_rebuilt_table(g) {
             p.change_grants(g, old, new);
         }
     }

@@ -1,0 +1,94 @@
+//! The rebuild rule's own tests, through the planner.
+
+use crate::testing::{plans_to, refused};
+
+fn m(extra: &str, key: &str) -> String {
+    format!(
+        "tables:\n  m:\n    columns:\n      id: {{ type: integer, nullable: false }}\n      at: {{ type: date, nullable: false }}\n    primary_key: [{key}]\n{extra}"
+    )
+}
+
+const PARTITIONED: &str =
+    "    partition_by: range (at)\n  m_all:\n    partition_of: m\n    bound: DEFAULT\n";
+
+#[test]
+fn a_plain_table_partitioned_is_built_beside_filled_and_swapped_in() {
+    plans_to(
+        &m("", "id"),
+        &m(PARTITIONED, "id, at"),
+        "
+        expand: create the new partitioning of public.m beside it, empty, as public.m_bellows_new (the apps use the old one until contract)
+            CREATE TABLE public.m_bellows_new (id integer NOT NULL, at date NOT NULL, CONSTRAINT m_pkey_bellows_new PRIMARY KEY (id, at)) PARTITION BY RANGE (at)
+        expand: create table public.m_all, a partition of the new partitioning of public.m (built beside it as public.m_bellows_new)
+            CREATE TABLE public.m_all PARTITION OF public.m_bellows_new DEFAULT
+        expand: make every write to public.m in public.m_bellows_new too, while its rows are copied
+            CREATE OR REPLACE FUNCTION public.m_bellows_copy() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN IF TG_OP IN ('UPDATE', 'DELETE') THEN DELETE FROM public.m_bellows_new WHERE (id) = (OLD.id); END IF; IF TG_OP IN ('INSERT', 'UPDATE') THEN INSERT INTO public.m_bellows_new (id, at) VALUES (NEW.id, NEW.at); END IF; RETURN NULL; END $bellows$
+            CREATE TRIGGER m_bellows_copy AFTER INSERT OR UPDATE OR DELETE ON public.m FOR EACH ROW EXECUTE FUNCTION public.m_bellows_copy()
+        migrate: copy the rows of public.m into public.m_bellows_new, in batches by (id)
+            INSERT INTO public.m_bellows_new (id, at) SELECT id, at FROM public.m WHERE (id) > ($1) AND (id) <= ($2) FOR SHARE ON CONFLICT (id, at) DO NOTHING
+        contract: swap in the new partitioning of public.m, built beside it as public.m_bellows_new
+            DROP TRIGGER IF EXISTS m_bellows_copy ON public.m
+            DROP FUNCTION IF EXISTS public.m_bellows_copy()
+            DROP TABLE public.m
+            ALTER TABLE public.m_bellows_new RENAME TO m
+            ALTER INDEX public.m_pkey_bellows_new RENAME TO m_pkey
+        ",
+    );
+}
+
+#[test]
+fn without_a_key_the_rows_are_copied_in_the_swap_while_writes_wait() {
+    let plain = "tables:\n  m:\n    columns:\n      id: { type: integer }\n      at: { type: date, nullable: false }\n";
+    plans_to(
+        plain,
+        &format!("{plain}{PARTITIONED}"),
+        "
+        expand: create the new partitioning of public.m beside it, empty, as public.m_bellows_new (the apps use the old one until contract)
+            CREATE TABLE public.m_bellows_new (id integer, at date NOT NULL) PARTITION BY RANGE (at)
+        expand: create table public.m_all, a partition of the new partitioning of public.m (built beside it as public.m_bellows_new)
+            CREATE TABLE public.m_all PARTITION OF public.m_bellows_new DEFAULT
+        contract: swap in the new partitioning of public.m, built beside it as public.m_bellows_new
+            LOCK TABLE public.m IN SHARE MODE
+            INSERT INTO public.m_bellows_new (id, at) SELECT id, at FROM public.m
+            DROP TABLE public.m
+            ALTER TABLE public.m_bellows_new RENAME TO m
+        ",
+    );
+}
+
+#[test]
+fn what_the_new_table_cannot_take_over_is_refused_with_every_reason() {
+    let with_trigger = |t: &str| {
+        t.replace(
+            "    primary_key:",
+            "    triggers:\n      t: { timing: before, events: [insert], function: f }\n    primary_key:",
+        ) + FUNCTION
+    };
+    refused(
+        &with_trigger(&m("", "id")),
+        &with_trigger(&m(PARTITIONED, "id, at")),
+        "it has triggers (t)",
+    );
+    // An expression key cannot be in the unique index a copied row is
+    // found by.
+    refused(
+        &m("", "id"),
+        &m(
+            "    partition_by: range ((at + 1))\n  m_all:\n    partition_of: m\n    bound: DEFAULT\n",
+            "id",
+        )
+        .replace("    primary_key: [id]\n", ""),
+        "has an expression, which no unique index can hold",
+    );
+    let retyped = m(PARTITIONED, "id, at").replace("id: { type: integer", "id: { type: bigint");
+    refused(&m("", "id"), &retyped, "column id changes type");
+    refused(
+        &m("", "id"),
+        &m(PARTITIONED, "id, at")
+            .replace("  m:\n", "  m2:\n    renamed_from: m\n")
+            .replace("partition_of: m\n", "partition_of: m2\n"),
+        "rename it (or detach it) in a plan of its own first",
+    );
+}
+
+const FUNCTION: &str = "functions:\n  f():\n    returns: trigger\n    language: plpgsql\n    body: BEGIN RETURN NEW; END\n";
