@@ -4,3 +4,4 @@ DELETE FROM measurement WHERE logdate = '2007-01-01';
 INSERT INTO event (id, at, body) VALUES (1000, '2006-05-01', 'x'), (1001, '2010-05-01', 'y');
 UPDATE event SET at = '2011-01-01' WHERE id = 1000;
 SELECT count(*) FROM recent_measurement;
+INSERT INTO event (at, body) VALUES ('2006-06-06', 'z');

@@ -243,7 +243,7 @@ impl Planner<'_> {
         }
         let identity = n
             .identity
-            .map(|kind| self.identity_to_shadow(table, o, n, &dst, kind));
+            .map(|kind| self.take_over_identity((table, &o.name), (table, &dst), table, n, kind));
         if let Some((take_over, _)) = &identity {
             change.extend(take_over.iter().cloned());
             swap.description = format!(
@@ -331,17 +331,20 @@ impl Planner<'_> {
 }
 
 impl Planner<'_> {
-    /// The statements that give an identity column's shadow the identity
-    /// (before the old column goes, which takes its sequence along), with
-    /// the old counter's position, so the next value is the one the old
-    /// column would have given; and those that give the new sequence the
-    /// name PostgreSQL gives an identity's, once the old one is gone.
-    fn identity_to_shadow(
+    /// The statements that give the column that replaces an identity
+    /// column (`new`: a shadow, or the column of a table built beside) the
+    /// identity, before the old column (`old`) goes and takes its sequence
+    /// along, with the old counter's position, so the next value is the
+    /// one the old column would have given; and those that give the new
+    /// sequence the name PostgreSQL gives an identity's in `table` (the
+    /// target's name of the table), once the old one is gone. `n` is the
+    /// target's column.
+    pub(super) fn take_over_identity(
         &mut self,
+        old: (&QualifiedName, &Ident),
+        new: (&QualifiedName, &Ident),
         table: &QualifiedName,
-        o: &Column,
         n: &Column,
-        dst: &Ident,
         kind: Identity,
     ) -> (Vec<String>, Vec<String>) {
         let keyword = match kind {
@@ -366,25 +369,25 @@ impl Planner<'_> {
                 &n.identity_options.as_sequence(&n.ty),
             ));
         }
-        let seq_of = |c: &Ident| {
+        let seq_of = |(t, c): (&QualifiedName, &Ident)| {
             format!(
                 "pg_get_serial_sequence({}, {})",
-                crate::sql::quote_literal(&qt(table)),
+                crate::sql::quote_literal(&qt(t)),
                 crate::sql::quote_literal(c.as_str())
             )
         };
         let take_over = vec![
             alter_column_sql(
-                table,
-                dst,
+                new.0,
+                new.1,
                 &format!("ADD GENERATED {keyword} AS IDENTITY ({})", opts.join(" ")),
             ),
             // NULL when the old counter was never used: the new one
             // starts where the target says.
             format!(
                 "SELECT setval({}, last) FROM (SELECT pg_sequence_last_value({}::regclass) AS last) AS old WHERE last IS NOT NULL",
-                seq_of(dst),
-                seq_of(&o.name)
+                seq_of(new),
+                seq_of(old)
             ),
         ];
         let usual =

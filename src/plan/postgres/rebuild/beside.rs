@@ -34,7 +34,19 @@ impl Planner<'_> {
             renames.push((tmp.clone(), n.clone()));
             tmp
         };
-        let mut parts: Vec<String> = new.columns.iter().map(column_def).collect();
+        // An identity column is a plain one until the swap, where it takes
+        // over the live column's counter: the copies carry its values.
+        let mut parts: Vec<String> = new
+            .columns
+            .iter()
+            .map(|c| {
+                column_def(&Column {
+                    identity: None,
+                    identity_options: Default::default(),
+                    ..c.clone()
+                })
+            })
+            .collect();
         if let Some(pk) = &new.primary_key {
             let tmp = temp(self, &pk.name, "primary key");
             parts.push(format!(

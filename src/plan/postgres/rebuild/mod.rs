@@ -237,11 +237,8 @@ impl Planner<'_> {
                 }
                 None => {}
             }
-            if c.identity.is_some() || old.column(n.as_str()).is_some_and(|o| o.identity.is_some())
-            {
-                why.push(format!(
-                    "column {n} is an identity column, whose counter the new table would have to take over"
-                ));
+            if c.identity.is_some() && old.column(n.as_str()).is_none_or(|o| o.identity.is_none()) {
+                why.push(format!("column {n} is made identity"));
             }
         }
         for (p, t) in &cur.tables {

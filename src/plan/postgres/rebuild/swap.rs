@@ -190,12 +190,22 @@ impl Planner<'_> {
             };
             sql.push(format!("ALTER SEQUENCE {} OWNED BY {owner}", qt(s)));
         }
+        let mut seq_renames = Vec::new();
+        for c in &new.columns {
+            if let Some(kind) = c.identity {
+                let (take_over, rename) =
+                    self.take_over_identity((name, &c.name), (beside, &c.name), name, c, kind);
+                sql.extend(take_over);
+                seq_renames.extend(rename);
+            }
+        }
         sql.push(format!("DROP TABLE {}", qt(name)));
         sql.push(format!(
             "ALTER TABLE {} RENAME TO {}",
             qt(beside),
             qi(&name.name)
         ));
+        sql.extend(seq_renames);
         if let Some(h) = &swap.arbiter {
             sql.push(format!("DROP INDEX {}.{}", qi(schema), qi(h)));
         }

@@ -82,6 +82,11 @@ fn what_the_new_table_cannot_take_over_is_refused_with_every_reason() {
     );
     let retyped = m(PARTITIONED, "id, at").replace("id: { type: integer", "id: { type: bigint");
     refused(&m("", "id"), &retyped, "column id changes type");
+    let identity = m(PARTITIONED, "id, at").replace(
+        "id: { type: integer, nullable: false }",
+        "id: { type: integer, identity: always }",
+    );
+    refused(&m("", "id"), &identity, "column id is made identity");
     refused(
         &m("", "id"),
         &m(PARTITIONED, "id, at")
