@@ -65,6 +65,10 @@ impl Kind for RowSecurities {
     }
 
     fn added<'a>(p: &mut Planner<'a>, _: (), table: &'a QualifiedName, n: &'a RowSecurity) {
+        // A table built beside gets them at the swap.
+        if p.rebuilds(table) {
+            return;
+        }
         // A renamed table keeps its flags.
         let o = p
             .renamed_from_live(table)
@@ -75,7 +79,7 @@ impl Kind for RowSecurities {
     }
 
     fn removed<'a>(p: &mut Planner<'a>, _: (), table: &'a QualifiedName, o: &'a RowSecurity) {
-        if p.tgt.tables.contains_key(table) {
+        if p.tgt.tables.contains_key(table) && !p.rebuilds(table) {
             p.row_security(table, *o, RowSecurity::default());
         }
     }
@@ -87,7 +91,9 @@ impl Kind for RowSecurities {
         o: &'a RowSecurity,
         n: &'a RowSecurity,
     ) {
-        p.row_security(table, *o, *n);
+        if !p.rebuilds(table) {
+            p.row_security(table, *o, *n);
+        }
     }
 }
 

@@ -108,6 +108,23 @@ impl Planner<'_> {
                 hint: "make those changes in a plan of their own, before or after this one".into(),
             });
         }
+        // Its triggers and policies go with the live table and are made on
+        // the new one at the swap, as the target has them.
+        let (cur, tgt) = (self.cur, self.tgt);
+        self.triggers_done.extend(
+            cur.triggers
+                .keys()
+                .chain(tgt.triggers.keys())
+                .filter(|k| k.table == *name)
+                .cloned(),
+        );
+        self.policies_done.extend(
+            cur.policies
+                .keys()
+                .chain(tgt.policies.keys())
+                .filter(|k| k.table == *name)
+                .cloned(),
+        );
         // The columns both tables have, which the copy carries over; a
         // generated one is computed again in the new table.
         let columns: Vec<Ident> = new
@@ -199,25 +216,10 @@ impl Planner<'_> {
     fn rebuild_refusals(&self, name: &QualifiedName, old: &Table, new: &Table) -> Vec<String> {
         let (cur, tgt) = (self.cur, self.tgt);
         let mut why = Vec::new();
-        let triggers: BTreeSet<&Ident> = cur
-            .triggers
-            .keys()
-            .chain(tgt.triggers.keys())
-            .filter(|k| k.table == *name)
-            .map(|k| &k.name)
-            .collect();
-        if !triggers.is_empty() {
-            why.push(format!(
-                "it has triggers ({}), which would have to fire on the new table from the swap on",
-                join(triggers)
-            ));
-        }
-        let policies = cur.policies.keys().chain(tgt.policies.keys());
-        if policies.into_iter().any(|k| k.table == *name)
-            || cur.row_security.contains_key(name)
-            || tgt.row_security.contains_key(name)
-        {
-            why.push("it has row-level security or policies".into());
+        // Forced, its policies would hide rows from the copy, which reads
+        // as the table's owner.
+        if cur.row_security.get(name).is_some_and(|r| r.forced) {
+            why.push("it forces row-level security, so the copy would read only the rows its policies show the applying role".into());
         }
         for c in &new.columns {
             let n = &c.name;
@@ -333,14 +335,6 @@ pub(super) fn has_unique_over(t: &Table, cols: &[Ident]) -> bool {
                 && ix.method == DEFAULT_INDEX_METHOD
                 && ix.key_columns().is_some_and(|c| same(&c))
         })
-}
-
-fn join<'a>(names: impl IntoIterator<Item = &'a Ident>) -> String {
-    names
-        .into_iter()
-        .map(|n| n.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

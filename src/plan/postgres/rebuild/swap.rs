@@ -8,7 +8,7 @@ use super::super::view_reads::reads;
 use super::super::*;
 use super::Referencing;
 use crate::plan::CopyRows;
-use crate::sql::postgres::foreign_key_def;
+use crate::sql::postgres::{create_policy, create_trigger, foreign_key_def, row_security};
 
 impl Planner<'_> {
     /// The sync trigger on the live table (expand) and the batched copy
@@ -217,6 +217,22 @@ impl Planner<'_> {
                 qi(fin)
             ));
         }
+        // What fires on the new table, and who sees which rows of it: from
+        // the swap on, as the target has it (a table starts without).
+        let mut functions = Vec::new();
+        for (k, t) in self.tgt.triggers.iter().filter(|(k, _)| k.table == *name) {
+            sql.extend(create_trigger(k, t));
+            functions.push(Resource::Function(RoutineKey {
+                name: t.function.clone(),
+                args: Vec::new(),
+            }));
+        }
+        if let Some(rs) = self.tgt.row_security.get(name) {
+            sql.extend(row_security(name, RowSecurity::default(), *rs));
+        }
+        for (k, p) in self.tgt.policies.iter().filter(|(k, _)| k.table == *name) {
+            sql.extend(create_policy(k, p));
+        }
         for r in &swap.referencing {
             sql.push(format!(
                 "ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID",
@@ -265,6 +281,7 @@ impl Planner<'_> {
         )
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .requires_all(swap.needs)
+        .requires_all(functions)
         .removes(Resource::table(beside))
         .provides(made.clone());
         if swap.copied.is_none() {

@@ -1,6 +1,6 @@
 //! The rebuild rule's own tests, through the planner.
 
-use crate::testing::{plans_to, refused};
+use crate::testing::{outline_of, plans_to, refused};
 
 fn m(extra: &str, key: &str) -> String {
     format!(
@@ -58,16 +58,17 @@ fn without_a_key_the_rows_are_copied_in_the_swap_while_writes_wait() {
 
 #[test]
 fn what_the_new_table_cannot_take_over_is_refused_with_every_reason() {
-    let with_trigger = |t: &str| {
+    // Forced row-level security would hide rows from the copy.
+    let forced = |t: &str| {
         t.replace(
             "    primary_key:",
-            "    triggers:\n      t: { timing: before, events: [insert], function: f }\n    primary_key:",
-        ) + FUNCTION
+            "    row_security: true\n    force_row_security: true\n    primary_key:",
+        )
     };
     refused(
-        &with_trigger(&m("", "id")),
-        &with_trigger(&m(PARTITIONED, "id, at")),
-        "it has triggers (t)",
+        &forced(&m("", "id")),
+        &forced(&m(PARTITIONED, "id, at")),
+        "it forces row-level security",
     );
     // An expression key cannot be in the unique index a copied row is
     // found by.
@@ -96,4 +97,26 @@ fn what_the_new_table_cannot_take_over_is_refused_with_every_reason() {
     );
 }
 
-const FUNCTION: &str = "functions:\n  f():\n    returns: trigger\n    language: plpgsql\n    body: BEGIN RETURN NEW; END\n";
+#[test]
+fn triggers_and_policies_are_made_on_the_new_table_at_the_swap() {
+    let with = |t: &str| {
+        t.replace(
+            "    primary_key:",
+            "    triggers:\n      t: { timing: before, events: [insert], function: f }\n    row_security: true\n    policies:\n      p: { using: id > 0 }\n    primary_key:",
+        ) + "functions:\n  f():\n    returns: trigger\n    language: plpgsql\n    body: BEGIN RETURN NEW; END\n"
+    };
+    let outline = outline_of(&with(&m("", "id")), &with(&m(PARTITIONED, "id, at")));
+    assert!(
+        outline.ends_with(
+            "    ALTER INDEX public.m_pkey_bellows_new RENAME TO m_pkey
+    CREATE TRIGGER t BEFORE INSERT ON public.m FOR EACH ROW EXECUTE FUNCTION public.f()
+    ALTER TABLE public.m ENABLE ROW LEVEL SECURITY
+    CREATE POLICY p ON public.m TO PUBLIC USING (id > 0)
+"
+        ),
+        "{outline}"
+    );
+    // Nothing else touches them: they go with the live table.
+    let steps = outline.lines().filter(|l| !l.starts_with("    ")).count();
+    assert_eq!(steps, 5, "{outline}");
+}
