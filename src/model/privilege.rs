@@ -120,12 +120,21 @@ pub type Privileges = std::collections::BTreeMap<String, bool>;
 
 impl GrantKey {
     /// What the grantee holds on a fresh object, before any GRANT or
-    /// REVOKE: PUBLIC's EXECUTE on a routine and USAGE on a type, nothing
-    /// otherwise. A schema states PUBLIC's privileges there only when
+    /// REVOKE: PUBLIC's EXECUTE on a routine and USAGE on a type (and on
+    /// schema `public`, as PostgreSQL 15 makes it), nothing otherwise. A schema states PUBLIC's privileges there only when
     /// they differ from this (an empty set: revoked).
     pub fn fresh(&self) -> Privileges {
+        let public = self.grantee.as_str() == PUBLIC_ROLE;
+        match &self.on {
+            // PostgreSQL 15's `public` schema: PUBLIC may use it, not
+            // create in it.
+            GrantOn::Schema(s) if public && s.as_str() == super::ident::DEFAULT_SCHEMA => {
+                return Privileges::from([("USAGE".to_string(), false)]);
+            }
+            _ => {}
+        }
         match self.on.kind() {
-            GrantObject::Routine | GrantObject::Type if self.grantee.as_str() == PUBLIC_ROLE => {
+            GrantObject::Routine | GrantObject::Type if public => {
                 self.on
                     .kind()
                     .privileges()

@@ -1,6 +1,7 @@
 //! Privileges on the relations bellows manages (tables, views,
-//! materialized views, sequences), their columns, its schemas (not
-//! `public`), routines and types, to others than their owner, from
+//! materialized views, sequences), their columns, its schemas (`public`
+//! too: PUBLIC there only where it differs from PostgreSQL 15's USAGE),
+//! routines and types, to others than their owner, from
 //! `aclexplode` of their ACLs (PUBLIC on a routine or type only where it
 //! lacks its default EXECUTE or USAGE); default privileges (the owner's
 //! own left out); and the roles the server has, which a plan checks the
@@ -32,7 +33,22 @@ const Q_GRANTS: &str = concat!(
       WHERE n.nspname = ANY($1) AND n.nspname <> 'public' AND a.grantee <> n.nspowner
         AND ",
     not_extension_member!("pg_namespace", "n.oid"),
+    // Schema `public`: every grantee but its owner (a NULL ACL is the
+    // owner's alone), and a row with no privilege when PUBLIC has none.
     " UNION ALL
+     SELECT n.nspname::text, n.nspname::text, 'N',
+            CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
+            a.privilege_type::text, a.is_grantable, NULL::text
+       FROM pg_namespace n
+       CROSS JOIN LATERAL aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) a
+      WHERE n.nspname = 'public' AND a.grantee <> n.nspowner
+      UNION ALL
+     SELECT n.nspname::text, n.nspname::text, 'N', '', '', false, NULL::text
+       FROM pg_namespace n
+      WHERE n.nspname = 'public' AND NOT EXISTS (
+            SELECT FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) a
+             WHERE a.grantee = 0)
+      UNION ALL
      SELECT n.nspname::text, c.relname::text, c.relkind::text,
             CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
             a.privilege_type::text, a.is_grantable, NULL::text
@@ -115,6 +131,7 @@ const Q_GRANTS: &str = concat!(
 impl Reader {
     fn grants(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "privileges";
+        let mut on_public = Privileges::new();
         for row in rows {
             let kind: String = get(&row, 2, W)?;
             if let Some(code) = kind.strip_prefix('d') {
@@ -157,7 +174,7 @@ impl Reader {
                 GrantOn::Column(object, column)
             } else if kind == "N" {
                 let s = ident(get(&row, 0, W)?, "schema")?;
-                if !self.out.schema.schemas.contains(&s) {
+                if !self.out.schema.schemas.contains(&s) && s.as_str() != DEFAULT_SCHEMA {
                     continue;
                 }
                 GrantOn::Schema(s)
@@ -185,6 +202,15 @@ impl Reader {
             };
             let privilege: String = get(&row, 4, W)?;
             let key = GrantKey { on, grantee };
+            // PUBLIC on schema `public`: kept aside, stated only where it
+            // differs from what PostgreSQL 15 gives it.
+            if key.grantee.as_str() == PUBLIC_ROLE && key.on == GrantOn::Schema(public_schema()?) {
+                if !privilege.is_empty() {
+                    let grantable: bool = get(&row, 5, W)?;
+                    on_public.insert(privilege, grantable);
+                }
+                continue;
+            }
             if privilege.is_empty() {
                 // PUBLIC without its default on a routine or type.
                 self.out.schema.roles.insert(key.grantee.clone());
@@ -204,6 +230,14 @@ impl Reader {
                 .entry(key)
                 .or_default()
                 .insert(privilege, grantable);
+        }
+        if on_public != public_default() {
+            let key = GrantKey {
+                on: GrantOn::Schema(public_schema()?),
+                grantee: ident(PUBLIC_ROLE.to_string(), "role")?,
+            };
+            self.out.schema.roles.insert(key.grantee.clone());
+            self.out.schema.grants.insert(key, on_public);
         }
         Ok(())
     }
@@ -261,4 +295,14 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// Schema `public`.
+fn public_schema() -> Result<Ident> {
+    ident(DEFAULT_SCHEMA.to_string(), "schema")
+}
+
+/// What PUBLIC holds on schema `public` in a new PostgreSQL 15 database.
+fn public_default() -> Privileges {
+    Privileges::from([("USAGE".to_string(), false)])
 }

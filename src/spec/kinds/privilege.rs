@@ -43,14 +43,10 @@ fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
             span: k.span,
         };
         let s = ident(r.diags, &l, "schema")?;
-        if s.as_str() == DEFAULT_SCHEMA {
-            r.diags.push(
-                Diagnostic::new(k.span(), "grants on schema `public`, whose privileges are the server's".to_string())
-                    .help("bellows states privileges on the schemas it makes; leave `public`'s to the server (or set them by hand)"),
-            );
-            return None;
-        }
-        if !r.schema.schemas.contains(&s) && !r.schema.used_schemas().contains(&s) {
+        if s.as_str() != DEFAULT_SCHEMA
+            && !r.schema.schemas.contains(&s)
+            && !r.schema.used_schemas().contains(&s)
+        {
             r.diags.push(
                 Diagnostic::new(
                     k.span(),

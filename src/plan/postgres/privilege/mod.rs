@@ -311,7 +311,7 @@ impl Planner<'_> {
                         || from.is_some_and(|f| t.column(f.as_str()).is_some())
                 }) && !self.column_swapped(g)
             }
-            GrantOn::Schema(s) => self.cur.schemas.contains(s),
+            GrantOn::Schema(s) => self.cur.schemas.contains(s) || s.as_str() == DEFAULT_SCHEMA,
             GrantOn::Routine(k) => {
                 self.cur.routines.contains_key(k)
                     && self.makers_of(&Resource::Function(k.clone())).is_empty()
@@ -336,7 +336,7 @@ impl Planner<'_> {
                 .tables
                 .get(q)
                 .is_some_and(|t| t.column(c.as_str()).is_some()),
-            GrantOn::Schema(s) => self.tgt.schemas.contains(s),
+            GrantOn::Schema(s) => self.tgt.schemas.contains(s) || s.as_str() == DEFAULT_SCHEMA,
             GrantOn::Routine(k) => self.tgt.routines.contains_key(k),
             GrantOn::Type(q) => self.tgt.has_type(q),
         }

@@ -1,0 +1,1 @@
+SELECT 1 / has_schema_privilege('reporting', 'public', 'CREATE')::int;
