@@ -232,3 +232,43 @@ async fn row_counts(db: &TestDb) -> Vec<i64> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_truncated_while_it_is_repartitioned_stays_empty() {
+    let db = TestDb::new().await;
+    let schema = |yaml: &str| {
+        bellows::spec::read_str(std::path::Path::new("t.yaml"), yaml).expect("the test's YAML")
+    };
+    let opts = ApplyOptions {
+        allow_hazards: HazardKind::ALL.to_vec(),
+        ..ApplyOptions::default()
+    };
+    apply(&db.url, Some(&schema(FROM)), PhaseSel::All, &opts, &Silent)
+        .await
+        .expect("from");
+    db.exec("INSERT INTO m (id, at) SELECT i, date '2005-06-01' FROM generate_series(1, 100) i")
+        .await;
+    let to = schema(TO);
+    apply(
+        &db.url,
+        Some(&to),
+        PhaseSel::One(Phase::Expand),
+        &opts,
+        &Silent,
+    )
+    .await
+    .expect("expand");
+    // Rows the sync trigger copied, then a TRUNCATE, then one more row.
+    db.exec("UPDATE m SET v = 1; TRUNCATE m; INSERT INTO m (id, at) VALUES (7, '2006-06-06')")
+        .await;
+    for phase in [Phase::Migrate, Phase::Contract] {
+        apply(&db.url, Some(&to), PhaseSel::One(phase), &opts, &Silent)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", phase.name()));
+    }
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM m")
+        .fetch_all(&db.pool)
+        .await
+        .expect("rows");
+    assert_eq!(ids, [7], "only the row written after the TRUNCATE");
+}

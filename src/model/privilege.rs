@@ -121,8 +121,9 @@ pub type Privileges = std::collections::BTreeMap<String, bool>;
 impl GrantKey {
     /// What the grantee holds on a fresh object, before any GRANT or
     /// REVOKE: PUBLIC's EXECUTE on a routine and USAGE on a type (and on
-    /// schema `public`, as PostgreSQL 15 makes it), nothing otherwise. A schema states PUBLIC's privileges there only when
-    /// they differ from this (an empty set: revoked).
+    /// schema `public`, as PostgreSQL 15 makes it), nothing otherwise. A
+    /// schema states PUBLIC's privileges there only when they differ from
+    /// this (an empty set: revoked).
     pub fn fresh(&self) -> Privileges {
         let public = self.grantee.as_str() == PUBLIC_ROLE;
         match &self.on {
@@ -134,14 +135,13 @@ impl GrantKey {
             _ => {}
         }
         match self.on.kind() {
-            GrantObject::Routine | GrantObject::Type if public => {
-                self.on
-                    .kind()
-                    .privileges()
-                    .iter()
-                    .map(|p| (p.to_string(), false))
-                    .collect()
-            }
+            GrantObject::Routine | GrantObject::Type if public => self
+                .on
+                .kind()
+                .privileges()
+                .iter()
+                .map(|p| (p.to_string(), false))
+                .collect(),
             _ => Privileges::new(),
         }
     }

@@ -21,6 +21,10 @@ pub(in crate::apply) fn error_class(sqlstate: Option<&str>) -> ErrorClass {
         // and PostgreSQL rolled the step's transaction back; it is
         // retried like a lock it was not granted.
         Some("40P01") => ErrorClass::LockNotGranted,
+        // serialization_failure: a row a copy's batch locks moved to
+        // another partition under a client's update; the batch was rolled
+        // back and is retried, as after a lock it was not granted.
+        Some("40001") => ErrorClass::LockNotGranted,
         // query_canceled: by pg_cancel_backend, or a statement timeout.
         Some("57014") => ErrorClass::Cancelled,
         // dependent_objects_still_exist.
@@ -160,6 +164,7 @@ mod tests {
     fn sqlstates_are_classed() {
         assert_eq!(error_class(Some("55P03")), ErrorClass::LockNotGranted);
         assert_eq!(error_class(Some("40P01")), ErrorClass::LockNotGranted);
+        assert_eq!(error_class(Some("40001")), ErrorClass::LockNotGranted);
         assert_eq!(error_class(Some("57014")), ErrorClass::Cancelled);
         assert_eq!(error_class(Some("2BP01")), ErrorClass::DependentsExist);
         assert_eq!(error_class(Some("23505")), ErrorClass::Other);

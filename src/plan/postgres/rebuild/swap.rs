@@ -39,8 +39,18 @@ impl Planner<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // TRUNCATE fires no row trigger: a statement trigger empties the
+        // new table too, or the rows would come back at the swap.
+        let truncate = self.helper(
+            &[Space::Trigger(name.clone())],
+            &[name.name.as_str(), "truncate"],
+            "bellows_copy",
+            format!("the trigger that empties {beside} when {name} is truncated"),
+        );
+        let truncated = QualifiedName::new(name.schema.clone(), truncate.clone());
         let body = format!(
-            "IF TG_OP IN ('UPDATE', 'DELETE') THEN DELETE FROM {b} WHERE ({k}) = ({ok}); END IF; \
+            "IF TG_OP = 'TRUNCATE' THEN TRUNCATE {b}; RETURN NULL; END IF; \
+             IF TG_OP IN ('UPDATE', 'DELETE') THEN DELETE FROM {b} WHERE ({k}) = ({ok}); END IF; \
              IF TG_OP IN ('INSERT', 'UPDATE') THEN INSERT INTO {b} ({c}) VALUES ({nc}); END IF; RETURN NULL;",
             b = qt(beside),
             k = list("", key),
@@ -50,6 +60,7 @@ impl Planner<'_> {
         );
         let drops = vec![
             format!("DROP TRIGGER IF EXISTS {} ON {}", qi(&trigger), qt(name)),
+            format!("DROP TRIGGER IF EXISTS {} ON {}", qi(&truncate), qt(name)),
             format!("DROP FUNCTION IF EXISTS {}()", qt(&function)),
         ];
         let mut undo = undo_step(
@@ -58,7 +69,8 @@ impl Planner<'_> {
             format!("drop the trigger that copies writes to {name} into {beside}"),
         )
         .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
-        .removes(Resource::Trigger(function.clone()));
+        .removes(Resource::Trigger(function.clone()))
+        .removes(Resource::Trigger(truncated.clone()));
         for s in &drops {
             undo = undo.sql(s.clone());
         }
@@ -81,6 +93,12 @@ impl Planner<'_> {
                 qt(name),
                 qt(&function)
             ))
+            .sql(format!(
+                "CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION {}()",
+                qi(&truncate),
+                qt(name),
+                qt(&function)
+            ))
             .lock(LockLevel::ShareRowExclusive, Cost::Metadata)
             .hazard(
                 HazardKind::OldAppVisible,
@@ -89,6 +107,7 @@ impl Planner<'_> {
             .requires(Resource::table(beside))
             .requires_all(made.clone())
             .provides(Resource::Trigger(function.clone()))
+            .provides(Resource::Trigger(truncated))
             .undo_with(vec![undo]),
         );
         let fill = Backfill {

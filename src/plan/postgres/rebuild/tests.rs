@@ -22,12 +22,14 @@ fn a_plain_table_partitioned_is_built_beside_filled_and_swapped_in() {
         expand: create table public.m_all, a partition of the new partitioning of public.m (built beside it as public.m_bellows_new)
             CREATE TABLE public.m_all PARTITION OF public.m_bellows_new DEFAULT
         expand: make every write to public.m in public.m_bellows_new too, while its rows are copied
-            CREATE OR REPLACE FUNCTION public.m_bellows_copy() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN IF TG_OP IN ('UPDATE', 'DELETE') THEN DELETE FROM public.m_bellows_new WHERE (id) = (OLD.id); END IF; IF TG_OP IN ('INSERT', 'UPDATE') THEN INSERT INTO public.m_bellows_new (id, at) VALUES (NEW.id, NEW.at); END IF; RETURN NULL; END $bellows$
+            CREATE OR REPLACE FUNCTION public.m_bellows_copy() RETURNS trigger LANGUAGE plpgsql AS $bellows$ BEGIN IF TG_OP = 'TRUNCATE' THEN TRUNCATE public.m_bellows_new; RETURN NULL; END IF; IF TG_OP IN ('UPDATE', 'DELETE') THEN DELETE FROM public.m_bellows_new WHERE (id) = (OLD.id); END IF; IF TG_OP IN ('INSERT', 'UPDATE') THEN INSERT INTO public.m_bellows_new (id, at) VALUES (NEW.id, NEW.at); END IF; RETURN NULL; END $bellows$
             CREATE TRIGGER m_bellows_copy AFTER INSERT OR UPDATE OR DELETE ON public.m FOR EACH ROW EXECUTE FUNCTION public.m_bellows_copy()
+            CREATE TRIGGER m_truncate_bellows_copy AFTER TRUNCATE ON public.m FOR EACH STATEMENT EXECUTE FUNCTION public.m_bellows_copy()
         migrate: copy the rows of public.m into public.m_bellows_new, in batches by (id)
             INSERT INTO public.m_bellows_new (id, at) SELECT id, at FROM public.m WHERE (id) > ($1) AND (id) <= ($2) FOR SHARE ON CONFLICT (id, at) DO NOTHING
         contract: swap in the new partitioning of public.m, built beside it as public.m_bellows_new
             DROP TRIGGER IF EXISTS m_bellows_copy ON public.m
+            DROP TRIGGER IF EXISTS m_truncate_bellows_copy ON public.m
             DROP FUNCTION IF EXISTS public.m_bellows_copy()
             DROP TABLE public.m
             ALTER TABLE public.m_bellows_new RENAME TO m
