@@ -65,7 +65,7 @@ pub(super) fn sql_text(
     diags: &mut Diags,
     l: &Located<String>,
     what: &str,
-    check: fn(&str) -> Result<(), crate::sql::postgres::SyntaxError>,
+    check: SyntaxCheck,
     help: &str,
 ) -> Option<String> {
     let t = l.value.trim();
@@ -73,8 +73,14 @@ pub(super) fn sql_text(
         err(diags, l.span(), format!("{what} is empty"));
         return None;
     }
+    if passed_before(check, t) {
+        return Some(t.to_string());
+    }
     match check(t) {
-        Ok(()) => Some(t.to_string()),
+        Ok(()) => {
+            remember_passed(check, t);
+            Some(t.to_string())
+        }
         Err(e) => {
             let lead = l.value.len() - l.value.trim_start().len();
             let at = e.offset.map(|o| lead + o);
@@ -296,4 +302,32 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
     let used = r.schema.used_schemas();
     r.schema.schemas.extend(used);
     r.schema
+}
+
+type SyntaxCheck = fn(&str) -> Result<(), crate::sql::postgres::SyntaxError>;
+
+thread_local! {
+    /// The texts each check has passed, by check: a file repeats its
+    /// defaults and checks (`0`, `now()`, `false`) thousands of times,
+    /// and each check runs PostgreSQL's parser; the answer for a text
+    /// never changes.
+    static PASSED: std::cell::RefCell<std::collections::HashMap<usize, std::collections::HashSet<String>>> =
+        Default::default();
+}
+
+fn passed_before(check: SyntaxCheck, text: &str) -> bool {
+    PASSED.with(|p| {
+        p.borrow()
+            .get(&(check as usize))
+            .is_some_and(|set| set.contains(text))
+    })
+}
+
+fn remember_passed(check: SyntaxCheck, text: &str) {
+    PASSED.with(|p| {
+        p.borrow_mut()
+            .entry(check as usize)
+            .or_default()
+            .insert(text.to_string());
+    });
 }
