@@ -15,10 +15,11 @@
 //! Databases on the server TEST_DATABASE_URL names (default
 //! postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
 
+#[path = "support/pg_dump.rs"]
+mod pg_dump;
 #[path = "support/scratch.rs"]
 mod scratch;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -29,29 +30,6 @@ use bellows::plan::{HazardKind, plan};
 use bellows::spec::{self, WriteOptions};
 
 type Error = Box<dyn std::error::Error>;
-
-/// What `pg_dump --schema-only` prints of a database, as a set of lines.
-fn whole_schema(url: &str) -> Result<BTreeSet<String>, Error> {
-    let out = Command::new("pg_dump")
-        .args([
-            "--schema-only",
-            "--no-owner",
-            "--exclude-schema=bellows",
-            "-d",
-            url,
-        ])
-        .output()?;
-    if !out.status.success() {
-        return Err(format!("pg_dump: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim_end().trim_end_matches(',').to_string())
-        .filter(|l| {
-            !l.is_empty() && !l.starts_with("--") && !l.starts_with("SET ") && !l.starts_with('\\')
-        })
-        .collect())
-}
 
 /// The number of steps from the live database at `url` to `yaml`.
 async fn steps_to(url: &str, yaml: &str) -> Result<usize, Error> {
@@ -80,7 +58,7 @@ async fn round_trip(file: &Path, n: usize) -> Result<String, Error> {
         let dumped = t.elapsed();
         let tables = live.schema.tables.len();
         let against_a = steps_to(&a, &yaml).await?;
-        let whole_a = whole_schema(&a)?;
+        let whole_a = pg_dump::whole_schema(&a)?;
         scratch::with_database(&b_name, |b| async move {
             let target = spec::read_str(Path::new("dump.yaml"), &yaml)?;
             let opts = ApplyOptions {
@@ -91,14 +69,8 @@ async fn round_trip(file: &Path, n: usize) -> Result<String, Error> {
             apply(&b, Some(&target), PhaseSel::All, &opts, &Silent).await?;
             let applied = t.elapsed();
             let against_b = steps_to(&b, &yaml).await?;
-            let whole_b = whole_schema(&b)?;
-            let differ: Vec<String> = whole_a
-                .symmetric_difference(&whole_b)
-                .map(|l| {
-                    let side = if whole_a.contains(l) { '-' } else { '+' };
-                    format!("{side}{l}")
-                })
-                .collect();
+            let whole_b = pg_dump::whole_schema(&b)?;
+            let differ = pg_dump::differing(&whole_a, &whole_b);
             let ok = against_a == 0 && against_b == 0 && differ.is_empty();
             let line = format!(
                 "{verdict} {file}: {tables} tables, {lines} pg_dump lines; dump {dumped:.2?}, plan against the source {against_a} steps; \

@@ -11,6 +11,8 @@
 //! Not part of `cargo test` (the corpus is another project's data and is
 //! not in this repository): run it with `cargo test --test conformance`.
 
+#[path = "../examples/support/pg_dump.rs"]
+mod pg_dump;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -45,35 +47,6 @@ enum Outcome {
     /// (`-` a's, `+` b's): none when the whole schema matches.
     RoundTrips(Vec<String>),
     Refused(String),
-}
-
-/// `pg_dump --schema-only` of a database as the conformance README
-/// compares it: a set of lines, without comments, `SET` and `\` lines,
-/// blank lines and trailing commas (column and statement order are not
-/// judged).
-fn whole_schema(url: &str) -> std::collections::BTreeSet<String> {
-    let out = std::process::Command::new("pg_dump")
-        .args([
-            "--schema-only",
-            "--no-owner",
-            "--exclude-schema=bellows",
-            "-d",
-            url,
-        ])
-        .output()
-        .expect("pg_dump runs (it comes with PostgreSQL's client package)");
-    assert!(
-        out.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim_end().trim_end_matches(',').to_string())
-        .filter(|l| {
-            !l.is_empty() && !l.starts_with("--") && !l.starts_with("SET ") && !l.starts_with('\\')
-        })
-        .collect()
 }
 
 async fn run_case(dir: PathBuf) -> (String, Outcome) {
@@ -127,13 +100,9 @@ async fn run_case(dir: PathBuf) -> (String, Outcome) {
         dump_ignoring_column_order(&b_schema),
         "{name}: a's dump differs from b's"
     );
-    let (wa, wb) = (whole_schema(&a.url), whole_schema(&b.url));
-    let differs = wa
-        .difference(&wb)
-        .map(|l| format!("-{l}"))
-        .chain(wb.difference(&wa).map(|l| format!("+{l}")))
-        .collect();
-    (name, Outcome::RoundTrips(differs))
+    let whole = |url: &str| pg_dump::whole_schema(url).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let (wa, wb) = (whole(&a.url), whole(&b.url));
+    (name, Outcome::RoundTrips(pg_dump::differing(&wa, &wb)))
 }
 
 /// The corpus's cases, sorted; a missing corpus fails with where to put it.

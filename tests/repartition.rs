@@ -95,6 +95,21 @@ fn statement(rng: &mut Rng, t: &str, next_id: &AtomicU64) -> String {
     }
 }
 
+/// Applies `yaml` to `db`, phase by phase (`PhaseSel::All` for every one),
+/// with every hazard allowed and batches of `batch` rows.
+async fn apply_to(db: &TestDb, yaml: &str, phase: PhaseSel, batch: u32) {
+    let target =
+        bellows::spec::read_str(std::path::Path::new("t.yaml"), yaml).expect("the test's YAML");
+    let opts = ApplyOptions {
+        allow_hazards: HazardKind::ALL.to_vec(),
+        batch_size: Some(batch),
+        ..ApplyOptions::default()
+    };
+    apply(&db.url, Some(&target), phase, &opts, &Silent)
+        .await
+        .unwrap_or_else(|e| panic!("{phase:?}: {e}"));
+}
+
 async fn rows_differ(db: &TestDb, a: &str, b: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM ((SELECT id, at, v FROM {a} EXCEPT ALL SELECT id, at, v FROM {b}) \
@@ -108,33 +123,14 @@ async fn rows_differ(db: &TestDb, a: &str, b: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rows_written_while_a_table_is_repartitioned_arrive_exactly_once() {
     let db = TestDb::new().await;
-    let schema = |yaml: &str| {
-        bellows::spec::read_str(std::path::Path::new("t.yaml"), yaml).expect("the test's YAML")
-    };
-    let opts = ApplyOptions {
-        allow_hazards: HazardKind::ALL.to_vec(),
-        batch_size: Some(500),
-        ..ApplyOptions::default()
-    };
-    apply(&db.url, Some(&schema(FROM)), PhaseSel::All, &opts, &Silent)
-        .await
-        .expect("from");
+    apply_to(&db, FROM, PhaseSel::All, 500).await;
     for t in ["m", "e"] {
         db.exec(&format!(
             "INSERT INTO {t} (id, at, v) SELECT i, date '2004-01-01' + (i % 1500)::int, 0 FROM generate_series(1, {ROWS}) i"
         ))
         .await;
     }
-    let to = schema(TO);
-    apply(
-        &db.url,
-        Some(&to),
-        PhaseSel::One(Phase::Expand),
-        &opts,
-        &Silent,
-    )
-    .await
-    .expect("expand");
+    apply_to(&db, TO, PhaseSel::One(Phase::Expand), 500).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let next_id = Arc::new(AtomicU64::new(10 * ROWS as u64));
@@ -167,15 +163,7 @@ async fn rows_written_while_a_table_is_repartitioned_arrive_exactly_once() {
             }
         }));
     }
-    apply(
-        &db.url,
-        Some(&to),
-        PhaseSel::One(Phase::Migrate),
-        &opts,
-        &Silent,
-    )
-    .await
-    .expect("migrate");
+    apply_to(&db, TO, PhaseSel::One(Phase::Migrate), 500).await;
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.await.expect("a writer");
@@ -194,15 +182,7 @@ async fn rows_written_while_a_table_is_repartitioned_arrive_exactly_once() {
         );
     }
     let before: Vec<i64> = row_counts(&db).await;
-    apply(
-        &db.url,
-        Some(&to),
-        PhaseSel::One(Phase::Contract),
-        &opts,
-        &Silent,
-    )
-    .await
-    .expect("contract");
+    apply_to(&db, TO, PhaseSel::One(Phase::Contract), 500).await;
     assert_eq!(row_counts(&db).await, before, "rows after the swap");
     let kinds: Vec<String> = sqlx::query_scalar(
         "SELECT relname || ':' || relkind::text FROM pg_class WHERE relname IN ('m', 'e') ORDER BY 1",
@@ -236,35 +216,15 @@ async fn row_counts(db: &TestDb) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_truncated_while_it_is_repartitioned_stays_empty() {
     let db = TestDb::new().await;
-    let schema = |yaml: &str| {
-        bellows::spec::read_str(std::path::Path::new("t.yaml"), yaml).expect("the test's YAML")
-    };
-    let opts = ApplyOptions {
-        allow_hazards: HazardKind::ALL.to_vec(),
-        ..ApplyOptions::default()
-    };
-    apply(&db.url, Some(&schema(FROM)), PhaseSel::All, &opts, &Silent)
-        .await
-        .expect("from");
+    apply_to(&db, FROM, PhaseSel::All, 500).await;
     db.exec("INSERT INTO m (id, at) SELECT i, date '2005-06-01' FROM generate_series(1, 100) i")
         .await;
-    let to = schema(TO);
-    apply(
-        &db.url,
-        Some(&to),
-        PhaseSel::One(Phase::Expand),
-        &opts,
-        &Silent,
-    )
-    .await
-    .expect("expand");
+    apply_to(&db, TO, PhaseSel::One(Phase::Expand), 500).await;
     // Rows the sync trigger copied, then a TRUNCATE, then one more row.
     db.exec("UPDATE m SET v = 1; TRUNCATE m; INSERT INTO m (id, at) VALUES (7, '2006-06-06')")
         .await;
     for phase in [Phase::Migrate, Phase::Contract] {
-        apply(&db.url, Some(&to), PhaseSel::One(phase), &opts, &Silent)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", phase.name()));
+        apply_to(&db, TO, PhaseSel::One(phase), 500).await;
     }
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM m")
         .fetch_all(&db.pool)
