@@ -180,6 +180,16 @@ impl Planner<'_> {
                 .filter(|(_, f)| f.ref_table == *name)
             {
                 live.insert((t, n));
+                let renamed = tgt
+                    .tables
+                    .values()
+                    .any(|tt| tt.renamed_from.as_ref() == Some(t));
+                if renamed && !tgt.tables.contains_key(t) {
+                    why.push(format!(
+                        "table {t}, whose foreign key {n} references it, is renamed too"
+                    ));
+                    continue;
+                }
                 match tgt.tables.get(t).and_then(|tt| tt.foreign_keys.get(n)) {
                     Some(new) if new.same_definition(fk) && new.ref_table == *name => {
                         out.push(Referencing {
