@@ -83,6 +83,22 @@ fn what_the_new_table_cannot_take_over_is_refused_with_every_reason() {
         .replace("    primary_key: [id]\n", ""),
         "has an expression, which no unique index can hold",
     );
+    // A referencing table renamed in the same plan.
+    let child = |name: &str, hint: &str| {
+        format!(
+            "  {name}:\n{hint}    columns:\n      m_id: {{ type: integer }}\n      m_at: {{ type: date }}\n    foreign_keys:\n      c_m: {{ columns: [m_id, m_at], references: {{ table: m, columns: [id, at] }} }}\n"
+        )
+    };
+    let keyed = |extra: &str| m(extra, "id, at");
+    refused(
+        &format!("{}{}", keyed(""), child("c", "")),
+        &format!(
+            "{}{}",
+            keyed(PARTITIONED),
+            child("c2", "    renamed_from: c\n")
+        ),
+        "table public.c, whose foreign key c_m references it, is renamed too",
+    );
     let retyped = m(PARTITIONED, "id, at").replace("id: { type: integer", "id: { type: bigint");
     refused(&m("", "id"), &retyped, "column id changes type");
     let identity = m(PARTITIONED, "id, at").replace(
