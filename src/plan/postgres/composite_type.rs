@@ -142,14 +142,20 @@ impl Planner<'_> {
             })
             .collect();
         if !changed.is_empty() && !used.is_empty() {
+            // PostgreSQL refuses ALTER ATTRIBUTE ... TYPE while a column
+            // holds the type: the type is built again beside, as an
+            // enum whose values go.
+            if added.is_empty() && dropped.is_empty() {
+                return self.rebuild_composite(name, new);
+            }
             return self.error(PlanError::Unsupported {
                 object,
                 what: format!(
-                    "changing the type of attribute {} while columns hold the type ({})",
+                    "changing the type of attribute {} while columns hold the type ({}), and adding or dropping attributes in the same plan",
                     changed[0].0.name,
                     used.join(", ")
                 ),
-                hint: "PostgreSQL refuses it: declare a new composite type, move the columns to it, and drop the old one in a later migration".into(),
+                hint: "bellows builds the type again beside the old one and moves its columns over for a change of attribute types alone: add or drop the attributes in a plan of their own".into(),
             });
         }
         let tn = qt(name);
@@ -242,5 +248,60 @@ impl Planner<'_> {
                 Resource::Type(name.clone()),
             ));
         }
+    }
+}
+
+impl<'a> Planner<'a> {
+    /// Composite type `name` with attribute types that change while
+    /// columns hold it: `new` is made beside it under a helper name
+    /// (expand), each column moves to a shadow column of it (its value
+    /// through its record literal, a sync trigger, a batched backfill,
+    /// the swap in contract), then the old type is dropped and the new one
+    /// takes its name.
+    fn rebuild_composite(&mut self, name: &QualifiedName, new: &CompositeType) {
+        let what = format!("changing attribute types of composite type {name}, which columns hold");
+        let Some(movers) = self.columns_moving_with(name, &what, "composite type") else {
+            return;
+        };
+        let others = self.other_users_of_type(name);
+        if !others.is_empty() {
+            return self.error(PlanError::Unsupported {
+                object: name.to_string(),
+                what: format!("{what}, and {} also use", others.join(", ")),
+                hint: "bellows rebuilds the type beside the old one and moves its table columns over; it does not move these: change them in a plan of their own first".into(),
+            });
+        }
+        let helper = self.helper(
+            &[Space::Relation(name.schema.clone())],
+            &[name.name.as_str()],
+            "bellows_new",
+            format!("the rebuilt composite type {name}"),
+        );
+        let helper = QualifiedName::new(name.schema.clone(), helper);
+        let mut create = object(&helper).create(create_composite_type(&helper, new));
+        // It follows the type through the rename.
+        if let Some(c) = &new.comment {
+            create = create.sql(format!(
+                "COMMENT ON TYPE {} IS {}",
+                qt(&helper),
+                crate::sql::postgres::comment_literal(Some(c))
+            ));
+        }
+        create.description =
+            format!("create composite type {helper}: {name} with its new attribute types");
+        create = create
+            .requires_all(self.attribute_needs(&new.attributes))
+            .hazard(
+                HazardKind::MayFail,
+                "a value an attribute's new type cannot hold fails the backfill, and so does a write of it by the old app once the sync trigger is in place: give the column a `backfill:` expression that maps it",
+            );
+        self.push(create);
+        self.move_to_rebuilt(
+            name,
+            &helper,
+            ObjectKind::Composite,
+            "composite type",
+            &movers,
+        );
     }
 }

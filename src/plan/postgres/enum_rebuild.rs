@@ -12,7 +12,7 @@ use crate::sql::quote_literal;
 
 /// A column that moves to the rebuilt type: its table as it is now, the
 /// column as it is and as the target wants it.
-struct Mover<'a> {
+pub(super) struct Mover<'a> {
     table: &'a QualifiedName,
     old_table: &'a Table,
     old: &'a Column,
@@ -24,7 +24,7 @@ impl<'a> Planner<'a> {
     /// columns that hold it; refused where something else holds the type.
     pub(super) fn rebuild_enum(&mut self, name: &'a QualifiedName, old: &[String], new: &[String]) {
         let what = format!("removing or reordering the values of enum {name}");
-        let movers = match self.enum_columns(name, &what) {
+        let movers = match self.columns_moving_with(name, &what, "enum") {
             Some(m) => m,
             None => return,
         };
@@ -92,56 +92,79 @@ impl<'a> Planner<'a> {
             );
         }
         self.push(create);
+        self.move_to_rebuilt(name, &helper, ObjectKind::Enum, "enum", &movers);
+    }
+
+    /// The columns `movers` of type `name` move to `helper`, its rebuilt
+    /// self, through shadow columns (the value goes through its text
+    /// form, or the column's `backfill:` expression); once the last has
+    /// moved, contract drops the old type and gives `helper` its name.
+    pub(super) fn move_to_rebuilt(
+        &mut self,
+        name: &QualifiedName,
+        helper: &QualifiedName,
+        kind: ObjectKind,
+        noun: &str,
+        movers: &[Mover<'_>],
+    ) {
         let mut replace = new_step(
-            ObjectKind::Enum,
+            kind,
             name.to_string(),
             Action::Replace,
             Phase::Contract,
-            format!("drop the old enum {name} and give {helper} its name"),
+            format!("drop the old {noun} {name} and give {helper} its name"),
         )
         .sql(format!("DROP TYPE {}", qt(name)))
         .sql(format!(
             "ALTER TYPE {} RENAME TO {}",
-            qt(&helper),
+            qt(helper),
             qi(&name.name)
         ))
         .lock(LockLevel::AccessExclusive, Cost::Metadata)
         .hazard(
             HazardKind::UntrackedDependencies,
-            format!("drops the old enum {name}; code that names it in a function body is not seen"),
+            format!(
+                "drops the old {noun} {name}; code that names it in a function body is not seen"
+            ),
         )
         .requires(Resource::Type(helper.clone()))
         .removes(Resource::Type(name.clone()))
         .removes(Resource::Type(helper.clone()))
         // The type under its name is new: a comment on it follows.
         .provides(Resource::Made(Box::new(Resource::Type(name.clone()))));
-        for m in &movers {
+        for m in movers {
             let mut moved = m.new.clone();
             moved.ty.base = BaseType::Named {
                 schema: Some(helper.schema.clone()),
                 name: helper.name.clone(),
                 modifiers: Vec::new(),
             };
-            // The label is the way from one enum to the other; a
-            // `backfill:` expression maps the values that go.
+            // The text form is the way from one type to the other (an
+            // enum's label, a composite's record literal); a `backfill:`
+            // expression maps the values that would not pass.
             let from = m.new.backfill.clone().unwrap_or_else(|| qi(&m.old.name));
             moved.backfill = Some(format!("({from})::text::{}", type_sql(&moved.ty)));
             // The swap sets the default: a cast to the type names the new
             // one, which then takes the old one's name (as the default
             // reads it from then on).
-            moved.default = m.new.default.as_deref().map(|d| recast(d, name, &helper));
+            moved.default = m.new.default.as_deref().map(|d| recast(d, name, helper));
             self.shadow(m.table, m.old_table, m.old, &moved);
             replace = replace.requires(Resource::swapped(m.table, &m.old.name));
         }
         self.push(replace);
     }
 
-    /// The columns of enum `name` that move to its rebuilt type: those of
+    /// The columns of type `name` that move to its rebuilt self: those of
     /// live tables the target keeps under the same name and type. A
     /// column that is new, renamed, or made of the type in this plan
     /// would be made of the old type, which then could not be dropped:
     /// refused (None).
-    fn enum_columns(&mut self, name: &QualifiedName, what: &str) -> Option<Vec<Mover<'a>>> {
+    pub(super) fn columns_moving_with(
+        &mut self,
+        name: &QualifiedName,
+        what: &str,
+        noun: &str,
+    ) -> Option<Vec<Mover<'a>>> {
         let (cur, tgt) = (self.cur, self.tgt);
         let of_it = |c: &Column| c.ty.user_type().as_ref() == Some(name);
         let mut movers = Vec::new();
@@ -201,7 +224,7 @@ impl<'a> Planner<'a> {
         self.error(PlanError::Unsupported {
             object: name.to_string(),
             what: format!("{what} in the plan where {}", refused.join(", ")),
-            hint: "the enum is rebuilt under a new name and its columns move to it; a column that is added, renamed or changed at the same time would be left on the old type: make that change in a plan of its own".into(),
+            hint: format!("the {noun} is rebuilt under a new name and its columns move to it; a column that is added, renamed or changed at the same time would be left on the old type: make that change in a plan of its own"),
         });
         None
     }
@@ -243,7 +266,7 @@ impl<'a> Planner<'a> {
     /// target schema: domains, composite types, range types, routines,
     /// views and column defaults that cast to it. PostgreSQL would refuse
     /// to drop the old type while they do.
-    fn other_users_of_type(&self, name: &QualifiedName) -> Vec<String> {
+    pub(super) fn other_users_of_type(&self, name: &QualifiedName) -> Vec<String> {
         let is_it = |t: &ColumnType| t.user_type().as_ref() == Some(name);
         let mut out = std::collections::BTreeSet::new();
         for s in [self.cur, self.tgt] {
