@@ -3,8 +3,9 @@
 //! of the type, dropped in contract after them. An attribute is added in
 //! expand and dropped in contract (`ALTER TYPE ... ADD | DROP
 //! ATTRIBUTE`, catalog changes even while columns hold the type); an
-//! attribute's type changes in place only while no column holds the type
-//! (PostgreSQL refuses it otherwise), in contract.
+//! attribute's type changes in place, in contract, while no column holds
+//! the type; PostgreSQL refuses it otherwise, and then the type is built
+//! again beside and its columns move to it (`rebuild_composite`).
 
 use std::collections::BTreeMap;
 
