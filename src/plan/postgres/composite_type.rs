@@ -260,25 +260,13 @@ impl<'a> Planner<'a> {
     /// the swap in contract), then the old type is dropped and the new one
     /// takes its name.
     fn rebuild_composite(&mut self, name: &QualifiedName, new: &CompositeType) {
-        let what = format!("changing attribute types of composite type {name}, which columns hold");
+        let what = format!("changing attribute types of composite type {name}");
         let Some(movers) = self.columns_moving_with(name, &what, "composite type") else {
             return;
         };
-        let others = self.other_users_of_type(name);
-        if !others.is_empty() {
-            return self.error(PlanError::Unsupported {
-                object: name.to_string(),
-                what: format!("{what}, and {} also use", others.join(", ")),
-                hint: "bellows rebuilds the type beside the old one and moves its table columns over; it does not move these: change them in a plan of their own first".into(),
-            });
-        }
-        let helper = self.helper(
-            &[Space::Relation(name.schema.clone())],
-            &[name.name.as_str()],
-            "bellows_new",
-            format!("the rebuilt composite type {name}"),
-        );
-        let helper = QualifiedName::new(name.schema.clone(), helper);
+        let Some(helper) = self.rebuilt_type_name(name, &what, "composite type") else {
+            return;
+        };
         let mut create = object(&helper).create(create_composite_type(&helper, new));
         // It follows the type through the rename.
         if let Some(c) = &new.comment {

@@ -41,21 +41,9 @@ impl<'a> Planner<'a> {
                 hint: "each is made again on the rebuilt type and would fail there: take the removed value out of them (in this plan, or one before it), or keep the value".into(),
             });
         }
-        let others = self.other_users_of_type(name);
-        if !others.is_empty() {
-            return self.error(PlanError::Unsupported {
-                object: name.to_string(),
-                what: format!("{what}, which {} also use", others.join(", ")),
-                hint: "bellows rebuilds the type beside the old one and moves its table columns over; it does not move these: change them in a plan of their own first, or rebuild the type by hand".into(),
-            });
-        }
-        let helper = self.helper(
-            &[Space::Relation(name.schema.clone())],
-            &[name.name.as_str()],
-            "bellows_new",
-            format!("the rebuilt enum {name}"),
-        );
-        let helper = QualifiedName::new(name.schema.clone(), helper);
+        let Some(helper) = self.rebuilt_type_name(name, &what, "enum") else {
+            return;
+        };
         let labels: Vec<String> = new.iter().map(|v| quote_literal(v)).collect();
         let removed: Vec<String> = old
             .iter()
@@ -93,6 +81,33 @@ impl<'a> Planner<'a> {
         }
         self.push(create);
         self.move_to_rebuilt(name, &helper, ObjectKind::Enum, "enum", &movers);
+    }
+
+    /// The helper name type `name` (a `noun`) is built again under; `None`,
+    /// with the refusal, when something besides table columns holds it
+    /// (domains, routines, views...), which the rebuild would not move.
+    pub(super) fn rebuilt_type_name(
+        &mut self,
+        name: &QualifiedName,
+        what: &str,
+        noun: &str,
+    ) -> Option<QualifiedName> {
+        let others = self.other_users_of_type(name);
+        if !others.is_empty() {
+            self.error(PlanError::Unsupported {
+                object: name.to_string(),
+                what: format!("{what}, which {} also use", others.join(", ")),
+                hint: "bellows rebuilds the type beside the old one and moves its table columns over; it does not move these: change them in a plan of their own first, or rebuild the type by hand".into(),
+            });
+            return None;
+        }
+        let helper = self.helper(
+            &[Space::Relation(name.schema.clone())],
+            &[name.name.as_str()],
+            "bellows_new",
+            format!("the rebuilt {noun} {name}"),
+        );
+        Some(QualifiedName::new(name.schema.clone(), helper))
     }
 
     /// The columns `movers` of type `name` move to `helper`, its rebuilt
