@@ -184,6 +184,12 @@ impl Planner<'_> {
                     .tables
                     .values()
                     .any(|tt| tt.renamed_from.as_ref() == Some(t));
+                if self.rebuilds(t) {
+                    why.push(format!(
+                        "table {t}, whose foreign key {n} references it, is partitioned anew too (the two swaps would each hold the other's old table)"
+                    ));
+                    continue;
+                }
                 if renamed && !tgt.tables.contains_key(t) {
                     why.push(format!(
                         "table {t}, whose foreign key {n} references it, is renamed too"

@@ -99,6 +99,31 @@ fn what_the_new_table_cannot_take_over_is_refused_with_every_reason() {
         ),
         "table public.c, whose foreign key c_m references it, is renamed too",
     );
+    // Two tables partitioned anew, one referencing the other.
+    let child_parted = |extra: &str| {
+        child("c", "")
+            .replace(
+                "    columns:",
+                &format!("    primary_key: [m_id, m_at]\n{extra}    columns:"),
+            )
+            .replace(
+                "m_id: { type: integer }",
+                "m_id: { type: integer, nullable: false }",
+            )
+            .replace(
+                "m_at: { type: date }",
+                "m_at: { type: date, nullable: false }",
+            )
+    };
+    refused(
+        &format!("{}{}", keyed(""), child_parted("")),
+        &format!(
+            "{}{}",
+            keyed(PARTITIONED),
+            child_parted("    partition_by: range (m_at)\n")
+        ),
+        "table public.c, whose foreign key c_m references it, is partitioned anew too",
+    );
     let retyped = m(PARTITIONED, "id, at").replace("id: { type: integer", "id: { type: bigint");
     refused(&m("", "id"), &retyped, "column id changes type");
     let identity = m(PARTITIONED, "id, at").replace(
