@@ -1,8 +1,9 @@
 //! A table's partitioning changed: a partition made a table of its own
-//! is detached (its rows stay, in it); every other change (a new key, a
-//! new parent or bound, partitioning a table or undoing it) would move
-//! rows between tables, which bellows does not do online: refused, with
-//! the way round.
+//! is detached (its rows stay, in it); a table partitioned, made plain
+//! again or given another key is built beside and swapped in
+//! (`rebuild/`); a partition moved to another parent or given another
+//! bound, or a table made a partition, would move rows in ways bellows
+//! does not do online: refused, with the way round.
 
 use std::collections::BTreeSet;
 
@@ -10,10 +11,10 @@ use super::*;
 use crate::sql::quote_literal;
 
 impl Planner<'_> {
-    /// A change of a table's partitioning (its key, its parent or bound,
-    /// whether it is partitioned at all) moves every row: refused. But a
-    /// partition made a table of its own keeps its rows: it is detached
-    /// (true: its columns are planned here).
+    /// A change of a table's partitioning: a partition made a table of its
+    /// own is detached, a table partitioned anew is rebuilt beside (true
+    /// for both: its columns are planned there); a partition's new parent
+    /// or bound, or a table made a partition, is refused.
     pub(super) fn partitioning_change(
         &mut self,
         name: &QualifiedName,
