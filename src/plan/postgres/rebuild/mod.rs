@@ -235,7 +235,7 @@ impl Planner<'_> {
         // Forced, its policies would hide rows from the copy, which reads
         // as the table's owner.
         if cur.row_security.get(name).is_some_and(|r| r.forced) {
-            why.push("it forces row-level security, so the copy would read only the rows its policies show the applying role".into());
+            why.push("it forces row-level security, so the copy would read only the rows its policies show the applying role (turn `force_row_security` off in a plan before this one)".into());
         }
         for c in &new.columns {
             let n = &c.name;
@@ -308,13 +308,15 @@ fn conflict_columns(key: &[Ident], new: &Table) -> Result<Vec<Ident>, String> {
     let mut cols = key.to_vec();
     for k in key {
         if new.column(k.as_str()).is_none() {
-            return Err(format!("its key column {k} is dropped"));
+            return Err(format!(
+                "its key column {k} is dropped (the copy finds rows by it: drop it in a plan after this one)"
+            ));
         }
     }
     if let Some(by) = &new.partition_by {
         let Some(plain) = by.plain_columns() else {
             return Err(format!(
-                "the new partition key {} has an expression, which no unique index can hold: the copy could not tell a row it made twice",
+                "the new partition key {} has an expression, which no unique index can hold: the copy could not tell a row it made twice (partition by plain columns, or move the rows by hand)",
                 by.sql()
             ));
         };
