@@ -79,7 +79,9 @@ async fn run(url: &str, sizes: &[usize]) -> Result<(), Box<dyn std::error::Error
         let mut connects: Vec<Duration> = Vec::new();
         let mut queries = 0;
         let mut objects = 0;
-        let bellows::conn::Target::Postgres(info) = bellows::conn::Target::parse(url)?;
+        let bellows::conn::Target::Postgres(info) = bellows::conn::Target::parse(url)? else {
+            return Err("introspect_bench measures PostgreSQL: give a postgres:// URL".into());
+        };
         for run in 0..12 {
             let shared = run % 2 == 1;
             let start = Instant::now();

@@ -135,7 +135,9 @@ async fn measure(bin: &Path, url: &str, n: usize, dir: &Path) -> Result<(), Erro
     )?;
 
     // The floor, in this process.
-    let bellows::conn::Target::Postgres(info) = bellows::conn::Target::parse(url)?;
+    let bellows::conn::Target::Postgres(info) = bellows::conn::Target::parse(url)? else {
+        return Err("plan_bench measures PostgreSQL: give a postgres:// URL".into());
+    };
     let floor = median_async(5, || async {
         let mut c = info.connect().await?;
         for q in FLOOR {

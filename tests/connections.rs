@@ -156,7 +156,9 @@ async fn tls_modes_certificates_and_passwords_against_a_private_cluster() {
         cluster.socket.display()
     );
     let setup = bellows::conn::Target::parse(&socket).expect("socket target");
-    let bellows::conn::Target::Postgres(info) = setup;
+    let bellows::conn::Target::Postgres(info) = setup else {
+        panic!("a keyword string is PostgreSQL's")
+    };
     let mut admin = info.connect().await.expect("socket connection");
     for sql in [
         "CREATE ROLE app LOGIN PASSWORD 'AppPassMARK'",

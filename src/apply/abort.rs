@@ -133,6 +133,7 @@ async fn abort_locked<D: Driver>(
                 version: mig.plan.version,
                 current_fingerprint: String::new(),
                 target_fingerprint: String::new(),
+                dialect: mig.plan.dialect,
                 steps: report.steps.clone(),
             };
             let id = db.create_abort(mig.id, &plan).await?;

@@ -12,6 +12,7 @@ mod interrupt;
 mod pace;
 mod postgres;
 mod run;
+mod sqlite;
 mod state;
 mod status;
 mod steps;
@@ -34,6 +35,12 @@ macro_rules! on_driver {
         match crate::conn::Target::parse($url)? {
             crate::conn::Target::Postgres(info) => {
                 let $db = &crate::apply::postgres::PgDriver::open(info).await?;
+                let r = $body.await;
+                crate::apply::driver::Driver::close($db).await;
+                r
+            }
+            crate::conn::Target::Sqlite(info) => {
+                let $db = &crate::apply::sqlite::SqliteDriver::open(*info).await?;
                 let r = $body.await;
                 crate::apply::driver::Driver::close($db).await;
                 r

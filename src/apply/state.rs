@@ -141,6 +141,7 @@ mod tests {
                 version: 1,
                 current_fingerprint: String::new(),
                 target_fingerprint: String::new(),
+                dialect: Default::default(),
                 steps: Vec::new(),
             },
             completed_phase: completed,

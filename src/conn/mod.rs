@@ -8,20 +8,23 @@
 //! connect rather than looking at a URL's scheme.
 
 pub mod postgres;
+pub mod sqlite;
 
 use std::fmt;
 
 pub use postgres::PgConnInfo;
+pub use sqlite::SqliteConnInfo;
 
 /// A database to connect to.
 #[derive(Clone)]
 pub enum Target {
     Postgres(PgConnInfo),
+    Sqlite(Box<SqliteConnInfo>),
 }
 
 impl Target {
     /// Reads a connection string: a `postgres://` or `postgresql://` URL,
-    /// or a libpq keyword string such as `host=db dbname=app user=app`.
+    /// a `sqlite:` URL, or a libpq keyword string such as `host=db dbname=app user=app`.
     /// An empty string means libpq's environment variables and defaults
     /// (`PGHOST`, `PGDATABASE`, ...), as `psql` with no arguments.
     pub fn parse(text: &str) -> Result<Target, ConnError> {
@@ -29,6 +32,7 @@ impl Target {
         if let Some(scheme) = scheme_of(t) {
             return match scheme.to_ascii_lowercase().as_str() {
                 "postgres" | "postgresql" => Ok(Target::Postgres(PgConnInfo::parse_url(t)?)),
+                "sqlite" => Ok(Target::Sqlite(Box::new(SqliteConnInfo::parse_url(t)?))),
                 _ => Err(ConnError::UnsupportedScheme {
                     scheme: scheme.to_string(),
                 }),
@@ -41,6 +45,7 @@ impl Target {
     pub fn display(&self) -> String {
         match self {
             Target::Postgres(p) => p.display(),
+            Target::Sqlite(s) => s.display(),
         }
     }
 
@@ -49,6 +54,7 @@ impl Target {
     pub fn secrets(&self) -> Vec<String> {
         match self {
             Target::Postgres(p) => p.secrets(),
+            Target::Sqlite(_) => Vec::new(),
         }
     }
 }
@@ -87,7 +93,7 @@ fn scheme_of(text: &str) -> Option<&str> {
 pub enum ConnError {
     /// A URL of a database bellows does not talk to.
     #[error(
-        "`{scheme}:` databases are not supported yet: bellows connects to PostgreSQL (a postgres:// or postgresql:// URL, or a keyword string such as `host=db dbname=app`)"
+        "`{scheme}:` databases are not supported yet: bellows connects to PostgreSQL (a postgres:// or postgresql:// URL, or a keyword string such as `host=db dbname=app`) and SQLite (`sqlite:FILE`)"
     )]
     UnsupportedScheme { scheme: String },
     /// The string does not follow the URL or keyword syntax.
@@ -110,6 +116,11 @@ pub enum ConnError {
         "sslmode={mode} verifies the server's certificate, but no root certificate was given and {default} does not exist; name the CA file with sslrootcert=FILE (or PGSSLROOTCERT), trust the system's CAs with sslrootcert=system, or use sslmode=require to encrypt without verifying"
     )]
     NoRootCert { mode: &'static str, default: String },
+    /// A SQLite file that is not there, where only `apply` makes one.
+    #[error(
+        "{path}: no such SQLite file; check the path (relative paths start from the current directory), or let `bellows apply` make it"
+    )]
+    NoFile { path: String },
     /// The connection itself failed.
     #[error("cannot connect to {target}: {source}")]
     Connect { target: String, source: DbError },

@@ -3,6 +3,7 @@
 //! plus the objects bellows does not manage), and errors.
 
 pub mod postgres;
+pub mod sqlite;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -139,6 +140,8 @@ pub async fn canonicalize_url(
             let _ = conn.close().await;
             r
         }
+        // SQLite keeps a view's text as written; its plans refuse views.
+        Target::Sqlite(_) => Ok(Vec::new()),
     }
 }
 
@@ -160,6 +163,7 @@ pub async fn canonicalize_offline_url(
             let _ = conn.close().await;
             r
         }
+        Target::Sqlite(_) => Ok(Vec::new()),
     }
 }
 
@@ -231,6 +235,15 @@ pub async fn introspect_target(
             if let Some(s) = second {
                 let _ = s.close().await;
             }
+            r
+        }
+        Target::Sqlite(info) => {
+            use sqlx::Connection;
+            let mut conn = info
+                .connect(false, std::time::Duration::from_secs(5))
+                .await?;
+            let r = sqlite::introspect(&mut conn, opts).await;
+            let _ = conn.close().await;
             r
         }
     }

@@ -90,10 +90,32 @@ pub use view::{CheckOption, Materialized, View, ViewFacts, ViewGrant};
 
 /// The database a schema lives in: it decides the SQL a plan speaks and
 /// the rules that make it safe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Dialect {
     #[default]
     Postgres,
+    /// A SQLite file: one namespace, tables changed by `ALTER TABLE` where
+    /// SQLite allows it and rebuilt where it does not.
+    Sqlite,
+}
+
+impl Dialect {
+    pub fn is_postgres(&self) -> bool {
+        *self == Dialect::Postgres
+    }
 }
 
 /// A whole database schema, of the kinds bellows manages. Its `Hash`

@@ -2,9 +2,11 @@
 //! expand → migrate → contract steps of safe SQL, ordered by a dependency
 //! graph. Rules are per dialect and per object kind (`postgres/`).
 
+mod build;
 mod graph;
 mod postgres;
 mod resource;
+mod sqlite;
 pub mod step;
 
 use std::collections::BTreeSet;
@@ -13,6 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use postgres::{LockLevel, binary_coercible};
+pub use sqlite::FOREIGN_KEY_CHECK;
 pub use step::*;
 
 use crate::model::Unmanaged;
@@ -28,6 +31,9 @@ pub struct Plan {
     pub current_fingerprint: String,
     /// Fingerprint of the normalized target schema.
     pub target_fingerprint: String,
+    /// The database it is for; PostgreSQL's plans leave it out.
+    #[serde(default, skip_serializing_if = "Dialect::is_postgres")]
+    pub dialect: Dialect,
     pub steps: Vec<Step>,
 }
 
@@ -189,6 +195,7 @@ pub struct PlanOptions {
 pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Plan, PlanErrors> {
     let steps = match opts.dialect {
         Dialect::Postgres => postgres::steps(current, target, opts),
+        Dialect::Sqlite => sqlite::steps(current, target, opts),
     }
     .map_err(PlanErrors)?;
     let steps = graph::order(steps).map_err(|e| PlanErrors(vec![e]))?;
@@ -196,6 +203,7 @@ pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Pla
         version: 1,
         current_fingerprint: fingerprint(current),
         target_fingerprint: fingerprint(target),
+        dialect: opts.dialect,
         steps,
     })
 }

@@ -3,6 +3,7 @@
 //! the same bytes.
 
 mod sql;
+mod sqlite_sql;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

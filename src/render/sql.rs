@@ -55,6 +55,9 @@ pub fn render_sql(plan: &Plan) -> String {
 
 /// The plan as a psql script with the given settings.
 pub fn render_sql_with(plan: &Plan, o: &SqlOptions) -> String {
+    if plan.dialect == crate::model::Dialect::Sqlite {
+        return super::sqlite_sql::render(plan, o);
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,

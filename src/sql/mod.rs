@@ -2,6 +2,7 @@
 //! literals are quoted. Nothing else in bellows builds SQL by pasting names.
 
 pub mod postgres;
+pub mod sqlite;
 
 /// Keywords PostgreSQL does not accept as bare identifiers (reserved,
 /// type/function-name and column-name keywords; PostgreSQL's own

@@ -59,7 +59,9 @@ mod pooler_rules {
                     stack.push(path);
                     continue;
                 }
+                // SQLite's modules talk to no pooler.
                 if path.ends_with("conn/postgres/pooler.rs")
+                    || path.components().any(|c| c.as_os_str() == "sqlite")
                     || path.extension().is_none_or(|e| e != "rs")
                 {
                     continue;

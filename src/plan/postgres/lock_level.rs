@@ -1,4 +1,5 @@
-//! PostgreSQL's table lock levels, which every step names.
+//! The lock levels steps name: PostgreSQL's table locks, and the one
+//! write lock of a SQLite database.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,9 @@ pub enum LockLevel {
     Share,
     ShareRowExclusive,
     AccessExclusive,
+    /// SQLite's write lock on the whole database: other writers wait
+    /// (up to their busy timeout); readers go on in WAL mode.
+    DatabaseWrite,
 }
 
 impl LockLevel {
@@ -27,6 +31,7 @@ impl LockLevel {
             LockLevel::Share => "SHARE",
             LockLevel::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
             LockLevel::AccessExclusive => "ACCESS EXCLUSIVE",
+            LockLevel::DatabaseWrite => "the database's write lock (writers wait, readers go on)",
         }
     }
 }

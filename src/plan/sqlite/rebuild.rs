@@ -1,0 +1,147 @@
+//! SQLite's table rebuild (its documentation's twelve steps, in the
+//! order that keeps foreign keys whole): with foreign keys off, in one
+//! write transaction, the target's table is made under a temporary name,
+//! the rows copied (a renamed column from its live name, a loose new
+//! column filled where it is still NULL, a dropped one left behind), the
+//! live table dropped, the new one renamed and its indexes made; then
+//! `PRAGMA foreign_key_check` must find no row that breaks a foreign key
+//! before the transaction commits (apply rolls back and names the rows
+//! if it does). Foreign keys of other tables name the table by its name,
+//! so they hold on to the new one.
+
+use std::collections::BTreeMap;
+
+use super::ddl::{self, qi, qt};
+use super::write_step;
+use crate::model::{Column, Ident, QualifiedName, Table};
+use crate::plan::LockLevel;
+use crate::plan::step::*;
+
+/// A column expand adds, which the rebuild copies.
+pub(super) struct Added<'c> {
+    pub column: &'c Column,
+    /// Added loose (nullable, no default): the rebuild makes it as the
+    /// target has it.
+    pub loose: bool,
+    /// What fills it where it is still NULL.
+    pub fill: Option<String>,
+}
+
+/// The statement that ends the check: apply fails the step on any row
+/// it returns.
+pub const FOREIGN_KEY_CHECK: &str = "PRAGMA foreign_key_check";
+
+pub(super) fn step(
+    name: &QualifiedName,
+    old: &Table,
+    new: &Table,
+    live_of: &BTreeMap<&Ident, &Column>,
+    added: &[Added<'_>],
+    dropped: &[&Column],
+    changes: Vec<String>,
+) -> Step {
+    let temp = format!("{}_bellows_new", name.name);
+    let mut into = Vec::new();
+    let mut from = Vec::new();
+    for c in &new.columns {
+        if c.generated.is_some() {
+            continue;
+        }
+        // A renamed column has its new name by now (expand renamed it).
+        let source = if live_of.contains_key(&c.name) {
+            qi(c.name.as_str())
+        } else if let Some(a) = added.iter().find(|a| a.column.name == c.name) {
+            match &a.fill {
+                Some(expr) => format!("coalesce({}, {expr})", qi(c.name.as_str())),
+                None => qi(c.name.as_str()),
+            }
+        } else {
+            // A column the rebuild adds (generated ones aside): its
+            // default, or NULL.
+            continue;
+        };
+        into.push(qi(c.name.as_str()));
+        from.push(source);
+    }
+    let mut statements = vec![
+        "PRAGMA foreign_keys = OFF".to_string(),
+        "BEGIN IMMEDIATE".to_string(),
+        ddl::create_table_sql(name, &temp, new),
+        format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            qi(&temp),
+            into.join(", "),
+            from.join(", "),
+            qt(name)
+        ),
+        format!("DROP TABLE {}", qt(name)),
+        format!("ALTER TABLE {} RENAME TO {}", qi(&temp), qt(name)),
+    ];
+    for (n, ix) in &new.indexes {
+        statements.push(ddl::create_index_sql(name.name.as_str(), n, ix));
+    }
+    statements.push(FOREIGN_KEY_CHECK.to_string());
+    statements.push("COMMIT".to_string());
+    statements.push("PRAGMA foreign_keys = ON".to_string());
+
+    let mut why: Vec<String> = changes;
+    for c in dropped {
+        why.push(format!("drops column {}", c.name));
+    }
+    for a in added.iter().filter(|a| a.loose) {
+        why.push(format!(
+            "makes new column {} as the target has it",
+            a.column.name
+        ));
+    }
+    if why.is_empty() {
+        why.push("changes what ALTER TABLE cannot".to_string());
+    }
+    let mut step = write_step(
+        ObjectKind::Table,
+        name.to_string(),
+        Action::Swap,
+        Phase::Contract,
+        format!("rebuild table {name}: {}", why.join(", ")),
+    )
+    .lock(LockLevel::DatabaseWrite, Cost::Rewrite)
+    .sql_all(statements)
+    .outside_transaction()
+    .hazard(
+        HazardKind::TableRewrite,
+        format!("SQLite cannot make this change in place: {name} is copied into a new table in one transaction, and writers wait until it commits"),
+    )
+    .hazard(
+        HazardKind::MayFail,
+        "rows that break a new NOT NULL, CHECK, key or foreign key make the rebuild fail; nothing changes then".to_string(),
+    )
+    .requires(Resource::table(name));
+    if !dropped.is_empty() {
+        step = step.hazard(
+            HazardKind::DataLoss,
+            format!(
+                "the values of {} are not copied",
+                dropped
+                    .iter()
+                    .map(|c| c.name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    for a in added {
+        step = step.requires(Resource::column(name, &a.column.name));
+        if a.fill.is_some() {
+            step = step.requires(Resource::filled(name, &a.column.name));
+        }
+    }
+    for fk in new.foreign_keys.values() {
+        if &fk.ref_table != name {
+            step = step.requires(Resource::table(&fk.ref_table));
+        }
+    }
+    for n in old.indexes.keys() {
+        step = step.provides(Resource::index_gone(&name.schema, n));
+    }
+    step
+}

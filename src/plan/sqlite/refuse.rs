@@ -1,0 +1,236 @@
+//! What a SQLite file cannot hold, or bellows does not plan for it yet:
+//! each is refused with where it is and what to write instead, all at
+//! once, before anything is planned.
+
+use crate::model::{DEFAULT_INDEX_METHOD, Identity, Schema};
+use crate::plan::PlanError;
+
+fn refuse(
+    errors: &mut Vec<PlanError>,
+    object: impl Into<String>,
+    what: impl Into<String>,
+    hint: impl Into<String>,
+) {
+    errors.push(PlanError::Unsupported {
+        object: object.into(),
+        what: what.into(),
+        hint: hint.into(),
+    });
+}
+
+/// SQLite's built-in collations.
+const COLLATIONS: [&str; 3] = ["binary", "nocase", "rtrim"];
+
+pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
+    let kinds: [(&str, bool, &str); 17] = [
+        (
+            "schemas",
+            s.schemas.is_empty(),
+            "a SQLite file has one namespace: write its tables unqualified",
+        ),
+        (
+            "extensions",
+            s.extensions.is_empty(),
+            "SQLite loads extensions per connection, not per file",
+        ),
+        (
+            "enums",
+            s.enums.is_empty(),
+            "use a text column with a CHECK (status IN ('a', 'b'))",
+        ),
+        (
+            "domains",
+            s.domains.is_empty(),
+            "use the base type and a CHECK on the column",
+        ),
+        (
+            "range types",
+            s.range_types.is_empty(),
+            "SQLite has none: use two columns",
+        ),
+        (
+            "composite types",
+            s.composite_types.is_empty(),
+            "SQLite has none: use columns, or a JSON text column",
+        ),
+        (
+            "collations",
+            s.collations.is_empty(),
+            "SQLite's collations are binary, nocase and rtrim, or registered by the application",
+        ),
+        (
+            "sequences",
+            s.sequences.is_empty(),
+            "an `integer` primary key takes the next number by itself (`identity: by_default` makes it AUTOINCREMENT)",
+        ),
+        (
+            "views",
+            s.views.is_empty(),
+            "bellows does not plan SQLite views yet; keep them out of the target (it leaves the file's own alone)",
+        ),
+        (
+            "functions and procedures",
+            s.routines.is_empty(),
+            "SQLite has no stored functions",
+        ),
+        (
+            "aggregates",
+            s.aggregates.is_empty(),
+            "SQLite has no stored aggregates",
+        ),
+        (
+            "triggers",
+            s.triggers.is_empty(),
+            "bellows does not plan SQLite triggers yet; keep them out of the target (it leaves the file's own alone)",
+        ),
+        (
+            "row-level security",
+            s.row_security.is_empty(),
+            "SQLite has no row-level security",
+        ),
+        (
+            "policies",
+            s.policies.is_empty(),
+            "SQLite has no row-level security",
+        ),
+        (
+            "grants",
+            s.grants.is_empty() && s.roles.is_empty(),
+            "SQLite has no roles: access is the file's",
+        ),
+        (
+            "default privileges",
+            s.default_grants.is_empty(),
+            "SQLite has no roles",
+        ),
+        (
+            "comments",
+            s.comments.is_empty(),
+            "SQLite keeps no comments on objects; write them in the YAML as `# …`",
+        ),
+    ];
+    for (kind, empty, hint) in kinds {
+        if !empty {
+            refuse(errors, "SQLite", format!("{kind} in the target"), hint);
+        }
+    }
+    for (name, t) in &s.tables {
+        let obj = format!("table {name}");
+        if name.schema.as_str() != crate::model::DEFAULT_SCHEMA {
+            refuse(
+                errors,
+                &obj,
+                "a table in a schema of its own",
+                "a SQLite file has one namespace: write the table unqualified",
+            );
+        }
+        if t.comment.is_some() || t.columns.iter().any(|c| c.comment.is_some()) {
+            refuse(
+                errors,
+                &obj,
+                "a comment",
+                "SQLite keeps no comments; write them in the YAML as `# …`",
+            );
+        }
+        if t.unlogged {
+            refuse(
+                errors,
+                &obj,
+                "an unlogged table",
+                "SQLite has no unlogged tables",
+            );
+        }
+        if t.partition_by.is_some() || t.partition_of.is_some() {
+            refuse(
+                errors,
+                &obj,
+                "partitioning",
+                "SQLite has no partitioned tables",
+            );
+        }
+        if !t.exclusions.is_empty() {
+            refuse(
+                errors,
+                &obj,
+                "an exclusion constraint",
+                "SQLite has none; a unique index may do",
+            );
+        }
+        let rowid = super::ddl::rowid_column(t).map(|c| &c.name);
+        for c in &t.columns {
+            match c.identity {
+                Some(Identity::ByDefault) if rowid == Some(&c.name) => {}
+                Some(_) => refuse(
+                    errors,
+                    format!("column {}.{}", name, c.name),
+                    "an identity column",
+                    "SQLite numbers rows by an `integer` primary key column of its own; make this the table's only primary key column, `type: integer`, with `identity: by_default` (AUTOINCREMENT: numbers are never used again) or none",
+                ),
+                None => {}
+            }
+            if let Some(coll) = &c.collation
+                && !COLLATIONS.contains(&coll.as_str().to_ascii_lowercase().as_str())
+            {
+                refuse(
+                    errors,
+                    format!("column {}.{}", name, c.name),
+                    format!("collation {coll}"),
+                    "SQLite's collations are binary, nocase and rtrim",
+                );
+            }
+        }
+        let deferrable = t
+            .primary_key
+            .as_ref()
+            .is_some_and(|p| p.deferrable != Default::default())
+            || t.uniques
+                .values()
+                .any(|u| u.deferrable != Default::default())
+            || t.foreign_keys
+                .values()
+                .any(|f| f.deferrable != Default::default());
+        if deferrable {
+            refuse(
+                errors,
+                &obj,
+                "a deferrable constraint",
+                "bellows does not plan deferrable constraints for SQLite yet",
+            );
+        }
+        if t.uniques.values().any(|u| u.nulls_not_distinct) {
+            refuse(
+                errors,
+                &obj,
+                "a unique constraint with NULLS NOT DISTINCT",
+                "SQLite's unique keys let NULLs repeat; make the columns NOT NULL",
+            );
+        }
+        if t.checks.values().any(|c| c.not_valid.0)
+            || t.foreign_keys.values().any(|f| f.not_valid.0)
+        {
+            refuse(
+                errors,
+                &obj,
+                "a NOT VALID constraint",
+                "SQLite checks every row when the table is made; leave `not_valid` out",
+            );
+        }
+        for (n, ix) in &t.indexes {
+            let odd = ix.method != DEFAULT_INDEX_METHOD
+                || !ix.include.is_empty()
+                || ix.nulls_not_distinct
+                || ix
+                    .keys
+                    .iter()
+                    .any(|k| k.opclass.is_some() || k.nulls.is_some());
+            if odd {
+                refuse(
+                    errors,
+                    format!("index {n} on {name}"),
+                    "an index method, INCLUDE, operator class, NULLS order or NULLS NOT DISTINCT",
+                    "SQLite indexes are b-trees of plain keys (ASC / DESC, COLLATE)",
+                );
+            }
+        }
+    }
+}

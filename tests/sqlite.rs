@@ -1,0 +1,364 @@
+//! SQLite end to end, on files in a temporary directory (no server): a
+//! file's dump plans to nothing against it and makes the same file again;
+//! the example shop goes from version 1 to 2 phase by phase with rows in
+//! it, which survive; abort undoes expand; a rebuild that would break a
+//! foreign key is rolled back and names the row; what SQLite cannot hold
+//! is refused before anything runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bellows(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bellows"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("bellows runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = bellows(args);
+    assert!(
+        out.status.success(),
+        "bellows {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn url(p: &Path) -> String {
+    format!("sqlite:{}", p.display())
+}
+
+/// Runs SQL on the file through sqlite's own library (sqlx), foreign
+/// keys as the statements say.
+fn sql(file: &Path, statements: &str) -> Vec<Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use sqlx::{Connection, Row};
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=rwc", file.display()))
+            .await
+            .expect("opens");
+        let mut rows = Vec::new();
+        for s in statements.split(";\n").filter(|s| !s.trim().is_empty()) {
+            for r in sqlx::raw_sql(sqlx::AssertSqlSafe(s.to_string()))
+                .fetch_all(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+            {
+                rows.push(
+                    (0..r.len())
+                        .map(|i| {
+                            r.try_get::<Option<String>, _>(i)
+                                .ok()
+                                .flatten()
+                                .or_else(|| {
+                                    r.try_get::<Option<i64>, _>(i)
+                                        .ok()
+                                        .flatten()
+                                        .map(|n| n.to_string())
+                                })
+                                .unwrap_or_else(|| "NULL".into())
+                        })
+                        .collect(),
+                );
+            }
+        }
+        rows
+    })
+}
+
+fn temp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("app.db");
+    (dir, file)
+}
+
+const V1: &str = "schemas/examples/sqlite/shop_v1.yaml";
+const V2: &str = "schemas/examples/sqlite/shop_v2.yaml";
+
+#[test]
+fn a_files_dump_plans_to_nothing_and_makes_the_same_file() {
+    let (dir, file) = temp();
+    sql(
+        &file,
+        r#"CREATE TABLE "Teams" (id INTEGER PRIMARY KEY AUTOINCREMENT, name text NOT NULL COLLATE NOCASE, CONSTRAINT teams_name UNIQUE (name));
+CREATE TABLE users (id integer PRIMARY KEY, team_id integer REFERENCES "Teams" ON DELETE SET NULL, email varchar(200) NOT NULL UNIQUE,
+  score real DEFAULT (0.5), n numeric(10,2) CHECK (n >= 0), total real GENERATED ALWAYS AS (score * 2) STORED, blob_col,
+  CONSTRAINT pos CHECK (score > -1));
+CREATE TABLE pairs (a text NOT NULL, b integer NOT NULL, c text DEFAULT 'x', PRIMARY KEY (a, b));
+CREATE INDEX users_email_lower ON users (lower(email)) WHERE team_id IS NOT NULL;
+CREATE UNIQUE INDEX users_team ON users (team_id DESC, email);
+INSERT INTO "Teams"(name) VALUES ('a')"#,
+    );
+    let dump = ok(&["dump", "--database-url", &url(&file)]);
+    let yaml = dir.path().join("dump.yaml");
+    std::fs::write(&yaml, &dump).expect("writes");
+    let plan = ok(&[
+        "plan",
+        "--database-url",
+        &url(&file),
+        "--target",
+        yaml.to_str().expect("utf-8"),
+    ]);
+    assert!(plan.contains("No changes"), "{dump}\n{plan}");
+    let copy = dir.path().join("copy.db");
+    ok(&[
+        "apply",
+        "--database-url",
+        &url(&copy),
+        "--target",
+        yaml.to_str().expect("utf-8"),
+        "--phase",
+        "all",
+    ]);
+    assert_eq!(ok(&["dump", "--database-url", &url(&copy)]), dump);
+}
+
+#[test]
+fn the_shop_moves_phase_by_phase_with_its_rows() {
+    let (_dir, file) = temp();
+    let u = url(&file);
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        V1,
+        "--phase",
+        "all",
+    ]);
+    sql(
+        &file,
+        "INSERT INTO teams(name) VALUES ('core');
+INSERT INTO users(team_id, email, name, old_score) VALUES (1, 'Ann@x.io', 'Ann', '3'), (1, 'bo@x.io', 'Bo', NULL);
+INSERT INTO orders(user_id, status, quantity) VALUES (1, 'paid', 2), (2, 'pending', 1)",
+    );
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        V2,
+        "--phase",
+        "expand",
+    ]);
+    // The new app writes the new column; the old app's rows get it in migrate.
+    sql(
+        &file,
+        "INSERT INTO users(team_id, email, display_name, handle) VALUES (1, 'cy@x.io', 'Cy', 'cy')",
+    );
+    ok(&["apply", "--database-url", &u, "--phase", "migrate"]);
+    let refused = bellows(&["apply", "--database-url", &u, "--phase", "contract"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("table-rewrite"));
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--phase",
+        "contract",
+        "--allow-hazard",
+        "table-rewrite",
+        "--allow-hazard",
+        "data-loss",
+    ]);
+    assert_eq!(
+        sql(
+            &file,
+            "SELECT id, display_name, handle FROM users ORDER BY id"
+        ),
+        vec![
+            vec!["1".to_string(), "Ann".into(), "ann@x.io".into()],
+            vec!["2".into(), "Bo".into(), "bo@x.io".into()],
+            vec!["3".into(), "Cy".into(), "cy".into()],
+        ]
+    );
+    assert_eq!(
+        sql(&file, "SELECT count(*) FROM orders"),
+        vec![vec!["2".to_string()]]
+    );
+    assert!(ok(&["plan", "--database-url", &u, "--target", V2]).contains("No changes"));
+    assert!(ok(&["status", "--database-url", &u]).contains("done; last completed phase: contract"));
+    // The rebuilt tables enforce what the target says.
+    let c = sql(
+        &file,
+        "PRAGMA foreign_keys = ON;\nSELECT count(*) FROM pragma_foreign_key_check",
+    );
+    assert_eq!(c, vec![vec!["0".to_string()]]);
+}
+
+#[test]
+fn abort_takes_expand_back() {
+    let (_dir, file) = temp();
+    let u = url(&file);
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        V1,
+        "--phase",
+        "all",
+    ]);
+    let before = ok(&["dump", "--database-url", &u]);
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        V2,
+        "--phase",
+        "expand",
+    ]);
+    assert_ne!(ok(&["dump", "--database-url", &u]), before);
+    ok(&["abort", "--database-url", &u]);
+    assert_eq!(ok(&["dump", "--database-url", &u]), before);
+}
+
+#[test]
+fn a_rebuild_that_breaks_a_foreign_key_is_rolled_back_and_names_the_row() {
+    let (dir, file) = temp();
+    let u = url(&file);
+    sql(
+        &file,
+        "CREATE TABLE parents (id integer PRIMARY KEY);
+CREATE TABLE kids (id integer PRIMARY KEY, parent_id integer, note text);
+INSERT INTO parents VALUES (1);
+INSERT INTO kids VALUES (1, 1, 'a'), (2, 7, 'b')",
+    );
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        "tables:
+  parents:
+    columns: { id: { type: integer } }
+    primary_key: [id]
+  kids:
+    columns:
+      id: { type: integer }
+      parent_id: { type: integer }
+      note: { type: text }
+    primary_key: [id]
+    foreign_keys:
+      kids_parent_fk: { columns: [parent_id], references: { table: parents, columns: [id] } }
+",
+    )
+    .expect("writes");
+    let before = ok(&["dump", "--database-url", &u]);
+    let out = bellows(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        target.to_str().expect("utf-8"),
+        "--phase",
+        "all",
+        "--allow-hazard",
+        "table-rewrite",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("kids rowid 2 has no row in parents"), "{err}");
+    assert_eq!(ok(&["dump", "--database-url", &u]), before);
+    // status says so, and exits non-zero while a step has failed.
+    let status = bellows(&["status", "--database-url", &u]);
+    assert!(!status.status.success());
+    assert!(String::from_utf8_lossy(&status.stdout).contains("failed"));
+    sql(&file, "DELETE FROM kids WHERE id = 2");
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--phase",
+        "contract",
+        "--allow-hazard",
+        "table-rewrite",
+    ]);
+    assert!(
+        ok(&[
+            "plan",
+            "--database-url",
+            &u,
+            "--target",
+            target.to_str().expect("utf-8")
+        ])
+        .contains("No changes")
+    );
+}
+
+#[test]
+fn what_sqlite_cannot_hold_is_refused_with_what_to_write_instead() {
+    let (_dir, file) = temp();
+    let out = bellows(&[
+        "plan",
+        "--database-url",
+        &url(&file),
+        "--target",
+        "schemas/examples/shop_v1.yaml",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such SQLite file"), "{err}");
+    sql(&file, "CREATE TABLE t (a integer)");
+    let out = bellows(&[
+        "plan",
+        "--database-url",
+        &url(&file),
+        "--target",
+        "schemas/examples/shop_v1.yaml",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "enums in the target",
+        "extensions in the target",
+        "an identity column",
+        "a comment",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+}
+
+#[test]
+fn the_sql_script_runs_in_the_sqlite3_library_and_reaches_the_target() {
+    let (_dir, file) = temp();
+    let u = url(&file);
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        V1,
+        "--phase",
+        "all",
+    ]);
+    sql(
+        &file,
+        "INSERT INTO teams(name) VALUES ('core');\nINSERT INTO users(team_id, email, name) VALUES (1, 'Ann@x.io', 'Ann')",
+    );
+    let script = ok(&[
+        "plan",
+        "--database-url",
+        &u,
+        "--target",
+        V2,
+        "--format",
+        "sql",
+    ]);
+    // The shell's dot-commands aside, every line is SQL the library runs.
+    let body: String = script
+        .lines()
+        .filter(|l| !l.starts_with('.') && !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    sql(&file, &body.replace(";\n", ";\n\n").replace(";\n\n", ";\n"));
+    assert!(ok(&["plan", "--database-url", &u, "--target", V2]).contains("No changes"));
+    assert_eq!(
+        sql(&file, "SELECT handle FROM users"),
+        vec![vec!["ann@x.io".to_string()]]
+    );
+}
