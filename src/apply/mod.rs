@@ -29,9 +29,13 @@ pub use status::{Activity, Status, StepStatus, status};
 
 /// Opens the database `url` names with its dialect's driver, binds it to
 /// `$db` while `$body` runs, and closes it after. A new dialect is one
-/// arm here.
+/// arm here. `make`: the database may be made if it is not there (a
+/// SQLite file, by `apply`); status and abort do not make one.
 macro_rules! on_driver {
     ($url:expr, |$db:ident| $body:expr) => {
+        on_driver!($url, false, |$db| $body)
+    };
+    ($url:expr, $make:expr, |$db:ident| $body:expr) => {
         match crate::conn::Target::parse($url)? {
             crate::conn::Target::Postgres(info) => {
                 let $db = &crate::apply::postgres::PgDriver::open(info).await?;
@@ -40,7 +44,7 @@ macro_rules! on_driver {
                 r
             }
             crate::conn::Target::Sqlite(info) => {
-                let $db = &crate::apply::sqlite::SqliteDriver::open(*info).await?;
+                let $db = &crate::apply::sqlite::SqliteDriver::open(*info, $make).await?;
                 let r = $body.await;
                 crate::apply::driver::Driver::close($db).await;
                 r

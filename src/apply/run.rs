@@ -76,7 +76,7 @@ pub async fn apply(
         opts,
         obs,
     };
-    on_driver!(url, |db| apply_on(db, req))
+    on_driver!(url, true, |db| apply_on(db, req))
 }
 
 /// What `apply` was asked for.
@@ -307,7 +307,11 @@ async fn verify<D: Driver>(
         let target = spec::read_str(Path::new("stored target"), &mig.target_schema)
             .map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
         let target = in_server_words(db, live, &target, obs).await?;
-        let left = crate::plan::plan(live, &target, &PlanOptions::default())?;
+        let opts = PlanOptions {
+            dialect: mig.plan.dialect,
+            ..PlanOptions::default()
+        };
+        let left = crate::plan::plan(live, &target, &opts)?;
         if !left.is_empty() {
             let missing: Vec<String> = left.steps.iter().map(|s| s.description.clone()).collect();
             return Err(ApplyError::Verify {

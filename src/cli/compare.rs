@@ -78,7 +78,11 @@ pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
             let mut target = read_target(&a.compared.target)?;
             let mut current = read_target(from)?.without_hints();
             in_dev_words(a.compared.dev_url.as_deref(), &mut current, &mut target)?;
-            (target, current, PlanOptions::default())
+            let opts = PlanOptions {
+                dialect: a.compared.dialect.map(|d| d.dialect()).unwrap_or_default(),
+                ..PlanOptions::default()
+            };
+            (target, current, opts)
         }
         None => target_and_live(a)?,
     };
@@ -143,19 +147,26 @@ fn indent_errors(text: &str) -> String {
 
 pub(crate) fn diff(a: &DiffArgs) -> Result<ExitCode, CliError> {
     let mut target = read_target(&a.compared.target)?;
-    let (current, from_label) = match &a.compared.from {
+    let (current, from_label, dialect) = match &a.compared.from {
         Some(from) => {
             let mut current = read_target(from)?;
             in_dev_words(a.compared.dev_url.as_deref(), &mut current, &mut target)?;
-            (current, from.display().to_string())
+            let dialect = a.compared.dialect.map(|d| d.dialect()).unwrap_or_default();
+            (current, from.display().to_string(), dialect)
         }
         None => {
             let url = database_url(&a.compared.db, "diff").map_err(or_from("diff"))?;
             let current = super::introspect(&url, &[])?;
             runtime()?.block_on(in_server_words(&url, &current, &mut target))?;
-            (current, target_label(&url))
+            let dialect = match bellows::conn::Target::parse(&url) {
+                Ok(bellows::conn::Target::Sqlite(_)) => bellows::model::Dialect::Sqlite,
+                _ => bellows::model::Dialect::Postgres,
+            };
+            (current, target_label(&url), dialect)
         }
     };
+    // What the database would read back of the target.
+    let target = bellows::plan::as_stored(&target, dialect).into_owned();
     let opts = WriteOptions::default();
     let old = spec::to_yaml(&current.without_hints(), opts);
     let new = spec::to_yaml(&target.without_hints(), opts);

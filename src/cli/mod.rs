@@ -114,6 +114,23 @@ pub struct DatabaseArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    /// PostgreSQL (the default).
+    Postgres,
+    /// A SQLite file.
+    Sqlite,
+}
+
+impl DialectArg {
+    pub fn dialect(self) -> bellows::model::Dialect {
+        match self {
+            DialectArg::Postgres => bellows::model::Dialect::Postgres,
+            DialectArg::Sqlite => bellows::model::Dialect::Sqlite,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     /// Grouped by phase, with SQL, locks and hazards; for people.
     Text,
@@ -137,6 +154,9 @@ pub struct Compared {
     /// With --from: a scratch PostgreSQL database (empty, say) where the server reads both files' views, materialized views and functions, as a plan against a live database has them read: each file's tables are made there in a transaction that is rolled back.
     #[arg(long, value_name = "URL", requires = "from")]
     pub dev_url: Option<String>,
+    /// With --from: the database the plan is for (a live database's URL says it otherwise).
+    #[arg(long, value_enum, value_name = "DIALECT", requires = "from")]
+    pub dialect: Option<DialectArg>,
     /// The target schema.
     #[arg(long, value_name = "FILE")]
     pub target: PathBuf,

@@ -330,23 +330,7 @@ impl Schema {
     pub fn without_hints(&self) -> Schema {
         let mut s = self.clone();
         for t in s.tables.values_mut() {
-            t.renamed_from = None;
-            for c in &mut t.columns {
-                c.renamed_from = None;
-                c.backfill = None;
-            }
-            if let Some(pk) = &mut t.primary_key {
-                pk.renamed_from = None;
-            }
-            t.uniques.values_mut().for_each(|u| u.renamed_from = None);
-            t.foreign_keys
-                .values_mut()
-                .for_each(|f| f.renamed_from = None);
-            t.checks.values_mut().for_each(|c| c.renamed_from = None);
-            t.exclusions
-                .values_mut()
-                .for_each(|x| x.renamed_from = None);
-            t.indexes.values_mut().for_each(|i| i.renamed_from = None);
+            t.drop_hints();
         }
         s
     }

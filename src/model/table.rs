@@ -33,6 +33,33 @@ pub struct Table {
     pub renamed_from: Option<QualifiedName>,
 }
 
+impl Table {
+    /// Leaves out transition hints (`renamed_from`, `backfill`).
+    pub(super) fn drop_hints(&mut self) {
+        self.renamed_from = None;
+        for c in &mut self.columns {
+            c.renamed_from = None;
+            c.backfill = None;
+        }
+        if let Some(pk) = &mut self.primary_key {
+            pk.renamed_from = None;
+        }
+        self.uniques
+            .values_mut()
+            .for_each(|u| u.renamed_from = None);
+        self.foreign_keys
+            .values_mut()
+            .for_each(|f| f.renamed_from = None);
+        self.checks.values_mut().for_each(|c| c.renamed_from = None);
+        self.exclusions
+            .values_mut()
+            .for_each(|x| x.renamed_from = None);
+        self.indexes
+            .values_mut()
+            .for_each(|i| i.renamed_from = None);
+    }
+}
+
 /// A logged, unpartitioned table without exclusion constraints hashes as
 /// it did before persistence, exclusions and partitioning were modeled,
 /// so that fingerprints of migrations in flight stay the same.

@@ -193,6 +193,7 @@ pub struct PlanOptions {
 
 /// Plans the change from `current` to `target` for `opts.dialect`.
 pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Plan, PlanErrors> {
+    let target = &*as_stored(target, opts.dialect);
     let steps = match opts.dialect {
         Dialect::Postgres => postgres::steps(current, target, opts),
         Dialect::Sqlite => sqlite::steps(current, target, opts),
@@ -206,6 +207,16 @@ pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Pla
         dialect: opts.dialect,
         steps,
     })
+}
+
+/// `target` as `dialect` stores it, where a file's words mean something
+/// narrower there (SQLite's identity key is its rowid); what the
+/// database would read back after the plan.
+pub fn as_stored(target: &Schema, dialect: Dialect) -> std::borrow::Cow<'_, Schema> {
+    match dialect {
+        Dialect::Postgres => std::borrow::Cow::Borrowed(target),
+        Dialect::Sqlite => sqlite::as_stored(target),
+    }
 }
 
 /// A stable fingerprint of a schema's canonical model (see

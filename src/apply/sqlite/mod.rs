@@ -29,10 +29,10 @@ pub(in crate::apply) struct SqliteDriver {
 }
 
 impl SqliteDriver {
-    /// Opens the file, making it when it is not there (apply's first run
-    /// on a new file).
-    pub async fn open(info: SqliteConnInfo) -> Result<SqliteDriver, ApplyError> {
-        let options = info.options(true, Duration::from_secs(5))?;
+    /// Opens the file; `make`: made when it is not there (apply's first
+    /// run on a new file), else a missing file is an error.
+    pub async fn open(info: SqliteConnInfo, make: bool) -> Result<SqliteDriver, ApplyError> {
+        let options = info.options(make, Duration::from_secs(5))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(options)

@@ -16,6 +16,7 @@
 //! triggers) are refused with what to write instead (`refuse.rs`).
 
 mod columns;
+mod compare;
 mod ddl;
 mod rebuild;
 mod refuse;
@@ -27,6 +28,8 @@ use super::PlanError;
 use super::build::new_step;
 use super::step::*;
 use crate::model::{Column, Ident, Index, QualifiedName, Schema, Table, UnmanagedKind};
+pub(super) use compare::as_stored;
+use compare::{changed_keys, mentions, with_renames, without_key_hints};
 use ddl::{qi, qt};
 pub use rebuild::FOREIGN_KEY_CHECK;
 
@@ -35,16 +38,20 @@ pub(super) fn steps(
     target: &Schema,
     opts: &super::PlanOptions,
 ) -> Result<Vec<Step>, Vec<PlanError>> {
+    let mut errors = Vec::new();
+    refuse::unsupported(target, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let keys_plain = without_key_hints(target);
+    let target = &keys_plain;
     let mut p = Planner {
         cur: current,
+        tgt: target,
         opts,
         steps: Vec::new(),
-        errors: Vec::new(),
+        errors,
     };
-    refuse::unsupported(target, &mut p.errors);
-    if !p.errors.is_empty() {
-        return Err(p.errors);
-    }
     let mut kept: BTreeSet<&QualifiedName> = BTreeSet::new();
     for (name, t) in &target.tables {
         let from = if current.tables.contains_key(name) {
@@ -79,6 +86,7 @@ pub(super) fn steps(
 
 struct Planner<'a> {
     cur: &'a Schema,
+    tgt: &'a Schema,
     opts: &'a super::PlanOptions,
     steps: Vec<Step>,
     errors: Vec<PlanError>,
@@ -175,13 +183,79 @@ impl<'a> Planner<'a> {
             HazardKind::DataLoss,
             format!("drops table {name} and all its rows"),
         )
-        .removes(Resource::table(name));
+        .removes(Resource::table(name))
+        .provides_all(
+            t.foreign_keys
+                .keys()
+                .map(|n| Resource::constraint_gone(name, n)),
+        );
         for fk in t.foreign_keys.values() {
             if &fk.ref_table != name {
                 step = step.requires(Resource::table(&fk.ref_table));
             }
         }
         self.steps.push(step);
+    }
+
+    /// A rebuild's order among the others: `PRAGMA foreign_key_check`
+    /// refuses a foreign key whose parent columns are no key ("foreign
+    /// key mismatch"), so a parent loses a key only after the foreign
+    /// keys over it are gone, and a child gains one only after its
+    /// parent has the key.
+    fn order_rebuild(
+        &self,
+        mut step: Step,
+        name: &QualifiedName,
+        old: &Table,
+        new: &Table,
+    ) -> Step {
+        for (n, f) in &old.foreign_keys {
+            if new.foreign_keys.get(n) != Some(f) {
+                step = step.provides(Resource::constraint_gone(name, n));
+            }
+        }
+        let keys = new
+            .primary_key
+            .iter()
+            .map(|p| &p.name)
+            .chain(new.uniques.keys());
+        for k in keys {
+            step = step.provides(Resource::constraint(name, k));
+        }
+        for f in new.foreign_keys.values() {
+            let Some(parent) = self.tgt.tables.get(&f.ref_table) else {
+                continue;
+            };
+            let key = parent
+                .primary_key
+                .iter()
+                .filter(|p| p.columns == f.ref_columns)
+                .map(|p| &p.name)
+                .chain(
+                    parent
+                        .uniques
+                        .iter()
+                        .filter(|(_, u)| u.columns == f.ref_columns)
+                        .map(|(n, _)| n),
+                );
+            for k in key {
+                if &f.ref_table != name {
+                    step = step.requires(Resource::constraint(&f.ref_table, k));
+                }
+            }
+        }
+        for (child, t) in &self.cur.tables {
+            if child == name {
+                continue;
+            }
+            let kept = self.tgt.tables.get(child);
+            for (n, f) in &t.foreign_keys {
+                if &f.ref_table == name && kept.and_then(|k| k.foreign_keys.get(n)) != Some(f) {
+                    step = step.requires(Resource::constraint_gone(child, n));
+                }
+            }
+        }
+        step
     }
 
     /// SQLite cannot keep both names: the old app's statements that name
@@ -310,7 +384,21 @@ impl<'a> Planner<'a> {
             .filter(|(n, l)| **n != &l.name)
             .map(|(n, l)| (&l.name, *n))
             .collect();
-        let old_view = with_renames(old, &renamed);
+        let mut old_view = with_renames(old, &renamed);
+        // A rowid key's name is not written unless it differs from the
+        // default, so a renamed table's reads back as its new name's.
+        if let Some(pk) = &mut old_view.primary_key {
+            let implicit = ddl::rowid_column(old).is_some()
+                && pk.name.as_str()
+                    == crate::model::naming::primary_key_name(old_name.name.as_str());
+            if implicit
+                && old_name != name
+                && let Ok(n) =
+                    Ident::new(crate::model::naming::primary_key_name(name.name.as_str()))
+            {
+                pk.name = n;
+            }
+        }
         // What only a rebuild changes, for its description.
         let mut changes: Vec<String> = new
             .columns
@@ -415,6 +503,7 @@ impl<'a> Planner<'a> {
         if rebuild {
             self.guard_unmanaged(name, format!("rebuilding table {name}"));
             let step = rebuild::step(name, old, new, &live_of, &expanded, &dropped, changes);
+            let step = self.order_rebuild(step, name, old, new);
             self.steps.push(step);
             return;
         }
@@ -450,57 +539,4 @@ impl<'a> Planner<'a> {
             s.provides.clear();
         }
     }
-}
-
-/// `adds check x`, `drops unique key y`, `changes foreign key z`.
-fn changed_keys<T: PartialEq>(
-    what: &str,
-    old: &BTreeMap<Ident, T>,
-    new: &BTreeMap<Ident, T>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (n, o) in old {
-        match new.get(n) {
-            None => out.push(format!("drops {what} {n}")),
-            Some(x) if x != o => out.push(format!("changes {what} {n}")),
-            Some(_) => {}
-        }
-    }
-    for n in new.keys().filter(|n| !old.contains_key(*n)) {
-        out.push(format!("adds {what} {n}"));
-    }
-    out
-}
-
-/// Whether an expression names the column: a word of it, as written or
-/// quoted.
-fn mentions(expr: &str, column: &Ident) -> bool {
-    let c = column.as_str().to_ascii_lowercase();
-    let e = expr.to_ascii_lowercase();
-    e.contains(&format!("\"{c}\""))
-        || e.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-            .any(|w| w == c)
-}
-
-/// The live table with the target's names for the columns this plan
-/// renames, so that its keys compare with the target's.
-fn with_renames(t: &Table, renamed: &BTreeMap<&Ident, &Ident>) -> Table {
-    let map = |cols: &mut Vec<Ident>| {
-        for c in cols.iter_mut() {
-            if let Some(n) = renamed.get(c) {
-                *c = (*n).clone();
-            }
-        }
-    };
-    let mut t = t.clone();
-    if let Some(pk) = &mut t.primary_key {
-        map(&mut pk.columns);
-    }
-    for u in t.uniques.values_mut() {
-        map(&mut u.columns);
-    }
-    for f in t.foreign_keys.values_mut() {
-        map(&mut f.columns);
-    }
-    t
 }

@@ -159,12 +159,13 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
         let rowid = super::ddl::rowid_column(t).map(|c| &c.name);
         for c in &t.columns {
             match c.identity {
-                Some(Identity::ByDefault) if rowid == Some(&c.name) => {}
+                Some(Identity::ByDefault)
+                    if rowid == Some(&c.name) && c.identity_options.is_default() => {}
                 Some(_) => refuse(
                     errors,
                     format!("column {}.{}", name, c.name),
                     "an identity column",
-                    "SQLite numbers rows by an `integer` primary key column of its own; make this the table's only primary key column, `type: integer`, with `identity: by_default` (AUTOINCREMENT: numbers are never used again) or none",
+                    "SQLite numbers rows by an `integer` primary key column of its own; make this the table's only primary key column, `type: integer`, with `identity` (AUTOINCREMENT: numbers are never used again) and no identity options (start, increment, …: SQLite has none), or none",
                 ),
                 None => {}
             }
@@ -196,6 +197,21 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 "a deferrable constraint",
                 "bellows does not plan deferrable constraints for SQLite yet",
             );
+        }
+        // SQLite makes one index for keys over the same columns, and
+        // none for a unique key over the primary key's.
+        let mut sets: Vec<&Vec<crate::model::Ident>> =
+            t.primary_key.iter().map(|p| &p.columns).collect();
+        for (n, u) in &t.uniques {
+            if sets.contains(&&u.columns) {
+                refuse(
+                    errors,
+                    &obj,
+                    format!("unique key {n} over the same columns as another key"),
+                    "SQLite keeps one index for both, so one of them would be lost; drop the repeat",
+                );
+            }
+            sets.push(&u.columns);
         }
         if t.uniques.values().any(|u| u.nulls_not_distinct) {
             refuse(
