@@ -131,6 +131,23 @@ pub fn pair_to_yaml(a: &Ident, b: &Ident) -> String {
     format!("{}.{}", yaml_part(a.as_str()), yaml_part(b.as_str()))
 }
 
+impl QualifiedName {
+    /// The name without its schema, for a database that has one
+    /// namespace (SQLite): `users`, not `public.users`.
+    pub fn unqualified(&self) -> Unqualified<'_> {
+        Unqualified(self)
+    }
+}
+
+/// A [`QualifiedName`] shown without its schema.
+pub struct Unqualified<'a>(&'a QualifiedName);
+
+impl fmt::Display for Unqualified<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&yaml_part(self.0.name.as_str()))
+    }
+}
+
 impl fmt::Display for QualifiedName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

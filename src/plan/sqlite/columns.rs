@@ -11,14 +11,15 @@ use crate::plan::step::*;
 
 impl Planner<'_> {
     pub(super) fn rename_column(&mut self, table: &QualifiedName, from: &Ident, to: &Ident) {
-        self.guard_unmanaged(table, format!("renaming column {from} of {table}"));
+        let table_s = table.unqualified();
+        self.guard_unmanaged(table, format!("renaming column {from} of {table_s}"));
         self.steps.push(
             write_step(
                 ObjectKind::Column,
-                format!("{table}.{to}"),
+                format!("{table_s}.{to}"),
                 Action::Rename,
                 Phase::Expand,
-                format!("rename column {from} of {table} to {to}"),
+                format!("rename column {from} of {table_s} to {to}"),
             )
             .sql(format!("ALTER TABLE {} RENAME COLUMN {} TO {}", qt(table), qi(from.as_str()), qi(to.as_str())))
             .hazard(
@@ -28,7 +29,7 @@ impl Planner<'_> {
             .requires(Resource::table(table))
             .provides(Resource::column(table, to))
             .undo_with(vec![
-                undo(ObjectKind::Column, format!("{table}.{to}"), format!("give column {to} of {table} its old name {from} back"))
+                undo(ObjectKind::Column, format!("{table_s}.{to}"), format!("give column {to} of {table_s} its old name {from} back"))
                     .sql(format!("ALTER TABLE {} RENAME COLUMN {} TO {}", qt(table), qi(to.as_str()), qi(from.as_str()))),
             ]),
         );
@@ -37,6 +38,7 @@ impl Planner<'_> {
     /// `loose`: as a nullable column with no default, which the rebuild
     /// makes as the target has it.
     pub(super) fn add_column(&mut self, table: &QualifiedName, t: &Table, c: &Column, loose: bool) {
+        let table_s = table.unqualified();
         let def = if loose {
             format!("{} {}", qi(c.name.as_str()), c.ty)
         } else {
@@ -51,10 +53,10 @@ impl Planner<'_> {
         self.steps.push(
             write_step(
                 ObjectKind::Column,
-                format!("{table}.{}", c.name),
+                format!("{table_s}.{}", c.name),
                 Action::Create,
                 Phase::Expand,
-                format!("add column {} to {table}{what}", c.name),
+                format!("add column {} to {table_s}{what}", c.name),
             )
             .sql(sql)
             .requires(Resource::table(table))
@@ -62,8 +64,8 @@ impl Planner<'_> {
             .undo_with(vec![
                 undo(
                     ObjectKind::Column,
-                    format!("{table}.{}", c.name),
-                    format!("drop column {} of {table}", c.name),
+                    format!("{table_s}.{}", c.name),
+                    format!("drop column {} of {table_s}", c.name),
                 )
                 .sql(format!(
                     "ALTER TABLE {} DROP COLUMN {}",
@@ -76,13 +78,14 @@ impl Planner<'_> {
 
     /// Fills a loose column in batches by rowid.
     pub(super) fn backfill(&mut self, table: &QualifiedName, c: &Column, expr: &str) {
+        let table_s = table.unqualified();
         let rowid = Ident::new("rowid").expect("a plain name");
         let mut step = new_step(
             ObjectKind::Column,
-            format!("{table}.{}", c.name),
+            format!("{table_s}.{}", c.name),
             Action::Backfill,
             Phase::Migrate,
-            format!("backfill {table}.{} with {expr}", c.name),
+            format!("backfill {table_s}.{} with {expr}", c.name),
         )
         .lock(LockLevel::DatabaseWrite, Cost::Batched)
         .requires(Resource::column(table, &c.name))
@@ -101,13 +104,14 @@ impl Planner<'_> {
 
     /// Contract: `ALTER TABLE … DROP COLUMN`, after the indexes on it go.
     pub(super) fn drop_column(&mut self, table: &QualifiedName, old: &Table, c: &Column) {
-        self.guard_unmanaged(table, format!("dropping column {} of {table}", c.name));
+        let table_s = table.unqualified();
+        self.guard_unmanaged(table, format!("dropping column {} of {table_s}", c.name));
         let mut step = write_step(
             ObjectKind::Column,
-            format!("{table}.{}", c.name),
+            format!("{table_s}.{}", c.name),
             Action::Drop,
             Phase::Contract,
-            format!("drop column {} of {table}", c.name),
+            format!("drop column {} of {table_s}", c.name),
         )
         .lock(LockLevel::DatabaseWrite, Cost::Rewrite)
         .sql(format!(
@@ -117,7 +121,7 @@ impl Planner<'_> {
         ))
         .hazard(
             HazardKind::DataLoss,
-            format!("drops column {} of {table} and its values", c.name),
+            format!("drops column {} of {table_s} and its values", c.name),
         )
         .removes(Resource::column(table, &c.name));
         for (n, ix) in &old.indexes {

@@ -131,20 +131,21 @@ impl<'a> Planner<'a> {
     }
 
     fn create_table(&mut self, name: &QualifiedName, t: &Table) {
+        let name_s = name.unqualified();
         let mut step = write_step(
             ObjectKind::Table,
-            name.to_string(),
+            name_s.to_string(),
             Action::Create,
             Phase::Expand,
-            format!("create table {name}"),
+            format!("create table {name_s}"),
         )
         .sql(ddl::create_table_sql(name, name.name.as_str(), t))
         .provides(Resource::table(name))
         .undo_with(vec![
             undo(
                 ObjectKind::Table,
-                name.to_string(),
-                format!("drop table {name}"),
+                name_s.to_string(),
+                format!("drop table {name_s}"),
             )
             .sql(format!("DROP TABLE IF EXISTS {}", qt(name)))
             .removes(Resource::table(name)),
@@ -170,18 +171,19 @@ impl<'a> Planner<'a> {
     /// Contract; after the tables that reference it are dropped (a drop
     /// deletes its rows first, which their foreign keys would refuse).
     fn drop_table(&mut self, name: &QualifiedName, t: &Table) {
-        self.guard_unmanaged(name, format!("dropping table {name}"));
+        let name_s = name.unqualified();
+        self.guard_unmanaged(name, format!("dropping table {name_s}"));
         let mut step = write_step(
             ObjectKind::Table,
-            name.to_string(),
+            name_s.to_string(),
             Action::Drop,
             Phase::Contract,
-            format!("drop table {name}"),
+            format!("drop table {name_s}"),
         )
         .sql(format!("DROP TABLE {}", qt(name)))
         .hazard(
             HazardKind::DataLoss,
-            format!("drops table {name} and all its rows"),
+            format!("drops table {name_s} and all its rows"),
         )
         .removes(Resource::table(name))
         .provides_all(
@@ -261,23 +263,25 @@ impl<'a> Planner<'a> {
     /// SQLite cannot keep both names: the old app's statements that name
     /// the old one fail from expand on.
     fn rename_table(&mut self, from: &QualifiedName, to: &QualifiedName) {
-        self.guard_unmanaged(from, format!("renaming table {from}"));
+        let from_s = from.unqualified();
+        let to_s = to.unqualified();
+        self.guard_unmanaged(from, format!("renaming table {from_s}"));
         let mut step = write_step(
             ObjectKind::Table,
-            to.to_string(),
+            to_s.to_string(),
             Action::Rename,
             Phase::Expand,
-            format!("rename table {from} to {to}"),
+            format!("rename table {from_s} to {to_s}"),
         )
         .sql(format!("ALTER TABLE {} RENAME TO {}", qt(from), qt(to)))
         .hazard(
             HazardKind::OldAppVisible,
-            format!("SQLite has no views to keep the old name: statements that name {from} fail from expand on; deploy the app that names {to} with this phase"),
+            format!("SQLite has no views to keep the old name: statements that name {from_s} fail from expand on; deploy the app that names {to_s} with this phase"),
         )
         .requires(Resource::table(from))
         .provides(Resource::table(to))
         .undo_with(vec![
-            undo(ObjectKind::Table, to.to_string(), format!("give table {to} its old name {from} back"))
+            undo(ObjectKind::Table, to_s.to_string(), format!("give table {to_s} its old name {from_s} back"))
                 .sql(format!("ALTER TABLE {} RENAME TO {}", qt(to), qt(from))),
         ]);
         for c in &self.cur.tables[from].columns {
@@ -287,12 +291,13 @@ impl<'a> Planner<'a> {
     }
 
     fn create_index(&mut self, table: &QualifiedName, name: &Ident, ix: &Index) {
+        let table_s = table.unqualified();
         let mut step = write_step(
             ObjectKind::Index,
-            format!("{}.{name}", table.schema),
+            name.to_string(),
             Action::Create,
             Phase::Expand,
-            format!("create index {name} on {table}"),
+            format!("create index {name} on {table_s}"),
         )
         .lock(LockLevel::DatabaseWrite, Cost::Build)
         .sql(ddl::create_index_sql(table.name.as_str(), name, ix))
@@ -307,7 +312,7 @@ impl<'a> Planner<'a> {
         .undo_with(vec![
             undo(
                 ObjectKind::Index,
-                format!("{}.{name}", table.schema),
+                name.to_string(),
                 format!("drop index {name}"),
             )
             .sql(format!("DROP INDEX IF EXISTS {}", qi(name.as_str()))),
@@ -325,13 +330,14 @@ impl<'a> Planner<'a> {
     }
 
     fn drop_index(&mut self, table: &QualifiedName, name: &Ident) {
+        let table_s = table.unqualified();
         self.steps.push(
             write_step(
                 ObjectKind::Index,
-                format!("{}.{name}", table.schema),
+                name.to_string(),
                 Action::Drop,
                 Phase::Contract,
-                format!("drop index {name} on {table}"),
+                format!("drop index {name} on {table_s}"),
             )
             .sql(format!("DROP INDEX {}", qi(name.as_str())))
             .hazard(
@@ -352,6 +358,7 @@ impl<'a> Planner<'a> {
         name: &QualifiedName,
         new: &'a Table,
     ) {
+        let name_s = name.unqualified();
         // Target column → live column.
         let mut live_of: BTreeMap<&Ident, &Column> = BTreeMap::new();
         for c in &new.columns {
@@ -484,7 +491,7 @@ impl<'a> Planner<'a> {
                 let fill = c.backfill.clone().or_else(|| c.default.clone());
                 if fill.is_none() && !c.nullable && !self.opts.empty_tables.contains(old_name) {
                     self.errors.push(PlanError::MissingBackfill {
-                        table: name.to_string(),
+                        table: name_s.to_string(),
                         column: c.name.to_string(),
                     });
                     continue;
@@ -501,7 +508,7 @@ impl<'a> Planner<'a> {
             }
         }
         if rebuild {
-            self.guard_unmanaged(name, format!("rebuilding table {name}"));
+            self.guard_unmanaged(name, format!("rebuilding table {name_s}"));
             let step = rebuild::step(name, old, new, &live_of, &expanded, &dropped, changes);
             let step = self.order_rebuild(step, name, old, new);
             self.steps.push(step);

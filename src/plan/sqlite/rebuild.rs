@@ -40,6 +40,7 @@ pub(super) fn step(
     dropped: &[&Column],
     changes: Vec<String>,
 ) -> Step {
+    let name_s = name.unqualified();
     let temp = format!("{}_bellows_new", name.name);
     let mut into = Vec::new();
     let mut from = Vec::new();
@@ -99,17 +100,17 @@ pub(super) fn step(
     }
     let mut step = write_step(
         ObjectKind::Table,
-        name.to_string(),
+        name_s.to_string(),
         Action::Swap,
         Phase::Contract,
-        format!("rebuild table {name}: {}", why.join(", ")),
+        format!("rebuild table {name_s}: {}", why.join(", ")),
     )
     .lock(LockLevel::DatabaseWrite, Cost::Rewrite)
     .sql_all(statements)
     .outside_transaction()
     .hazard(
         HazardKind::TableRewrite,
-        format!("SQLite cannot make this change in place: {name} is copied into a new table in one transaction, and writers wait until it commits"),
+        format!("SQLite cannot make this change in place: {name_s} is copied into a new table in one transaction, and writers wait until it commits"),
     )
     .hazard(
         HazardKind::MayFail,

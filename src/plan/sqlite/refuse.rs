@@ -115,7 +115,8 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
         }
     }
     for (name, t) in &s.tables {
-        let obj = format!("table {name}");
+        let name_s = name.unqualified();
+        let obj = format!("table {name_s}");
         if name.schema.as_str() != crate::model::DEFAULT_SCHEMA {
             refuse(
                 errors,
@@ -163,7 +164,7 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                     if rowid == Some(&c.name) && c.identity_options.is_default() => {}
                 Some(_) => refuse(
                     errors,
-                    format!("column {}.{}", name, c.name),
+                    format!("column {name_s}.{}", c.name),
                     "an identity column",
                     "SQLite numbers rows by an `integer` primary key column of its own; make this the table's only primary key column, `type: integer`, with `identity` (AUTOINCREMENT: numbers are never used again) and no identity options (start, increment, …: SQLite has none), or none",
                 ),
@@ -174,7 +175,7 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
             {
                 refuse(
                     errors,
-                    format!("column {}.{}", name, c.name),
+                    format!("column {name_s}.{}", c.name),
                     format!("collation {coll}"),
                     "SQLite's collations are binary, nocase and rtrim",
                 );
@@ -242,7 +243,7 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
             if odd {
                 refuse(
                     errors,
-                    format!("index {n} on {name}"),
+                    format!("index {n} on {name_s}"),
                     "an index method, INCLUDE, operator class, NULLS order or NULLS NOT DISTINCT",
                     "SQLite indexes are b-trees of plain keys (ASC / DESC, COLLATE)",
                 );
