@@ -173,6 +173,59 @@ const COLUMN_CONSTRAINT_WORDS: [&str; 11] = [
     "as",
 ];
 
+/// The first name of each comma-separated part of a column list.
+fn names_in(inner: &str) -> Vec<String> {
+    let toks = tokenize(inner);
+    let mut names = Vec::new();
+    let mut first = true;
+    for t in &toks {
+        if t.kind == Tok::Comma {
+            first = true;
+        } else if first {
+            names.push(unquote(&inner[t.start..t.end]));
+            first = false;
+        }
+    }
+    names
+}
+
+/// `CREATE VIEW name [(columns)] AS query`: the columns it names and its
+/// query as written.
+pub(crate) fn read_view(sql: &str) -> Option<(Vec<String>, String)> {
+    let toks = tokenize(sql);
+    let mut depth = 0usize;
+    let mut columns = Vec::new();
+    for t in &toks {
+        match t.kind {
+            Tok::Open => {
+                if depth == 0 {
+                    let close = toks
+                        .iter()
+                        .skip_while(|x| x.start <= t.start)
+                        .scan(1usize, |d, x| {
+                            match x.kind {
+                                Tok::Open => *d += 1,
+                                Tok::Close => *d -= 1,
+                                _ => {}
+                            }
+                            Some((*d, x.start))
+                        })
+                        .find(|(d, _)| *d == 0)
+                        .map(|(_, at)| at)?;
+                    columns = names_in(&sql[t.end..close]);
+                }
+                depth += 1;
+            }
+            Tok::Close => depth = depth.saturating_sub(1),
+            Tok::Word if depth == 0 && sql[t.start..t.end].eq_ignore_ascii_case("as") => {
+                return Some((columns, sql[t.end..].trim().to_string()));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Reads `CREATE TABLE …` text; `None` when it is not that shape.
 pub(crate) fn read(sql: &str) -> Option<CreateTable> {
     let toks = tokenize(sql);
@@ -223,21 +276,6 @@ pub(crate) fn read(sql: &str) -> Option<CreateTable> {
         out.strict |= word(i, "strict");
         out.without_rowid |= word(i, "rowid") && word(i - 1, "without");
     }
-    // The first name of each comma-separated part of a column list.
-    let names_in = |inner: &str| -> Vec<String> {
-        let toks = tokenize(inner);
-        let mut names = Vec::new();
-        let mut first = true;
-        for t in &toks {
-            if t.kind == Tok::Comma {
-                first = true;
-            } else if first {
-                names.push(unquote(&inner[t.start..t.end]));
-                first = false;
-            }
-        }
-        names
-    };
     let next_open = |from: usize, to: usize| (from..to).find(|&j| toks[j].kind == Tok::Open);
     for (first, last) in items {
         if first >= last {
@@ -432,6 +470,23 @@ mod tests {
         );
         assert_eq!(t.collations, vec![("sku".into(), "NOCASE".into())]);
         assert!(t.autoincrement && t.strict && t.without_rowid);
+    }
+
+    #[test]
+    fn a_views_columns_and_query_as_written() {
+        assert_eq!(
+            read_view(
+                r#"CREATE VIEW "big, ones" ("a b", c) AS SELECT x AS a, (SELECT 1) AS c FROM t;"#
+            ),
+            Some((
+                vec!["a b".to_string(), "c".into()],
+                "SELECT x AS a, (SELECT 1) AS c FROM t;".into()
+            ))
+        );
+        assert_eq!(
+            read_view("CREATE VIEW v AS\n  SELECT 1"),
+            Some((vec![], "SELECT 1".into()))
+        );
     }
 
     #[test]

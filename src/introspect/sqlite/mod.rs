@@ -109,12 +109,23 @@ pub async fn introspect(conn: &mut SqliteConnection, opts: &Options) -> Result<I
                     index_texts.insert(name, sql);
                 }
             }
-            "view" => out.unmanaged.push(Unmanaged {
-                kind: UnmanagedKind::View,
-                place: Place::Schema(QualifiedName::public(ident(&name, "view")?)),
-                identity: name,
-                depends_on: Vec::new(),
-            }),
+            "view" => {
+                let sql = sql.unwrap_or_default();
+                let (columns, query) = create_sql::read_view(&sql).ok_or_else(|| {
+                    IntrospectError::Unrepresentable {
+                        object: format!("view {name}"),
+                        detail: format!("its CREATE VIEW text could not be read: {sql}"),
+                    }
+                })?;
+                let mut view = crate::model::View::new(&query);
+                view.columns = columns
+                    .iter()
+                    .map(|c| ident(c, "column"))
+                    .collect::<Result<_>>()?;
+                out.schema
+                    .views
+                    .insert(QualifiedName::public(ident(&name, "view")?), view);
+            }
             "trigger" => out.unmanaged.push(Unmanaged {
                 kind: UnmanagedKind::Trigger,
                 identity: format!("{name} on {table}"),

@@ -106,24 +106,30 @@ impl Planner<'_> {
     pub(super) fn drop_column(&mut self, table: &QualifiedName, old: &Table, c: &Column) {
         let table_s = table.unqualified();
         self.guard_unmanaged(table, format!("dropping column {} of {table_s}", c.name));
-        let mut step = write_step(
+        let step = write_step(
             ObjectKind::Column,
             format!("{table_s}.{}", c.name),
             Action::Drop,
             Phase::Contract,
             format!("drop column {} of {table_s}", c.name),
         )
-        .lock(LockLevel::DatabaseWrite, Cost::Rewrite)
-        .sql(format!(
-            "ALTER TABLE {} DROP COLUMN {}",
-            qt(table),
-            qi(c.name.as_str())
-        ))
-        .hazard(
-            HazardKind::DataLoss,
-            format!("drops column {} of {table_s} and its values", c.name),
-        )
-        .removes(Resource::column(table, &c.name));
+        .lock(LockLevel::DatabaseWrite, Cost::Rewrite);
+        // SQLite checks the views after the drop: those over the table
+        // are dropped first and made again, as the target has them.
+        let views = self.views_around(table);
+        let mut step = step
+            .sql_all(views.drops)
+            .sql(format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                qt(table),
+                qi(c.name.as_str())
+            ))
+            .sql_all(views.creates)
+            .hazard(
+                HazardKind::DataLoss,
+                format!("drops column {} of {table_s} and its values", c.name),
+            )
+            .removes(Resource::column(table, &c.name));
         for (n, ix) in &old.indexes {
             let named = ix.keys.iter().any(|k| match &k.target {
                 crate::model::KeyTarget::Column(x) => x == &c.name,

@@ -20,6 +20,7 @@ mod compare;
 mod ddl;
 mod rebuild;
 mod refuse;
+mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +28,7 @@ use super::LockLevel;
 use super::PlanError;
 use super::build::new_step;
 use super::step::*;
-use crate::model::{Column, Ident, Index, QualifiedName, Schema, Table, UnmanagedKind};
+use crate::model::{Column, Ident, Index, QualifiedName, Schema, Table};
 pub(super) use compare::as_stored;
 use compare::{changed_keys, mentions, with_renames, without_key_hints};
 use ddl::{qi, qt};
@@ -72,6 +73,7 @@ pub(super) fn steps(
             None => p.create_table(name, t),
         }
     }
+    p.plan_views();
     for (name, t) in &current.tables {
         if !kept.contains(name) {
             p.drop_table(name, t);
@@ -116,10 +118,9 @@ impl<'a> Planner<'a> {
             .opts
             .unmanaged
             .iter()
-            .filter(|u| match &u.place {
-                crate::model::Place::Table { table: t, .. } => t == table,
-                _ => u.kind == UnmanagedKind::View,
-            })
+            .filter(
+                |u| matches!(&u.place, crate::model::Place::Table { table: t, .. } if t == table),
+            )
             .map(|u| u.to_string())
             .collect();
         if !hits.is_empty() {
@@ -132,6 +133,7 @@ impl<'a> Planner<'a> {
 
     fn create_table(&mut self, name: &QualifiedName, t: &Table) {
         let name_s = name.unqualified();
+        self.name_free(name, format!("new table {name_s}"));
         let mut step = write_step(
             ObjectKind::Table,
             name_s.to_string(),
@@ -157,15 +159,31 @@ impl<'a> Planner<'a> {
         for n in t.constraint_names() {
             step = step.provides(Resource::constraint(name, n));
         }
-        for fk in t.foreign_keys.values() {
-            if &fk.ref_table != name {
-                step = step.requires(Resource::table(&fk.ref_table));
-            }
-        }
+        // SQLite looks for a foreign key's parent only when a row is
+        // written: tables that reference each other are made in any order.
         self.steps.push(step);
         for (n, ix) in &t.indexes {
             self.create_index(name, n, ix);
         }
+    }
+
+    /// Tables and views share names, and new ones are made in expand: a
+    /// name a live table or view holds until contract drops it is not
+    /// free yet.
+    pub(super) fn name_free(&mut self, name: &QualifiedName, what: String) {
+        let holder = if self.cur.tables.contains_key(name) {
+            "table"
+        } else if self.cur.views.contains_key(name) {
+            "view"
+        } else {
+            return;
+        };
+        let shown = name.unqualified();
+        self.errors.push(PlanError::NameHeld {
+            name: shown.to_string(),
+            what,
+            holder: format!("{holder} {shown}"),
+        });
     }
 
     /// Contract; after the tables that reference it are dropped (a drop
@@ -191,8 +209,16 @@ impl<'a> Planner<'a> {
                 .keys()
                 .map(|n| Resource::constraint_gone(name, n)),
         );
+        // Before its parents go, unless a parent references it too (both
+        // go; the first drop finds the other's rows still there only if
+        // rows reference each other, and then fails and changes nothing).
         for fk in t.foreign_keys.values() {
-            if &fk.ref_table != name {
+            let back = self
+                .cur
+                .tables
+                .get(&fk.ref_table)
+                .is_some_and(|p| p.foreign_keys.values().any(|f| &f.ref_table == name));
+            if &fk.ref_table != name && !back {
                 step = step.requires(Resource::table(&fk.ref_table));
             }
         }
@@ -228,6 +254,17 @@ impl<'a> Planner<'a> {
             let Some(parent) = self.tgt.tables.get(&f.ref_table) else {
                 continue;
             };
+            // A key the parent has already over these columns needs no wait.
+            let live = self.cur.tables.get(&f.ref_table);
+            let had = live.is_some_and(|l| {
+                l.primary_key
+                    .as_ref()
+                    .is_some_and(|p| p.columns == f.ref_columns)
+                    || l.uniques.values().any(|u| u.columns == f.ref_columns)
+            });
+            if had {
+                continue;
+            }
             let key = parent
                 .primary_key
                 .iter()
@@ -509,7 +546,17 @@ impl<'a> Planner<'a> {
         }
         if rebuild {
             self.guard_unmanaged(name, format!("rebuilding table {name_s}"));
-            let step = rebuild::step(name, old, new, &live_of, &expanded, &dropped, changes);
+            let around = self.views_around(name);
+            let step = rebuild::step(rebuild::Rebuild {
+                name,
+                old,
+                new,
+                live_of: &live_of,
+                added: &expanded,
+                dropped: &dropped,
+                changes,
+                views: around,
+            });
             let step = self.order_rebuild(step, name, old, new);
             self.steps.push(step);
             return;

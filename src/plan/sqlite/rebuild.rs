@@ -31,15 +31,32 @@ pub(super) struct Added<'c> {
 /// it returns.
 pub const FOREIGN_KEY_CHECK: &str = "PRAGMA foreign_key_check";
 
-pub(super) fn step(
-    name: &QualifiedName,
-    old: &Table,
-    new: &Table,
-    live_of: &BTreeMap<&Ident, &Column>,
-    added: &[Added<'_>],
-    dropped: &[&Column],
-    changes: Vec<String>,
-) -> Step {
+/// A table to rebuild: the live and the target shape, and what the plan
+/// knows of the change.
+pub(super) struct Rebuild<'r> {
+    pub name: &'r QualifiedName,
+    pub old: &'r Table,
+    pub new: &'r Table,
+    /// Target column → its live column.
+    pub live_of: &'r BTreeMap<&'r Ident, &'r Column>,
+    pub added: &'r [Added<'r>],
+    pub dropped: &'r [&'r Column],
+    /// What only a rebuild changes, in words.
+    pub changes: Vec<String>,
+    pub views: super::views::Around,
+}
+
+pub(super) fn step(r: Rebuild<'_>) -> Step {
+    let Rebuild {
+        name,
+        old,
+        new,
+        live_of,
+        added,
+        dropped,
+        changes,
+        views,
+    } = r;
     let name_s = name.unqualified();
     let temp = format!("{}_bellows_new", name.name);
     let mut into = Vec::new();
@@ -67,6 +84,11 @@ pub(super) fn step(
     let mut statements = vec![
         "PRAGMA foreign_keys = OFF".to_string(),
         "BEGIN IMMEDIATE".to_string(),
+    ];
+    // SQLite checks the views when the new table is renamed: those over
+    // this one go first and are made again last.
+    statements.extend(views.drops);
+    statements.extend([
         ddl::create_table_sql(name, &temp, new),
         format!(
             "INSERT INTO {} ({}) SELECT {} FROM {}",
@@ -77,10 +99,11 @@ pub(super) fn step(
         ),
         format!("DROP TABLE {}", qt(name)),
         format!("ALTER TABLE {} RENAME TO {}", qi(&temp), qt(name)),
-    ];
+    ]);
     for (n, ix) in &new.indexes {
         statements.push(ddl::create_index_sql(name.name.as_str(), n, ix));
     }
+    statements.extend(views.creates);
     statements.push(FOREIGN_KEY_CHECK.to_string());
     statements.push("COMMIT".to_string());
     statements.push("PRAGMA foreign_keys = ON".to_string());

@@ -22,7 +22,7 @@ fn refuse(
 const COLLATIONS: [&str; 3] = ["binary", "nocase", "rtrim"];
 
 pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
-    let kinds: [(&str, bool, &str); 17] = [
+    let kinds: [(&str, bool, &str); 16] = [
         (
             "schemas",
             s.schemas.is_empty(),
@@ -62,11 +62,6 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
             "sequences",
             s.sequences.is_empty(),
             "an `integer` primary key takes the next number by itself (`identity: by_default` makes it AUTOINCREMENT)",
-        ),
-        (
-            "views",
-            s.views.is_empty(),
-            "bellows does not plan SQLite views yet; keep them out of the target (it leaves the file's own alone)",
         ),
         (
             "functions and procedures",
@@ -112,6 +107,41 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
     for (kind, empty, hint) in kinds {
         if !empty {
             refuse(errors, "SQLite", format!("{kind} in the target"), hint);
+        }
+    }
+    for (name, v) in &s.views {
+        let obj = format!("view {}", name.unqualified());
+        if name.schema.as_str() != crate::model::DEFAULT_SCHEMA {
+            refuse(
+                errors,
+                &obj,
+                "a view in a schema of its own",
+                "a SQLite file has one namespace: write the view unqualified",
+            );
+        }
+        if v.materialized.is_some() {
+            refuse(
+                errors,
+                &obj,
+                "a materialized view",
+                "SQLite has none: make it a table the application fills, or a plain view",
+            );
+        }
+        if v.check_option.is_some() || v.security_barrier || v.security_invoker {
+            refuse(
+                errors,
+                &obj,
+                "check_option, security_barrier or security_invoker",
+                "SQLite's views are read-only queries with none of these; leave them out",
+            );
+        }
+        if v.comment.is_some() {
+            refuse(
+                errors,
+                &obj,
+                "a comment",
+                "SQLite keeps no comments; write them in the YAML as `# …`",
+            );
         }
     }
     for (name, t) in &s.tables {
