@@ -333,7 +333,7 @@ fn what_sqlite_cannot_hold_is_refused_with_what_to_write_instead() {
 }
 
 #[test]
-fn the_sql_script_runs_in_the_sqlite3_library_and_reaches_the_target() {
+fn the_sql_script_runs_in_the_sqlite3_shell_and_reaches_the_target() {
     let (_dir, file) = temp();
     let u = url(&file);
     ok(&[
@@ -358,18 +358,89 @@ fn the_sql_script_runs_in_the_sqlite3_library_and_reaches_the_target() {
         "--format",
         "sql",
     ]);
-    // The shell's dot-commands aside, every line is SQL the library runs.
-    let body: String = script
-        .lines()
-        .filter(|l| !l.starts_with('.') && !l.starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    sql(&file, &body.replace(";\n", ";\n\n").replace(";\n\n", ";\n"));
+    let out = sqlite3_shell(&file, &script);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(ok(&["plan", "--database-url", &u, "--target", V2]).contains("No changes"));
     assert_eq!(
         sql(&file, "SELECT handle FROM users"),
         vec![vec!["ann@x.io".to_string()]]
     );
+}
+
+/// Runs `script` with the `sqlite3` shell on `file`.
+fn sqlite3_shell(file: &Path, script: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new("sqlite3")
+        .arg(file)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("the sqlite3 shell is needed for this test ({e}): `apt install sqlite3` (.ci/run installs it)")
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("the script is written");
+    child.wait_with_output().expect("sqlite3 ends")
+}
+
+#[test]
+fn the_sql_script_stops_before_a_rebuild_that_breaks_a_foreign_key_commits() {
+    let (dir, file) = temp();
+    let u = url(&file);
+    sql(
+        &file,
+        "CREATE TABLE parents (id integer PRIMARY KEY);
+CREATE TABLE kids (id integer PRIMARY KEY, parent_id integer);
+INSERT INTO parents VALUES (1);
+INSERT INTO kids VALUES (1, 1), (2, 7)",
+    );
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        "tables:
+  parents:
+    columns: { id: { type: integer } }
+    primary_key: [id]
+  kids:
+    columns:
+      id: { type: integer }
+      parent_id: { type: integer }
+    primary_key: [id]
+    foreign_keys:
+      kids_parent_fk: { columns: [parent_id], references: { table: parents, columns: [id] } }
+",
+    )
+    .expect("writes");
+    let before = ok(&["dump", "--database-url", &u]);
+    let script = ok(&[
+        "plan",
+        "--database-url",
+        &u,
+        "--target",
+        target.to_str().expect("utf-8"),
+        "--format",
+        "sql",
+    ]);
+    let out = sqlite3_shell(&file, &script);
+    assert!(
+        !out.status.success(),
+        "the script went on past a broken foreign key"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("kids|2|parents|0"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(ok(&["dump", "--database-url", &u]), before);
 }
 
 /// Every hazard, allowed: the corpus is about reaching the target.
