@@ -195,7 +195,7 @@ INSERT INTO orders(user_id, status, quantity) VALUES (1, 'paid', 2), (2, 'pendin
 }
 
 #[test]
-fn abort_takes_expand_back() {
+fn abort_takes_expand_and_migrate_back() {
     let (_dir, file) = temp();
     let u = url(&file);
     ok(&[
@@ -220,6 +220,28 @@ fn abort_takes_expand_back() {
     assert_ne!(ok(&["dump", "--database-url", &u]), before);
     ok(&["abort", "--database-url", &u]);
     assert_eq!(ok(&["dump", "--database-url", &u]), before);
+    // Again with rows, after migrate filled the new column.
+    sql(
+        &file,
+        "INSERT INTO users(email, name) VALUES ('a@x.io', 'A')",
+    );
+    let before = ok(&["dump", "--database-url", &u]);
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        V2,
+        "--phase",
+        "expand",
+    ]);
+    ok(&["apply", "--database-url", &u, "--phase", "migrate"]);
+    ok(&["abort", "--database-url", &u]);
+    assert_eq!(ok(&["dump", "--database-url", &u]), before);
+    assert_eq!(
+        sql(&file, "SELECT email, name FROM users"),
+        vec![vec!["a@x.io".to_string(), "A".into()]]
+    );
 }
 
 #[test]

@@ -89,7 +89,9 @@ impl Planner<'_> {
         )
         .lock(LockLevel::DatabaseWrite, Cost::Batched)
         .requires(Resource::column(table, &c.name))
-        .provides(Resource::filled(table, &c.name));
+        .provides(Resource::filled(table, &c.name))
+        // The values go with the column, which the add's undo drops.
+        .undo_nothing();
         step.backfill = Some(Backfill {
             table: table.clone(),
             key: vec![rowid],
