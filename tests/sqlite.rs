@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+
 fn bellows(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bellows"))
         .args(args)
@@ -244,18 +246,18 @@ fn abort_takes_expand_and_migrate_back() {
     );
 }
 
-#[test]
-fn a_rebuild_that_breaks_a_foreign_key_is_rolled_back_and_names_the_row() {
-    let (dir, file) = temp();
-    let u = url(&file);
+/// A file whose kid row 2 names a parent that is not there (written with
+/// foreign keys off), and a target that adds the foreign key: its rebuild
+/// must fail on that row. Returns the target file.
+fn kid_without_parent(dir: &Path, file: &Path) -> PathBuf {
     sql(
-        &file,
+        file,
         "CREATE TABLE parents (id integer PRIMARY KEY);
 CREATE TABLE kids (id integer PRIMARY KEY, parent_id integer, note text);
 INSERT INTO parents VALUES (1);
 INSERT INTO kids VALUES (1, 1, 'a'), (2, 7, 'b')",
     );
-    let target = dir.path().join("t.yaml");
+    let target = dir.join("t.yaml");
     std::fs::write(
         &target,
         "tables:
@@ -273,6 +275,14 @@ INSERT INTO kids VALUES (1, 1, 'a'), (2, 7, 'b')",
 ",
     )
     .expect("writes");
+    target
+}
+
+#[test]
+fn a_rebuild_that_breaks_a_foreign_key_is_rolled_back_and_names_the_row() {
+    let (dir, file) = temp();
+    let u = url(&file);
+    let target = kid_without_parent(dir.path(), &file);
     let before = ok(&["dump", "--database-url", &u]);
     let out = bellows(&[
         "apply",
@@ -418,30 +428,7 @@ fn sqlite3_shell(file: &Path, script: &str) -> Output {
 fn the_sql_script_stops_before_a_rebuild_that_breaks_a_foreign_key_commits() {
     let (dir, file) = temp();
     let u = url(&file);
-    sql(
-        &file,
-        "CREATE TABLE parents (id integer PRIMARY KEY);
-CREATE TABLE kids (id integer PRIMARY KEY, parent_id integer);
-INSERT INTO parents VALUES (1);
-INSERT INTO kids VALUES (1, 1), (2, 7)",
-    );
-    let target = dir.path().join("t.yaml");
-    std::fs::write(
-        &target,
-        "tables:
-  parents:
-    columns: { id: { type: integer } }
-    primary_key: [id]
-  kids:
-    columns:
-      id: { type: integer }
-      parent_id: { type: integer }
-    primary_key: [id]
-    foreign_keys:
-      kids_parent_fk: { columns: [parent_id], references: { table: parents, columns: [id] } }
-",
-    )
-    .expect("writes");
+    let target = kid_without_parent(dir.path(), &file);
     let before = ok(&["dump", "--database-url", &u]);
     let script = ok(&[
         "plan",
@@ -584,18 +571,7 @@ fn every_fixture_sqlite_can_express_goes_through_all_phases() {
     let mut through = Vec::new();
     let mut cannot = Vec::new();
     let mut failed = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("schemas/cases")
-        .expect("schemas/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.join("from.yaml").exists())
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .starts_with("error_")
-        })
-        .collect();
-    dirs.sort();
+    let dirs = support::good_cases();
     for dir in &dirs {
         let name = dir
             .file_name()
