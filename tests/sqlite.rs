@@ -97,6 +97,8 @@ CREATE INDEX users_email_lower ON users (lower(email)) WHERE team_id IS NOT NULL
 CREATE UNIQUE INDEX users_team ON users (team_id DESC, email);
 CREATE VIEW scored ("who", mail) AS SELECT id, email FROM users WHERE score > 0;
 CREATE VIEW top_scored AS SELECT who FROM scored ORDER BY who LIMIT 3;
+CREATE TABLE typed (id INTEGER PRIMARY KEY, label TEXT NOT NULL, weight REAL, raw ANY) STRICT;
+CREATE TABLE pairs_by_key (k text NOT NULL, v integer, PRIMARY KEY (k)) WITHOUT ROWID;
 INSERT INTO "Teams"(name) VALUES ('a')"#,
     );
     let dump = ok(&["dump", "--database-url", &url(&file)]);
@@ -450,6 +452,72 @@ fn the_sql_script_stops_before_a_rebuild_that_breaks_a_foreign_key_commits() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(ok(&["dump", "--database-url", &u]), before);
+}
+
+#[test]
+fn strict_and_without_rowid_tables_are_kept_and_changed_with_their_rows() {
+    let (dir, file) = temp();
+    let u = url(&file);
+    sql(
+        &file,
+        "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL);
+CREATE TABLE tags (name text NOT NULL PRIMARY KEY, uses integer) WITHOUT ROWID;
+INSERT INTO notes VALUES (1, 'a'), (2, 'bb');
+INSERT INTO tags VALUES ('x', 1), ('yy', 2)",
+    );
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        "tables:
+  notes:
+    columns:
+      id: { type: integer }
+      body: { type: text, nullable: false }
+    primary_key: [id]
+    strict: true
+  tags:
+    columns:
+      name: { type: text, nullable: false }
+      uses: { type: integer }
+      size: { type: integer, nullable: false, backfill: length(name) }
+    primary_key: [name]
+    without_rowid: true
+",
+    )
+    .expect("writes");
+    let t = target.to_str().expect("utf-8");
+    let plan = ok(&["plan", "--database-url", &u, "--target", t]);
+    assert!(
+        plan.contains("rebuild table notes: makes it STRICT"),
+        "{plan}"
+    );
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        t,
+        "--phase",
+        "all",
+        "--allow-hazard",
+        "table-rewrite",
+    ]);
+    assert!(ok(&["plan", "--database-url", &u, "--target", t]).contains("No changes"));
+    assert_eq!(
+        sql(&file, "SELECT name, size FROM tags ORDER BY name"),
+        vec![
+            vec!["x".to_string(), "1".into()],
+            vec!["yy".into(), "2".into()]
+        ]
+    );
+    // STRICT holds: a value of another type is refused.
+    let refused =
+        std::panic::catch_unwind(|| sql(&file, "INSERT INTO notes VALUES ('three', 'c')"));
+    assert!(refused.is_err(), "a STRICT table took text for an integer");
+    // A STRICT table takes only SQLite's own type names.
+    std::fs::write(&target, "tables:\n  notes:\n    columns: { id: { type: bigint } }\n    primary_key: [id]\n    strict: true\n").expect("writes");
+    let out = bellows(&["plan", "--database-url", &u, "--target", t]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("type `bigint` in a STRICT table"));
 }
 
 /// Every hazard, allowed: the corpus is about reaching the target.

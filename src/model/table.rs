@@ -29,6 +29,10 @@ pub struct Table {
     /// `PARTITION OF parent ...`: a partition, whose columns are its
     /// parent's (its own `columns` stay empty).
     pub partition_of: Option<PartitionOf>,
+    /// SQLite's `STRICT`: each value must be of its column's type.
+    pub strict: bool,
+    /// SQLite's `WITHOUT ROWID`: the rows are kept in primary key order.
+    pub without_rowid: bool,
     /// Hint: the table used to be called so.
     pub renamed_from: Option<QualifiedName>,
 }
@@ -77,6 +81,8 @@ impl std::hash::Hash for Table {
             unlogged,
             partition_by,
             partition_of,
+            strict,
+            without_rowid,
             renamed_from: _,
         } = self;
         columns.hash(state);
@@ -98,6 +104,12 @@ impl std::hash::Hash for Table {
         if partition_of.is_some() {
             partition_of.hash(state);
         }
+        if *strict {
+            ("strict", strict).hash(state);
+        }
+        if *without_rowid {
+            ("without_rowid", without_rowid).hash(state);
+        }
     }
 }
 
@@ -117,6 +129,8 @@ impl Table {
             unlogged,
             partition_by,
             partition_of,
+            strict,
+            without_rowid,
             renamed_from: _,
         } = self;
         columns.len() == other.columns.len()
@@ -142,6 +156,8 @@ impl Table {
             && *unlogged == other.unlogged
             && *partition_by == other.partition_by
             && *partition_of == other.partition_of
+            && *strict == other.strict
+            && *without_rowid == other.without_rowid
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {

@@ -15,7 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use postgres::{LockLevel, binary_coercible};
-pub use sqlite::FOREIGN_KEY_CHECK;
+pub use sqlite::{FOREIGN_KEY_CHECK, ROWID as SQLITE_ROWID};
 pub use step::*;
 
 use crate::model::Unmanaged;

@@ -21,7 +21,7 @@ use crate::apply::{ApplyError, Event};
 use crate::conn::SqliteConnInfo;
 use crate::introspect::{self, Introspection, Options};
 use crate::model::Schema;
-use crate::plan::{Backfill, FOREIGN_KEY_CHECK};
+use crate::plan::{Backfill, FOREIGN_KEY_CHECK, SQLITE_ROWID};
 use crate::sql::sqlite as sql;
 
 pub(in crate::apply) struct SqliteDriver {
@@ -199,6 +199,9 @@ impl SqliteDriver {
     /// Batches of rows by rowid, each in its own write transaction with
     /// its checkpoint; goes on from the last checkpoint after a stop.
     async fn backfill(&self, s: &StepRun<'_>, b: &Backfill) -> Result<(), ApplyError> {
+        if !matches!(b.key.as_slice(), [k] if k.as_str() == SQLITE_ROWID) {
+            return self.fill_at_once(s, b).await;
+        }
         let StepRun {
             id,
             pos,
@@ -298,6 +301,65 @@ impl SqliteDriver {
                 Err(f) => {
                     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
                     after_failure(f, &mut attempt, step, &at(), opts, obs).await?;
+                }
+            }
+        }
+    }
+}
+
+impl SqliteDriver {
+    /// A table with no rowid (WITHOUT ROWID) is filled in one write
+    /// transaction, with its row count as the checkpoint.
+    async fn fill_at_once(&self, s: &StepRun<'_>, b: &Backfill) -> Result<(), ApplyError> {
+        let StepRun {
+            id,
+            pos,
+            step,
+            row,
+            opts,
+            obs,
+        } = *s;
+        let (busy_ms, _) = timeouts(step, opts);
+        let update = sql::update(b, "true");
+        let at = s.resumes();
+        let mut attempt = 0;
+        loop {
+            let mut conn = self.conn().await?;
+            let run = async {
+                exec(&mut conn, &format!("PRAGMA busy_timeout = {busy_ms}")).await?;
+                exec(&mut conn, "BEGIN IMMEDIATE").await?;
+                let changed = sqlx::query(AssertSqlSafe(update.clone()))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| failure(&update, &e))?
+                    .rows_affected();
+                sqlx::query(ledger::SAVE_CHECKPOINT)
+                    .bind(id)
+                    .bind(pos as i64)
+                    .bind("[]")
+                    .bind(changed as i64)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| failure(ledger::SAVE_CHECKPOINT, &e))?;
+                exec(&mut conn, "COMMIT").await?;
+                Ok::<u64, Failure>(changed)
+            }
+            .await;
+            match run {
+                Ok(changed) => {
+                    let done = row.rows_done as u64 + changed;
+                    obs.on(Event::BackfillProgress {
+                        step,
+                        done,
+                        total: done,
+                        before: row.rows_done as u64,
+                        finished: true,
+                    });
+                    return Ok(());
+                }
+                Err(f) => {
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                    after_failure(f, &mut attempt, step, &at, opts, obs).await?;
                 }
             }
         }

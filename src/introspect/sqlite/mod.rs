@@ -3,10 +3,11 @@
 //! functions, and what only the `CREATE TABLE` text holds (constraint
 //! names, CHECKs, generated columns, collations, AUTOINCREMENT) from that
 //! text (`create_sql.rs`). SQLite has one namespace per file: its tables
-//! are the model's unqualified (`public`) names. Views and triggers are
-//! reported, not managed; a table the model cannot hold faithfully
-//! (STRICT, WITHOUT ROWID, a VIRTUAL generated column, a deferrable key)
-//! is an error that names it, never read half.
+//! are the model's unqualified (`public`) names. Views are read with
+//! their query as written; triggers are reported, not managed; a table
+//! the model cannot hold faithfully (a VIRTUAL generated column, a
+//! deferrable key, a virtual table) is an error that names it, never
+//! read half.
 
 mod create_sql;
 
@@ -152,26 +153,18 @@ pub async fn introspect(conn: &mut SqliteConnection, opts: &Options) -> Result<I
                 format!("its CREATE TABLE text could not be read: {sql}"),
             )
         })?;
-        if parsed.strict || parsed.without_rowid {
-            let what = if parsed.strict {
-                "STRICT"
-            } else {
-                "WITHOUT ROWID"
-            };
-            return Err(unrepresentable(
-                name,
-                format!(
-                    "it is a {what} table, which bellows does not model yet; a plan would lose it"
-                ),
-            ));
-        }
         if sql.to_ascii_lowercase().contains("deferrable") {
             return Err(unrepresentable(
                 name,
                 "a DEFERRABLE constraint is not modeled for SQLite yet; a plan would lose it",
             ));
         }
-        tables.insert(name.clone(), (Table::default(), parsed));
+        let table = Table {
+            strict: parsed.strict,
+            without_rowid: parsed.without_rowid,
+            ..Table::default()
+        };
+        tables.insert(name.clone(), (table, parsed));
     }
     read_columns(&mut tx, &mut tables).await?;
     read_indexes(&mut tx, &mut tables, &index_texts).await?;

@@ -124,6 +124,16 @@ pub(super) fn steps(
         triggers_done: BTreeSet::new(),
         policies_done: BTreeSet::new(),
     };
+    for (name, t) in &target.tables {
+        if t.strict || t.without_rowid {
+            p.error(PlanError::Unsupported {
+                object: format!("table {name}"),
+                what: "`strict` / `without_rowid`, which are SQLite's".into(),
+                hint: "PostgreSQL checks every column's type and keeps no rowid: leave them out"
+                    .into(),
+            });
+        }
+    }
     for kind in kind::KINDS {
         kind(&mut p);
     }

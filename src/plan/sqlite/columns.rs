@@ -9,6 +9,9 @@ use crate::plan::LockLevel;
 use crate::plan::build::new_step;
 use crate::plan::step::*;
 
+/// The key a backfill of a table with a rowid goes by.
+pub const ROWID: &str = "rowid";
+
 impl Planner<'_> {
     pub(super) fn rename_column(&mut self, table: &QualifiedName, from: &Ident, to: &Ident) {
         let table_s = table.unqualified();
@@ -77,9 +80,14 @@ impl Planner<'_> {
     }
 
     /// Fills a loose column in batches by rowid.
-    pub(super) fn backfill(&mut self, table: &QualifiedName, c: &Column, expr: &str) {
+    /// By rowid batches; a WITHOUT ROWID table has none, and is filled
+    /// in one statement (keyed by its primary key).
+    pub(super) fn backfill(&mut self, table: &QualifiedName, t: &Table, c: &Column, expr: &str) {
         let table_s = table.unqualified();
-        let rowid = Ident::new("rowid").expect("a plain name");
+        let key = match (&t.primary_key, t.without_rowid) {
+            (Some(pk), true) => pk.columns.clone(),
+            _ => vec![Ident::new(ROWID).expect("a plain name")],
+        };
         let mut step = new_step(
             ObjectKind::Column,
             format!("{table_s}.{}", c.name),
@@ -94,7 +102,7 @@ impl Planner<'_> {
         .undo_nothing();
         step.backfill = Some(Backfill {
             table: table.clone(),
-            key: vec![rowid],
+            key,
             column: c.name.clone(),
             expression: expr.to_string(),
             only_null: true,

@@ -69,6 +69,9 @@ pub(super) fn default_sql(d: &str) -> String {
 /// The sole `integer` primary key column SQLite makes the rowid, when
 /// the table has one.
 pub(super) fn rowid_column(t: &Table) -> Option<&Column> {
+    if t.without_rowid {
+        return None;
+    }
     let pk = t.primary_key.as_ref()?;
     let [only] = pk.columns.as_slice() else {
         return None;
@@ -169,8 +172,17 @@ pub(super) fn create_table_sql(name: &QualifiedName, as_name: &str, t: &Table) -
     for (n, fk) in &t.foreign_keys {
         parts.push(foreign_key_sql(n, fk));
     }
+    let options: Vec<&str> = [(t.strict, "STRICT"), (t.without_rowid, "WITHOUT ROWID")]
+        .into_iter()
+        .filter_map(|(on, o)| on.then_some(o))
+        .collect();
+    let options = if options.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", options.join(", "))
+    };
     format!(
-        "CREATE TABLE {} (\n  {}\n)",
+        "CREATE TABLE {} (\n  {}\n){options}",
         qi(as_name),
         parts.join(",\n  ")
     )

@@ -29,6 +29,7 @@ use super::PlanError;
 use super::build::new_step;
 use super::step::*;
 use crate::model::{Column, Ident, Index, QualifiedName, Schema, Table};
+pub use columns::ROWID;
 pub(super) use compare::as_stored;
 use compare::{changed_keys, mentions, with_renames, without_key_hints};
 use ddl::{qi, qt};
@@ -474,7 +475,18 @@ impl<'a> Planner<'a> {
         if keys_changed {
             changes.push("changes the primary key".to_string());
         }
+        for (was, is, what) in [
+            (old.strict, new.strict, "STRICT"),
+            (old.without_rowid, new.without_rowid, "WITHOUT ROWID"),
+        ] {
+            if was != is {
+                let not = if is { "" } else { "not " };
+                changes.push(format!("makes it {not}{what}"));
+            }
+        }
         let keys_changed = keys_changed
+            || old.strict != new.strict
+            || old.without_rowid != new.without_rowid
             || old_view.uniques != new.uniques
             || old_view.checks != new.checks
             || old_view.foreign_keys != new.foreign_keys;
@@ -535,7 +547,7 @@ impl<'a> Planner<'a> {
                 }
                 self.add_column(name, new, c, true);
                 if let Some(expr) = &fill {
-                    self.backfill(name, c, expr);
+                    self.backfill(name, new, c, expr);
                 }
                 expanded.push(rebuild::Added {
                     column: c,

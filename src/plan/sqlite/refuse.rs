@@ -163,6 +163,27 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 "SQLite keeps no comments; write them in the YAML as `# …`",
             );
         }
+        if t.without_rowid && t.primary_key.is_none() {
+            refuse(
+                errors,
+                &obj,
+                "a WITHOUT ROWID table without a primary key",
+                "SQLite keeps such a table's rows by its primary key: give it one",
+            );
+        }
+        if t.strict {
+            for c in &t.columns {
+                let ty = c.ty.to_string();
+                if !["integer", "real", "text", "blob", "any"].contains(&ty.as_str()) {
+                    refuse(
+                        errors,
+                        format!("column {name_s}.{}", c.name),
+                        format!("type `{ty}` in a STRICT table"),
+                        "a STRICT table's columns are int, integer, real, text, blob or any",
+                    );
+                }
+            }
+        }
         if t.unlogged {
             refuse(
                 errors,

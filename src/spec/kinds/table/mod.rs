@@ -108,6 +108,13 @@ pub struct TableSpec {
     /// crash, not replicated).
     #[serde(default)]
     pub unlogged: bool,
+    /// SQLite's `STRICT`: each value must be of its column's type (`int`,
+    /// `integer`, `real`, `text`, `blob` or `any`).
+    #[serde(default)]
+    pub strict: bool,
+    /// SQLite's `WITHOUT ROWID`: the rows are kept in primary key order.
+    #[serde(default)]
+    pub without_rowid: bool,
     /// `PARTITION BY`: the table's rows live in its partitions, routed by
     /// this key: `range (created_at)`, `list (region)`, `hash (id)`.
     pub partition_by: Option<Located<String>>,

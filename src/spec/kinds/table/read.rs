@@ -113,6 +113,8 @@ impl TableReader<'_> {
             columns: inherited,
             comment: spec.comment,
             unlogged: spec.unlogged,
+            strict: spec.strict,
+            without_rowid: spec.without_rowid,
             ..Table::default()
         };
         if let Some(r) = &spec.renamed_from {

@@ -242,6 +242,12 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
     if t.unlogged {
         m.push(("unlogged".into(), bool_y(true)));
     }
+    if t.strict {
+        m.push(("strict".into(), bool_y(true)));
+    }
+    if t.without_rowid {
+        m.push(("without_rowid".into(), bool_y(true)));
+    }
     if let Some(c) = &t.comment {
         m.push(("comment".into(), text(c)));
     }
