@@ -973,3 +973,159 @@ fn killed_mid_backfill_and_mid_rebuild_the_file_stays_whole_and_resumes() {
         vec![vec![rows.to_string()]]
     );
 }
+
+/// An application keeps writing (an insert and an update at a time, in
+/// their own transactions, with SQLite's usual busy timeout) while the
+/// three phases run, a backfill and a table rebuild among them: the old
+/// version until migrate is done, the new one (which writes the new
+/// column) from expand on. Every write succeeds, and every row, old or
+/// new, ends up filled.
+#[test]
+fn writers_keep_working_through_all_three_phases() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let (dir, file) = temp();
+    let u = url(&file);
+    let v1 = dir.path().join("v1.yaml");
+    let v2 = dir.path().join("v2.yaml");
+    std::fs::write(
+        &v1,
+        "tables:
+  events:
+    columns:
+      id: { type: integer }
+      body: { type: text, nullable: false }
+    primary_key: [id]
+",
+    )
+    .expect("writes");
+    std::fs::write(
+        &v2,
+        "tables:
+  events:
+    columns:
+      id: { type: integer }
+      body: { type: text, nullable: false }
+      size: { type: integer, nullable: false, backfill: length(body) }
+    primary_key: [id]
+    checks:
+      events_size_positive: size > 0
+    indexes:
+      events_size_idx: { columns: [size] }
+",
+    )
+    .expect("writes");
+    let (v1, v2) = (v1.to_str().expect("utf-8"), v2.to_str().expect("utf-8"));
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        v1,
+        "--phase",
+        "all",
+    ]);
+    sql(
+        &file,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+         INSERT INTO events (id, body) SELECT i, printf('body %d', i) FROM n",
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let new_app = Arc::new(AtomicBool::new(false));
+    let (writes, failures) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let writer = {
+        let (file, stop, new_app) = (file.clone(), stop.clone(), new_app.clone());
+        let (writes, failures) = (writes.clone(), failures.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use sqlx::ConnectOptions;
+                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&file)
+                    .busy_timeout(std::time::Duration::from_secs(5))
+                    .connect()
+                    .await
+                    .expect("the app connects");
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let id = 1 + (i * 7919) % 50000;
+                    let sql = match (i.is_multiple_of(2), new_app.load(Ordering::Relaxed)) {
+                        (true, false) => format!("INSERT INTO events (body) VALUES ('old {i}')"),
+                        (true, true) => format!(
+                            "INSERT INTO events (body, size) VALUES ('new {i}', length('new {i}'))"
+                        ),
+                        (false, false) => {
+                            format!("UPDATE events SET body = body || '.' WHERE id = {id}")
+                        }
+                        (false, true) => format!(
+                            "UPDATE events SET body = body || '.', size = length(body) + 1 WHERE id = {id}"
+                        ),
+                    };
+                    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut c)
+                        .await
+                    {
+                        Ok(_) => writes.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => {
+                            eprintln!("app write failed: {e}");
+                            failures.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            });
+        })
+    };
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        v2,
+        "--phase",
+        "expand",
+    ]);
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--phase",
+        "migrate",
+        "--batch-size",
+        "1000",
+    ]);
+    // Both versions ran until migrate was done; now the old one retires
+    // (a write the writer began as the old app ends first).
+    new_app.store(true, Ordering::Relaxed);
+    let seen = writes.load(Ordering::Relaxed) + failures.load(Ordering::Relaxed);
+    while writes.load(Ordering::Relaxed) + failures.load(Ordering::Relaxed) < seen + 2 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--phase",
+        "contract",
+        "--allow-hazard",
+        "table-rewrite",
+    ]);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("the app thread ends");
+    let (writes, failures) = (
+        writes.load(Ordering::Relaxed),
+        failures.load(Ordering::Relaxed),
+    );
+    println!("the app wrote {writes} times while the phases ran; {failures} writes failed");
+    assert_eq!(failures, 0);
+    assert!(writes > 20, "the app hardly wrote ({writes})");
+    assert_eq!(
+        sql(&file, "SELECT count(*) FROM events WHERE size IS NULL"),
+        vec![vec!["0".to_string()]]
+    );
+    assert!(ok(&["plan", "--database-url", &u, "--target", v2]).contains("No changes"));
+}
