@@ -1129,3 +1129,89 @@ fn writers_keep_working_through_all_three_phases() {
     );
     assert!(ok(&["plan", "--database-url", &u, "--target", v2]).contains("No changes"));
 }
+
+/// The file's own triggers (bellows leaves them alone) survive a table
+/// rebuild word for word, on the table and on others that name it; a
+/// change that would break one is refused, naming it.
+#[test]
+fn triggers_survive_a_rebuild_and_a_change_that_would_break_one_is_refused() {
+    let (dir, file) = temp();
+    let u = url(&file);
+    sql(
+        &file,
+        "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL, name text);
+CREATE TABLE audit (id integer PRIMARY KEY, what text);
+CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN INSERT INTO audit (what) VALUES (NEW.email); END;
+CREATE TRIGGER audit_count AFTER INSERT ON audit BEGIN UPDATE users SET name = name WHERE id = 0; END;
+INSERT INTO users (email, name) VALUES ('a@x.io', 'A')",
+    );
+    let triggers = "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' ORDER BY name";
+    let before = sql(&file, triggers);
+    let target = dir.path().join("t.yaml");
+    let write = |body: &str| std::fs::write(&target, body).expect("writes");
+    let t = target.to_str().expect("utf-8");
+    write(
+        "tables:
+  users:
+    columns:
+      id: { type: integer }
+      email: { type: text, nullable: false }
+      name: { type: text }
+      handle: { type: text, nullable: false, backfill: lower(email) }
+    primary_key: [id]
+    checks:
+      users_email_at: \"email LIKE '%@%'\"
+  audit:
+    columns:
+      id: { type: integer }
+      what: { type: text }
+    primary_key: [id]
+",
+    );
+    ok(&[
+        "apply",
+        "--database-url",
+        &u,
+        "--target",
+        t,
+        "--phase",
+        "all",
+        "--allow-hazard",
+        "table-rewrite",
+    ]);
+    assert_eq!(sql(&file, triggers), before);
+    sql(
+        &file,
+        "INSERT INTO users (email, handle) VALUES ('b@x.io', 'b')",
+    );
+    assert_eq!(
+        sql(&file, "SELECT what FROM audit ORDER BY id"),
+        vec![vec!["a@x.io".to_string()], vec!["b@x.io".into()]]
+    );
+    assert!(ok(&["plan", "--database-url", &u, "--target", t]).contains("No changes"));
+
+    // Dropping the column a trigger names, or the table one writes to.
+    write(
+        "tables:
+  users:
+    columns:
+      id: { type: integer }
+      email: { type: text, nullable: false }
+      handle: { type: text, nullable: false }
+    primary_key: [id]
+    checks:
+      users_email_at: \"email LIKE '%@%'\"
+",
+    );
+    let out = bellows(&["plan", "--database-url", &u, "--target", t]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("dropping column name of users would break trigger audit_count"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dropping table audit would break trigger users_audit"),
+        "{err}"
+    );
+}

@@ -108,6 +108,10 @@ pub struct Unmanaged {
     /// The managed tables and columns it depends on (as the catalog
     /// records them), so a plan can refuse a change that would break it.
     pub depends_on: Vec<ColumnRef>,
+    /// Its SQL as the database keeps it, where a plan may make it again
+    /// word for word around a change (SQLite's triggers, around a table
+    /// rebuild).
+    pub definition: Option<String>,
 }
 
 impl fmt::Display for Unmanaged {

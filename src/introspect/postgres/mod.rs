@@ -411,6 +411,7 @@ impl Reader {
             identity,
             place,
             depends_on: Vec::new(),
+            definition: None,
         });
     }
 }

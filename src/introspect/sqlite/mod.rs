@@ -135,6 +135,7 @@ pub async fn introspect(conn: &mut SqliteConnection, opts: &Options) -> Result<I
                     name: ident(&name, "trigger")?,
                 },
                 depends_on: Vec::new(),
+                definition: sql.clone(),
             }),
             _ => {}
         }

@@ -15,7 +15,7 @@ pub const ROWID: &str = "rowid";
 impl Planner<'_> {
     pub(super) fn rename_column(&mut self, table: &QualifiedName, from: &Ident, to: &Ident) {
         let table_s = table.unqualified();
-        self.guard_unmanaged(table, format!("renaming column {from} of {table_s}"));
+        // SQLite renames it in the views and triggers that name it too.
         self.steps.push(
             write_step(
                 ObjectKind::Column,
@@ -115,7 +115,11 @@ impl Planner<'_> {
     /// Contract: `ALTER TABLE … DROP COLUMN`, after the indexes on it go.
     pub(super) fn drop_column(&mut self, table: &QualifiedName, old: &Table, c: &Column) {
         let table_s = table.unqualified();
-        self.guard_unmanaged(table, format!("dropping column {} of {table_s}", c.name));
+        self.guard_triggers(
+            table,
+            &[&c.name],
+            format!("dropping column {} of {table_s}", c.name),
+        );
         let step = write_step(
             ObjectKind::Column,
             format!("{table_s}.{}", c.name),

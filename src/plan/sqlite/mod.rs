@@ -20,6 +20,7 @@ mod compare;
 mod ddl;
 mod rebuild;
 mod refuse;
+mod triggers;
 mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -112,26 +113,6 @@ fn undo(kind: ObjectKind, object: impl Into<String>, description: impl Into<Stri
 }
 
 impl<'a> Planner<'a> {
-    /// Unmanaged triggers and views on the file: a rebuild, a column's
-    /// drop or rename would break or lose them.
-    fn guard_unmanaged(&mut self, table: &QualifiedName, what: String) {
-        let hits: Vec<String> = self
-            .opts
-            .unmanaged
-            .iter()
-            .filter(
-                |u| matches!(&u.place, crate::model::Place::Table { table: t, .. } if t == table),
-            )
-            .map(|u| u.to_string())
-            .collect();
-        if !hits.is_empty() {
-            self.errors.push(PlanError::BreaksUnmanaged {
-                change: what,
-                dependents: hits.join(", "),
-            });
-        }
-    }
-
     fn create_table(&mut self, name: &QualifiedName, t: &Table) {
         let name_s = name.unqualified();
         self.name_free(name, format!("new table {name_s}"));
@@ -191,7 +172,23 @@ impl<'a> Planner<'a> {
     /// deletes its rows first, which their foreign keys would refuse).
     fn drop_table(&mut self, name: &QualifiedName, t: &Table) {
         let name_s = name.unqualified();
-        self.guard_unmanaged(name, format!("dropping table {name_s}"));
+        // Its own triggers go with it; another table's that names it in
+        // its body would fail on every write that fires it.
+        let others: Vec<String> = self
+            .triggers_around(name)
+            .into_iter()
+            .filter(|u| !matches!(&u.place, crate::model::Place::Table { table, .. } if table == name))
+            .filter(|u| {
+                !matches!(&u.place, crate::model::Place::Table { table, .. } if !self.tgt.tables.contains_key(table) && !self.tgt.tables.values().any(|t| t.renamed_from.as_ref() == Some(table)))
+            })
+            .map(|u| u.to_string())
+            .collect();
+        if !others.is_empty() {
+            self.errors.push(PlanError::BreaksUnmanaged {
+                change: format!("dropping table {name_s}"),
+                dependents: others.join(", "),
+            });
+        }
         let mut step = write_step(
             ObjectKind::Table,
             name_s.to_string(),
@@ -226,84 +223,11 @@ impl<'a> Planner<'a> {
         self.steps.push(step);
     }
 
-    /// A rebuild's order among the others: `PRAGMA foreign_key_check`
-    /// refuses a foreign key whose parent columns are no key ("foreign
-    /// key mismatch"), so a parent loses a key only after the foreign
-    /// keys over it are gone, and a child gains one only after its
-    /// parent has the key.
-    fn order_rebuild(
-        &self,
-        mut step: Step,
-        name: &QualifiedName,
-        old: &Table,
-        new: &Table,
-    ) -> Step {
-        for (n, f) in &old.foreign_keys {
-            if new.foreign_keys.get(n) != Some(f) {
-                step = step.provides(Resource::constraint_gone(name, n));
-            }
-        }
-        let keys = new
-            .primary_key
-            .iter()
-            .map(|p| &p.name)
-            .chain(new.uniques.keys());
-        for k in keys {
-            step = step.provides(Resource::constraint(name, k));
-        }
-        for f in new.foreign_keys.values() {
-            let Some(parent) = self.tgt.tables.get(&f.ref_table) else {
-                continue;
-            };
-            // A key the parent has already over these columns needs no wait.
-            let live = self.cur.tables.get(&f.ref_table);
-            let had = live.is_some_and(|l| {
-                l.primary_key
-                    .as_ref()
-                    .is_some_and(|p| p.columns == f.ref_columns)
-                    || l.uniques.values().any(|u| u.columns == f.ref_columns)
-            });
-            if had {
-                continue;
-            }
-            let key = parent
-                .primary_key
-                .iter()
-                .filter(|p| p.columns == f.ref_columns)
-                .map(|p| &p.name)
-                .chain(
-                    parent
-                        .uniques
-                        .iter()
-                        .filter(|(_, u)| u.columns == f.ref_columns)
-                        .map(|(n, _)| n),
-                );
-            for k in key {
-                if &f.ref_table != name {
-                    step = step.requires(Resource::constraint(&f.ref_table, k));
-                }
-            }
-        }
-        for (child, t) in &self.cur.tables {
-            if child == name {
-                continue;
-            }
-            let kept = self.tgt.tables.get(child);
-            for (n, f) in &t.foreign_keys {
-                if &f.ref_table == name && kept.and_then(|k| k.foreign_keys.get(n)) != Some(f) {
-                    step = step.requires(Resource::constraint_gone(child, n));
-                }
-            }
-        }
-        step
-    }
-
     /// SQLite cannot keep both names: the old app's statements that name
     /// the old one fail from expand on.
     fn rename_table(&mut self, from: &QualifiedName, to: &QualifiedName) {
         let from_s = from.unqualified();
         let to_s = to.unqualified();
-        self.guard_unmanaged(from, format!("renaming table {from_s}"));
         let mut step = write_step(
             ObjectKind::Table,
             to_s.to_string(),
@@ -557,7 +481,33 @@ impl<'a> Planner<'a> {
             }
         }
         if rebuild {
-            self.guard_unmanaged(name, format!("rebuilding table {name_s}"));
+            // The triggers around it go with the old table (or would
+            // fail on its rename) and are made again word for word: not
+            // when one names a column the plan drops or renames, nor when
+            // the table itself is renamed (its text still names the old).
+            let touched: Vec<&Ident> = dropped
+                .iter()
+                .map(|c| &c.name)
+                .chain(renamed.keys().copied())
+                .collect();
+            self.guard_triggers(old_name, &touched, format!("rebuilding table {name_s}"));
+            let triggers: Vec<(Ident, String)> = self
+                .triggers_around(old_name)
+                .into_iter()
+                .filter_map(|u| match (&u.place, &u.definition) {
+                    (crate::model::Place::Table { name, .. }, Some(d)) => {
+                        Some((name.clone(), d.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if old_name != name && !triggers.is_empty() {
+                self.guard_triggers(
+                    old_name,
+                    &[&old_name.name],
+                    format!("rebuilding table {name_s}, renamed in the same plan"),
+                );
+            }
             let around = self.views_around(name);
             let step = rebuild::step(rebuild::Rebuild {
                 name,
@@ -568,6 +518,7 @@ impl<'a> Planner<'a> {
                 dropped: &dropped,
                 changes,
                 views: around,
+                triggers,
             });
             let step = self.order_rebuild(step, name, old, new);
             self.steps.push(step);

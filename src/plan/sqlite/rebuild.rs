@@ -44,6 +44,8 @@ pub(super) struct Rebuild<'r> {
     /// What only a rebuild changes, in words.
     pub changes: Vec<String>,
     pub views: super::views::Around,
+    /// The file's triggers on the table or naming it: name and text.
+    pub triggers: Vec<(Ident, String)>,
 }
 
 pub(super) fn step(r: Rebuild<'_>) -> Step {
@@ -56,6 +58,7 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
         dropped,
         changes,
         views,
+        triggers,
     } = r;
     let name_s = name.unqualified();
     let temp = format!("{}_bellows_new", name.name);
@@ -88,6 +91,11 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
     // SQLite checks the views when the new table is renamed: those over
     // this one go first and are made again last.
     statements.extend(views.drops);
+    statements.extend(
+        triggers
+            .iter()
+            .map(|(n, _)| format!("DROP TRIGGER IF EXISTS {}", qi(n.as_str()))),
+    );
     statements.extend([
         ddl::create_table_sql(name, &temp, new),
         format!(
@@ -104,6 +112,7 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
         statements.push(ddl::create_index_sql(name.name.as_str(), n, ix));
     }
     statements.extend(views.creates);
+    statements.extend(triggers.into_iter().map(|(_, sql)| sql));
     statements.push(FOREIGN_KEY_CHECK.to_string());
     statements.push("COMMIT".to_string());
     statements.push("PRAGMA foreign_keys = ON".to_string());
@@ -168,4 +177,78 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
         step = step.provides(Resource::index_gone(&name.schema, n));
     }
     step
+}
+
+impl super::Planner<'_> {
+    /// A rebuild's order among the others: `PRAGMA foreign_key_check`
+    /// refuses a foreign key whose parent columns are no key ("foreign
+    /// key mismatch"), so a parent loses a key only after the foreign
+    /// keys over it are gone, and a child gains one only after its
+    /// parent has the key.
+    pub(super) fn order_rebuild(
+        &self,
+        mut step: Step,
+        name: &QualifiedName,
+        old: &Table,
+        new: &Table,
+    ) -> Step {
+        for (n, f) in &old.foreign_keys {
+            if new.foreign_keys.get(n) != Some(f) {
+                step = step.provides(Resource::constraint_gone(name, n));
+            }
+        }
+        let keys = new
+            .primary_key
+            .iter()
+            .map(|p| &p.name)
+            .chain(new.uniques.keys());
+        for k in keys {
+            step = step.provides(Resource::constraint(name, k));
+        }
+        for f in new.foreign_keys.values() {
+            let Some(parent) = self.tgt.tables.get(&f.ref_table) else {
+                continue;
+            };
+            // A key the parent has already over these columns needs no wait.
+            let live = self.cur.tables.get(&f.ref_table);
+            let had = live.is_some_and(|l| {
+                l.primary_key
+                    .as_ref()
+                    .is_some_and(|p| p.columns == f.ref_columns)
+                    || l.uniques.values().any(|u| u.columns == f.ref_columns)
+            });
+            if had {
+                continue;
+            }
+            let key = parent
+                .primary_key
+                .iter()
+                .filter(|p| p.columns == f.ref_columns)
+                .map(|p| &p.name)
+                .chain(
+                    parent
+                        .uniques
+                        .iter()
+                        .filter(|(_, u)| u.columns == f.ref_columns)
+                        .map(|(n, _)| n),
+                );
+            for k in key {
+                if &f.ref_table != name {
+                    step = step.requires(Resource::constraint(&f.ref_table, k));
+                }
+            }
+        }
+        for (child, t) in &self.cur.tables {
+            if child == name {
+                continue;
+            }
+            let kept = self.tgt.tables.get(child);
+            for (n, f) in &t.foreign_keys {
+                if &f.ref_table == name && kept.and_then(|k| k.foreign_keys.get(n)) != Some(f) {
+                    step = step.requires(Resource::constraint_gone(child, n));
+                }
+            }
+        }
+        step
+    }
 }
