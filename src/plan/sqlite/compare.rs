@@ -4,46 +4,94 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Ident, Identity, Schema, Table};
+use crate::model::{Ident, Identity, QualifiedName, Schema, Table};
 
 /// SQLite numbers rows by its rowid, which a sole `integer` primary key
 /// column names: an identity key column of any integer type (`always` or
-/// `by_default`) becomes that column, `integer PRIMARY KEY AUTOINCREMENT`
-/// (numbers never used again, as a sequence's). SQLite cannot refuse an
-/// id a statement gives, so it reads back as `by_default`. Identity
-/// options SQLite has no place for are left for `refuse` to name.
+/// `by_default`), or a `serial` one (an integer key whose default takes
+/// the next value of a plain sequence it owns), becomes that column,
+/// `integer PRIMARY KEY AUTOINCREMENT` (numbers never used again, as a
+/// sequence's), and the sequence goes. SQLite cannot refuse an id a
+/// statement gives, so it reads back as `identity: by_default`. Identity
+/// options and sequences SQLite has no place for are left for `refuse`
+/// to name.
 pub(in crate::plan) fn as_stored(target: &Schema) -> std::borrow::Cow<'_, Schema> {
-    let rowid_key = |t: &Table| match t.primary_key.as_ref().map(|p| p.columns.as_slice()) {
-        Some([only]) => t
-            .columns
+    let sole_key = |t: &Table| -> Option<Ident> {
+        match t.primary_key.as_ref().map(|p| p.columns.as_slice()) {
+            Some([only]) if !t.without_rowid => Some(only.clone()),
+            _ => None,
+        }
+    };
+    let identity_key = |t: &Table| {
+        let k = sole_key(t)?;
+        t.columns
             .iter()
             .find(|c| {
-                &c.name == only
+                c.name == k
                     && c.identity.is_some()
                     && c.identity_options.is_default()
                     && c.ty.is_integer()
             })
-            .map(|c| c.name.clone()),
-        _ => None,
+            .map(|c| c.name.clone())
     };
+    // serial keys: the table, its key column and the sequence.
+    let serials: Vec<(QualifiedName, Ident, QualifiedName)> = target
+        .sequences
+        .iter()
+        .filter_map(|(seq_name, seq)| {
+            let (table, column) = seq.owned_by.as_ref()?;
+            let table = QualifiedName::new(seq_name.schema.clone(), table.clone());
+            let t = target.tables.get(&table)?;
+            let key = t
+                .columns
+                .iter()
+                .find(|c| Some(&c.name) == sole_key(t).as_ref())?;
+            let plain = seq.start.is_none()
+                && seq.increment.is_none()
+                && seq.min_value.is_none()
+                && seq.max_value.is_none()
+                && seq.cache.is_none()
+                && !seq.cycle;
+            let calls = key
+                .default
+                .as_deref()
+                .and_then(crate::sql::postgres::nextval_sequence)
+                .is_some_and(|s| &s == seq_name);
+            (&key.name == column && key.ty.is_integer() && plain && calls)
+                .then(|| (table, column.clone(), seq_name.clone()))
+        })
+        .collect();
     let changes = |t: &Table| {
-        rowid_key(t).is_some_and(|k| {
+        identity_key(t).is_some_and(|k| {
             t.columns.iter().any(|c| {
                 c.name == k
                     && (c.identity != Some(Identity::ByDefault) || c.ty.to_string() != "integer")
             })
         })
     };
-    if !target.tables.values().any(changes) {
+    if serials.is_empty() && !target.tables.values().any(changes) {
         return std::borrow::Cow::Borrowed(target);
     }
     let mut s = target.clone();
+    let integer = crate::model::ColumnType::parse("integer").expect("integer is a type");
+    for (table, column, seq) in serials {
+        s.sequences.remove(&seq);
+        if let Some(c) = s
+            .tables
+            .get_mut(&table)
+            .and_then(|t| t.columns.iter_mut().find(|c| c.name == column))
+        {
+            c.default = None;
+            c.identity = Some(Identity::ByDefault);
+            c.ty = integer.clone();
+        }
+    }
     for t in s.tables.values_mut() {
-        if let Some(k) = rowid_key(t)
+        if let Some(k) = identity_key(t)
             && let Some(c) = t.columns.iter_mut().find(|c| c.name == k)
         {
             c.identity = Some(Identity::ByDefault);
-            c.ty = crate::model::ColumnType::parse("integer").expect("integer is a type");
+            c.ty = integer.clone();
         }
     }
     std::borrow::Cow::Owned(s)
