@@ -234,8 +234,7 @@ impl SqliteDriver {
         loop {
             let started = Instant::now();
             let batch = async {
-                exec(&mut conn, &format!("PRAGMA busy_timeout = {busy_ms}")).await?;
-                exec(&mut conn, "BEGIN IMMEDIATE").await?;
+                begin_write(&mut conn, busy_ms).await?;
                 let hi: Option<i64> = sqlx::query_scalar(AssertSqlSafe(bounds.clone()))
                     .bind(lo)
                     .bind(sizer.size() as i64)
@@ -246,22 +245,9 @@ impl SqliteDriver {
                     exec(&mut conn, "COMMIT").await?;
                     return Ok(None);
                 };
-                let changed = sqlx::query(AssertSqlSafe(update.clone()))
-                    .bind(lo)
-                    .bind(hi)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| failure(&update, &e))?
-                    .rows_affected();
-                sqlx::query(ledger::SAVE_CHECKPOINT)
-                    .bind(id)
-                    .bind(pos as i64)
-                    .bind(serde_json::to_string(&[hi.to_string()]).unwrap_or_default())
-                    .bind(changed as i64)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| failure(ledger::SAVE_CHECKPOINT, &e))?;
-                exec(&mut conn, "COMMIT").await?;
+                let checkpoint = serde_json::to_string(&[hi.to_string()]).unwrap_or_default();
+                let changed =
+                    commit_batch(&mut conn, &update, &[lo, hi], (id, pos), &checkpoint).await?;
                 Ok::<Option<(i64, u64)>, Failure>(Some((hi, changed)))
             }
             .await;
@@ -326,22 +312,8 @@ impl SqliteDriver {
         loop {
             let mut conn = self.conn().await?;
             let run = async {
-                exec(&mut conn, &format!("PRAGMA busy_timeout = {busy_ms}")).await?;
-                exec(&mut conn, "BEGIN IMMEDIATE").await?;
-                let changed = sqlx::query(AssertSqlSafe(update.clone()))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| failure(&update, &e))?
-                    .rows_affected();
-                sqlx::query(ledger::SAVE_CHECKPOINT)
-                    .bind(id)
-                    .bind(pos as i64)
-                    .bind("[]")
-                    .bind(changed as i64)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| failure(ledger::SAVE_CHECKPOINT, &e))?;
-                exec(&mut conn, "COMMIT").await?;
+                begin_write(&mut conn, busy_ms).await?;
+                let changed = commit_batch(&mut conn, &update, &[], (id, pos), "[]").await?;
                 Ok::<u64, Failure>(changed)
             }
             .await;
@@ -364,6 +336,43 @@ impl SqliteDriver {
             }
         }
     }
+}
+
+/// A write transaction under the step's busy timeout.
+async fn begin_write(conn: &mut SqliteConnection, busy_ms: u64) -> Result<(), Failure> {
+    exec(conn, &format!("PRAGMA busy_timeout = {busy_ms}")).await?;
+    exec(conn, "BEGIN IMMEDIATE").await
+}
+
+/// A backfill batch's end: its UPDATE (with `binds`), the step's
+/// checkpoint and the rows it changed, committed together. Returns the
+/// rows changed.
+async fn commit_batch(
+    conn: &mut SqliteConnection,
+    update: &str,
+    binds: &[i64],
+    (id, pos): (i64, usize),
+    checkpoint: &str,
+) -> Result<u64, Failure> {
+    let mut q = sqlx::query(AssertSqlSafe(update.to_string()));
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let changed = q
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| failure(update, &e))?
+        .rows_affected();
+    sqlx::query(ledger::SAVE_CHECKPOINT)
+        .bind(id)
+        .bind(pos as i64)
+        .bind(checkpoint.to_string())
+        .bind(changed as i64)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| failure(ledger::SAVE_CHECKPOINT, &e))?;
+    exec(conn, "COMMIT").await?;
+    Ok(changed)
 }
 
 async fn mark_done(conn: &mut SqliteConnection, id: i64, pos: usize) -> Result<(), Failure> {
