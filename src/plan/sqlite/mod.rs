@@ -480,6 +480,16 @@ impl<'a> Planner<'a> {
                 });
             }
         }
+        // A column made NOT NULL with a `backfill:` is filled in migrate,
+        // before the rebuild makes it NOT NULL.
+        for c in &new.columns {
+            if let (Some(expr), Some(live)) = (&c.backfill, live_of.get(&c.name))
+                && live.nullable
+                && !c.nullable
+            {
+                self.backfill(name, new, c, expr);
+            }
+        }
         if rebuild {
             // The triggers around it go with the old table (or would
             // fail on its rename) and are made again word for word: not

@@ -68,9 +68,16 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
         if c.generated.is_some() {
             continue;
         }
-        // A renamed column has its new name by now (expand renamed it).
-        let source = if live_of.contains_key(&c.name) {
-            qi(c.name.as_str())
+        // A renamed column has its new name by now (expand renamed it); a
+        // column made NOT NULL with a `backfill:` was filled in migrate,
+        // and rows written NULL since get it here.
+        let source = if let Some(live) = live_of.get(&c.name) {
+            match &c.backfill {
+                Some(expr) if live.nullable && !c.nullable => {
+                    format!("coalesce({}, {expr})", qi(c.name.as_str()))
+                }
+                _ => qi(c.name.as_str()),
+            }
         } else if let Some(a) = added.iter().find(|a| a.column.name == c.name) {
             match &a.fill {
                 Some(expr) => format!("coalesce({}, {expr})", qi(c.name.as_str())),
@@ -161,6 +168,15 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
                     .join(", ")
             ),
         );
+    }
+    for c in new
+        .columns
+        .iter()
+        .filter(|c| c.backfill.is_some() && !c.nullable)
+    {
+        if live_of.get(&c.name).is_some_and(|l| l.nullable) {
+            step = step.requires(Resource::filled(name, &c.name));
+        }
     }
     for a in added {
         step = step.requires(Resource::column(name, &a.column.name));
