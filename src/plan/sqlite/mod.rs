@@ -481,11 +481,13 @@ impl<'a> Planner<'a> {
             }
         }
         // A column made NOT NULL with a `backfill:` is filled in migrate,
-        // before the rebuild makes it NOT NULL.
+        // before the rebuild makes it NOT NULL (a retyped one takes its
+        // value from the backfill in the rebuild itself).
         for c in &new.columns {
             if let (Some(expr), Some(live)) = (&c.backfill, live_of.get(&c.name))
                 && live.nullable
                 && !c.nullable
+                && live.ty == c.ty
             {
                 self.backfill(name, new, c, expr);
             }

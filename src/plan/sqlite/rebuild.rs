@@ -69,10 +69,12 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
             continue;
         }
         // A renamed column has its new name by now (expand renamed it); a
-        // column made NOT NULL with a `backfill:` was filled in migrate,
-        // and rows written NULL since get it here.
+        // retyped one with a `backfill:` takes its value from it; a column
+        // made NOT NULL with a `backfill:` was filled in migrate, and rows
+        // written NULL since get it here.
         let source = if let Some(live) = live_of.get(&c.name) {
             match &c.backfill {
+                Some(expr) if live.ty != c.ty => format!("({expr})"),
                 Some(expr) if live.nullable && !c.nullable => {
                     format!("coalesce({}, {expr})", qi(c.name.as_str()))
                 }
@@ -174,7 +176,10 @@ pub(super) fn step(r: Rebuild<'_>) -> Step {
         .iter()
         .filter(|c| c.backfill.is_some() && !c.nullable)
     {
-        if live_of.get(&c.name).is_some_and(|l| l.nullable) {
+        if live_of
+            .get(&c.name)
+            .is_some_and(|l| l.nullable && l.ty == c.ty)
+        {
             step = step.requires(Resource::filled(name, &c.name));
         }
     }
