@@ -83,3 +83,34 @@ impl SqliteConnInfo {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_a_file_or_memory_and_options_are_checked() {
+        let f = SqliteConnInfo::parse_url("sqlite:dev.db").expect("parses");
+        assert_eq!(f.path(), PathBuf::from("dev.db"));
+        assert_eq!(f.display(), "SQLite file dev.db");
+        assert!(!f.mode_given);
+        let abs = SqliteConnInfo::parse_url("sqlite:///var/app.db").expect("parses");
+        assert_eq!(abs.path(), PathBuf::from("/var/app.db"));
+        let m = SqliteConnInfo::parse_url("sqlite::memory:").expect("parses");
+        assert_eq!(m.display(), "SQLite database in memory");
+        assert!(m.options(false, Duration::from_secs(1)).is_ok());
+        let ro = SqliteConnInfo::parse_url("sqlite://dev.db?mode=ro").expect("parses");
+        assert!(ro.mode_given);
+        assert!(matches!(
+            SqliteConnInfo::parse_url("sqlite:dev.db?colour=blue"),
+            Err(ConnError::Invalid { .. })
+        ));
+        // Only apply makes a missing file.
+        let missing = SqliteConnInfo::parse_url("sqlite:/nonexistent/dir/x.db").expect("parses");
+        assert!(matches!(
+            missing.options(false, Duration::from_secs(1)),
+            Err(ConnError::NoFile { .. })
+        ));
+        assert!(missing.options(true, Duration::from_secs(1)).is_ok());
+    }
+}
