@@ -348,6 +348,19 @@ fn what_sqlite_cannot_hold_is_refused_with_what_to_write_instead() {
             .success()
     );
     assert!(!file.exists());
+    // Nor does a dry run of apply.
+    let dry = bellows(&[
+        "apply",
+        "--database-url",
+        &url(&file),
+        "--target",
+        V1,
+        "--phase",
+        "all",
+        "--dry-run",
+    ]);
+    assert!(!dry.status.success());
+    assert!(!file.exists());
     sql(&file, "CREATE TABLE t (a integer)");
     let out = bellows(&[
         "plan",

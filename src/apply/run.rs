@@ -76,7 +76,9 @@ pub async fn apply(
         opts,
         obs,
     };
-    on_driver!(url, true, |db| apply_on(db, req))
+    // Only a run that changes something makes a missing database (a
+    // SQLite file); a dry run says it is not there.
+    on_driver!(url, !opts.dry_run, |db| apply_on(db, req))
 }
 
 /// What `apply` was asked for.
