@@ -92,7 +92,7 @@ fn a_files_dump_plans_to_nothing_and_makes_the_same_file() {
 CREATE TABLE users (id integer PRIMARY KEY, team_id integer REFERENCES "Teams" ON DELETE SET NULL, email varchar(200) NOT NULL UNIQUE,
   score real DEFAULT (0.5), n numeric(10,2) CHECK (n >= 0), total real GENERATED ALWAYS AS (score * 2) STORED, blob_col,
   CONSTRAINT pos CHECK (score > -1));
-CREATE TABLE pairs (a text NOT NULL, b integer NOT NULL, c text DEFAULT 'x', PRIMARY KEY (a, b));
+CREATE TABLE pairs (a text NOT NULL, b integer NOT NULL, c text DEFAULT 'x', d text DEFAULT ('(' || 'y'), PRIMARY KEY (a, b));
 CREATE INDEX users_email_lower ON users (lower(email)) WHERE team_id IS NOT NULL;
 CREATE UNIQUE INDEX users_team ON users (team_id DESC, email);
 CREATE VIEW scored ("who", mail) AS SELECT id, email FROM users WHERE score > 0;
@@ -550,6 +550,7 @@ INSERT INTO prices VALUES (1, '1,500'), (2, '20')",
     columns:
       id: { type: integer }
       amount: { type: integer, backfill: \"CAST(replace(amount, ',', '') AS integer)\" }
+      label: { type: text, default: \"'(' || 'x'\" }
     primary_key: [id]
 ",
     )

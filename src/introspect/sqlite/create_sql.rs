@@ -173,6 +173,31 @@ const COLUMN_CONSTRAINT_WORDS: [&str; 11] = [
     "as",
 ];
 
+/// The text inside one pair of parentheses that encloses all of `text`
+/// (`(a + (b))`, not `(a) + (b)`), strings and quoted names read as
+/// SQLite reads them.
+pub(crate) fn inside_parentheses(text: &str) -> Option<&str> {
+    let toks = tokenize(text);
+    let (first, last) = (toks.first()?, toks.last()?);
+    if first.kind != Tok::Open || last.kind != Tok::Close {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (i, t) in toks.iter().enumerate() {
+        match t.kind {
+            Tok::Open => depth += 1,
+            Tok::Close => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 && i + 1 < toks.len() {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth == 0).then(|| &text[first.end..last.start])
+}
+
 /// The first name of each comma-separated part of a column list.
 fn names_in(inner: &str) -> Vec<String> {
     let toks = tokenize(inner);
@@ -487,6 +512,16 @@ mod tests {
             read_view("CREATE VIEW v AS\n  SELECT 1"),
             Some((vec![], "SELECT 1".into()))
         );
+    }
+
+    #[test]
+    fn one_pair_of_parentheses_around_the_whole_is_taken_off() {
+        assert_eq!(inside_parentheses("(0.5)"), Some("0.5"));
+        assert_eq!(inside_parentheses("('a' || ')')"), Some("'a' || ')'"));
+        assert_eq!(inside_parentheses("(a + (b))"), Some("a + (b)"));
+        assert_eq!(inside_parentheses("(a) + (b)"), None);
+        assert_eq!(inside_parentheses("lower(x)"), None);
+        assert_eq!(inside_parentheses("'(x)'"), None);
     }
 
     #[test]

@@ -238,22 +238,10 @@ fn version_number(v: &str) -> u32 {
 /// whole taken off: bellows writes an expression default in them.
 pub fn default_text(stored: &str) -> String {
     let t = stored.trim();
-    if t.starts_with('(') && t.ends_with(')') {
-        let inner = &t[1..t.len() - 1];
-        let mut depth = 0i32;
-        let balanced = inner.chars().all(|c| {
-            match c {
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                _ => {}
-            }
-            depth >= 0
-        });
-        if balanced && depth == 0 && !inner.contains('\'') {
-            return inner.trim().to_string();
-        }
-    }
-    t.to_string()
+    create_sql::inside_parentheses(t)
+        .unwrap_or(t)
+        .trim()
+        .to_string()
 }
 
 /// A declared type as the model holds it: SQLite keeps any text, which
