@@ -29,6 +29,13 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `bellows apply --database-url URL ARGS…`, which must succeed.
+fn apply(url: &str, args: &[&str]) -> String {
+    let mut all = vec!["apply", "--database-url", url];
+    all.extend_from_slice(args);
+    ok(&all)
+}
+
 fn url(p: &Path) -> String {
     format!("sqlite:{}", p.display())
 }
@@ -129,50 +136,34 @@ INSERT INTO "Teams"(name) VALUES ('a')"#,
 fn the_shop_moves_phase_by_phase_with_its_rows() {
     let (_dir, file) = temp();
     let u = url(&file);
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        V1,
-        "--phase",
-        "all",
-    ]);
+    apply(&u, &["--target", V1, "--phase", "all"]);
     sql(
         &file,
         "INSERT INTO teams(name) VALUES ('core');
 INSERT INTO users(team_id, email, name, old_score) VALUES (1, 'Ann@x.io', 'Ann', '3'), (1, 'bo@x.io', NULL, NULL);
 INSERT INTO orders(user_id, status, quantity) VALUES (1, 'paid', 2), (2, 'pending', 1)",
     );
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        V2,
-        "--phase",
-        "expand",
-    ]);
+    apply(&u, &["--target", V2, "--phase", "expand"]);
     // The new app writes the new column; the old app's rows get it in migrate.
     sql(
         &file,
         "INSERT INTO users(team_id, email, display_name, handle) VALUES (1, 'cy@x.io', 'Cy', 'cy')",
     );
-    ok(&["apply", "--database-url", &u, "--phase", "migrate"]);
+    apply(&u, &["--phase", "migrate"]);
     let refused = bellows(&["apply", "--database-url", &u, "--phase", "contract"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("table-rewrite"));
-    ok(&[
-        "apply",
-        "--database-url",
+    apply(
         &u,
-        "--phase",
-        "contract",
-        "--allow-hazard",
-        "table-rewrite",
-        "--allow-hazard",
-        "data-loss",
-    ]);
+        &[
+            "--phase",
+            "contract",
+            "--allow-hazard",
+            "table-rewrite",
+            "--allow-hazard",
+            "data-loss",
+        ],
+    );
     assert_eq!(
         sql(
             &file,
@@ -203,25 +194,9 @@ INSERT INTO orders(user_id, status, quantity) VALUES (1, 'paid', 2), (2, 'pendin
 fn abort_takes_expand_and_migrate_back() {
     let (_dir, file) = temp();
     let u = url(&file);
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        V1,
-        "--phase",
-        "all",
-    ]);
+    apply(&u, &["--target", V1, "--phase", "all"]);
     let before = ok(&["dump", "--database-url", &u]);
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        V2,
-        "--phase",
-        "expand",
-    ]);
+    apply(&u, &["--target", V2, "--phase", "expand"]);
     assert_ne!(ok(&["dump", "--database-url", &u]), before);
     ok(&["abort", "--database-url", &u]);
     assert_eq!(ok(&["dump", "--database-url", &u]), before);
@@ -231,16 +206,8 @@ fn abort_takes_expand_and_migrate_back() {
         "INSERT INTO users(email, name) VALUES ('a@x.io', 'A')",
     );
     let before = ok(&["dump", "--database-url", &u]);
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        V2,
-        "--phase",
-        "expand",
-    ]);
-    ok(&["apply", "--database-url", &u, "--phase", "migrate"]);
+    apply(&u, &["--target", V2, "--phase", "expand"]);
+    apply(&u, &["--phase", "migrate"]);
     ok(&["abort", "--database-url", &u]);
     assert_eq!(ok(&["dump", "--database-url", &u]), before);
     assert_eq!(
@@ -307,15 +274,10 @@ fn a_rebuild_that_breaks_a_foreign_key_is_rolled_back_and_names_the_row() {
     assert!(!status.status.success());
     assert!(String::from_utf8_lossy(&status.stdout).contains("failed"));
     sql(&file, "DELETE FROM kids WHERE id = 2");
-    ok(&[
-        "apply",
-        "--database-url",
+    apply(
         &u,
-        "--phase",
-        "contract",
-        "--allow-hazard",
-        "table-rewrite",
-    ]);
+        &["--phase", "contract", "--allow-hazard", "table-rewrite"],
+    );
     assert!(
         ok(&[
             "plan",
@@ -383,15 +345,7 @@ fn what_sqlite_cannot_hold_is_refused_with_what_to_write_instead() {
 fn the_sql_script_runs_in_the_sqlite3_shell_and_reaches_the_target() {
     let (_dir, file) = temp();
     let u = url(&file);
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        V1,
-        "--phase",
-        "all",
-    ]);
+    apply(&u, &["--target", V1, "--phase", "all"]);
     sql(
         &file,
         "INSERT INTO teams(name) VALUES ('core');\nINSERT INTO users(team_id, email, name) VALUES (1, 'Ann@x.io', 'Ann')",
@@ -504,17 +458,17 @@ INSERT INTO tags VALUES ('x', 1), ('yy', 2)",
         plan.contains("rebuild table notes: makes it STRICT"),
         "{plan}"
     );
-    ok(&[
-        "apply",
-        "--database-url",
+    apply(
         &u,
-        "--target",
-        t,
-        "--phase",
-        "all",
-        "--allow-hazard",
-        "table-rewrite",
-    ]);
+        &[
+            "--target",
+            t,
+            "--phase",
+            "all",
+            "--allow-hazard",
+            "table-rewrite",
+        ],
+    );
     assert!(ok(&["plan", "--database-url", &u, "--target", t]).contains("No changes"));
     assert_eq!(
         sql(&file, "SELECT name, size FROM tags ORDER BY name"),
@@ -556,17 +510,17 @@ INSERT INTO prices VALUES (1, '1,500'), (2, '20')",
     )
     .expect("writes");
     let t = target.to_str().expect("utf-8");
-    ok(&[
-        "apply",
-        "--database-url",
+    apply(
         &u,
-        "--target",
-        t,
-        "--phase",
-        "all",
-        "--allow-hazard",
-        "table-rewrite",
-    ]);
+        &[
+            "--target",
+            t,
+            "--phase",
+            "all",
+            "--allow-hazard",
+            "table-rewrite",
+        ],
+    );
     assert_eq!(
         sql(
             &file,
@@ -936,15 +890,7 @@ fn killed_mid_backfill_and_mid_rebuild_the_file_stays_whole_and_resumes() {
         "",
     );
     let v2 = v2.as_str();
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        v2,
-        "--phase",
-        "expand",
-    ]);
+    apply(&u, &["--target", v2, "--phase", "expand"]);
 
     // The backfill (step 2): killed once some batches are in.
     killed_while(
@@ -971,7 +917,7 @@ fn killed_mid_backfill_and_mid_rebuild_the_file_stays_whole_and_resumes() {
         filled >= 5_000 && filled < i64::from(rows),
         "{filled} rows filled when killed"
     );
-    ok(&["apply", "--database-url", &u, "--phase", "migrate"]);
+    apply(&u, &["--phase", "migrate"]);
     assert_eq!(
         sql(
             &file,
@@ -1025,15 +971,10 @@ fn killed_mid_backfill_and_mid_rebuild_the_file_stays_whole_and_resumes() {
             vec![vec!["0".to_string()]]
         );
     }
-    ok(&[
-        "apply",
-        "--database-url",
+    apply(
         &u,
-        "--phase",
-        "contract",
-        "--allow-hazard",
-        "table-rewrite",
-    ]);
+        &["--phase", "contract", "--allow-hazard", "table-rewrite"],
+    );
     assert!(ok(&["plan", "--database-url", &u, "--target", v2]).contains("No changes"));
     assert_eq!(
         sql(&file, "SELECT count(*) FROM events"),
@@ -1128,25 +1069,9 @@ fn writers_keep_working_through_all_three_phases() {
         }
     };
     under_way(3);
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--target",
-        v2,
-        "--phase",
-        "expand",
-    ]);
+    apply(&u, &["--target", v2, "--phase", "expand"]);
     under_way(3);
-    ok(&[
-        "apply",
-        "--database-url",
-        &u,
-        "--phase",
-        "migrate",
-        "--batch-size",
-        "1000",
-    ]);
+    apply(&u, &["--phase", "migrate", "--batch-size", "1000"]);
     // Both versions ran until migrate was done; now the old one retires
     // (a write the writer began as the old app ends first).
     new_app.store(true, Ordering::Relaxed);
@@ -1159,15 +1084,10 @@ fn writers_keep_working_through_all_three_phases() {
         );
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    ok(&[
-        "apply",
-        "--database-url",
+    apply(
         &u,
-        "--phase",
-        "contract",
-        "--allow-hazard",
-        "table-rewrite",
-    ]);
+        &["--phase", "contract", "--allow-hazard", "table-rewrite"],
+    );
     stop.store(true, Ordering::Relaxed);
     writer.join().expect("the app thread ends");
     let (writes, failures) = (
@@ -1222,17 +1142,17 @@ INSERT INTO users (email, name) VALUES ('a@x.io', 'A')",
     primary_key: [id]
 ",
     );
-    ok(&[
-        "apply",
-        "--database-url",
+    apply(
         &u,
-        "--target",
-        t,
-        "--phase",
-        "all",
-        "--allow-hazard",
-        "table-rewrite",
-    ]);
+        &[
+            "--target",
+            t,
+            "--phase",
+            "all",
+            "--allow-hazard",
+            "table-rewrite",
+        ],
+    );
     assert_eq!(sql(&file, triggers), before);
     sql(
         &file,

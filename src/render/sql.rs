@@ -69,6 +69,42 @@ pub fn render_sql_with(plan: &Plan, o: &SqlOptions) -> String {
         "-- A psql script (psql -v ON_ERROR_STOP=1 -f ...). Run one phase at a time; each step is its own transaction or, where marked, runs outside one."
     );
     let _ = writeln!(out, "\\set ON_ERROR_STOP on");
+    each_step(&mut out, plan, |out, s| {
+        if let Some(b) = &s.backfill {
+            let _ = writeln!(
+                out,
+                "-- batched backfill: the batch bounds are read first, then \\gexec runs one UPDATE per {} rows, each its own transaction and statement (statement_timeout applies per batch)",
+                o.batch_size
+            );
+            out.push_str(&timeouts(s, o, false));
+            let _ = writeln!(out, "SET synchronous_commit = off;");
+            let _ = writeln!(out, "{}", BackfillSql::new(b).psql_script(o.batch_size));
+            let _ = writeln!(
+                out,
+                "RESET lock_timeout;\nRESET statement_timeout;\nRESET synchronous_commit;"
+            );
+        } else if s.transactional {
+            out.push_str("BEGIN;\n");
+            out.push_str(&timeouts(s, o, true));
+            for stmt in &s.statements {
+                let _ = writeln!(out, "{stmt};");
+            }
+            out.push_str("COMMIT;\n");
+        } else {
+            let _ = writeln!(out, "-- outside a transaction (CONCURRENTLY)");
+            out.push_str(&timeouts(s, o, false));
+            for stmt in &s.statements {
+                let _ = writeln!(out, "{stmt};");
+            }
+            let _ = writeln!(out, "RESET lock_timeout;\nRESET statement_timeout;");
+        }
+    });
+    out
+}
+
+/// A script's steps, phase by phase, each under a comment with its
+/// number, description and hazards; `body` writes its SQL.
+pub(super) fn each_step(out: &mut String, plan: &Plan, mut body: impl FnMut(&mut String, &Step)) {
     let mut n = 0;
     for (phase, steps) in plan.phases() {
         let _ = writeln!(out, "\n-- ===== {} =====", phase.name());
@@ -78,35 +114,7 @@ pub fn render_sql_with(plan: &Plan, o: &SqlOptions) -> String {
             for h in &s.hazards {
                 let _ = writeln!(out, "-- hazard {}: {}", h.kind.name(), h.message);
             }
-            if let Some(b) = &s.backfill {
-                let _ = writeln!(
-                    out,
-                    "-- batched backfill: the batch bounds are read first, then \\gexec runs one UPDATE per {} rows, each its own transaction and statement (statement_timeout applies per batch)",
-                    o.batch_size
-                );
-                out.push_str(&timeouts(s, o, false));
-                let _ = writeln!(out, "SET synchronous_commit = off;");
-                let _ = writeln!(out, "{}", BackfillSql::new(b).psql_script(o.batch_size));
-                let _ = writeln!(
-                    out,
-                    "RESET lock_timeout;\nRESET statement_timeout;\nRESET synchronous_commit;"
-                );
-            } else if s.transactional {
-                out.push_str("BEGIN;\n");
-                out.push_str(&timeouts(s, o, true));
-                for stmt in &s.statements {
-                    let _ = writeln!(out, "{stmt};");
-                }
-                out.push_str("COMMIT;\n");
-            } else {
-                let _ = writeln!(out, "-- outside a transaction (CONCURRENTLY)");
-                out.push_str(&timeouts(s, o, false));
-                for stmt in &s.statements {
-                    let _ = writeln!(out, "{stmt};");
-                }
-                let _ = writeln!(out, "RESET lock_timeout;\nRESET statement_timeout;");
-            }
+            body(out, s);
         }
     }
-    out
 }

@@ -27,39 +27,30 @@ pub(super) fn render(plan: &Plan, o: &SqlOptions) -> String {
     );
     let _ = writeln!(out, ".bail on");
     let _ = writeln!(out, ".timeout {}", o.lock_timeout.as_millis());
-    let mut n = 0;
-    for (phase, steps) in plan.phases() {
-        let _ = writeln!(out, "\n-- ===== {} =====", phase.name());
-        for s in steps {
-            n += 1;
-            let _ = writeln!(out, "\n-- step {n}: {}", s.description);
-            for h in &s.hazards {
-                let _ = writeln!(out, "-- hazard {}: {}", h.kind.name(), h.message);
+    super::sql::each_step(&mut out, plan, |out, s| {
+        if let Some(b) = &s.backfill {
+            let _ = writeln!(
+                out,
+                "-- apply runs this UPDATE in batches of rowids, each its own transaction; here it is one"
+            );
+            let _ = writeln!(out, "BEGIN IMMEDIATE;\n{};\nCOMMIT;", update(b, "true"));
+        } else if s.transactional {
+            out.push_str("BEGIN IMMEDIATE;\n");
+            for stmt in &s.statements {
+                let _ = writeln!(out, "{stmt};");
             }
-            if let Some(b) = &s.backfill {
-                let _ = writeln!(
-                    out,
-                    "-- apply runs this UPDATE in batches of rowids, each its own transaction; here it is one"
-                );
-                let _ = writeln!(out, "BEGIN IMMEDIATE;\n{};\nCOMMIT;", update(b, "true"));
-            } else if s.transactional {
-                out.push_str("BEGIN IMMEDIATE;\n");
-                for stmt in &s.statements {
-                    let _ = writeln!(out, "{stmt};");
-                }
-                out.push_str("COMMIT;\n");
-            } else {
-                for stmt in &s.statements {
-                    let _ = writeln!(out, "{stmt};");
-                    if stmt == FOREIGN_KEY_CHECK {
-                        let _ = writeln!(
-                            out,
-                            "-- the rows listed above break a foreign key: this stops the script before COMMIT (\"malformed JSON\"), and the rebuild is rolled back\n{FAIL_ON_BROKEN_KEY}"
-                        );
-                    }
+            out.push_str("COMMIT;\n");
+        } else {
+            for stmt in &s.statements {
+                let _ = writeln!(out, "{stmt};");
+                if stmt == FOREIGN_KEY_CHECK {
+                    let _ = writeln!(
+                        out,
+                        "-- the rows listed above break a foreign key: this stops the script before COMMIT (\"malformed JSON\"), and the rebuild is rolled back\n{FAIL_ON_BROKEN_KEY}"
+                    );
                 }
             }
         }
-    }
+    });
     out
 }
