@@ -108,7 +108,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// The database: a URL (postgres://user@host:5432/app?sslmode=verify-full) or a libpq keyword string ("host=db dbname=app"); falls back to DATABASE_URL, then to the PGHOST, PGDATABASE, ... variables. Passwords come from the string, PGPASSWORD or ~/.pgpass, and are never printed.
+    /// The database: a URL (postgres://user@host:5432/app?sslmode=verify-full, or sqlite:app.db for a SQLite file) or a libpq keyword string ("host=db dbname=app"); falls back to DATABASE_URL, then to the PGHOST, PGDATABASE, ... variables. Passwords come from the string, PGPASSWORD or ~/.pgpass, and are never printed.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     pub database_url: Option<String>,
 }
@@ -214,7 +214,7 @@ pub struct ApplyArgs {
     /// Which phase to run.
     #[arg(long, value_enum)]
     pub phase: Phase,
-    /// How long one statement may wait for a lock before it gives up and retries; `none` for no limit (PostgreSQL's 0, which bellows refuses as a number).
+    /// How long one statement may wait for a lock before it gives up and retries (on SQLite, for another connection's write: its busy timeout); `none` for no limit (PostgreSQL's 0, which bellows refuses as a number).
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub lock_timeout: String,
     /// How long one statement (or one backfill batch) may run; index builds and validations run without one.

@@ -150,7 +150,7 @@ impl SqliteDriver {
             obs,
             ..
         } = *s;
-        let (busy_ms, _) = timeouts(step, opts);
+        let busy_ms = busy_timeout_ms(step, opts);
         let own = step
             .statements
             .iter()
@@ -210,7 +210,7 @@ impl SqliteDriver {
             opts,
             obs,
         } = *s;
-        let (busy_ms, _) = timeouts(step, opts);
+        let busy_ms = busy_timeout_ms(step, opts);
         let (bounds, update) = sql::backfill_batch(b);
         let mut lo: i64 = row
             .checkpoint
@@ -305,7 +305,7 @@ impl SqliteDriver {
             opts,
             obs,
         } = *s;
-        let (busy_ms, _) = timeouts(step, opts);
+        let busy_ms = busy_timeout_ms(step, opts);
         let update = sql::update(b, "true");
         let at = s.resumes();
         let mut attempt = 0;
@@ -335,6 +335,16 @@ impl SqliteDriver {
                 }
             }
         }
+    }
+}
+
+/// The step's lock timeout as SQLite's busy timeout: how long a write
+/// waits for another connection's. `--lock-timeout none` (0) waits
+/// without end, as on PostgreSQL; SQLite's 0 would not wait at all.
+fn busy_timeout_ms(step: &crate::plan::Step, opts: &crate::apply::ApplyOptions) -> u64 {
+    match timeouts(step, opts).0 {
+        0 => i32::MAX as u64,
+        ms => ms.min(i32::MAX as u64),
     }
 }
 
