@@ -6,6 +6,7 @@ mod error;
 pub mod format;
 mod kinds;
 mod read;
+mod subset;
 mod tree;
 mod write;
 
@@ -31,15 +32,37 @@ pub fn read_file(path: &Path) -> Result<Schema, SpecError> {
 
 /// Reads target-file text; `path` is only used in messages.
 pub fn read_str(path: &Path, source: &str) -> Result<Schema, SpecError> {
-    let fail = |mut diagnostics: Vec<Diagnostic>| {
-        diagnostics.sort_by_key(|d| d.span.map(|s| s.start));
-        SpecError::Invalid(FileDiagnostics {
-            path: path.to_path_buf(),
-            source: source.to_string(),
-            diagnostics,
-        })
-    };
-    let (root, mut diags) = tree::parse(source).map_err(|d| fail(vec![d]))?;
+    // Most files are in the subset of YAML the quick reader takes. Its
+    // tree gives the same schema; a file with anything to report is read
+    // again by the general reader, whose positions the messages quote.
+    if source.len() <= tree::MAX_FILE_BYTES
+        && let Some(root) = subset::parse(source)
+        && let Ok(schema) = from_tree(path, source, Some(root), Vec::new())
+    {
+        return Ok(schema);
+    }
+    let (root, diags) = tree::parse(source).map_err(|d| failed(path, source, vec![d]))?;
+    from_tree(path, source, root, diags)
+}
+
+/// The error for `diagnostics` in `source`, in position order.
+fn failed(path: &Path, source: &str, mut diagnostics: Vec<Diagnostic>) -> SpecError {
+    diagnostics.sort_by_key(|d| d.span.map(|s| s.start));
+    SpecError::Invalid(FileDiagnostics {
+        path: path.to_path_buf(),
+        source: source.to_string(),
+        diagnostics,
+    })
+}
+
+/// The schema a parsed file describes; `diags`, what parsing found.
+fn from_tree(
+    path: &Path,
+    source: &str,
+    root: Option<tree::Node>,
+    mut diags: Vec<Diagnostic>,
+) -> Result<Schema, SpecError> {
+    let fail = |diagnostics| failed(path, source, diagnostics);
     let Some(root) = root else {
         return if diags.is_empty() {
             Ok(Schema::default())

@@ -14,6 +14,21 @@ use crate::model::*;
 
 pub(super) type Diags = Vec<Diagnostic>;
 
+/// What a message is about, as ``column `c` of `t` `` or ``foreign key
+/// `k` on `t` ``: written out only when there is a message.
+pub(super) struct About<'a>(
+    pub &'static str,
+    pub &'a Ident,
+    pub &'static str,
+    pub &'a QualifiedName,
+);
+
+impl std::fmt::Display for About<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} `{}` {} `{}`", self.0, self.1, self.2, self.3)
+    }
+}
+
 pub(super) fn err(diags: &mut Diags, span: Option<Span>, message: impl Into<String>) {
     diags.push(Diagnostic::new(span, message));
 }
@@ -47,7 +62,11 @@ pub(super) fn qname(diags: &mut Diags, l: &Located<String>, what: &str) -> Optio
 /// An SQL expression from the file: not empty, and one expression that
 /// PostgreSQL's grammar reads (checked offline; the error points into the
 /// expression where PostgreSQL stopped reading).
-pub(super) fn sql_expression(diags: &mut Diags, l: &Located<String>, what: &str) -> Option<String> {
+pub(super) fn sql_expression(
+    diags: &mut Diags,
+    l: &Located<String>,
+    what: &dyn std::fmt::Display,
+) -> Option<String> {
     sql_text(
         diags,
         l,
@@ -64,7 +83,7 @@ pub(super) fn sql_expression(diags: &mut Diags, l: &Located<String>, what: &str)
 pub(super) fn sql_text(
     diags: &mut Diags,
     l: &Located<String>,
-    what: &str,
+    what: &dyn std::fmt::Display,
     check: SyntaxCheck,
     help: &str,
 ) -> Option<String> {
@@ -245,8 +264,12 @@ pub(super) struct Reader<'d> {
     pub fks: Vec<(QualifiedName, Ident, Located<ReferencesSpec>)>,
     /// Tables renamed, with where the hint is.
     pub renames: Vec<(QualifiedName, Span)>,
-    /// Column types as written: (table, column, type).
+    /// Column types as written that may be a misspelt built-in type:
+    /// (table, column, type).
     pub type_uses: Vec<(QualifiedName, String, Located<String>)>,
+    /// Whether a type's text may be such a misspelling, by text (a file
+    /// repeats a few types thousands of times).
+    pub typo_candidates: std::collections::HashMap<String, bool>,
     /// Functions and procedures, with where each was defined.
     pub routines: kinds::routine::Places,
     /// Views and materialized views, with where each was defined.
@@ -293,6 +316,7 @@ pub fn convert(file: SchemaFile, diags: &mut Diags) -> Schema {
         fks: Vec::new(),
         renames: Vec::new(),
         type_uses: Vec::new(),
+        typo_candidates: Default::default(),
         routines: Default::default(),
         view_places: BTreeMap::new(),
     };

@@ -3,30 +3,32 @@
 //! the position of every node, mapping entries in file order, and
 //! duplicate keys (reported, never silently merged).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
 use super::error::{Diagnostic, Pos, Span};
 
-/// One YAML node with where it is.
+/// One YAML node with where it is; its text is borrowed from the file
+/// where it can be.
 #[derive(Debug, Clone)]
-pub struct Node {
-    pub kind: NodeKind,
+pub struct Node<'s> {
+    pub kind: NodeKind<'s>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub enum NodeKind {
+pub enum NodeKind<'s> {
     /// A scalar's text; `plain` is false for quoted and block scalars and
     /// for explicitly tagged ones, which are always strings.
     Scalar {
-        text: Box<str>,
+        text: Cow<'s, str>,
         plain: bool,
     },
-    Seq(Box<[Node]>),
+    Seq(Box<[Node<'s>]>),
     /// Entries in file order, duplicates already removed.
-    Map(Box<[(Node, Node)]>),
+    Map(Box<[(Node<'s>, Node<'s>)]>),
 }
 
 /// What a plain scalar means under the YAML 1.2 core schema.
@@ -39,7 +41,7 @@ pub enum Resolved<'a> {
     Str(&'a str),
 }
 
-impl Node {
+impl Node<'_> {
     /// The scalar's meaning: quoted text is always a string.
     pub fn resolve(&self) -> Option<Resolved<'_>> {
         let NodeKind::Scalar { text, plain } = &self.kind else {
@@ -136,18 +138,18 @@ fn span(s: &YSpan) -> Span {
 
 /// A mapping under construction: its entries, the key waiting for its
 /// value, and the keys seen so far (to find duplicates in constant time).
-struct MapFrame {
+struct MapFrame<'s> {
     start: Span,
     anchor: usize,
-    entries: Vec<(Node, Node)>,
-    pending: Option<(Node, usize)>,
+    entries: Vec<(Node<'s>, Node<'s>)>,
+    pending: Option<(Node<'s>, usize)>,
     seen: HashMap<String, Pos>,
     size: usize,
 }
 
-enum Frame {
-    Seq(Span, usize, Vec<Node>, usize),
-    Map(MapFrame),
+enum Frame<'s> {
+    Seq(Span, usize, Vec<Node<'s>>, usize),
+    Map(MapFrame<'s>),
 }
 
 /// The most nodes aliases may add to a document. Anchors and aliases let
@@ -164,7 +166,7 @@ pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 /// collected and the parse goes on without the later entry. Time and
 /// memory grow linearly with the file; aliases may add at most
 /// `MAX_ALIAS_NODES` nodes.
-pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> {
+pub fn parse(text: &str) -> Result<(Option<Node<'_>>, Vec<Diagnostic>), Diagnostic> {
     if text.len() > MAX_FILE_BYTES {
         return Err(Diagnostic::new(
             None,
@@ -177,9 +179,9 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
         .help("split the schema into several files, or dump only some schemas with `bellows dump --schema NAME`"));
     }
     let mut diags = Vec::new();
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut anchors: HashMap<usize, (Node<'_>, usize)> = HashMap::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut root: Option<Node> = None;
+    let mut root: Option<Node<'_>> = None;
     let mut documents = 0usize;
     let mut alias_nodes = 0usize;
     for item in Parser::new_from_str(text) {
@@ -193,7 +195,7 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
         })?;
         let sp = span(&ys);
         // A finished node, its anchor (0: none) and how many nodes it holds.
-        let done: Option<(Node, usize, usize)> = match event {
+        let done: Option<(Node<'_>, usize, usize)> = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
@@ -209,10 +211,7 @@ pub fn parse(text: &str) -> Result<(Option<Node>, Vec<Diagnostic>), Diagnostic> 
                 let plain = style == ScalarStyle::Plain && tag.is_none();
                 Some((
                     Node {
-                        kind: NodeKind::Scalar {
-                            text: value.into(),
-                            plain,
-                        },
+                        kind: NodeKind::Scalar { text: value, plain },
                         span: sp,
                     },
                     anchor,

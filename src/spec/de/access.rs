@@ -5,7 +5,7 @@
 use super::*;
 
 pub(super) struct Seq<'a> {
-    pub(super) items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
+    pub(super) items: std::iter::Enumerate<std::slice::Iter<'a, Node<'a>>>,
     pub(super) sink: &'a Sink,
     pub(super) path: Option<&'a PathSeg<'a>>,
 }
@@ -20,7 +20,7 @@ impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
             Some((i, node)) => {
                 let seg = PathSeg {
                     parent: self.path,
-                    key: format!("[{i}]"),
+                    step: Step::Index(i),
                 };
                 let de = NodeDe {
                     node,
@@ -40,8 +40,8 @@ impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
 }
 
 pub(super) struct Map<'a> {
-    pub(super) entries: std::vec::IntoIter<&'a (Node, Node)>,
-    pub(super) value: Option<(&'a Node, &'a Node)>,
+    pub(super) entries: std::vec::IntoIter<&'a (Node<'a>, Node<'a>)>,
+    pub(super) value: Option<(&'a Node<'a>, &'a Node<'a>)>,
     pub(super) sink: &'a Sink,
     pub(super) path: Option<&'a PathSeg<'a>>,
 }
@@ -74,10 +74,10 @@ impl<'de, 'a> MapAccess<'de> for Map<'a> {
             .ok_or_else(|| <DeError as de::Error>::custom("value requested before its key"))?;
         let seg = PathSeg {
             parent: self.path,
-            key: match &key.kind {
-                NodeKind::Scalar { text, .. } => text.to_string(),
-                _ => "?".to_string(),
-            },
+            step: Step::Key(match &key.kind {
+                NodeKind::Scalar { text, .. } => text,
+                _ => "?",
+            }),
         };
         let de = NodeDe {
             node,

@@ -63,24 +63,36 @@ impl DeError {
 /// One step of the way from the document root to a node.
 pub struct PathSeg<'p> {
     parent: Option<&'p PathSeg<'p>>,
-    key: String,
+    step: Step<'p>,
+}
+
+/// A mapping's key or a sequence's index: written out only for a message.
+#[derive(Clone, Copy)]
+pub(super) enum Step<'p> {
+    Key(&'p str),
+    Index(usize),
 }
 
 impl PathSeg<'_> {
     fn render(&self) -> String {
-        let mut parts = vec![self.key.as_str()];
+        let mut steps = vec![self.step];
         let mut cur = self.parent;
         while let Some(p) = cur {
-            parts.push(&p.key);
+            steps.push(p.step);
             cur = p.parent;
         }
-        parts.reverse();
+        steps.reverse();
         let mut out = String::new();
-        for p in parts {
-            if !out.is_empty() && !p.starts_with('[') {
-                out.push('.');
+        for s in steps {
+            match s {
+                Step::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Step::Index(i) => out.push_str(&format!("[{i}]")),
             }
-            out.push_str(p);
         }
         out
     }
@@ -177,13 +189,13 @@ pub type Sink = RefCell<Vec<Diagnostic>>;
 /// Deserializes one node.
 #[derive(Clone, Copy)]
 pub struct NodeDe<'a> {
-    pub node: &'a Node,
+    pub node: &'a Node<'a>,
     pub sink: &'a Sink,
     path: Option<&'a PathSeg<'a>>,
 }
 
 impl<'a> NodeDe<'a> {
-    pub fn new(node: &'a Node, sink: &'a Sink) -> Self {
+    pub fn new(node: &'a Node<'a>, sink: &'a Sink) -> Self {
         NodeDe {
             node,
             sink,

@@ -2,15 +2,31 @@
 //! look like typos, table renames, and foreign keys against the tables
 //! and keys they reference.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::*;
 use crate::spec::error::Span;
-use crate::spec::read::{Diags, Places, err, ident};
+use crate::spec::read::{About, Diags, Places, err, ident};
 
 /// An unqualified type that is neither built in nor a type this file
 /// defines may be an extension's; but when it is one letter away
 /// from a built-in type and the file installs no extension, it is a typo.
+/// Whether a column type written `text` names a type in `public` written
+/// bare (which `check_type_typos` looks at), remembered by text.
+pub(super) fn typo_candidate(memo: &mut HashMap<String, bool>, text: &str) -> bool {
+    if let Some(&known) = memo.get(text) {
+        return known;
+    }
+    let candidate = !text.contains('.')
+        && matches!(
+            TypeSpec::parse(text),
+            Ok(TypeSpec::Plain(ColumnType { base: BaseType::Named { schema: Some(ref s), .. }, .. }))
+                if s.as_str() == DEFAULT_SCHEMA
+        );
+    memo.insert(text.to_string(), candidate);
+    candidate
+}
+
 pub(super) fn check_type_typos(
     diags: &mut Diags,
     schema: &Schema,
@@ -131,7 +147,7 @@ pub(super) fn check_foreign_key(
     if places.is_broken(&ref_table, None) {
         return;
     }
-    let what = format!("foreign key `{fk_name}` on `{table}`");
+    let what = About("foreign key", fk_name, "on", table);
     let Some(target) = schema.tables.get(&ref_table) else {
         let known: Vec<String> = schema.tables.keys().map(|k| k.to_yaml_key()).collect();
         let mut d = Diagnostic::new(

@@ -10,7 +10,7 @@ impl TableReader<'_> {
         &mut self,
         col: &mut Column,
         i: &Located<TextOr<IdentityOptionsSpec>>,
-        what: &str,
+        what: &dyn std::fmt::Display,
     ) {
         let kind = |k: &IdentitySpec| match k {
             IdentitySpec::Always => Identity::Always,

@@ -401,7 +401,9 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             r.renames.push((name.clone(), from.span));
         }
         for (c, spec_c) in spec.columns.0.iter() {
-            if let Checked::Valid(col) = spec_c {
+            if let Checked::Valid(col) = spec_c
+                && checks::typo_candidate(&mut r.typo_candidates, &col.ty.value)
+            {
                 r.type_uses
                     .push((name.clone(), c.value.clone(), col.ty.clone()));
             }

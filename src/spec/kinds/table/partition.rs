@@ -19,6 +19,10 @@ pub(super) fn parents_first(entries: Vec<Entry>) -> Vec<Entry> {
             .and_then(|p| QualifiedName::parse(&p.value).ok()),
         Checked::Invalid => None,
     };
+    if entries.iter().all(|e| parent(e).is_none()) {
+        // No partition: the order stays, and nothing is moved.
+        return entries;
+    }
     let (mut out, mut pending): (Vec<Entry>, Vec<Entry>) =
         entries.into_iter().partition(|e| parent(e).is_none());
     let mut done: BTreeSet<QualifiedName> = out

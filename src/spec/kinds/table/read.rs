@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::spec::error::Span;
-use crate::spec::read::{Diags, Places, ident, sql_expression};
+use crate::spec::read::{About, Diags, Places, ident, sql_expression};
 
 pub(super) struct TableReader<'a> {
     pub diags: &'a mut Diags,
@@ -174,7 +174,8 @@ impl TableReader<'_> {
         spec: ColumnSpec,
         renamed: &mut BTreeMap<Ident, Span>,
     ) -> Option<Column> {
-        let what = format!("column `{name}` of `{}`", self.name);
+        let table = self.name;
+        let what = About("column", &name, "of", table);
         let ty_spec = match TypeSpec::parse(&spec.ty.value) {
             Ok(t) => t,
             Err(e) => {
@@ -192,12 +193,20 @@ impl TableReader<'_> {
         col.default = spec
             .default
             .as_ref()
-            .and_then(|d| sql_expression(self.diags, d, &format!("{what}: the default")));
+            .and_then(|d| sql_expression(self.diags, d, &format_args!("{what}: the default")));
         col.generated = spec.generated.as_ref().and_then(|g| {
-            sql_expression(self.diags, g, &format!("{what}: the generated expression"))
+            sql_expression(
+                self.diags,
+                g,
+                &format_args!("{what}: the generated expression"),
+            )
         });
         col.backfill = spec.backfill.as_ref().and_then(|b| {
-            sql_expression(self.diags, b, &format!("{what}: the backfill expression"))
+            sql_expression(
+                self.diags,
+                b,
+                &format_args!("{what}: the backfill expression"),
+            )
         });
         col.collation = spec
             .collation
