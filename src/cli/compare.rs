@@ -131,11 +131,15 @@ pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(1));
     }
     write_output(a.out.as_deref(), &text)?;
-    Ok(if a.exit_code && !plan.is_empty() {
+    let code = if a.exit_code && !plan.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    // The process ends here: its memory goes back whole, faster than
+    // freeing two schemas of many thousands of objects one by one.
+    std::mem::forget((current, target, plan));
+    Ok(code)
 }
 
 fn indent_errors(text: &str) -> String {

@@ -4,6 +4,8 @@
 //! `deleted_at IS NULL` as `(deleted_at IS NULL)`. Comparison (never
 //! output) goes through `normalize`, so those are not spurious changes.
 
+use std::collections::HashMap;
+
 use crate::model::{BaseType, ColumnType};
 
 /// A comparison key for an expression: whitespace collapsed, unquoted
@@ -51,11 +53,53 @@ pub fn normalize_default(expr: &str, ty: &ColumnType) -> String {
     normalize(expr)
 }
 
+thread_local! {
+    /// Defaults normalized, by column type and text: a schema repeats a
+    /// few defaults (`0`, `now()`, `'x'::text`) thousands of times.
+    static DEFAULTS: std::cell::RefCell<HashMap<ColumnType, HashMap<String, String>>> =
+        Default::default();
+}
+
+/// The most defaults `DEFAULTS` keeps before it starts again.
+const DEFAULTS_KEPT: usize = 100_000;
+
+/// Whether `a` and `b` normalize alike, through `by_text`.
+fn same_normalized(
+    by_text: &mut HashMap<String, String>,
+    a: &str,
+    b: &str,
+    ty: &ColumnType,
+) -> bool {
+    for t in [a, b] {
+        if !by_text.contains_key(t) {
+            by_text.insert(t.to_string(), normalize_default(t, ty));
+        }
+    }
+    by_text.get(a) == by_text.get(b)
+}
+
 /// Whether two defaults are the same on a column of type `ty`.
 pub fn same_default(a: Option<&str>, b: Option<&str>, ty: &ColumnType) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => a == b || normalize_default(a, ty) == normalize_default(b, ty),
+        (Some(a), Some(b)) => {
+            a == b
+                || DEFAULTS.with(|cache| {
+                    let mut cache = cache.borrow_mut();
+                    if cache.values().map(HashMap::len).sum::<usize>() > DEFAULTS_KEPT {
+                        cache.clear();
+                    }
+                    match cache.get_mut(ty) {
+                        Some(by_text) => same_normalized(by_text, a, b, ty),
+                        None => {
+                            let mut by_text = HashMap::new();
+                            let same = same_normalized(&mut by_text, a, b, ty);
+                            cache.insert(ty.clone(), by_text);
+                            same
+                        }
+                    }
+                })
+        }
         _ => false,
     }
 }

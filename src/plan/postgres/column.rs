@@ -455,21 +455,41 @@ fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey>
 
 /// Equal but for hints and the server's spelling of expressions.
 pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
-    let strip = |c: &Column| {
-        let mut c = c.clone();
-        c.renamed_from = None;
-        c.backfill = None;
-        c.default = None;
-        c.generated = None;
-        c
-    };
-    strip(a) == strip(b)
-        && same_default(
-            a.default.as_deref(),
-            b.default.as_deref(),
-            &p.tgt.base_type(&b.ty),
-        )
-        && same_opt_sql(a.generated.as_deref(), b.generated.as_deref())
+    // Every field named, so a new one is not forgotten here.
+    let Column {
+        name,
+        ty,
+        nullable,
+        default: _,
+        identity,
+        identity_options,
+        generated: _,
+        collation,
+        comment,
+        renamed_from: _,
+        backfill: _,
+    } = a;
+    (
+        name,
+        ty,
+        nullable,
+        identity,
+        identity_options,
+        collation,
+        comment,
+    ) == (
+        &b.name,
+        &b.ty,
+        &b.nullable,
+        &b.identity,
+        &b.identity_options,
+        &b.collation,
+        &b.comment,
+    ) && same_default(
+        a.default.as_deref(),
+        b.default.as_deref(),
+        &p.tgt.base_type(&b.ty),
+    ) && same_opt_sql(a.generated.as_deref(), b.generated.as_deref())
 }
 
 /// Type changes PostgreSQL makes without rewriting the table or
