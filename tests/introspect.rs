@@ -805,3 +805,84 @@ materialized_views:
     let p = bellows::plan::plan(&found.schema, &back, &Default::default()).expect("plans");
     assert!(p.is_empty(), "{:?}", p.steps);
 }
+
+/// Defaults are read with `pg_get_expr(adbin, 0)`, without the table as
+/// context (a default cannot name a column), so the server need not open
+/// every table. Here, on defaults of many shapes, the text is the one the
+/// table's context gives.
+#[tokio::test]
+async fn defaults_read_without_their_table_print_as_with_it() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TYPE mood AS ENUM ('happy', 'sad');
+         CREATE DOMAIN price AS numeric(12,2) DEFAULT 0;
+         CREATE SEQUENCE counter;
+         CREATE SCHEMA other;
+         CREATE SEQUENCE other.counter;
+         CREATE FUNCTION other.pick() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+         CREATE TABLE shapes (
+             a integer DEFAULT 0,
+             b integer DEFAULT -1,
+             c bigint DEFAULT nextval('counter'),
+             d bigint DEFAULT nextval('other.counter'::regclass),
+             e text DEFAULT 'x',
+             f varchar(20) DEFAULT 'it''s',
+             g timestamptz DEFAULT now(),
+             h timestamp DEFAULT CURRENT_TIMESTAMP,
+             i date DEFAULT CURRENT_DATE + 1,
+             j numeric(10,2) DEFAULT 1.50,
+             k boolean DEFAULT (true AND NOT false),
+             l mood DEFAULT 'sad',
+             m price DEFAULT 2.5,
+             n integer[] DEFAULT ARRAY[1, 2, 3],
+             o jsonb DEFAULT '{\"k\": [1, null]}'::jsonb,
+             p text DEFAULT lower('A' || 'B'),
+             q interval DEFAULT '1 day'::interval * 2,
+             r integer DEFAULT other.pick(),
+             s text DEFAULT CASE WHEN random() > 0.5 THEN 'h' ELSE 't' END,
+             t uuid DEFAULT md5('x')::uuid,
+             u int4range DEFAULT int4range(1, 10, '[]'),
+             v text COLLATE \"C\" DEFAULT ('c' COLLATE \"C\"),
+             w double precision DEFAULT 'NaN',
+             x smallint DEFAULT (2 + 3) * 4,
+             y text DEFAULT current_user,
+             z integer GENERATED ALWAYS AS (a + 1) STORED
+         );",
+    )
+    .await;
+    let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT a.attname::text, pg_get_expr(d.adbin, d.adrelid), pg_get_expr(d.adbin, 0)
+           FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+          WHERE d.adrelid = 'shapes'::regclass AND a.attgenerated = ''
+          ORDER BY a.attnum",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("the defaults read");
+    assert_eq!(rows.len(), 25, "{rows:?}");
+    for (column, with_table, without) in &rows {
+        assert!(with_table.is_some(), "{column}: no default read");
+        assert_eq!(with_table, without, "column {column}");
+    }
+    // And the dump plans to nothing against the database it came from.
+    let found = introspect::introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspection");
+    let plan =
+        bellows::plan::plan(&found.schema, &found.schema, &found.plan_options()).expect("a plan");
+    assert!(plan.is_empty());
+    let shapes = found
+        .schema
+        .tables
+        .values()
+        .next()
+        .expect("the table is read");
+    assert_eq!(
+        shapes
+            .columns
+            .iter()
+            .filter(|c| c.default.is_some())
+            .count(),
+        25
+    );
+}
