@@ -194,20 +194,44 @@ pub struct PlanOptions {
 /// Plans the change from `current` to `target` for `opts.dialect`.
 pub fn plan(current: &Schema, target: &Schema, opts: &PlanOptions) -> Result<Plan, PlanErrors> {
     let target = &*as_stored(target, opts.dialect);
-    let steps = match opts.dialect {
-        Dialect::Postgres => postgres::steps(current, target, opts),
-        Dialect::Sqlite => sqlite::steps(current, target, opts),
-    }
-    .map_err(PlanErrors)?;
-    let steps = graph::order(steps).map_err(|e| PlanErrors(vec![e]))?;
+    let steps = || {
+        let steps = match opts.dialect {
+            Dialect::Postgres => postgres::steps(current, target, opts),
+            Dialect::Sqlite => sqlite::steps(current, target, opts),
+        }
+        .map_err(PlanErrors)?;
+        graph::order(steps).map_err(|e| PlanErrors(vec![e]))
+    };
+    let fingerprints = || (fingerprint(current), fingerprint(target));
+    // The fingerprints are a walk of both schemas that nothing else
+    // waits on: for large schemas they are taken on a second thread while
+    // the steps are planned.
+    let ((current_fingerprint, target_fingerprint), steps) =
+        if current.tables.len() + target.tables.len() >= PARALLEL_FINGERPRINTS {
+            std::thread::scope(|s| {
+                let taken = s.spawn(fingerprints);
+                let steps = steps();
+                match taken.join() {
+                    Ok(f) => (f, steps),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        } else {
+            (fingerprints(), steps())
+        };
     Ok(Plan {
         version: 1,
-        current_fingerprint: fingerprint(current),
-        target_fingerprint: fingerprint(target),
+        current_fingerprint,
+        target_fingerprint,
         dialect: opts.dialect,
-        steps,
+        steps: steps?,
     })
 }
+
+/// From how many tables (current and target together) `plan` takes the
+/// fingerprints on a thread of their own: below, a thread costs more
+/// than it saves.
+const PARALLEL_FINGERPRINTS: usize = 400;
 
 /// `target` as `dialect` stores it, where a file's words mean something
 /// narrower there (SQLite's identity key is its rowid); what the
