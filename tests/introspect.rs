@@ -155,6 +155,7 @@ async fn schema_scope_limits_what_is_read() {
         &db.url,
         &Options {
             schemas: vec!["nope".into()],
+            ..Options::default()
         },
     )
     .await;

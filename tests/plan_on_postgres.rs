@@ -409,6 +409,56 @@ async fn a_not_null_column_on_an_empty_table_is_added_in_one_step() {
     let kinds: Vec<&str> = step.hazards.iter().map(|h| h.kind.name()).collect();
     assert_eq!(kinds, ["may-fail", "old-app-visible"]);
 
+    // `bellows plan` takes empty tables from the statistics and asks the
+    // server about a table's file only when the plan depends on it: here
+    // the statistics hold both tables empty (never vacuumed nor
+    // analyzed), and the file of `orders` says otherwise.
+    let pages: Vec<i32> =
+        sqlx::query_scalar("SELECT relpages FROM pg_class WHERE relname IN ('accounts', 'orders')")
+            .fetch_all(&db.pool)
+            .await
+            .expect("relpages");
+    assert_eq!(pages, [0, 0], "the statistics hold both tables empty");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cli_plan = |name: &str, yaml: &str| {
+        let target = dir.path().join(name);
+        std::fs::write(&target, yaml).expect("write");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
+            .args(["plan", "--database-url", &db.url, "--target"])
+            .arg(&target)
+            .output()
+            .expect("bellows runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = cli_plan(
+        "both.yaml",
+        "tables:
+  accounts: { columns: { id: { type: bigint }, region: { type: text, nullable: false } }, primary_key: [id] }
+  orders: { columns: { id: { type: bigint }, region: { type: text, nullable: false } }, primary_key: [id] }
+",
+    );
+    assert!(!ok, "orders has a row: {err}");
+    assert!(
+        err.contains("public.orders.region") && !err.contains("public.accounts"),
+        "{err}"
+    );
+    let (ok, out, err) = cli_plan(
+        "accounts.yaml",
+        "tables:
+  accounts: { columns: { id: { type: bigint }, region: { type: text, nullable: false } }, primary_key: [id] }
+  orders: { columns: { id: { type: bigint } }, primary_key: [id] }
+",
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("ALTER TABLE public.accounts ADD COLUMN region text NOT NULL"),
+        "{out}"
+    );
+
     // A row arrives before the step runs: it fails, changing nothing.
     db.exec("INSERT INTO accounts VALUES (1)").await;
     let script = render_sql_with(&p, &SqlOptions::default());

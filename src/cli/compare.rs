@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use bellows::introspect;
 use bellows::model::Schema;
-use bellows::plan::PlanOptions;
+use bellows::plan::{EmptyTables, Plan, PlanErrors, PlanOptions};
 use bellows::render;
 use bellows::spec::{self, WriteOptions};
 
@@ -22,13 +22,14 @@ fn target_label(url: &str) -> String {
         .unwrap_or_else(|_| "the database".to_string())
 }
 
-/// The target, and the live schema with its plan options. The target file
+/// The target, the live schema with its plan options, and the URL. The
+/// tables held empty are the statistics' (see `planned_live`). The target file
 /// is parsed on a thread of its own while the database is read (mostly
 /// waiting on the server): neither waits for the other. A problem in the
 /// target is reported as soon as it is found, and first, as when the file
 /// was read before connecting: the connection, perhaps still waiting on
 /// an unreachable host, is dropped.
-fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions), CliError> {
+fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions, String), CliError> {
     let path = a.compared.target.clone();
     let url = database_url(&a.compared.db, "plan").map_err(or_from("plan"));
     runtime()?.block_on(async {
@@ -40,7 +41,10 @@ fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions), CliErr
                 return Err(e);
             }
         };
-        let opts = scope(&a.schemas);
+        let opts = introspect::Options {
+            emptiness_from_statistics: true,
+            ..scope(&a.schemas)
+        };
         let reading = introspect::introspect_url(&url, &opts);
         tokio::pin!(reading);
         let (target, found) = tokio::select! {
@@ -55,7 +59,7 @@ fn target_and_live(a: &PlanArgs) -> Result<(Schema, Schema, PlanOptions), CliErr
         let mut target = target;
         in_server_words(&url, &found.schema, &mut target).await?;
         let opts = found.plan_options();
-        Ok((target, found.schema, opts))
+        Ok((target, found.schema, opts, url.clone()))
     })
 }
 
@@ -73,7 +77,7 @@ fn parsed(
 }
 
 pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
-    let (target, current, opts) = match &a.compared.from {
+    let (target, current, opts, url) = match &a.compared.from {
         Some(from) => {
             let mut target = read_target(&a.compared.target)?;
             let mut current = read_target(from)?.without_hints();
@@ -82,11 +86,18 @@ pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
                 dialect: a.compared.dialect.map(|d| d.dialect()).unwrap_or_default(),
                 ..PlanOptions::default()
             };
-            (target, current, opts)
+            (target, current, opts, None)
         }
-        None => target_and_live(a)?,
+        None => {
+            let (target, current, opts, url) = target_and_live(a)?;
+            (target, current, opts, Some(url))
+        }
     };
-    let plan = bellows::plan::plan(&current, &target, &opts).map_err(|e| {
+    let plan = match &url {
+        Some(url) => planned_live(url, &current, &target, opts)?,
+        None => bellows::plan::plan(&current, &target, &opts),
+    }
+    .map_err(|e| {
         CliError::Reported(format!(
             "cannot plan {}:\n{}",
             a.compared.target.display(),
@@ -140,6 +151,39 @@ pub(crate) fn plan(a: &PlanArgs) -> Result<ExitCode, CliError> {
     // freeing two schemas of many thousands of objects one by one.
     std::mem::forget((current, target, plan));
     Ok(code)
+}
+
+/// The plan against the database at `url`, whose empty tables `opts`
+/// took from the statistics: the tables the planner asked about and
+/// held empty are confirmed (the server looks at their files, which it
+/// was spared for every other table), and if one has rows after all the
+/// plan is made again without it.
+fn planned_live(
+    url: &str,
+    current: &Schema,
+    target: &Schema,
+    mut opts: PlanOptions,
+) -> Result<Result<Plan, PlanErrors>, CliError> {
+    let plan = bellows::plan::plan(current, target, &opts);
+    let asked = opts.empty_tables.asked_and_empty();
+    if asked.is_empty() {
+        return Ok(plan);
+    }
+    let sure = runtime()?
+        .block_on(introspect::confirm_empty_url(url, &asked))
+        .map_err(anyhow::Error::from)?;
+    if sure.len() == asked.len() {
+        return Ok(plan);
+    }
+    let known = opts
+        .empty_tables
+        .known()
+        .iter()
+        .filter(|t| sure.contains(*t) || !asked.contains(*t))
+        .cloned()
+        .collect();
+    opts.empty_tables = EmptyTables::new(known);
+    Ok(bellows::plan::plan(current, target, &opts))
 }
 
 fn indent_errors(text: &str) -> String {

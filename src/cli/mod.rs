@@ -451,6 +451,7 @@ pub(crate) fn in_dev_words(
 pub(crate) fn scope(schemas: &[String]) -> introspect::Options {
     introspect::Options {
         schemas: schemas.to_vec(),
+        ..introspect::Options::default()
     }
 }
 

@@ -19,6 +19,11 @@ pub const LEDGER_SCHEMA: &str = "bellows";
 pub struct Options {
     /// Limit to these schemas; empty means every non-system schema.
     pub schemas: Vec<String>,
+    /// Take `empty_tables` from the statistics alone (no page), without
+    /// asking the server for each such table's file size: the server
+    /// would open every one of them. The caller confirms the tables a
+    /// plan asked about with [`confirm_empty_url`].
+    pub emptiness_from_statistics: bool,
 }
 
 /// What introspection found.
@@ -51,7 +56,7 @@ impl Introspection {
     pub fn plan_options(&self) -> crate::plan::PlanOptions {
         crate::plan::PlanOptions {
             unmanaged: self.unmanaged.clone(),
-            empty_tables: self.empty_tables.clone(),
+            empty_tables: self.empty_tables.clone().into(),
             server_version: Some(self.server_version),
             dialect: self.dialect,
             server_roles: Some(self.server_roles.clone()),
@@ -213,6 +218,28 @@ pub fn to_canonicalize(live: &Schema, target: &mut Schema) -> Pending {
         }
     }
     pending
+}
+
+/// Of `tables`, which still have no page and no row (see
+/// [`Options::emptiness_from_statistics`]); SQLite's read is exact, so
+/// all of them there.
+pub async fn confirm_empty_url(
+    url: &str,
+    tables: &[QualifiedName],
+) -> Result<BTreeSet<QualifiedName>, IntrospectError> {
+    if tables.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    match Target::parse(url)? {
+        Target::Postgres(info) => {
+            use sqlx::Connection;
+            let mut conn = info.connect().await?;
+            let r = postgres::still_empty(&mut conn, tables).await;
+            let _ = conn.close().await;
+            r
+        }
+        Target::Sqlite(_) => Ok(tables.iter().cloned().collect()),
+    }
 }
 
 /// Connects to `target` and reads its schema.

@@ -169,6 +169,52 @@ impl fmt::Display for PlanErrors {
     }
 }
 
+/// Tables with no rows, and which tables the planner asked about: a
+/// caller that took the list from the server's statistics (cheap, but
+/// possibly stale) confirms only the tables asked about that it holds
+/// empty, and plans again if one is not.
+#[derive(Debug, Clone, Default)]
+pub struct EmptyTables {
+    known: BTreeSet<QualifiedName>,
+    asked: std::cell::RefCell<BTreeSet<QualifiedName>>,
+}
+
+impl EmptyTables {
+    pub fn new(known: BTreeSet<QualifiedName>) -> Self {
+        EmptyTables {
+            known,
+            asked: Default::default(),
+        }
+    }
+
+    /// Whether `table` has no rows (remembered as asked).
+    pub fn contains(&self, table: &QualifiedName) -> bool {
+        self.asked.borrow_mut().insert(table.clone());
+        self.known.contains(table)
+    }
+
+    /// The tables held empty.
+    pub fn known(&self) -> &BTreeSet<QualifiedName> {
+        &self.known
+    }
+
+    /// The tables held empty that the planner asked about.
+    pub fn asked_and_empty(&self) -> Vec<QualifiedName> {
+        self.asked
+            .borrow()
+            .iter()
+            .filter(|t| self.known.contains(*t))
+            .cloned()
+            .collect()
+    }
+}
+
+impl From<BTreeSet<QualifiedName>> for EmptyTables {
+    fn from(known: BTreeSet<QualifiedName>) -> Self {
+        EmptyTables::new(known)
+    }
+}
+
 /// What the planner knows besides the two schemas.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -177,7 +223,7 @@ pub struct PlanOptions {
     pub unmanaged: Vec<Unmanaged>,
     /// Tables known to have no rows: a new NOT NULL column needs no
     /// values for them.
-    pub empty_tables: BTreeSet<QualifiedName>,
+    pub empty_tables: EmptyTables,
     /// The server's `server_version_num`, when planning against one.
     pub server_version: Option<u32>,
     /// The database the plan is for (offline plans: PostgreSQL).

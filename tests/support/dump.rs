@@ -32,6 +32,7 @@ pub async fn fingerprint(db: &TestDb) -> String {
 pub async fn read(db: &TestDb, schemas: &[&str]) -> Introspection {
     let opts = Options {
         schemas: schemas.iter().map(|s| s.to_string()).collect(),
+        ..Options::default()
     };
     introspect::introspect_url(&db.url, &opts)
         .await

@@ -63,6 +63,7 @@ mod trigger;
 mod unmanaged;
 mod view;
 
+pub use tables::still_empty;
 pub use view::{canonicalize, canonicalize_offline};
 
 fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
@@ -203,6 +204,7 @@ pub async fn introspect_with(
         all_schemas: opts.schemas.is_empty(),
         pg15,
         pg14,
+        emptiness_from_statistics: opts.emptiness_from_statistics,
     };
     let second = match helper {
         Some(h) => join_snapshot(&mut tx, h).await?,
@@ -281,6 +283,8 @@ struct Context {
     pg15: bool,
     /// PostgreSQL 14 or later (SQL-standard function bodies).
     pg14: bool,
+    /// See [`Options::emptiness_from_statistics`].
+    emptiness_from_statistics: bool,
 }
 
 /// One catalog query per kind of object, for the whole database: what it

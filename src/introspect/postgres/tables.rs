@@ -6,7 +6,16 @@ use crate::sql::postgres::{partition_bound, partition_key};
 
 pub(super) const RELATIONS: KindQuery = KindQuery::new(
     "tables",
-    |_| Q_RELATIONS.into(),
+    |cx| {
+        Q_RELATIONS.replace(
+            "{EMPTY}",
+            if cx.emptiness_from_statistics {
+                ""
+            } else {
+                EMPTY_FILE
+            },
+        )
+    },
     |r, rows, _| r.relations(rows),
 );
 pub(super) const COLUMNS: KindQuery = KindQuery::new(
@@ -34,13 +43,20 @@ fn nulls_not_distinct(cx: &Context) -> &'static str {
     }
 }
 
+/// Besides no page in the statistics, no page in the table's file (the
+/// server opens the table to look: a relcache entry each, the bulk of
+/// this query on a database of empty tables).
+const EMPTY_FILE: &str = " AND pg_relation_size(c.oid) = 0";
+
+/// `{EMPTY}` is replaced by `EMPTY_FILE`, or by nothing when emptiness is
+/// taken from the statistics and confirmed later (`still_empty`).
 const Q_RELATIONS: &str = concat!(
     "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relispartition,
             c.relpersistence::text, d.description,
             EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
             c.relrowsecurity,
             (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
-            c.relkind = 'r' AND c.relpages = 0 AND pg_relation_size(c.oid) = 0,
+            c.relkind = 'r' AND c.relpages = 0{EMPTY},
             c.relforcerowsecurity,
             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
             pn.nspname::text, pc.relname::text,
@@ -131,6 +147,36 @@ const Q_INDEXES: &str = "
        AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                         WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
      ORDER BY 1, 2, 3";
+
+/// Of `tables`, those with no page in the statistics nor in their file.
+pub async fn still_empty(
+    conn: &mut PgConnection,
+    tables: &[QualifiedName],
+) -> Result<BTreeSet<QualifiedName>> {
+    let (schemas, names): (Vec<&str>, Vec<&str>) = tables
+        .iter()
+        .map(|t| (t.schema.as_str(), t.name.as_str()))
+        .unzip();
+    let sql = format!(
+        "SELECT n.nspname::text, c.relname::text
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN unnest($1::text[], $2::text[]) AS w(s, t) ON w.s = n.nspname AND w.t = c.relname
+          WHERE c.relkind = 'r' AND c.relpages = 0{EMPTY_FILE}"
+    );
+    // A statement with parameters runs in a transaction (a pooler keeps
+    // its two round trips on one server connection).
+    let mut tx = conn.begin().await.map_err(q("empty tables"))?;
+    let rows: Vec<(String, String)> = crate::conn::postgres::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(schemas)
+        .bind(names)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(q("empty tables"))?;
+    tx.rollback().await.map_err(q("empty tables"))?;
+    rows.into_iter()
+        .map(|(s, t)| qname(s, t, "table"))
+        .collect()
+}
 
 impl Reader {
     pub(super) fn relations(&mut self, rows: Vec<PgRow>) -> Result<()> {

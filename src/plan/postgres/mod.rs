@@ -152,7 +152,7 @@ pub(super) struct Planner<'a> {
     pub tgt: &'a Schema,
     pub unmanaged: &'a [Unmanaged],
     /// Live tables with no rows.
-    pub empty_tables: &'a BTreeSet<QualifiedName>,
+    pub empty_tables: &'a crate::plan::EmptyTables,
     /// The live server's version, when known.
     pub server_version: Option<u32>,
     /// The live server's roles, when known.
