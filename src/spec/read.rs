@@ -268,8 +268,9 @@ pub(super) struct Reader<'d> {
     /// (table, column, type).
     pub type_uses: Vec<(QualifiedName, String, Located<String>)>,
     /// Whether a type's text may be such a misspelling, by text (a file
-    /// repeats a few types thousands of times).
-    pub typo_candidates: std::collections::HashMap<String, bool>,
+    /// repeats a few types thousands of times: a lookup among a few short
+    /// keys is cheaper ordered than hashed).
+    pub typo_candidates: BTreeMap<String, bool>,
     /// Functions and procedures, with where each was defined.
     pub routines: kinds::routine::Places,
     /// Views and materialized views, with where each was defined.

@@ -2,7 +2,7 @@
 //! look like typos, table renames, and foreign keys against the tables
 //! and keys they reference.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::spec::error::Span;
@@ -13,7 +13,7 @@ use crate::spec::read::{About, Diags, Places, err, ident};
 /// from a built-in type and the file installs no extension, it is a typo.
 /// Whether a column type written `text` names a type in `public` written
 /// bare (which `check_type_typos` looks at), remembered by text.
-pub(super) fn typo_candidate(memo: &mut HashMap<String, bool>, text: &str) -> bool {
+pub(super) fn typo_candidate(memo: &mut BTreeMap<String, bool>, text: &str) -> bool {
     if let Some(&known) = memo.get(text) {
         return known;
     }
