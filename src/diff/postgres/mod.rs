@@ -12,6 +12,30 @@ use crate::model::{BaseType, ColumnType};
 /// text lower-cased, casts the server adds to string literals dropped,
 /// parentheses around a single token or around the whole dropped.
 pub fn normalize(expr: &str) -> String {
+    NORMALIZED.with(|cache| {
+        if let Some(key) = cache.borrow().get(expr) {
+            return key.clone();
+        }
+        let key = normalize_text(expr);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= KEPT {
+            cache.clear();
+        }
+        cache.insert(expr.to_string(), key.clone());
+        key
+    })
+}
+
+thread_local! {
+    /// Keys by text: an expression goes through PostgreSQL's parser, and a
+    /// schema repeats its checks and defaults table after table.
+    static NORMALIZED: std::cell::RefCell<HashMap<String, String>> = Default::default();
+}
+
+/// The most texts each memo here keeps before it starts again.
+const KEPT: usize = 100_000;
+
+fn normalize_text(expr: &str) -> String {
     let canonical = crate::sql::postgres::canonical_expression(expr);
     let mut s = tokens(canonical.as_deref().unwrap_or(expr));
     expand_between(&mut s);
@@ -60,9 +84,6 @@ thread_local! {
         Default::default();
 }
 
-/// The most defaults `DEFAULTS` keeps before it starts again.
-const DEFAULTS_KEPT: usize = 100_000;
-
 /// Whether `a` and `b` normalize alike, through `by_text`.
 fn same_normalized(
     by_text: &mut HashMap<String, String>,
@@ -86,7 +107,7 @@ pub fn same_default(a: Option<&str>, b: Option<&str>, ty: &ColumnType) -> bool {
             a == b
                 || DEFAULTS.with(|cache| {
                     let mut cache = cache.borrow_mut();
-                    if cache.values().map(HashMap::len).sum::<usize>() > DEFAULTS_KEPT {
+                    if cache.values().map(HashMap::len).sum::<usize>() > KEPT {
                         cache.clear();
                     }
                     match cache.get_mut(ty) {
