@@ -266,11 +266,22 @@ impl Reader {
 
     pub(super) fn columns(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "columns";
+        // Rows come table by table: the table's name is read (and looked
+        // up) once per table, not once per column.
+        let mut current: Option<(QualifiedName, bool)> = None;
         for row in rows {
-            let table = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
-            if !self.managed.contains(&table) {
-                continue;
+            let (schema, name): (&str, &str) = (get(&row, 0, W)?, get(&row, 1, W)?);
+            let same = current
+                .as_ref()
+                .is_some_and(|(t, _)| t.schema.as_str() == schema && t.name.as_str() == name);
+            if !same {
+                let table = qname(schema.to_string(), name.to_string(), "table")?;
+                let managed = self.managed.contains(&table);
+                current = Some((table, managed));
             }
+            let Some((table, true)) = &current else {
+                continue;
+            };
             let col_name: String = get(&row, 2, W)?;
             let type_text: String = get(&row, 3, W)?;
             let ty =
@@ -305,13 +316,18 @@ impl Reader {
             c.collation = collation.map(|x| ident(x, "collation")).transpose()?;
             c.comment = get(&row, 9, W)?;
             let number: i32 = get(&row, 10, W)?;
-            self.column_numbers
-                .entry(table.clone())
-                .or_default()
-                .insert(number, c.name.clone());
+            match self.column_numbers.get_mut(table) {
+                Some(numbers) => {
+                    numbers.insert(number, c.name.clone());
+                }
+                None => {
+                    let numbers = BTreeMap::from([(number, c.name.clone())]);
+                    self.column_numbers.insert(table.clone(), numbers);
+                }
+            }
             // A partition's columns are its parent's: only their numbers
             // are kept, for the partition's own constraints.
-            if let Some(t) = self.table(&table)
+            if let Some(t) = self.table(table)
                 && t.partition_of.is_none()
             {
                 t.columns.push(c);
@@ -358,11 +374,14 @@ impl Reader {
             // Only a check's (or an exclusion's) definition is read.
             let def: Option<String> = get(&row, 15, W)?;
             let def = def.unwrap_or_default();
-            let identity = format!(
-                "{} on {}",
-                crate::sql::quote_ident(name.as_str()),
-                crate::sql::postgres::qualified(&table)
-            );
+            // For a message or a note only.
+            let identity = |name: &Ident, table: &QualifiedName| {
+                format!(
+                    "{} on {}",
+                    crate::sql::quote_ident(name.as_str()),
+                    crate::sql::postgres::qualified(table)
+                )
+            };
             match kind.as_str() {
                 "p" => {
                     if let Some(t) = self.table(&table) {
@@ -392,7 +411,7 @@ impl Reader {
                     let no_inherit: bool = get(&row, 14, W)?;
                     let expression =
                         check_expression(&def).ok_or_else(|| IntrospectError::Unrepresentable {
-                            object: format!("check constraint {identity}"),
+                            object: format!("check constraint {}", identity(&name, &table)),
                             detail: format!("unexpected definition `{def}`"),
                         })?;
                     if let Some(t) = self.table(&table) {
@@ -410,6 +429,7 @@ impl Reader {
                 "f" => {
                     let ref_table = qname(get(&row, 5, W)?, get(&row, 6, W)?, "table")?;
                     if !self.managed.contains(&ref_table) {
+                        let identity = identity(&name, &table);
                         self.note(
                             UnmanagedKind::ForeignKeyToUnmanaged,
                             identity,
@@ -447,7 +467,7 @@ impl Reader {
                 "x" => {
                     let definition = exclusion_definition(&def).ok_or_else(|| {
                         IntrospectError::Unrepresentable {
-                            object: format!("exclusion constraint {identity}"),
+                            object: format!("exclusion constraint {}", identity(&name, &table)),
                             detail: format!("unexpected definition `{def}`"),
                         }
                     })?;
