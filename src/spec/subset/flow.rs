@@ -76,6 +76,18 @@ impl<'s> Reader<'s> {
         Some((node, to))
     }
 
+    /// The plain scalar from byte `at` to `to` of line `i`.
+    fn plain(&self, i: usize, at: usize, to: usize) -> Option<(Node<'s>, usize)> {
+        let node = Node {
+            kind: NodeKind::Scalar {
+                text: str_of(&self.bytes(i)[at..to])?.into(),
+                plain: true,
+            },
+            span: self.span(i, at, to),
+        };
+        Some((node, to))
+    }
+
     /// A plain scalar in block context: to a comment or the line's end.
     fn plain_block(&self, i: usize, at: usize) -> Option<(Node<'s>, usize)> {
         let b = self.bytes(i);
@@ -91,14 +103,7 @@ impl<'s> Reader<'s> {
             }
             k += 1;
         }
-        let node = Node {
-            kind: NodeKind::Scalar {
-                text: str_of(&b[at..to])?.into(),
-                plain: true,
-            },
-            span: self.span(i, at, to),
-        };
-        Some((node, to))
+        self.plain(i, at, to)
     }
 
     /// A flow collection that closes on its own line.
@@ -195,14 +200,7 @@ impl<'s> Reader<'s> {
             }
             k += 1;
         }
-        let node = Node {
-            kind: NodeKind::Scalar {
-                text: str_of(&b[at..to])?.into(),
-                plain: true,
-            },
-            span: self.span(i, at, to),
-        };
-        Some((node, to))
+        self.plain(i, at, to)
     }
 }
 
