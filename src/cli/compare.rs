@@ -175,11 +175,13 @@ fn planned_live(
     if sure.len() == asked.len() {
         return Ok(plan);
     }
+    let stale: std::collections::BTreeSet<_> =
+        asked.iter().filter(|t| !sure.contains(*t)).collect();
     let known = opts
         .empty_tables
         .known()
         .iter()
-        .filter(|t| sure.contains(*t) || !asked.contains(*t))
+        .filter(|t| !stale.contains(t))
         .cloned()
         .collect();
     opts.empty_tables = EmptyTables::new(known);
