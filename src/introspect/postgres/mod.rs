@@ -52,6 +52,7 @@ mod composite_type;
 mod domain;
 mod enum_type;
 mod extension;
+mod indexes;
 mod partition;
 mod policy;
 mod privilege;
@@ -324,7 +325,7 @@ const KINDS: &[KindQuery] = &[
     tables::CONSTRAINTS,
     view::KIND,
     // After the views: a materialized view's indexes are read with them.
-    tables::INDEXES,
+    indexes::INDEXES,
     view::READS,
     routine::KIND,
     aggregate::KIND,
