@@ -190,6 +190,12 @@ fn edges_agree() {
         "a: # c\n  b: 1\n",
         "- a: b\n    c\n",
         "a: --x\nb: -#\n",
+        "a: |\n  x",
+        "a: |-\n  x",
+        "a: |\n  x\n\n",
+        "a: x",
+        "a: 'x'",
+        "- [a, b]",
     ];
     let mut read = 0;
     for c in cases {
