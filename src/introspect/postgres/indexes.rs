@@ -1,6 +1,6 @@
 //! Indexes (those no constraint owns): a query and its reader.
 
-use super::tables::nulls_not_distinct;
+use super::tables::{RowTable, nulls_not_distinct};
 use super::*;
 
 pub(super) const INDEXES: KindQuery = KindQuery::new(
@@ -45,11 +45,11 @@ const Q_INDEXES: &str = "
 impl Reader {
     pub(super) fn indexes(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "indexes";
+        let mut tables = RowTable::default();
         for row in rows {
-            let table = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
-            if !self.managed.contains(&table) {
+            let Some(table) = tables.of(&row, &self.managed, W)? else {
                 continue;
-            }
+            };
             let name = ident(get(&row, 2, W)?, "index")?;
             let valid: bool = get(&row, 6, W)?;
             if !valid {
@@ -126,13 +126,13 @@ impl Reader {
                 nulls_not_distinct: get(&row, 13, W)?,
                 renamed_from: None,
             };
-            if let Some(t) = self.table(&table) {
+            if let Some(t) = self.table(table) {
                 t.indexes.insert(name, index);
             } else if let Some(m) = self
                 .out
                 .schema
                 .views
-                .get_mut(&table)
+                .get_mut(table)
                 .and_then(|v| v.materialized.as_mut())
             {
                 m.indexes.insert(name, index);

@@ -140,6 +140,39 @@ pub async fn still_empty(
         .collect()
 }
 
+/// The table the rows being read are about (columns 0 and 1: schema and
+/// name), built and looked up once per table rather than once per row:
+/// the queries return rows table by table.
+#[derive(Default)]
+pub(super) struct RowTable {
+    current: Option<(QualifiedName, bool)>,
+}
+
+impl RowTable {
+    /// `row`'s table if bellows manages it (is in `managed`).
+    pub(super) fn of(
+        &mut self,
+        row: &PgRow,
+        managed: &BTreeSet<QualifiedName>,
+        what: &'static str,
+    ) -> Result<Option<&QualifiedName>> {
+        let (schema, name): (&str, &str) = (get(row, 0, what)?, get(row, 1, what)?);
+        let same = self
+            .current
+            .as_ref()
+            .is_some_and(|(t, _)| t.schema.as_str() == schema && t.name.as_str() == name);
+        if !same {
+            let table = qname(schema.to_string(), name.to_string(), "table")?;
+            let is_managed = managed.contains(&table);
+            self.current = Some((table, is_managed));
+        }
+        Ok(match &self.current {
+            Some((table, true)) => Some(table),
+            _ => None,
+        })
+    }
+}
+
 impl Reader {
     pub(super) fn relations(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "tables";
@@ -228,20 +261,9 @@ impl Reader {
 
     pub(super) fn columns(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "columns";
-        // Rows come table by table: the table's name is read (and looked
-        // up) once per table, not once per column.
-        let mut current: Option<(QualifiedName, bool)> = None;
+        let mut tables = RowTable::default();
         for row in rows {
-            let (schema, name): (&str, &str) = (get(&row, 0, W)?, get(&row, 1, W)?);
-            let same = current
-                .as_ref()
-                .is_some_and(|(t, _)| t.schema.as_str() == schema && t.name.as_str() == name);
-            if !same {
-                let table = qname(schema.to_string(), name.to_string(), "table")?;
-                let managed = self.managed.contains(&table);
-                current = Some((table, managed));
-            }
-            let Some((table, true)) = &current else {
+            let Some(table) = tables.of(&row, &self.managed, W)? else {
                 continue;
             };
             let col_name: String = get(&row, 2, W)?;
@@ -320,14 +342,14 @@ impl Reader {
 
     pub(super) fn constraints(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "constraints";
+        let mut tables = RowTable::default();
         for row in rows {
-            let table = qname(get(&row, 0, W)?, get(&row, 1, W)?, "table")?;
-            if !self.managed.contains(&table) {
+            let Some(table) = tables.of(&row, &self.managed, W)? else {
                 continue;
-            }
+            };
             let name = ident(get(&row, 2, W)?, "constraint")?;
             let kind: String = get(&row, 3, W)?;
-            let cols = self.column_names(&table, get(&row, 4, W)?)?;
+            let cols = self.column_names(table, get(&row, 4, W)?)?;
             let deferrable = match (get::<bool>(&row, 12, W)?, get::<bool>(&row, 13, W)?) {
                 (false, _) => Deferrable::No,
                 (true, false) => Deferrable::InitiallyImmediate,
@@ -346,7 +368,7 @@ impl Reader {
             };
             match kind.as_str() {
                 "p" => {
-                    if let Some(t) = self.table(&table) {
+                    if let Some(t) = self.table(table) {
                         t.primary_key = Some(PrimaryKey {
                             name,
                             columns: cols,
@@ -357,7 +379,7 @@ impl Reader {
                 }
                 "u" => {
                     let nnd: bool = get(&row, 16, W)?;
-                    if let Some(t) = self.table(&table) {
+                    if let Some(t) = self.table(table) {
                         t.uniques.insert(
                             name,
                             Unique {
@@ -373,10 +395,10 @@ impl Reader {
                     let no_inherit: bool = get(&row, 14, W)?;
                     let expression =
                         check_expression(&def).ok_or_else(|| IntrospectError::Unrepresentable {
-                            object: format!("check constraint {}", identity(&name, &table)),
+                            object: format!("check constraint {}", identity(&name, table)),
                             detail: format!("unexpected definition `{def}`"),
                         })?;
-                    if let Some(t) = self.table(&table) {
+                    if let Some(t) = self.table(table) {
                         t.checks.insert(
                             name,
                             Check {
@@ -391,11 +413,14 @@ impl Reader {
                 "f" => {
                     let ref_table = qname(get(&row, 5, W)?, get(&row, 6, W)?, "table")?;
                     if !self.managed.contains(&ref_table) {
-                        let identity = identity(&name, &table);
+                        let identity = identity(&name, table);
                         self.note(
                             UnmanagedKind::ForeignKeyToUnmanaged,
                             identity,
-                            Place::Table { table, name },
+                            Place::Table {
+                                table: table.clone(),
+                                name,
+                            },
                         );
                         continue;
                     }
@@ -422,18 +447,18 @@ impl Reader {
                         not_valid: NotValid(get(&row, 17, W)?),
                         renamed_from: None,
                     };
-                    if let Some(t) = self.table(&table) {
+                    if let Some(t) = self.table(table) {
                         t.foreign_keys.insert(name, fk);
                     }
                 }
                 "x" => {
                     let definition = exclusion_definition(&def).ok_or_else(|| {
                         IntrospectError::Unrepresentable {
-                            object: format!("exclusion constraint {}", identity(&name, &table)),
+                            object: format!("exclusion constraint {}", identity(&name, table)),
                             detail: format!("unexpected definition `{def}`"),
                         }
                     })?;
-                    if let Some(t) = self.table(&table) {
+                    if let Some(t) = self.table(table) {
                         t.exclusions.insert(
                             name,
                             Exclusion {
