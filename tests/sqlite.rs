@@ -36,6 +36,16 @@ fn apply(url: &str, args: &[&str]) -> String {
     ok(&all)
 }
 
+/// `bellows apply --phase all` toward `target`, allowing `hazards`;
+/// it must succeed.
+fn apply_all(url: &str, target: &str, hazards: &[&str]) -> String {
+    let mut args = vec!["--target", target, "--phase", "all"];
+    for h in hazards {
+        args.extend(["--allow-hazard", h]);
+    }
+    apply(url, &args)
+}
+
 fn url(p: &Path) -> String {
     format!("sqlite:{}", p.display())
 }
@@ -120,15 +130,7 @@ INSERT INTO "Teams"(name) VALUES ('a')"#,
     ]);
     assert!(plan.contains("No changes"), "{dump}\n{plan}");
     let copy = dir.path().join("copy.db");
-    ok(&[
-        "apply",
-        "--database-url",
-        &url(&copy),
-        "--target",
-        yaml.to_str().expect("utf-8"),
-        "--phase",
-        "all",
-    ]);
+    apply_all(&url(&copy), yaml.to_str().expect("utf-8"), &[]);
     assert_eq!(ok(&["dump", "--database-url", &url(&copy)]), dump);
 }
 
@@ -458,17 +460,7 @@ INSERT INTO tags VALUES ('x', 1), ('yy', 2)",
         plan.contains("rebuild table notes: makes it STRICT"),
         "{plan}"
     );
-    apply(
-        &u,
-        &[
-            "--target",
-            t,
-            "--phase",
-            "all",
-            "--allow-hazard",
-            "table-rewrite",
-        ],
-    );
+    apply_all(&u, t, &["table-rewrite"]);
     assert!(ok(&["plan", "--database-url", &u, "--target", t]).contains("No changes"));
     assert_eq!(
         sql(&file, "SELECT name, size FROM tags ORDER BY name"),
@@ -510,17 +502,7 @@ INSERT INTO prices VALUES (1, '1,500'), (2, '20')",
     )
     .expect("writes");
     let t = target.to_str().expect("utf-8");
-    apply(
-        &u,
-        &[
-            "--target",
-            t,
-            "--phase",
-            "all",
-            "--allow-hazard",
-            "table-rewrite",
-        ],
-    );
+    apply_all(&u, t, &["table-rewrite"]);
     assert_eq!(
         sql(
             &file,
@@ -855,15 +837,7 @@ fn events(dir: &Path, file: &Path, rows: u32, body: &str, more: &str) -> String 
     )
     .expect("writes");
     let v1 = v1.to_str().expect("utf-8");
-    ok(&[
-        "apply",
-        "--database-url",
-        &url(file),
-        "--target",
-        v1,
-        "--phase",
-        "all",
-    ]);
+    apply_all(&url(file), v1, &[]);
     sql(
         file,
         &format!(
@@ -1142,17 +1116,7 @@ INSERT INTO users (email, name) VALUES ('a@x.io', 'A')",
     primary_key: [id]
 ",
     );
-    apply(
-        &u,
-        &[
-            "--target",
-            t,
-            "--phase",
-            "all",
-            "--allow-hazard",
-            "table-rewrite",
-        ],
-    );
+    apply_all(&u, t, &["table-rewrite"]);
     assert_eq!(sql(&file, triggers), before);
     sql(
         &file,
