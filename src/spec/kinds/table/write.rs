@@ -84,12 +84,7 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             }
             f.push(("columns".into(), idents(&pk.columns)));
             deferrable(&mut f, pk.deferrable);
-            if let Some(r) = renamed {
-                f.push(("renamed_from".into(), text(r.as_str())));
-            }
-            if let Some(c) = comment {
-                f.push(("comment".into(), text(c)));
-            }
+            renamed_and_comment(&mut f, renamed, comment);
             m.push(("primary_key".into(), Y::FlowMap(f)));
         }
     }
@@ -100,26 +95,15 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             .iter()
             .map(|(n, u)| {
                 let renamed = u.renamed_from.as_ref().filter(|_| opts.hints);
-                let comment = constraint_comment(n);
-                let v = if !u.nulls_not_distinct
-                    && u.deferrable == Deferrable::No
-                    && renamed.is_none()
-                    && comment.is_none()
-                {
-                    idents(&u.columns)
-                } else {
-                    let mut f = vec![("columns".into(), idents(&u.columns))];
-                    if u.nulls_not_distinct {
-                        f.push(("nulls_not_distinct".into(), bool_y(true)));
-                    }
-                    deferrable(&mut f, u.deferrable);
-                    if let Some(r) = renamed {
-                        f.push(("renamed_from".into(), text(r.as_str())));
-                    }
-                    if let Some(c) = comment {
-                        f.push(("comment".into(), text(c)));
-                    }
-                    Y::FlowMap(f)
+                let mut rest = Vec::new();
+                if u.nulls_not_distinct {
+                    rest.push(("nulls_not_distinct".into(), bool_y(true)));
+                }
+                deferrable(&mut rest, u.deferrable);
+                renamed_and_comment(&mut rest, renamed, constraint_comment(n));
+                let v = {
+                    let columns = || idents(&u.columns);
+                    short_or_map(rest, columns, "columns", columns)
                 };
                 (key(n.as_str()), v)
             })
@@ -145,27 +129,21 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             .iter()
             .map(|(n, c)| {
                 let renamed = c.renamed_from.as_ref().filter(|_| opts.hints);
-                let comment = constraint_comment(n);
-                let v = if !c.no_inherit && !c.not_valid.0 && renamed.is_none() && comment.is_none()
-                {
-                    // Short form; `text` quotes what would read as a number.
-                    text(&c.expression)
-                } else {
-                    let mut f = vec![("expression".into(), sql(&c.expression))];
-                    if c.no_inherit {
-                        f.push(("no_inherit".into(), bool_y(true)));
-                    }
-                    if c.not_valid.0 {
-                        f.push(("not_valid".into(), bool_y(true)));
-                    }
-                    if let Some(r) = renamed {
-                        f.push(("renamed_from".into(), text(r.as_str())));
-                    }
-                    if let Some(c) = comment {
-                        f.push(("comment".into(), text(c)));
-                    }
-                    Y::FlowMap(f)
-                };
+                let mut rest = Vec::new();
+                if c.no_inherit {
+                    rest.push(("no_inherit".into(), bool_y(true)));
+                }
+                if c.not_valid.0 {
+                    rest.push(("not_valid".into(), bool_y(true)));
+                }
+                renamed_and_comment(&mut rest, renamed, constraint_comment(n));
+                // Short form; `text` quotes what would read as a number.
+                let v = short_or_map(
+                    rest,
+                    || text(&c.expression),
+                    "expression",
+                    || sql(&c.expression),
+                );
                 (key(n.as_str()), v)
             })
             .collect();
@@ -178,20 +156,12 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             .iter()
             .map(|(n, x)| {
                 let renamed = x.renamed_from.as_ref().filter(|_| opts.hints);
-                let comment = constraint_comment(n);
-                let v = if x.deferrable == Deferrable::No && renamed.is_none() && comment.is_none()
-                {
-                    sql(&x.definition)
-                } else {
-                    let mut f = vec![("definition".into(), sql(&x.definition))];
-                    deferrable(&mut f, x.deferrable);
-                    if let Some(r) = renamed {
-                        f.push(("renamed_from".into(), text(r.as_str())));
-                    }
-                    if let Some(c) = comment {
-                        f.push(("comment".into(), text(c)));
-                    }
-                    Y::FlowMap(f)
+                let mut rest = Vec::new();
+                deferrable(&mut rest, x.deferrable);
+                renamed_and_comment(&mut rest, renamed, constraint_comment(n));
+                let v = {
+                    let definition = || sql(&x.definition);
+                    short_or_map(rest, definition, "definition", definition)
                 };
                 (key(n.as_str()), v)
             })
@@ -227,12 +197,8 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
                 if fk.not_valid.0 {
                     f.push(("not_valid".into(), bool_y(true)));
                 }
-                if let (Some(r), true) = (&fk.renamed_from, opts.hints) {
-                    f.push(("renamed_from".into(), text(r.as_str())));
-                }
-                if let Some(c) = constraint_comment(n) {
-                    f.push(("comment".into(), text(c)));
-                }
+                let renamed = fk.renamed_from.as_ref().filter(|_| opts.hints);
+                renamed_and_comment(&mut f, renamed, constraint_comment(n));
                 (key(n.as_str()), Y::FlowMap(f))
             })
             .collect();
@@ -255,6 +221,38 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
         m.push(("renamed_from".into(), text(&r.to_yaml_key())));
     }
     Y::Block(m)
+}
+
+/// A constraint written as its one value (`short`) when nothing else is
+/// set, else as a flow map: the value under its field name, then `rest`.
+fn short_or_map(
+    rest: Vec<(String, Y)>,
+    short: impl FnOnce() -> Y,
+    field: &str,
+    full: impl FnOnce() -> Y,
+) -> Y {
+    if rest.is_empty() {
+        return short();
+    }
+    let mut f = Vec::with_capacity(rest.len() + 1);
+    f.push((field.to_string(), full()));
+    f.extend(rest);
+    Y::FlowMap(f)
+}
+
+/// The two fields every constraint and index ends with, when set: the
+/// rename hint (already filtered by the hints option) and the comment.
+fn renamed_and_comment(
+    f: &mut Vec<(String, Y)>,
+    renamed: Option<&Ident>,
+    comment: Option<&String>,
+) {
+    if let Some(r) = renamed {
+        f.push(("renamed_from".into(), text(r.as_str())));
+    }
+    if let Some(c) = comment {
+        f.push(("comment".into(), text(c)));
+    }
 }
 
 fn deferrable(f: &mut Vec<(String, Y)>, d: Deferrable) {
@@ -305,12 +303,8 @@ pub(super) fn index(i: &Index, comment: Option<&String>, opts: WriteOptions) -> 
     if i.nulls_not_distinct {
         f.push(("nulls_not_distinct".into(), bool_y(true)));
     }
-    if let (Some(r), true) = (&i.renamed_from, opts.hints) {
-        f.push(("renamed_from".into(), text(r.as_str())));
-    }
-    if let Some(c) = comment {
-        f.push(("comment".into(), text(c)));
-    }
+    let renamed = i.renamed_from.as_ref().filter(|_| opts.hints);
+    renamed_and_comment(&mut f, renamed, comment);
     Y::FlowMap(f)
 }
 
