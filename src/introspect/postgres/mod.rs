@@ -91,6 +91,18 @@ pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Intro
     introspect_with(conn, None, opts).await
 }
 
+/// The settings of each reading transaction. Types and expressions print
+/// unqualified for public, as YAML writes them. No JIT: a catalog query's
+/// cost estimate passes jit_above_cost (its anti-joins on pg_depend), and
+/// compiling it took 45 ms of a query that runs in 1 ms, on a server with
+/// JIT on (the default). No parallel workers: the catalog queries already
+/// run on two sessions, and a worker beside each only competes with them
+/// (and with the server's own traffic) for the cores; at 10,000 tables on
+/// two cores `bellows plan` took 0.89 times as long without them
+/// (`examples/plan_bench.rs`).
+const SESSION: &str = "SET LOCAL search_path = public; SET LOCAL jit = off; \
+                       SET LOCAL max_parallel_workers_per_gather = 0";
+
 /// How long a second session may take to join the first one's snapshot
 /// before the first runs every query alone.
 const JOIN_WITHIN: std::time::Duration = std::time::Duration::from_millis(500);
@@ -117,7 +129,7 @@ async fn join_snapshot<'h>(
         let mut h = helper.begin().await.ok()?;
         let set = format!(
             "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
-             SET TRANSACTION SNAPSHOT {}; SET LOCAL search_path = public; SET LOCAL jit = off",
+             SET TRANSACTION SNAPSHOT {}; {SESSION}",
             crate::sql::quote_literal(&id)
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(set))
@@ -141,18 +153,12 @@ pub async fn introspect_with(
 ) -> Result<Introspection> {
     // Everything in one transaction: a consistent picture, and through a
     // transaction pooler every statement reaches the same server session.
-    // Types and expressions print unqualified for public, as YAML writes them.
-    // No JIT: a catalog query's cost estimate passes jit_above_cost
-    // (its anti-joins on pg_depend), and compiling it took 45 ms of a
-    // query that runs in 1 ms, on a server with JIT on (the default).
     let mut tx = conn.begin().await.map_err(q("a read-only transaction"))?;
-    sqlx::raw_sql(
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
-         SET LOCAL search_path = public; SET LOCAL jit = off",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(q("a read-only transaction"))?;
+    let set = format!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; {SESSION}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+        .execute(&mut *tx)
+        .await
+        .map_err(q("a read-only transaction"))?;
     let version: String = query_scalar("SELECT current_setting('server_version_num')")
         .fetch_one(&mut *tx)
         .await
