@@ -407,6 +407,16 @@ async fn a_sequence_owned_by_an_unmanaged_table_goes_with_the_table() {
     let found = introspect::introspect_url(&db.url, &Options::default())
         .await
         .expect("introspection");
+    // Named as the server names it (the catalog query asks for the
+    // identity of such tables only).
+    assert!(
+        found
+            .unmanaged
+            .iter()
+            .any(|u| u.kind == UnmanagedKind::InheritedTable && u.identity == "public.events"),
+        "{:?}",
+        found.unmanaged
+    );
     assert!(
         found
             .unmanaged

@@ -50,7 +50,9 @@ const Q_RELATIONS: &str = concat!(
             c.relpersistence::text, d.description,
             EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
             c.relrowsecurity,
-            (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
+            CASE WHEN c.relkind IN ('f', 'p') OR c.relispartition
+                   OR EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)
+                 THEN (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity END,
             c.relkind = 'r' AND c.relpages = 0{EMPTY},
             c.relforcerowsecurity,
             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
@@ -173,6 +175,15 @@ impl RowTable {
     }
 }
 
+/// The columns of the table whose rows are being read (the rows come
+/// table by table), put in the model when the next table's begin: one
+/// lookup of the table a table, not one a column.
+struct ColumnBatch {
+    table: QualifiedName,
+    columns: Vec<Column>,
+    numbers: BTreeMap<i32, Ident>,
+}
+
 impl Reader {
     pub(super) fn relations(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "tables";
@@ -188,7 +199,14 @@ impl Reader {
             let comment: Option<String> = get(&row, 5, W)?;
             let inherits: bool = get(&row, 6, W)?;
             let rls: bool = get(&row, 7, W)?;
-            let identity: String = get(&row, 8, W)?;
+            // Asked for only where a note or an error may need it: for
+            // every table, it was half of this query's time.
+            let identity = || {
+                get::<Option<String>>(&row, 8, W)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| name.to_string())
+            };
             // No page at all: no row (a table whose rows were deleted
             // keeps its pages until VACUUM truncates them, and counts as
             // not empty). The file is only looked at where the statistics
@@ -205,14 +223,14 @@ impl Reader {
                 _ => None,
             };
             if let Some(k) = unmanaged_kind {
-                self.note(k, identity, Place::Schema(name));
+                self.note(k, identity(), Place::Schema(name));
                 continue;
             }
             let partition_by = match get::<Option<String>>(&row, 11, W)? {
                 Some(def) => {
                     Some(
                         partition_key(&def).map_err(|_| IntrospectError::Unrepresentable {
-                            object: format!("partitioned table {identity}"),
+                            object: format!("partitioned table {}", identity()),
                             detail: format!("unexpected partition key `{def}`"),
                         })?,
                     )
@@ -224,7 +242,7 @@ impl Reader {
                 let def: String = get(&row, 14, W)?;
                 let bound =
                     partition_bound(&def).map_err(|_| IntrospectError::Unrepresentable {
-                        object: format!("partition {identity}"),
+                        object: format!("partition {}", identity()),
                         detail: format!("unexpected partition bound `{def}`"),
                     })?;
                 Some(PartitionOf { parent, bound })
@@ -262,17 +280,38 @@ impl Reader {
     pub(super) fn columns(&mut self, rows: Vec<PgRow>) -> Result<()> {
         const W: &str = "columns";
         let mut tables = RowTable::default();
+        let mut batch: Option<ColumnBatch> = None;
+        // A schema spells few types: each is parsed once.
+        let mut types: std::collections::HashMap<String, ColumnType> = Default::default();
         for row in rows {
             let Some(table) = tables.of(&row, &self.managed, W)? else {
                 continue;
             };
+            let mut capacity = 0;
+            if let Some(done) = batch.take_if(|b| b.table != *table) {
+                capacity = done.columns.len();
+                self.take_columns(done);
+            }
+            let batch = batch.get_or_insert_with(|| ColumnBatch {
+                table: table.clone(),
+                columns: Vec::with_capacity(capacity),
+                numbers: BTreeMap::new(),
+            });
             let col_name: String = get(&row, 2, W)?;
             let type_text: String = get(&row, 3, W)?;
-            let ty =
-                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
-                    object: format!("column {table}.{col_name}"),
-                    detail: format!("type `{type_text}`: {e}"),
-                })?;
+            let ty = match types.get(type_text.as_str()) {
+                Some(ty) => ty.clone(),
+                None => {
+                    let ty = ColumnType::parse(&type_text).map_err(|e| {
+                        IntrospectError::Unrepresentable {
+                            object: format!("column {table}.{col_name}"),
+                            detail: format!("type `{type_text}`: {e}"),
+                        }
+                    })?;
+                    types.insert(type_text, ty.clone());
+                    ty
+                }
+            };
             let mut c = Column::new(ident(col_name, "column")?, ty);
             let not_null: bool = get(&row, 4, W)?;
             c.nullable = !not_null;
@@ -300,24 +339,37 @@ impl Reader {
             c.collation = collation.map(|x| ident(x, "collation")).transpose()?;
             c.comment = get(&row, 9, W)?;
             let number: i32 = get(&row, 10, W)?;
-            match self.column_numbers.get_mut(table) {
-                Some(numbers) => {
-                    numbers.insert(number, c.name.clone());
-                }
-                None => {
-                    let numbers = BTreeMap::from([(number, c.name.clone())]);
-                    self.column_numbers.insert(table.clone(), numbers);
-                }
-            }
-            // A partition's columns are its parent's: only their numbers
-            // are kept, for the partition's own constraints.
-            if let Some(t) = self.table(table)
-                && t.partition_of.is_none()
-            {
-                t.columns.push(c);
-            }
+            batch.numbers.insert(number, c.name.clone());
+            batch.columns.push(c);
+        }
+        if let Some(done) = batch {
+            self.take_columns(done);
         }
         Ok(())
+    }
+
+    /// Puts one table's columns in the model, and their numbers beside.
+    /// A partition's columns are its parent's: only their numbers are
+    /// kept, for the partition's own constraints.
+    fn take_columns(&mut self, b: ColumnBatch) {
+        let ColumnBatch {
+            table,
+            columns,
+            numbers,
+        } = b;
+        if let Some(t) = self.table(&table)
+            && t.partition_of.is_none()
+        {
+            if t.columns.is_empty() {
+                t.columns = columns;
+            } else {
+                t.columns.extend(columns);
+            }
+        }
+        self.column_numbers
+            .entry(table)
+            .or_default()
+            .extend(numbers);
     }
 
     /// The names of a managed table's columns by their numbers, as a
