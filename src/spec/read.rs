@@ -198,7 +198,9 @@ pub(super) struct Places {
     pub broken_tables: BTreeMap<QualifiedName, Option<BTreeSet<String>>>,
     /// Relation-namespace names (tables, sequences, indexes, key
     /// constraints' indexes) per schema, with where they were defined.
-    relations: BTreeMap<(Ident, Ident), (String, Span)>,
+    /// Looked up, never listed: a hash map (at 10,000 tables, the ordered
+    /// map's string comparisons were a twentieth of reading the file).
+    relations: std::collections::HashMap<(Ident, Ident), (String, Span)>,
 }
 
 impl Places {
@@ -221,20 +223,25 @@ impl Places {
         what: String,
         span: Span,
     ) {
+        use std::collections::hash_map::Entry;
         let key = (schema.clone(), name.clone());
-        if let Some((other, at)) = self.relations.get(&key) {
-            diags.push(
-                Diagnostic::new(
-                    Some(span),
-                    format!("{what} has the same name as {other}"),
-                )
-                .help(format!(
-                    "tables, sequences and indexes share one namespace per schema; the other is at line {}, column {}",
-                    at.start.line, at.start.column
-                )),
-            );
-        } else {
-            self.relations.insert(key, (what, span));
+        match self.relations.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert((what, span));
+            }
+            Entry::Occupied(first) => {
+                let (other, at) = first.get();
+                diags.push(
+                    Diagnostic::new(
+                        Some(span),
+                        format!("{what} has the same name as {other}"),
+                    )
+                    .help(format!(
+                        "tables, sequences and indexes share one namespace per schema; the other is at line {}, column {}",
+                        at.start.line, at.start.column
+                    )),
+                );
+            }
         }
     }
 }
