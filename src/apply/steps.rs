@@ -35,6 +35,24 @@ pub(super) struct Failure {
 /// After a failed statement: wait and retry when its lock was not
 /// granted and tries are left (reporting who held it), or end the step:
 /// interrupted, out of tries, or failed. `Ok(())` means retry.
+/// Between two batches of a backfill: stops (`Interrupted`, at the place
+/// `at` names) on a stop request, else waits the pause between batches,
+/// which a stop request cuts short.
+pub(super) async fn between_batches(
+    opts: &ApplyOptions,
+    at: impl Fn() -> String,
+) -> Result<(), ApplyError> {
+    if opts.interrupt.requested() {
+        return Err(ApplyError::Interrupted { at: at() });
+    }
+    if let Some(p) = opts.pause
+        && opts.interrupt.sleep(p).await
+    {
+        return Err(ApplyError::Interrupted { at: at() });
+    }
+    Ok(())
+}
+
 pub(super) async fn after_failure(
     f: Failure,
     attempt: &mut u32,

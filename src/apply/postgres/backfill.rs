@@ -17,7 +17,7 @@ use super::steps::statement_error;
 use super::watch::watched;
 use crate::apply::driver::StepRun;
 use crate::apply::pace::{BatchSizer, wait_until_healthy};
-use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
+use crate::apply::steps::{Failure, after_failure, between_batches, step_error, timeouts};
 use crate::apply::{ApplyError, Event};
 use crate::conn::postgres::query_scalar;
 use crate::plan::Backfill;
@@ -229,14 +229,7 @@ pub(super) async fn backfill(
                     before,
                     finished: false,
                 });
-                if opts.interrupt.requested() {
-                    return Err(ApplyError::Interrupted { at: at() });
-                }
-                if let Some(p) = opts.pause
-                    && opts.interrupt.sleep(p).await
-                {
-                    return Err(ApplyError::Interrupted { at: at() });
-                }
+                between_batches(opts, &at).await?;
             }
             Err(f) => {
                 let _ = tx.rollback().await;

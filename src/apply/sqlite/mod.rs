@@ -16,7 +16,7 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::apply::driver::{Driver, ErrorClass, Ledger, StatementError, StepRun};
 use crate::apply::pace::BatchSizer;
 use crate::apply::state::StepState;
-use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
+use crate::apply::steps::{Failure, after_failure, between_batches, step_error, timeouts};
 use crate::apply::{ApplyError, Event};
 use crate::conn::SqliteConnInfo;
 use crate::introspect::{self, Introspection, Options};
@@ -275,14 +275,7 @@ impl SqliteDriver {
                         finished: false,
                     });
                     self.beat().await;
-                    if opts.interrupt.requested() {
-                        return Err(ApplyError::Interrupted { at: at() });
-                    }
-                    if let Some(p) = opts.pause
-                        && opts.interrupt.sleep(p).await
-                    {
-                        return Err(ApplyError::Interrupted { at: at() });
-                    }
+                    between_batches(opts, &at).await?;
                 }
                 Err(f) => {
                     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
