@@ -53,20 +53,23 @@ pub fn render_sql(plan: &Plan) -> String {
     render_sql_with(plan, &SqlOptions::default())
 }
 
+/// A script's first two lines: the fingerprints it goes from and to, and
+/// how to run it.
+pub(super) fn header(plan: &Plan, how_to_run: &str) -> String {
+    format!(
+        "-- bellows plan: current schema {} -> target {}\n-- {how_to_run}\n",
+        plan.current_fingerprint, plan.target_fingerprint
+    )
+}
+
 /// The plan as a psql script with the given settings.
 pub fn render_sql_with(plan: &Plan, o: &SqlOptions) -> String {
     if plan.dialect == crate::model::Dialect::Sqlite {
         return super::sqlite_sql::render(plan, o);
     }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "-- bellows plan: current schema {} -> target {}",
-        plan.current_fingerprint, plan.target_fingerprint
-    );
-    let _ = writeln!(
-        out,
-        "-- A psql script (psql -v ON_ERROR_STOP=1 -f ...). Run one phase at a time; each step is its own transaction or, where marked, runs outside one."
+    let mut out = header(
+        plan,
+        "A psql script (psql -v ON_ERROR_STOP=1 -f ...). Run one phase at a time; each step is its own transaction or, where marked, runs outside one.",
     );
     let _ = writeln!(out, "\\set ON_ERROR_STOP on");
     each_step(&mut out, plan, |out, s| {

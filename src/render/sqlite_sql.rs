@@ -15,15 +15,9 @@ use crate::sql::sqlite::update;
 const FAIL_ON_BROKEN_KEY: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM pragma_foreign_key_check) THEN json('a row breaks a foreign key: ROLLBACK') END;";
 
 pub(super) fn render(plan: &Plan, o: &SqlOptions) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "-- bellows plan: current schema {} -> target {}",
-        plan.current_fingerprint, plan.target_fingerprint
-    );
-    let _ = writeln!(
-        out,
-        "-- A sqlite3 script (sqlite3 FILE < plan.sql). Run one phase at a time; each step is its own write transaction, a rebuild brings its own."
+    let mut out = super::sql::header(
+        plan,
+        "A sqlite3 script (sqlite3 FILE < plan.sql). Run one phase at a time; each step is its own write transaction, a rebuild brings its own.",
     );
     let _ = writeln!(out, ".bail on");
     let _ = writeln!(out, ".timeout {}", o.lock_timeout.as_millis());
