@@ -36,6 +36,24 @@ macro_rules! not_extension_member {
     };
 }
 
+/// Three arrays in one order, as [`grants`] reads them: the privileges
+/// on an object (privileges column `$acl`, owner column `$owner`) granted
+/// to others than its owner, their grantees ('' for PUBLIC), and whether
+/// each may be granted on.
+macro_rules! grant_arrays {
+    ($acl:literal, $owner:literal) => {
+        concat!(
+            "array(SELECT a.privilege_type::text FROM aclexplode(", $acl, ") a
+                   WHERE a.grantee <> ", $owner, " ORDER BY a.grantee, a.privilege_type),
+            array(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END
+                    FROM aclexplode(", $acl, ") a WHERE a.grantee <> ", $owner,
+            " ORDER BY a.grantee, a.privilege_type),
+            array(SELECT a.is_grantable FROM aclexplode(", $acl, ") a
+                   WHERE a.grantee <> ", $owner, " ORDER BY a.grantee, a.privilege_type)"
+        )
+    };
+}
+
 const Q_SCHEMAS: &str = concat!(
     "SELECT n.nspname::text FROM pg_namespace n
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', $1)

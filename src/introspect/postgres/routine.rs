@@ -55,6 +55,7 @@ pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String 
           WHERE dd.classid = 'pg_attrdef'::regclass AND dd.refclassid = 'pg_proc'::regclass
             AND dd.refobjid = p.oid AND dd.deptype = 'n'",
     );
+    let grants = grant_arrays!("p.proacl", "p.proowner");
     let body = if sqlbody {
         "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END"
     } else {
@@ -71,12 +72,7 @@ pub(super) fn routines_query(sqlbody: bool, place: &str, which: &str) -> String 
                 CASE WHEN p.proowner <> (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
                      THEN pg_get_userbyid(p.proowner)::text END,
                 p.proacl IS NOT NULL,
-                array(SELECT a.privilege_type::text FROM aclexplode(p.proacl) a
-                       WHERE a.grantee <> p.proowner ORDER BY a.grantee, a.privilege_type),
-                array(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END
-                        FROM aclexplode(p.proacl) a WHERE a.grantee <> p.proowner ORDER BY a.grantee, a.privilege_type),
-                array(SELECT a.is_grantable FROM aclexplode(p.proacl) a
-                       WHERE a.grantee <> p.proowner ORDER BY a.grantee, a.privilege_type),
+                {grants},
                 array(SELECT pg_describe_object(dep.classid, dep.objid, dep.objsubid) FROM pg_depend dep
                        WHERE dep.refclassid = 'pg_proc'::regclass AND dep.refobjid = p.oid
                          AND dep.deptype = 'n' ORDER BY 1),

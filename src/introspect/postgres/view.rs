@@ -29,12 +29,9 @@ const Q_VIEWS: &str = concat!(
     ",
             CASE WHEN c.relowner <> (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
                  THEN pg_get_userbyid(c.relowner)::text END,
-            array(SELECT a.privilege_type::text FROM aclexplode(c.relacl) a
-                   WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type),
-            array(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END
-                    FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type),
-            array(SELECT a.is_grantable FROM aclexplode(c.relacl) a
-                   WHERE a.grantee <> c.relowner ORDER BY a.grantee, a.privilege_type),
+            ",
+    grant_arrays!("c.relacl", "c.relowner"),
+    ",
             c.relkind = 'm'
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
