@@ -250,18 +250,18 @@ pub async fn introspect_target(
     match target {
         Target::Postgres(info) => {
             use sqlx::Connection;
-            // A second session shares the catalog queries; one that cannot
-            // connect (soon) only means the first runs them all.
+            // A second session shares the catalog queries; it connects
+            // beside the first, which does not wait for it. One that
+            // cannot connect (soon) only means the first runs them all.
             let wait = std::time::Duration::from_secs(2);
-            let (first, second) =
-                tokio::join!(info.connect(), tokio::time::timeout(wait, info.connect()));
-            let mut conn = first?;
-            let mut second = second.ok().and_then(Result::ok);
-            let r = postgres::introspect_with(&mut conn, second.as_mut(), opts).await;
+            let second = tokio::spawn({
+                let info = info.clone();
+                async move { tokio::time::timeout(wait, info.connect()).await }
+            });
+            let helper = async { second.await.ok()?.ok()?.ok() };
+            let mut conn = info.connect().await?;
+            let r = postgres::introspect_with(&mut conn, Some(helper), opts).await;
             let _ = conn.close().await;
-            if let Some(s) = second {
-                let _ = s.close().await;
-            }
             r
         }
         Target::Sqlite(info) => {

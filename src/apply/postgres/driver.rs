@@ -40,22 +40,26 @@ impl Driver for PgDriver {
     /// Read over one of the pool's connections, with a second to share
     /// the catalog queries when the pool gives one within a moment.
     async fn read_live(&self) -> Result<Introspection, ApplyError> {
+        // The first is taken before the second asks, so that the second
+        // can never hold the pool's last connection while the first waits.
         let mut conn = self
             .pool
             .acquire()
             .await
             .map_err(ApplyError::ledger("get a connection"))?;
+        // The second is taken out of the pool (which opens another when it
+        // needs one): it is dropped if it cannot join, whatever state it
+        // was left in, and never goes back to the pool in a transaction.
         let wait = std::time::Duration::from_millis(500);
-        let mut second = tokio::time::timeout(wait, self.pool.acquire())
-            .await
-            .ok()
-            .and_then(Result::ok);
-        Ok(introspect::postgres::introspect_with(
-            &mut conn,
-            second.as_deref_mut(),
-            &Options::default(),
+        let second = tokio::spawn({
+            let pool = self.pool.clone();
+            async move { tokio::time::timeout(wait, pool.acquire()).await }
+        });
+        let helper = async { Some(second.await.ok()?.ok()?.ok()?.detach()) };
+        Ok(
+            introspect::postgres::introspect_with(&mut conn, Some(helper), &Options::default())
+                .await?,
         )
-        .await?)
     }
 
     async fn canonicalize(

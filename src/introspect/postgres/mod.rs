@@ -106,7 +106,7 @@ fn qname(schema: String, name: String, what: &str) -> Result<QualifiedName> {
 /// Reads the whole schema over `conn`. Read-only: it runs in a
 /// `READ ONLY` transaction that is rolled back.
 pub async fn introspect(conn: &mut PgConnection, opts: &Options) -> Result<Introspection> {
-    introspect_with(conn, None, opts).await
+    introspect_with(conn, None::<std::future::Ready<Option<PgConnection>>>, opts).await
 }
 
 /// The settings of each reading transaction. Types and expressions print
@@ -122,51 +122,64 @@ const SESSION: &str = "SET LOCAL search_path = public; SET LOCAL jit = off; \
                        SET LOCAL max_parallel_workers_per_gather = 0";
 
 /// How long a second session may take to join the first one's snapshot
-/// before the first runs every query alone.
+/// once it is connected, before it gives up and leaves the first to run
+/// every query alone.
 const JOIN_WITHIN: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Joins `helper` to the snapshot of the transaction on `tx`, read-only:
-/// the two then see one picture of the catalog. `None` when it cannot,
-/// or not within [`JOIN_WITHIN`]: a server that cannot export a snapshot
-/// (a standby), or a transaction pooler with no server session to spare
-/// (whose wait would otherwise last as long as the first transaction).
-async fn join_snapshot<'h>(
-    tx: &mut PgConnection,
-    helper: &'h mut PgConnection,
-) -> Result<Option<sqlx::Transaction<'h, sqlx::Postgres>>> {
-    // Not from a standby, which cannot export one (and not in a
-    // savepoint: a snapshot is exported from the top transaction only).
-    let exported: Option<String> = query_scalar(
-        "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_export_snapshot() END",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(q("a snapshot to share"))?;
-    let Some(id) = exported else { return Ok(None) };
-    let join = async move {
-        let mut h = helper.begin().await.ok()?;
-        let set = format!(
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
-             SET TRANSACTION SNAPSHOT {}; {SESSION}",
-            crate::sql::quote_literal(&id)
-        );
-        sqlx::raw_sql(sqlx::AssertSqlSafe(set))
-            .execute(&mut *h)
-            .await
-            .ok()?;
-        Some(h)
+/// The snapshot of the transaction on `tx`, for a second session to
+/// share: the two then see one picture of the catalog. `None` on a
+/// standby, which cannot export one (and not in a savepoint: a snapshot
+/// is exported from the top transaction only).
+async fn export_snapshot(tx: &mut PgConnection) -> Result<Option<String>> {
+    query_scalar("SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_export_snapshot() END")
+        .fetch_one(tx)
+        .await
+        .map_err(q("a snapshot to share"))
+}
+
+/// The second session's part: once `open` gives it a connection, it
+/// joins snapshot `id`, read-only, and takes the queries the first has
+/// not taken yet (`next`), until none is left. It gives nothing when it
+/// cannot connect or join within [`JOIN_WITHIN`] (a transaction pooler
+/// with no server session to spare lets it wait until the first's
+/// transaction ends). Returns its rows, and whether it joined.
+async fn help(
+    open: impl Future<Output = Option<PgConnection>>,
+    id: &str,
+    next: &std::sync::atomic::AtomicUsize,
+    cx: &Context,
+) -> (Result<Vec<(usize, Vec<PgRow>)>>, bool) {
+    let Some(mut conn) = open.await else {
+        return (Ok(Vec::new()), false);
     };
-    Ok(tokio::time::timeout(JOIN_WITHIN, join).await.ok().flatten())
+    let set = format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}; {SESSION}",
+        crate::sql::quote_literal(id)
+    );
+    let join = sqlx::raw_sql(sqlx::AssertSqlSafe(set)).execute(&mut conn);
+    // A connection given up on is dropped, not closed: the server rolls
+    // back whatever it was in.
+    if !matches!(tokio::time::timeout(JOIN_WITHIN, join).await, Ok(Ok(_))) {
+        return (Ok(Vec::new()), false);
+    }
+    let rows = fetch_shared(&mut conn, next, cx).await;
+    if rows.is_ok() {
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+        let _ = conn.close().await;
+    }
+    (rows, true)
 }
 
 /// As [`introspect`], with a second session to share the catalog queries
-/// when one is given: it joins the first one's snapshot, each takes the
-/// next query not yet taken, and the rows are read in `KINDS` order as
-/// before. Without one, or when it cannot join (see [`join_snapshot`]),
-/// the first session runs them all.
+/// when `helper` gives one: the first does not wait for it, but starts on
+/// the queries; the second joins the first one's snapshot when it is
+/// connected (see [`help`]) and from then on each takes the next query
+/// not yet taken. The rows are read in `KINDS` order as before. The
+/// helper is a future that is polled only here: it should already be
+/// connecting (a spawned task), so that the two connect at once.
 pub async fn introspect_with(
     conn: &mut PgConnection,
-    helper: Option<&mut PgConnection>,
+    helper: Option<impl Future<Output = Option<PgConnection>>>,
     opts: &Options,
 ) -> Result<Introspection> {
     // Everything in one transaction: a consistent picture, and through a
@@ -231,12 +244,12 @@ pub async fn introspect_with(
         pg14,
         emptiness_from_statistics: opts.emptiness_from_statistics,
     };
-    let second = match helper {
-        Some(h) => join_snapshot(&mut tx, h).await?,
+    let shared = match helper {
+        Some(open) => export_snapshot(&mut tx).await?.map(|id| (open, id)),
         None => None,
     };
-    r.out.sessions = if second.is_some() { 2 } else { 1 };
-    match second {
+    r.out.sessions = 1;
+    match shared {
         None => {
             for k in KINDS {
                 r.out.queries += 1;
@@ -244,22 +257,21 @@ pub async fn introspect_with(
                 (k.read)(&mut r, rows, &cx)?;
             }
         }
-        Some(mut second) => {
+        Some((open, id)) => {
             let next = std::sync::atomic::AtomicUsize::new(0);
-            let (a, b) = tokio::join!(
+            let (a, (b, joined)) = tokio::join!(
                 fetch_shared(&mut tx, &next, &cx),
-                fetch_shared(&mut second, &next, &cx)
+                help(open, &id, &next, &cx)
             );
+            if joined {
+                r.out.sessions = 2;
+            }
             let mut rows: Vec<(usize, Vec<PgRow>)> = a?.into_iter().chain(b?).collect();
             rows.sort_by_key(|(i, _)| *i);
             for ((_, rows), k) in rows.into_iter().zip(KINDS) {
                 r.out.queries += 1;
                 (k.read)(&mut r, rows, &cx)?;
             }
-            second
-                .rollback()
-                .await
-                .map_err(q("the end of the read-only transaction"))?;
         }
     }
     tx.rollback()
