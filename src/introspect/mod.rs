@@ -34,8 +34,9 @@ pub struct Introspection {
     pub unmanaged: Vec<Unmanaged>,
     /// How many catalog queries it took (constant, whatever the size).
     pub queries: usize,
-    /// How many sessions ran them (two share them when a second one can
-    /// join the first's snapshot).
+    /// How many sessions took part: two when a second one joined the
+    /// first's snapshot (it then takes the queries the first has not
+    /// taken yet).
     pub sessions: usize,
     /// Managed tables that had no page, so no row, when read.
     pub empty_tables: BTreeSet<QualifiedName>,

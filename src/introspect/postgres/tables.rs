@@ -176,8 +176,8 @@ impl RowTable {
 }
 
 /// The columns of the table whose rows are being read (the rows come
-/// table by table), put in the model when the next table's begin: one
-/// lookup of the table a table, not one a column.
+/// table by table), put in the model when the next table's rows begin:
+/// one lookup of the table a table, not three a column.
 struct ColumnBatch {
     table: QualifiedName,
     columns: Vec<Column>,
