@@ -44,7 +44,7 @@ impl Reader {
             let defs: Vec<String> = get(&row, 7, W)?;
             let mut checks = BTreeMap::new();
             for (n, def) in names.into_iter().zip(defs) {
-                let expr = tables::check_expression(&def).ok_or_else(|| {
+                let expr = constraints::check_expression(&def).ok_or_else(|| {
                     IntrospectError::Unrepresentable {
                         object: format!("check {n} of domain {name}"),
                         detail: format!("`{def}` is not a CHECK the reader knows"),

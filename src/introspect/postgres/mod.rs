@@ -67,6 +67,7 @@ mod aggregate;
 mod collation;
 mod comment;
 mod composite_type;
+mod constraints;
 mod domain;
 mod enum_type;
 mod extension;
@@ -358,7 +359,7 @@ const KINDS: &[KindQuery] = &[
     sequence::KIND,
     tables::RELATIONS,
     tables::COLUMNS,
-    tables::CONSTRAINTS,
+    constraints::CONSTRAINTS,
     view::KIND,
     // After the views: a materialized view's indexes are read with them.
     indexes::INDEXES,
