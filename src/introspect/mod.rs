@@ -119,6 +119,24 @@ pub enum IntrospectError {
     OldServer(String),
 }
 
+/// What a failed catalog query that read `what` becomes.
+fn q(what: &'static str) -> impl Fn(sqlx::Error) -> IntrospectError {
+    move |source| IntrospectError::Query {
+        what,
+        source: DbError(source),
+    }
+}
+
+/// Column `i` of a catalog row read for `what`, whichever the database.
+fn get<'r, T, R>(row: &'r R, i: usize, what: &'static str) -> Result<T, IntrospectError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    row.try_get(i).map_err(q(what))
+}
+
 /// Connects to the database a connection string names and reads its
 /// schema (see [`Target::parse`] for what the string may be).
 pub async fn introspect_url(url: &str, opts: &Options) -> Result<Introspection, IntrospectError> {

@@ -62,7 +62,7 @@ impl Reader {
             let name = ident(get(&row, 2, W)?, "constraint")?;
             let kind: String = get(&row, 3, W)?;
             let cols = self.column_names(table, get(&row, 4, W)?)?;
-            let deferrable = match (get::<bool>(&row, 12, W)?, get::<bool>(&row, 13, W)?) {
+            let deferrable = match (get::<bool, _>(&row, 12, W)?, get::<bool, _>(&row, 13, W)?) {
                 (false, _) => Deferrable::No,
                 (true, false) => Deferrable::InitiallyImmediate,
                 (true, true) => Deferrable::InitiallyDeferred,
@@ -150,7 +150,7 @@ impl Reader {
                         ref_columns: ref_cols,
                         on_update: action(get(&row, 9, W)?),
                         on_delete: action(get(&row, 10, W)?),
-                        match_type: if get::<String>(&row, 11, W)? == "f" {
+                        match_type: if get::<String, _>(&row, 11, W)? == "f" {
                             FkMatch::Full
                         } else {
                             FkMatch::Simple

@@ -11,13 +11,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::postgres::PgRow;
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{Connection, PgConnection};
 
 use super::{
     ColumnRef, IntrospectError, Introspection, LEDGER_SCHEMA, Options, Place, Unmanaged,
-    UnmanagedKind, Via,
+    UnmanagedKind, Via, get, q,
 };
-use crate::conn::DbError;
 use crate::conn::postgres::{query, query_scalar};
 use crate::model::*;
 
@@ -85,13 +84,6 @@ mod view;
 
 pub use tables::still_empty;
 pub use view::{canonicalize, canonicalize_offline};
-
-fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
-    move |source| IntrospectError::Query {
-        what,
-        source: DbError(source),
-    }
-}
 
 fn ident(text: String, what: &str) -> Result<Ident> {
     Ident::new(text.clone()).map_err(|e| IntrospectError::Unrepresentable {
@@ -376,14 +368,6 @@ const KINDS: &[KindQuery] = &[
     unmanaged::DEPENDENCIES,
     unmanaged::TRIGGER_BODIES,
 ];
-
-fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
-    row: &'r PgRow,
-    i: usize,
-    what: &'static str,
-) -> Result<T> {
-    row.try_get(i).map_err(q(what))
-}
 
 /// Runs `ddl` in a savepoint of the transaction on `tx`: `Ok(Err(why))`,
 /// with the server's message, when the server refuses it (the savepoint

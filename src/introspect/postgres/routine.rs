@@ -137,12 +137,12 @@ pub(super) fn routine_row(row: &PgRow, live: bool) -> Result<(RoutineKey, Routin
         Some(b) => Routine::normalize_body(&b),
         None => source.unwrap_or_default(),
     };
-    let volatility = match get::<String>(row, 8, W)?.as_str() {
+    let volatility = match get::<String, _>(row, 8, W)?.as_str() {
         "i" => Volatility::Immutable,
         "s" => Volatility::Stable,
         _ => Volatility::Volatile,
     };
-    let parallel = match get::<String>(row, 12, W)?.as_str() {
+    let parallel = match get::<String, _>(row, 12, W)?.as_str() {
         "s" => Parallel::Safe,
         "r" => Parallel::Restricted,
         _ => Parallel::Unsafe,

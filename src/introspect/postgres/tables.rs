@@ -177,7 +177,7 @@ impl Reader {
             // Asked for only where a note or an error may need it: for
             // every table, it was half of this query's time.
             let identity = || {
-                get::<Option<String>>(&row, 8, W)
+                get::<Option<String>, _>(&row, 8, W)
                     .ok()
                     .flatten()
                     .unwrap_or_else(|| name.to_string())
@@ -201,7 +201,7 @@ impl Reader {
                 self.note(k, identity(), Place::Schema(name));
                 continue;
             }
-            let partition_by = match get::<Option<String>>(&row, 11, W)? {
+            let partition_by = match get::<Option<String>, _>(&row, 11, W)? {
                 Some(def) => {
                     Some(
                         partition_key(&def).map_err(|_| IntrospectError::Unrepresentable {

@@ -13,10 +13,10 @@ mod create_sql;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{Connection, Row};
+use sqlx::Connection;
+use sqlx::sqlite::SqliteConnection;
 
-use super::{IntrospectError, Introspection, Options};
+use super::{IntrospectError, Introspection, Options, get, q};
 use crate::model::{
     Check, Column, ColumnType, Deferrable, Dialect, FkAction, FkMatch, ForeignKey, Ident, Identity,
     Index, IndexKey, KeyTarget, NotValid, Place, PrimaryKey, QualifiedName, SortOrder, Table,
@@ -37,21 +37,6 @@ macro_rules! own_names {
 }
 
 type Result<T> = std::result::Result<T, IntrospectError>;
-
-fn q(what: &'static str) -> impl Fn(sqlx::Error) -> IntrospectError {
-    move |e| IntrospectError::Query {
-        what,
-        source: e.into(),
-    }
-}
-
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
-    row: &'r SqliteRow,
-    i: usize,
-    what: &'static str,
-) -> Result<T> {
-    row.try_get(i).map_err(q(what))
-}
 
 fn ident(name: &str, what: &str) -> Result<Ident> {
     Ident::new(name).map_err(|e| IntrospectError::Unrepresentable {
@@ -280,8 +265,8 @@ async fn read_columns(
         })?;
         let cname = ident(&name, "column")?;
         let mut col = Column::new(cname.clone(), ty);
-        col.nullable = get::<i64>(row, 3, W)? == 0;
-        col.default = get::<Option<String>>(row, 4, W)?.map(|d| default_text(&d));
+        col.nullable = get::<i64, _>(row, 3, W)? == 0;
+        col.default = get::<Option<String>, _>(row, 4, W)?.map(|d| default_text(&d));
         if hidden == 2 {
             return Err(unrepresentable(
                 &tname,
@@ -395,14 +380,14 @@ async fn read_indexes(
     let mut found: BTreeMap<(String, String), (bool, String, Keys)> = BTreeMap::new();
     for row in &rows {
         let e = found.entry((get(row, 0, W)?, get(row, 1, W)?)).or_insert((
-            get::<i64>(row, 2, W)? != 0,
+            get::<i64, _>(row, 2, W)? != 0,
             get(row, 3, W)?,
             Vec::new(),
         ));
         e.2.push((
             get(row, 5, W)?,
             get(row, 6, W)?,
-            get::<i64>(row, 7, W)? != 0,
+            get::<i64, _>(row, 7, W)? != 0,
             get(row, 8, W)?,
         ));
     }
