@@ -98,18 +98,24 @@ impl Planner<'_> {
             Action::Create,
             Phase::Expand,
             format!("create view {shown}"),
+        );
+        let undo = undo(
+            ObjectKind::View,
+            shown.to_string(),
+            format!("drop view {shown}"),
         )
-        .sql(create_sql(name, v))
-        .provides(Resource::View(name.clone()))
-        .requires_all(self.reads(v))
-        .undo_with(vec![
-            undo(
-                ObjectKind::View,
-                shown.to_string(),
-                format!("drop view {shown}"),
-            )
-            .sql(drop_sql(name)),
-        ]);
+        .sql(drop_sql(name));
+        self.push_view(name, v, step, undo);
+    }
+
+    /// Finishes `step`, which makes view `name` with query `v` (after what
+    /// it already holds), and pushes it with its `undo`.
+    fn push_view(&mut self, name: &QualifiedName, v: &View, step: Step, undo: Step) {
+        let step = step
+            .sql(create_sql(name, v))
+            .provides(Resource::View(name.clone()))
+            .requires_all(self.reads(v))
+            .undo_with(vec![undo]);
         self.steps.push(step);
     }
 
@@ -122,26 +128,21 @@ impl Planner<'_> {
             Phase::Expand,
             format!("make view {shown} again with its new query"),
         )
-        .sql(drop_sql(name))
-        .sql(create_sql(name, v))
         .hazard(
             HazardKind::OldAppVisible,
             format!(
                 "SQLite keeps one query for {shown}: the old app reads the new one from expand on"
             ),
         )
-        .provides(Resource::View(name.clone()))
-        .requires_all(self.reads(v))
-        .undo_with(vec![
-            undo(
-                ObjectKind::View,
-                shown.to_string(),
-                format!("give view {shown} its old query back"),
-            )
-            .sql(drop_sql(name))
-            .sql(create_sql(name, live)),
-        ]);
-        self.steps.push(step);
+        .sql(drop_sql(name));
+        let undo = undo(
+            ObjectKind::View,
+            shown.to_string(),
+            format!("give view {shown} its old query back"),
+        )
+        .sql(drop_sql(name))
+        .sql(create_sql(name, live));
+        self.push_view(name, v, step, undo);
     }
 
     /// The views a step on `table` must drop and make again.
