@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::driver::{Driver, ErrorClass, HeldLock, StepRow};
-use super::state::{Migration, MigrationState, StepState};
+use super::state::{Migration, MigrationState, StepMark, StepState};
 use super::steps::{record_failure, run_one};
 use super::*;
 use crate::introspect::Introspection;
@@ -180,13 +180,11 @@ async fn run_undo<D: Driver>(
                     step.description,
                     message.replace('\n', " ")
                 );
-                db.set_status(
-                    record.id,
-                    i,
-                    StepState::Skipped,
-                    Some((&why, sqlstate.as_deref())),
-                )
-                .await?;
+                let mark = StepMark::Skipped {
+                    why: &why,
+                    sqlstate: sqlstate.as_deref(),
+                };
+                db.set_status(record.id, i, mark).await?;
                 left.push(why);
             }
             Err(e) => {

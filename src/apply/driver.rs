@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::state::{Migration, MigrationState, StepState};
+use super::state::{Migration, MigrationState, StepMark, StepState};
 use super::status::StepStatus;
 use super::{ApplyError, ApplyOptions, Observer};
 use crate::introspect::Introspection;
@@ -14,12 +14,9 @@ use crate::plan::{Phase, Plan, Step};
 
 /// Where a database keeps what apply remembers: each migration (its plan,
 /// state, last completed phase and the schema that phase left), each
-/// abort, a row per step (status, error, backfill checkpoint), and the
-/// apply lock.
+/// abort, and a row per step (status, error, backfill checkpoint).
+/// Implemented once, in `ledger.rs`, for every dialect's `LedgerStore`.
 pub(crate) trait Ledger {
-    /// The held apply lock.
-    type Lock: HeldLock;
-
     /// Whether the ledger exists (nothing was ever applied if not).
     async fn exists(&self) -> Result<bool, ApplyError>;
     /// Creates the ledger, or brings an older one up to date.
@@ -42,26 +39,22 @@ pub(crate) trait Ledger {
     async fn finish_abort(&self, abort: i64, of: i64) -> Result<(), ApplyError>;
     /// The rows of migration `id`'s steps, in order.
     async fn step_rows(&self, id: i64) -> Result<Vec<StepRow>, ApplyError>;
-    /// Sets step `pos` of migration `id` to `status`, with the error
-    /// (message, SQLSTATE) that stopped it, if any.
-    async fn set_status(
-        &self,
-        id: i64,
-        pos: usize,
-        status: StepState,
-        error: Option<(&str, Option<&str>)>,
-    ) -> Result<(), ApplyError>;
-    /// Records `phase` as completed, with the schema it left; `finished`
-    /// ends the migration.
-    async fn complete_phase(
-        &self,
-        id: i64,
-        phase: Phase,
-        schema_yaml: &str,
-        finished: bool,
-    ) -> Result<(), ApplyError>;
+    /// Records `mark` for step `pos` of migration `id`: its status, and
+    /// the error (message, SQLSTATE) that stopped it, if any.
+    async fn set_status(&self, id: i64, pos: usize, mark: StepMark<'_>) -> Result<(), ApplyError>;
+    /// Records `phase` as completed, with the schema it left (as YAML);
+    /// contract ends the migration.
+    async fn complete_phase(&self, id: i64, phase: Phase, schema: &str) -> Result<(), ApplyError>;
     /// The latest migration (or abort) and its steps, read together.
     async fn latest(&self) -> Result<Option<(LatestRow, Vec<StepStatus>)>, ApplyError>;
+}
+
+/// One apply (or abort) at a time per database: a row of the ledger that
+/// names its holder.
+pub(crate) trait Locking {
+    /// The held apply lock.
+    type Lock: HeldLock;
+
     /// Who holds the apply lock, if anyone.
     async fn holder(&self) -> Result<Option<Holder>, ApplyError>;
     /// Takes the apply lock, or says at once who holds it
@@ -77,7 +70,7 @@ pub(crate) trait HeldLock {
 }
 
 /// A database apply can run a plan on.
-pub(crate) trait Driver: Ledger {
+pub(crate) trait Driver: Ledger + Locking {
     /// The live schema.
     async fn read_live(&self) -> Result<Introspection, ApplyError>;
 
@@ -116,6 +109,14 @@ pub(crate) struct StepRun<'a> {
 }
 
 impl StepRun<'_> {
+    /// The step's lock and statement timeouts in milliseconds: its own,
+    /// else the apply's.
+    pub fn timeouts(&self) -> (u64, u64) {
+        self.step
+            .timeouts
+            .or(self.opts.lock_timeout, self.opts.statement_timeout)
+    }
+
     /// Where a stop inside the step leaves it, for the message.
     pub fn resumes(&self) -> String {
         format!(

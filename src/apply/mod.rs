@@ -9,6 +9,8 @@
 mod abort;
 mod driver;
 mod interrupt;
+mod ledger;
+mod ledger_row;
 mod pace;
 mod postgres;
 mod run;

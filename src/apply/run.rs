@@ -286,10 +286,8 @@ async fn run_phase<D: Driver>(
     }
     let live = db.read_live().await?;
     verify(db, &live.schema, mig, phase, obs).await?;
-    let finished = phase == Phase::Contract;
     let live_yaml = yaml(&live.schema);
-    db.complete_phase(mig.id, phase, &live_yaml, finished)
-        .await?;
+    db.complete_phase(mig.id, phase, &live_yaml).await?;
     mig.completed_phase = Some(phase);
     mig.phase_schema = Some(live_yaml);
     obs.on(Event::PhaseFinished { phase });

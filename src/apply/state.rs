@@ -86,6 +86,52 @@ impl StepState {
     }
 }
 
+/// What apply records of a step as it runs: its new status and, where
+/// it stopped short, why.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StepMark<'a> {
+    Running,
+    Done,
+    /// Failed: the error, with its SQLSTATE if the server gave one.
+    Failed {
+        message: &'a str,
+        sqlstate: Option<&'a str>,
+    },
+    /// Left in place by an abort, and why.
+    Skipped {
+        why: &'a str,
+        sqlstate: Option<&'a str>,
+    },
+    /// Stopped on request (or by the database's health): where, and why.
+    Interrupted {
+        why: &'a str,
+    },
+}
+
+impl StepMark<'_> {
+    /// The status the ledger keeps.
+    pub fn state(&self) -> StepState {
+        match self {
+            StepMark::Running => StepState::Running,
+            StepMark::Done => StepState::Done,
+            StepMark::Failed { .. } => StepState::Failed,
+            StepMark::Skipped { .. } => StepState::Skipped,
+            StepMark::Interrupted { .. } => StepState::Interrupted,
+        }
+    }
+
+    /// The error text and SQLSTATE the ledger keeps: none while running
+    /// and once done.
+    pub fn error(&self) -> (Option<&str>, Option<&str>) {
+        match *self {
+            StepMark::Running | StepMark::Done => (None, None),
+            StepMark::Failed { message, sqlstate } => (Some(message), sqlstate),
+            StepMark::Skipped { why, sqlstate } => (Some(why), sqlstate),
+            StepMark::Interrupted { why } => (Some(why), None),
+        }
+    }
+}
+
 /// A migration, or an abort of one (`aborts`), as the ledger has it.
 #[derive(Debug, Clone)]
 pub struct Migration {

@@ -7,13 +7,8 @@
 use std::time::{Duration, Instant};
 
 use super::driver::{Driver, ErrorClass, StatementError, StepRow, StepRun};
+use super::state::StepMark;
 use super::*;
-
-/// A step's lock and statement timeouts in milliseconds: its own, else
-/// the apply's.
-pub(super) fn timeouts(step: &Step, opts: &ApplyOptions) -> (u64, u64) {
-    step.timeouts.or(opts.lock_timeout, opts.statement_timeout)
-}
 
 pub(super) fn step_error(step: &Step, statement: &str, e: StatementError) -> ApplyError {
     ApplyError::Step {
@@ -32,9 +27,6 @@ pub(super) struct Failure {
     pub cancelled: bool,
 }
 
-/// After a failed statement: wait and retry when its lock was not
-/// granted and tries are left (reporting who held it), or end the step:
-/// interrupted, out of tries, or failed. `Ok(())` means retry.
 /// Between two batches of a backfill: stops (`Interrupted`, at the place
 /// `at` names) on a stop request, else waits the pause between batches,
 /// which a stop request cuts short.
@@ -53,14 +45,19 @@ pub(super) async fn between_batches(
     Ok(())
 }
 
+/// After a failed statement of run `s`: wait and retry when its lock was
+/// not granted and tries are left (reporting who held it), or end the
+/// step: interrupted (at the place `at` names), out of tries, or failed.
+/// `Ok(())` means retry.
 pub(super) async fn after_failure(
     f: Failure,
     attempt: &mut u32,
-    step: &Step,
+    s: &StepRun<'_>,
     at: &str,
-    opts: &ApplyOptions,
-    obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
+    let StepRun {
+        step, opts, obs, ..
+    } = *s;
     let class = f.error.class;
     if f.cancelled || (class == ErrorClass::Cancelled && opts.interrupt.requested()) {
         return Err(ApplyError::Interrupted { at: at.to_string() });
@@ -134,7 +131,7 @@ pub(super) async fn run_one<D: Driver>(
         step,
     });
     let t0 = Instant::now();
-    db.set_status(id, i, StepState::Running, None).await?;
+    db.set_status(id, i, StepMark::Running).await?;
     db.run_step(&StepRun {
         id,
         pos: i,
@@ -160,15 +157,27 @@ pub(super) async fn record_failure<D: Driver>(
     pos: usize,
     e: &ApplyError,
 ) -> Result<(), ApplyError> {
-    let (status, msg, state) = match e {
-        ApplyError::Interrupted { at } => (StepState::Interrupted, at.clone(), None),
+    let text;
+    let mark = match e {
+        ApplyError::Interrupted { at } => StepMark::Interrupted { why: at },
         // Nothing failed: the database asked it to wait, for too long.
-        e @ ApplyError::PausedTooLong { .. } => (StepState::Interrupted, e.to_string(), None),
+        ApplyError::PausedTooLong { .. } => {
+            text = e.to_string();
+            StepMark::Interrupted { why: &text }
+        }
         ApplyError::Step {
             message, sqlstate, ..
-        } => (StepState::Failed, message.clone(), sqlstate.clone()),
-        other => (StepState::Failed, other.to_string(), None),
+        } => StepMark::Failed {
+            message,
+            sqlstate: sqlstate.as_deref(),
+        },
+        other => {
+            text = other.to_string();
+            StepMark::Failed {
+                message: &text,
+                sqlstate: None,
+            }
+        }
     };
-    db.set_status(id, pos, status, Some((&msg, state.as_deref())))
-        .await
+    db.set_status(id, pos, mark).await
 }

@@ -17,7 +17,7 @@ use super::steps::statement_error;
 use super::watch::watched;
 use crate::apply::driver::StepRun;
 use crate::apply::pace::{BatchSizer, wait_until_healthy};
-use crate::apply::steps::{Failure, after_failure, between_batches, step_error, timeouts};
+use crate::apply::steps::{Failure, after_failure, between_batches, step_error};
 use crate::apply::{ApplyError, Event};
 use crate::conn::postgres::query_scalar;
 use crate::plan::Backfill;
@@ -45,12 +45,7 @@ pub(super) async fn backfill(
     b: &Backfill,
 ) -> Result<(), ApplyError> {
     let StepRun {
-        id,
-        pos,
-        step,
-        row,
-        opts,
-        obs,
+        step, opts, obs, ..
     } = *s;
     let sql = BackfillSql::new(b);
     let mut tx = ledger::begin(&db.pool, "count the rows").await?;
@@ -75,9 +70,9 @@ pub(super) async fn backfill(
         BatchSizer::new(opts, fixed, FIRST_ROWS, 1, MAX_ROWS)
     };
     let n = b.key.len();
-    let (lock_ms, stmt_ms) = timeouts(step, opts);
-    let mut checkpoint = row.checkpoint.clone();
-    let before = row.rows_done.max(0) as u64;
+    let (lock_ms, stmt_ms) = s.timeouts();
+    let mut checkpoint = s.row.checkpoint.clone();
+    let before = s.row.rows_done.max(0) as u64;
     let done = AtomicU64::new(before);
     let mut attempt = 0;
     let at = || {
@@ -194,7 +189,7 @@ pub(super) async fn backfill(
                 }
             };
             let count = count.unwrap_or(written);
-            ledger::save_checkpoint_in(&mut tx, id, pos, &upper, count)
+            ledger::save_checkpoint_in(&mut tx, s.id, s.pos, &upper, count)
                 .await
                 .map_err(fail("record the checkpoint"))?;
             Ok(Some((upper, count, units, started)))
@@ -233,7 +228,7 @@ pub(super) async fn backfill(
             }
             Err(f) => {
                 let _ = tx.rollback().await;
-                after_failure(f, &mut attempt, step, &at(), opts, obs).await?;
+                after_failure(f, &mut attempt, s, &at()).await?;
             }
         }
     }

@@ -10,7 +10,7 @@ use super::session::error_class;
 use super::steps::{concurrent, transactional};
 use crate::apply::ApplyError;
 use crate::apply::driver::{Driver, ErrorClass, Ledger, StepRun};
-use crate::apply::state::StepState;
+use crate::apply::state::StepMark;
 use crate::conn::PgConnInfo;
 use crate::introspect::{self, Introspection, Options};
 use crate::model::Schema;
@@ -86,7 +86,7 @@ impl Driver for PgDriver {
         } else {
             concurrent(self, s).await?;
         }
-        self.set_status(s.id, s.pos, StepState::Done, None).await
+        self.set_status(s.id, s.pos, StepMark::Done).await
     }
 
     fn error_class(&self, sqlstate: Option<&str>) -> ErrorClass {

@@ -14,7 +14,7 @@ use super::session::{
 };
 use super::watch::watched;
 use crate::apply::driver::{StatementError, StepRun};
-use crate::apply::steps::{Failure, after_failure, step_error, timeouts};
+use crate::apply::steps::{Failure, after_failure, step_error};
 use crate::apply::{ApplyError, ApplyOptions, Event};
 use crate::conn::server_notes;
 use crate::model::QualifiedName;
@@ -43,15 +43,8 @@ pub(super) fn statement_error(e: &sqlx::Error) -> StatementError {
 /// PgBouncer's transaction pooling); the ledger row is marked done in the
 /// same transaction, so a crash can never leave it run but unrecorded.
 pub(super) async fn transactional(db: &PgDriver, s: &StepRun<'_>) -> Result<(), ApplyError> {
-    let StepRun {
-        id,
-        pos,
-        step,
-        opts,
-        obs,
-        ..
-    } = *s;
-    let (lock_ms, stmt_ms) = timeouts(step, opts);
+    let step = s.step;
+    let (lock_ms, stmt_ms) = s.timeouts();
     let at = s.resumes();
     let mut attempt = 0;
     loop {
@@ -64,10 +57,10 @@ pub(super) async fn transactional(db: &PgDriver, s: &StepRun<'_>) -> Result<(), 
             Ok(row) => row.try_get(0).ok(),
             Err(e) => return Err(step_error(step, &prelude, statement_error(&e))),
         };
-        let failure = run_statements(db, &mut tx, step, pid, lock_ms, opts).await;
+        let failure = run_statements(db, &mut tx, step, pid, lock_ms, s.opts).await;
         match failure {
             None => {
-                ledger::mark_done_in(&mut tx, id, pos).await?;
+                ledger::mark_done_in(&mut tx, s.id, s.pos).await?;
                 tx.commit()
                     .await
                     .map_err(|e| step_error(step, "COMMIT", statement_error(&e)))?;
@@ -75,7 +68,7 @@ pub(super) async fn transactional(db: &PgDriver, s: &StepRun<'_>) -> Result<(), 
             }
             Some(f) => {
                 let _ = tx.rollback().await;
-                after_failure(f, &mut attempt, step, &at, opts, obs).await?;
+                after_failure(f, &mut attempt, s, &at).await?;
             }
         }
     }
@@ -134,7 +127,7 @@ pub(super) async fn concurrent(db: &PgDriver, s: &StepRun<'_>) -> Result<(), App
     let StepRun {
         step, opts, obs, ..
     } = *s;
-    let (lock_ms, stmt_ms) = timeouts(step, opts);
+    let (lock_ms, stmt_ms) = s.timeouts();
     let (mut conn, pid, server_timeouts) = concurrent_session(db, lock_ms, stmt_ms).await?;
     if let Some((lock_timeout, statement_timeout)) = server_timeouts {
         obs.on(Event::PoolerTimeouts {
@@ -191,7 +184,7 @@ pub(super) async fn concurrent(db: &PgDriver, s: &StepRun<'_>) -> Result<(), App
                 let _ = drop_invalid_index(&mut conn, ix).await;
                 obs.on(Event::InvalidIndexDropped { index: ix.clone() });
             }
-            after_failure(f, &mut attempt, step, &at, opts, obs).await?;
+            after_failure(f, &mut attempt, s, &at).await?;
         }
     }
     .await;

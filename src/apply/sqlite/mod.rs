@@ -14,9 +14,10 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::apply::driver::{Driver, ErrorClass, Ledger, StatementError, StepRun};
+use crate::apply::ledger::LedgerStore;
 use crate::apply::pace::BatchSizer;
-use crate::apply::state::StepState;
-use crate::apply::steps::{Failure, after_failure, between_batches, step_error, timeouts};
+use crate::apply::state::StepMark;
+use crate::apply::steps::{Failure, after_failure, between_batches, step_error};
 use crate::apply::{ApplyError, Event};
 use crate::conn::SqliteConnInfo;
 use crate::introspect::{self, Introspection, Options};
@@ -142,55 +143,58 @@ impl SqliteDriver {
     /// step brings itself (a rebuild's PRAGMAs, BEGIN and COMMIT) run as
     /// written, with the mark just before its COMMIT.
     async fn run_written(&self, s: &StepRun<'_>) -> Result<(), ApplyError> {
-        let StepRun {
-            id,
-            pos,
-            step,
-            opts,
-            obs,
-            ..
-        } = *s;
-        let busy_ms = busy_timeout_ms(step, opts);
-        let own = step
-            .statements
-            .iter()
-            .any(|x| x.eq_ignore_ascii_case("COMMIT"));
-        let at = s.resumes();
-        let mut attempt = 0;
-        loop {
-            let mut conn = self.conn().await?;
-            let run = async {
-                exec(&mut conn, &format!("PRAGMA busy_timeout = {busy_ms}")).await?;
+        let (id, pos) = (s.id, s.pos);
+        let busy_ms = busy_timeout_ms(s);
+        let statements = s.step.statements.clone();
+        let own = statements.iter().any(|x| x.eq_ignore_ascii_case("COMMIT"));
+        self.retrying(s, move |conn| {
+            let statements = statements.clone();
+            Box::pin(async move {
+                exec(conn, &format!("PRAGMA busy_timeout = {busy_ms}")).await?;
                 if !own {
-                    exec(&mut conn, "BEGIN IMMEDIATE").await?;
+                    exec(conn, "BEGIN IMMEDIATE").await?;
                 }
-                for stmt in &step.statements {
+                for stmt in &statements {
                     if stmt == FOREIGN_KEY_CHECK {
-                        foreign_key_check(&mut conn).await?;
+                        foreign_key_check(conn).await?;
                         continue;
                     }
                     if stmt.eq_ignore_ascii_case("COMMIT") {
-                        mark_done(&mut conn, id, pos).await?;
+                        mark_done(conn, id, pos).await?;
                     }
-                    exec(&mut conn, stmt).await?;
+                    exec(conn, stmt).await?;
                 }
                 if !own {
-                    mark_done(&mut conn, id, pos).await?;
-                    exec(&mut conn, "COMMIT").await?;
+                    mark_done(conn, id, pos).await?;
+                    exec(conn, "COMMIT").await?;
                 }
-                Ok::<(), Failure>(())
-            }
-            .await;
-            match run {
-                Ok(()) => return Ok(()),
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Runs `attempt` on a connection from the pool until it succeeds or
+    /// the retry policy ends the step. After each failure whatever it
+    /// began is undone, and the connection goes back to the pool with
+    /// foreign keys enforced (a rebuild turns them off).
+    async fn retrying<T>(
+        &self,
+        s: &StepRun<'_>,
+        mut attempt: impl for<'c> FnMut(&'c mut SqliteConnection) -> OnConn<'c, T, Failure>,
+    ) -> Result<T, ApplyError> {
+        let at = s.resumes();
+        let mut tries = 0;
+        loop {
+            let mut conn = self.conn().await?;
+            match attempt(&mut conn).await {
+                Ok(v) => return Ok(v),
                 Err(f) => {
-                    // Whatever was begun is undone; the connection goes
-                    // back to the pool with foreign keys enforced.
                     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
                     let _ = sqlx::raw_sql("PRAGMA foreign_keys = ON")
                         .execute(&mut *conn)
                         .await;
-                    after_failure(f, &mut attempt, step, &at, opts, obs).await?;
+                    after_failure(f, &mut tries, s, &at).await?;
                 }
             }
         }
@@ -210,7 +214,7 @@ impl SqliteDriver {
             opts,
             obs,
         } = *s;
-        let busy_ms = busy_timeout_ms(step, opts);
+        let busy_ms = busy_timeout_ms(s);
         let (bounds, update) = sql::backfill_batch(b);
         let mut lo: i64 = row
             .checkpoint
@@ -279,7 +283,7 @@ impl SqliteDriver {
                 }
                 Err(f) => {
                     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                    after_failure(f, &mut attempt, step, &at(), opts, obs).await?;
+                    after_failure(f, &mut attempt, s, &at()).await?;
                 }
             }
         }
@@ -290,56 +294,44 @@ impl SqliteDriver {
     /// A table with no rowid (WITHOUT ROWID) is filled in one write
     /// transaction, with its row count as the checkpoint.
     async fn fill_at_once(&self, s: &StepRun<'_>, b: &Backfill) -> Result<(), ApplyError> {
-        let StepRun {
-            id,
-            pos,
-            step,
-            row,
-            opts,
-            obs,
-        } = *s;
-        let busy_ms = busy_timeout_ms(step, opts);
+        let busy_ms = busy_timeout_ms(s);
         let update = sql::update(b, "true");
-        let at = s.resumes();
-        let mut attempt = 0;
-        loop {
-            let mut conn = self.conn().await?;
-            let run = async {
-                begin_write(&mut conn, busy_ms).await?;
-                let changed = commit_batch(&mut conn, &update, &[], (id, pos), "[]").await?;
-                Ok::<u64, Failure>(changed)
-            }
-            .await;
-            match run {
-                Ok(changed) => {
-                    let done = row.rows_done as u64 + changed;
-                    obs.on(Event::BackfillProgress {
-                        step,
-                        done,
-                        total: done,
-                        before: row.rows_done as u64,
-                        finished: true,
-                    });
-                    return Ok(());
-                }
-                Err(f) => {
-                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                    after_failure(f, &mut attempt, step, &at, opts, obs).await?;
-                }
-            }
-        }
+        let (id, pos) = (s.id, s.pos);
+        let changed = self
+            .retrying(s, move |conn| {
+                let update = update.clone();
+                Box::pin(async move {
+                    begin_write(conn, busy_ms).await?;
+                    commit_batch(conn, &update, &[], (id, pos), "[]").await
+                })
+            })
+            .await?;
+        let before = s.row.rows_done as u64;
+        s.obs.on(Event::BackfillProgress {
+            step: s.step,
+            done: before + changed,
+            total: before + changed,
+            before,
+            finished: true,
+        });
+        Ok(())
     }
 }
 
 /// The step's lock timeout as SQLite's busy timeout: how long a write
 /// waits for another connection's. `--lock-timeout none` (0) waits
 /// without end, as on PostgreSQL; SQLite's 0 would not wait at all.
-fn busy_timeout_ms(step: &crate::plan::Step, opts: &crate::apply::ApplyOptions) -> u64 {
-    match timeouts(step, opts).0 {
+fn busy_timeout_ms(s: &StepRun<'_>) -> u64 {
+    match s.timeouts().0 {
         0 => i32::MAX as u64,
         ms => ms.min(i32::MAX as u64),
     }
 }
+
+/// Work on a borrowed connection, as a future that owns what it needs
+/// (so it can be retried, and is `Send`).
+pub(super) type OnConn<'c, T, E> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>>;
 
 /// A write transaction under the step's busy timeout.
 async fn begin_write(conn: &mut SqliteConnection, busy_ms: u64) -> Result<(), Failure> {
@@ -366,26 +358,26 @@ async fn commit_batch(
         .await
         .map_err(|e| failure(update, &e))?
         .rows_affected();
-    sqlx::query(ledger::SAVE_CHECKPOINT)
+    sqlx::query(SqliteDriver::SQL.save_checkpoint)
         .bind(id)
         .bind(pos as i64)
         .bind(checkpoint.to_string())
         .bind(changed as i64)
         .execute(&mut *conn)
         .await
-        .map_err(|e| failure(ledger::SAVE_CHECKPOINT, &e))?;
+        .map_err(|e| failure(SqliteDriver::SQL.save_checkpoint, &e))?;
     exec(conn, "COMMIT").await?;
     Ok(changed)
 }
 
 async fn mark_done(conn: &mut SqliteConnection, id: i64, pos: usize) -> Result<(), Failure> {
-    sqlx::query(ledger::MARK_DONE)
+    sqlx::query(SqliteDriver::SQL.mark_done)
         .bind(id)
         .bind(pos as i64)
         .execute(&mut *conn)
         .await
         .map(|_| ())
-        .map_err(|e| failure(ledger::MARK_DONE, &e))
+        .map_err(|e| failure(SqliteDriver::SQL.mark_done, &e))
 }
 
 impl Driver for SqliteDriver {
@@ -407,7 +399,7 @@ impl Driver for SqliteDriver {
     async fn run_step(&self, s: &StepRun<'_>) -> Result<(), ApplyError> {
         if let Some(b) = &s.step.backfill {
             self.backfill(s, b).await?;
-            return self.set_status(s.id, s.pos, StepState::Done, None).await;
+            return self.set_status(s.id, s.pos, StepMark::Done).await;
         }
         self.run_written(s).await
     }
