@@ -38,11 +38,11 @@ impl Kind for Collations {
         _: &'a Collation,
         _: &'a Collation,
     ) {
-        p.error(PlanError::Unsupported {
-            object: format!("collation {name}"),
-            what: "changing a collation's provider, locale or determinism".into(),
-            hint: "PostgreSQL cannot alter a collation's definition: declare the new one under another name, move the columns to it, and drop the old one in a later migration".into(),
-        });
+        p.cannot_alter(
+            "collation",
+            name,
+            "changing a collation's provider, locale or determinism",
+        );
     }
 }
 
@@ -111,7 +111,7 @@ mod rule_tests {
         refused(
             "collations:\n  c1: { locale: POSIX }\n",
             "collations:\n  c1: { locale: C }\n",
-            "declare the new one under another name",
+            "changing a collation's provider, locale or determinism (collation public.c1); PostgreSQL cannot alter it in place: declare a new collation under another name",
         );
     }
 }

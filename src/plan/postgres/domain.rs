@@ -75,11 +75,7 @@ impl Kind for Domains {
         new: &'a Domain,
     ) {
         if old.ty != new.ty || old.collation != new.collation {
-            return p.error(PlanError::Unsupported {
-                object: format!("domain {name}"),
-                what: "changing a domain's type or collation".into(),
-                hint: "PostgreSQL cannot alter them: declare a new domain under another name, move the columns to it, and drop the old one in a later migration".into(),
-            });
+            return p.cannot_alter("domain", name, "changing a domain's type or collation");
         }
         let tables = tables_of_domain(p.cur, name);
         if !same_default(

@@ -221,6 +221,18 @@ impl Planner<'_> {
         self.errors.push(e);
     }
 
+    /// Refuses `what`, a change to `kind` `name` that PostgreSQL cannot
+    /// make in place, with the way round it: a new one beside it.
+    pub(super) fn cannot_alter(&mut self, kind: &str, name: &QualifiedName, what: &str) {
+        self.error(PlanError::Unsupported {
+            object: format!("{kind} {name}"),
+            what: what.into(),
+            hint: format!(
+                "PostgreSQL cannot alter it in place: declare a new {kind} under another name, move the columns to it, and drop the old one in a later migration"
+            ),
+        });
+    }
+
     /// A helper object's name (see `names`); a clash is recorded as a
     /// planning error, and planning goes on with the hashed name so that
     /// every other problem is reported too.

@@ -43,11 +43,11 @@ impl Kind for RangeTypes {
         _: &'a RangeType,
         _: &'a RangeType,
     ) {
-        p.error(PlanError::Unsupported {
-            object: format!("range type {name}"),
-            what: "changing a range type's subtype or options".into(),
-            hint: "PostgreSQL cannot alter them: declare a new range type under another name, move the columns to it, and drop the old one in a later migration".into(),
-        });
+        p.cannot_alter(
+            "range type",
+            name,
+            "changing a range type's subtype or options",
+        );
     }
 }
 
