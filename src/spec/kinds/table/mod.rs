@@ -59,7 +59,7 @@ pub(super) fn read_view_indexes(
 
 /// An index of a materialized view as `dump` writes it.
 pub(super) fn write_view_index(i: &Index, comment: Option<&String>, w: &Writer) -> Y {
-    write::index(i, comment, w.opts)
+    write::index(i, comment, w)
 }
 
 pub use policy::{PolicyCommandSpec, PolicySpec};

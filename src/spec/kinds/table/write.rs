@@ -2,6 +2,8 @@
 //! unique constraints, indexes, checks and foreign keys, each leaving out
 //! what equals the implicit default.
 
+use std::collections::BTreeMap;
+
 use crate::model::*;
 use crate::spec::write::*;
 
@@ -84,126 +86,80 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             }
             f.push(("columns".into(), idents(&pk.columns)));
             deferrable(&mut f, pk.deferrable);
-            renamed_and_comment(&mut f, renamed, comment);
+            renamed_and_comment(&mut f, pk.renamed_from.as_ref(), comment, w);
             m.push(("primary_key".into(), Y::FlowMap(f)));
         }
     }
 
-    if !t.uniques.is_empty() {
-        let u = t
-            .uniques
-            .iter()
-            .map(|(n, u)| {
-                let renamed = u.renamed_from.as_ref().filter(|_| opts.hints);
-                let mut rest = Vec::new();
-                if u.nulls_not_distinct {
-                    rest.push(("nulls_not_distinct".into(), bool_y(true)));
-                }
-                deferrable(&mut rest, u.deferrable);
-                renamed_and_comment(&mut rest, renamed, constraint_comment(n));
-                let v = {
-                    let columns = || idents(&u.columns);
-                    short_or_map(rest, columns, "columns", columns)
-                };
-                (key(n.as_str()), v)
-            })
-            .collect();
-        m.push(("unique".into(), Y::Block(u)));
-    }
+    block(&mut m, "unique", &t.uniques, |n, u| {
+        let mut rest = Vec::new();
+        if u.nulls_not_distinct {
+            rest.push(("nulls_not_distinct".into(), bool_y(true)));
+        }
+        deferrable(&mut rest, u.deferrable);
+        renamed_and_comment(&mut rest, u.renamed_from.as_ref(), constraint_comment(n), w);
+        let columns = || idents(&u.columns);
+        short_or_map(rest, columns, "columns", columns)
+    });
 
-    if !t.indexes.is_empty() {
-        let ix = t
-            .indexes
-            .iter()
-            .map(|(n, i)| {
-                let on = CommentOn::Index(QualifiedName::new(name.schema.clone(), n.clone()));
-                (key(n.as_str()), index(i, comments.get(&on), opts))
-            })
-            .collect();
-        m.push(("indexes".into(), Y::Block(ix)));
-    }
+    block(&mut m, "indexes", &t.indexes, |n, i| {
+        let on = CommentOn::Index(QualifiedName::new(name.schema.clone(), n.clone()));
+        index(i, comments.get(&on), w)
+    });
 
-    if !t.checks.is_empty() {
-        let ch = t
-            .checks
-            .iter()
-            .map(|(n, c)| {
-                let renamed = c.renamed_from.as_ref().filter(|_| opts.hints);
-                let mut rest = Vec::new();
-                if c.no_inherit {
-                    rest.push(("no_inherit".into(), bool_y(true)));
-                }
-                if c.not_valid.0 {
-                    rest.push(("not_valid".into(), bool_y(true)));
-                }
-                renamed_and_comment(&mut rest, renamed, constraint_comment(n));
-                // Short form; `text` quotes what would read as a number.
-                let v = short_or_map(
-                    rest,
-                    || text(&c.expression),
-                    "expression",
-                    || sql(&c.expression),
-                );
-                (key(n.as_str()), v)
-            })
-            .collect();
-        m.push(("checks".into(), Y::Block(ch)));
-    }
+    block(&mut m, "checks", &t.checks, |n, c| {
+        let mut rest = Vec::new();
+        if c.no_inherit {
+            rest.push(("no_inherit".into(), bool_y(true)));
+        }
+        if c.not_valid.0 {
+            rest.push(("not_valid".into(), bool_y(true)));
+        }
+        renamed_and_comment(&mut rest, c.renamed_from.as_ref(), constraint_comment(n), w);
+        // Short form; `text` quotes what would read as a number.
+        short_or_map(
+            rest,
+            || text(&c.expression),
+            "expression",
+            || sql(&c.expression),
+        )
+    });
 
-    if !t.exclusions.is_empty() {
-        let ex = t
-            .exclusions
-            .iter()
-            .map(|(n, x)| {
-                let renamed = x.renamed_from.as_ref().filter(|_| opts.hints);
-                let mut rest = Vec::new();
-                deferrable(&mut rest, x.deferrable);
-                renamed_and_comment(&mut rest, renamed, constraint_comment(n));
-                let v = {
-                    let definition = || sql(&x.definition);
-                    short_or_map(rest, definition, "definition", definition)
-                };
-                (key(n.as_str()), v)
-            })
-            .collect();
-        m.push(("exclusions".into(), Y::Block(ex)));
-    }
+    block(&mut m, "exclusions", &t.exclusions, |n, x| {
+        let mut rest = Vec::new();
+        deferrable(&mut rest, x.deferrable);
+        renamed_and_comment(&mut rest, x.renamed_from.as_ref(), constraint_comment(n), w);
+        let definition = || sql(&x.definition);
+        short_or_map(rest, definition, "definition", definition)
+    });
 
-    if !t.foreign_keys.is_empty() {
-        let fks = t
-            .foreign_keys
-            .iter()
-            .map(|(n, fk)| {
-                let mut f = vec![
-                    ("columns".into(), idents(&fk.columns)),
-                    (
-                        "references".into(),
-                        Y::FlowMap(vec![
-                            ("table".into(), text(&fk.ref_table.to_yaml_key())),
-                            ("columns".into(), idents(&fk.ref_columns)),
-                        ]),
-                    ),
-                ];
-                if fk.on_delete != FkAction::NoAction {
-                    f.push(("on_delete".into(), Y::S(fk.on_delete.keyword().into())));
-                }
-                if fk.on_update != FkAction::NoAction {
-                    f.push(("on_update".into(), Y::S(fk.on_update.keyword().into())));
-                }
-                if fk.match_type == FkMatch::Full {
-                    f.push(("match".into(), Y::S("full".into())));
-                }
-                deferrable(&mut f, fk.deferrable);
-                if fk.not_valid.0 {
-                    f.push(("not_valid".into(), bool_y(true)));
-                }
-                let renamed = fk.renamed_from.as_ref().filter(|_| opts.hints);
-                renamed_and_comment(&mut f, renamed, constraint_comment(n));
-                (key(n.as_str()), Y::FlowMap(f))
-            })
-            .collect();
-        m.push(("foreign_keys".into(), Y::Block(fks)));
-    }
+    block(&mut m, "foreign_keys", &t.foreign_keys, |n, fk| {
+        let mut f = vec![
+            ("columns".into(), idents(&fk.columns)),
+            (
+                "references".into(),
+                Y::FlowMap(vec![
+                    ("table".into(), text(&fk.ref_table.to_yaml_key())),
+                    ("columns".into(), idents(&fk.ref_columns)),
+                ]),
+            ),
+        ];
+        if fk.on_delete != FkAction::NoAction {
+            f.push(("on_delete".into(), Y::S(fk.on_delete.keyword().into())));
+        }
+        if fk.on_update != FkAction::NoAction {
+            f.push(("on_update".into(), Y::S(fk.on_update.keyword().into())));
+        }
+        if fk.match_type == FkMatch::Full {
+            f.push(("match".into(), Y::S("full".into())));
+        }
+        deferrable(&mut f, fk.deferrable);
+        if fk.not_valid.0 {
+            f.push(("not_valid".into(), bool_y(true)));
+        }
+        renamed_and_comment(&mut f, fk.renamed_from.as_ref(), constraint_comment(n), w);
+        Y::FlowMap(f)
+    });
 
     if t.unlogged {
         m.push(("unlogged".into(), bool_y(true)));
@@ -240,14 +196,29 @@ fn short_or_map(
     Y::FlowMap(f)
 }
 
+/// `field:` and a block of `map`'s entries, each written by `entry`;
+/// nothing when `map` is empty.
+fn block<V>(
+    m: &mut Vec<(String, Y)>,
+    field: &str,
+    map: &BTreeMap<Ident, V>,
+    entry: impl Fn(&Ident, &V) -> Y,
+) {
+    if !map.is_empty() {
+        let entries = map.iter().map(|(n, v)| (key(n.as_str()), entry(n, v)));
+        m.push((field.into(), Y::Block(entries.collect())));
+    }
+}
+
 /// The two fields every constraint and index ends with, when set: the
-/// rename hint (already filtered by the hints option) and the comment.
+/// rename hint (with hints on) and the comment.
 fn renamed_and_comment(
     f: &mut Vec<(String, Y)>,
     renamed: Option<&Ident>,
     comment: Option<&String>,
+    w: &Writer,
 ) {
-    if let Some(r) = renamed {
+    if let Some(r) = renamed.filter(|_| w.opts.hints) {
         f.push(("renamed_from".into(), text(r.as_str())));
     }
     if let Some(c) = comment {
@@ -263,7 +234,7 @@ fn deferrable(f: &mut Vec<(String, Y)>, d: Deferrable) {
     }
 }
 
-pub(super) fn index(i: &Index, comment: Option<&String>, opts: WriteOptions) -> Y {
+pub(super) fn index(i: &Index, comment: Option<&String>, w: &Writer) -> Y {
     let mut f: Vec<(String, Y)> = Vec::new();
     if i.keys.iter().all(IndexKey::is_plain_column) {
         let cols = i
@@ -303,8 +274,7 @@ pub(super) fn index(i: &Index, comment: Option<&String>, opts: WriteOptions) -> 
     if i.nulls_not_distinct {
         f.push(("nulls_not_distinct".into(), bool_y(true)));
     }
-    let renamed = i.renamed_from.as_ref().filter(|_| opts.hints);
-    renamed_and_comment(&mut f, renamed, comment);
+    renamed_and_comment(&mut f, i.renamed_from.as_ref(), comment, w);
     Y::FlowMap(f)
 }
 
