@@ -73,11 +73,7 @@ impl Reader {
                 };
             let sfunc = qname(get(&row, 3, W)?, get(&row, 4, W)?, "function")?;
             let type_text: String = get(&row, 5, W)?;
-            let stype =
-                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
-                    object: format!("aggregate {key}"),
-                    detail: format!("state type `{type_text}`: {e}"),
-                })?;
+            let stype = parse_type(&type_text, format_args!("aggregate {key}"), "state type")?;
             let parallel: String = get(&row, 11, W)?;
             let aggregate = Aggregate {
                 sfunc,

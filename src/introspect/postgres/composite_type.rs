@@ -34,11 +34,11 @@ impl Reader {
             let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "composite type")?;
             let attr = ident(get(&row, 2, W)?, "attribute")?;
             let type_text: String = get(&row, 3, W)?;
-            let ty =
-                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
-                    object: format!("attribute {attr} of composite type {name}"),
-                    detail: format!("type `{type_text}`: {e}"),
-                })?;
+            let ty = parse_type(
+                &type_text,
+                format_args!("attribute {attr} of composite type {name}"),
+                "type",
+            )?;
             let collation: Option<String> = get(&row, 4, W)?;
             let comment: Option<String> = get(&row, 5, W)?;
             let t = self.out.schema.composite_types.entry(name).or_default();

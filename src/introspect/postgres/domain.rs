@@ -34,11 +34,7 @@ impl Reader {
         for row in rows {
             let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "domain")?;
             let type_text: String = get(&row, 2, W)?;
-            let ty =
-                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
-                    object: format!("domain {name}"),
-                    detail: format!("type `{type_text}`: {e}"),
-                })?;
+            let ty = parse_type(&type_text, format_args!("domain {name}"), "type")?;
             let collation: Option<String> = get(&row, 5, W)?;
             let names: Vec<String> = get(&row, 6, W)?;
             let defs: Vec<String> = get(&row, 7, W)?;

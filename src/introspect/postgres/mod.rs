@@ -92,6 +92,15 @@ fn ident(text: String, what: &str) -> Result<Ident> {
     })
 }
 
+/// The type the server printed (`format_type`) as `what` ("type",
+/// "subtype", ...) of `object`, or an error that names both.
+fn parse_type(text: &str, object: std::fmt::Arguments<'_>, what: &str) -> Result<ColumnType> {
+    ColumnType::parse(text).map_err(|e| IntrospectError::Unrepresentable {
+        object: object.to_string(),
+        detail: format!("{what} `{text}`: {e}"),
+    })
+}
+
 fn qname(schema: String, name: String, what: &str) -> Result<QualifiedName> {
     Ok(QualifiedName::new(ident(schema, what)?, ident(name, what)?))
 }

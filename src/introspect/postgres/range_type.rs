@@ -35,11 +35,7 @@ impl Reader {
         for row in rows {
             let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "range type")?;
             let type_text: String = get(&row, 2, W)?;
-            let subtype =
-                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
-                    object: format!("range type {name}"),
-                    detail: format!("subtype `{type_text}`: {e}"),
-                })?;
+            let subtype = parse_type(&type_text, format_args!("range type {name}"), "subtype")?;
             let collation: Option<String> = get(&row, 4, W)?;
             let multirange: Option<String> = get(&row, 7, W)?;
             let range = RangeType {

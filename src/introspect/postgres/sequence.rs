@@ -38,11 +38,7 @@ impl Reader {
             let name = qname(get(&row, 0, W)?, get(&row, 1, W)?, "sequence")?;
             let deptype: Option<String> = get(&row, 9, W)?;
             let type_text: String = get(&row, 2, W)?;
-            let data_type =
-                ColumnType::parse(&type_text).map_err(|e| IntrospectError::Unrepresentable {
-                    object: format!("sequence {name}"),
-                    detail: e,
-                })?;
+            let data_type = parse_type(&type_text, format_args!("sequence {name}"), "type")?;
             let (start, inc, min, max, cache): (i64, i64, i64, i64, i64) = (
                 get(&row, 3, W)?,
                 get(&row, 4, W)?,

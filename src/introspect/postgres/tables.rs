@@ -277,12 +277,11 @@ impl Reader {
             let ty = match types.get(type_text.as_str()) {
                 Some(ty) => ty.clone(),
                 None => {
-                    let ty = ColumnType::parse(&type_text).map_err(|e| {
-                        IntrospectError::Unrepresentable {
-                            object: format!("column {table}.{col_name}"),
-                            detail: format!("type `{type_text}`: {e}"),
-                        }
-                    })?;
+                    let ty = parse_type(
+                        &type_text,
+                        format_args!("column {table}.{col_name}"),
+                        "type",
+                    )?;
                     types.insert(type_text, ty.clone());
                     ty
                 }
