@@ -3,7 +3,8 @@
 //! lock wait names the session to wait for; an index build left running
 //! by a killed apply is found and waited for, not silently; a lock_timeout
 //! of 0 is refused; a --target that is not the stored plan's is refused;
-//! and a dry run of an empty phase says so.
+//! a dry run of an empty phase says so; and an apply dropped by its caller
+//! gives the apply lock back.
 
 mod support;
 
@@ -11,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bellows::apply::{ApplyOptions, Blocker, Event, Observer, PhaseSel, apply};
+use bellows::apply::{ApplyOptions, Blocker, Event, Observer, PhaseSel, Silent, apply};
 use bellows::plan::Phase;
 use bellows::spec;
 use support::TestDb;
@@ -328,6 +329,89 @@ async fn a_lock_wait_names_the_session_to_wait_for() {
         b.query.contains("SELECT count(*) AS held FROM users"),
         "{b}"
     );
+}
+
+/// An apply future its caller drops (a timeout, a cancelled task in a
+/// service that embeds bellows) gives the apply lock back: the process
+/// lives on, so without that its next apply would be refused by its own
+/// lock. On PostgreSQL and on SQLite, each dropped in the middle of a
+/// paced backfill; the same phase then resumes and finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dropped_apply_gives_the_lock_back() {
+    let target = spec::read_str(std::path::Path::new("v2"), V2).expect("v2");
+    let opts = ApplyOptions {
+        batch_size: Some(10),
+        pause: Some(Duration::from_millis(100)),
+        ..ApplyOptions::default()
+    };
+    let (expand, migrate) = (PhaseSel::One(Phase::Expand), PhaseSel::One(Phase::Migrate));
+    let dropped_mid_backfill = |url: String| {
+        let (target, opts) = (target.clone(), opts.clone());
+        async move {
+            apply(&url, Some(&target), expand, &opts, &Silent)
+                .await
+                .expect("expand");
+            let dropped = tokio::time::timeout(
+                Duration::from_millis(1000),
+                apply(&url, None, migrate, &opts, &Silent),
+            )
+            .await;
+            assert!(
+                dropped.is_err(),
+                "the backfill was still running: {dropped:?}"
+            );
+        }
+    };
+
+    let db = users_db(1000).await;
+    dropped_mid_backfill(db.url.clone()).await;
+    let t0 = Instant::now();
+    while support::dump::count(&db, "SELECT count(*) FROM bellows.apply_lock").await > 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the lock is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    apply(&db.url, None, migrate, &ApplyOptions::default(), &Silent)
+        .await
+        .expect("the next apply in this process takes the lock and resumes");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}", dir.path().join("shop.db").display());
+    let v1 = spec::read_str(std::path::Path::new("v1"), V1).expect("v1");
+    apply(&url, Some(&v1), PhaseSel::All, &opts, &Silent)
+        .await
+        .expect("v1");
+    let mut file = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("a second connection");
+    sqlx::raw_sql(
+        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1000)
+         INSERT INTO users (name) SELECT 'user ' || n FROM g",
+    )
+    .execute(&mut file)
+    .await
+    .expect("rows");
+    dropped_mid_backfill(url.clone()).await;
+    let t0 = Instant::now();
+    loop {
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM bellows_apply_lock")
+            .fetch_one(&mut file)
+            .await
+            .expect("read the lock");
+        if held == 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the lock is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    apply(&url, None, migrate, &ApplyOptions::default(), &Silent)
+        .await
+        .expect("the next apply in this process takes the lock and resumes");
 }
 
 /// A concurrent index build keeps running on the server when the apply

@@ -129,7 +129,7 @@ impl Locking for SqliteDriver {
             .await
             .map_err(ApplyError::ledger(WHAT))?;
         taken.map(|()| SqliteLock {
-            pool: self.pool.clone(),
+            pool: Some(self.pool.clone()),
         })
     }
 }
@@ -174,15 +174,36 @@ impl SqliteDriver {
 
 /// The apply lock: the ledger's row, ours while it names this process.
 pub(crate) struct SqliteLock {
-    pool: sqlx::SqlitePool,
+    /// `None` once released.
+    pool: Option<sqlx::SqlitePool>,
 }
 
 impl HeldLock for SqliteLock {
-    async fn release(self) {
-        let _ = sqlx::query("DELETE FROM bellows_apply_lock WHERE host = ?1 AND pid = ?2")
-            .bind(this_host())
-            .bind(std::process::id() as i64)
-            .execute(&self.pool)
-            .await;
+    async fn release(mut self) {
+        if let Some(pool) = self.pool.take() {
+            unlock(&pool).await;
+        }
     }
+}
+
+/// Dropped without `release` (a panic, an apply future dropped by its
+/// caller): the row is deleted in the background. A process that is gone
+/// loses the lock anyway; one that lives on (a service embedding bellows)
+/// would otherwise be refused by its own lock until it exits.
+impl Drop for SqliteLock {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move { unlock(&pool).await });
+        }
+    }
+}
+
+async fn unlock(pool: &sqlx::SqlitePool) {
+    let _ = sqlx::query("DELETE FROM bellows_apply_lock WHERE host = ?1 AND pid = ?2")
+        .bind(this_host())
+        .bind(std::process::id() as i64)
+        .execute(pool)
+        .await;
 }
