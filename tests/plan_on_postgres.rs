@@ -488,6 +488,87 @@ async fn a_not_null_column_on_an_empty_table_is_added_in_one_step() {
     assert_eq!(columns, 0, "a failed step leaves nothing behind");
 }
 
+/// An identity or stored generated column added to a table: PostgreSQL
+/// fills it for every row as it adds it, a rewrite under ACCESS
+/// EXCLUSIVE, which expand never does. On a table with rows that is
+/// refused with the way round it; on one the statistics and the server
+/// hold empty it is the one ADD COLUMN, and apply makes it.
+#[tokio::test]
+async fn an_identity_or_generated_column_is_added_to_an_empty_table_only() {
+    use bellows::apply::{ApplyOptions, PhaseSel, Silent, apply};
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
+         CREATE TABLE orders (id bigint PRIMARY KEY, name text);
+         INSERT INTO orders VALUES (1, 'a');",
+    )
+    .await;
+    let columns =
+        "num: { type: bigint, identity: always }, slug: { type: text, generated: lower(name) }";
+    let read = |text: &str| spec::read_str(std::path::Path::new("t.yaml"), text).expect("schema");
+    let both = read(&format!(
+        "tables:
+  accounts: {{ columns: {{ id: {{ type: bigint }}, name: {{ type: text }}, {columns} }}, primary_key: [id] }}
+  orders: {{ columns: {{ id: {{ type: bigint }}, name: {{ type: text }}, {columns} }}, primary_key: [id] }}
+"
+    ));
+    let live = introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspection");
+    let refused = plan(&live.schema, &both, &live.plan_options()).expect_err("orders has a row");
+    let text = refused.to_string();
+    assert!(
+        text.contains("adding an identity column to an existing table (PostgreSQL rewrites the table) (public.orders.num)")
+            && text.contains("adding a stored generated column to an existing table (PostgreSQL rewrites the table) (public.orders.slug)")
+            && !text.contains("public.accounts"),
+        "{text}"
+    );
+    let accounts_only = read(&format!(
+        "tables:
+  accounts: {{ columns: {{ id: {{ type: bigint }}, name: {{ type: text }}, {columns} }}, primary_key: [id] }}
+  orders: {{ columns: {{ id: {{ type: bigint }}, name: {{ type: text }} }}, primary_key: [id] }}
+"
+    ));
+    let p = plan(&live.schema, &accounts_only, &live.plan_options()).expect("plans");
+    let statements: Vec<&str> = p
+        .steps
+        .iter()
+        .flat_map(|s| s.statements.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            "ALTER TABLE public.accounts ADD COLUMN num bigint GENERATED ALWAYS AS IDENTITY NOT NULL",
+            "ALTER TABLE public.accounts ADD COLUMN slug text GENERATED ALWAYS AS (lower(name)) STORED",
+        ],
+        "{:?}",
+        p.steps
+    );
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| s.phase == bellows::plan::Phase::Expand && s.hazards.is_empty()),
+        "{:?}",
+        p.steps
+    );
+    apply(
+        &db.url,
+        Some(&accounts_only),
+        PhaseSel::All,
+        &ApplyOptions::default(),
+        &Silent,
+    )
+    .await
+    .expect("applies");
+    db.exec("INSERT INTO accounts (id, name) VALUES (1, 'Ann')")
+        .await;
+    let row: (i64, String) = sqlx::query_as("SELECT num, slug FROM accounts")
+        .fetch_one(&db.pool)
+        .await
+        .expect("the new columns fill themselves");
+    assert_eq!(row, (1, "ann".to_string()));
+}
+
 /// A renamed or retyped column that gains a default: rows that exist keep
 /// their values (the new column starts without the default, so the
 /// backfill fills them), and a row the old app inserts between expand and

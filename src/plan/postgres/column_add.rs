@@ -5,7 +5,7 @@
 use super::expr::is_constant;
 use super::sync::Sync;
 use super::*;
-use crate::sql::postgres::column_def;
+use crate::sql::postgres::{column_def, mentions};
 
 impl Planner<'_> {
     /// ADD COLUMN takes ACCESS EXCLUSIVE but only changes the catalog when
@@ -16,6 +16,20 @@ impl Planner<'_> {
     /// and become NOT NULL in contract.
     pub(super) fn add_column(&mut self, table: &QualifiedName, c: &Column) {
         let cn = col_name(table, &c.name);
+        let constant = c.default.as_deref().is_none_or(is_constant);
+        let fast = constant && c.backfill.is_none() && (c.nullable || c.default.is_some());
+        let mut reqs = self.type_requirements(&c.ty);
+        reqs.extend(self.collation_of(c));
+        if let Some(seq) = c.default.as_deref().and_then(|d| self.sequence_in(d)) {
+            reqs.push(Resource::Sequence(seq));
+        }
+        // Asked only for such a column: the answer is confirmed with the
+        // server when the plan depends on it.
+        if (c.identity.is_some() || c.generated.is_some())
+            && self.empty_tables.contains(&self.cur_name(table))
+        {
+            return self.add_filled_column(table, c, reqs);
+        }
         if c.identity.is_some() {
             return self.error(PlanError::Unsupported {
                 object: cn,
@@ -29,13 +43,6 @@ impl Planner<'_> {
                 what: "adding a stored generated column to an existing table (PostgreSQL rewrites the table)".into(),
                 hint: "add a plain column with a `backfill:` expression and keep it current from the application".into(),
             });
-        }
-        let constant = c.default.as_deref().is_none_or(is_constant);
-        let fast = constant && c.backfill.is_none() && (c.nullable || c.default.is_some());
-        let mut reqs = self.type_requirements(&c.ty);
-        reqs.extend(self.collation_of(c));
-        if let Some(seq) = c.default.as_deref().and_then(|d| self.sequence_in(d)) {
-            reqs.push(Resource::Sequence(seq));
         }
         if fast {
             let mut step = new_step(
@@ -123,6 +130,46 @@ impl Planner<'_> {
         if !c.nullable {
             self.set_not_null(table, &c.name, Some(Resource::filled(table, &c.name)));
         }
+        self.column_comment(table, c, None);
+    }
+
+    /// A column PostgreSQL fills for every existing row as it adds it (an
+    /// identity column, a stored generated one), on a table that had no
+    /// rows when planned: the one ADD COLUMN, a catalog change. On a
+    /// table with rows it would rewrite the table under ACCESS EXCLUSIVE,
+    /// which expand never does: that is refused, with the way round it.
+    fn add_filled_column(&mut self, table: &QualifiedName, c: &Column, reqs: Vec<Resource>) {
+        let cn = col_name(table, &c.name);
+        let mut step = new_step(
+            ObjectKind::Column,
+            cn.clone(),
+            Action::Create,
+            Phase::Expand,
+            format!("add column {cn} (its table is empty)"),
+        )
+        .sql(format!(
+            "ALTER TABLE {} ADD COLUMN {}",
+            qt(table),
+            column_def(c)
+        ))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata)
+        .requires(Resource::table(table))
+        .requires_all(reqs)
+        .provides(Resource::column(table, &c.name))
+        .undo_with(undo_add_column(table, &c.name));
+        if !c.nullable {
+            step = step.provides(Resource::not_null(table, &c.name));
+        }
+        if let Some(g) = &c.generated {
+            // The expression reads the table's other columns as the
+            // target has them.
+            for other in self.tgt.table_columns(table) {
+                if other.name != c.name && mentions(g, other.name.as_str()) {
+                    step = step.requires(Resource::column(table, &other.name));
+                }
+            }
+        }
+        self.push(step);
         self.column_comment(table, c, None);
     }
 
