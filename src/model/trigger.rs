@@ -75,7 +75,7 @@ impl Enabled {
 }
 
 /// A trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
     pub timing: Timing,
     pub insert: bool,
@@ -94,6 +94,49 @@ pub struct Trigger {
     pub arguments: Vec<String>,
     pub enabled: Enabled,
     pub comment: Option<String>,
+    /// `REFERENCING OLD TABLE AS name`: the relation a statement-level
+    /// `AFTER` trigger's function reads the changed rows' old versions
+    /// from.
+    pub old_table: Option<Ident>,
+    /// `REFERENCING NEW TABLE AS name`: the rows' new versions.
+    pub new_table: Option<Ident>,
+}
+
+/// A trigger without transition tables hashes as it did before they
+/// were modeled, so that fingerprints of migrations in flight stay the
+/// same.
+impl std::hash::Hash for Trigger {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Trigger {
+            timing,
+            insert,
+            update,
+            delete,
+            truncate,
+            for_each_row,
+            when,
+            function,
+            arguments,
+            enabled,
+            comment,
+            old_table,
+            new_table,
+        } = self;
+        timing.hash(state);
+        insert.hash(state);
+        update.hash(state);
+        delete.hash(state);
+        truncate.hash(state);
+        for_each_row.hash(state);
+        when.hash(state);
+        function.hash(state);
+        arguments.hash(state);
+        enabled.hash(state);
+        comment.hash(state);
+        if old_table.is_some() || new_table.is_some() {
+            ("referencing", old_table, new_table).hash(state);
+        }
+    }
 }
 
 impl Trigger {

@@ -2,8 +2,8 @@
 //! views): timing, events and level from `tgtype`,
 //! the `UPDATE OF` columns, the `WHEN` condition as `pg_get_triggerdef`
 //! prints it, the function and its arguments, whether it is enabled, and
-//! its comment. Constraint triggers, triggers with transition tables
-//! (`REFERENCING`) and the sync triggers of a migration in flight stay
+//! its comment, and its transition tables (`REFERENCING`). Constraint
+//! triggers and the sync triggers of a migration in flight stay
 //! unmanaged.
 
 use super::*;
@@ -17,8 +17,7 @@ pub(super) const KIND: KindQuery = KindQuery::new(
 /// Which triggers are managed (the unmanaged query leaves them out).
 macro_rules! managed_trigger {
     () => {
-        "NOT tg.tgisinternal AND tg.tgconstraint = 0 AND tg.tgoldtable IS NULL
-         AND tg.tgnewtable IS NULL AND tg.tgname NOT LIKE '%\\_bellows\\_sync'
+        "NOT tg.tgisinternal AND tg.tgconstraint = 0 AND tg.tgname NOT LIKE '%\\_bellows\\_sync'
          AND ((c.relkind = 'v' AND tg.tgtype & 64 <> 0) OR (c.relkind IN ('r', 'p')
               AND NOT EXISTS (SELECT 1 FROM pg_depend pd WHERE pd.classid = 'pg_trigger'::regclass
                                  AND pd.objid = tg.oid AND pd.deptype = 'P')))"
@@ -31,7 +30,7 @@ const Q_TRIGGERS: &str = concat!(
             array(SELECT a.attname::text FROM unnest(tg.tgattr) WITH ORDINALITY u(num, ord)
                     JOIN pg_attribute a ON a.attrelid = tg.tgrelid AND a.attnum = u.num ORDER BY u.ord),
             pg_get_triggerdef(tg.oid, true), pn.nspname::text, p.proname::text, tg.tgargs,
-            tg.tgenabled::text, d.description
+            tg.tgenabled::text, d.description, tg.tgoldtable::text, tg.tgnewtable::text
        FROM pg_trigger tg
        JOIN pg_class c ON c.oid = tg.tgrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -119,6 +118,12 @@ impl Reader {
                     _ => Enabled::Origin,
                 },
                 comment: get(&row, 10, W)?,
+                old_table: get::<Option<String>, _>(&row, 11, W)?
+                    .map(|n| ident(n, "transition table"))
+                    .transpose()?,
+                new_table: get::<Option<String>, _>(&row, 12, W)?
+                    .map(|n| ident(n, "transition table"))
+                    .transpose()?,
             };
             self.out.schema.triggers.insert(key, trigger);
         }

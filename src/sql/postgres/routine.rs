@@ -152,13 +152,26 @@ pub fn create_trigger(key: &TriggerKey, t: &Trigger) -> Vec<String> {
         events.push("TRUNCATE".to_string());
     }
     let mut s = format!(
-        "CREATE TRIGGER {} {} {} ON {} FOR EACH {}",
+        "CREATE TRIGGER {} {} {} ON {}",
         quote_ident(key.name.as_str()),
         t.timing.sql(),
         events.join(" OR "),
         qualified(&key.table),
-        if t.for_each_row { "ROW" } else { "STATEMENT" }
     );
+    if t.old_table.is_some() || t.new_table.is_some() {
+        s.push_str(" REFERENCING");
+        if let Some(o) = &t.old_table {
+            s.push_str(&format!(" OLD TABLE AS {}", quote_ident(o.as_str())));
+        }
+        if let Some(n) = &t.new_table {
+            s.push_str(&format!(" NEW TABLE AS {}", quote_ident(n.as_str())));
+        }
+    }
+    s.push_str(if t.for_each_row {
+        " FOR EACH ROW"
+    } else {
+        " FOR EACH STATEMENT"
+    });
     if let Some(w) = &t.when {
         s.push_str(&format!(" WHEN ({w})"));
     }

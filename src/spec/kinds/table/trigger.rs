@@ -30,6 +30,13 @@ pub struct TriggerSpec {
     /// `origin` (the default), `disabled`, `replica` or `always`.
     pub enabled: Option<EnabledSpec>,
     pub comment: Option<String>,
+    /// `REFERENCING OLD TABLE AS` this name: an `after` trigger on one
+    /// `update` or `delete` event reads the changed rows' old versions
+    /// from it.
+    pub old_table: Option<Located<String>>,
+    /// `REFERENCING NEW TABLE AS` this name (one `insert` or `update`
+    /// event): the rows' new versions.
+    pub new_table: Option<Located<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -217,6 +224,7 @@ fn read_one(
             return None;
         }
     }
+    let (old_table, new_table) = transition_tables(r, what, &spec, &events)?;
     let function = match QualifiedName::parse(&spec.function.value) {
         Ok(q) => q,
         Err(e) => {
@@ -249,7 +257,82 @@ fn read_one(
             Some(EnabledSpec::Always) => Enabled::Always,
         },
         comment: spec.comment,
+        old_table,
+        new_table,
     })
+}
+
+/// The trigger's transition tables, with PostgreSQL's rules for them:
+/// an `after` trigger on exactly one of insert, update and delete,
+/// without `update_of`; the old rows for update or delete, the new ones
+/// for insert or update, under two different names.
+fn transition_tables(
+    r: &mut Reader,
+    what: &str,
+    spec: &TriggerSpec,
+    events: &[EventSpec],
+) -> Option<(Option<Ident>, Option<Ident>)> {
+    let (old, new) = (spec.old_table.as_ref(), spec.new_table.as_ref());
+    let Some(first) = old.or(new) else {
+        return Some((None, None));
+    };
+    let fail = |r: &mut Reader, at: &Located<String>, why: &str| {
+        err(r.diags, at.span(), format!("{what}: {why}"));
+        None
+    };
+    if !matches!(spec.timing.value, TimingSpec::After) {
+        return fail(r, first, "only an `after` trigger has transition tables");
+    }
+    if events.len() != 1 || events.contains(&EventSpec::Truncate) {
+        return fail(
+            r,
+            first,
+            "a trigger with transition tables fires on exactly one of insert, update and delete",
+        );
+    }
+    if spec.update_of.is_some() {
+        return fail(
+            r,
+            first,
+            "a trigger with transition tables cannot have `update_of`",
+        );
+    }
+    if let Some(o) = old
+        && events[0] == EventSpec::Insert
+    {
+        return fail(
+            r,
+            o,
+            "`old_table` is for an update or delete trigger: an insert has no old rows",
+        );
+    }
+    if let Some(n) = new
+        && events[0] == EventSpec::Delete
+    {
+        return fail(
+            r,
+            n,
+            "`new_table` is for an insert or update trigger: a delete has no new rows",
+        );
+    }
+    let old_table = match old {
+        Some(o) => Some(ident(r.diags, o, "transition table")?),
+        None => None,
+    };
+    let new_table = match new {
+        Some(n) => Some(ident(r.diags, n, "transition table")?),
+        None => None,
+    };
+    if let (Some(o), Some(n)) = (&old_table, &new_table)
+        && o == n
+    {
+        return fail(
+            r,
+            first,
+            "`old_table` and `new_table` need two different names",
+        );
+    }
+    Some((old_table, new_table))
 }
 
 /// A `NEW.x` or `OLD.x` in `when` whose `x` the table does not have.
@@ -314,6 +397,12 @@ fn trigger(t: &Trigger) -> Y {
     }
     if let Some(w) = &t.when {
         m.push(("when".into(), sql(w)));
+    }
+    if let Some(o) = &t.old_table {
+        m.push(("old_table".into(), text(o.as_str())));
+    }
+    if let Some(n) = &t.new_table {
+        m.push(("new_table".into(), text(n.as_str())));
     }
     m.push(("function".into(), text(&t.function.to_yaml_key())));
     if !t.arguments.is_empty() {
