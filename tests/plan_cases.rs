@@ -332,9 +332,12 @@ fn expand_and_migrate_steps_are_safe() {
                         if let Some(rest) = stmt.strip_prefix(&drop) {
                             let object = rest.split(" ON ").next().unwrap_or(rest);
                             let again = format!("CREATE {kind} {object} ");
+                            let constraint = format!("CREATE CONSTRAINT {kind} {object} ");
                             assert!(
                                 s.transactional
-                                    && s.statements.iter().any(|t| t.starts_with(&again)),
+                                    && s.statements.iter().any(|t| {
+                                        t.starts_with(&again) || t.starts_with(&constraint)
+                                    }),
                                 "{name}: {} ({}) drops {} {object} and does not make it again",
                                 s.id,
                                 s.phase.name(),

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::{Ident, QualifiedName};
+use super::{Deferrable, Ident, QualifiedName};
 
 /// A trigger's table and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,6 +100,9 @@ pub struct Trigger {
     pub old_table: Option<Ident>,
     /// `REFERENCING NEW TABLE AS name`: the rows' new versions.
     pub new_table: Option<Ident>,
+    /// `CREATE CONSTRAINT TRIGGER` (an `AFTER` row trigger), deferrable
+    /// as it says; `None` for a plain trigger.
+    pub constraint: Option<Deferrable>,
 }
 
 /// A trigger without transition tables hashes as it did before they
@@ -121,6 +124,7 @@ impl std::hash::Hash for Trigger {
             comment,
             old_table,
             new_table,
+            constraint,
         } = self;
         timing.hash(state);
         insert.hash(state);
@@ -135,6 +139,9 @@ impl std::hash::Hash for Trigger {
         comment.hash(state);
         if old_table.is_some() || new_table.is_some() {
             ("referencing", old_table, new_table).hash(state);
+        }
+        if constraint.is_some() {
+            ("constraint", constraint).hash(state);
         }
     }
 }

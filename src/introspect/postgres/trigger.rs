@@ -2,9 +2,10 @@
 //! views): timing, events and level from `tgtype`,
 //! the `UPDATE OF` columns, the `WHEN` condition as `pg_get_triggerdef`
 //! prints it, the function and its arguments, whether it is enabled, and
-//! its comment, and its transition tables (`REFERENCING`). Constraint
-//! triggers and the sync triggers of a migration in flight stay
-//! unmanaged.
+//! its comment, its transition tables (`REFERENCING`), and for a
+//! constraint trigger whether it is deferrable. A constraint trigger
+//! `FROM` another table and the sync triggers of a migration in flight
+//! stay unmanaged.
 
 use super::*;
 
@@ -17,7 +18,7 @@ pub(super) const KIND: KindQuery = KindQuery::new(
 /// Which triggers are managed (the unmanaged query leaves them out).
 macro_rules! managed_trigger {
     () => {
-        "NOT tg.tgisinternal AND tg.tgconstraint = 0 AND tg.tgname NOT LIKE '%\\_bellows\\_sync'
+        "NOT tg.tgisinternal AND tg.tgconstrrelid = 0 AND tg.tgname NOT LIKE '%\\_bellows\\_sync'
          AND ((c.relkind = 'v' AND tg.tgtype & 64 <> 0) OR (c.relkind IN ('r', 'p')
               AND NOT EXISTS (SELECT 1 FROM pg_depend pd WHERE pd.classid = 'pg_trigger'::regclass
                                  AND pd.objid = tg.oid AND pd.deptype = 'P')))"
@@ -30,7 +31,8 @@ const Q_TRIGGERS: &str = concat!(
             array(SELECT a.attname::text FROM unnest(tg.tgattr) WITH ORDINALITY u(num, ord)
                     JOIN pg_attribute a ON a.attrelid = tg.tgrelid AND a.attnum = u.num ORDER BY u.ord),
             pg_get_triggerdef(tg.oid, true), pn.nspname::text, p.proname::text, tg.tgargs,
-            tg.tgenabled::text, d.description, tg.tgoldtable::text, tg.tgnewtable::text
+            tg.tgenabled::text, d.description, tg.tgoldtable::text, tg.tgnewtable::text,
+            tg.tgconstraint <> 0, tg.tgdeferrable, tg.tginitdeferred
        FROM pg_trigger tg
        JOIN pg_class c ON c.oid = tg.tgrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -124,6 +126,16 @@ impl Reader {
                 new_table: get::<Option<String>, _>(&row, 12, W)?
                     .map(|n| ident(n, "transition table"))
                     .transpose()?,
+                constraint: match (
+                    get::<bool, _>(&row, 13, W)?,
+                    get::<bool, _>(&row, 14, W)?,
+                    get::<bool, _>(&row, 15, W)?,
+                ) {
+                    (false, ..) => None,
+                    (true, false, _) => Some(Deferrable::No),
+                    (true, true, false) => Some(Deferrable::InitiallyImmediate),
+                    (true, true, true) => Some(Deferrable::InitiallyDeferred),
+                },
             };
             self.out.schema.triggers.insert(key, trigger);
         }

@@ -152,7 +152,12 @@ pub fn create_trigger(key: &TriggerKey, t: &Trigger) -> Vec<String> {
         events.push("TRUNCATE".to_string());
     }
     let mut s = format!(
-        "CREATE TRIGGER {} {} {} ON {}",
+        "CREATE {}TRIGGER {} {} {} ON {}",
+        if t.constraint.is_some() {
+            "CONSTRAINT "
+        } else {
+            ""
+        },
         quote_ident(key.name.as_str()),
         t.timing.sql(),
         events.join(" OR "),
@@ -166,6 +171,11 @@ pub fn create_trigger(key: &TriggerKey, t: &Trigger) -> Vec<String> {
         if let Some(n) = &t.new_table {
             s.push_str(&format!(" NEW TABLE AS {}", quote_ident(n.as_str())));
         }
+    }
+    match t.constraint {
+        Some(Deferrable::InitiallyImmediate) => s.push_str(" DEFERRABLE INITIALLY IMMEDIATE"),
+        Some(Deferrable::InitiallyDeferred) => s.push_str(" DEFERRABLE INITIALLY DEFERRED"),
+        Some(Deferrable::No) | None => {}
     }
     s.push_str(if t.for_each_row {
         " FOR EACH ROW"

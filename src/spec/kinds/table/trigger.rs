@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::model::*;
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::read::{Reader, err, ident, sql_expression};
-use crate::spec::write::{Y, key, sql, text};
+use crate::spec::write::{Y, bool_y, key, sql, text};
 
 /// A trigger (on a view: `instead_of`, for each row).
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -37,6 +37,12 @@ pub struct TriggerSpec {
     /// `REFERENCING NEW TABLE AS` this name (one `insert` or `update`
     /// event): the rows' new versions.
     pub new_table: Option<Located<String>>,
+    /// `CREATE CONSTRAINT TRIGGER`: an `after` row trigger that can be
+    /// `deferrable` (and `initially_deferred`) to the end of the
+    /// transaction.
+    pub constraint: Option<Located<bool>>,
+    pub deferrable: Option<Located<bool>>,
+    pub initially_deferred: Option<Located<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -105,6 +111,20 @@ pub(in crate::spec) fn read(
             continue;
         }
         if let Some(t) = read_one(r, table, &what, spec) {
+            // A constraint trigger's name is one of the table's
+            // constraint names.
+            if t.constraint.is_some()
+                && table.is_some_and(|t| t.constraint_names().any(|c| c == &key.name))
+            {
+                err(
+                    r.diags,
+                    k.span(),
+                    format!(
+                        "{what}: a constraint trigger's name is a constraint name, and the table has a constraint of that name"
+                    ),
+                );
+                continue;
+            }
             r.schema.triggers.insert(key, t);
         }
     }
@@ -225,6 +245,7 @@ fn read_one(
         }
     }
     let (old_table, new_table) = transition_tables(r, what, &spec, &events)?;
+    let constraint = constraint_trigger(r, what, &spec, for_each_row)?;
     let function = match QualifiedName::parse(&spec.function.value) {
         Ok(q) => q,
         Err(e) => {
@@ -259,7 +280,58 @@ fn read_one(
         comment: spec.comment,
         old_table,
         new_table,
+        constraint,
     })
+}
+
+/// Whether the trigger is a constraint trigger, and how deferrable: an
+/// `after` row trigger without transition tables, as PostgreSQL allows;
+/// `deferrable` and `initially_deferred` only for one.
+fn constraint_trigger(
+    r: &mut Reader,
+    what: &str,
+    spec: &TriggerSpec,
+    for_each_row: bool,
+) -> Option<Option<Deferrable>> {
+    let flag = |f: &Option<Located<bool>>| f.as_ref().is_some_and(|f| f.value);
+    let (deferrable, deferred) = (flag(&spec.deferrable), flag(&spec.initially_deferred));
+    let Some(at) = spec.constraint.as_ref().filter(|c| c.value) else {
+        if let Some(f) = spec
+            .deferrable
+            .as_ref()
+            .or(spec.initially_deferred.as_ref())
+        {
+            err(
+                r.diags,
+                f.span(),
+                format!("{what}: only a constraint trigger (`constraint: true`) is deferrable"),
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let why = if !matches!(spec.timing.value, TimingSpec::After) {
+        Some("a constraint trigger is `timing: after`")
+    } else if !for_each_row {
+        Some("a constraint trigger fires for each row")
+    } else if spec.old_table.is_some() || spec.new_table.is_some() {
+        Some("a constraint trigger has no transition tables")
+    } else if deferred && spec.deferrable.as_ref().is_some_and(|d| !d.value) {
+        Some("`initially_deferred` needs `deferrable`")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        err(r.diags, at.span(), format!("{what}: {why}"));
+        return None;
+    }
+    Some(Some(if deferred {
+        Deferrable::InitiallyDeferred
+    } else if deferrable {
+        Deferrable::InitiallyImmediate
+    } else {
+        Deferrable::No
+    }))
 }
 
 /// The trigger's transition tables, with PostgreSQL's rules for them:
@@ -403,6 +475,14 @@ fn trigger(t: &Trigger) -> Y {
     }
     if let Some(n) = &t.new_table {
         m.push(("new_table".into(), text(n.as_str())));
+    }
+    if let Some(d) = t.constraint {
+        m.push(("constraint".into(), bool_y(true)));
+        match d {
+            Deferrable::No => {}
+            Deferrable::InitiallyImmediate => m.push(("deferrable".into(), bool_y(true))),
+            Deferrable::InitiallyDeferred => m.push(("initially_deferred".into(), bool_y(true))),
+        }
     }
     m.push(("function".into(), text(&t.function.to_yaml_key())));
     if !t.arguments.is_empty() {
