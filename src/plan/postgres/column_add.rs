@@ -28,7 +28,8 @@ impl Planner<'_> {
         if (c.identity.is_some() || c.generated.is_some())
             && self.empty_tables.contains(&self.cur_name(table))
         {
-            return self.add_filled_column(table, c, reqs);
+            let what = format!("add column {cn} (its table is empty)");
+            return self.add_in_one_step(table, c, reqs, what);
         }
         if c.identity.is_some() {
             return self.error(PlanError::Unsupported {
@@ -45,31 +46,7 @@ impl Planner<'_> {
             });
         }
         if fast {
-            let mut step = new_step(
-                ObjectKind::Column,
-                cn.clone(),
-                Action::Create,
-                Phase::Expand,
-                format!("add column {cn}"),
-            )
-            .sql(format!(
-                "ALTER TABLE {} ADD COLUMN {}",
-                qt(table),
-                column_def(c)
-            ))
-            .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires(Resource::table(table))
-            .provides(Resource::column(table, &c.name))
-            .undo_with(undo_add_column(table, &c.name));
-            if !c.nullable {
-                step = step.provides(Resource::not_null(table, &c.name));
-            }
-            for r in reqs {
-                step = step.requires(r);
-            }
-            self.push(step);
-            self.column_comment(table, c, None);
-            return;
+            return self.add_in_one_step(table, c, reqs, format!("add column {cn}"));
         }
         let Some(expr) = c.backfill.as_deref().or(c.default.as_deref()) else {
             if self.empty_tables.contains(&self.cur_name(table)) {
@@ -133,19 +110,35 @@ impl Planner<'_> {
         self.column_comment(table, c, None);
     }
 
-    /// A column PostgreSQL fills for every existing row as it adds it (an
-    /// identity column, a stored generated one), on a table that had no
-    /// rows when planned: the one ADD COLUMN, a catalog change. On a
-    /// table with rows it would rewrite the table under ACCESS EXCLUSIVE,
-    /// which expand never does: that is refused, with the way round it.
-    fn add_filled_column(&mut self, table: &QualifiedName, c: &Column, reqs: Vec<Resource>) {
+    /// The one ADD COLUMN in expand, a catalog change, after what the
+    /// column needs (`reqs`: its type, collation, sequence) and the
+    /// columns a generated expression reads. Also how an identity or
+    /// stored generated column is added to a table that had no rows when
+    /// planned: on one with rows PostgreSQL would fill every row under
+    /// ACCESS EXCLUSIVE, a rewrite expand never does (refused above).
+    fn add_in_one_step(
+        &mut self,
+        table: &QualifiedName,
+        c: &Column,
+        mut reqs: Vec<Resource>,
+        description: String,
+    ) {
         let cn = col_name(table, &c.name);
+        if let Some(g) = &c.generated {
+            // The expression reads the table's other columns as the
+            // target has them.
+            for other in self.tgt.table_columns(table) {
+                if other.name != c.name && mentions(g, other.name.as_str()) {
+                    reqs.push(Resource::column(table, &other.name));
+                }
+            }
+        }
         let mut step = new_step(
             ObjectKind::Column,
-            cn.clone(),
+            cn,
             Action::Create,
             Phase::Expand,
-            format!("add column {cn} (its table is empty)"),
+            description,
         )
         .sql(format!(
             "ALTER TABLE {} ADD COLUMN {}",
@@ -159,15 +152,6 @@ impl Planner<'_> {
         .undo_with(undo_add_column(table, &c.name));
         if !c.nullable {
             step = step.provides(Resource::not_null(table, &c.name));
-        }
-        if let Some(g) = &c.generated {
-            // The expression reads the table's other columns as the
-            // target has them.
-            for other in self.tgt.table_columns(table) {
-                if other.name != c.name && mentions(g, other.name.as_str()) {
-                    step = step.requires(Resource::column(table, &other.name));
-                }
-            }
         }
         self.push(step);
         self.column_comment(table, c, None);
