@@ -56,8 +56,8 @@ where
     }
 }
 
-/// A migration (or abort) from a row of `id, state, plan` (as JSON
-/// text)`, completed_phase, phase_schema, target_schema`.
+/// A migration (or abort) from a row of `id, state, plan, completed_phase,
+/// phase_schema, target_schema`, the plan as JSON text.
 pub(crate) fn migration(row: &impl LedgerRow) -> Result<Migration, ApplyError> {
     let plan: Plan = serde_json::from_str(&row.text(2)?)
         .map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
