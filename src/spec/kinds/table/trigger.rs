@@ -296,11 +296,8 @@ fn constraint_trigger(
     let flag = |f: &Option<Located<bool>>| f.as_ref().is_some_and(|f| f.value);
     let (deferrable, deferred) = (flag(&spec.deferrable), flag(&spec.initially_deferred));
     let Some(at) = spec.constraint.as_ref().filter(|c| c.value) else {
-        if let Some(f) = spec
-            .deferrable
-            .as_ref()
-            .or(spec.initially_deferred.as_ref())
-        {
+        let set = [&spec.deferrable, &spec.initially_deferred];
+        if let Some(f) = set.into_iter().flatten().find(|f| f.value) {
             err(
                 r.diags,
                 f.span(),
