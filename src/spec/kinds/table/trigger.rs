@@ -244,7 +244,8 @@ fn read_one(
             return None;
         }
     }
-    let (old_table, new_table) = transition_tables(r, what, &spec, &events)?;
+    let partitioned = table.is_some_and(|t| t.partition_of.is_some() || t.partition_by.is_some());
+    let (old_table, new_table) = transition_tables(r, what, &spec, &events, partitioned)?;
     let constraint = constraint_trigger(r, what, &spec, for_each_row)?;
     let function = match QualifiedName::parse(&spec.function.value) {
         Ok(q) => q,
@@ -334,12 +335,14 @@ fn constraint_trigger(
 /// The trigger's transition tables, with PostgreSQL's rules for them:
 /// an `after` trigger on exactly one of insert, update and delete,
 /// without `update_of`; the old rows for update or delete, the new ones
-/// for insert or update, under two different names.
+/// for insert or update, under two different names; a row trigger's
+/// not on a partitioned table or a partition (`partitioned`).
 fn transition_tables(
     r: &mut Reader,
     what: &str,
     spec: &TriggerSpec,
     events: &[EventSpec],
+    partitioned: bool,
 ) -> Option<(Option<Ident>, Option<Ident>)> {
     let (old, new) = (spec.old_table.as_ref(), spec.new_table.as_ref());
     let Some(first) = old.or(new) else {
@@ -364,6 +367,13 @@ fn transition_tables(
             r,
             first,
             "a trigger with transition tables cannot have `update_of`",
+        );
+    }
+    if partitioned && !matches!(spec.for_each, Some(ForEachSpec::Statement)) {
+        return fail(
+            r,
+            first,
+            "a row trigger on a partitioned table or a partition has no transition tables: make it `for_each: statement`",
         );
     }
     if let Some(o) = old
