@@ -239,7 +239,7 @@ pub enum ApplyError {
         source: DbError,
     },
     #[error(
-        "the ledger's stored plan cannot be read ({0}); it was written by another bellows version"
+        "the ledger cannot be read ({0}): another bellows version wrote it, or it was changed by hand; finish or abort the migration with the bellows version that started it"
     )]
     CorruptLedger(String),
     #[error("another apply is running on this database: pid {} on {}, since {}; wait for it, or if that process is gone, retry after {}s", .0.pid, .0.host, .0.since, LEASE.as_secs())]
