@@ -326,6 +326,7 @@ fn grown(current: &Schema) -> Schema {
                 include: Vec::new(),
                 predicate: None,
                 nulls_not_distinct: false,
+                storage: Default::default(),
                 renamed_from: None,
             },
         );

@@ -910,3 +910,86 @@ async fn defaults_read_without_their_table_print_as_with_it() {
         25
     );
 }
+
+/// Storage parameters of tables, partitions and indexes (a materialized
+/// view's too) are read in one spelling whatever the server kept
+/// (`off`, `0.10`, a bare boolean), dumped, read back and plan to
+/// nothing; a TOAST table's are left alone, and applying a target
+/// without them resets them in place.
+#[tokio::test]
+async fn storage_parameters_dump_and_plan_to_nothing() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE hits (id bigint PRIMARY KEY, note text)
+           WITH (fillfactor = 070, autovacuum_enabled = off, autovacuum_vacuum_scale_factor = 0.10,
+                 vacuum_truncate, toast.autovacuum_enabled = false);
+         CREATE INDEX hits_note ON hits USING gin (to_tsvector('simple', note)) WITH (fastupdate = off);
+         CREATE INDEX hits_id ON hits (id) INCLUDE (note) WITH (FILLFACTOR = 80) WHERE id > 0;
+         CREATE TABLE days (d date) PARTITION BY RANGE (d);
+         CREATE TABLE days_2024 PARTITION OF days FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+           WITH (parallel_workers = 2);
+         CREATE MATERIALIZED VIEW hit_ids AS SELECT id FROM hits;
+         CREATE INDEX hit_ids_id ON hit_ids (id) WITH (fillfactor = 60);",
+    )
+    .await;
+    let found = round_trip(&db, "storage parameters").await;
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    for want in [
+        "    with: { autovacuum_enabled: false, autovacuum_vacuum_scale_factor: 0.1, fillfactor: 70, vacuum_truncate: true }\n",
+        "      hits_note: { expression: \"to_tsvector('simple'::regconfig, note)\", method: gin, with: { fastupdate: false } }\n",
+        "      hits_id: { columns: [id], include: [note], where: (id > 0), with: { fillfactor: 80 } }\n",
+        "    with: { parallel_workers: 2 }\n",
+        "      hit_ids_id: { columns: [id], with: { fillfactor: 60 } }\n",
+    ] {
+        assert!(yaml.contains(want), "{want}\nnot in:\n{yaml}");
+    }
+    assert!(!yaml.contains("toast"), "{yaml}");
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &found.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+
+    // Without them: reset in place (the GIN index built again), and the
+    // TOAST table's parameter is still there.
+    let bare = yaml
+        .replace(
+            "    with: { autovacuum_enabled: false, autovacuum_vacuum_scale_factor: 0.1, fillfactor: 70, vacuum_truncate: true }\n",
+            "",
+        )
+        .replace(", with: { fastupdate: false }", "")
+        .replace(", with: { fillfactor: 80 }", "");
+    let target = spec::read_str(Path::new("bare.yaml"), &bare).expect("reads");
+    let p = bellows::plan::plan(&found.schema, &target, &found.plan_options()).expect("plans");
+    let sql: Vec<&str> = p
+        .steps
+        .iter()
+        .flat_map(|s| s.statements.iter().map(String::as_str))
+        .collect();
+    assert!(
+        sql.contains(&"ALTER TABLE public.hits RESET (autovacuum_enabled, autovacuum_vacuum_scale_factor, fillfactor, vacuum_truncate)")
+            && sql.contains(&"ALTER INDEX public.hits_id RESET (fillfactor)"),
+        "{sql:#?}"
+    );
+    let opts = bellows::apply::ApplyOptions {
+        allow_hazards: bellows::plan::HazardKind::ALL.to_vec(),
+        ..Default::default()
+    };
+    bellows::apply::apply(
+        &db.url,
+        Some(&target),
+        bellows::apply::PhaseSel::All,
+        &opts,
+        &bellows::apply::Silent,
+    )
+    .await
+    .expect("applies");
+    let after = read(&db, &[]).await;
+    let p = bellows::plan::plan(&after.schema, &target, &after.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+    let toast: String = sqlx::query_scalar(
+        "SELECT t.reloptions::text FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relname = 'hits'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("the TOAST table's options");
+    assert_eq!(toast, "{autovacuum_enabled=false}");
+}

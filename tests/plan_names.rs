@@ -123,6 +123,7 @@ fn schemas() -> impl Strategy<Value = (Schema, Schema)> {
                         include: Vec::new(),
                         predicate: None,
                         nulls_not_distinct: false,
+                        storage: Default::default(),
                         renamed_from: None,
                     };
                     let ix_name = ident(&format!("{}_i", cut(&c, 61)));

@@ -402,6 +402,7 @@ fn build(raw: &Raw) -> Schema {
                     include,
                     predicate: d.coin().then(|| d.sql()),
                     nulls_not_distinct: d.coin(),
+                    storage: index_storage(&mut d, method),
                     renamed_from: d.coin().then(|| d.ident()),
                 },
             );
@@ -420,6 +421,7 @@ fn build(raw: &Raw) -> Schema {
         if d.coin() {
             t.comment = Some(d.text());
         }
+        t.storage = table_storage(&mut d);
         if d.n(3) == 0 {
             t.renamed_from = Some(QualifiedName::new(pick_schema(&mut d), d.ident()));
         }
@@ -533,4 +535,47 @@ proptest! {
         prop_assert!(!text.contains("renamed_from:") && !text.contains("backfill:"));
         prop_assert_eq!(read(&text), model.without_hints());
     }
+}
+
+/// Storage parameters of a table, each in the spelling the reader keeps.
+fn table_storage(d: &mut Draw<'_>) -> StorageParams {
+    let mut p = std::collections::BTreeMap::new();
+    if d.coin() {
+        p.insert("fillfactor".to_string(), (10 + d.n(91)).to_string());
+    }
+    if d.coin() {
+        p.insert("autovacuum_enabled".to_string(), d.coin().to_string());
+    }
+    if d.coin() {
+        p.insert(
+            "autovacuum_vacuum_scale_factor".to_string(),
+            (d.n(1000) as f64 / 1000.0).to_string(),
+        );
+    }
+    if d.coin() {
+        p.insert(
+            "vacuum_index_cleanup".to_string(),
+            ["auto", "on", "off"][d.n(3) as usize].to_string(),
+        );
+    }
+    StorageParams::new(p)
+}
+
+/// Storage parameters an index of `method` takes.
+fn index_storage(d: &mut Draw<'_>, method: &str) -> StorageParams {
+    let mut p = std::collections::BTreeMap::new();
+    if d.coin() {
+        match method {
+            "btree" | "hash" | "gist" => {
+                p.insert("fillfactor".to_string(), (10 + d.n(91)).to_string());
+            }
+            "gin" => {
+                p.insert("fastupdate".to_string(), d.coin().to_string());
+            }
+            _ => {
+                p.insert("pages_per_range".to_string(), (1 + d.n(256)).to_string());
+            }
+        }
+    }
+    StorageParams::new(p)
 }

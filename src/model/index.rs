@@ -1,6 +1,7 @@
 //! Indexes that are not the backing index of a constraint.
 
 use super::ident::Ident;
+use super::storage::StorageParams;
 
 /// Sort direction of an index key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -81,6 +82,8 @@ pub struct Index {
     /// Partial index predicate (`WHERE ...`).
     pub predicate: Option<String>,
     pub nulls_not_distinct: bool,
+    /// `WITH (fillfactor = 70, ...)`.
+    pub storage: StorageParams,
     pub renamed_from: Option<Ident>,
 }
 
@@ -94,6 +97,7 @@ impl Index {
             include: Vec::new(),
             predicate: None,
             nulls_not_distinct,
+            storage: StorageParams::default(),
             renamed_from: None,
         }
     }
@@ -112,6 +116,7 @@ hint_free!(Index {
     include,
     predicate,
     nulls_not_distinct,
+    storage,
 } hints {
     renamed_from,
 });

@@ -48,6 +48,7 @@ mod privilege;
 mod range_type;
 mod routine;
 mod sequence;
+mod storage;
 mod table;
 mod trigger;
 mod types;
@@ -82,6 +83,7 @@ pub use routine::{
     is_sql_standard_body,
 };
 pub use sequence::Sequence;
+pub use storage::StorageParams;
 pub use table::Table;
 pub use trigger::{Enabled, Timing, Trigger, TriggerKey};
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};

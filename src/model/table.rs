@@ -7,6 +7,7 @@ use super::constraint::{Check, Exclusion, ForeignKey, PrimaryKey, Unique};
 use super::ident::{Ident, QualifiedName};
 use super::index::Index;
 use super::partition::{PartitionKey, PartitionOf};
+use super::storage::StorageParams;
 
 /// A table. Columns keep their order (it is part of the table's shape);
 /// everything else is keyed by name, sorted.
@@ -33,6 +34,8 @@ pub struct Table {
     pub strict: bool,
     /// SQLite's `WITHOUT ROWID`: the rows are kept in primary key order.
     pub without_rowid: bool,
+    /// `WITH (fillfactor = 70, autovacuum_enabled = false, ...)`.
+    pub storage: StorageParams,
     /// Hint: the table used to be called so.
     pub renamed_from: Option<QualifiedName>,
 }
@@ -83,6 +86,7 @@ impl std::hash::Hash for Table {
             partition_of,
             strict,
             without_rowid,
+            storage,
             renamed_from: _,
         } = self;
         columns.hash(state);
@@ -110,6 +114,7 @@ impl std::hash::Hash for Table {
         if *without_rowid {
             ("without_rowid", without_rowid).hash(state);
         }
+        storage.hash(state);
     }
 }
 
@@ -131,6 +136,7 @@ impl Table {
             partition_of,
             strict,
             without_rowid,
+            storage,
             renamed_from: _,
         } = self;
         columns.len() == other.columns.len()
@@ -158,6 +164,7 @@ impl Table {
             && *partition_of == other.partition_of
             && *strict == other.strict
             && *without_rowid == other.without_rowid
+            && *storage == other.storage
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {

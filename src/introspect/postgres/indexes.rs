@@ -30,7 +30,8 @@ const Q_INDEXES: &str = "
                    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
                   ORDER BY x.ord),
            pg_get_expr(i.indpred, i.indrelid),
-           {NND}
+           {NND},
+           coalesce(ic.reloptions::text[], '{}')
       FROM pg_index i
       JOIN pg_class ic ON ic.oid = i.indexrelid
       JOIN pg_class c ON c.oid = i.indrelid
@@ -117,9 +118,12 @@ impl Reader {
                         .transpose()?,
                 });
             }
+            let method: String = get(&row, 4, W)?;
+            let reloptions: Vec<String> = get(&row, 14, W)?;
             let index = Index {
                 unique: get(&row, 3, W)?,
-                method: get(&row, 4, W)?,
+                storage: crate::sql::postgres::read_storage(&method, &reloptions),
+                method,
                 keys,
                 include,
                 predicate: get(&row, 12, W)?,

@@ -3,7 +3,7 @@
 //! whether tables are empty.
 
 use super::*;
-use crate::sql::postgres::{partition_bound, partition_key};
+use crate::sql::postgres::{ON_TABLE, partition_bound, partition_key, read_storage};
 
 pub(super) const RELATIONS: KindQuery = KindQuery::new(
     "tables",
@@ -52,7 +52,8 @@ const Q_RELATIONS: &str = concat!(
             c.relforcerowsecurity,
             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
             pn.nspname::text, pc.relname::text,
-            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END
+            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+            coalesce(c.reloptions::text[], '{}')
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d
               ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
@@ -240,6 +241,7 @@ impl Reader {
                     unlogged: persistence == "u",
                     partition_by,
                     partition_of,
+                    storage: read_storage(ON_TABLE, &get::<Vec<String>, _>(&row, 15, W)?),
                     ..Table::default()
                 },
             );

@@ -457,6 +457,7 @@ async fn read_indexes(
                         include: Vec::new(),
                         predicate,
                         nulls_not_distinct: false,
+                        storage: Default::default(),
                         renamed_from: None,
                     },
                 );

@@ -40,7 +40,19 @@ impl Kind for Indexes {
         o: &'a Index,
         n: &'a Index,
     ) {
-        p.replace_index(t.name, name, o, n);
+        // Only its storage parameters change: in place, where they can
+        // (not on a partitioned table, whose index PostgreSQL cannot
+        // alter so).
+        let storage_only = Index {
+            storage: n.storage.clone(),
+            ..o.clone()
+        };
+        let in_place = t.old.partition_by.is_none()
+            && t.new.partition_by.is_none()
+            && same_index(p, &storage_only, t.old, n, t.new);
+        if !(in_place && p.index_storage(t.name, name, o, n)) {
+            p.replace_index(t.name, name, o, n);
+        }
     }
 
     fn rename<'a>(

@@ -42,6 +42,7 @@ mod rebuild;
 mod routine;
 mod sequence;
 mod shadow;
+mod storage;
 mod sync;
 mod table;
 mod trigger;

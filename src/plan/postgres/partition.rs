@@ -7,7 +7,7 @@
 use super::constraint::undo_add_constraint;
 use super::*;
 use crate::sql::postgres::{
-    create_index, create_index_on_only, create_table_sql, foreign_key_def, partition_by_sql,
+    create_index, create_index_on_only, create_table_sql, foreign_key_def, table_options_sql,
 };
 
 impl Planner<'_> {
@@ -37,7 +37,7 @@ impl Planner<'_> {
         parts: Vec<String>,
     ) -> Step {
         let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
-        let sub = partition_by_sql(t);
+        let sub = table_options_sql(t);
         let parent = &of.parent;
         self.names_the_server_picks(name, t, parent);
         // Under a table built beside with a new partitioning: under the

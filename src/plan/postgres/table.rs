@@ -65,6 +65,7 @@ impl Kind for Tables {
                 continue;
             }
             p.table_comment(name, old, new);
+            p.table_storage(name, old, new);
             p.table_persistence(name, old, new);
             p.primary_key(name, old, new);
             for kind in TABLE_KINDS {

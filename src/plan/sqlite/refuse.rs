@@ -192,6 +192,14 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 "SQLite has no unlogged tables",
             );
         }
+        if !t.storage.is_empty() {
+            refuse(
+                errors,
+                &obj,
+                "storage parameters (`with:`)",
+                "SQLite has none for a table; leave `with` out",
+            );
+        }
         if t.partition_by.is_some() || t.partition_of.is_some() {
             refuse(
                 errors,
@@ -287,6 +295,7 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
             let odd = ix.method != DEFAULT_INDEX_METHOD
                 || !ix.include.is_empty()
                 || ix.nulls_not_distinct
+                || !ix.storage.is_empty()
                 || ix
                     .keys
                     .iter()
@@ -295,10 +304,34 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 refuse(
                     errors,
                     format!("index {n} on {name_s}"),
-                    "an index method, INCLUDE, operator class, NULLS order or NULLS NOT DISTINCT",
+                    "an index method, INCLUDE, operator class, NULLS order, NULLS NOT DISTINCT or storage parameters",
                     "SQLite indexes are b-trees of plain keys (ASC / DESC, COLLATE)",
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::schema;
+
+    #[test]
+    fn storage_parameters_are_refused_where_they_are() {
+        let s = schema(
+            "tables:\n  t:\n    columns:\n      a: { type: integer }\n    indexes:\n      t_a: { columns: [a], with: { fillfactor: 70 } }\n    with: { fillfactor: 70 }\n",
+        );
+        let mut errors = Vec::new();
+        super::unsupported(&s, &mut errors);
+        let said: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 2, "{said:#?}");
+        assert!(
+            said[0].contains("storage parameters (`with:`)"),
+            "{said:#?}"
+        );
+        assert!(
+            said[1].contains("index t_a on t") && said[1].contains("storage parameters"),
+            "{said:#?}"
+        );
     }
 }

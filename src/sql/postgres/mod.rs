@@ -13,6 +13,7 @@ mod policy;
 mod privilege;
 mod routine;
 mod signature;
+mod storage;
 mod types;
 
 pub use aggregate::{aggregate_signature, comment_aggregate, create_aggregate, drop_aggregate};
@@ -22,7 +23,9 @@ pub use parse::{
     SyntaxError, canonical_exclusion, canonical_expression, check_exclusion, check_expression,
     check_query, mentions, query_relations,
 };
-pub use partition::{create_table_sql, partition_bound, partition_by_sql, partition_key};
+pub use partition::{
+    create_table_sql, partition_bound, partition_by_sql, partition_key, table_options_sql,
+};
 pub use policy::{alter_policy, create_policy, drop_policy, policy_comment, row_security};
 pub use privilege::{comment_sql, default_grant_sql, default_revoke_sql, grant_sql, revoke_sql};
 pub use routine::{
@@ -32,6 +35,10 @@ pub use routine::{
 pub use signature::{
     body_relations, canonical_returns, check_standard_body, parse_arguments, split_signature,
     strip_modifiers,
+};
+pub use storage::{
+    ON_TABLE, ParamError, alter_storage, read_storage, storage_change_is_brief, storage_param,
+    with_clause,
 };
 pub use types::{
     attribute_def, create_collation, create_composite_type, create_domain, create_range_type,
@@ -221,6 +228,7 @@ fn index_sql(
     if ix.nulls_not_distinct {
         s.push_str(" NULLS NOT DISTINCT");
     }
+    s.push_str(&with_clause(&ix.storage));
     if let Some(p) = &ix.predicate {
         s.push_str(&format!(" WHERE {p}"));
     }

@@ -90,7 +90,7 @@ pub fn parents_first(schema: &Schema) -> Vec<(&QualifiedName, &Table)> {
 /// parent's), a partitioned table with its key.
 pub fn create_table_sql(name: &QualifiedName, t: &Table, parts: &[String]) -> String {
     let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
-    let by = partition_by_sql(t);
+    let by = table_options_sql(t);
     match &t.partition_of {
         Some(of) => {
             let own = if parts.is_empty() {
@@ -111,6 +111,12 @@ pub fn create_table_sql(name: &QualifiedName, t: &Table, parts: &[String]) -> St
             parts.join(", ")
         ),
     }
+}
+
+/// What follows a new table's columns: ` PARTITION BY ...` for a
+/// partitioned table, ` WITH (...)` for storage parameters.
+pub fn table_options_sql(t: &Table) -> String {
+    partition_by_sql(t) + &super::with_clause(&t.storage)
 }
 
 /// ` PARTITION BY ...` for a partitioned table, else nothing.

@@ -5,7 +5,7 @@ use super::super::*;
 use super::has_unique_over;
 use crate::sql::postgres::{
     check_def, column_def, comment_literal, create_index, exclusion_def, foreign_key_def,
-    grant_sql, partition_by_sql, unique_def,
+    grant_sql, table_options_sql, unique_def,
 };
 
 impl Planner<'_> {
@@ -64,7 +64,7 @@ impl Planner<'_> {
             "CREATE {unlogged}TABLE {} ({}){}",
             qt(beside),
             parts.join(", "),
-            partition_by_sql(new)
+            table_options_sql(new)
         )];
         for (n, u) in &new.uniques {
             let tmp = temp(self, n, "unique constraint");

@@ -85,6 +85,8 @@ impl TableReader<'_> {
             let predicate = spec.predicate.as_ref().and_then(|p| {
                 sql_expression(self.diags, p, &format!("{what}: the `where` predicate"))
             });
+            let storage =
+                self.read_storage(&method, &spec.with, &format!("{what} on `{}`", self.name));
             let (Some(include), true) = (include, ok) else {
                 continue;
             };
@@ -108,6 +110,7 @@ impl TableReader<'_> {
                     include,
                     predicate,
                     nulls_not_distinct: spec.nulls_not_distinct,
+                    storage,
                     renamed_from,
                 },
             );

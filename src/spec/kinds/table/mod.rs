@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::model::*;
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;
-use crate::spec::format::{ListOr, TextOr};
+use crate::spec::format::{ListOr, Scalar, TextOr};
 use crate::spec::read::{Reader, duplicate, qname};
 use crate::spec::write::{Writer, Y, key};
 
@@ -22,6 +22,7 @@ mod partition;
 pub(super) mod policy;
 mod read;
 mod read_sql;
+mod storage;
 pub(super) mod trigger;
 mod write;
 
@@ -126,6 +127,10 @@ pub struct TableSpec {
     /// `IN ('eu', 'uk')`, `WITH (modulus 4, remainder 0)` (what follows
     /// `FOR VALUES`), or `DEFAULT`.
     pub bound: Option<Located<String>>,
+    /// Storage parameters: `{ fillfactor: 70, autovacuum_vacuum_scale_factor:
+    /// 0.01 }` (`WITH (...)`; not on a partitioned table).
+    #[serde(default)]
+    pub with: OrderedMap<Located<Scalar>>,
     pub comment: Option<String>,
     /// Hint: the table's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
@@ -267,6 +272,10 @@ pub struct IndexSpec {
     pub predicate: Option<Located<String>>,
     #[serde(default)]
     pub nulls_not_distinct: bool,
+    /// Storage parameters of the access method: `{ fillfactor: 70 }`,
+    /// `{ fastupdate: false }` (`WITH (...)`).
+    #[serde(default)]
+    pub with: OrderedMap<Located<Scalar>>,
     pub renamed_from: Option<Located<String>>,
     pub comment: Option<String>,
 }
@@ -428,6 +437,12 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             r.fks.push((name.clone(), fk_name, refs));
         }
         table.partition_by = partition::read_partition_by(r, &name, &partition_by, &table.columns);
+        if let (Some(at), false) = (&partition_by, table.storage.is_empty()) {
+            r.diags.push(
+                Diagnostic::new(at.span(), format!("table `{name}` is partitioned, and PostgreSQL keeps no storage parameters (`with:`) on a partitioned table"))
+                    .help("give them to its partitions, each in its own `with:`"),
+            );
+        }
         if let (Some(key), Some(at)) = (&table.partition_by, &partition_by) {
             partition::check_unique_keys(r, &name, &table, key, at);
         }

@@ -127,6 +127,8 @@ impl TableReader<'_> {
                 table.renamed_from = None;
             }
         }
+        let what = format!("table `{}`", self.name);
+        table.storage = self.read_storage(crate::sql::postgres::ON_TABLE, &spec.with, &what);
         self.read_columns(&mut table, spec.columns);
         self.read_primary_key(&mut table, spec.primary_key);
         self.read_uniques(&mut table, spec.unique);

@@ -170,6 +170,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
     if t.without_rowid {
         m.push(("without_rowid".into(), bool_y(true)));
     }
+    if !t.storage.is_empty() {
+        m.push(("with".into(), storage(&t.storage)));
+    }
     if let Some(c) = &t.comment {
         m.push(("comment".into(), text(c)));
     }
@@ -274,8 +277,17 @@ pub(super) fn index(i: &Index, comment: Option<&String>, w: &Writer) -> Y {
     if i.nulls_not_distinct {
         f.push(("nulls_not_distinct".into(), bool_y(true)));
     }
+    if !i.storage.is_empty() {
+        f.push(("with".into(), storage(&i.storage)));
+    }
     renamed_and_comment(&mut f, i.renamed_from.as_ref(), comment, w);
     Y::FlowMap(f)
+}
+
+/// `{ fillfactor: 70, autovacuum_enabled: false }`: numbers, booleans
+/// and words plain, as the reader takes them back.
+fn storage(p: &StorageParams) -> Y {
+    Y::FlowMap(p.iter().map(|(k, v)| (key(k), sql(v))).collect())
 }
 
 fn index_key(k: &IndexKey) -> Y {

@@ -1,0 +1,52 @@
+//! Reading a table's or an index's storage parameters (`with:`), each
+//! checked against what PostgreSQL defines for it where it is written.
+
+use std::collections::BTreeMap;
+
+use super::read::TableReader;
+use super::*;
+use crate::sql::postgres::{ParamError, storage_param};
+
+const HELP: &str = "see PostgreSQL's CREATE TABLE and CREATE INDEX, \"Storage Parameters\"";
+
+impl TableReader<'_> {
+    /// The parameters of `what` (a table when `on` is `table`, else an
+    /// index of access method `on`), named so in messages.
+    pub(super) fn read_storage(
+        &mut self,
+        on: &str,
+        with: &OrderedMap<Located<Scalar>>,
+        what: &str,
+    ) -> StorageParams {
+        let mut params = BTreeMap::new();
+        for (k, v) in &with.0 {
+            match storage_param(on, &k.value, &v.value.0) {
+                Ok((name, value)) => {
+                    if params.insert(name.clone(), value).is_some() {
+                        self.err(
+                            k.span(),
+                            format!("{what} sets storage parameter `{name}` twice"),
+                        );
+                    }
+                }
+                Err(ParamError::Name(why, known)) => {
+                    let mut d = Diagnostic::new(k.span(), format!("{what}: {why}"));
+                    d = match crate::spec::error::did_you_mean(&k.value, &known) {
+                        Some(m) => d.help(format!("did you mean `{m}`?")),
+                        None if known.is_empty() => d.help(HELP),
+                        None => d.help(format!("PostgreSQL's are: {}", known.join(", "))),
+                    };
+                    self.diags.push(d);
+                }
+                Err(ParamError::Toast(why)) => self.diags.push(
+                    Diagnostic::new(k.span(), format!("{what}: {why}"))
+                        .help("leave it out: bellows reads no TOAST table's parameters and never changes them, so one set by hand (ALTER TABLE ... SET (toast.name = value)) stays"),
+                ),
+                Err(ParamError::Value(why)) => self.diags.push(
+                    Diagnostic::new(v.span(), format!("{what}: {why}")).help(HELP),
+                ),
+            }
+        }
+        StorageParams::new(params)
+    }
+}
