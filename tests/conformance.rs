@@ -35,7 +35,7 @@ fn dump_ignoring_column_order(s: &Schema) -> String {
 }
 
 async fn load(db: &TestDb, sql: &Path) {
-    db.exec("DO $$ BEGIN CREATE ROLE schemainspect_test_role; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$").await;
+    db.role("schemainspect_test_role").await;
     db.exec(&std::fs::read_to_string(sql).expect("fixture SQL"))
         .await;
 }

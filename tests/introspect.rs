@@ -218,7 +218,7 @@ async fn dependencies_of_unmanaged_objects_name_their_columns() {
             .any(|d| d.column.as_ref().map(|c| c.as_str()) == Some("b")),
         "{trg:?}"
     );
-    assert_eq!(found.queries, 24, "one query per kind, whatever the size");
+    assert_eq!(found.queries, 25, "one query per kind, whatever the size");
 }
 
 #[tokio::test]
@@ -541,10 +541,7 @@ async fn partitioned_tables_dump_and_plan_to_nothing() {
 async fn privileges_dump_and_plan_to_nothing_and_other_roles_are_left_alone() {
     let db = TestDb::new().await;
     for r in ["bellows_dump_reader", "bellows_dump_writer"] {
-        db.exec(&format!(
-            "DO $$ BEGIN CREATE ROLE {r}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-        ))
-        .await;
+        db.role(r).await;
     }
     db.exec(
         "CREATE TABLE orders (id bigserial PRIMARY KEY, total int);
@@ -676,10 +673,7 @@ async fn aggregates_dump_and_plan_to_nothing() {
 async fn default_privileges_dump_and_plan_to_nothing() {
     let db = TestDb::new().await;
     for r in ["bellows_defacl_owner", "bellows_defacl_reader"] {
-        db.exec(&format!(
-            "DO $$ BEGIN CREATE ROLE {r}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-        ))
-        .await;
+        db.role(r).await;
     }
     db.exec(
         "CREATE SCHEMA reports;
@@ -992,4 +986,75 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
     .await
     .expect("the TOAST table's options");
     assert_eq!(toast, "{autovacuum_enabled=false}");
+}
+
+/// Owners other than the reading role are read for every kind that has
+/// one (not a sequence linked to a column, nor schema `public`), dumped,
+/// read back and plan to nothing; what the reading role owns is not
+/// stated.
+#[tokio::test]
+async fn owners_dump_and_plan_to_nothing() {
+    let db = TestDb::new().await;
+    for r in ["bellows_owner_a", "bellows_owner_b"] {
+        db.role(r).await;
+    }
+    db.exec(
+        "CREATE SCHEMA billing AUTHORIZATION bellows_owner_a;
+         CREATE TABLE billing.invoices (id serial PRIMARY KEY);
+         ALTER TABLE billing.invoices OWNER TO bellows_owner_b;
+         CREATE TABLE mine (id int);
+         CREATE SEQUENCE billing.numbers;
+         ALTER SEQUENCE billing.numbers OWNER TO bellows_owner_a;
+         CREATE VIEW billing.ids AS SELECT id FROM billing.invoices;
+         ALTER VIEW billing.ids OWNER TO bellows_owner_a;
+         CREATE MATERIALIZED VIEW billing.counted AS SELECT count(*) AS n FROM billing.invoices;
+         ALTER MATERIALIZED VIEW billing.counted OWNER TO bellows_owner_b;
+         CREATE TYPE billing.state AS ENUM ('open', 'paid');
+         ALTER TYPE billing.state OWNER TO bellows_owner_b;
+         CREATE DOMAIN billing.cents AS bigint;
+         ALTER DOMAIN billing.cents OWNER TO bellows_owner_a;
+         CREATE FUNCTION billing.total(n integer) RETURNS integer LANGUAGE sql AS 'SELECT n';
+         ALTER FUNCTION billing.total(integer) OWNER TO bellows_owner_b;
+         CREATE PROCEDURE billing.close() LANGUAGE sql AS 'SELECT 1';
+         ALTER PROCEDURE billing.close() OWNER TO bellows_owner_a;",
+    )
+    .await;
+    let found = round_trip(&db, "owners").await;
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    let want = "owners:
+  billing.counted: bellows_owner_b
+  billing.ids: bellows_owner_a
+  billing.invoices: bellows_owner_b
+  billing.numbers: bellows_owner_a
+  schema billing: bellows_owner_a
+  procedure billing.close(): bellows_owner_a
+  function billing.total(n integer): bellows_owner_b
+  type billing.cents: bellows_owner_a
+  type billing.state: bellows_owner_b
+";
+    assert!(yaml.ends_with(want), "{yaml}");
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &found.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+    // The reading role giving an object to itself is a change; stating
+    // what it already owns is not.
+    let me = found.current_user.clone().expect("the reading role");
+    let mine = yaml.replace(
+        "  billing.ids: bellows_owner_a\n",
+        &format!("  billing.ids: {me}\n  mine: {me}\n"),
+    );
+    let target = spec::read_str(Path::new("mine.yaml"), &mine).expect("reads");
+    let p = bellows::plan::plan(&found.schema, &target, &found.plan_options()).expect("plans");
+    let sql: Vec<&str> = p
+        .steps
+        .iter()
+        .flat_map(|s| s.statements.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        sql,
+        [format!(
+            "ALTER VIEW billing.ids OWNER TO {}",
+            bellows::sql::quote_ident(me.as_str())
+        )]
+    );
 }

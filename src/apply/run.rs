@@ -17,6 +17,34 @@ pub(super) fn yaml(s: &Schema) -> String {
     spec::to_yaml(&s.without_hints(), WriteOptions::default())
 }
 
+/// `live` as the bellows that wrote `stored` (a phase's schema, a
+/// target, in the ledger) could see it: one from before owners and
+/// storage parameters were read wrote neither, so for a migration it
+/// started, what it could not see is neither drift nor left undone.
+fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
+    if !stored.lines().any(|l| l.starts_with("owners:")) {
+        live.owners.clear();
+    }
+    if !stored.contains("with: {") {
+        for t in live.tables.values_mut() {
+            t.storage = Default::default();
+            for i in t.indexes.values_mut() {
+                i.storage = Default::default();
+            }
+        }
+        for m in live
+            .views
+            .values_mut()
+            .filter_map(|v| v.materialized.as_mut())
+        {
+            for i in m.indexes.values_mut() {
+                i.storage = Default::default();
+            }
+        }
+    }
+    live
+}
+
 /// Whether `target` is the target of migration `m`: by fingerprint, or,
 /// for a migration started by a bellows whose fingerprints were computed
 /// otherwise (they once hashed the YAML rendering), by comparing with the
@@ -262,7 +290,7 @@ async fn run_phase<D: Driver>(
         .any(|&i| rows.get(i).is_some_and(|r| r.status != StepState::Pending));
     // Drift: before a phase starts, the database must be what the last one left.
     if !started && let Some(expected) = &mig.phase_schema {
-        let live = yaml(&db.read_live().await?.schema);
+        let live = yaml(&as_seen_by(expected, db.read_live().await?.schema));
         if &live != expected {
             let diff = similar::TextDiff::from_lines(expected.as_str(), live.as_str())
                 .unified_diff()
@@ -285,7 +313,7 @@ async fn run_phase<D: Driver>(
         }
     }
     let live = db.read_live().await?;
-    verify(db, &live.schema, mig, phase, obs).await?;
+    verify(db, &live, mig, phase, obs).await?;
     let live_yaml = yaml(&live.schema);
     db.complete_phase(mig.id, phase, &live_yaml).await?;
     mig.completed_phase = Some(phase);
@@ -298,19 +326,22 @@ async fn run_phase<D: Driver>(
 /// database must be the target (a new plan is empty).
 async fn verify<D: Driver>(
     db: &D,
-    live: &Schema,
+    found: &Introspection,
     mig: &Migration,
     phase: Phase,
     obs: &dyn Observer,
 ) -> Result<(), ApplyError> {
+    let live = &found.schema;
     if phase == Phase::Contract {
         let target = spec::read_str(Path::new("stored target"), &mig.target_schema)
             .map_err(|e| ApplyError::CorruptLedger(e.to_string()))?;
         let target = in_server_words(db, live, &target, obs).await?;
         let opts = PlanOptions {
             dialect: mig.plan.dialect,
+            current_user: found.current_user.clone(),
             ..PlanOptions::default()
         };
+        let live = &as_seen_by(&mig.target_schema, live.clone());
         let left = crate::plan::plan(live, &target, &opts)?;
         if !left.is_empty() {
             let missing: Vec<String> = left.steps.iter().map(|s| s.description.clone()).collect();

@@ -49,6 +49,9 @@ pub struct Introspection {
     /// Those the connecting role is a member of (itself included; all,
     /// for a superuser).
     pub member_of: BTreeSet<crate::model::Ident>,
+    /// The connecting role, which owns what a plan makes (and what the
+    /// schema's `owners` leaves out).
+    pub current_user: Option<crate::model::Ident>,
 }
 
 impl Introspection {
@@ -62,6 +65,7 @@ impl Introspection {
             dialect: self.dialect,
             server_roles: Some(self.server_roles.clone()),
             member_of: Some(self.member_of.clone()),
+            current_user: self.current_user.clone(),
         }
     }
 }

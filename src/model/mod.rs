@@ -156,6 +156,10 @@ pub struct Schema {
     pub grants: BTreeMap<GrantKey, Privileges>,
     /// Default privileges, by owner, schema, kind of object and grantee.
     pub default_grants: BTreeMap<DefaultGrantKey, Privileges>,
+    /// Owners the schema states (`ALTER ... OWNER TO`), by object (never
+    /// a column); an object it does not list keeps its owner. A live
+    /// schema lists those not owned by the role that read it.
+    pub owners: BTreeMap<GrantOn, Ident>,
     /// Comments on objects whose model has no place for one.
     pub comments: Comments,
 }
@@ -184,6 +188,7 @@ impl std::hash::Hash for Schema {
             roles,
             grants,
             default_grants,
+            owners,
             comments,
         } = self;
         schemas.hash(state);
@@ -232,6 +237,9 @@ impl std::hash::Hash for Schema {
         }
         if !aggregates.is_empty() {
             aggregates.hash(state);
+        }
+        if !owners.is_empty() {
+            ("owners", owners).hash(state);
         }
     }
 }

@@ -235,6 +235,9 @@ pub struct PlanOptions {
     /// included (every one, for a superuser), when planning against a
     /// server: default privileges for another cannot be set.
     pub member_of: Option<BTreeSet<crate::model::Ident>>,
+    /// The role planning (and applying), when planning against a server:
+    /// it owns every object the live schema's `owners` does not list.
+    pub current_user: Option<crate::model::Ident>,
 }
 
 /// Plans the change from `current` to `target` for `opts.dialect`.

@@ -65,6 +65,8 @@ pub enum ObjectKind {
     Policy,
     /// Privileges granted on a relation.
     Grant,
+    /// Who owns an object.
+    Owner,
     Comment,
 }
 

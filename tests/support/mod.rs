@@ -135,6 +135,17 @@ impl TestDb {
         TestDb { name, url, pool }
     }
 
+    /// Makes role `name` unless the server has it (roles are the
+    /// cluster's: they stay, and tests running at once may race to make
+    /// one).
+    pub async fn role(&self, name: &str) {
+        self.exec(&format!(
+            "DO $$ BEGIN CREATE ROLE {}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+            bellows::sql::quote_ident(name)
+        ))
+        .await;
+    }
+
     /// Runs SQL text (several statements allowed), failing the test on error.
     pub async fn exec(&self, sql: &str) {
         sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
@@ -346,21 +357,18 @@ pub async fn ensure_roles(db: &TestDb, schemas: &[&bellows::model::Schema]) {
     let roles: std::collections::BTreeSet<&str> = schemas
         .iter()
         .flat_map(|s| {
-            // The roles the file names, and those whose new objects its
-            // default privileges are for.
+            // The roles the file names, those whose new objects its
+            // default privileges are for, and the owners it gives.
             s.roles
                 .iter()
                 .chain(s.default_grants.keys().map(|k| &k.owner))
+                .chain(s.owners.values())
                 .map(|r| r.as_str())
         })
         .filter(|r| *r != bellows::model::PUBLIC_ROLE)
         .collect();
     for r in roles {
-        db.exec(&format!(
-            "DO $$ BEGIN CREATE ROLE {}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-            bellows::sql::quote_ident(r)
-        ))
-        .await;
+        db.role(r).await;
     }
 }
 

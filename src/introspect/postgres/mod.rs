@@ -71,6 +71,7 @@ mod domain;
 mod enum_type;
 mod extension;
 mod indexes;
+mod owner;
 mod partition;
 mod policy;
 mod privilege;
@@ -371,6 +372,8 @@ const KINDS: &[KindQuery] = &[
     policy::KIND,
     privilege::KIND,
     privilege::ROLES,
+    // After every object it may be on.
+    owner::KIND,
     // After every object it may be on.
     comment::KIND,
     unmanaged::UNMANAGED,

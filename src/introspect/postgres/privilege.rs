@@ -18,7 +18,8 @@ pub(super) const KIND: KindQuery = KindQuery::new(
 pub(super) const ROLES: KindQuery = KindQuery::new(
     "roles",
     |_| {
-        "SELECT rolname::text, pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles ORDER BY 1"
+        "SELECT rolname::text, pg_has_role(current_user, oid, 'MEMBER'), rolname = current_user
+           FROM pg_roles ORDER BY 1"
             .into()
     },
     |r, rows, _| r.server_roles(rows),
@@ -286,9 +287,13 @@ impl Reader {
         for row in rows {
             let name: String = get(&row, 0, "roles")?;
             let member: bool = get(&row, 1, "roles")?;
+            let me: bool = get(&row, 2, "roles")?;
             if let Ok(i) = Ident::new(name) {
                 if member {
                     self.out.member_of.insert(i.clone());
+                }
+                if me {
+                    self.out.current_user = Some(i.clone());
                 }
                 self.out.server_roles.insert(i);
             }

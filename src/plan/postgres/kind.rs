@@ -189,6 +189,7 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     // Last: a grant or a comment runs in the phase its object is made in.
     in_schema::<super::default_privilege::DefaultGrants>,
     in_schema::<super::privilege::Grants>,
+    in_schema::<super::owner::Owners>,
     in_schema::<super::comment::Comments>,
 ];
 

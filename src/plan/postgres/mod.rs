@@ -32,6 +32,7 @@ mod matview;
 mod names;
 mod namespace;
 mod one_pass;
+mod owner;
 mod paging;
 mod partition;
 mod partition_change;
@@ -110,6 +111,7 @@ pub(super) fn steps(
         server_version: opts.server_version,
         server_roles: opts.server_roles.as_ref(),
         member_of: opts.member_of.as_ref(),
+        current_user: opts.current_user.as_ref(),
         names: None,
         steps: Vec::new(),
         errors: Vec::new(),
@@ -160,6 +162,8 @@ pub(super) struct Planner<'a> {
     pub server_roles: Option<&'a BTreeSet<Ident>>,
     /// The roles the planning role is a member of, when known.
     pub member_of: Option<&'a BTreeSet<Ident>>,
+    /// The planning role, which owns what the plan makes, when known.
+    pub current_user: Option<&'a Ident>,
     /// Names in use, for the helpers this plan creates and the objects
     /// it adds; gathered at the first use (a plan with nothing to add
     /// needs none).

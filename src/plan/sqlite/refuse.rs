@@ -22,7 +22,7 @@ fn refuse(
 const COLLATIONS: [&str; 3] = ["binary", "nocase", "rtrim"];
 
 pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
-    let kinds: [(&str, bool, &str); 16] = [
+    let kinds: [(&str, bool, &str); 17] = [
         (
             "schemas",
             s.schemas.is_empty(),
@@ -97,6 +97,11 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
             "default privileges",
             s.default_grants.is_empty(),
             "SQLite has no roles",
+        ),
+        (
+            "owners",
+            s.owners.is_empty(),
+            "SQLite has no roles: the file is its owner's",
         ),
         (
             "comments",

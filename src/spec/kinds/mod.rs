@@ -21,6 +21,7 @@ mod domain;
 mod enum_type;
 mod extension;
 mod namespace;
+mod owner;
 mod privilege;
 mod range_type;
 pub(super) mod routine;
@@ -125,4 +126,7 @@ kinds! {
     /// object (`tables`, `sequences`, `functions`, `types`, `schemas`) to
     /// `{ role: [privilege, ...] }`, as under `grants`.
     default_privileges: OrderedMap<Checked<default_privilege::DefaultPrivilegesSpec>> => default_privilege::read, default_privilege::write;
+    /// Owners: an object, named as under `grants`, to the role that owns
+    /// it (`ALTER ... OWNER TO`). An object not listed keeps its owner.
+    owners: OrderedMap<Located<String>> => owner::read, owner::write;
 }

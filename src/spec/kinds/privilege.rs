@@ -31,10 +31,11 @@ pub(super) fn read_roles(r: &mut Reader, roles: Option<Vec<Located<String>>>) {
     }
 }
 
-/// What a `grants:` key names: `schema name`, or a table, view or
-/// sequence of the file; reported (None) when it is none of them.
-fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
-    if let Some(on) = routine_or_type(r, k) {
+/// What a `grants:` (or `owners:`) key names: `schema name`, or a table,
+/// view or sequence of the file; reported (None) when it is none of them,
+/// the message opening with `about` (`grants on`).
+pub(super) fn grant_on(r: &mut Reader, k: &Located<String>, about: &str) -> Option<GrantOn> {
+    if let Some(on) = routine_or_type(r, k, about) {
         return on;
     }
     if let Some(name) = k.value.strip_prefix(SCHEMA_PREFIX) {
@@ -50,7 +51,7 @@ fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
             r.diags.push(
                 Diagnostic::new(
                     k.span(),
-                    format!("grants on schema `{s}`, which the file does not define"),
+                    format!("{about} schema `{s}`, which the file does not define"),
                 )
                 .help("list it in `schemas:`, or put a table in it"),
             );
@@ -82,7 +83,7 @@ fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
     let refs: Vec<&str> = known.iter().map(String::as_str).collect();
     let mut d = Diagnostic::new(
         k.span(),
-        format!("grants on `{object}`, which is not a table, view or sequence of the file"),
+        format!("{about} `{object}`, which is not a table, view or sequence of the file"),
     );
     if let Some(m) = crate::spec::error::did_you_mean(&k.value, &refs) {
         d = d.help(format!("did you mean `{m}`?"));
@@ -94,14 +95,14 @@ fn grant_on(r: &mut Reader, k: &Located<String>) -> Option<GrantOn> {
 }
 
 /// How a `grants:` key names a schema, a type, a function, a procedure.
-const SCHEMA_PREFIX: &str = "schema ";
-const TYPE_PREFIX: &str = "type ";
+pub(super) const SCHEMA_PREFIX: &str = "schema ";
+pub(super) const TYPE_PREFIX: &str = "type ";
 const FUNCTION_PREFIX: &str = "function ";
 const PROCEDURE_PREFIX: &str = "procedure ";
 
 /// `function name(arg type, ...)` (`procedure ...`), as `functions:` and
 /// `procedures:` write the signature.
-fn routine_key(schema: &Schema, k: &RoutineKey) -> String {
+pub(super) fn routine_key(schema: &Schema, k: &RoutineKey) -> String {
     match schema.routines.get(k) {
         Some(r) => {
             let prefix = match r.kind {
@@ -117,7 +118,7 @@ fn routine_key(schema: &Schema, k: &RoutineKey) -> String {
 /// The routine or type a `grants:` key names (`function name(types)`,
 /// `procedure ...`, `type name`), reported when the file lacks it; None
 /// for a key of another form (`Some(None)` after a report).
-fn routine_or_type(r: &mut Reader, k: &Located<String>) -> Option<Option<GrantOn>> {
+fn routine_or_type(r: &mut Reader, k: &Located<String>, about: &str) -> Option<Option<GrantOn>> {
     let located = |text: &str| Located {
         value: text.trim().to_string(),
         span: k.span,
@@ -131,7 +132,7 @@ fn routine_or_type(r: &mut Reader, k: &Located<String>) -> Option<Option<GrantOn
                 r.diags,
                 k.span(),
                 format!(
-                    "grants on type `{q}`, which is not an enum, domain, range or composite type of the file"
+                    "{about} type `{q}`, which is not an enum, domain, range or composite type of the file"
                 ),
             );
             return Some(None);
@@ -159,7 +160,7 @@ fn routine_or_type(r: &mut Reader, k: &Located<String>) -> Option<Option<GrantOn
                 Diagnostic::new(
                     k.span(),
                     format!(
-                        "grants on {} `{}`, which the file does not define",
+                        "{about} {} `{}`, which the file does not define",
                         kind.noun(),
                         sig.trim()
                     ),
@@ -181,7 +182,7 @@ pub(super) fn write_roles(schema: &Schema, _: &Writer) -> Option<Y> {
 
 pub(super) fn read_grants(r: &mut Reader, grants: OrderedMap<Checked<GrantsSpec>>) {
     for (k, v) in grants.0 {
-        let Some(on) = grant_on(r, &k) else {
+        let Some(on) = grant_on(r, &k, "grants on") else {
             continue;
         };
         let Checked::Valid(by_role) = v else {

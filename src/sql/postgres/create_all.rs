@@ -199,6 +199,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
             },
         ));
     }
+    for (on, role) in &schema.owners {
+        out.push(super::owner_sql(schema, on, role));
+    }
     for (on, c) in &schema.comments {
         out.push(comment_sql(on, Some(c)));
     }

@@ -27,7 +27,9 @@ pub use partition::{
     create_table_sql, partition_bound, partition_by_sql, partition_key, table_options_sql,
 };
 pub use policy::{alter_policy, create_policy, drop_policy, policy_comment, row_security};
-pub use privilege::{comment_sql, default_grant_sql, default_revoke_sql, grant_sql, revoke_sql};
+pub use privilege::{
+    comment_sql, default_grant_sql, default_revoke_sql, grant_sql, owner_sql, revoke_sql,
+};
 pub use routine::{
     arg_sql, create_routine, create_trigger, drop_trigger, routine_comment, routine_signature,
     setting_clause, trigger_comment, trigger_enabled,

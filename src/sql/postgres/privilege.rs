@@ -1,8 +1,11 @@
-//! GRANT and REVOKE on relations; COMMENT ON what holds no comment of
-//! its own.
+//! GRANT and REVOKE on relations, ALTER ... OWNER TO, and COMMENT ON
+//! what holds no comment of its own.
 
 use super::qualified;
-use crate::model::{CommentOn, DefaultGrantKey, GrantKey, GrantOn, PUBLIC_ROLE};
+use crate::model::{
+    CommentOn, DefaultGrantKey, GrantKey, GrantObject, GrantOn, Ident, PUBLIC_ROLE, RoutineKind,
+    Schema,
+};
 use crate::sql::quote_ident;
 
 /// `TABLE | SEQUENCE | SCHEMA object`, as GRANT and REVOKE name it.
@@ -14,6 +17,31 @@ fn grant_object(on: &GrantOn) -> String {
         GrantOn::Routine(k) => format!("ROUTINE {}", super::routine_signature(k)),
         GrantOn::Type(q) => format!("TYPE {}", qualified(q)),
     }
+}
+
+/// `ALTER TABLE | VIEW | ... object OWNER TO role`, the object's kind
+/// as `schema` has it.
+pub fn owner_sql(schema: &Schema, on: &GrantOn, role: &Ident) -> String {
+    let object = match on {
+        GrantOn::Relation(q, GrantObject::Table) => {
+            let kind = match schema.views.get(q) {
+                Some(v) => v.sql_kind(),
+                None => "TABLE",
+            };
+            format!("{kind} {}", qualified(q))
+        }
+        GrantOn::Type(q) if schema.domains.contains_key(q) => format!("DOMAIN {}", qualified(q)),
+        GrantOn::Routine(k) => {
+            let kind = match schema.routines.get(k).map(|r| r.kind) {
+                Some(RoutineKind::Procedure) => "PROCEDURE",
+                Some(RoutineKind::Function) => "FUNCTION",
+                None => "ROUTINE",
+            };
+            format!("{kind} {}", super::routine_signature(k))
+        }
+        other => grant_object(other),
+    };
+    format!("ALTER {object} OWNER TO {}", quote_ident(role.as_str()))
 }
 
 /// `GRANT privilege, ... ON TABLE | SEQUENCE | SCHEMA object TO grantee

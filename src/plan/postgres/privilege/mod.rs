@@ -244,7 +244,7 @@ impl Planner<'_> {
 
     /// Whether relation `q` is live under another kind than the target's
     /// (table, view, materialized view), so the plan drops and makes it.
-    fn made_anew(&self, q: &QualifiedName) -> bool {
+    pub(super) fn made_anew(&self, q: &QualifiedName) -> bool {
         let kind = |s: &Schema| {
             if s.tables.contains_key(q) {
                 Some(0)
@@ -325,7 +325,7 @@ impl Planner<'_> {
 
     /// Whether the object of live grant `g` is in the target under the
     /// same name and kind.
-    fn object_stays(&self, g: &GrantKey) -> bool {
+    pub(super) fn object_stays(&self, g: &GrantKey) -> bool {
         match &g.on {
             GrantOn::Relation(q, GrantObject::Sequence) => self.tgt.sequences.contains_key(q),
             GrantOn::Relation(q, _) => {
@@ -377,7 +377,7 @@ impl Planner<'_> {
 
 /// The resource of a routine or type a grant is on: what a plan may make
 /// again under the same name.
-fn made_again(on: &GrantOn) -> Option<Resource> {
+pub(super) fn made_again(on: &GrantOn) -> Option<Resource> {
     match on {
         GrantOn::Routine(k) => Some(Resource::Function(k.clone())),
         GrantOn::Type(q) => Some(Resource::Type(q.clone())),

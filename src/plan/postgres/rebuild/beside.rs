@@ -196,10 +196,18 @@ impl Planner<'_> {
         (renames, arbiter)
     }
 
-    /// The target's privileges on `name` and its columns, granted on the
-    /// table built beside it (they follow it through the rename).
+    /// The live table's owner, given to the table built beside it (a new
+    /// one contract gives), and the target's privileges on `name` and its
+    /// columns, granted on it (they follow it through the rename).
     fn grants_beside(&self, name: &QualifiedName, beside: &QualifiedName) -> Vec<String> {
         let mut sql = Vec::new();
+        if let Some(owner) = self
+            .cur
+            .owners
+            .get(&GrantOn::Relation(name.clone(), GrantObject::Table))
+        {
+            sql.push(format!("ALTER TABLE {} OWNER TO {}", qt(beside), qi(owner)));
+        }
         for (g, p) in &self.tgt.grants {
             let on = match &g.on {
                 GrantOn::Relation(q, k) if q == name => GrantOn::Relation(beside.clone(), *k),
