@@ -922,7 +922,7 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
          CREATE TABLE days (d date) PARTITION BY RANGE (d);
          CREATE TABLE days_2024 PARTITION OF days FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
            WITH (parallel_workers = 2);
-         CREATE MATERIALIZED VIEW hit_ids AS SELECT id FROM hits;
+         CREATE MATERIALIZED VIEW hit_ids WITH (autovacuum_enabled = off) AS SELECT id FROM hits;
          CREATE INDEX hit_ids_id ON hit_ids (id) WITH (fillfactor = 60);",
     )
     .await;
@@ -934,6 +934,7 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
         "      hits_id: { columns: [id], include: [note], where: (id > 0), with: { fillfactor: 80 } }\n",
         "    with: { parallel_workers: 2 }\n",
         "      hit_ids_id: { columns: [id], with: { fillfactor: 60 } }\n",
+        "      hit_ids_id: { columns: [id], with: { fillfactor: 60 } }\n    with: { autovacuum_enabled: false }\n",
     ] {
         assert!(yaml.contains(want), "{want}\nnot in:\n{yaml}");
     }
@@ -1057,4 +1058,38 @@ async fn owners_dump_and_plan_to_nothing() {
             bellows::sql::quote_ident(me.as_str())
         )]
     );
+}
+
+/// Replica identities are read (one whose index was dropped identifies
+/// nothing, as the server then takes it), dumped, read back and plan to
+/// nothing.
+#[tokio::test]
+async fn replica_identities_dump_and_plan_to_nothing() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE keyed (id bigint PRIMARY KEY, u bigint NOT NULL);
+         CREATE UNIQUE INDEX keyed_u ON keyed (u);
+         ALTER TABLE keyed REPLICA IDENTITY USING INDEX keyed_u;
+         CREATE TABLE wide (line text);
+         ALTER TABLE wide REPLICA IDENTITY FULL;
+         CREATE TABLE orphan (u bigint NOT NULL);
+         CREATE UNIQUE INDEX orphan_u ON orphan (u);
+         ALTER TABLE orphan REPLICA IDENTITY USING INDEX orphan_u;
+         DROP INDEX orphan_u;
+         CREATE TABLE plain (id bigint PRIMARY KEY);",
+    )
+    .await;
+    let found = round_trip(&db, "replica identities").await;
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    for want in [
+        "    replica_identity: { index: keyed_u }\n",
+        "  orphan:\n    columns:\n      u: { type: bigint, nullable: false }\n    replica_identity: nothing\n",
+        "  wide:\n    columns:\n      line: { type: text }\n    replica_identity: full\n",
+    ] {
+        assert!(yaml.contains(want), "{want}\nnot in:\n{yaml}");
+    }
+    assert_eq!(yaml.matches("replica_identity").count(), 3, "{yaml}");
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &found.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
 }

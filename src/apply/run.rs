@@ -18,12 +18,18 @@ pub(super) fn yaml(s: &Schema) -> String {
 }
 
 /// `live` as the bellows that wrote `stored` (a phase's schema, a
-/// target, in the ledger) could see it: one from before owners and
-/// storage parameters were read wrote neither, so for a migration it
-/// started, what it could not see is neither drift nor left undone.
+/// target, in the ledger) could see it: one from before owners, storage
+/// parameters and replica identities were read wrote none, so for a
+/// migration it started, what it could not see is neither drift nor left
+/// undone.
 fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
     if !stored.lines().any(|l| l.starts_with("owners:")) {
         live.owners.clear();
+    }
+    if !stored.contains("replica_identity:") {
+        for t in live.tables.values_mut() {
+            t.replica_identity = Default::default();
+        }
     }
     if !stored.contains("with: {") {
         for t in live.tables.values_mut() {

@@ -84,7 +84,7 @@ pub use routine::{
 };
 pub use sequence::Sequence;
 pub use storage::StorageParams;
-pub use table::Table;
+pub use table::{ReplicaIdentity, Table};
 pub use trigger::{Enabled, Timing, Trigger, TriggerKey};
 pub use types::{BaseType, ColumnType, SerialKind, TypeSpec};
 pub use unmanaged::{ColumnRef, Place, Unmanaged, UnmanagedKind, Via};

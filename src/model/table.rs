@@ -9,6 +9,22 @@ use super::index::Index;
 use super::partition::{PartitionKey, PartitionOf};
 use super::storage::StorageParams;
 
+/// `REPLICA IDENTITY`: which old values of an updated or deleted row
+/// logical replication writes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum ReplicaIdentity {
+    /// The primary key's columns (none without one).
+    #[default]
+    Default,
+    /// Every column.
+    Full,
+    /// None: a table in a publication takes no UPDATE or DELETE.
+    Nothing,
+    /// The columns of this unique index (one on NOT NULL columns, not
+    /// partial, not deferrable).
+    Index(Ident),
+}
+
 /// A table. Columns keep their order (it is part of the table's shape);
 /// everything else is keyed by name, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -36,6 +52,8 @@ pub struct Table {
     pub without_rowid: bool,
     /// `WITH (fillfactor = 70, autovacuum_enabled = false, ...)`.
     pub storage: StorageParams,
+    /// What logical replication writes of an updated or deleted row.
+    pub replica_identity: ReplicaIdentity,
     /// Hint: the table used to be called so.
     pub renamed_from: Option<QualifiedName>,
 }
@@ -87,6 +105,7 @@ impl std::hash::Hash for Table {
             strict,
             without_rowid,
             storage,
+            replica_identity,
             renamed_from: _,
         } = self;
         columns.hash(state);
@@ -115,6 +134,9 @@ impl std::hash::Hash for Table {
             ("without_rowid", without_rowid).hash(state);
         }
         storage.hash(state);
+        if *replica_identity != ReplicaIdentity::Default {
+            ("replica_identity", replica_identity).hash(state);
+        }
     }
 }
 
@@ -137,6 +159,7 @@ impl Table {
             strict,
             without_rowid,
             storage,
+            replica_identity,
             renamed_from: _,
         } = self;
         columns.len() == other.columns.len()
@@ -165,6 +188,7 @@ impl Table {
             && *strict == other.strict
             && *without_rowid == other.without_rowid
             && *storage == other.storage
+            && *replica_identity == other.replica_identity
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ColumnRef, Ident, Index};
+use super::{ColumnRef, Ident, Index, StorageParams};
 
 /// `WITH [LOCAL | CASCADED] CHECK OPTION`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -72,6 +72,9 @@ pub struct Materialized {
     /// Its indexes (a unique one lets `REFRESH ... CONCURRENTLY` run), by
     /// name; they live in the view's schema like a table's.
     pub indexes: BTreeMap<Ident, Index>,
+    /// `WITH (fillfactor = 70, autovacuum_enabled = false, ...)`: a
+    /// table's storage parameters.
+    pub storage: StorageParams,
 }
 
 /// `GRANT privilege ON view TO grantee [WITH GRANT OPTION]`.
@@ -153,6 +156,8 @@ impl View {
             && self.security_invoker == other.security_invoker
             && self.comment == other.comment
             && indexes_same
+            && self.materialized.as_ref().map(|m| &m.storage)
+                == other.materialized.as_ref().map(|m| &m.storage)
     }
 
     pub fn is_materialized(&self) -> bool {

@@ -53,7 +53,9 @@ const Q_RELATIONS: &str = concat!(
             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
             pn.nspname::text, pc.relname::text,
             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-            coalesce(c.reloptions::text[], '{}')
+            coalesce(c.reloptions::text[], '{}'), c.relreplident::text,
+            (SELECT ri.relname::text FROM pg_index i JOIN pg_class ri ON ri.oid = i.indexrelid
+              WHERE i.indrelid = c.oid AND i.indisreplident)
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d
               ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
@@ -242,6 +244,10 @@ impl Reader {
                     partition_by,
                     partition_of,
                     storage: read_storage(ON_TABLE, &get::<Vec<String>, _>(&row, 15, W)?),
+                    replica_identity: replica_identity(
+                        &get::<String, _>(&row, 16, W)?,
+                        get(&row, 17, W)?,
+                    )?,
                     ..Table::default()
                 },
             );
@@ -347,4 +353,15 @@ impl Reader {
             .or_default()
             .extend(numbers);
     }
+}
+
+/// `relreplident` and the index marked as the replica identity: `i`
+/// without one (it was dropped) identifies nothing, as PostgreSQL reads it.
+fn replica_identity(code: &str, index: Option<String>) -> Result<ReplicaIdentity> {
+    Ok(match (code, index) {
+        ("f", _) => ReplicaIdentity::Full,
+        ("i", Some(i)) => ReplicaIdentity::Index(ident(i, "index")?),
+        ("n" | "i", _) => ReplicaIdentity::Nothing,
+        _ => ReplicaIdentity::Default,
+    })
 }

@@ -138,11 +138,13 @@ impl Reader {
 }
 
 /// A view's `reloptions` (`check_option=local`, `security_barrier=true`,
-/// ...) into the model; one bellows does not know is an error, not lost.
+/// ...) into the model, a materialized view's storage parameters
+/// (`fillfactor=70`) too; one bellows does not know is an error, not lost.
 pub(crate) fn apply_options(
     view: &mut View,
     options: &[String],
 ) -> std::result::Result<(), String> {
+    let mut storage = Vec::new();
     for o in options {
         let (k, v) = o.split_once('=').unwrap_or((o.as_str(), "true"));
         let flag = || match v.to_ascii_lowercase().as_str() {
@@ -161,12 +163,13 @@ pub(crate) fn apply_options(
             "security_barrier" => view.security_barrier = flag()?,
             "security_invoker" => view.security_invoker = flag()?,
             _ if view.is_materialized() => {
-                return Err(format!(
-                    "the storage parameter {o} is not modeled by bellows; reset it (ALTER MATERIALIZED VIEW ... RESET ({k})) to manage this view, or name only other schemas with --schema"
-                ));
+                storage.push(o.clone());
             }
             _ => return Err(format!("the option {o} is not modeled by bellows")),
         }
+    }
+    if let Some(m) = view.materialized.as_mut() {
+        m.storage = crate::sql::postgres::read_storage(crate::sql::postgres::ON_TABLE, &storage);
     }
     Ok(())
 }

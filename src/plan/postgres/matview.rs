@@ -31,7 +31,14 @@ impl Planner<'_> {
         let beside = QualifiedName::new(schema.clone(), tmp.clone());
         let without_indexes = View {
             comment: None,
-            materialized: Some(Materialized::default()),
+            materialized: Some(Materialized {
+                indexes: Default::default(),
+                storage: n
+                    .materialized
+                    .as_ref()
+                    .map(|m| m.storage.clone())
+                    .unwrap_or_default(),
+            }),
             ..n.clone()
         };
         let mut build = new_step(

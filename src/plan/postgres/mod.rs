@@ -40,6 +40,7 @@ mod policy;
 mod privilege;
 mod range_type;
 mod rebuild;
+mod replica;
 mod routine;
 mod sequence;
 mod shadow;

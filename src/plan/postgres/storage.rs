@@ -23,6 +23,27 @@ impl Planner<'_> {
         self.push(step);
     }
 
+    /// A materialized view that stays with its query: its parameters
+    /// changed in place, as a table's.
+    pub(super) fn matview_storage(
+        &mut self,
+        name: &QualifiedName,
+        old: &StorageParams,
+        new: &StorageParams,
+    ) {
+        if old == new {
+            return;
+        }
+        let step = storage_step(
+            (ObjectKind::View, "MATERIALIZED VIEW", ON_TABLE),
+            (name.to_string(), format!("materialized view {name}")),
+            &qt(name),
+            (old, new),
+        )
+        .requires(Resource::View(name.clone()));
+        self.push(step);
+    }
+
     /// Index `name` on `table`, which differs from its target only in
     /// storage parameters, has them changed in place if they all can be
     /// without ACCESS EXCLUSIVE (then true; else nothing is planned).

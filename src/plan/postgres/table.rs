@@ -73,6 +73,7 @@ impl Kind for Tables {
             }
         }
         p.switch_moved_foreign_keys();
+        p.replica_identities();
     }
 }
 

@@ -207,6 +207,7 @@ impl Planner<'_> {
             );
         }
         if let (Some(om), Some(nm)) = (&o.materialized, &n.materialized) {
+            self.matview_storage(name, &om.storage, &nm.storage);
             self.view_indexes(name, om, nm);
         }
         if o.comment != n.comment {

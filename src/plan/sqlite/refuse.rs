@@ -197,6 +197,14 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 "SQLite has no unlogged tables",
             );
         }
+        if t.replica_identity != crate::model::ReplicaIdentity::Default {
+            refuse(
+                errors,
+                &obj,
+                "a replica identity",
+                "SQLite has no logical replication; leave `replica_identity` out",
+            );
+        }
         if !t.storage.is_empty() {
             refuse(
                 errors,

@@ -50,6 +50,10 @@ pub struct MaterializedViewSpec {
     /// `REFRESH MATERIALIZED VIEW CONCURRENTLY` run).
     #[serde(default)]
     pub indexes: OrderedMap<Checked<super::table::IndexSpec>>,
+    /// Storage parameters, as a table's: `{ fillfactor: 70,
+    /// autovacuum_enabled: false }`.
+    #[serde(default)]
+    pub with: OrderedMap<Located<crate::spec::format::Scalar>>,
     pub comment: Option<String>,
 }
 
@@ -119,6 +123,7 @@ pub(super) fn read_materialized(r: &mut Reader, views: OrderedMap<Checked<Materi
                 },
                 columns: None,
                 indexes: OrderedMap::default(),
+                with: OrderedMap::default(),
                 comment: None,
             },
             TextOr::Map(m) => m,
@@ -129,7 +134,13 @@ pub(super) fn read_materialized(r: &mut Reader, views: OrderedMap<Checked<Materi
             continue;
         };
         view.comment = spec.comment;
-        view.materialized = Some(Materialized { indexes });
+        let storage = super::table::storage::read_params(
+            r.diags,
+            crate::sql::postgres::ON_TABLE,
+            &spec.with,
+            &what,
+        );
+        view.materialized = Some(Materialized { indexes, storage });
         r.schema.views.insert(name, view);
     }
 }
@@ -214,7 +225,10 @@ pub(super) fn write_materialized(schema: &Schema, w: &Writer) -> Option<Y> {
         .iter()
         .filter_map(|(name, v)| Some((name, v, v.materialized.as_ref()?)))
         .map(|(name, v, m)| {
-            let plain = v.columns.is_empty() && v.comment.is_none() && m.indexes.is_empty();
+            let plain = v.columns.is_empty()
+                && v.comment.is_none()
+                && m.indexes.is_empty()
+                && m.storage.is_empty();
             let y = if plain {
                 literal(&v.query)
             } else {
@@ -236,6 +250,9 @@ pub(super) fn write_materialized(schema: &Schema, w: &Writer) -> Option<Y> {
                         })
                         .collect();
                     f.push(("indexes".into(), Y::Block(ix)));
+                }
+                if !m.storage.is_empty() {
+                    f.push(("with".into(), super::table::write_storage(&m.storage)));
                 }
                 if let Some(c) = &v.comment {
                     f.push(("comment".into(), text(c)));

@@ -126,6 +126,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         for (n, ix) in &t.indexes {
             out.push(create_index(name, n, ix, false));
         }
+        if t.replica_identity != ReplicaIdentity::Default {
+            out.push(super::replica_identity_sql(name, &t.replica_identity));
+        }
     }
     for (name, t) in &schema.tables {
         for (n, fk) in &t.foreign_keys {

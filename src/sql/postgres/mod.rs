@@ -166,6 +166,17 @@ pub fn foreign_key_def(fk: &ForeignKey) -> String {
     s
 }
 
+/// `ALTER TABLE name REPLICA IDENTITY ...`.
+pub fn replica_identity_sql(name: &QualifiedName, r: &ReplicaIdentity) -> String {
+    let what = match r {
+        ReplicaIdentity::Default => "DEFAULT".to_string(),
+        ReplicaIdentity::Full => "FULL".to_string(),
+        ReplicaIdentity::Nothing => "NOTHING".to_string(),
+        ReplicaIdentity::Index(i) => format!("USING INDEX {}", quote_ident(i.as_str())),
+    };
+    format!("ALTER TABLE {} REPLICA IDENTITY {what}", qualified(name))
+}
+
 /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table ...`.
 pub fn create_index(table: &QualifiedName, name: &Ident, ix: &Index, concurrently: bool) -> String {
     index_sql(
@@ -342,6 +353,9 @@ pub fn create_view(name: &QualifiedName, view: &View, or_replace: bool) -> Vec<S
     let options = view_options(view);
     if !options.is_empty() {
         s.push_str(&format!(" WITH ({})", options.join(", ")));
+    }
+    if let Some(m) = &view.materialized {
+        s.push_str(&with_clause(&m.storage));
     }
     s.push_str(" AS\n");
     s.push_str(&view.query);

@@ -22,7 +22,8 @@ mod partition;
 pub(super) mod policy;
 mod read;
 mod read_sql;
-mod storage;
+mod replica;
+pub(super) mod storage;
 pub(super) mod trigger;
 mod write;
 
@@ -56,6 +57,11 @@ pub(super) fn read_view_indexes(
     }
     t.read_indexes(&mut table, indexes);
     table.indexes
+}
+
+/// Storage parameters as `dump` writes them (a materialized view's too).
+pub(super) fn write_storage(p: &StorageParams) -> Y {
+    write::storage(p)
 }
 
 /// An index of a materialized view as `dump` writes it.
@@ -131,6 +137,10 @@ pub struct TableSpec {
     /// 0.01 }` (`WITH (...)`; not on a partitioned table).
     #[serde(default)]
     pub with: OrderedMap<Located<Scalar>>,
+    /// `REPLICA IDENTITY` for logical replication: `default` (the primary
+    /// key), `full`, `nothing`, or `{ index: name }` (a unique index or
+    /// constraint on NOT NULL columns).
+    pub replica_identity: Option<Located<TextOr<ReplicaIndexSpec>>>,
     pub comment: Option<String>,
     /// Hint: the table's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
@@ -186,6 +196,13 @@ pub struct ColumnSpec {
     pub renamed_from: Option<Located<String>>,
     /// Hint: SQL expression the migrate phase fills existing rows with.
     pub backfill: Option<Located<String>>,
+}
+
+/// `REPLICA IDENTITY USING INDEX`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaIndexSpec {
+    pub index: Located<String>,
 }
 
 /// A named primary key.

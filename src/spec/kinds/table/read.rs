@@ -136,6 +136,7 @@ impl TableReader<'_> {
         self.read_checks(&mut table, spec.checks);
         self.read_exclusions(&mut table, spec.exclusions);
         let fks = self.read_foreign_keys(&mut table, spec.foreign_keys);
+        table.replica_identity = self.read_replica_identity(&table, spec.replica_identity);
         self.check_constraint_renames(&table);
         (table, fks)
     }

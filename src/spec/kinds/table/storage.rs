@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::read::TableReader;
 use super::*;
+use crate::spec::read::Diags;
 use crate::sql::postgres::{ParamError, storage_param};
 
 const HELP: &str = "see PostgreSQL's CREATE TABLE and CREATE INDEX, \"Storage Parameters\"";
@@ -18,15 +19,27 @@ impl TableReader<'_> {
         with: &OrderedMap<Located<Scalar>>,
         what: &str,
     ) -> StorageParams {
-        let mut params = BTreeMap::new();
-        for (k, v) in &with.0 {
-            match storage_param(on, &k.value, &v.value.0) {
+        read_params(self.diags, on, with, what)
+    }
+}
+
+/// The storage parameters `with` gives `what` (on `on`: `table`, or an
+/// index access method), each error reported where it is.
+pub(in crate::spec) fn read_params(
+    diags: &mut Diags,
+    on: &str,
+    with: &OrderedMap<Located<Scalar>>,
+    what: &str,
+) -> StorageParams {
+    let mut params = BTreeMap::new();
+    for (k, v) in &with.0 {
+        match storage_param(on, &k.value, &v.value.0) {
                 Ok((name, value)) => {
                     if params.insert(name.clone(), value).is_some() {
-                        self.err(
+                        diags.push(Diagnostic::new(
                             k.span(),
                             format!("{what} sets storage parameter `{name}` twice"),
-                        );
+                        ));
                     }
                 }
                 Err(ParamError::Name(why, known)) => {
@@ -36,17 +49,16 @@ impl TableReader<'_> {
                         None if known.is_empty() => d.help(HELP),
                         None => d.help(format!("PostgreSQL's are: {}", known.join(", "))),
                     };
-                    self.diags.push(d);
+                    diags.push(d);
                 }
-                Err(ParamError::Toast(why)) => self.diags.push(
+                Err(ParamError::Toast(why)) => diags.push(
                     Diagnostic::new(k.span(), format!("{what}: {why}"))
                         .help("leave it out: bellows reads no TOAST table's parameters and never changes them, so one set by hand (ALTER TABLE ... SET (toast.name = value)) stays"),
                 ),
-                Err(ParamError::Value(why)) => self.diags.push(
+                Err(ParamError::Value(why)) => diags.push(
                     Diagnostic::new(v.span(), format!("{what}: {why}")).help(HELP),
                 ),
             }
-        }
-        StorageParams::new(params)
     }
+    StorageParams::new(params)
 }

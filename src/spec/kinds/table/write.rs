@@ -173,6 +173,15 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
     if !t.storage.is_empty() {
         m.push(("with".into(), storage(&t.storage)));
     }
+    match &t.replica_identity {
+        ReplicaIdentity::Default => {}
+        ReplicaIdentity::Full => m.push(("replica_identity".into(), Y::S("full".into()))),
+        ReplicaIdentity::Nothing => m.push(("replica_identity".into(), Y::S("nothing".into()))),
+        ReplicaIdentity::Index(i) => m.push((
+            "replica_identity".into(),
+            Y::FlowMap(vec![("index".into(), text(i.as_str()))]),
+        )),
+    }
     if let Some(c) = &t.comment {
         m.push(("comment".into(), text(c)));
     }
@@ -286,7 +295,7 @@ pub(super) fn index(i: &Index, comment: Option<&String>, w: &Writer) -> Y {
 
 /// `{ fillfactor: 70, autovacuum_enabled: false }`: numbers, booleans
 /// and words plain, as the reader takes them back.
-fn storage(p: &StorageParams) -> Y {
+pub(super) fn storage(p: &StorageParams) -> Y {
     Y::FlowMap(p.iter().map(|(k, v)| (key(k), sql(v))).collect())
 }
 
