@@ -43,6 +43,7 @@ fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
             .values_mut()
             .filter_map(|v| v.materialized.as_mut())
         {
+            m.storage = Default::default();
             for i in m.indexes.values_mut() {
                 i.storage = Default::default();
             }

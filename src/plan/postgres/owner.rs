@@ -130,8 +130,9 @@ impl Planner<'_> {
         self.push(step);
     }
 
-    /// Whether this plan makes the object `on` (anew, again under its
-    /// name, or built beside), so that the planning role owns it after.
+    /// Whether this plan makes the object `on` (anew, or again under its
+    /// name), so that the planning role owns it after. (A table built
+    /// beside is given its owner when it is made.)
     fn owned_object_made(&self, on: &GrantOn) -> bool {
         self.grant_object_made(&key(on))
             || made_again(on).is_some_and(|r| !self.makers_of(&r).is_empty())

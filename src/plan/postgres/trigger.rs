@@ -2,7 +2,9 @@
 //! it names and its function; one the target no longer has is dropped in
 //! contract, before the columns it names go. A changed one is dropped
 //! and made again in one expand transaction (abort puts the old one
-//! back); a change of its enabled state or comment alone is one `ALTER`.
+//! back), the transaction that replaces its function when the plan
+//! replaces that in place too; a change of its enabled state or comment
+//! alone is one `ALTER`.
 //! Making one, enabling or disabling it takes a SHARE ROW EXCLUSIVE
 //! lock on the table, dropping one ACCESS EXCLUSIVE, each for a catalog
 //! change. A trigger that names a column a step drops or retypes (`UPDATE
@@ -213,6 +215,45 @@ impl Planner<'_> {
             sql.extend(create_trigger(key, t));
             sql
         };
+        let undo = undo_step(
+            ObjectKind::Trigger,
+            key.to_string(),
+            format!("put back trigger {key} as it was"),
+        )
+        .sql_all(remake(o))
+        .lock(LockLevel::AccessExclusive, Cost::Metadata);
+        // Its function replaced in place by this plan: in that step's
+        // transaction, so that no write fires the old trigger with the new
+        // body, nor the new trigger with the old one.
+        let function = RoutineKey {
+            name: n.function.clone(),
+            args: Vec::new(),
+        }
+        .to_string();
+        let requires = self.trigger_requirements(key, n);
+        let replaced = self.steps.iter_mut().find(|s| {
+            s.id.kind == ObjectKind::Function
+                && s.id.action == Action::Replace
+                && s.phase == Phase::Expand
+                && s.transactional
+                && s.id.object == function
+        });
+        if let Some(s) = replaced {
+            s.statements.extend(remake(n));
+            s.lock = Lock {
+                level: s.lock.level.max(LockLevel::AccessExclusive),
+                cost: s.lock.cost,
+            };
+            s.description = format!(
+                "{}, and replace trigger {key} with it in one transaction (no write fires the old trigger with the new definition, nor the new one with the old)",
+                s.description
+            );
+            s.requires.extend(requires);
+            if let Some(Undo::Steps { steps }) = &mut s.undo {
+                steps.insert(0, undo);
+            }
+            return;
+        }
         self.push(
             new_step(
                 ObjectKind::Trigger,
@@ -223,16 +264,8 @@ impl Planner<'_> {
             )
             .sql_all(remake(n))
             .lock(LockLevel::AccessExclusive, Cost::Metadata)
-            .requires_all(self.trigger_requirements(key, n))
-            .undo_with(vec![
-                undo_step(
-                    ObjectKind::Trigger,
-                    key.to_string(),
-                    format!("put back trigger {key} as it was"),
-                )
-                .sql_all(remake(o))
-                .lock(LockLevel::AccessExclusive, Cost::Metadata),
-            ]),
+            .requires_all(requires)
+            .undo_with(vec![undo]),
         );
     }
 
@@ -429,5 +462,57 @@ impl TriggersAround {
                 &self.policies_made_again,
             ))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::outline_of;
+
+    fn schema(body: &str, events: &str) -> String {
+        format!(
+            "tables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      n: {{ type: bigint }}\n    triggers:\n      t_touch: {{ timing: before, events: [{events}], function: touch }}\nfunctions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: |\n      BEGIN {body} RETURN NEW; END\n"
+        )
+    }
+
+    #[test]
+    fn a_trigger_and_its_function_replaced_together_change_in_one_transaction() {
+        let plan = outline_of(
+            &schema("NEW.n := 1;", "insert"),
+            &schema("NEW.n := 2;", "insert, update"),
+        );
+        let steps: Vec<&str> = plan.lines().filter(|l| is_step(l)).collect();
+        assert_eq!(
+            steps,
+            [
+                "expand: replace function public.touch() in place (calls from then on, the old app's too, run the new definition), and replace trigger t_touch on public.t with it in one transaction (no write fires the old trigger with the new definition, nor the new one with the old)"
+            ],
+            "{plan}"
+        );
+        let body = plan.find("NEW.n := 2;").expect("the new body");
+        let trigger = plan
+            .find("CREATE TRIGGER t_touch BEFORE INSERT OR UPDATE")
+            .expect("the new trigger");
+        assert!(
+            !plan[..body].contains("DROP TRIGGER") && body < trigger,
+            "{plan}"
+        );
+        // Alone, each is its own step.
+        assert_eq!(
+            outline_of(
+                &schema("NEW.n := 1;", "insert"),
+                &schema("NEW.n := 1;", "update")
+            )
+            .lines()
+            .filter(|l| is_step(l))
+            .count(),
+            1
+        );
+    }
+
+    fn is_step(line: &str) -> bool {
+        ["expand: ", "migrate: ", "contract: "]
+            .iter()
+            .any(|p| line.starts_with(p))
     }
 }
