@@ -255,6 +255,7 @@ fn build(raw: &Raw) -> Schema {
         for _ in 0..1 + d.n(6) {
             let mut c = Column::new(d.ident(), column_type(&mut d, &enums));
             c.nullable = d.coin();
+            c.statistics = StatisticsTarget((d.n(4) == 0).then(|| d.n(10_001) as i32));
             match d.n(6) {
                 0 => c.default = Some(d.sql()),
                 1 if c.ty.is_integer() => {

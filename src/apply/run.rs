@@ -19,12 +19,17 @@ pub(super) fn yaml(s: &Schema) -> String {
 
 /// `live` as the bellows that wrote `stored` (a phase's schema, a
 /// target, in the ledger) could see it: one from before owners, storage
-/// parameters and replica identities were read wrote none, so for a
-/// migration it started, what it could not see is neither drift nor left
-/// undone.
+/// parameters, replica identities and statistics targets were read wrote
+/// none of them, so for a migration it started, what it could not see is
+/// neither drift nor left undone.
 fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
     if !stored.lines().any(|l| l.starts_with("owners:")) {
         live.owners.clear();
+    }
+    if !stored.contains("statistics:") {
+        for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
+            c.statistics = Default::default();
+        }
     }
     if !stored.contains("replica_identity:") {
         for t in live.tables.values_mut() {

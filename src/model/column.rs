@@ -88,6 +88,22 @@ impl std::hash::Hash for IdentityOptions {
     }
 }
 
+/// `ALTER COLUMN ... SET STATISTICS n`: how many most common values and
+/// histogram buckets ANALYZE keeps for the planner (0 to 10000); `None`:
+/// the server's `default_statistics_target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatisticsTarget(pub Option<i32>);
+
+/// Nothing at the default, so that a column's hash (and a schema's
+/// fingerprint) is what it was before statistics targets were kept.
+impl std::hash::Hash for StatisticsTarget {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if let Some(n) = self.0 {
+            ("statistics", n).hash(state);
+        }
+    }
+}
+
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
@@ -103,6 +119,7 @@ pub struct Column {
     pub generated: Option<String>,
     pub collation: Option<Ident>,
     pub comment: Option<String>,
+    pub statistics: StatisticsTarget,
     /// Hint: this column used to be called so (a rename, not drop + add).
     pub renamed_from: Option<Ident>,
     /// Hint: SQL expression the migrate phase fills the column with.
@@ -119,6 +136,7 @@ hint_free!(Column {
     generated,
     collation,
     comment,
+    statistics,
 } hints {
     renamed_from,
     backfill,
@@ -137,6 +155,7 @@ impl Column {
             generated: None,
             collation: None,
             comment: None,
+            statistics: StatisticsTarget::default(),
             renamed_from: None,
             backfill: None,
         }

@@ -59,7 +59,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use aggregate::Aggregate;
 pub use collation::{Collation, CollationProvider};
-pub use column::{Column, Identity, IdentityOptions};
+pub use column::{Column, Identity, IdentityOptions, StatisticsTarget};
 pub use comment::{CommentOn, Comments};
 pub use composite_type::{Attribute, CompositeType};
 pub use constraint::{

@@ -78,7 +78,7 @@ const Q_COLUMNS: &str = "
                 ELSE pg_get_expr(ad.adbin, ad.adrelid) END,
            a.attidentity::text, a.attgenerated::text,
            CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
-           d.description, a.attnum::int4
+           d.description, a.attnum::int4, nullif(a.attstattarget::int4, -1)
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -320,6 +320,7 @@ impl Reader {
             let collation: Option<String> = get(&row, 8, W)?;
             c.collation = collation.map(|x| ident(x, "collation")).transpose()?;
             c.comment = get(&row, 9, W)?;
+            c.statistics = StatisticsTarget(get(&row, 11, W)?);
             let number: i32 = get(&row, 10, W)?;
             batch.numbers.insert(number, c.name.clone());
             batch.columns.push(c);

@@ -453,7 +453,8 @@ fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey>
         .filter(|pk| pk.columns.contains(column))
 }
 
-/// Equal but for hints and the server's spelling of expressions.
+/// Equal but for hints, the server's spelling of expressions and the
+/// statistics target (`statistics.rs`).
 pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
     // Every field named, so a new one is not forgotten here.
     let Column {
@@ -466,6 +467,7 @@ pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
         generated: _,
         collation,
         comment,
+        statistics: _,
         renamed_from: _,
         backfill: _,
     } = a;

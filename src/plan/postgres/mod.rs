@@ -44,6 +44,7 @@ mod replica;
 mod routine;
 mod sequence;
 mod shadow;
+mod statistics;
 mod storage;
 mod sync;
 mod table;

@@ -242,6 +242,14 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 ),
                 None => {}
             }
+            if c.statistics.0.is_some() {
+                refuse(
+                    errors,
+                    format!("column {name_s}.{}", c.name),
+                    "a statistics target",
+                    "SQLite's ANALYZE keeps no per-column target; leave `statistics` out",
+                );
+            }
             if let Some(coll) = &c.collation
                 && !COLLATIONS.contains(&coll.as_str().to_ascii_lowercase().as_str())
             {

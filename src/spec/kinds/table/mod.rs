@@ -192,6 +192,10 @@ pub struct ColumnSpec {
     pub generated: Option<Located<String>>,
     pub collation: Option<Located<String>>,
     pub comment: Option<String>,
+    /// `SET STATISTICS`: how many common values and histogram buckets
+    /// ANALYZE keeps for the planner (0 to 10000; default: the server's
+    /// `default_statistics_target`).
+    pub statistics: Option<Located<i64>>,
     /// Hint: the column's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
     /// Hint: SQL expression the migrate phase fills existing rows with.

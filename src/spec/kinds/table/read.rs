@@ -193,6 +193,8 @@ impl TableReader<'_> {
         let mut col = Column::new(name.clone(), ColumnType::new(BaseType::Integer));
         col.nullable = explicit_null.is_none_or(|(n, _)| n);
         col.comment = spec.comment;
+        let what = format!("column `{name}` of `{}`", self.name);
+        col.statistics = super::storage::statistics_target(self.diags, spec.statistics, &what);
         col.default = spec
             .default
             .as_ref()

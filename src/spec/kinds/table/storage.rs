@@ -1,5 +1,6 @@
 //! Reading a table's or an index's storage parameters (`with:`), each
-//! checked against what PostgreSQL defines for it where it is written.
+//! checked against what PostgreSQL defines for it where it is written,
+//! and a column's statistics target.
 
 use std::collections::BTreeMap;
 
@@ -61,4 +62,28 @@ pub(in crate::spec) fn read_params(
             }
     }
     StorageParams::new(params)
+}
+
+/// A column's `statistics:` (0 to 10000, as `SET STATISTICS` takes it).
+pub(super) fn statistics_target(
+    diags: &mut Diags,
+    spec: Option<Located<i64>>,
+    column: &str,
+) -> StatisticsTarget {
+    let Some(l) = spec else {
+        return StatisticsTarget::default();
+    };
+    match i32::try_from(l.value) {
+        Ok(n) if (0..=10_000).contains(&n) => StatisticsTarget(Some(n)),
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    l.span(),
+                    format!("the statistics target of {column} is {}", l.value),
+                )
+                .help("a number from 0 to 10000 (ANALYZE keeps that many common values and histogram buckets), or leave it out for the server's default_statistics_target"),
+            );
+            StatisticsTarget::default()
+        }
+    }
 }

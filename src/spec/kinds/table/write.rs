@@ -44,6 +44,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             if let Some(coll) = &c.collation {
                 f.push(("collation".into(), text(coll.as_str())));
             }
+            if let Some(n) = c.statistics.0 {
+                f.push(("statistics".into(), Y::S(n.to_string())));
+            }
             if let Some(comment) = &c.comment {
                 f.push(("comment".into(), text(comment)));
             }

@@ -1,0 +1,148 @@
+//! Columns' statistics targets (`ALTER COLUMN ... SET STATISTICS`): a
+//! catalog change under SHARE UPDATE EXCLUSIVE (reads and writes go on),
+//! taken by the next ANALYZE. Set in expand on a column that stays; on a
+//! column or table the plan makes, after the making; on a column swapped
+//! for its retyped shadow, or a table built beside, after the swap in
+//! contract (the new column starts at the default).
+
+use super::*;
+
+impl Planner<'_> {
+    /// After every table and column is planned.
+    pub(super) fn statistics_targets(&mut self) {
+        let tgt = self.tgt;
+        for (name, t) in &tgt.tables {
+            let rebuilt = self.rebuilds(name);
+            let live_name = self.renamed_from_live(name).unwrap_or(name);
+            let live = self.cur.tables.get(live_name);
+            for c in &t.columns {
+                let want = c.statistics;
+                let swapped = Resource::swapped(name, &c.name);
+                let made = Resource::column(name, &c.name);
+                let after = if rebuilt {
+                    Some((
+                        Resource::Made(Box::new(Resource::table(name))),
+                        Phase::Contract,
+                    ))
+                } else {
+                    self.made_in(&swapped).or_else(|| self.made_in(&made))
+                };
+                let live_col = live.and_then(|l| {
+                    l.column(c.name.as_str())
+                        .or_else(|| c.renamed_from.as_ref().and_then(|r| l.column(r.as_str())))
+                });
+                let step = match (after, live_col) {
+                    (Some((r, phase)), _) if want != StatisticsTarget::default() => {
+                        statistics_step(name, &c.name, want, phase)
+                            .requires(r)
+                            .undo_nothing()
+                    }
+                    (None, Some(l)) if l.statistics != want => {
+                        statistics_step(name, &c.name, want, Phase::Expand)
+                            .requires(made)
+                            .undo_with(vec![
+                                undo_step(
+                                    ObjectKind::Column,
+                                    format!("{name}.{}", c.name),
+                                    format!(
+                                        "restore the statistics target of column {name}.{}",
+                                        c.name
+                                    ),
+                                )
+                                .sql(statistics_sql(name, &c.name, l.statistics))
+                                .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata),
+                            ])
+                    }
+                    _ => continue,
+                };
+                self.push(step);
+            }
+        }
+    }
+
+    /// The resource `r` and the latest phase of the steps that make it,
+    /// when this plan makes it.
+    fn made_in(&self, r: &Resource) -> Option<(Resource, Phase)> {
+        self.steps
+            .iter()
+            .filter(|s| s.provides.contains(r))
+            .map(|s| s.phase)
+            .max()
+            .map(|phase| (r.clone(), phase))
+    }
+}
+
+fn statistics_step(
+    table: &QualifiedName,
+    column: &Ident,
+    want: StatisticsTarget,
+    phase: Phase,
+) -> Step {
+    let to = match want.0 {
+        Some(n) => n.to_string(),
+        None => "the server's default".into(),
+    };
+    new_step(
+        ObjectKind::Column,
+        format!("{table}.{column}"),
+        Action::Alter,
+        phase,
+        format!("set the statistics target of column {table}.{column} to {to} (the next ANALYZE takes it)"),
+    )
+    .sql(statistics_sql(table, column, want))
+    .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+}
+
+fn statistics_sql(table: &QualifiedName, column: &Ident, target: StatisticsTarget) -> String {
+    format!(
+        "ALTER TABLE {} ALTER COLUMN {} SET STATISTICS {}",
+        qt(table),
+        qi(column),
+        target.0.unwrap_or(-1)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::plans_to;
+
+    fn t(a: &str) -> String {
+        format!(
+            "tables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      a: {{ type: integer{a} }}\n"
+        )
+    }
+
+    #[test]
+    fn a_changed_target_is_set_in_expand_and_one_back_to_the_default_is_reset() {
+        plans_to(
+            &t(""),
+            &t(", statistics: 1000"),
+            "
+            expand: set the statistics target of column public.t.a to 1000 (the next ANALYZE takes it)
+                ALTER TABLE public.t ALTER COLUMN a SET STATISTICS 1000
+            ",
+        );
+        plans_to(
+            &t(", statistics: 1000"),
+            &t(""),
+            "
+            expand: set the statistics target of column public.t.a to the server's default (the next ANALYZE takes it)
+                ALTER TABLE public.t ALTER COLUMN a SET STATISTICS -1
+            ",
+        );
+    }
+
+    #[test]
+    fn a_retyped_column_gets_its_target_after_the_swap() {
+        let plan = crate::testing::outline_of(
+            &t(", statistics: 300"),
+            &t(", statistics: 300").replace("integer", "bigint"),
+        );
+        assert!(
+            plan.trim_end().ends_with(
+                "contract: set the statistics target of column public.t.a to 300 (the next ANALYZE takes it)\n    ALTER TABLE public.t ALTER COLUMN a SET STATISTICS 300"
+            ),
+            "{plan}"
+        );
+    }
+}
