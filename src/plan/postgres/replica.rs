@@ -15,6 +15,7 @@ impl Planner<'_> {
     /// makes (again).
     pub(super) fn replica_identities(&mut self) {
         let tgt = self.tgt;
+        let made = self.phases_made_in();
         for (name, t) in &tgt.tables {
             let want = &t.replica_identity;
             if self.rebuilds(name) {
@@ -37,12 +38,7 @@ impl Planner<'_> {
                 needs.push(Resource::index(&name.schema, i));
                 needs.push(Resource::constraint(name, i));
             }
-            let made_in = self
-                .steps
-                .iter()
-                .filter(|s| needs.iter().any(|r| s.provides.contains(r)))
-                .map(|s| s.phase)
-                .max();
+            let made_in = needs.iter().filter_map(|r| made.get(r).copied()).max();
             let remade = matches!(want, ReplicaIdentity::Index(_)) && made_in.is_some();
             let default = ReplicaIdentity::Default;
             if live.unwrap_or(&default) == want && !(remade && live.is_some()) {

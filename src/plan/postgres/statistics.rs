@@ -5,12 +5,15 @@
 //! for its retyped shadow, or a table built beside, after the swap in
 //! contract (the new column starts at the default).
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 impl Planner<'_> {
     /// After every table and column is planned.
     pub(super) fn statistics_targets(&mut self) {
         let tgt = self.tgt;
+        let made_in = self.phases_made_in();
         for (name, t) in &tgt.tables {
             let rebuilt = self.rebuilds(name);
             let live_name = self.renamed_from_live(name).unwrap_or(name);
@@ -25,7 +28,9 @@ impl Planner<'_> {
                         Phase::Contract,
                     ))
                 } else {
-                    self.made_in(&swapped).or_else(|| self.made_in(&made))
+                    [&swapped, &made]
+                        .into_iter()
+                        .find_map(|r| made_in.get(r).map(|phase| (r.clone(), *phase)))
                 };
                 let live_col = live.and_then(|l| {
                     l.column(c.name.as_str())
@@ -60,15 +65,18 @@ impl Planner<'_> {
         }
     }
 
-    /// The resource `r` and the latest phase of the steps that make it,
-    /// when this plan makes it.
-    fn made_in(&self, r: &Resource) -> Option<(Resource, Phase)> {
-        self.steps
-            .iter()
-            .filter(|s| s.provides.contains(r))
-            .map(|s| s.phase)
-            .max()
-            .map(|phase| (r.clone(), phase))
+    /// Each resource the plan's steps make so far, with the latest phase
+    /// that makes it: looked up once per column or table, not searched
+    /// for (a plan of thousands of steps over thousands of tables).
+    pub(super) fn phases_made_in(&self) -> BTreeMap<Resource, Phase> {
+        let mut out: BTreeMap<Resource, Phase> = BTreeMap::new();
+        for s in &self.steps {
+            for r in &s.provides {
+                let phase = out.entry(r.clone()).or_insert(s.phase);
+                *phase = (*phase).max(s.phase);
+            }
+        }
+        out
     }
 }
 
