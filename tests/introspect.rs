@@ -936,7 +936,6 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
         "      hits_note: { expression: \"to_tsvector('simple'::regconfig, note)\", method: gin, with: { fastupdate: false } }\n",
         "      hits_id: { columns: [id], include: [note], where: (id > 0), with: { fillfactor: 80 } }\n",
         "    with: { parallel_workers: 2 }\n",
-        "      hit_ids_id: { columns: [id], with: { fillfactor: 60 } }\n",
         "      hit_ids_id: { columns: [id], with: { fillfactor: 60 } }\n    with: { autovacuum_enabled: false }\n",
     ] {
         assert!(yaml.contains(want), "{want}\nnot in:\n{yaml}");

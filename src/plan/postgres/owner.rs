@@ -75,22 +75,29 @@ impl Kind for Owners {
                 not_member.insert(role.as_str());
             }
         }
-        if !missing.is_empty() {
-            let list: Vec<&str> = missing.into_iter().collect();
+        let refuse = |p: &mut Planner<'_>, roles: BTreeSet<&str>, why: &str, hint: &str| {
+            if roles.is_empty() {
+                return;
+            }
+            let list = roles.into_iter().collect::<Vec<_>>().join(", ");
             p.error(PlanError::Unsupported {
-                object: list.join(", "),
-                what: format!("giving objects to owner(s) {} that the server does not have", list.join(", ")),
-                hint: "create the roles first (bellows does not manage roles), or take them out of `owners:`".into(),
+                object: list.clone(),
+                what: format!("giving objects to owner(s) {list}{why}"),
+                hint: hint.into(),
             });
-        }
-        if !not_member.is_empty() {
-            let list: Vec<&str> = not_member.into_iter().collect();
-            p.error(PlanError::Unsupported {
-                object: list.join(", "),
-                what: format!("giving objects to owner(s) {}, of which the role planning is not a member", list.join(", ")),
-                hint: "PostgreSQL lets a role give an object only to a role it is a member of: plan and apply as a member of each (or a superuser), or grant membership first".into(),
-            });
-        }
+        };
+        refuse(
+            p,
+            missing,
+            ", which the server does not have",
+            "create the roles first (bellows does not manage roles), or take them out of `owners:`",
+        );
+        refuse(
+            p,
+            not_member,
+            ", of which the role planning is not a member",
+            "PostgreSQL lets a role give an object only to a role it is a member of: plan and apply as a member of each (or a superuser), or grant membership first",
+        );
     }
 }
 
@@ -149,7 +156,7 @@ fn key(on: &GrantOn) -> GrantKey {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{outline_of, plans_to};
+    use crate::testing::{outline_of, plans_to, schema};
 
     const T: &str = "tables:\n  t:\n    columns:\n      id: { type: bigint }\n";
 
@@ -184,6 +191,44 @@ mod tests {
         let made = plan.find("expand: create function public.f()");
         let owned = plan.find("expand: make owner_b the owner of routine public.f()\n    ALTER FUNCTION public.f() OWNER TO owner_b");
         assert!(made.is_some() && owned.is_some() && made < owned, "{plan}");
+    }
+
+    #[test]
+    fn an_owner_the_server_lacks_or_the_planner_cannot_give_to_is_refused() {
+        use crate::model::Ident;
+        use crate::plan::{PlanOptions, plan};
+        let roles = |r: &[&str]| Some(r.iter().map(|r| Ident::new(*r).expect("a name")).collect());
+        let (from, to) = (schema(T), schema(&format!("{T}owners:\n  t: owner_b\n")));
+        let refusal = |opts: &PlanOptions| match plan(&from, &to, opts) {
+            Ok(p) => panic!("planned: {:?}", p.steps),
+            Err(e) => e.to_string(),
+        };
+        let lacking = PlanOptions {
+            server_roles: roles(&["owner_a"]),
+            member_of: roles(&["owner_a"]),
+            ..PlanOptions::default()
+        };
+        assert!(
+            refusal(&lacking)
+                .contains("giving objects to owner(s) owner_b, which the server does not have"),
+            "{}",
+            refusal(&lacking)
+        );
+        let not_member = PlanOptions {
+            server_roles: roles(&["owner_a", "owner_b"]),
+            member_of: roles(&["owner_a"]),
+            ..PlanOptions::default()
+        };
+        assert!(
+            refusal(&not_member).contains("owner_b, of which the role planning is not a member"),
+            "{}",
+            refusal(&not_member)
+        );
+        let member = PlanOptions {
+            member_of: roles(&["owner_b"]),
+            ..not_member
+        };
+        assert!(plan(&from, &to, &member).is_ok());
     }
 
     #[test]
