@@ -1,5 +1,6 @@
-//! Storage parameters of a table or an index that stays: set and reset
-//! in place in expand (the old application reads and writes as before).
+//! Storage parameters of a table, a materialized view or an index that
+//! stays: set and reset in place in expand (the old application reads
+//! and writes as before).
 //! Most take SHARE UPDATE EXCLUSIVE, which lets reads and writes go on;
 //! an index parameter that would take ACCESS EXCLUSIVE (a GIN index's
 //! `fastupdate`, a BRIN index's `pages_per_range`, ...) is changed by
