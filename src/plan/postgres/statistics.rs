@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::sql::postgres::statistics_sql;
 
 impl Planner<'_> {
     /// After every table and column is planned.
@@ -99,15 +100,6 @@ fn statistics_step(
     )
     .sql(statistics_sql(table, column, want))
     .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
-}
-
-fn statistics_sql(table: &QualifiedName, column: &Ident, target: StatisticsTarget) -> String {
-    format!(
-        "ALTER TABLE {} ALTER COLUMN {} SET STATISTICS {}",
-        qt(table),
-        qi(column),
-        target.0.unwrap_or(-1)
-    )
 }
 
 #[cfg(test)]

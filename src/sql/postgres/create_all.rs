@@ -126,14 +126,8 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         for (n, ix) in &t.indexes {
             out.push(create_index(name, n, ix, false));
         }
-        for c in &t.columns {
-            if let Some(n) = c.statistics.0 {
-                out.push(format!(
-                    "ALTER TABLE {} ALTER COLUMN {} SET STATISTICS {n}",
-                    qualified(name),
-                    quote_ident(c.name.as_str())
-                ));
-            }
+        for c in t.columns.iter().filter(|c| c.statistics.0.is_some()) {
+            out.push(super::statistics_sql(name, &c.name, c.statistics));
         }
         if t.replica_identity != ReplicaIdentity::Default {
             out.push(super::replica_identity_sql(name, &t.replica_identity));

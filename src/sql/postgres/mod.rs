@@ -166,6 +166,16 @@ pub fn foreign_key_def(fk: &ForeignKey) -> String {
     s
 }
 
+/// `ALTER TABLE ... ALTER COLUMN ... SET STATISTICS n` (-1: the default).
+pub fn statistics_sql(table: &QualifiedName, column: &Ident, target: StatisticsTarget) -> String {
+    format!(
+        "ALTER TABLE {} ALTER COLUMN {} SET STATISTICS {}",
+        qualified(table),
+        quote_ident(column.as_str()),
+        target.0.unwrap_or(-1)
+    )
+}
+
 /// `ALTER TABLE name REPLICA IDENTITY ...`.
 pub fn replica_identity_sql(name: &QualifiedName, r: &ReplicaIdentity) -> String {
     let what = match r {

@@ -148,7 +148,7 @@ pub fn storage_param(on: &str, name: &str, value: &str) -> Result<(String, Strin
                 .collect();
             names.dedup();
             let of = if on == TABLE {
-                "a table".to_string()
+                "a table or materialized view".to_string()
             } else {
                 format!("a {on} index")
             };
@@ -312,7 +312,10 @@ mod tests {
         let err = |on, k, v| storage_param(on, k, v).unwrap_err().to_string();
         match storage_param(TABLE, "fillfactr", "70") {
             Err(ParamError::Name(why, known)) => {
-                assert_eq!(why, "`fillfactr` is not a storage parameter of a table");
+                assert_eq!(
+                    why,
+                    "`fillfactr` is not a storage parameter of a table or materialized view"
+                );
                 assert!(known.contains(&"fillfactor") && known.contains(&"autovacuum_enabled"));
             }
             other => panic!("{other:?}"),

@@ -206,7 +206,8 @@ impl Planner<'_> {
             .owners
             .get(&GrantOn::Relation(name.clone(), GrantObject::Table))
         {
-            sql.push(format!("ALTER TABLE {} OWNER TO {}", qt(beside), qi(owner)));
+            let on = GrantOn::Relation(beside.clone(), GrantObject::Table);
+            sql.push(crate::sql::postgres::owner_sql(self.tgt, &on, owner));
         }
         for (g, p) in &self.tgt.grants {
             let on = match &g.on {
