@@ -1095,3 +1095,103 @@ async fn replica_identities_dump_and_plan_to_nothing() {
     let p = bellows::plan::plan(&found.schema, &back, &found.plan_options()).expect("plans");
     assert!(p.is_empty(), "{:?}", p.steps);
 }
+
+/// Columns' storage strategies and compression methods are read where
+/// they are not the type's (an extension's type and a domain's too),
+/// dumped, read back and plan to nothing; a target that changes them is
+/// applied in place, and one that names a type's own strategy (an
+/// extension's type's, which bellows knows only from the server) is no
+/// change.
+#[tokio::test]
+async fn column_storage_dumps_and_plans_to_nothing() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE EXTENSION hstore;
+         CREATE DOMAIN note AS text;
+         CREATE TABLE docs (id bigint PRIMARY KEY, body text, n numeric, attrs hstore, memo note, tags text[]);
+         ALTER TABLE docs ALTER body SET STORAGE EXTERNAL, ALTER body SET COMPRESSION lz4,
+           ALTER n SET STORAGE PLAIN, ALTER attrs SET STORAGE MAIN,
+           ALTER memo SET COMPRESSION pglz, ALTER tags SET STORAGE EXTENDED;",
+    )
+    .await;
+    let found = round_trip(&db, "column storage").await;
+    let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
+    for want in [
+        "      body: { type: text, storage: external, compression: lz4 }\n",
+        "      n: { type: numeric, storage: plain }\n",
+        "      attrs: { type: hstore, storage: main }\n",
+        "      memo: { type: note, compression: pglz }\n",
+    ] {
+        assert!(yaml.contains(want), "{want}\nnot in:\n{yaml}");
+    }
+    assert_eq!(yaml.matches("storage:").count(), 3, "{yaml}");
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &found.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+
+    let changed = yaml
+        .replace(
+            "body: { type: text, storage: external, compression: lz4 }",
+            "body: { type: text }",
+        )
+        .replace(
+            "n: { type: numeric, storage: plain }",
+            "n: { type: numeric }",
+        )
+        .replace(
+            "attrs: { type: hstore, storage: main }",
+            "attrs: { type: hstore, storage: extended }",
+        )
+        .replace(
+            "memo: { type: note, compression: pglz }",
+            "memo: { type: note, storage: main, compression: lz4 }",
+        );
+    let target = spec::read_str(Path::new("changed.yaml"), &changed).expect("reads");
+    let p = bellows::plan::plan(&found.schema, &target, &found.plan_options()).expect("plans");
+    let sql: Vec<&str> = p
+        .steps
+        .iter()
+        .flat_map(|s| s.statements.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        sql,
+        [
+            "ALTER TABLE public.docs ALTER COLUMN attrs SET STORAGE EXTENDED",
+            "ALTER TABLE public.docs ALTER COLUMN body SET STORAGE EXTENDED, ALTER COLUMN body SET COMPRESSION default",
+            "ALTER TABLE public.docs ALTER COLUMN memo SET STORAGE MAIN, ALTER COLUMN memo SET COMPRESSION lz4",
+            "ALTER TABLE public.docs ALTER COLUMN n SET STORAGE MAIN",
+        ],
+        "{:?}",
+        p.steps
+    );
+    let opts = bellows::apply::ApplyOptions::default();
+    bellows::apply::apply(
+        &db.url,
+        Some(&target),
+        bellows::apply::PhaseSel::All,
+        &opts,
+        &bellows::apply::Silent,
+    )
+    .await
+    .expect("applies");
+    let after = read(&db, &[]).await;
+    let p = bellows::plan::plan(&after.schema, &target, &after.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+    let live: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT attname::text, attstorage::text, attcompression::text FROM pg_attribute
+          WHERE attrelid = 'docs'::regclass AND attname IN ('attrs', 'body', 'memo', 'n') ORDER BY 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("the columns' storage");
+    let want = [
+        ("attrs", "x", ""),
+        ("body", "x", ""),
+        ("memo", "m", "l"),
+        ("n", "m", ""),
+    ];
+    assert_eq!(
+        live,
+        want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())),
+    );
+}

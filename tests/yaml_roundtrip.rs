@@ -256,6 +256,16 @@ fn build(raw: &Raw) -> Schema {
             let mut c = Column::new(d.ident(), column_type(&mut d, &enums));
             c.nullable = d.coin();
             c.statistics = StatisticsTarget((d.n(4) == 0).then(|| d.n(10_001) as i32));
+            // As the reader keeps it: a built-in type's own strategy is
+            // no setting, and a fixed-length type takes none.
+            if let Some(own) =
+                c.ty.default_storage()
+                    .filter(|s| *s != StorageStrategy::Plain)
+            {
+                let s = StorageStrategy::ALL[d.n(4) as usize];
+                c.storage.strategy = (d.n(3) == 0 && s != own).then_some(s);
+                c.storage.compression = (d.n(3) == 0).then(|| Compression::ALL[d.n(2) as usize]);
+            }
             match d.n(6) {
                 0 => c.default = Some(d.sql()),
                 1 if c.ty.is_integer() => {

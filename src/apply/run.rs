@@ -19,7 +19,8 @@ pub(super) fn yaml(s: &Schema) -> String {
 
 /// `live` as the bellows that wrote `stored` (a phase's schema, a
 /// target, in the ledger) could see it: one from before owners, storage
-/// parameters, replica identities and statistics targets were read wrote
+/// parameters, replica identities, statistics targets and column storage
+/// were read wrote
 /// none of them, so for a migration it started, what it could not see is
 /// neither drift nor left undone.
 fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
@@ -29,6 +30,11 @@ fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
     if !stored.contains("statistics:") {
         for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
             c.statistics = Default::default();
+        }
+    }
+    if !stored.contains("storage:") && !stored.contains("compression:") {
+        for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
+            c.storage = Default::default();
         }
     }
     if !stored.contains("replica_identity:") {
@@ -351,6 +357,7 @@ async fn verify<D: Driver>(
         let opts = PlanOptions {
             dialect: mig.plan.dialect,
             current_user: found.current_user.clone(),
+            type_storage: found.type_storage.clone(),
             ..PlanOptions::default()
         };
         let live = &as_seen_by(&mig.target_schema, live.clone());

@@ -52,6 +52,9 @@ pub struct Introspection {
     /// The connecting role, which owns what a plan makes (and what the
     /// schema's `owners` leaves out).
     pub current_user: Option<crate::model::Ident>,
+    /// The storage strategy of each user type a column is of: an
+    /// extension's (as `geometry`) is known to a plan only so.
+    pub type_storage: BTreeMap<QualifiedName, crate::model::StorageStrategy>,
 }
 
 impl Introspection {
@@ -66,6 +69,7 @@ impl Introspection {
             server_roles: Some(self.server_roles.clone()),
             member_of: Some(self.member_of.clone()),
             current_user: self.current_user.clone(),
+            type_storage: self.type_storage.clone(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Columns: type, nullability, default, identity, generated expression,
-//! collation, comment, and the transition hints a target file may carry.
+//! collation, comment, statistics target, storage, and the transition
+//! hints a target file may carry.
 
 use super::ident::Ident;
 use super::sequence::Sequence;
@@ -104,6 +105,82 @@ impl std::hash::Hash for StatisticsTarget {
     }
 }
 
+/// `ALTER COLUMN ... SET STORAGE`: how PostgreSQL keeps a value too large
+/// for its row (TOAST). Each type has a default (`typstorage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StorageStrategy {
+    /// In the row, never compressed nor moved out (fixed-length types).
+    Plain,
+    /// Compressed, then moved out of the row if still too large.
+    Extended,
+    /// Moved out of the row uncompressed (fast substrings of long text).
+    External,
+    /// Compressed, moved out only as a last resort.
+    Main,
+}
+
+impl StorageStrategy {
+    pub const ALL: [StorageStrategy; 4] = [
+        StorageStrategy::Plain,
+        StorageStrategy::Extended,
+        StorageStrategy::External,
+        StorageStrategy::Main,
+    ];
+
+    pub fn keyword(self) -> &'static str {
+        match self {
+            StorageStrategy::Plain => "plain",
+            StorageStrategy::Extended => "extended",
+            StorageStrategy::External => "external",
+            StorageStrategy::Main => "main",
+        }
+    }
+}
+
+/// `ALTER COLUMN ... SET COMPRESSION`: the method a column's large values
+/// are compressed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Compression {
+    Pglz,
+    Lz4,
+}
+
+impl Compression {
+    pub const ALL: [Compression; 2] = [Compression::Pglz, Compression::Lz4];
+
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Compression::Pglz => "pglz",
+            Compression::Lz4 => "lz4",
+        }
+    }
+}
+
+/// A column's storage strategy and compression method; `None`: the
+/// type's default strategy, and the server's `default_toast_compression`
+/// at the time a value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColumnStorage {
+    pub strategy: Option<StorageStrategy>,
+    pub compression: Option<Compression>,
+}
+
+impl ColumnStorage {
+    pub fn is_default(&self) -> bool {
+        *self == ColumnStorage::default()
+    }
+}
+
+/// Nothing at the default, so that a column's hash (and a schema's
+/// fingerprint) is what it was before storage settings were kept.
+impl std::hash::Hash for ColumnStorage {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if !self.is_default() {
+            ("storage", self.strategy, self.compression).hash(state);
+        }
+    }
+}
+
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
@@ -120,6 +197,7 @@ pub struct Column {
     pub collation: Option<Ident>,
     pub comment: Option<String>,
     pub statistics: StatisticsTarget,
+    pub storage: ColumnStorage,
     /// Hint: this column used to be called so (a rename, not drop + add).
     pub renamed_from: Option<Ident>,
     /// Hint: SQL expression the migrate phase fills the column with.
@@ -137,6 +215,7 @@ hint_free!(Column {
     collation,
     comment,
     statistics,
+    storage,
 } hints {
     renamed_from,
     backfill,
@@ -156,6 +235,7 @@ impl Column {
             collation: None,
             comment: None,
             statistics: StatisticsTarget::default(),
+            storage: ColumnStorage::default(),
             renamed_from: None,
             backfill: None,
         }

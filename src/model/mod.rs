@@ -59,7 +59,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use aggregate::Aggregate;
 pub use collation::{Collation, CollationProvider};
-pub use column::{Column, Identity, IdentityOptions, StatisticsTarget};
+pub use column::{
+    Column, ColumnStorage, Compression, Identity, IdentityOptions, StatisticsTarget,
+    StorageStrategy,
+};
 pub use comment::{CommentOn, Comments};
 pub use composite_type::{Attribute, CompositeType};
 pub use constraint::{
@@ -262,6 +265,23 @@ impl Schema {
             }
         }
         out
+    }
+
+    /// The storage strategy PostgreSQL gives a column of `ty` unless told
+    /// otherwise (`typstorage`), through domains; `None` where it is not
+    /// known here (an extension's type).
+    pub fn default_storage(&self, ty: &ColumnType) -> Option<StorageStrategy> {
+        let base = self.base_type(ty);
+        match base.user_type() {
+            _ if base.array => Some(StorageStrategy::Extended),
+            Some(u) if self.enums.contains_key(&u) => Some(StorageStrategy::Plain),
+            Some(u)
+                if self.composite_types.contains_key(&u) || self.range_types.contains_key(&u) =>
+            {
+                Some(StorageStrategy::Extended)
+            }
+            _ => base.default_storage(),
+        }
     }
 
     /// The columns of table `name`: a partition's are those of the table

@@ -9,7 +9,7 @@ mod resource;
 mod sqlite;
 pub mod step;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -238,6 +238,10 @@ pub struct PlanOptions {
     /// The role planning (and applying), when planning against a server:
     /// it owns every object the live schema's `owners` does not list.
     pub current_user: Option<crate::model::Ident>,
+    /// The storage strategy of each user type the live columns are of,
+    /// when planning against a server: an extension's type's is known
+    /// only so.
+    pub type_storage: BTreeMap<QualifiedName, crate::model::StorageStrategy>,
 }
 
 /// Plans the change from `current` to `target` for `opts.dialect`.

@@ -72,6 +72,11 @@ impl Resource {
     pub fn column(q: &QualifiedName, c: &Ident) -> Resource {
         Resource::Column(q.clone(), c.clone())
     }
+    /// A column given a type by `ALTER ... TYPE` (or made again), which
+    /// takes its storage back to the type's and drops its statistics.
+    pub fn retyped(q: &QualifiedName, c: &Ident) -> Resource {
+        Resource::Made(Box::new(Resource::column(q, c)))
+    }
     pub fn filled(q: &QualifiedName, c: &Ident) -> Resource {
         Resource::Filled(q.clone(), c.clone())
     }
@@ -135,6 +140,7 @@ impl Resource {
                 "constraint" => "made_constraint",
                 "function" => "made_function",
                 "table" => "made_table",
+                "column" => "made_column",
                 _ => "made",
             },
         }
@@ -301,6 +307,7 @@ mod tests {
             Resource::Made(Box::new(Resource::Constraint(q.clone(), c.clone()))),
             Resource::Made(Box::new(Resource::Schema(c.clone()))),
             Resource::Made(Box::new(Resource::Table(q.clone()))),
+            Resource::Made(Box::new(Resource::Column(q.clone(), c.clone()))),
             Resource::Made(Box::new(Resource::Function(
                 RoutineKey::parse("s.f(integer)").expect("key"),
             ))),

@@ -21,7 +21,16 @@ pub(super) const RELATIONS: KindQuery = KindQuery::new(
 );
 pub(super) const COLUMNS: KindQuery = KindQuery::new(
     "columns",
-    |_| Q_COLUMNS.into(),
+    |cx| {
+        Q_COLUMNS.replace(
+            "{COMPRESSION}",
+            if cx.pg14 {
+                "nullif(a.attcompression::text, '')"
+            } else {
+                "NULL::text"
+            },
+        )
+    },
     |r, rows, _| r.columns(rows),
 );
 /// `indnullsnotdistinct`, new in PostgreSQL 15, or `false` before it.
@@ -78,7 +87,9 @@ const Q_COLUMNS: &str = "
                 ELSE pg_get_expr(ad.adbin, ad.adrelid) END,
            a.attidentity::text, a.attgenerated::text,
            CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
-           d.description, a.attnum::int4, nullif(a.attstattarget::int4, -1)
+           d.description, a.attnum::int4, nullif(a.attstattarget::int4, -1),
+           CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END, {COMPRESSION},
+           CASE WHEN t.typnamespace <> 'pg_catalog'::regnamespace THEN t.typstorage::text END
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -321,6 +332,12 @@ impl Reader {
             c.collation = collation.map(|x| ident(x, "collation")).transpose()?;
             c.comment = get(&row, 9, W)?;
             c.statistics = StatisticsTarget(get(&row, 11, W)?);
+            c.storage = storage(get(&row, 12, W)?, get(&row, 13, W)?);
+            if let (Some(u), false) = (c.ty.user_type(), c.ty.array)
+                && let Some(s) = storage(get(&row, 14, W)?, None).strategy
+            {
+                self.out.type_storage.insert(u, s);
+            }
             let number: i32 = get(&row, 10, W)?;
             batch.numbers.insert(number, c.name.clone());
             batch.columns.push(c);
@@ -365,4 +382,24 @@ fn replica_identity(code: &str, index: Option<String>) -> Result<ReplicaIdentity
         ("n" | "i", _) => ReplicaIdentity::Nothing,
         _ => ReplicaIdentity::Default,
     })
+}
+
+/// A column's `attstorage` where it is not its type's, and its
+/// `attcompression` where set. A letter this version does not know (a
+/// later PostgreSQL's) reads as the default.
+fn storage(strategy: Option<String>, compression: Option<String>) -> ColumnStorage {
+    ColumnStorage {
+        strategy: match strategy.as_deref() {
+            Some("p") => Some(StorageStrategy::Plain),
+            Some("x") => Some(StorageStrategy::Extended),
+            Some("e") => Some(StorageStrategy::External),
+            Some("m") => Some(StorageStrategy::Main),
+            _ => None,
+        },
+        compression: match compression.as_deref() {
+            Some("p") => Some(Compression::Pglz),
+            Some("l") => Some(Compression::Lz4),
+            _ => None,
+        },
+    }
 }

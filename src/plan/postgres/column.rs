@@ -136,7 +136,8 @@ impl Planner<'_> {
                             "rebuilds the indexes on {cn} while holding ACCESS EXCLUSIVE on {table}"
                         ),
                     )
-                    .requires(Resource::column(table, &n.name)),
+                    .requires(Resource::column(table, &n.name))
+                    .provides(Resource::retyped(table, &n.name)),
                 );
             } else {
                 // Binary-coercible: PostgreSQL neither rewrites the table nor
@@ -158,6 +159,7 @@ impl Planner<'_> {
                     // What uses the column in its new type (a default
                     // set on it, an index) comes after.
                     .provides(Resource::column(table, &n.name))
+                    .provides(Resource::retyped(table, &n.name))
                     .undo_stays(format!(
                         "{cn} stays {} (narrowing it back would scan the table under an exclusive lock; the old app's values all fit)",
                         n.ty
@@ -453,8 +455,8 @@ fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey>
         .filter(|pk| pk.columns.contains(column))
 }
 
-/// Equal but for hints, the server's spelling of expressions and the
-/// statistics target (`statistics.rs`).
+/// Equal but for hints, the server's spelling of expressions, the
+/// statistics target and the storage (`statistics.rs`).
 pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
     // Every field named, so a new one is not forgotten here.
     let Column {
@@ -468,6 +470,7 @@ pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
         collation,
         comment,
         statistics: _,
+        storage: _,
         renamed_from: _,
         backfill: _,
     } = a;

@@ -146,7 +146,8 @@ impl Planner<'_> {
             .wrap(step, statements)
             .requires_all(self.compat_view(table).map(Resource::ViewGone))
             .requires(Resource::column(table, &n.name))
-            .provides(Resource::column(table, &n.name));
+            .provides(Resource::column(table, &n.name))
+            .provides(Resource::retyped(table, &n.name));
         for c in self.tgt.table_columns(table) {
             // The expression reads the table's other columns as the
             // target has them.

@@ -7,6 +7,7 @@ mod casts;
 mod collation;
 mod column;
 mod column_add;
+mod column_storage;
 mod comment;
 mod composite_type;
 
@@ -114,6 +115,7 @@ pub(super) fn steps(
         server_roles: opts.server_roles.as_ref(),
         member_of: opts.member_of.as_ref(),
         current_user: opts.current_user.as_ref(),
+        type_storage: &opts.type_storage,
         names: None,
         steps: Vec::new(),
         errors: Vec::new(),
@@ -166,6 +168,8 @@ pub(super) struct Planner<'a> {
     pub member_of: Option<&'a BTreeSet<Ident>>,
     /// The planning role, which owns what the plan makes, when known.
     pub current_user: Option<&'a Ident>,
+    /// The storage strategy of the extensions' types, when known.
+    pub type_storage: &'a BTreeMap<QualifiedName, StorageStrategy>,
     /// Names in use, for the helpers this plan creates and the objects
     /// it adds; gathered at the first use (a plan with nothing to add
     /// needs none).

@@ -75,6 +75,7 @@ impl Kind for Tables {
         p.switch_moved_foreign_keys();
         p.replica_identities();
         p.statistics_targets();
+        p.column_storage();
     }
 }
 

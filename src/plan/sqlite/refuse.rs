@@ -242,6 +242,14 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 ),
                 None => {}
             }
+            if !c.storage.is_default() {
+                refuse(
+                    errors,
+                    format!("column {name_s}.{}", c.name),
+                    "a storage strategy or compression method",
+                    "SQLite keeps every value in its row, uncompressed; leave `storage` and `compression` out",
+                );
+            }
             if c.statistics.0.is_some() {
                 refuse(
                     errors,

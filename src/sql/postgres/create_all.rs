@@ -129,6 +129,10 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         for c in t.columns.iter().filter(|c| c.statistics.0.is_some()) {
             out.push(super::statistics_sql(name, &c.name, c.statistics));
         }
+        out.extend(t.columns.iter().filter_map(|c| {
+            let s = c.storage;
+            super::column_storage_sql(name, &c.name, s.strategy, s.compression.map(Some))
+        }));
         if t.replica_identity != ReplicaIdentity::Default {
             out.push(super::replica_identity_sql(name, &t.replica_identity));
         }

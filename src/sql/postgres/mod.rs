@@ -176,6 +176,34 @@ pub fn statistics_sql(table: &QualifiedName, column: &Ident, target: StatisticsT
     )
 }
 
+/// `ALTER TABLE ... ALTER COLUMN ... SET STORAGE s, ALTER COLUMN ... SET
+/// COMPRESSION m` for what is given: a strategy (PostgreSQL before 16 has
+/// no `DEFAULT` for it: the type's own is named), and a compression
+/// method (`None`: back to the server's default). `None` when nothing is.
+pub fn column_storage_sql(
+    table: &QualifiedName,
+    column: &Ident,
+    strategy: Option<StorageStrategy>,
+    compression: Option<Option<Compression>>,
+) -> Option<String> {
+    let col = quote_ident(column.as_str());
+    let mut actions = Vec::new();
+    if let Some(s) = strategy {
+        actions.push(format!(
+            "ALTER COLUMN {col} SET STORAGE {}",
+            s.keyword().to_ascii_uppercase()
+        ));
+    }
+    if let Some(m) = compression {
+        actions.push(format!(
+            "ALTER COLUMN {col} SET COMPRESSION {}",
+            m.map_or("default", Compression::keyword)
+        ));
+    }
+    (!actions.is_empty())
+        .then(|| format!("ALTER TABLE {} {}", qualified(table), actions.join(", ")))
+}
+
 /// `ALTER TABLE name REPLICA IDENTITY ...`.
 pub fn replica_identity_sql(name: &QualifiedName, r: &ReplicaIdentity) -> String {
     let what = match r {

@@ -6,6 +6,7 @@ use crate::model::ident::DEFAULT_SCHEMA;
 
 mod family;
 mod spelling;
+mod storage;
 #[cfg(test)]
 mod tests;
 

@@ -137,6 +137,11 @@ impl Planner<'_> {
                 sql.push(super::column::comment_on_column(beside, &c.name, Some(cm)));
             }
         }
+        // Before a row is copied in, so each is stored as the target has it.
+        sql.extend(super::super::column_storage::storage_of_new_columns(
+            beside,
+            &new.columns,
+        ));
         sql.extend(self.take_back_defaults(beside));
         sql.extend(self.grants_beside(name, beside));
         let mut step = new_step(

@@ -196,6 +196,12 @@ pub struct ColumnSpec {
     /// ANALYZE keeps for the planner (0 to 10000; default: the server's
     /// `default_statistics_target`).
     pub statistics: Option<Located<i64>>,
+    /// `SET STORAGE`: `plain`, `extended`, `external` or `main` (default:
+    /// the type's).
+    pub storage: Option<Located<String>>,
+    /// `SET COMPRESSION`: `pglz` or `lz4` (default: the server's
+    /// `default_toast_compression`).
+    pub compression: Option<Located<String>>,
     /// Hint: the column's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
     /// Hint: SQL expression the migrate phase fills existing rows with.

@@ -194,7 +194,7 @@ impl TableReader<'_> {
         col.nullable = explicit_null.is_none_or(|(n, _)| n);
         col.comment = spec.comment;
         let what = format!("column `{name}` of `{}`", self.name);
-        col.statistics = super::storage::statistics_target(self.diags, spec.statistics, &what);
+        let settings = (spec.statistics, spec.storage, spec.compression);
         col.default = spec
             .default
             .as_ref()
@@ -287,6 +287,7 @@ impl TableReader<'_> {
                 col.nullable = false;
             }
         }
+        super::storage::column_settings(self.diags, &mut col, settings, &what);
         if let Some(i) = &spec.identity {
             if !col.ty.is_integer() {
                 ok = false;

@@ -1,6 +1,6 @@
 //! Reading a table's or an index's storage parameters (`with:`), each
 //! checked against what PostgreSQL defines for it where it is written,
-//! and a column's statistics target.
+//! and a column's statistics target, storage strategy and compression.
 
 use std::collections::BTreeMap;
 
@@ -64,8 +64,82 @@ pub(in crate::spec) fn read_params(
     StorageParams::new(params)
 }
 
+/// A column's `statistics:`, `storage:` and `compression:`, as written.
+pub(super) type ColumnSettings = (
+    Option<Located<i64>>,
+    Option<Located<String>>,
+    Option<Located<String>>,
+);
+
+/// A column's `statistics:`, `storage:` and `compression:`, once its type
+/// is known.
+pub(super) fn column_settings(
+    diags: &mut Diags,
+    col: &mut Column,
+    (statistics, storage, compression): ColumnSettings,
+    what: &str,
+) {
+    col.statistics = statistics_target(diags, statistics, what);
+    let default = col.ty.default_storage();
+    let fixed = default == Some(StorageStrategy::Plain);
+    let of_type = |l: &Located<String>, word: &str| {
+        Diagnostic::new(
+            l.span(),
+            format!(
+                "{what} is of type `{}`, which PostgreSQL keeps in the row: it takes no {word}",
+                col.ty
+            ),
+        )
+    };
+    if let Some(l) = storage {
+        let words = StorageStrategy::ALL.map(StorageStrategy::keyword);
+        match StorageStrategy::ALL.into_iter().find(|s| s.keyword() == l.value) {
+            Some(s) if fixed && s != StorageStrategy::Plain => diags.push(
+                of_type(&l, "other storage than `plain`")
+                    .help("leave `storage` out, or give the column a variable-length type (text, bytea, jsonb, an array)"),
+            ),
+            // The type's own is no setting: the server reads it back as
+            // the default.
+            Some(s) if Some(s) == default => {}
+            Some(s) => col.storage.strategy = Some(s),
+            None => diags.push(unknown_word(&l, "storage strategy", &words, what)),
+        }
+    }
+    if let Some(l) = compression {
+        let words = Compression::ALL.map(Compression::keyword);
+        match Compression::ALL
+            .into_iter()
+            .find(|c| c.keyword() == l.value)
+        {
+            Some(_) if fixed => diags.push(
+                of_type(&l, "compression")
+                    .help("leave `compression` out: only variable-length values are compressed"),
+            ),
+            Some(c) => col.storage.compression = Some(c),
+            None => diags.push(unknown_word(&l, "compression method", &words, what)),
+        }
+    }
+}
+
+fn unknown_word(l: &Located<String>, kind: &str, words: &[&str], what: &str) -> Diagnostic {
+    let d = Diagnostic::new(
+        l.span(),
+        format!("`{}` is not a {kind} (of {what})", l.value),
+    );
+    match crate::spec::error::did_you_mean(&l.value, words) {
+        Some(w) => d.help(format!(
+            "did you mean `{w}`? it is one of {}",
+            words.join(", ")
+        )),
+        None => d.help(format!(
+            "one of {}, or leave it out for the default",
+            words.join(", ")
+        )),
+    }
+}
+
 /// A column's `statistics:` (0 to 10000, as `SET STATISTICS` takes it).
-pub(super) fn statistics_target(
+fn statistics_target(
     diags: &mut Diags,
     spec: Option<Located<i64>>,
     column: &str,

@@ -47,6 +47,12 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             if let Some(n) = c.statistics.0 {
                 f.push(("statistics".into(), Y::S(n.to_string())));
             }
+            if let Some(s) = c.storage.strategy {
+                f.push(("storage".into(), Y::S(s.keyword().into())));
+            }
+            if let Some(m) = c.storage.compression {
+                f.push(("compression".into(), Y::S(m.keyword().into())));
+            }
             if let Some(comment) = &c.comment {
                 f.push(("comment".into(), text(comment)));
             }
