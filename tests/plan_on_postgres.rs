@@ -631,3 +631,68 @@ async fn a_new_default_on_a_renamed_or_retyped_column_overwrites_no_value() {
             .expect("new row");
     assert_eq!(fresh, ("anonymous".to_string(), 0));
 }
+
+/// After a column is widened in place (PostgreSQL drops its statistics
+/// and changes no row, so autovacuum has no reason to gather them), one
+/// is retyped through a shadow, and a table is built beside with a new
+/// partitioning, the query planner has statistics for every one of them
+/// as soon as contract is done, without waiting for autovacuum.
+#[tokio::test]
+async fn the_planner_has_statistics_for_every_changed_column_after_contract() {
+    use bellows::apply::{ApplyOptions, PhaseSel, Silent, apply};
+    use bellows::plan::HazardKind;
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(10), n integer, note text);
+         INSERT INTO t SELECT i, 'c' || (i % 50), i % 7, 'x' FROM generate_series(1, 2000) i;
+         CREATE TABLE m (id bigint, at date NOT NULL, PRIMARY KEY (id, at));
+         INSERT INTO m SELECT i, date '2024-01-01' + (i % 300) FROM generate_series(1, 2000) i;
+         ANALYZE t; ANALYZE m;",
+    )
+    .await;
+    let to = spec::read_str(
+        std::path::Path::new("to.yaml"),
+        "tables:
+  t:
+    columns:
+      id: { type: bigint }
+      code: { type: varchar(20) }
+      n: { type: bigint }
+      note: { type: text }
+    primary_key: [id]
+  m:
+    columns:
+      id: { type: bigint }
+      at: { type: date, nullable: false }
+    primary_key: [id, at]
+    partition_by: range (at)
+  m_all:
+    partition_of: m
+    bound: DEFAULT
+",
+    )
+    .expect("target");
+    let opts = ApplyOptions {
+        allow_hazards: HazardKind::ALL.to_vec(),
+        ..ApplyOptions::default()
+    };
+    apply(&db.url, Some(&to), PhaseSel::All, &opts, &Silent)
+        .await
+        .expect("applies");
+    let stats: Vec<(String, String)> = sqlx::query_as(
+        "SELECT tablename::text, attname::text FROM pg_stats
+          WHERE schemaname = 'public' AND tablename IN ('t', 'm', 'm_all') ORDER BY 1, 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("pg_stats");
+    let stats: Vec<String> = stats.into_iter().map(|(t, c)| format!("{t}.{c}")).collect();
+    for want in [
+        "t.code", "t.n", "t.note", "m.id", "m.at", "m_all.id", "m_all.at",
+    ] {
+        assert!(
+            stats.contains(&want.to_string()),
+            "{want} has no statistics: {stats:?}"
+        );
+    }
+}

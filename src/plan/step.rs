@@ -85,6 +85,8 @@ pub enum Action {
     Backfill,
     /// A materialized view filled again.
     Refresh,
+    /// The planner's statistics gathered again (`ANALYZE`).
+    Analyze,
     Validate,
     AddNotNullCheck,
     SetNotNull,
@@ -119,6 +121,8 @@ impl std::fmt::Display for StepId {
 pub enum Cost {
     /// A catalog change: milliseconds once the lock is granted.
     Metadata,
+    /// Reads a sample of the rows (`ANALYZE`): reads and writes go on.
+    Sample,
     /// Reads the whole table (validation, concurrent index build), writes go on.
     Scan,
     /// Rewrites the table: held for the whole rewrite.

@@ -25,6 +25,7 @@ fn phase_blurb(p: Phase) -> &'static str {
 fn lock_line(s: &Step) -> String {
     let cost = match s.lock.cost {
         Cost::Metadata => "catalog change only",
+        Cost::Sample => "reads a sample of the rows; reads and writes go on",
         Cost::Scan => "scans the table; reads and writes go on",
         Cost::Rewrite => "REWRITES the table",
         Cost::Batched => "short transactions, one per batch",

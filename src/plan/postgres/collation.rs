@@ -102,6 +102,8 @@ mod rule_tests {
                 ALTER TABLE public.t ALTER COLUMN a TYPE text
             contract: drop collation public.posix
                 DROP COLLATION public.posix
+            contract: gather the planner's statistics of public.t (a) again (PostgreSQL discards them with the change)
+                ANALYZE public.t (a)
             ",
         );
     }

@@ -247,6 +247,8 @@ mod tests {
             "
             expand: widen public.t.a from varchar(10) to varchar(20) (no rewrite)
                 ALTER TABLE public.t ALTER COLUMN a TYPE varchar(20)
+            expand: gather the planner's statistics of public.t (a) again (PostgreSQL discards them with the change)
+                ANALYZE public.t (a)
             expand: set the storage of column public.t.a to main, compression default (taken by the values written from now on)
                 ALTER TABLE public.t ALTER COLUMN a SET STORAGE MAIN
             ",

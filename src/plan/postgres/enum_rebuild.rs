@@ -444,6 +444,8 @@ mod tests {
                 CREATE TRIGGER t_m_bellows_new_bellows_sync BEFORE INSERT OR UPDATE OF m ON public.t FOR EACH ROW EXECUTE FUNCTION public.t_m_bellows_new_bellows_sync()
             migrate: backfill public.t.m_bellows_new = (m)::text::public.mood_bellows_new, in batches by primary key (id)
                 UPDATE public.t SET m_bellows_new = ((m)::text::public.mood_bellows_new) WHERE (id) > ($1) AND (id) <= ($2) AND m_bellows_new IS NULL
+            migrate: gather the planner's statistics of public.t (m_bellows_new) again (every row was filled)
+                ANALYZE public.t (m_bellows_new)
             contract: add CHECK (m_bellows_new IS NOT NULL) NOT VALID
                 ALTER TABLE public.t ADD CONSTRAINT t_m_bellows_new_not_null CHECK (m_bellows_new IS NOT NULL) NOT VALID
             contract: validate that public.t.m_bellows_new has no NULLs

@@ -384,6 +384,8 @@ mod rule_tests {
             contract: compute public.t.b by its new expression (dropped and added again, at the end of the table)
                 ALTER TABLE public.t DROP COLUMN b, ADD COLUMN b integer GENERATED ALWAYS AS (a * 3) STORED
                 COMMENT ON COLUMN public.t.b IS 'Twice a.'
+            contract: gather the planner's statistics of public.t (b) again (PostgreSQL discards them with the change)
+                ANALYZE public.t (b)
             ",
         );
     }

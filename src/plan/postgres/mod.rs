@@ -3,6 +3,7 @@
 //! construction, and helpers for SQL text.
 
 mod aggregate;
+mod analyze;
 mod casts;
 mod collation;
 mod column;
@@ -147,6 +148,7 @@ pub(super) fn steps(
     p.bind_foreign_keys();
     p.order_routine_drops();
     p.one_pass_per_table();
+    p.analyze_changed_columns();
     if p.errors.is_empty() {
         Ok(p.steps)
     } else {

@@ -159,6 +159,7 @@ mod tests {
         let p = plan(&schema(from), &schema(to), &PlanOptions::default()).expect("a plan");
         let out: String = p
             .phase(Phase::Migrate)
+            .filter(|s| s.id.action == crate::plan::Action::Backfill)
             .map(|s| format!("{}\n    {}\n", s.description, s.statements.join("\n    ")))
             .collect();
         assert!(!out.is_empty(), "precondition: the plan has backfills");

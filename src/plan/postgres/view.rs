@@ -471,6 +471,8 @@ mod tests {
                 SET LOCAL search_path = public
                 CREATE VIEW public.v AS
             SELECT id, a FROM t
+            expand: gather the planner's statistics of public.t (a) again (PostgreSQL discards them with the change)
+                ANALYZE public.t (a)
             contract: drop view public.v
                 DROP VIEW public.v
             ",

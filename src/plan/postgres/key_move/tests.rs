@@ -24,6 +24,8 @@ fn a_foreign_key_over_a_retyped_column_is_built_on_the_shadow_and_switched_befor
             CREATE TRIGGER orders_account_id_bellows_new_bellows_sync BEFORE INSERT OR UPDATE OF account_id ON public.orders FOR EACH ROW EXECUTE FUNCTION public.orders_account_id_bellows_new_bellows_sync()
         migrate: backfill public.orders.account_id_bellows_new = account_id::bigint, in batches by primary key (id)
             UPDATE public.orders SET account_id_bellows_new = (account_id::bigint) WHERE (id) > ($1) AND (id) <= ($2) AND account_id_bellows_new IS NULL
+        migrate: gather the planner's statistics of public.orders (account_id_bellows_new) again (every row was filled)
+            ANALYZE public.orders (account_id_bellows_new)
         migrate: add foreign key orders_account_fk on public.orders → public.accounts over the new columns, as orders_account_fk_bellows_new (NOT VALID: new writes only)
             ALTER TABLE public.orders ADD CONSTRAINT orders_account_fk_bellows_new FOREIGN KEY (account_id_bellows_new) REFERENCES public.accounts (id) NOT VALID
         migrate: validate foreign key orders_account_fk_bellows_new on public.orders

@@ -64,6 +64,8 @@ fn column_privileges_are_granted_per_column_and_again_on_a_swapped_column() {
             GRANT SELECT (b) ON TABLE public.t TO reader WITH GRANT OPTION
         migrate: backfill public.t.a_bellows_new = a::bigint, in batches by primary key (id)
             UPDATE public.t SET a_bellows_new = (a::bigint) WHERE (id) > ($1) AND (id) <= ($2) AND a_bellows_new IS NULL
+        migrate: gather the planner's statistics of public.t (a_bellows_new) again (every row was filled)
+            ANALYZE public.t (a_bellows_new)
         contract: swap public.t.a_bellows_new in for public.t.a
             DROP TRIGGER IF EXISTS t_a_bellows_new_bellows_sync ON public.t
             DROP FUNCTION IF EXISTS public.t_a_bellows_new_bellows_sync()
