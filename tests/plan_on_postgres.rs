@@ -355,6 +355,109 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     assert_eq!(renamed, 20);
 }
 
+/// Publications and statistics objects, which bellows does not manage,
+/// stop exactly the changes that would break them or leave them behind:
+/// a column in a publication's column list or row filter is neither
+/// retyped (PostgreSQL would refuse it) nor swapped; a column of a
+/// statistics object is not swapped for its shadow (the object would go
+/// with the old column); a published table is not built beside (the new
+/// one would not be published). A rename, a retype in place of a
+/// statistics object's column, and a drop of one are planned.
+#[tokio::test]
+async fn publications_and_statistics_objects_stop_what_would_lose_them() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, a int, b int, c int, code varchar(10), d varchar(10));
+         CREATE TABLE plain (id bigint PRIMARY KEY, v int);
+         SET client_min_messages = error;
+         CREATE PUBLICATION cdc FOR TABLE t (id, a, code) WHERE (b > 0) WITH (publish = 'insert');
+         CREATE PUBLICATION feed FOR TABLE plain;
+         CREATE STATISTICS t_cd ON c, d FROM t;",
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("app.yaml");
+    let t = "  t:\n    columns:\n      id: { type: bigint }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      code: { type: varchar(10) }\n      d: { type: varchar(10) }\n    primary_key: [id]\n";
+    let plain = "  plain:\n    columns:\n      id: { type: bigint }\n      v: { type: integer }\n    primary_key: [id]\n";
+    let base = format!("tables:\n{t}{plain}");
+    let plan = |yaml: &str| {
+        std::fs::write(&target, yaml).expect("write target");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
+            .args(["plan", "--database-url", &db.url, "--target"])
+            .arg(&target)
+            .output()
+            .expect("bellows runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let refused = |yaml: String, change: &str, by: &[&str]| {
+        let (code, _, err) = plan(&yaml);
+        assert_eq!(code, Some(2), "{change} must be refused:\n{err}");
+        assert!(err.contains(change), "{change}:\n{err}");
+        for b in by {
+            assert!(err.contains(b), "{change} by {b}:\n{err}");
+        }
+    };
+    let (code, out, err) = plan(&base);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("No changes"), "{out}");
+    refused(
+        base.replace("a: { type: integer }", "a: { type: bigint }"),
+        "changing the type of public.t.a from integer to bigint",
+        &["publication membership public.t in publication cdc (depends on column a)"],
+    );
+    refused(
+        base.replace("b: { type: integer }", "b: { type: bigint }"),
+        "changing the type of public.t.b",
+        &["publication membership public.t in publication cdc (depends on column b)"],
+    );
+    refused(
+        base.replace("code: { type: varchar(10) }", "code: { type: varchar(20) }"),
+        "changing the type of public.t.code from varchar(10) to varchar(20)",
+        &["publication membership public.t in publication cdc (depends on column code)"],
+    );
+    refused(
+        base.replace("c: { type: integer }", "c: { type: bigint }"),
+        "changing the type of public.t.c from integer to bigint",
+        &[
+            "statistics object public.t_cd (is on column c, and would stay with it as the swap drops it)",
+        ],
+    );
+    refused(
+        base.replace(
+            "plain:\n    columns:",
+            "plain:\n    partition_by: hash (id)\n    columns:",
+        ) + "  plain_0:\n    partition_of: plain\n    bound: WITH (MODULUS 1, REMAINDER 0)\n",
+        "partitioning table public.plain",
+        &[
+            "publication membership public.plain in publication feed (is the live table's, and would not follow its rebuilt copy)",
+        ],
+    );
+    // Widened in place, PostgreSQL rebuilds the statistics object; a drop
+    // takes it along; a renamed table stays in its publications.
+    for (yaml, what) in [
+        (
+            base.replace("d: { type: varchar(10) }", "d: { type: varchar(20) }"),
+            "widen public.t.d",
+        ),
+        (
+            base.replace("      c: { type: integer }\n", ""),
+            "drop column public.t.c",
+        ),
+        (
+            base.replace("  plain:\n", "  renamed:\n    renamed_from: plain\n"),
+            "rename table public.plain to public.renamed",
+        ),
+    ] {
+        let (code, out, err) = plan(&yaml);
+        assert_eq!(code, Some(0), "{what}: {err}");
+        assert!(out.contains(what), "{what}:\n{out}");
+    }
+}
+
 /// A new NOT NULL column without a default or backfill: on a table that
 /// has no rows, planned against the database, it is one plain ADD COLUMN
 /// (marked may-fail and old-app-visible); on a table with rows it is

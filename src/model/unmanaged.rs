@@ -28,6 +28,11 @@ pub enum UnmanagedKind {
     /// of a table that inherits): the table's, as the table is.
     SequenceOfUnmanagedTable,
     InvalidIndex,
+    /// A table's place in a publication (logical replication): with its
+    /// column list and row filter, if any.
+    PublicationMembership,
+    /// `CREATE STATISTICS`: statistics over several columns of a table.
+    StatisticsObject,
 }
 
 impl UnmanagedKind {
@@ -56,6 +61,8 @@ impl UnmanagedKind {
                 "sequence owned by an unmanaged table",
                 "sequences owned by unmanaged tables",
             ),
+            PublicationMembership => ("publication membership", "publication memberships"),
+            StatisticsObject => ("statistics object", "statistics objects"),
             InvalidIndex => (
                 "invalid index (a failed concurrent build)",
                 "invalid indexes (failed concurrent builds)",
@@ -74,6 +81,11 @@ pub enum Via {
     /// among the trigger's arguments): nothing stops a drop, but the
     /// trigger fails at its next run.
     Body,
+    /// It follows the table (or column) itself, not its name: a rename
+    /// keeps it, a drop takes it along, but a table built beside and
+    /// swapped in, or a column swapped for its shadow, is without it (a
+    /// publication's membership, a statistics object).
+    Identity,
 }
 
 /// A column (or, with `column: None`, a whole table) something depends on.

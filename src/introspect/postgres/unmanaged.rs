@@ -47,25 +47,42 @@ const Q_UNMANAGED: &str = concat!(
         WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1)
        UNION ALL
        SELECT 'event trigger', evtname::text, NULL, NULL, NULL FROM pg_event_trigger
+       UNION ALL
+       SELECT 'publication membership', (pg_identify_object('pg_publication_rel'::regclass, pr.oid, 0)).identity,
+              NULL, NULL, NULL
+         FROM pg_publication_rel pr JOIN pg_class c ON c.oid = pr.prrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY($1)
+       UNION ALL
+       SELECT 'statistics object', (pg_identify_object('pg_statistic_ext'::regclass, s.oid, 0)).identity,
+              NULL, NULL, NULL
+         FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+        WHERE n.nspname = ANY($1)
      ) u ORDER BY 1, 2"
 );
 
 /// What depends on managed tables' columns and (materialized) views:
-/// triggers, policies, rules and functions that record it.
+/// triggers, policies, rules and functions that record it, publications
+/// (a membership follows the table itself; a column list or row filter
+/// refuses the column's drop or retype) and statistics objects (which
+/// follow their columns).
 const Q_DEPENDENCIES: &str = "
     SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass
                 THEN (SELECT (pg_identify_object('pg_class'::regclass, r.ev_class, 0)).identity
                         FROM pg_rewrite r WHERE r.oid = d.objid AND r.rulename = '_RETURN')
                 ELSE NULL END AS view_identity,
            (pg_identify_object(d.classid, d.objid, 0)).identity,
-           tn.nspname::text, tc.relname::text, a.attname::text
+           tn.nspname::text, tc.relname::text, a.attname::text,
+           d.classid = 'pg_statistic_ext'::regclass
+             OR (d.classid = 'pg_publication_rel'::regclass AND d.refobjsubid = 0)
       FROM pg_depend d
       JOIN pg_class tc ON tc.oid = d.refobjid
       JOIN pg_namespace tn ON tn.oid = tc.relnamespace
       LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
      WHERE d.refclassid = 'pg_class'::regclass AND tc.relkind IN ('r', 'p', 'v', 'm') AND tn.nspname = ANY($1)
        AND d.deptype IN ('n', 'a')
-       AND d.classid IN ('pg_rewrite'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass)
+       AND d.classid IN ('pg_rewrite'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass,
+                         'pg_publication_rel'::regclass, 'pg_statistic_ext'::regclass)
      ORDER BY 1, 2, 3, 4, 5";
 
 /// Triggers with what their function says: its language and source, and
@@ -106,6 +123,8 @@ impl Reader {
                 "policy" => UnmanagedKind::Policy,
                 "rule" => UnmanagedKind::Rule,
                 "event trigger" => UnmanagedKind::EventTrigger,
+                "publication membership" => UnmanagedKind::PublicationMembership,
+                "statistics object" => UnmanagedKind::StatisticsObject,
                 _ => UnmanagedKind::Function,
             };
             self.note(kind, identity, place);
@@ -125,12 +144,17 @@ impl Reader {
             }
             let column: Option<String> = get(&row, 4, W)?;
             let column = column.map(|c| ident(c, "column")).transpose()?;
+            let identity: bool = get(&row, 5, W)?;
             deps.entry(view.unwrap_or(object))
                 .or_default()
                 .insert(ColumnRef {
                     table,
                     column,
-                    via: Via::Catalog,
+                    via: if identity {
+                        Via::Identity
+                    } else {
+                        Via::Catalog
+                    },
                 });
         }
         // Views are keyed by their relation identity (see the query), the

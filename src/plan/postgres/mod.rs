@@ -68,16 +68,27 @@ use names::Space;
 /// What a change does to a table, for the objects that depend on it.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Affects<'a> {
-    /// Dropped or renamed: everything that depends on it breaks.
+    /// Dropped or renamed: everything that depends on it breaks, but for
+    /// what follows the table itself (a rename keeps it, a drop takes it
+    /// along).
     Table,
-    /// Dropped (a rename drops the old name in contract): everything that
-    /// refers to the column breaks.
+    /// Built beside and swapped in: everything that depends on the live
+    /// table breaks, or stays behind with it.
+    Rebuild,
+    /// Dropped: everything that refers to the column breaks, but for what
+    /// follows the column itself (dropped with it).
     DropColumn(&'a Ident),
-    /// Retyped, in place or by a swap that drops the old column: objects
-    /// the catalog ties to the column refuse it (views, rules, policies,
-    /// triggers' `UPDATE OF` and `WHEN`); a trigger function that refers
-    /// to it by name goes on working.
+    /// Retyped in place: objects the catalog ties to the column refuse it
+    /// (views, rules, policies, triggers' `UPDATE OF` and `WHEN`,
+    /// publications' column lists and row filters); a trigger function
+    /// that refers to it by name goes on working.
     RetypeColumn(&'a Ident),
+    /// Swapped for its shadow in contract (the old column dropped), when
+    /// it is retyped or, `renamed`, given a new name: what the catalog
+    /// ties to the column refuses it, what follows the column stays
+    /// behind with the old one, and when renamed what refers to it by
+    /// name breaks.
+    SwapColumn { column: &'a Ident, renamed: bool },
 }
 
 impl Affects<'_> {
@@ -85,9 +96,13 @@ impl Affects<'_> {
     pub(super) fn breaks(&self, table: &QualifiedName, d: &ColumnRef) -> bool {
         &d.table == table
             && match self {
-                Affects::Table => true,
-                Affects::DropColumn(c) => d.column.as_ref() == Some(*c),
+                Affects::Table => d.via != Via::Identity,
+                Affects::Rebuild => true,
+                Affects::DropColumn(c) => d.column.as_ref() == Some(*c) && d.via != Via::Identity,
                 Affects::RetypeColumn(c) => d.column.as_ref() == Some(*c) && d.via == Via::Catalog,
+                Affects::SwapColumn { column, renamed } => {
+                    d.column.as_ref() == Some(*column) && (*renamed || d.via != Via::Body)
+                }
             }
     }
 }
@@ -295,9 +310,15 @@ impl Planner<'_> {
             .filter_map(|u| {
                 let d = u.depends_on.iter().find(|d| change.breaks(table, d))?;
                 let how = match (&d.column, d.via) {
+                    (None, Via::Identity) => {
+                        "is the live table's, and would not follow its rebuilt copy".to_string()
+                    }
                     (None, _) => "depends on the table".to_string(),
                     (Some(c), Via::Catalog) => format!("depends on column {c}"),
                     (Some(c), Via::Body) => format!("its function refers to column {c}"),
+                    (Some(c), Via::Identity) => {
+                        format!("is on column {c}, and would stay with it as the swap drops it")
+                    }
                 };
                 Some(format!("{u} ({how})"))
             })

@@ -87,10 +87,9 @@ impl Planner<'_> {
                 ),
             });
         }
-        let affects = if renamed {
-            Affects::DropColumn(&o.name)
-        } else {
-            Affects::RetypeColumn(&o.name)
+        let affects = Affects::SwapColumn {
+            column: &o.name,
+            renamed,
         };
         self.guard_unmanaged(table, affects, what.clone());
         let Some(key) = self.backfill_key(table, what.clone()) else {

@@ -87,7 +87,7 @@ impl Planner<'_> {
                 b.sql()
             ),
         };
-        self.guard_unmanaged(name, Affects::Table, what.clone());
+        self.guard_unmanaged(name, Affects::Rebuild, what.clone());
         let (referencing, gone, mut why) = self.referencing(name);
         why.extend(self.rebuild_refusals(name, old, new));
         let key = row_key(old).map(|p| p.key);
