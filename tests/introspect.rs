@@ -906,7 +906,8 @@ async fn defaults_read_without_their_table_print_as_with_it() {
 }
 
 /// Storage parameters of tables, partitions and indexes (a materialized
-/// view's too), and a column's statistics target, are read in one
+/// view's too), and a column's statistics target and distinct-value
+/// estimates, are read in one
 /// spelling whatever the server kept
 /// (`off`, `0.10`, a bare boolean), dumped, read back and plan to
 /// nothing; a TOAST table's are left alone, and applying a target
@@ -919,6 +920,7 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
            WITH (fillfactor = 070, autovacuum_enabled = off, autovacuum_vacuum_scale_factor = 0.10,
                  vacuum_truncate, toast.autovacuum_enabled = false);
          ALTER TABLE hits ALTER COLUMN note SET STATISTICS 800;
+         ALTER TABLE hits ALTER COLUMN note SET (n_distinct = -0.50, n_distinct_inherited = 1e3);
          CREATE INDEX hits_note ON hits USING gin (to_tsvector('simple', note)) WITH (fastupdate = off);
          CREATE INDEX hits_id ON hits (id) INCLUDE (note) WITH (FILLFACTOR = 80) WHERE id > 0;
          CREATE TABLE days (d date) PARTITION BY RANGE (d);
@@ -931,7 +933,7 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
     let found = round_trip(&db, "storage parameters").await;
     let yaml = spec::to_yaml(&found.schema, spec::WriteOptions::default());
     for want in [
-        "      note: { type: text, statistics: 800 }\n",
+        "      note: { type: text, statistics: 800, with: { n_distinct: \"-0.5\", n_distinct_inherited: 1000 } }\n",
         "    with: { autovacuum_enabled: false, autovacuum_vacuum_scale_factor: 0.1, fillfactor: 70, vacuum_truncate: true }\n",
         "      hits_note: { expression: \"to_tsvector('simple'::regconfig, note)\", method: gin, with: { fastupdate: false } }\n",
         "      hits_id: { columns: [id], include: [note], where: (id > 0), with: { fillfactor: 80 } }\n",

@@ -256,6 +256,12 @@ fn build(raw: &Raw) -> Schema {
             let mut c = Column::new(d.ident(), column_type(&mut d, &enums));
             c.nullable = d.coin();
             c.statistics = StatisticsTarget((d.n(4) == 0).then(|| d.n(10_001) as i32));
+            if d.n(5) == 0 {
+                // As the reader keeps them: the shortest spelling.
+                let n = format!("-0.{}", 1 + d.n(9));
+                let options = [("n_distinct".to_string(), n)].into_iter().collect();
+                c.options = StorageParams::new(options);
+            }
             // As the reader keeps it: a built-in type's own strategy is
             // no setting, and a fixed-length type takes none.
             if let Some(own) =

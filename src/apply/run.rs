@@ -19,10 +19,10 @@ pub(super) fn yaml(s: &Schema) -> String {
 
 /// `live` as the bellows that wrote `stored` (a phase's schema, a
 /// target, in the ledger) could see it: one from before owners, storage
-/// parameters, replica identities, statistics targets and column storage
-/// were read wrote
-/// none of them, so for a migration it started, what it could not see is
-/// neither drift nor left undone.
+/// parameters, replica identities, statistics targets, column storage and
+/// distinct-value estimates were read wrote none of them, so for a
+/// migration it started, what it could not see is neither drift nor left
+/// undone.
 fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
     if !stored.lines().any(|l| l.starts_with("owners:")) {
         live.owners.clear();
@@ -30,6 +30,11 @@ fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
     if !stored.contains("statistics:") {
         for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
             c.statistics = Default::default();
+        }
+    }
+    if !stored.contains("n_distinct") {
+        for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
+            c.options = Default::default();
         }
     }
     if !stored.contains("storage:") && !stored.contains("compression:") {

@@ -3,7 +3,9 @@
 //! whether tables are empty.
 
 use super::*;
-use crate::sql::postgres::{ON_TABLE, partition_bound, partition_key, read_storage};
+use crate::sql::postgres::{
+    ON_TABLE, partition_bound, partition_key, read_column_options, read_storage,
+};
 
 pub(super) const RELATIONS: KindQuery = KindQuery::new(
     "tables",
@@ -89,7 +91,8 @@ const Q_COLUMNS: &str = "
            CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
            d.description, a.attnum::int4, nullif(a.attstattarget::int4, -1),
            CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END, {COMPRESSION},
-           CASE WHEN t.typnamespace <> 'pg_catalog'::regnamespace THEN t.typstorage::text END
+           CASE WHEN t.typnamespace <> 'pg_catalog'::regnamespace THEN t.typstorage::text END,
+           coalesce(a.attoptions::text[], '{}')
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -333,6 +336,7 @@ impl Reader {
             c.comment = get(&row, 9, W)?;
             c.statistics = StatisticsTarget(get(&row, 11, W)?);
             c.storage = storage(get(&row, 12, W)?, get(&row, 13, W)?);
+            c.options = read_column_options(&get::<Vec<String>, _>(&row, 15, W)?);
             if let (Some(u), false) = (c.ty.user_type(), c.ty.array)
                 && let Some(s) = storage(get(&row, 14, W)?, None).strategy
             {

@@ -456,7 +456,7 @@ fn old_pk_of<'t>(old_table: &'t Table, column: &Ident) -> Option<&'t PrimaryKey>
 }
 
 /// Equal but for hints, the server's spelling of expressions, the
-/// statistics target and the storage (`statistics.rs`).
+/// statistics settings (`statistics.rs`) and the storage.
 pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
     // Every field named, so a new one is not forgotten here.
     let Column {
@@ -471,6 +471,7 @@ pub(super) fn same_column(p: &Planner<'_>, a: &Column, b: &Column) -> bool {
         comment,
         statistics: _,
         storage: _,
+        options: _,
         renamed_from: _,
         backfill: _,
     } = a;

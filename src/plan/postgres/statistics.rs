@@ -2,66 +2,121 @@
 //! catalog change under SHARE UPDATE EXCLUSIVE (reads and writes go on),
 //! taken by the next ANALYZE. Set in expand on a column that stays; on a
 //! column or table the plan makes, after the making; on a column swapped
-//! for its retyped shadow, or a table built beside, after the swap in
-//! contract (the new column starts at the default).
+//! for its retyped shadow, on the shadow as it is added, so the ANALYZE
+//! after its backfill (`analyze.rs`) takes it; a plain table built beside
+//! gets them in the step that makes it (`rebuild/beside.rs`), a
+//! partitioned one after the swap.
 
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::sql::postgres::statistics_sql;
+use crate::sql::postgres::{alter_column_options, statistics_sql};
 
 impl Planner<'_> {
     /// After every table and column is planned.
     pub(super) fn statistics_targets(&mut self) {
         let tgt = self.tgt;
-        let made_in = self.phases_made_in();
+        // Columns made (a new table's, an added one, a generated column
+        // added again) start at the default; a renamed table's and a
+        // widened column keep theirs.
+        let made_in: BTreeMap<Resource, Phase> = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.id.action, Action::Create | Action::Replace))
+            .flat_map(|s| s.provides.iter().map(move |r| (r.clone(), s.phase)))
+            .collect();
         for (name, t) in &tgt.tables {
+            // A plain table built beside has them from its making; a
+            // partitioned one's partitions, made after it, would not (a
+            // partition takes no target from its parent): set after the
+            // swap, for the table and every partition it has then.
             let rebuilt = self.rebuilds(name);
+            if rebuilt && t.partition_by.is_none() {
+                continue;
+            }
             let live_name = self.renamed_from_live(name).unwrap_or(name);
             let live = self.cur.tables.get(live_name);
             for c in &t.columns {
-                let want = c.statistics;
-                let swapped = Resource::swapped(name, &c.name);
                 let made = Resource::column(name, &c.name);
-                let after = if rebuilt {
-                    Some((
+                let shadow = self.moved.get(&(name.clone(), c.name.clone()));
+                let column = shadow.map_or(&c.name, |m| &m.shadow).clone();
+                let after = match shadow {
+                    _ if rebuilt => Some((
                         Resource::Made(Box::new(Resource::table(name))),
                         Phase::Contract,
-                    ))
-                } else {
-                    [&swapped, &made]
-                        .into_iter()
-                        .find_map(|r| made_in.get(r).map(|phase| (r.clone(), *phase)))
+                    )),
+                    Some(m) => Some((Resource::column(name, &m.shadow), Phase::Expand)),
+                    None => made_in.get(&made).map(|phase| (made.clone(), *phase)),
                 };
                 let live_col = live.and_then(|l| {
                     l.column(c.name.as_str())
                         .or_else(|| c.renamed_from.as_ref().and_then(|r| l.column(r.as_str())))
                 });
-                let step = match (after, live_col) {
-                    (Some((r, phase)), _) if want != StatisticsTarget::default() => {
-                        statistics_step(name, &c.name, want, phase)
-                            .requires(r)
-                            .undo_nothing()
-                    }
-                    (None, Some(l)) if l.statistics != want => {
-                        statistics_step(name, &c.name, want, Phase::Expand)
-                            .requires(made)
-                            .undo_with(vec![
-                                undo_step(
-                                    ObjectKind::Column,
-                                    format!("{name}.{}", c.name),
-                                    format!(
-                                        "restore the statistics target of column {name}.{}",
-                                        c.name
-                                    ),
-                                )
-                                .sql(statistics_sql(name, &c.name, l.statistics))
-                                .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata),
-                            ])
-                    }
-                    _ => continue,
+                // Made by the plan: from the default, after the making.
+                // Kept: from the live column's, in expand, undone by abort.
+                let (from, phase, requires) = match (after, live_col) {
+                    (Some((r, phase)), _) => (None, phase, r),
+                    (None, Some(l)) => (Some(l), Phase::Expand, made),
+                    (None, None) => continue,
                 };
-                self.push(step);
+                let target = from.map_or(StatisticsTarget::default(), |l| l.statistics);
+                let options = from.map(|l| l.options.clone()).unwrap_or_default();
+                let mut steps = Vec::new();
+                if target != c.statistics {
+                    let to = match c.statistics.0 {
+                        Some(n) => n.to_string(),
+                        None => "the server's default".into(),
+                    };
+                    steps.push((
+                        format!("set the statistics target of column {name}.{column} to {to} (the next ANALYZE takes it)"),
+                        vec![statistics_sql(name, &column, c.statistics)],
+                        vec![statistics_sql(name, &column, target)],
+                        "statistics target",
+                    ));
+                }
+                if options != c.options {
+                    let to: Vec<String> = c
+                        .options
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect();
+                    let to = if to.is_empty() {
+                        "ANALYZE's own".to_string()
+                    } else {
+                        to.join(", ")
+                    };
+                    steps.push((
+                        format!("set the distinct-value estimates of column {name}.{column} to {to} (the next ANALYZE takes them)"),
+                        alter_column_options(name, &column, &options, &c.options),
+                        alter_column_options(name, &column, &c.options, &options),
+                        "distinct-value estimates",
+                    ));
+                }
+                for (what, sql, back, noun) in steps {
+                    let step = new_step(
+                        ObjectKind::Column,
+                        format!("{name}.{column}"),
+                        Action::Alter,
+                        phase,
+                        what,
+                    )
+                    .sql_all(sql)
+                    .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+                    .requires(requires.clone());
+                    let step = match from {
+                        None => step.undo_nothing(),
+                        Some(_) => step.undo_with(vec![
+                            undo_step(
+                                ObjectKind::Column,
+                                format!("{name}.{column}"),
+                                format!("restore the {noun} of column {name}.{column}"),
+                            )
+                            .sql_all(back)
+                            .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata),
+                        ]),
+                    };
+                    self.push(step);
+                }
             }
         }
     }
@@ -79,27 +134,6 @@ impl Planner<'_> {
         }
         out
     }
-}
-
-fn statistics_step(
-    table: &QualifiedName,
-    column: &Ident,
-    want: StatisticsTarget,
-    phase: Phase,
-) -> Step {
-    let to = match want.0 {
-        Some(n) => n.to_string(),
-        None => "the server's default".into(),
-    };
-    new_step(
-        ObjectKind::Column,
-        format!("{table}.{column}"),
-        Action::Alter,
-        phase,
-        format!("set the statistics target of column {table}.{column} to {to} (the next ANALYZE takes it)"),
-    )
-    .sql(statistics_sql(table, column, want))
-    .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
 }
 
 #[cfg(test)]
@@ -133,16 +167,63 @@ mod tests {
     }
 
     #[test]
-    fn a_retyped_column_gets_its_target_after_the_swap() {
+    fn distinct_value_estimates_are_set_and_reset_in_expand_and_follow_a_shadow() {
+        plans_to(
+            &t(", with: { n_distinct: -0.5 }"),
+            &t(", with: { n_distinct: 200, n_distinct_inherited: -1 }"),
+            "
+            expand: set the distinct-value estimates of column public.t.a to n_distinct = 200, n_distinct_inherited = -1 (the next ANALYZE takes them)
+                ALTER TABLE public.t ALTER COLUMN a SET (n_distinct = 200, n_distinct_inherited = -1)
+            ",
+        );
+        plans_to(
+            &t(", with: { n_distinct: -0.5 }"),
+            &t(""),
+            "
+            expand: set the distinct-value estimates of column public.t.a to ANALYZE's own (the next ANALYZE takes them)
+                ALTER TABLE public.t ALTER COLUMN a RESET (n_distinct)
+            ",
+        );
+        let plan = crate::testing::outline_of(
+            &t(", with: { n_distinct: -0.5 }"),
+            &t(", with: { n_distinct: -0.5 }").replace("integer", "bigint"),
+        );
+        assert!(
+            plan.contains("expand: set the distinct-value estimates of column public.t.a_bellows_new to n_distinct = -0.5 (the next ANALYZE takes them)\n    ALTER TABLE public.t ALTER COLUMN a_bellows_new SET (n_distinct = -0.5)\n"),
+            "{plan}"
+        );
+    }
+
+    #[test]
+    fn a_renamed_table_and_a_widened_column_keep_their_targets_and_are_set_as_any() {
+        let from = "tables:\n  t:\n    columns:\n      id: { type: bigint }\n      a: { type: varchar(10), statistics: 300 }\n";
+        let to = "tables:\n  u:\n    renamed_from: t\n    columns:\n      id: { type: bigint }\n      a: { type: varchar(20) }\n";
+        let plan = crate::testing::outline_of(from, to);
+        assert!(
+            plan.contains("set the statistics target of column public.u.a to the server's default"),
+            "{plan}"
+        );
+        assert_eq!(
+            crate::testing::outline_of(from, &to.replace("20) }", "20), statistics: 300 }"))
+                .matches("SET STATISTICS")
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_retyped_columns_shadow_gets_its_target_before_it_is_filled_and_analyzed() {
         let plan = crate::testing::outline_of(
             &t(", statistics: 300"),
             &t(", statistics: 300").replace("integer", "bigint"),
         );
-        assert!(
-            plan.trim_end().ends_with(
-                "contract: set the statistics target of column public.t.a to 300 (the next ANALYZE takes it)\n    ALTER TABLE public.t ALTER COLUMN a SET STATISTICS 300"
-            ),
-            "{plan}"
-        );
+        let set = plan
+            .find("expand: set the statistics target of column public.t.a_bellows_new to 300 (the next ANALYZE takes it)\n    ALTER TABLE public.t ALTER COLUMN a_bellows_new SET STATISTICS 300")
+            .unwrap_or_else(|| panic!("{plan}"));
+        let analyze = plan
+            .find("ANALYZE public.t (a_bellows_new)")
+            .unwrap_or_else(|| panic!("{plan}"));
+        assert!(set < analyze, "{plan}");
+        assert_eq!(plan.matches("SET STATISTICS").count(), 1, "{plan}");
     }
 }

@@ -242,6 +242,14 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 ),
                 None => {}
             }
+            if !c.options.is_empty() {
+                refuse(
+                    errors,
+                    format!("column {name_s}.{}", c.name),
+                    "distinct-value estimates (`with:`)",
+                    "SQLite's ANALYZE takes no per-column estimates; leave the column's `with` out",
+                );
+            }
             if !c.storage.is_default() {
                 refuse(
                     errors,

@@ -39,8 +39,8 @@ pub use signature::{
     strip_modifiers,
 };
 pub use storage::{
-    ON_TABLE, ParamError, alter_storage, read_storage, storage_change_is_brief, storage_param,
-    with_clause,
+    ON_COLUMN, ON_TABLE, ParamError, alter_column_options, alter_storage, read_column_options,
+    read_storage, storage_change_is_brief, storage_param, with_clause,
 };
 pub use types::{
     attribute_def, create_collation, create_composite_type, create_domain, create_range_type,

@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use super::{quote_ident, quote_literal};
 use crate::model::StorageParams;
 
-/// What a parameter is on: a table, or an index of the named method.
+/// What a parameter is on: a table, a column, or an index of the named
+/// method.
 const TABLE: &str = "table";
+const COLUMN: &str = "column";
 
 #[derive(Clone, Copy)]
 enum Ty {
@@ -82,6 +84,9 @@ const PARAMS: &[Param] = &[
     p("gin_pending_list_limit", &["gin"], Ty::Int(64, MAX), false),
     p("pages_per_range", &["brin"], Ty::Int(1, 131_072), false),
     p("autosummarize", &["brin"], Ty::Bool, false),
+    // A column's (`ALTER COLUMN ... SET (...)`, attribute options).
+    p("n_distinct", &[COLUMN], Ty::Real(-1.0, f64::MAX), true),
+    p("n_distinct_inherited", &[COLUMN], Ty::Real(-1.0, f64::MAX), true),
 ];
 
 const fn p(name: &'static str, on: &'static [&'static str], ty: Ty, brief: bool) -> Param {
@@ -147,15 +152,12 @@ pub fn storage_param(on: &str, name: &str, value: &str) -> Result<(String, Strin
                 .map(|p| p.name)
                 .collect();
             names.dedup();
-            let of = if on == TABLE {
-                "a table or materialized view".to_string()
-            } else {
-                format!("a {on} index")
+            let what = match on {
+                TABLE => "a storage parameter of a table or materialized view".to_string(),
+                COLUMN => "an option of a column".to_string(),
+                _ => format!("a storage parameter of a {on} index"),
             };
-            return Err(ParamError::Name(
-                format!("`{name}` is not a storage parameter of {of}"),
-                names,
-            ));
+            return Err(ParamError::Name(format!("`{name}` is not {what}"), names));
         }
         let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         return if plain {
@@ -184,6 +186,7 @@ pub fn storage_param(on: &str, name: &str, value: &str) -> Result<(String, Strin
         },
         Ty::Real(lo, hi) => match value.parse::<f64>() {
             Ok(x) if x >= lo && x <= hi => x.to_string(),
+            _ if hi == f64::MAX => return bad(&format!("a number of at least {lo}")),
             _ => return bad(&format!("a number from {lo} to {hi}")),
         },
         Ty::Words(words, synonyms) => {
@@ -279,6 +282,36 @@ pub fn storage_change_is_brief(on: &str, old: &StorageParams, new: &StorageParam
 
 /// The `on` of a table's parameters.
 pub const ON_TABLE: &str = TABLE;
+/// The `on` of a column's options.
+pub const ON_COLUMN: &str = COLUMN;
+
+/// A column's `attoptions` that bellows manages (`n_distinct`,
+/// `n_distinct_inherited`), in canonical spelling; what else a server
+/// keeps there is left alone.
+pub fn read_column_options(attoptions: &[String]) -> StorageParams {
+    let known: Vec<String> = attoptions
+        .iter()
+        .filter(|o| param(COLUMN, o.split_once('=').map_or(o.as_str(), |(k, _)| k)).is_some())
+        .cloned()
+        .collect();
+    read_storage(COLUMN, &known)
+}
+
+/// `ALTER TABLE ... ALTER COLUMN ... SET (...)` and `RESET (...)` taking a
+/// column's options from `old` to `new`.
+pub fn alter_column_options(
+    table: &crate::model::QualifiedName,
+    column: &crate::model::Ident,
+    old: &StorageParams,
+    new: &StorageParams,
+) -> Vec<String> {
+    let relation = format!(
+        "{} ALTER COLUMN {}",
+        super::qualified(table),
+        quote_ident(column.as_str())
+    );
+    alter_storage("TABLE", &relation, old, new)
+}
 
 #[cfg(test)]
 mod tests {

@@ -137,11 +137,29 @@ impl Planner<'_> {
                 sql.push(super::column::comment_on_column(beside, &c.name, Some(cm)));
             }
         }
-        // Before a row is copied in, so each is stored as the target has it.
+        // Before a row is copied in, so each is stored as the target has
+        // it (a partition made after takes its parent's storage), and the
+        // ANALYZE after the copy samples as the target says (a partition
+        // does not take its parent's target: `statistics.rs` sets it).
         sql.extend(super::super::column_storage::storage_of_new_columns(
             beside,
             &new.columns,
         ));
+        for c in new.columns.iter().filter(|_| new.partition_by.is_none()) {
+            if c.statistics.0.is_some() {
+                sql.push(crate::sql::postgres::statistics_sql(
+                    beside,
+                    &c.name,
+                    c.statistics,
+                ));
+            }
+            sql.extend(crate::sql::postgres::alter_column_options(
+                beside,
+                &c.name,
+                &Default::default(),
+                &c.options,
+            ));
+        }
         sql.extend(self.take_back_defaults(beside));
         sql.extend(self.grants_beside(name, beside));
         let mut step = new_step(

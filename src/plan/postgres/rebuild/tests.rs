@@ -165,3 +165,37 @@ fn triggers_and_policies_are_made_on_the_new_table_at_the_swap() {
     let steps = outline.lines().filter(|l| !l.starts_with("    ")).count();
     assert_eq!(steps, 6, "{outline}");
 }
+
+#[test]
+fn a_statistics_target_is_set_on_a_plain_table_built_beside_and_after_the_swap_on_a_partitioned_one()
+ {
+    let with_target = |s: &str| {
+        s.replace(
+            "at: { type: date, nullable: false }",
+            "at: { type: date, nullable: false, statistics: 500 }",
+        )
+    };
+    let set = "ALTER COLUMN at SET STATISTICS 500";
+    let partitioned = outline_of(
+        &with_target(&m("", "id")),
+        &with_target(&m(PARTITIONED, "id, at")),
+    );
+    assert_eq!(partitioned.matches(set).count(), 1, "{partitioned}");
+    assert!(
+        partitioned.contains(&format!("contract: set the statistics target of column public.m.at to 500 (the next ANALYZE takes it)\n    ALTER TABLE public.m {set}")),
+        "{partitioned}"
+    );
+    let plain = outline_of(
+        &with_target(&m(PARTITIONED, "id, at")),
+        &with_target(&m("", "id, at")),
+    );
+    assert_eq!(plain.matches(set).count(), 1, "{plain}");
+    assert!(
+        plain.contains(&format!("    ALTER TABLE public.m_bellows_new {set}\n")),
+        "{plain}"
+    );
+    let analyze = plain
+        .find("ANALYZE public.m_bellows_new")
+        .unwrap_or_else(|| panic!("{plain}"));
+    assert!(plain.find(set).is_some_and(|s| s < analyze), "{plain}");
+}

@@ -202,6 +202,10 @@ pub struct ColumnSpec {
     /// `SET COMPRESSION`: `pglz` or `lz4` (default: the server's
     /// `default_toast_compression`).
     pub compression: Option<Located<String>>,
+    /// The planner's estimates ANALYZE takes instead of its own:
+    /// `{ n_distinct: -0.05, n_distinct_inherited: 1000 }` (`SET (...)`).
+    #[serde(default)]
+    pub with: OrderedMap<Located<Scalar>>,
     /// Hint: the column's previous name; makes the change a rename.
     pub renamed_from: Option<Located<String>>,
     /// Hint: SQL expression the migrate phase fills existing rows with.

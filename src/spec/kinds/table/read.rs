@@ -194,7 +194,7 @@ impl TableReader<'_> {
         col.nullable = explicit_null.is_none_or(|(n, _)| n);
         col.comment = spec.comment;
         let what = format!("column `{name}` of `{}`", self.name);
-        let settings = (spec.statistics, spec.storage, spec.compression);
+        let settings = (spec.statistics, spec.storage, spec.compression, spec.with);
         col.default = spec
             .default
             .as_ref()

@@ -10,6 +10,7 @@ use crate::spec::read::Diags;
 use crate::sql::postgres::{ParamError, storage_param};
 
 const HELP: &str = "see PostgreSQL's CREATE TABLE and CREATE INDEX, \"Storage Parameters\"";
+const COLUMN_HELP: &str = "n_distinct is the number of distinct values, or minus their share of the rows (-0.5: half as many distinct values as rows); n_distinct_inherited the same over a table and its partitions; -1 is every row distinct";
 
 impl TableReader<'_> {
     /// The parameters of `what` (a table when `on` is `table`, else an
@@ -32,6 +33,11 @@ pub(in crate::spec) fn read_params(
     with: &OrderedMap<Located<Scalar>>,
     what: &str,
 ) -> StorageParams {
+    let help = if on == crate::sql::postgres::ON_COLUMN {
+        COLUMN_HELP
+    } else {
+        HELP
+    };
     let mut params = BTreeMap::new();
     for (k, v) in &with.0 {
         match storage_param(on, &k.value, &v.value.0) {
@@ -47,7 +53,7 @@ pub(in crate::spec) fn read_params(
                     let mut d = Diagnostic::new(k.span(), format!("{what}: {why}"));
                     d = match crate::spec::error::did_you_mean(&k.value, &known) {
                         Some(m) => d.help(format!("did you mean `{m}`?")),
-                        None if known.is_empty() => d.help(HELP),
+                        None if known.is_empty() => d.help(help),
                         None => d.help(format!("PostgreSQL's are: {}", known.join(", "))),
                     };
                     diags.push(d);
@@ -57,29 +63,32 @@ pub(in crate::spec) fn read_params(
                         .help("leave it out: bellows reads no TOAST table's parameters and never changes them, so one set by hand (ALTER TABLE ... SET (toast.name = value)) stays"),
                 ),
                 Err(ParamError::Value(why)) => diags.push(
-                    Diagnostic::new(v.span(), format!("{what}: {why}")).help(HELP),
+                    Diagnostic::new(v.span(), format!("{what}: {why}")).help(help),
                 ),
             }
     }
     StorageParams::new(params)
 }
 
-/// A column's `statistics:`, `storage:` and `compression:`, as written.
+/// A column's `statistics:`, `storage:`, `compression:` and `with:`, as
+/// written.
 pub(super) type ColumnSettings = (
     Option<Located<i64>>,
     Option<Located<String>>,
     Option<Located<String>>,
+    OrderedMap<Located<Scalar>>,
 );
 
-/// A column's `statistics:`, `storage:` and `compression:`, once its type
-/// is known.
+/// A column's `statistics:`, `storage:`, `compression:` and `with:`, once
+/// its type is known.
 pub(super) fn column_settings(
     diags: &mut Diags,
     col: &mut Column,
-    (statistics, storage, compression): ColumnSettings,
+    (statistics, storage, compression, with): ColumnSettings,
     what: &str,
 ) {
     col.statistics = statistics_target(diags, statistics, what);
+    col.options = read_params(diags, crate::sql::postgres::ON_COLUMN, &with, what);
     let default = col.ty.default_storage();
     let fixed = default == Some(StorageStrategy::Plain);
     let of_type = |l: &Located<String>, word: &str| {

@@ -53,6 +53,9 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             if let Some(m) = c.storage.compression {
                 f.push(("compression".into(), Y::S(m.keyword().into())));
             }
+            if !c.options.is_empty() {
+                f.push(("with".into(), storage(&c.options)));
+            }
             if let Some(comment) = &c.comment {
                 f.push(("comment".into(), text(comment)));
             }
