@@ -256,19 +256,7 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     let base = format!(
         "tables:\n  t:\n    columns:\n      id: {{ type: bigint }}\n      code: {{ type: varchar(20) }}\n      price: {{ type: \"numeric(10,2)\" }}\n      a: {{ type: integer }}\n      b: {{ type: integer }}\n      c: {{ type: integer }}\n      title: {{ type: text }}\n      body: {{ type: text }}\n      tsv: {{ type: tsvector }}\n      spare: {{ type: text }}\n      other: {{ type: text }}\n    primary_key: [id]\n{triggers}functions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    body: \"BEGIN NEW.a := coalesce(NEW.a, 0) + 1; RETURN NEW; END\"\n"
     );
-    let plan = |yaml: &str| {
-        std::fs::write(&target, yaml).expect("write target");
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
-            .args(["plan", "--database-url", &db.url, "--target"])
-            .arg(&target)
-            .output()
-            .expect("bellows runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let plan = |yaml: &str| plan_cli(&db.url, &target, yaml);
     let refused = |yaml: String, change: &str, by: &str| {
         let (code, _, err) = plan(&yaml);
         assert_eq!(code, Some(2), "{change} must be refused:\n{err}");
@@ -380,19 +368,7 @@ async fn publications_and_statistics_objects_stop_what_would_lose_them() {
     let t = "  t:\n    columns:\n      id: { type: bigint }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      code: { type: varchar(10) }\n      d: { type: varchar(10) }\n    primary_key: [id]\n";
     let plain = "  plain:\n    columns:\n      id: { type: bigint }\n      v: { type: integer }\n    primary_key: [id]\n";
     let base = format!("tables:\n{t}{plain}");
-    let plan = |yaml: &str| {
-        std::fs::write(&target, yaml).expect("write target");
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
-            .args(["plan", "--database-url", &db.url, "--target"])
-            .arg(&target)
-            .output()
-            .expect("bellows runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let plan = |yaml: &str| plan_cli(&db.url, &target, yaml);
     let refused = |yaml: String, change: &str, by: &[&str]| {
         let (code, _, err) = plan(&yaml);
         assert_eq!(code, Some(2), "{change} must be refused:\n{err}");
@@ -798,4 +774,20 @@ async fn the_planner_has_statistics_for_every_changed_column_after_contract() {
             "{want} has no statistics: {stats:?}"
         );
     }
+}
+
+/// `bellows plan` of `yaml` (written to `target`) against `url`: its exit
+/// code, standard output and standard error.
+fn plan_cli(url: &str, target: &std::path::Path, yaml: &str) -> (Option<i32>, String, String) {
+    std::fs::write(target, yaml).expect("write target");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bellows"))
+        .args(["plan", "--database-url", url, "--target"])
+        .arg(target)
+        .output()
+        .expect("bellows runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -195,6 +195,16 @@ impl Table {
         self.columns.iter().find(|c| c.name.as_str() == name)
     }
 
+    /// This (live) table's column that a target's column `c` is: of its
+    /// name, or of the one it is renamed from.
+    pub fn column_for(&self, c: &Column) -> Option<&Column> {
+        self.column(c.name.as_str()).or_else(|| {
+            c.renamed_from
+                .as_ref()
+                .and_then(|r| self.column(r.as_str()))
+        })
+    }
+
     /// Names of every constraint, which share one namespace per table.
     pub fn constraint_names(&self) -> impl Iterator<Item = &Ident> {
         self.primary_key

@@ -172,3 +172,16 @@ pub async fn ensure_fixture_role(db: &TestDb) {
     )
     .await;
 }
+
+/// The dump of what `found` read: it holds each of `wants`, reads back,
+/// and plans to nothing against the database it was read from.
+pub fn dump_holding(found: &Introspection, wants: &[&str]) -> String {
+    let yaml = spec::to_yaml(&found.schema, WriteOptions::default());
+    for want in wants {
+        assert!(yaml.contains(want), "{want}\nnot in:\n{yaml}");
+    }
+    let back = spec::read_str(Path::new("dump.yaml"), &yaml).expect("the dump reads back");
+    let p = bellows::plan::plan(&found.schema, &back, &found.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+    yaml
+}

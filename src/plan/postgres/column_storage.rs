@@ -26,6 +26,12 @@ impl Planner<'_> {
             let live_name = self.renamed_from_live(name).unwrap_or(name);
             let live = self.cur.tables.get(live_name);
             for c in &t.columns {
+                let live_col = live.and_then(|l| l.column_for(c));
+                // Nothing set on either side (almost every column): a
+                // column made anew starts as wanted, one kept stays so.
+                if c.storage.is_default() && live_col.is_none_or(|l| l.storage.is_default()) {
+                    continue;
+                }
                 let default = self.type_storage(&c.ty);
                 let want = ColumnStorage {
                     strategy: c.storage.strategy.filter(|s| Some(*s) != default),
@@ -42,10 +48,6 @@ impl Planner<'_> {
                     });
                     continue;
                 }
-                let live_col = live.and_then(|l| {
-                    l.column(c.name.as_str())
-                        .or_else(|| c.renamed_from.as_ref().and_then(|r| l.column(r.as_str())))
-                });
                 let made = Resource::column(name, &c.name);
                 let remade_in = [made.clone(), Resource::retyped(name, &c.name)]
                     .into_iter()

@@ -37,6 +37,15 @@ impl Planner<'_> {
             let live_name = self.renamed_from_live(name).unwrap_or(name);
             let live = self.cur.tables.get(live_name);
             for c in &t.columns {
+                let live_col = live.and_then(|l| l.column_for(c));
+                // Nothing set on either side (almost every column): a
+                // column made anew starts as wanted, one kept stays so.
+                let unset = |s: StatisticsTarget, o: &StorageParams| s.0.is_none() && o.is_empty();
+                if unset(c.statistics, &c.options)
+                    && live_col.is_none_or(|l| unset(l.statistics, &l.options))
+                {
+                    continue;
+                }
                 let made = Resource::column(name, &c.name);
                 let shadow = self.moved.get(&(name.clone(), c.name.clone()));
                 let column = shadow.map_or(&c.name, |m| &m.shadow).clone();
@@ -48,10 +57,6 @@ impl Planner<'_> {
                     Some(m) => Some((Resource::column(name, &m.shadow), Phase::Expand)),
                     None => made_in.get(&made).map(|phase| (made.clone(), *phase)),
                 };
-                let live_col = live.and_then(|l| {
-                    l.column(c.name.as_str())
-                        .or_else(|| c.renamed_from.as_ref().and_then(|r| l.column(r.as_str())))
-                });
                 // Made by the plan: from the default, after the making.
                 // Kept: from the live column's, in expand, undone by abort.
                 let (from, phase, requires) = match (after, live_col) {
