@@ -10,7 +10,7 @@ use std::path::Path;
 use bellows::introspect::{self, Options, UnmanagedKind};
 use bellows::spec;
 use support::TestDb;
-use support::dump::{dump_holding, read, round_trip};
+use support::dump::{apply_all_and_read, dump_holding, read, round_trip};
 
 #[tokio::test]
 async fn hostile_identifiers_survive_dump_and_parse() {
@@ -965,22 +965,7 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
             && sql.contains(&"ALTER INDEX public.hits_id RESET (fillfactor)"),
         "{sql:#?}"
     );
-    let opts = bellows::apply::ApplyOptions {
-        allow_hazards: bellows::plan::HazardKind::ALL.to_vec(),
-        ..Default::default()
-    };
-    bellows::apply::apply(
-        &db.url,
-        Some(&target),
-        bellows::apply::PhaseSel::All,
-        &opts,
-        &bellows::apply::Silent,
-    )
-    .await
-    .expect("applies");
-    let after = read(&db, &[]).await;
-    let p = bellows::plan::plan(&after.schema, &target, &after.plan_options()).expect("plans");
-    assert!(p.is_empty(), "{:?}", p.steps);
+    apply_all_and_read(&db, &target).await;
     let toast: String = sqlx::query_scalar(
         "SELECT t.reloptions::text FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relname = 'hits'",
     )
@@ -1157,19 +1142,7 @@ async fn column_storage_dumps_and_plans_to_nothing() {
         "{:?}",
         p.steps
     );
-    let opts = bellows::apply::ApplyOptions::default();
-    bellows::apply::apply(
-        &db.url,
-        Some(&target),
-        bellows::apply::PhaseSel::All,
-        &opts,
-        &bellows::apply::Silent,
-    )
-    .await
-    .expect("applies");
-    let after = read(&db, &[]).await;
-    let p = bellows::plan::plan(&after.schema, &target, &after.plan_options()).expect("plans");
-    assert!(p.is_empty(), "{:?}", p.steps);
+    apply_all_and_read(&db, &target).await;
     let live: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT attname::text, attstorage::text, attcompression::text FROM pg_attribute
           WHERE attrelid = 'docs'::regclass AND attname IN ('attrs', 'body', 'memo', 'n') ORDER BY 1",

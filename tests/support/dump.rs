@@ -185,3 +185,25 @@ pub fn dump_holding(found: &Introspection, wants: &[&str]) -> String {
     assert!(p.is_empty(), "{:?}", p.steps);
     yaml
 }
+
+/// Applies `target` to the database, every phase and every hazard
+/// allowed, and reads it again: it plans to nothing against `target`.
+pub async fn apply_all_and_read(db: &TestDb, target: &Schema) -> Introspection {
+    let opts = bellows::apply::ApplyOptions {
+        allow_hazards: bellows::plan::HazardKind::ALL.to_vec(),
+        ..Default::default()
+    };
+    bellows::apply::apply(
+        &db.url,
+        Some(target),
+        bellows::apply::PhaseSel::All,
+        &opts,
+        &bellows::apply::Silent,
+    )
+    .await
+    .expect("applies");
+    let after = read(db, &[]).await;
+    let p = bellows::plan::plan(&after.schema, target, &after.plan_options()).expect("plans");
+    assert!(p.is_empty(), "{:?}", p.steps);
+    after
+}
