@@ -107,7 +107,7 @@ impl std::hash::Hash for StatisticsTarget {
 }
 
 /// `ALTER COLUMN ... SET STORAGE`: how PostgreSQL keeps a value too large
-/// for its row (TOAST). Each type has a default (`typstorage`).
+/// for its row (TOAST). Each type has a default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StorageStrategy {
     /// In the row, never compressed nor moved out (fixed-length types).

@@ -268,7 +268,7 @@ impl Schema {
     }
 
     /// The storage strategy PostgreSQL gives a column of `ty` unless told
-    /// otherwise (`typstorage`), through domains; `None` where it is not
+    /// otherwise, through domains; `None` where it is not
     /// known here (an extension's type).
     pub fn default_storage(&self, ty: &ColumnType) -> Option<StorageStrategy> {
         let base = self.base_type(ty);
