@@ -349,7 +349,8 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
 /// retyped (PostgreSQL would refuse it) nor swapped; a column of a
 /// statistics object is not swapped for its shadow (the object would go
 /// with the old column); a published table is not built beside (the new
-/// one would not be published). A rename, a retype in place of a
+/// one would not be published), nor is a materialized view with a
+/// statistics object built again. A rename, a retype in place of a
 /// statistics object's column, and a drop of one are planned.
 #[tokio::test]
 async fn publications_and_statistics_objects_stop_what_would_lose_them() {
@@ -360,14 +361,17 @@ async fn publications_and_statistics_objects_stop_what_would_lose_them() {
          SET client_min_messages = error;
          CREATE PUBLICATION cdc FOR TABLE t (id, a, code) WHERE (b > 0) WITH (publish = 'insert');
          CREATE PUBLICATION feed FOR TABLE plain;
-         CREATE STATISTICS t_cd ON c, d FROM t;",
+         CREATE STATISTICS t_cd ON c, d FROM t;
+         CREATE MATERIALIZED VIEW tv AS SELECT id, b FROM t;
+         CREATE STATISTICS tv_s ON id, b FROM tv;",
     )
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let target = dir.path().join("app.yaml");
     let t = "  t:\n    columns:\n      id: { type: bigint }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      code: { type: varchar(10) }\n      d: { type: varchar(10) }\n    primary_key: [id]\n";
     let plain = "  plain:\n    columns:\n      id: { type: bigint }\n      v: { type: integer }\n    primary_key: [id]\n";
-    let base = format!("tables:\n{t}{plain}");
+    let base =
+        format!("tables:\n{t}{plain}materialized_views:\n  tv:\n    query: SELECT id, b FROM t\n");
     let plan = |yaml: &str| plan_cli(&db.url, &target, yaml);
     let refused = |yaml: String, change: &str, by: &[&str]| {
         let (code, _, err) = plan(&yaml);
@@ -399,17 +403,31 @@ async fn publications_and_statistics_objects_stop_what_would_lose_them() {
         base.replace("c: { type: integer }", "c: { type: bigint }"),
         "changing the type of public.t.c from integer to bigint",
         &[
-            "statistics object public.t_cd (is on column c, and would stay with it as the swap drops it)",
+            "statistics object public.t_cd (is on column c, and would not follow it to its new copy)",
         ],
     );
     refused(
         base.replace(
             "plain:\n    columns:",
             "plain:\n    partition_by: hash (id)\n    columns:",
-        ) + "  plain_0:\n    partition_of: plain\n    bound: WITH (MODULUS 1, REMAINDER 0)\n",
+        )
+        .replace(
+            "materialized_views:",
+            "  plain_0:\n    partition_of: plain\n    bound: WITH (MODULUS 1, REMAINDER 0)\nmaterialized_views:",
+        ),
         "partitioning table public.plain",
         &[
-            "publication membership public.plain in publication feed (is the live table's, and would not follow its rebuilt copy)",
+            "publication membership public.plain in publication feed (is the live relation's, and would not follow it to its new copy)",
+        ],
+    );
+    refused(
+        base.replace(
+            "query: SELECT id, b FROM t",
+            "query: SELECT id, b, c FROM t",
+        ),
+        "building the new definition of materialized view public.tv beside it",
+        &[
+            "statistics object public.tv_s (is on column b, and would not follow it to its new copy)",
         ],
     );
     // Widened in place, PostgreSQL rebuilds the statistics object; a drop

@@ -22,6 +22,11 @@ impl Planner<'_> {
     pub(super) fn rebuild_beside(&mut self, name: &QualifiedName, o: &View, n: &View) {
         let schema = name.schema.clone();
         let purpose = format!("the new definition of materialized view {name}");
+        self.guard_unmanaged(
+            name,
+            Affects::Rebuild,
+            format!("building {purpose} beside it"),
+        );
         let tmp = self.helper(
             &[Space::Relation(schema.clone())],
             &[name.name.as_str()],

@@ -311,13 +311,14 @@ impl Planner<'_> {
                 let d = u.depends_on.iter().find(|d| change.breaks(table, d))?;
                 let how = match (&d.column, d.via) {
                     (None, Via::Identity) => {
-                        "is the live table's, and would not follow its rebuilt copy".to_string()
+                        "is the live relation's, and would not follow it to its new copy"
+                            .to_string()
                     }
                     (None, _) => "depends on the table".to_string(),
                     (Some(c), Via::Catalog) => format!("depends on column {c}"),
                     (Some(c), Via::Body) => format!("its function refers to column {c}"),
                     (Some(c), Via::Identity) => {
-                        format!("is on column {c}, and would stay with it as the swap drops it")
+                        format!("is on column {c}, and would not follow it to its new copy")
                     }
                 };
                 Some(format!("{u} ({how})"))

@@ -204,7 +204,9 @@ impl Planner<'_> {
         }
         for n in &all {
             if self.cur.views.contains_key(n) {
-                self.guard_unmanaged(n, Affects::Table, format!("dropping view {n}"));
+                // Made again: what follows the view itself (a statistics
+                // object on a materialized view) is lost with the old one.
+                self.guard_unmanaged(n, Affects::Rebuild, format!("dropping view {n}"));
             }
         }
         self.views_done.extend(done);
