@@ -728,11 +728,7 @@ async fn default_privileges_dump_and_plan_to_nothing() {
         .replace("    functions: { public: [] }\n", "");
     let target = spec::read_str(Path::new("fewer.yaml"), &fewer).expect("reads");
     let p = bellows::plan::plan(&found.schema, &target, &opts).expect("plans");
-    let steps: Vec<&str> = p
-        .steps
-        .iter()
-        .flat_map(|s| s.statements.iter().map(String::as_str))
-        .collect();
+    let steps = support::statements(&p);
     assert_eq!(
         steps,
         [
@@ -955,11 +951,7 @@ async fn storage_parameters_dump_and_plan_to_nothing() {
         .replace(", with: { fillfactor: 80 }", "");
     let target = spec::read_str(Path::new("bare.yaml"), &bare).expect("reads");
     let p = bellows::plan::plan(&found.schema, &target, &found.plan_options()).expect("plans");
-    let sql: Vec<&str> = p
-        .steps
-        .iter()
-        .flat_map(|s| s.statements.iter().map(String::as_str))
-        .collect();
+    let sql = support::statements(&p);
     assert!(
         sql.contains(&"ALTER TABLE public.hits RESET (autovacuum_enabled, autovacuum_vacuum_scale_factor, fillfactor, vacuum_truncate)")
             && sql.contains(&"ALTER INDEX public.hits_id RESET (fillfactor)"),
@@ -1032,11 +1024,7 @@ async fn owners_dump_and_plan_to_nothing() {
     );
     let target = spec::read_str(Path::new("mine.yaml"), &mine).expect("reads");
     let p = bellows::plan::plan(&found.schema, &target, &found.plan_options()).expect("plans");
-    let sql: Vec<&str> = p
-        .steps
-        .iter()
-        .flat_map(|s| s.statements.iter().map(String::as_str))
-        .collect();
+    let sql = support::statements(&p);
     assert_eq!(
         sql,
         [format!(
@@ -1126,11 +1114,7 @@ async fn column_storage_dumps_and_plans_to_nothing() {
         );
     let target = spec::read_str(Path::new("changed.yaml"), &changed).expect("reads");
     let p = bellows::plan::plan(&found.schema, &target, &found.plan_options()).expect("plans");
-    let sql: Vec<&str> = p
-        .steps
-        .iter()
-        .flat_map(|s| s.statements.iter().map(String::as_str))
-        .collect();
+    let sql = support::statements(&p);
     assert_eq!(
         sql,
         [

@@ -627,11 +627,7 @@ async fn an_identity_or_generated_column_is_added_to_an_empty_table_only() {
 "
     ));
     let p = plan(&live.schema, &accounts_only, &live.plan_options()).expect("plans");
-    let statements: Vec<&str> = p
-        .steps
-        .iter()
-        .flat_map(|s| s.statements.iter().map(String::as_str))
-        .collect();
+    let statements = support::statements(&p);
     assert_eq!(
         statements,
         [

@@ -27,18 +27,17 @@ fn as_seen_by(stored: &str, mut live: Schema) -> Schema {
     if !stored.lines().any(|l| l.starts_with("owners:")) {
         live.owners.clear();
     }
-    if !stored.contains("statistics:") {
-        for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
+    let statistics = !stored.contains("statistics:");
+    let options = !stored.contains("n_distinct");
+    let storage = !stored.contains("storage:") && !stored.contains("compression:");
+    for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
+        if statistics {
             c.statistics = Default::default();
         }
-    }
-    if !stored.contains("n_distinct") {
-        for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
+        if options {
             c.options = Default::default();
         }
-    }
-    if !stored.contains("storage:") && !stored.contains("compression:") {
-        for c in live.tables.values_mut().flat_map(|t| &mut t.columns) {
+        if storage {
             c.storage = Default::default();
         }
     }

@@ -306,6 +306,14 @@ pub async fn value_counts(
 }
 
 /// The planner fixtures that must plan: `schemas/cases/*` but `error_*`, sorted.
+/// Every statement of `plan`, in order.
+pub fn statements(plan: &bellows::plan::Plan) -> Vec<&str> {
+    plan.steps
+        .iter()
+        .flat_map(|s| s.statements.iter().map(String::as_str))
+        .collect()
+}
+
 pub fn good_cases() -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir("schemas/cases")
         .expect("schemas/cases exists (run from the package root)")

@@ -184,18 +184,6 @@ fn storage_step(
     .lock(LockLevel::AccessExclusive, Cost::Metadata)
 }
 
-/// The statements that give the columns of `table` (made empty by the
-/// plan, as `columns` are) their storage.
-pub(super) fn storage_of_new_columns(table: &QualifiedName, columns: &[Column]) -> Vec<String> {
-    columns
-        .iter()
-        .filter_map(|c| {
-            let s = c.storage;
-            column_storage_sql(table, &c.name, s.strategy, s.compression.map(Some))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use crate::testing::plans_to;

@@ -126,21 +126,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         for (n, ix) in &t.indexes {
             out.push(create_index(name, n, ix, false));
         }
-        for c in t.columns.iter().filter(|c| c.statistics.0.is_some()) {
-            out.push(super::statistics_sql(name, &c.name, c.statistics));
-        }
         for c in &t.columns {
-            out.extend(super::alter_column_options(
-                name,
-                &c.name,
-                &Default::default(),
-                &c.options,
-            ));
+            out.extend(super::new_column_settings(name, c, true));
         }
-        out.extend(t.columns.iter().filter_map(|c| {
-            let s = c.storage;
-            super::column_storage_sql(name, &c.name, s.strategy, s.compression.map(Some))
-        }));
         if t.replica_identity != ReplicaIdentity::Default {
             out.push(super::replica_identity_sql(name, &t.replica_identity));
         }

@@ -204,6 +204,34 @@ pub fn column_storage_sql(
         .then(|| format!("ALTER TABLE {} {}", qualified(table), actions.join(", ")))
 }
 
+/// The statements that give column `c` of `table`, made empty just now,
+/// the settings CREATE TABLE cannot: its storage strategy and compression
+/// and, with `planner`, its statistics target and distinct-value
+/// estimates (which a partition made after its parent does not take from
+/// it, where it does take the storage).
+pub fn new_column_settings(table: &QualifiedName, c: &Column, planner: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if planner {
+        if c.statistics.0.is_some() {
+            out.push(statistics_sql(table, &c.name, c.statistics));
+        }
+        out.extend(alter_column_options(
+            table,
+            &c.name,
+            &StorageParams::default(),
+            &c.options,
+        ));
+    }
+    let s = c.storage;
+    out.extend(column_storage_sql(
+        table,
+        &c.name,
+        s.strategy,
+        s.compression.map(Some),
+    ));
+    out
+}
+
 /// `ALTER TABLE name REPLICA IDENTITY ...`.
 pub fn replica_identity_sql(name: &QualifiedName, r: &ReplicaIdentity) -> String {
     let what = match r {

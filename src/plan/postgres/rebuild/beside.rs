@@ -141,23 +141,10 @@ impl Planner<'_> {
         // it (a partition made after takes its parent's storage), and the
         // ANALYZE after the copy samples as the target says (a partition
         // does not take its parent's target: `statistics.rs` sets it).
-        sql.extend(super::super::column_storage::storage_of_new_columns(
-            beside,
-            &new.columns,
-        ));
-        for c in new.columns.iter().filter(|_| new.partition_by.is_none()) {
-            if c.statistics.0.is_some() {
-                sql.push(crate::sql::postgres::statistics_sql(
-                    beside,
-                    &c.name,
-                    c.statistics,
-                ));
-            }
-            sql.extend(crate::sql::postgres::alter_column_options(
-                beside,
-                &c.name,
-                &Default::default(),
-                &c.options,
+        for c in &new.columns {
+            let planner = new.partition_by.is_none();
+            sql.extend(crate::sql::postgres::new_column_settings(
+                beside, c, planner,
             ));
         }
         sql.extend(self.take_back_defaults(beside));
