@@ -343,15 +343,16 @@ async fn dependents_stop_exactly_the_changes_that_would_break_them() {
     assert_eq!(renamed, 20);
 }
 
-/// Publications and statistics objects, which bellows does not manage,
-/// stop exactly the changes that would break them or leave them behind:
-/// a column in a publication's column list or row filter is neither
-/// retyped (PostgreSQL would refuse it) nor swapped; a column of a
-/// statistics object is not swapped for its shadow (the object would go
-/// with the old column); a published table is not built beside (the new
-/// one would not be published), nor is a materialized view with a
-/// statistics object built again. A rename, a retype in place of a
-/// statistics object's column, and a drop of one are planned.
+/// Publications and statistics objects on materialized views, which
+/// bellows does not manage, stop exactly the changes that would break
+/// them or leave them behind: a column in a publication's column list or
+/// row filter is neither retyped (PostgreSQL would refuse it) nor
+/// swapped; a published table is not built beside (the new one would not
+/// be published), nor is a materialized view with a statistics object
+/// built again. A table's statistics object is managed: swapping one of
+/// its columns for its shadow makes it again after the swap. A rename, a
+/// retype in place of a statistics object's column, and a drop of one
+/// are planned.
 #[tokio::test]
 async fn publications_and_statistics_objects_stop_what_would_lose_them() {
     let db = TestDb::new().await;
@@ -368,7 +369,7 @@ async fn publications_and_statistics_objects_stop_what_would_lose_them() {
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let target = dir.path().join("app.yaml");
-    let t = "  t:\n    columns:\n      id: { type: bigint }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      code: { type: varchar(10) }\n      d: { type: varchar(10) }\n    primary_key: [id]\n";
+    let t = "  t:\n    columns:\n      id: { type: bigint }\n      a: { type: integer }\n      b: { type: integer }\n      c: { type: integer }\n      code: { type: varchar(10) }\n      d: { type: varchar(10) }\n    primary_key: [id]\n    extended_statistics:\n      t_cd: { columns: [c, d] }\n";
     let plain = "  plain:\n    columns:\n      id: { type: bigint }\n      v: { type: integer }\n    primary_key: [id]\n";
     let base =
         format!("tables:\n{t}{plain}materialized_views:\n  tv:\n    query: SELECT id, b FROM t\n");
@@ -398,13 +399,6 @@ async fn publications_and_statistics_objects_stop_what_would_lose_them() {
         base.replace("code: { type: varchar(10) }", "code: { type: varchar(20) }"),
         "changing the type of public.t.code from varchar(10) to varchar(20)",
         &["publication membership public.t in publication cdc (depends on column code)"],
-    );
-    refused(
-        base.replace("c: { type: integer }", "c: { type: bigint }"),
-        "changing the type of public.t.c from integer to bigint",
-        &[
-            "statistics object public.t_cd (is on column c, and would not follow it to its new copy)",
-        ],
     );
     refused(
         base.replace(
@@ -438,8 +432,15 @@ async fn publications_and_statistics_objects_stop_what_would_lose_them() {
             "widen public.t.d",
         ),
         (
-            base.replace("      c: { type: integer }\n", ""),
+            base.replace("      c: { type: integer }\n", "").replace(
+                "    extended_statistics:\n      t_cd: { columns: [c, d] }\n",
+                "",
+            ),
             "drop column public.t.c",
+        ),
+        (
+            base.replace("c: { type: integer }", "c: { type: bigint }"),
+            "make statistics object public.t_cd on public.t again over the new columns",
         ),
         (
             base.replace("  plain:\n", "  renamed:\n    renamed_from: plain\n"),
@@ -788,6 +789,88 @@ async fn the_planner_has_statistics_for_every_changed_column_after_contract() {
             "{want} has no statistics: {stats:?}"
         );
     }
+}
+
+/// Statistics objects hold statistics as soon as contract is done: one
+/// made new, one over a column widened in place (PostgreSQL keeps it but
+/// empties it), one over a column retyped through a shadow (made again
+/// after the swap) and one on a table built beside with a new
+/// partitioning (made in the swap's transaction). The plan then leaves
+/// nothing to do.
+#[tokio::test]
+async fn statistics_objects_hold_statistics_after_contract() {
+    use bellows::apply::{ApplyOptions, PhaseSel, Silent, apply};
+    use bellows::plan::HazardKind;
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(10), n integer, note text);
+         INSERT INTO t SELECT i, 'c' || (i % 50), i % 7, 'x' || (i % 7 % 3) FROM generate_series(1, 2000) i;
+         CREATE STATISTICS t_code_note ON code, note FROM t;
+         CREATE STATISTICS t_n_note (dependencies) ON n, note FROM t;
+         CREATE TABLE m (id bigint, at date NOT NULL, PRIMARY KEY (id, at));
+         INSERT INTO m SELECT i, date '2024-01-01' + (i % 300) FROM generate_series(1, 2000) i;
+         CREATE STATISTICS m_id_at ON id, at FROM m;
+         ANALYZE t; ANALYZE m;",
+    )
+    .await;
+    let to = spec::read_str(
+        std::path::Path::new("to.yaml"),
+        "tables:
+  t:
+    columns:
+      id: { type: bigint }
+      code: { type: varchar(20) }
+      n: { type: bigint }
+      note: { type: text }
+    primary_key: [id]
+    extended_statistics:
+      t_code_note: { columns: [code, note] }
+      t_n_note: { columns: [n, note], kinds: [dependencies] }
+      t_id_code: { expressions: [lower(code)] }
+  m:
+    columns:
+      id: { type: bigint }
+      at: { type: date, nullable: false }
+    primary_key: [id, at]
+    partition_by: range (at)
+    extended_statistics:
+      m_id_at: { columns: [id, at] }
+  m_all:
+    partition_of: m
+    bound: DEFAULT
+",
+    )
+    .expect("target");
+    let opts = ApplyOptions {
+        allow_hazards: HazardKind::ALL.to_vec(),
+        ..ApplyOptions::default()
+    };
+    apply(&db.url, Some(&to), PhaseSel::All, &opts, &Silent)
+        .await
+        .expect("applies");
+    let held: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT statistics_name::text,
+                n_distinct IS NOT NULL OR dependencies IS NOT NULL OR most_common_vals IS NOT NULL
+           FROM pg_stats_ext WHERE schemaname = 'public'
+         UNION ALL
+         SELECT statistics_name::text, most_common_vals IS NOT NULL OR n_distinct IS NOT NULL
+           FROM pg_stats_ext_exprs WHERE schemaname = 'public'
+          ORDER BY 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("pg_stats_ext");
+    for name in ["m_id_at", "t_code_note", "t_id_code", "t_n_note"] {
+        assert!(
+            held.iter().any(|(n, some)| n == name && *some),
+            "{name} holds no statistics: {held:?}"
+        );
+    }
+    let found = bellows::introspect::introspect_url(&db.url, &Default::default())
+        .await
+        .expect("introspect");
+    let again = bellows::plan::plan(&found.schema, &to, &Default::default()).expect("re-plan");
+    assert!(again.is_empty(), "{:?}", again.steps);
 }
 
 /// `bellows plan` of `yaml` (written to `target`) against `url`: its exit

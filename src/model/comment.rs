@@ -1,5 +1,6 @@
 //! Comments on the objects that carry none in their own model: schemas,
-//! types, collations, sequences, indexes and table constraints. Kept
+//! types, collations, sequences, indexes, table constraints and
+//! statistics objects. Kept
 //! apart from the objects (tables, columns, views, routines, triggers,
 //! policies and composite types carry theirs), so that a comment never
 //! makes two definitions differ: a new one is a `COMMENT ON`, never a
@@ -23,6 +24,8 @@ pub enum CommentOn {
     Index(QualifiedName),
     /// A table's primary key, unique, check, exclusion or foreign key.
     Constraint(QualifiedName, Ident),
+    /// A statistics object.
+    Statistics(QualifiedName),
 }
 
 /// Comments by object.
@@ -37,6 +40,7 @@ impl std::fmt::Display for CommentOn {
             CommentOn::Collation(q) => write!(f, "collation {q}"),
             CommentOn::Sequence(q) => write!(f, "sequence {q}"),
             CommentOn::Index(q) => write!(f, "index {q}"),
+            CommentOn::Statistics(q) => write!(f, "statistics {q}"),
             CommentOn::Constraint(t, c) => {
                 write!(f, "constraint {} on {t}", super::quote_part(c.as_str()))
             }
@@ -81,6 +85,7 @@ impl Schema {
                     || t.exclusions.contains_key(c)
                     || t.foreign_keys.contains_key(c)
             }),
+            CommentOn::Statistics(q) => self.extended_statistics.contains_key(q),
         }
     }
 }

@@ -37,6 +37,7 @@ mod constraint;
 mod default_privilege;
 mod domain;
 mod enum_type;
+mod extended_statistics;
 mod extension;
 mod fingerprint;
 mod ident;
@@ -71,6 +72,7 @@ pub use constraint::{
 pub use default_privilege::{DefaultGrantKey, DefaultObjects};
 pub use domain::Domain;
 pub use enum_type::EnumType;
+pub use extended_statistics::{ExtendedStatistics, StatisticsKind};
 pub use extension::Extension;
 pub use ident::{
     DEFAULT_SCHEMA, Ident, IdentError, MAX_IDENT_BYTES, QualifiedName, pair_to_yaml, parse_pair,
@@ -152,6 +154,8 @@ pub struct Schema {
     pub row_security: BTreeMap<QualifiedName, RowSecurity>,
     /// Row-level security policies, by table and name.
     pub policies: BTreeMap<PolicyKey, Policy>,
+    /// Statistics objects (`CREATE STATISTICS`) on the tables.
+    pub extended_statistics: BTreeMap<QualifiedName, ExtendedStatistics>,
     /// The roles whose privileges the schema states ([`PUBLIC_ROLE`] for
     /// PUBLIC): grants to others are left alone.
     pub roles: BTreeSet<Ident>,
@@ -188,6 +192,7 @@ impl std::hash::Hash for Schema {
             triggers,
             row_security,
             policies,
+            extended_statistics,
             roles,
             grants,
             default_grants,
@@ -243,6 +248,9 @@ impl std::hash::Hash for Schema {
         }
         if !owners.is_empty() {
             ("owners", owners).hash(state);
+        }
+        if !extended_statistics.is_empty() {
+            ("extended_statistics", extended_statistics).hash(state);
         }
     }
 }

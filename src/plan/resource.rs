@@ -54,6 +54,8 @@ pub enum Resource {
     Persistence(QualifiedName),
     /// A function or procedure.
     Function(RoutineKey),
+    /// A statistics object, by schema-qualified name.
+    Statistics(QualifiedName),
     /// An index made on a partitioned table alone (`ON ONLY`), which the
     /// partitions' indexes are attached to one by one.
     IndexOnOnly(QualifiedName),
@@ -131,6 +133,7 @@ impl Resource {
             Resource::Function(_) => "function",
             Resource::IndexOnOnly(_) => "index_on_only",
             Resource::Detached(_) => "detached",
+            Resource::Statistics(_) => "statistics",
             Resource::Made(r) => match r.kind() {
                 "schema" => "made_schema",
                 "type" => "made_type",
@@ -141,6 +144,7 @@ impl Resource {
                 "function" => "made_function",
                 "table" => "made_table",
                 "column" => "made_column",
+                "statistics" => "made_statistics",
                 _ => "made",
             },
         }
@@ -164,7 +168,8 @@ impl Resource {
             | Resource::RowSecurity(q)
             | Resource::Persistence(q)
             | Resource::IndexOnOnly(q)
-            | Resource::Detached(q) => q.to_string(),
+            | Resource::Detached(q)
+            | Resource::Statistics(q) => q.to_string(),
             Resource::Column(q, c)
             | Resource::Filled(q, c)
             | Resource::NotNull(q, c)
@@ -226,6 +231,7 @@ impl Resource {
             "persistence" => Resource::Persistence(two()?),
             "index_on_only" => Resource::IndexOnOnly(two()?),
             "detached" => Resource::Detached(two()?),
+            "statistics" => Resource::Statistics(two()?),
             "policy" => three().map(|(t, c)| Resource::Policy(t, c))?,
             "column" => three().map(|(t, c)| Resource::Column(t, c))?,
             "filled" => three().map(|(t, c)| Resource::Filled(t, c))?,
@@ -298,6 +304,7 @@ mod tests {
             Resource::View(q.clone()),
             Resource::Refreshed(q.clone()),
             Resource::Copied(q.clone()),
+            Resource::Statistics(q.clone()),
             Resource::Policy(q.clone(), c.clone()),
             Resource::RowSecurity(q.clone()),
             Resource::Persistence(q.clone()),
@@ -308,6 +315,7 @@ mod tests {
             Resource::Made(Box::new(Resource::Schema(c.clone()))),
             Resource::Made(Box::new(Resource::Table(q.clone()))),
             Resource::Made(Box::new(Resource::Column(q.clone(), c.clone()))),
+            Resource::Made(Box::new(Resource::Statistics(q.clone()))),
             Resource::Made(Box::new(Resource::Function(
                 RoutineKey::parse("s.f(integer)").expect("key"),
             ))),
@@ -341,6 +349,7 @@ mod tests {
                 | Resource::IndexOnOnly(_)
                 | Resource::Detached(_)
                 | Resource::Made(_)
+                | Resource::Statistics(_)
                 | Resource::Function(_) => {}
             }
             let json = serde_json::to_string(&r).expect("serializes");

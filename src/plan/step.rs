@@ -59,6 +59,8 @@ pub enum ObjectKind {
     Exclusion,
     ForeignKey,
     Index,
+    /// Statistics objects (`CREATE STATISTICS`).
+    Statistics,
     View,
     Trigger,
     /// Row-level security: a table's flags and its policies.

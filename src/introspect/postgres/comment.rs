@@ -1,6 +1,6 @@
 //! Comments on the objects whose model has no place for one (schemas,
 //! enum, range and domain types, collations, sequences, indexes, table
-//! constraints), read in one query once every object is, and kept only
+//! constraints, statistics objects), read in one query once every object is, and kept only
 //! for the objects the model holds.
 
 use super::*;
@@ -44,6 +44,12 @@ const Q_COMMENTS: &str = "
       JOIN pg_class r ON r.oid = co.conrelid
       JOIN pg_namespace n ON n.oid = r.relnamespace
      WHERE n.nspname = ANY($1)
+    UNION ALL
+    SELECT 'statistics', n.nspname::text, s.stxname::text, NULL, d.description
+      FROM pg_description d
+      JOIN pg_statistic_ext s ON d.classoid = 'pg_statistic_ext'::regclass AND d.objoid = s.oid
+      JOIN pg_namespace n ON n.oid = s.stxnamespace
+     WHERE n.nspname = ANY($1)
     ORDER BY 1, 2, 3, 4";
 
 impl Reader {
@@ -63,6 +69,7 @@ impl Reader {
                 "collation" => CommentOn::Collation(q("collation")?),
                 "sequence" => CommentOn::Sequence(q("sequence")?),
                 "index" => CommentOn::Index(q("index")?),
+                "statistics" => CommentOn::Statistics(q("statistics object")?),
                 _ => CommentOn::Constraint(
                     q("table")?,
                     ident(sub.unwrap_or_default(), "constraint")?,

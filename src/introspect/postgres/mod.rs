@@ -69,6 +69,7 @@ mod composite_type;
 mod constraints;
 mod domain;
 mod enum_type;
+mod extended_statistics;
 mod extension;
 mod indexes;
 mod owner;
@@ -370,6 +371,7 @@ const KINDS: &[KindQuery] = &[
     aggregate::KIND,
     trigger::KIND,
     policy::KIND,
+    extended_statistics::KIND,
     privilege::KIND,
     privilege::ROLES,
     // After every object it may be on.

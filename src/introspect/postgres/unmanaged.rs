@@ -53,11 +53,6 @@ const Q_UNMANAGED: &str = concat!(
          FROM pg_publication_rel pr JOIN pg_class c ON c.oid = pr.prrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ANY($1)
-       UNION ALL
-       SELECT 'statistics object', (pg_identify_object('pg_statistic_ext'::regclass, s.oid, 0)).identity,
-              NULL, NULL, NULL
-         FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
-        WHERE n.nspname = ANY($1)
      ) u ORDER BY 1, 2"
 );
 
@@ -124,7 +119,6 @@ impl Reader {
                 "rule" => UnmanagedKind::Rule,
                 "event trigger" => UnmanagedKind::EventTrigger,
                 "publication membership" => UnmanagedKind::PublicationMembership,
-                "statistics object" => UnmanagedKind::StatisticsObject,
                 _ => UnmanagedKind::Function,
             };
             self.note(kind, identity, place);

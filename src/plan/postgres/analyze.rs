@@ -7,8 +7,11 @@
 //! column's shadow, a new column) and a table built beside and copied
 //! into have none worth the name either. Each gets them in the phase
 //! that made it so, right after it (the shadow and the new table before
-//! contract swaps them in). ANALYZE reads a sample of the rows under
-//! SHARE UPDATE EXCLUSIVE: reads and writes go on.
+//! contract swaps them in). A statistics object made on a table with
+//! rows holds nothing until the table is analyzed, in the phase it is
+//! made in; a table with statistics objects is analyzed whole (an ANALYZE
+//! of some columns leaves the objects out). ANALYZE reads a sample of
+//! the rows under SHARE UPDATE EXCLUSIVE: reads and writes go on.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +42,14 @@ impl Planner<'_> {
                         Resource::Column(t, c) => {
                             (t, Some(c), "PostgreSQL discards them with the change")
                         }
+                        // Made, not renamed (a comment marks a rename's
+                        // step as its making).
+                        Resource::Statistics(q) if s.id.action != Action::Rename => {
+                            match self.tgt.extended_statistics.get(q) {
+                                Some(x) => (&x.table, None, "a statistics object was made on it"),
+                                None => continue,
+                            }
+                        }
                         _ => continue,
                     },
                     _ => continue,
@@ -57,7 +68,19 @@ impl Planner<'_> {
                 g.after.push(r.clone());
             }
         }
-        for ((phase, table), g) in by_table {
+        for ((phase, table), mut g) in by_table {
+            // ANALYZE of some columns leaves out (with a warning) each
+            // statistics object that is not on those columns alone.
+            if !g.whole
+                && self
+                    .tgt
+                    .extended_statistics
+                    .values()
+                    .any(|s| s.table == table)
+            {
+                g.whole = true;
+                g.why.insert("the whole table, for its statistics objects");
+            }
             let (object, target) = if g.whole {
                 (table.to_string(), qt(&table))
             } else {

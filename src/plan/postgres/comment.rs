@@ -62,6 +62,7 @@ fn resource(on: &CommentOn) -> Resource {
         CommentOn::Collation(q) => Resource::Collation(q.clone()),
         CommentOn::Sequence(q) => Resource::Sequence(q.clone()),
         CommentOn::Index(q) => Resource::Index(q.clone()),
+        CommentOn::Statistics(q) => Resource::Statistics(q.clone()),
         CommentOn::Constraint(t, c) => Resource::Constraint(t.clone(), c.clone()),
     }
 }

@@ -186,6 +186,7 @@ pub(super) const KINDS: &[fn(&mut Planner<'_>)] = &[
     in_schema::<super::trigger::Triggers>,
     in_schema::<super::policy::Policies>,
     in_schema::<super::policy::RowSecurities>,
+    in_schema::<super::extended_statistics::ExtendedStatisticsKind>,
     // Last: a grant or a comment runs in the phase its object is made in.
     in_schema::<super::default_privilege::DefaultGrants>,
     in_schema::<super::privilege::Grants>,

@@ -21,6 +21,7 @@ mod enum_rebuild;
 mod enum_type;
 mod exclusion;
 mod expr;
+mod extended_statistics;
 mod extension;
 mod fk_binding;
 mod foreign_key;

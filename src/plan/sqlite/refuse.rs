@@ -22,7 +22,7 @@ fn refuse(
 const COLLATIONS: [&str; 3] = ["binary", "nocase", "rtrim"];
 
 pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
-    let kinds: [(&str, bool, &str); 17] = [
+    let kinds: [(&str, bool, &str); 18] = [
         (
             "schemas",
             s.schemas.is_empty(),
@@ -87,6 +87,11 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
             "policies",
             s.policies.is_empty(),
             "SQLite has no row-level security",
+        ),
+        (
+            "statistics objects",
+            s.extended_statistics.is_empty(),
+            "SQLite has no `CREATE STATISTICS`: its `ANALYZE` gathers statistics of the indexes",
         ),
         (
             "grants",

@@ -9,7 +9,8 @@ use super::*;
 /// bodies, tables with their own constraints, sequence ownership,
 /// indexes, foreign keys, comments, functions with SQL-standard bodies,
 /// aggregates,
-/// views (each after the views it names), triggers, policies, grants and
+/// views (each after the views it names), triggers, policies, statistics
+/// objects, grants and
 /// the comments kept apart from their objects; last, default privileges.
 pub fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
@@ -188,6 +189,9 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
     }
     for (key, p) in &schema.policies {
         out.extend(create_policy(key, p));
+    }
+    for (name, s) in &schema.extended_statistics {
+        out.extend(create_statistics(name, s));
     }
     for (table, flags) in &schema.row_security {
         out.extend(row_security(table, RowSecurity::default(), *flags));

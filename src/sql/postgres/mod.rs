@@ -13,6 +13,7 @@ mod policy;
 mod privilege;
 mod routine;
 mod signature;
+mod statistics;
 mod storage;
 mod types;
 
@@ -38,6 +39,7 @@ pub use signature::{
     body_relations, canonical_returns, check_standard_body, parse_arguments, split_signature,
     strip_modifiers,
 };
+pub use statistics::{create_statistics, drop_statistics, statistics_target};
 pub use storage::{
     ON_COLUMN, ON_TABLE, ParamError, alter_column_options, alter_storage, read_column_options,
     read_storage, storage_change_is_brief, storage_param, with_clause,

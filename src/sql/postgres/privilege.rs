@@ -140,6 +140,7 @@ pub fn comment_sql(on: &CommentOn, comment: Option<&str>) -> String {
         CommentOn::Collation(q) => format!("COLLATION {}", qualified(q)),
         CommentOn::Sequence(q) => format!("SEQUENCE {}", qualified(q)),
         CommentOn::Index(q) => format!("INDEX {}", qualified(q)),
+        CommentOn::Statistics(q) => format!("STATISTICS {}", qualified(q)),
         CommentOn::Constraint(t, c) => {
             format!("CONSTRAINT {} ON {}", quote_ident(c.as_str()), qualified(t))
         }

@@ -8,7 +8,9 @@ use super::super::view_reads::reads;
 use super::super::*;
 use super::Referencing;
 use crate::plan::CopyRows;
-use crate::sql::postgres::{create_policy, create_trigger, foreign_key_def, row_security};
+use crate::sql::postgres::{
+    create_policy, create_statistics, create_trigger, foreign_key_def, row_security,
+};
 
 impl Planner<'_> {
     /// The sync trigger on the live table (expand) and the batched copy
@@ -252,6 +254,18 @@ impl Planner<'_> {
         for (k, p) in self.tgt.policies.iter().filter(|(k, _)| k.table == *name) {
             sql.extend(create_policy(k, p));
         }
+        // Statistics objects went with the live table (the ANALYZE after
+        // the swap fills them).
+        let statistics: Vec<&QualifiedName> = self
+            .tgt
+            .extended_statistics
+            .iter()
+            .filter(|(_, s)| s.table == *name)
+            .map(|(k, s)| {
+                sql.extend(create_statistics(k, s));
+                k
+            })
+            .collect();
         for r in &swap.referencing {
             sql.push(format!(
                 "ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID",
@@ -316,6 +330,11 @@ impl Planner<'_> {
         }
         for n in new.constraint_names() {
             step = step.provides(Resource::constraint(name, n));
+        }
+        for k in statistics {
+            step = step
+                .provides(Resource::Statistics(k.clone()))
+                .provides(Resource::Made(Box::new(Resource::Statistics(k.clone()))));
         }
         for (kind, message) in hazards {
             step = step.hazard(kind, message);

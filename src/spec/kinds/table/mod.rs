@@ -16,6 +16,7 @@ use crate::spec::read::{Reader, duplicate, qname};
 use crate::spec::write::{Writer, Y, key};
 
 mod checks;
+mod extended_statistics;
 mod identity;
 mod index;
 mod partition;
@@ -69,6 +70,7 @@ pub(super) fn write_view_index(i: &Index, comment: Option<&String>, w: &Writer) 
     write::index(i, comment, w)
 }
 
+pub use extended_statistics::{ExtendedStatisticsSpec, StatisticsKindSpec};
 pub use policy::{PolicyCommandSpec, PolicySpec};
 pub use trigger::{EnabledSpec, EventSpec, ForEachSpec, TimingSpec, TriggerSpec};
 
@@ -111,6 +113,9 @@ pub struct TableSpec {
     /// Row-level security policies: name to definition.
     #[serde(default)]
     pub policies: OrderedMap<Checked<PolicySpec>>,
+    /// Statistics objects (`CREATE STATISTICS`): name to definition.
+    #[serde(default)]
+    pub extended_statistics: OrderedMap<Checked<ExtendedStatisticsSpec>>,
     /// `UNLOGGED`: not written to the WAL (faster writes; emptied after a
     /// crash, not replicated).
     #[serde(default)]
@@ -411,6 +416,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
         };
         let triggers = std::mem::take(&mut spec.triggers);
         let policies = std::mem::take(&mut spec.policies);
+        let statistics = std::mem::take(&mut spec.extended_statistics);
         let flags = RowSecurity {
             enabled: spec.row_security,
             forced: spec.force_row_security,
@@ -482,6 +488,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
         }
         trigger::read(r, &name, Some(&table), triggers);
         policy::read(r, &name, flags, policies);
+        extended_statistics::read(r, &name, &table, statistics);
         if partition_of.is_some() {
             // The parent's columns, lent while the partition's own keys,
             // indexes and triggers were read against them.
@@ -519,6 +526,9 @@ pub(super) fn write(schema: &Schema, w: &Writer) -> Option<Y> {
                     m.extend(policy::write_flags(schema, name));
                     if let Some(policies) = policy::write(schema, name) {
                         m.push(("policies".into(), policies));
+                    }
+                    if let Some(s) = extended_statistics::write(schema, name) {
+                        m.push(("extended_statistics".into(), s));
                     }
                 }
                 (key(&name.to_yaml_key()), y)

@@ -87,7 +87,12 @@ pub(super) fn column_settings(
     (statistics, storage, compression, with): ColumnSettings,
     what: &str,
 ) {
-    col.statistics = statistics_target(diags, statistics, what);
+    col.statistics = statistics_target(
+        diags,
+        statistics,
+        what,
+        "the server's default_statistics_target",
+    );
     col.options = read_params(diags, crate::sql::postgres::ON_COLUMN, &with, what);
     let default = col.ty.default_storage();
     let fixed = default == Some(StorageStrategy::Plain);
@@ -147,11 +152,14 @@ fn unknown_word(l: &Located<String>, kind: &str, words: &[&str], what: &str) -> 
     }
 }
 
-/// A column's `statistics:` (0 to 10000, as `SET STATISTICS` takes it).
-fn statistics_target(
+/// A column's `statistics:` or a statistics object's `target:` (0 to
+/// 10000, as `SET STATISTICS` takes it); `unset` says what leaving it out
+/// means.
+pub(super) fn statistics_target(
     diags: &mut Diags,
     spec: Option<Located<i64>>,
     column: &str,
+    unset: &str,
 ) -> StatisticsTarget {
     let Some(l) = spec else {
         return StatisticsTarget::default();
@@ -164,7 +172,7 @@ fn statistics_target(
                     l.span(),
                     format!("the statistics target of {column} is {}", l.value),
                 )
-                .help("a number from 0 to 10000 (ANALYZE keeps that many common values and histogram buckets), or leave it out for the server's default_statistics_target"),
+                .help(format!("a number from 0 to 10000 (ANALYZE keeps that many common values and histogram buckets), or leave it out for {unset}")),
             );
             StatisticsTarget::default()
         }
