@@ -104,6 +104,8 @@ pub enum Place {
     Schema(QualifiedName),
     /// A name of a table's own (triggers, policies, rules, constraints).
     Table { table: QualifiedName, name: Ident },
+    /// A statistics object's: per schema, apart from relations.
+    Statistics(QualifiedName),
     /// Database-wide (event triggers), or a property of a table.
     Other,
 }

@@ -47,7 +47,11 @@ impl Reader {
             let name = qname(get(&row, 3, W)?, get(&row, 2, W)?, "statistics object")?;
             if !self.out.schema.tables.contains_key(&table) || name.schema != table.schema {
                 let identity: String = get(&row, 8, W)?;
-                self.note(UnmanagedKind::StatisticsObject, identity, Place::Other);
+                self.note(
+                    UnmanagedKind::StatisticsObject,
+                    identity,
+                    Place::Statistics(name),
+                );
                 continue;
             }
             let columns: Vec<String> = get(&row, 4, W)?;

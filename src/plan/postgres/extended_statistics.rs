@@ -183,6 +183,20 @@ impl Planner<'_> {
         old: Option<&ExtendedStatistics>,
         n: &ExtendedStatistics,
     ) {
+        // A name an object bellows does not manage holds (one on a
+        // materialized view, say) would fail the step midway.
+        if old.is_none()
+            && let Some(u) = self
+                .unmanaged
+                .iter()
+                .find(|u| u.place == Place::Statistics(key.clone()))
+        {
+            return self.error(PlanError::Unsupported {
+                object: key.to_string(),
+                what: format!("creating statistics object {key}, whose name is held by {u}"),
+                hint: "bellows does not manage that one; give the new one another name, or drop or rename that one by hand first".into(),
+            });
+        }
         let swaps = self.statistics_swaps(n);
         let live_name = self.cur_name(&n.table);
         // A table with rows: an empty one has nothing to gather.

@@ -170,7 +170,8 @@ impl Names {
                         n.object(Space::Relation(table.schema.clone()), name, u.to_string());
                     }
                 }
-                Place::Other => {}
+                // Only statistics objects take these names.
+                Place::Statistics(_) | Place::Other => {}
             }
         }
         n

@@ -43,7 +43,7 @@ impl Kind for Namespaces {
             .unmanaged
             .iter()
             .filter(|u| match &u.place {
-                Place::Schema(q) => &q.schema == s,
+                Place::Schema(q) | Place::Statistics(q) => &q.schema == s,
                 Place::Table { table, .. } => &table.schema == s,
                 Place::Other => false,
             })
