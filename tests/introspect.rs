@@ -1034,6 +1034,58 @@ async fn owners_dump_and_plan_to_nothing() {
     );
 }
 
+/// `ALTER ... OWNER` hands the old owner's privileges (its own and what
+/// it was granted) to the new owner: a target that gives a table to
+/// another role and grants the old owner some privileges there ends with
+/// them (granted after the change, in its step), and the new owner's
+/// grants are not revoked from under its ownership. Nothing is left to
+/// plan after contract.
+#[tokio::test]
+async fn an_owner_change_keeps_what_the_target_grants_the_old_owner() {
+    let db = TestDb::new().await;
+    for r in ["bellows_owner_a", "bellows_owner_b"] {
+        db.role(r).await;
+    }
+    db.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, note text);
+         ALTER TABLE t OWNER TO bellows_owner_a;
+         GRANT SELECT ON t TO bellows_owner_b;",
+    )
+    .await;
+    let target = spec::read_str(
+        Path::new("owner.yaml"),
+        "tables:
+  t:
+    columns:
+      id: { type: integer }
+      note: { type: text }
+    primary_key: [id]
+roles: [bellows_owner_a, bellows_owner_b]
+grants:
+  t: { bellows_owner_a: [select, \"update (note)\"] }
+owners:
+  t: bellows_owner_b
+",
+    )
+    .expect("target");
+    support::dump::apply_all_and_read(&db, &target).await;
+    let (acl, columns): (String, String) = sqlx::query_as(
+        "SELECT c.relacl::text, a.attacl::text FROM pg_class c
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'note'
+          WHERE c.oid = 't'::regclass",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("acl");
+    assert_eq!(
+        (acl.as_str(), columns.as_str()),
+        (
+            "{bellows_owner_b=arwdDxt/bellows_owner_b,bellows_owner_a=r/bellows_owner_b}",
+            "{bellows_owner_a=w/bellows_owner_b}"
+        )
+    );
+}
+
 /// Replica identities are read (one whose index was dropped identifies
 /// nothing, as the server then takes it), dumped, read back and plan to
 /// nothing.

@@ -5,14 +5,17 @@
 //! A new owner of an object that stays is given in contract: the old one
 //! loses what owning gave it (its implicit privileges), which the old app
 //! may still need. One of an object the plan makes is given right after
-//! the making, before any app uses it.
+//! the making, before any app uses it. `OWNER TO` hands the old owner's
+//! privileges to the new owner: what the target grants the old owner is
+//! granted in the change's step, after it (`Planner::owner_change`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::kind::{Kind, objects};
+use super::privilege::Change;
 use super::privilege::made_again;
 use super::*;
-use crate::sql::postgres::owner_sql;
+use crate::sql::postgres::{grant_sql, owner_sql};
 
 pub(super) struct Owners;
 
@@ -123,6 +126,18 @@ impl Planner<'_> {
             let mut step = new_step(ObjectKind::Owner, id, Action::Alter, Phase::Contract, what)
                 .sql(sql)
                 .requires_all(r);
+            // What the target grants the old owner there: the change
+            // handed its privileges to the new owner.
+            let regrants = live
+                .map(|old| self.grants_back_to(on, old))
+                .unwrap_or_default();
+            if let (Some(old), false) = (live, regrants.is_empty()) {
+                step.description = format!(
+                    "{}, and grant {old} what the target gives it there (the change hands an old owner's privileges to the new one)",
+                    step.description
+                );
+                step.statements.extend(regrants);
+            }
             if let Some(old) = live {
                 step = step.hazard(
                     HazardKind::OldAppVisible,
@@ -137,10 +152,33 @@ impl Planner<'_> {
         self.push(step);
     }
 
+    /// The GRANTs that give `old`, the live owner of `on`, what the
+    /// target grants it on that object (and its columns).
+    fn grants_back_to(&self, on: &GrantOn, old: &Ident) -> Vec<String> {
+        let mut sql = Vec::new();
+        for (g, privileges) in &self.tgt.grants {
+            let same = match (&g.on, on) {
+                (GrantOn::Column(t, _), GrantOn::Relation(q, _)) => t == q,
+                (a, b) => a == b,
+            };
+            if !same || &g.grantee != old {
+                continue;
+            }
+            let c = Change::between(g.on.kind(), &g.fresh(), privileges);
+            if !c.plain.is_empty() {
+                sql.push(grant_sql(g, &c.plain, false));
+            }
+            if !c.with_option.is_empty() {
+                sql.push(grant_sql(g, &c.with_option, true));
+            }
+        }
+        sql
+    }
+
     /// Whether this plan makes the object `on` (anew, or again under its
     /// name), so that the planning role owns it after. (A table built
     /// beside is given its owner when it is made.)
-    fn owned_object_made(&self, on: &GrantOn) -> bool {
+    pub(super) fn owned_object_made(&self, on: &GrantOn) -> bool {
         self.grant_object_made(&key(on))
             || made_again(on).is_some_and(|r| !self.makers_of(&r).is_empty())
     }
@@ -168,6 +206,26 @@ mod tests {
             "
             contract: make owner_b the owner of public.t
                 ALTER TABLE public.t OWNER TO owner_b
+            ",
+        );
+    }
+
+    /// `ALTER ... OWNER` hands the old owner's privileges to the new
+    /// one: a grant to the new owner is not revoked (it is the owner's
+    /// then), and what the target grants the old owner is granted in
+    /// the owner change's step, after it (a grant in expand would be
+    /// handed over too).
+    #[test]
+    fn an_owner_change_grants_the_old_owner_after_it_and_revokes_nothing_from_the_new() {
+        let roles = "roles: [owner_a, owner_b]\n";
+        plans_to(
+            &format!("{T}owners:\n  t: owner_a\n{roles}grants:\n  t: {{ owner_b: [select] }}\n"),
+            &format!("{T}owners:\n  t: owner_b\n{roles}grants:\n  t: {{ owner_a: [select, \"update (id)\"] }}\n"),
+            "
+            contract: make owner_b the owner of public.t, and grant owner_a what the target gives it there (the change hands an old owner's privileges to the new one)
+                ALTER TABLE public.t OWNER TO owner_b
+                GRANT SELECT ON TABLE public.t TO owner_a
+                GRANT UPDATE (id) ON TABLE public.t TO owner_a
             ",
         );
     }

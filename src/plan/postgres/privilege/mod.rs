@@ -26,7 +26,7 @@ impl Kind for Grants {
     }
 
     fn added<'a>(p: &mut Planner<'a>, _: (), g: &'a GrantKey, new: &'a Privileges) {
-        if p.reset_by_defaults(g) || p.on_rebuilt_table(g) {
+        if p.reset_by_defaults(g) || p.on_rebuilt_table(g) || p.taken_by_owner_change(g) {
             return;
         }
         // Under the name the object is renamed from, the live grants: they
@@ -56,6 +56,7 @@ impl Kind for Grants {
             || !p.object_stays(g)
             || p.reset_by_defaults(g)
             || p.on_rebuilt_table(g)
+            || p.taken_by_owner_change(g)
         {
             return;
         }
@@ -69,7 +70,7 @@ impl Kind for Grants {
         old: &'a Privileges,
         new: &'a Privileges,
     ) {
-        if !p.reset_by_defaults(g) && !p.on_rebuilt_table(g) {
+        if !p.reset_by_defaults(g) && !p.on_rebuilt_table(g) && !p.taken_by_owner_change(g) {
             p.change_grants(g, old, new);
         }
     }
@@ -119,6 +120,35 @@ impl Kind for Grants {
                 hint: "create the roles first (bellows does not manage roles), or take them out of `roles:` and `default_privileges:`".into(),
             });
         }
+    }
+}
+
+impl<'a> Planner<'a> {
+    /// The owner change, old owner to new, of the object stated under
+    /// `on` in `owners:` (a column's: its table's) that stays, and the
+    /// key it is stated under.
+    pub(super) fn owner_change(&self, on: &GrantOn) -> Option<(&'a GrantOn, &'a Ident, &'a Ident)> {
+        let (cur, tgt) = (self.cur, self.tgt);
+        let owned = |s: &'a Schema| {
+            s.owners.iter().find(|(o, _)| match (o, on) {
+                (GrantOn::Relation(q, _), GrantOn::Column(t, _)) => q == t,
+                _ => *o == on,
+            })
+        };
+        let (key, new) = owned(tgt)?;
+        let old = owned(cur).map(|(_, r)| r).or(self.current_user)?;
+        (old != new && !self.owned_object_made(key)).then_some((key, old, new))
+    }
+
+    /// Whether grantee `g`'s privileges are the owner change's to give:
+    /// `ALTER ... OWNER` hands the old owner's (its own, and what it was
+    /// granted) to the new owner, merged with what that one held. So
+    /// what the target grants the old owner is granted again after the
+    /// change, in its step, and what the new owner holds is not revoked
+    /// (it is the owner's then).
+    fn taken_by_owner_change(&self, g: &GrantKey) -> bool {
+        self.owner_change(&g.on)
+            .is_some_and(|(_, old, new)| g.grantee == *old || g.grantee == *new)
     }
 }
 
