@@ -81,6 +81,7 @@ impl Kind for Grants {
     /// a role the target names must exist on the server the plan is for:
     /// GRANT to another would fail halfway.
     fn finish<'a>(p: &mut Planner<'a>, _: ()) {
+        p.refuse_grants_to_owners();
         p.reset_made_objects();
         let (cur, tgt) = (p.cur, p.tgt);
         for (g, privileges) in &tgt.grants {
@@ -123,21 +124,59 @@ impl Kind for Grants {
     }
 }
 
+/// The owner `s` states for the object of `on` (a column's: its
+/// table's), and the key it is stated under.
+fn stated_owner<'s>(s: &'s Schema, on: &GrantOn) -> Option<(&'s GrantOn, &'s Ident)> {
+    s.owners.iter().find(|(o, _)| match (o, on) {
+        (GrantOn::Relation(q, _), GrantOn::Column(t, _)) => q == t,
+        _ => *o == on,
+    })
+}
+
 impl<'a> Planner<'a> {
     /// The owner change, old owner to new, of the object stated under
     /// `on` in `owners:` (a column's: its table's) that stays, and the
     /// key it is stated under.
     pub(super) fn owner_change(&self, on: &GrantOn) -> Option<(&'a GrantOn, &'a Ident, &'a Ident)> {
-        let (cur, tgt) = (self.cur, self.tgt);
-        let owned = |s: &'a Schema| {
-            s.owners.iter().find(|(o, _)| match (o, on) {
-                (GrantOn::Relation(q, _), GrantOn::Column(t, _)) => q == t,
-                _ => *o == on,
-            })
-        };
-        let (key, new) = owned(tgt)?;
-        let old = owned(cur).map(|(_, r)| r).or(self.current_user)?;
+        let (key, new) = stated_owner(self.tgt, on)?;
+        let old = stated_owner(self.cur, on)
+            .map(|(_, r)| r)
+            .or(self.current_user)?;
         (old != new && !self.owned_object_made(key)).then_some((key, old, new))
+    }
+
+    /// Who owns the object of `on` once the plan is done: the owner the
+    /// target states, else the live one, else (a new object, or one the
+    /// planning role owns) the planning role, when known.
+    fn owner_after(&self, on: &GrantOn) -> Option<&'a Ident> {
+        stated_owner(self.tgt, on)
+            .or_else(|| stated_owner(self.cur, on))
+            .map(|(_, r)| r)
+            .or(self.current_user)
+    }
+
+    /// A grant to the role that owns the object is refused: an owner
+    /// holds every privilege on what it owns, and the catalog lists none
+    /// of them as grants, so the plan would grant it again forever (and
+    /// apply's check after contract would fail).
+    fn refuse_grants_to_owners(&mut self) {
+        let tgt = self.tgt;
+        for (g, privileges) in &tgt.grants {
+            if privileges.is_empty() || self.owner_after(&g.on) != Some(&g.grantee) {
+                continue;
+            }
+            let names: Vec<&str> = privileges.keys().map(String::as_str).collect();
+            self.error(PlanError::Unsupported {
+                object: g.on.to_string(),
+                what: format!(
+                    "granting {} on {} to {}, which owns it: an owner holds every privilege on what it owns, and PostgreSQL lists none of them as grants",
+                    lower(&names),
+                    g.on,
+                    g.grantee
+                ),
+                hint: format!("take {} out of the grants on {}", g.grantee, g.on),
+            });
+        }
     }
 
     /// Whether grantee `g`'s privileges are the owner change's to give:

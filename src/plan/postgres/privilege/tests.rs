@@ -356,3 +356,15 @@ fn an_enum_rebuilt_loses_publics_usage_again_when_the_file_denies_it() {
         ",
     );
 }
+
+/// An owner holds every privilege on what it owns and the catalog lists
+/// none as grants: a grant to the owner would be planned forever.
+#[test]
+fn a_grant_to_the_objects_owner_is_refused() {
+    let t = "tables:\n  t:\n    columns:\n      id: { type: bigint }\nroles: [owner_a, reader]\nowners:\n  t: owner_a\n";
+    crate::testing::refused(
+        t,
+        &format!("{t}grants:\n  t: {{ owner_a: [select, insert], reader: [select] }}\n"),
+        "granting insert, select on public.t to owner_a, which owns it",
+    );
+}
