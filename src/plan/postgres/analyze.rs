@@ -28,6 +28,12 @@ struct Gather {
 }
 
 impl Planner<'_> {
+    /// Whether target table `table` is live, with rows.
+    fn has_rows(&self, table: &QualifiedName) -> bool {
+        let live = self.cur_name(table);
+        self.cur.tables.contains_key(&live) && !self.empty_tables.contains(&live)
+    }
+
     /// After every step is planned and backfills are merged.
     pub(super) fn analyze_changed_columns(&mut self) {
         let mut by_table: BTreeMap<(Phase, QualifiedName), Gather> = BTreeMap::new();
@@ -43,11 +49,13 @@ impl Planner<'_> {
                             (t, Some(c), "PostgreSQL discards them with the change")
                         }
                         // Made, not renamed (a comment marks a rename's
-                        // step as its making).
+                        // step as its making), on a live table with rows.
                         Resource::Statistics(q) if s.id.action != Action::Rename => {
                             match self.tgt.extended_statistics.get(q) {
-                                Some(x) => (&x.table, None, "a statistics object was made on it"),
-                                None => continue,
+                                Some(x) if self.has_rows(&x.table) => {
+                                    (&x.table, None, "a statistics object was made on it")
+                                }
+                                _ => continue,
                             }
                         }
                         _ => continue,

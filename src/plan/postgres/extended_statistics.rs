@@ -198,10 +198,6 @@ impl Planner<'_> {
             });
         }
         let swaps = self.statistics_swaps(n);
-        let live_name = self.cur_name(&n.table);
-        // A table with rows: an empty one has nothing to gather.
-        let has_rows =
-            self.cur.tables.contains_key(&live_name) && !self.empty_tables.contains(&live_name);
         let mut needs = vec![Resource::table(&n.table)];
         let mut phase = Phase::Expand;
         if !swaps.is_empty() {
@@ -246,11 +242,9 @@ impl Planner<'_> {
         .sql_all(sql)
         .lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
         .requires_all(needs)
-        .provides(Resource::Statistics(key.clone()));
-        if has_rows {
-            // The `analyze` pass gathers them after it.
-            step = step.provides(Resource::Made(Box::new(Resource::Statistics(key.clone()))));
-        }
+        .provides(Resource::Statistics(key.clone()))
+        // The `analyze` pass gathers them after it.
+        .provides(Resource::Made(Box::new(Resource::Statistics(key.clone()))));
         let mut undo = vec![
             undo_step(
                 ObjectKind::Statistics,
@@ -293,6 +287,27 @@ mod rule_tests {
                 ANALYZE public.t
             ",
         );
+    }
+
+    /// A new table has no rows to gather (a comment on the object does
+    /// not make it one to analyze either).
+    #[test]
+    fn an_object_on_a_new_table_is_made_after_it_and_not_analyzed() {
+        let plan = crate::testing::outline_of(
+            "",
+            &t("    extended_statistics:\n      s: { columns: [a, b], comment: pairs }\n"),
+        );
+        let table = plan
+            .find("expand: create table public.t")
+            .unwrap_or_else(|| panic!("{plan}"));
+        let made = plan
+            .find("expand: create statistics object public.s on public.t")
+            .unwrap_or_else(|| panic!("{plan}"));
+        assert!(
+            table < made && plan.contains("COMMENT ON STATISTICS public.s IS 'pairs'"),
+            "{plan}"
+        );
+        assert!(!plan.contains("ANALYZE"), "{plan}");
     }
 
     #[test]

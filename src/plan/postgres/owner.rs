@@ -12,8 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::kind::{Kind, objects};
-use super::privilege::Change;
-use super::privilege::made_again;
+use super::privilege::{Change, made_again, on_owned};
 use super::*;
 use crate::sql::postgres::{grant_sql, owner_sql};
 
@@ -157,11 +156,7 @@ impl Planner<'_> {
     fn grants_back_to(&self, on: &GrantOn, old: &Ident) -> Vec<String> {
         let mut sql = Vec::new();
         for (g, privileges) in &self.tgt.grants {
-            let same = match (&g.on, on) {
-                (GrantOn::Column(t, _), GrantOn::Relation(q, _)) => t == q,
-                (a, b) => a == b,
-            };
-            if !same || &g.grantee != old {
+            if !on_owned(on, &g.on) || &g.grantee != old {
                 continue;
             }
             let c = Change::between(g.on.kind(), &g.fresh(), privileges);

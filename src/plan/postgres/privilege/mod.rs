@@ -124,13 +124,19 @@ impl Kind for Grants {
     }
 }
 
+/// Whether grants on `on` are on the object `owned` (a key of
+/// `owners:`) names: that object, or a column of it.
+pub(super) fn on_owned(owned: &GrantOn, on: &GrantOn) -> bool {
+    match (owned, on) {
+        (GrantOn::Relation(q, _), GrantOn::Column(t, _)) => q == t,
+        _ => owned == on,
+    }
+}
+
 /// The owner `s` states for the object of `on` (a column's: its
 /// table's), and the key it is stated under.
 fn stated_owner<'s>(s: &'s Schema, on: &GrantOn) -> Option<(&'s GrantOn, &'s Ident)> {
-    s.owners.iter().find(|(o, _)| match (o, on) {
-        (GrantOn::Relation(q, _), GrantOn::Column(t, _)) => q == t,
-        _ => *o == on,
-    })
+    s.owners.iter().find(|(o, _)| on_owned(o, on))
 }
 
 impl<'a> Planner<'a> {
