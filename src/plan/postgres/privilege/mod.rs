@@ -136,7 +136,13 @@ pub(super) fn on_owned(owned: &GrantOn, on: &GrantOn) -> bool {
 /// The owner `s` states for the object of `on` (a column's: its
 /// table's), and the key it is stated under.
 fn stated_owner<'s>(s: &'s Schema, on: &GrantOn) -> Option<(&'s GrantOn, &'s Ident)> {
-    s.owners.iter().find(|(o, _)| on_owned(o, on))
+    match on {
+        // A column's table (or view) is a relation of kind `Table`.
+        GrantOn::Column(t, _) => s
+            .owners
+            .get_key_value(&GrantOn::Relation(t.clone(), GrantObject::Table)),
+        _ => s.owners.get_key_value(on),
+    }
 }
 
 impl<'a> Planner<'a> {
