@@ -110,8 +110,12 @@ impl Kind for ExtendedStatisticsKind {
         _: (),
         from: &'a QualifiedName,
         to: &'a QualifiedName,
-        _: &'a ExtendedStatistics,
+        o: &'a ExtendedStatistics,
     ) -> bool {
+        // On a table built beside, the swap makes it under its new name.
+        if p.rebuilds(&o.table) {
+            return true;
+        }
         p.push(
             new_step(
                 ObjectKind::Statistics,
@@ -366,6 +370,36 @@ mod rule_tests {
                 ANALYZE public.t
             ",
         );
+    }
+
+    /// On a table built beside, the live objects go with the live table
+    /// and the swap makes the target's (a renamed one under its new
+    /// name): nothing else is planned for them.
+    #[test]
+    fn a_table_built_beside_gets_its_objects_in_the_swap() {
+        let from = t("    extended_statistics:\n      s: { columns: [a, b] }\n");
+        let to =
+            from.replace(
+                "    primary_key: [id]\n",
+                "    primary_key: [id, a]\n    partition_by: list (a)\n",
+            )
+            .replace(
+                "a: { type: integer }",
+                "a: { type: integer, nullable: false }",
+            )
+            .replace(
+                "      s: { columns: [a, b] }",
+                "      s2: { columns: [a, b], renamed_from: s }",
+            ) + "  t_rest:\n    partition_of: t\n    bound: DEFAULT\n";
+        let plan = crate::testing::outline_of(&from, &to);
+        let swap = plan
+            .find("contract: swap in the new partitioning of public.t")
+            .unwrap_or_else(|| panic!("{plan}"));
+        let made = plan
+            .find("    CREATE STATISTICS public.s2 ON a, b FROM public.t\n")
+            .unwrap_or_else(|| panic!("{plan}"));
+        assert!(swap < made, "{plan}");
+        assert_eq!(plan.matches("STATISTICS").count(), 1, "{plan}");
     }
 
     #[test]
