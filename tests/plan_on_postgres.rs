@@ -739,67 +739,13 @@ async fn a_new_default_on_a_renamed_or_retyped_column_overwrites_no_value() {
 /// and changes no row, so autovacuum has no reason to gather them), one
 /// is retyped through a shadow, and a table is built beside with a new
 /// partitioning, the query planner has statistics for every one of them
-/// as soon as contract is done, without waiting for autovacuum.
+/// as soon as contract is done, without waiting for autovacuum. So do
+/// the statistics objects: one made new, one over the widened column
+/// (PostgreSQL keeps it but empties it), one over the retyped column
+/// (made again after the swap) and one on the table built beside (made
+/// in the swap's transaction). A new plan then has nothing to do.
 #[tokio::test]
-async fn the_planner_has_statistics_for_every_changed_column_after_contract() {
-    let db = TestDb::new().await;
-    db.exec(
-        "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(10), n integer, note text);
-         INSERT INTO t SELECT i, 'c' || (i % 50), i % 7, 'x' FROM generate_series(1, 2000) i;
-         CREATE TABLE m (id bigint, at date NOT NULL, PRIMARY KEY (id, at));
-         INSERT INTO m SELECT i, date '2024-01-01' + (i % 300) FROM generate_series(1, 2000) i;
-         ANALYZE t; ANALYZE m;",
-    )
-    .await;
-    let to = spec::read_str(
-        std::path::Path::new("to.yaml"),
-        "tables:
-  t:
-    columns:
-      id: { type: bigint }
-      code: { type: varchar(20) }
-      n: { type: bigint }
-      note: { type: text }
-    primary_key: [id]
-  m:
-    columns:
-      id: { type: bigint }
-      at: { type: date, nullable: false }
-    primary_key: [id, at]
-    partition_by: range (at)
-  m_all:
-    partition_of: m
-    bound: DEFAULT
-",
-    )
-    .expect("target");
-    support::dump::apply_all_and_read(&db, &to).await;
-    let stats: Vec<(String, String)> = sqlx::query_as(
-        "SELECT tablename::text, attname::text FROM pg_stats
-          WHERE schemaname = 'public' AND tablename IN ('t', 'm', 'm_all') ORDER BY 1, 2",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .expect("pg_stats");
-    let stats: Vec<String> = stats.into_iter().map(|(t, c)| format!("{t}.{c}")).collect();
-    for want in [
-        "t.code", "t.n", "t.note", "m.id", "m.at", "m_all.id", "m_all.at",
-    ] {
-        assert!(
-            stats.contains(&want.to_string()),
-            "{want} has no statistics: {stats:?}"
-        );
-    }
-}
-
-/// Statistics objects hold statistics as soon as contract is done: one
-/// made new, one over a column widened in place (PostgreSQL keeps it but
-/// empties it), one over a column retyped through a shadow (made again
-/// after the swap) and one on a table built beside with a new
-/// partitioning (made in the swap's transaction). A new plan then has
-/// nothing to do.
-#[tokio::test]
-async fn statistics_objects_hold_statistics_after_contract() {
+async fn the_planner_has_statistics_for_every_change_after_contract() {
     let db = TestDb::new().await;
     db.exec(
         "CREATE TABLE t (id bigint PRIMARY KEY, code varchar(10), n integer, note text);
@@ -857,6 +803,22 @@ async fn statistics_objects_hold_statistics_after_contract() {
         assert!(
             held.iter().any(|(n, some)| n == name && *some),
             "{name} holds no statistics: {held:?}"
+        );
+    }
+    let stats: Vec<(String, String)> = sqlx::query_as(
+        "SELECT tablename::text, attname::text FROM pg_stats
+          WHERE schemaname = 'public' AND tablename IN ('t', 'm', 'm_all') ORDER BY 1, 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("pg_stats");
+    let stats: Vec<String> = stats.into_iter().map(|(t, c)| format!("{t}.{c}")).collect();
+    for want in [
+        "t.code", "t.n", "t.note", "m.id", "m.at", "m_all.id", "m_all.at",
+    ] {
+        assert!(
+            stats.contains(&want.to_string()),
+            "{want} has no statistics: {stats:?}"
         );
     }
 }
