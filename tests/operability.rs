@@ -293,8 +293,10 @@ async fn a_lock_wait_names_the_session_to_wait_for() {
     .await
     .expect("hold");
     let waits = Waits(Mutex::new(Vec::new()));
+    // The blockers are sampled at three quarters of the lock timeout: a
+    // second leaves a loaded machine time to look while the step waits.
     let opts = ApplyOptions {
-        lock_timeout: Duration::from_millis(300),
+        lock_timeout: Duration::from_millis(1000),
         max_retries: 20,
         ..ApplyOptions::default()
     };
@@ -309,8 +311,23 @@ async fn a_lock_wait_names_the_session_to_wait_for() {
         )
         .await
     };
+    // The lock is held until a retry has named who holds it (or for 30
+    // seconds at most: then the assertion below says none did), not for
+    // a fixed time a slow machine may use up before the first sample.
     let release = async {
-        tokio::time::sleep(Duration::from_millis(2000)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let named = waits
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(|b| !b.is_empty());
+            if named {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         sqlx::raw_sql("COMMIT")
             .execute(&mut *holder)
             .await
