@@ -240,10 +240,10 @@ fn build(raw: &Raw) -> Schema {
         let mut seq = Sequence::new(ColumnType::new(
             [BaseType::SmallInt, BaseType::Integer, BaseType::BigInt][d.n(3) as usize].clone(),
         ));
-        seq.start = d.coin().then(|| d.n(1000) as i64 - 5);
-        seq.increment = d.coin().then(|| 1 + d.n(9) as i64);
-        seq.cache = d.coin().then(|| 1 + d.n(50) as i64);
-        seq.cycle = d.coin();
+        seq.options.start = d.coin().then(|| d.n(1000) as i64 - 5);
+        seq.options.increment = d.coin().then(|| 1 + d.n(9) as i64);
+        seq.options.cache = d.coin().then(|| 1 + d.n(50) as i64);
+        seq.options.cycle = d.coin();
         // As the reader keeps it: options at their default left out.
         s.sequences.insert(name, seq.canonical());
     }
@@ -282,13 +282,13 @@ fn build(raw: &Raw) -> Schema {
                     });
                     c.nullable = false;
                     if d.coin() {
-                        let o = IdentityOptions {
+                        let o = SequenceOptions {
                             start: d.coin().then(|| d.n(1000) as i64 - 5),
                             increment: d.coin().then(|| 1 + d.n(9) as i64),
                             max_value: d.coin().then(|| 1000 + d.n(9) as i64),
                             cache: d.coin().then(|| 1 + d.n(50) as i64),
                             cycle: d.coin(),
-                            ..IdentityOptions::default()
+                            ..SequenceOptions::default()
                         };
                         c.identity_options = o.canonical(&c.ty);
                     }

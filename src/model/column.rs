@@ -3,7 +3,7 @@
 //! hints a target file may carry.
 
 use super::ident::Ident;
-use super::sequence::Sequence;
+use super::sequence::SequenceOptions;
 use super::storage::StorageParams;
 use super::types::ColumnType;
 
@@ -19,73 +19,6 @@ impl Identity {
         match self {
             Identity::Always => "always",
             Identity::ByDefault => "by_default",
-        }
-    }
-}
-
-/// The options of an identity column's sequence; `None` (and no cycle)
-/// is PostgreSQL's default for the column's type and direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct IdentityOptions {
-    pub start: Option<i64>,
-    pub increment: Option<i64>,
-    pub min_value: Option<i64>,
-    pub max_value: Option<i64>,
-    pub cache: Option<i64>,
-    pub cycle: bool,
-}
-
-impl IdentityOptions {
-    pub fn is_default(&self) -> bool {
-        *self == IdentityOptions::default()
-    }
-
-    /// The same options as a sequence of `ty`, to render and compare them
-    /// as sequences' are.
-    pub fn as_sequence(&self, ty: &ColumnType) -> Sequence {
-        let mut s = Sequence::new(ty.clone());
-        s.start = self.start;
-        s.increment = self.increment;
-        s.min_value = self.min_value;
-        s.max_value = self.max_value;
-        s.cache = self.cache;
-        s.cycle = self.cycle;
-        s
-    }
-
-    /// The same options with each one that equals PostgreSQL's default
-    /// for a sequence of `ty` left out, as introspection reads them.
-    pub fn canonical(&self, ty: &ColumnType) -> IdentityOptions {
-        IdentityOptions::of_sequence(&self.as_sequence(ty).canonical())
-    }
-
-    /// The options of a sequence (its type and owner aside).
-    pub fn of_sequence(s: &Sequence) -> IdentityOptions {
-        IdentityOptions {
-            start: s.start,
-            increment: s.increment,
-            min_value: s.min_value,
-            max_value: s.max_value,
-            cache: s.cache,
-            cycle: s.cycle,
-        }
-    }
-}
-
-/// Nothing while every option is the default, so that a column's hash
-/// (and a schema's fingerprint) is what it was before options were kept.
-impl std::hash::Hash for IdentityOptions {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        if !self.is_default() {
-            let IdentityOptions {
-                start,
-                increment,
-                min_value,
-                max_value,
-                cache,
-                cycle,
-            } = self;
-            (start, increment, min_value, max_value, cache, cycle).hash(state);
         }
     }
 }
@@ -192,7 +125,7 @@ pub struct Column {
     pub default: Option<String>,
     pub identity: Option<Identity>,
     /// The identity's sequence options (default when not an identity).
-    pub identity_options: IdentityOptions,
+    pub identity_options: SequenceOptions,
     /// `GENERATED ALWAYS AS (expr) STORED`.
     pub generated: Option<String>,
     pub collation: Option<Ident>,
@@ -235,7 +168,7 @@ impl Column {
             nullable: true,
             default: None,
             identity: None,
-            identity_options: IdentityOptions::default(),
+            identity_options: SequenceOptions::default(),
             generated: None,
             collation: None,
             comment: None,

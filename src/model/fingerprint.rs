@@ -110,4 +110,15 @@ mod tests {
         h.write(b"a");
         assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
     }
+
+    /// A plan in flight carries its target's fingerprint: a change to how
+    /// the model is laid out must not change it. The value was computed
+    /// before sequences and identity columns shared `SequenceOptions`.
+    #[test]
+    fn a_fingerprint_survives_a_change_of_the_models_layout() {
+        let s = crate::testing::schema(
+            "sequences:\n  a: { type: integer, start: 5, increment: 2, cache: 10, cycle: true }\n  b: {}\ntables:\n  t:\n    columns:\n      id: { type: bigint, identity: { generated: always, start: 100, increment: 5 } }\n      n: { type: integer, identity: by_default }\n",
+        );
+        assert_eq!(s.fingerprint(), "084c6f4ca228b018");
+    }
 }

@@ -60,10 +60,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use aggregate::Aggregate;
 pub use collation::{Collation, CollationProvider};
-pub use column::{
-    Column, ColumnStorage, Compression, Identity, IdentityOptions, StatisticsTarget,
-    StorageStrategy,
-};
+pub use column::{Column, ColumnStorage, Compression, Identity, StatisticsTarget, StorageStrategy};
 pub use comment::{CommentOn, Comments};
 pub use composite_type::{Attribute, CompositeType};
 pub use constraint::{
@@ -87,7 +84,7 @@ pub use routine::{
     Arg, ArgMode, Parallel, Routine, RoutineFacts, RoutineKey, RoutineKind, Volatility,
     is_sql_standard_body,
 };
-pub use sequence::Sequence;
+pub use sequence::{Sequence, SequenceOptions};
 pub use storage::StorageParams;
 pub use table::{ReplicaIdentity, Table};
 pub use trigger::{Enabled, Timing, Trigger, TriggerKey};

@@ -246,7 +246,7 @@ fn serial_columns(schema: &Schema) -> Vec<(QualifiedName, Ident, QualifiedName)>
             };
             let owned = seq.owned_by.as_ref() == Some(&(tname.name.clone(), c.name.clone()));
             if owned
-                && seq.has_default_options()
+                && seq.options.is_default()
                 && seq.data_type == kind.column_type()
                 && c.default.as_deref() == Some(nextval_default(&seq_name).as_str())
                 && !c.nullable

@@ -441,7 +441,7 @@ struct Reader {
     column_numbers: BTreeMap<QualifiedName, BTreeMap<i32, Ident>>,
     /// Identity columns' sequence options, by table and column, read with
     /// the sequences and taken by the columns.
-    identity_options: BTreeMap<(QualifiedName, Ident), IdentityOptions>,
+    identity_options: BTreeMap<(QualifiedName, Ident), SequenceOptions>,
 }
 
 impl Reader {

@@ -48,14 +48,19 @@ impl Reader {
             );
             // Leave out what equals PostgreSQL's default for the type and
             // direction, so that a dump shows only what was chosen.
-            let mut seq = Sequence::new(data_type);
-            seq.start = Some(start);
-            seq.increment = Some(inc);
-            seq.min_value = Some(min);
-            seq.max_value = Some(max);
-            seq.cache = Some(cache);
-            seq.cycle = get(&row, 8, W)?;
-            let mut seq = seq.canonical();
+            let mut seq = Sequence {
+                data_type,
+                options: SequenceOptions {
+                    start: Some(start),
+                    increment: Some(inc),
+                    min_value: Some(min),
+                    max_value: Some(max),
+                    cache: Some(cache),
+                    cycle: get(&row, 8, W)?,
+                },
+                owned_by: None,
+            }
+            .canonical();
             let tschema: Option<String> = get(&row, 10, W)?;
             let tname: Option<String> = get(&row, 11, W)?;
             let cname: Option<String> = get(&row, 12, W)?;
@@ -64,10 +69,8 @@ impl Reader {
                 // options wait for the column, read after this.
                 if let (Some(ts), Some(t), Some(c)) = (tschema, tname, cname) {
                     let table = qname(ts, t, "table")?;
-                    self.identity_options.insert(
-                        (table, ident(c, "column")?),
-                        IdentityOptions::of_sequence(&seq),
-                    );
+                    self.identity_options
+                        .insert((table, ident(c, "column")?), seq.options);
                 }
                 continue;
             }

@@ -283,9 +283,8 @@ impl Planner<'_> {
         {
             return;
         }
-        let seq = |c: &Column| c.identity_options.as_sequence(&n.ty);
         let set = |a: &Column, b: &Column| {
-            super::sequence::sequence_changes(&seq(a), &seq(b))
+            super::sequence::option_changes(&a.identity_options, &b.identity_options)
                 .iter()
                 .map(|x| format!("SET {x}"))
                 .collect::<Vec<_>>()

@@ -304,8 +304,7 @@ impl Planner<'_> {
         };
         let mut add = format!("ADD GENERATED {keyword} AS IDENTITY");
         if !n.identity_options.is_default() {
-            let opts =
-                crate::sql::postgres::sequence_options(&n.identity_options.as_sequence(&n.ty));
+            let opts = crate::sql::postgres::sequence_options(&n.identity_options);
             add.push_str(&format!(" ({})", opts.join(" ")));
         }
         let mut sql = Vec::new();

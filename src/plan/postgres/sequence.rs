@@ -214,7 +214,7 @@ impl Planner<'_> {
 }
 
 /// The ALTER SEQUENCE options that turn `old` into `new`.
-pub(super) fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
+fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
     let mut opts = Vec::new();
     if old.data_type != new.data_type {
         opts.push(format!(
@@ -222,6 +222,14 @@ pub(super) fn sequence_changes(old: &Sequence, new: &Sequence) -> Vec<String> {
             crate::sql::postgres::type_sql(&new.data_type)
         ));
     }
+    opts.extend(option_changes(&old.options, &new.options));
+    opts
+}
+
+/// The ALTER SEQUENCE options (or an identity's `SET` ones) that turn
+/// options `old` into `new` on a sequence of one type.
+pub(super) fn option_changes(old: &SequenceOptions, new: &SequenceOptions) -> Vec<String> {
+    let mut opts = Vec::new();
     let num = |kw: &str, o: Option<i64>, n: Option<i64>, default_kw: &str| -> Option<String> {
         if o == n {
             return None;

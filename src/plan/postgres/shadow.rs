@@ -126,7 +126,7 @@ impl Planner<'_> {
         shadow_col.default = None;
         // Nor its identity: the shadow takes it over at the swap.
         shadow_col.identity = None;
-        shadow_col.identity_options = IdentityOptions::default();
+        shadow_col.identity_options = SequenceOptions::default();
         let dn = col_name(table, &dst);
         let mut add = new_step(
             ObjectKind::Column,
@@ -364,9 +364,7 @@ impl Planner<'_> {
             qt(&QualifiedName::new(table.schema.clone(), tmp.clone()))
         )];
         if !n.identity_options.is_default() {
-            opts.extend(crate::sql::postgres::sequence_options(
-                &n.identity_options.as_sequence(&n.ty),
-            ));
+            opts.extend(crate::sql::postgres::sequence_options(&n.identity_options));
         }
         let seq_of = |(t, c): (&QualifiedName, &Ident)| {
             format!(

@@ -46,12 +46,7 @@ pub(in crate::plan) fn as_stored(target: &Schema) -> std::borrow::Cow<'_, Schema
                 .columns
                 .iter()
                 .find(|c| Some(&c.name) == sole_key(t).as_ref())?;
-            let plain = seq.start.is_none()
-                && seq.increment.is_none()
-                && seq.min_value.is_none()
-                && seq.max_value.is_none()
-                && seq.cache.is_none()
-                && !seq.cycle;
+            let plain = seq.options.is_default();
             let calls = key
                 .default
                 .as_deref()

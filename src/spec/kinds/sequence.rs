@@ -86,12 +86,14 @@ pub(super) fn read(r: &mut Reader, sequences: OrderedMap<Checked<SequenceSpec>>)
             name,
             Sequence {
                 data_type,
-                start: spec.start,
-                increment: spec.increment,
-                min_value: spec.min_value,
-                max_value: spec.max_value,
-                cache: spec.cache,
-                cycle: spec.cycle,
+                options: SequenceOptions {
+                    start: spec.start,
+                    increment: spec.increment,
+                    min_value: spec.min_value,
+                    max_value: spec.max_value,
+                    cache: spec.cache,
+                    cycle: spec.cycle,
+                },
                 owned_by: None,
             }
             .canonical(),
@@ -166,7 +168,7 @@ fn sequence(s: &Sequence) -> Y {
     if s.data_type.base != BaseType::BigInt {
         m.push(("type".into(), text(&s.data_type.to_string())));
     }
-    options(&mut m, s);
+    options(&mut m, &s.options);
     if let Some((t, c)) = &s.owned_by {
         m.push(("owned_by".into(), text(&pair_to_yaml(t, c))));
     }
@@ -175,7 +177,7 @@ fn sequence(s: &Sequence) -> Y {
 
 /// A sequence's options that are not the default, as YAML fields (also
 /// an identity column's).
-pub(super) fn options(m: &mut Vec<(String, Y)>, s: &Sequence) {
+pub(super) fn options(m: &mut Vec<(String, Y)>, s: &SequenceOptions) {
     for (k, v) in [
         ("start", s.start),
         ("increment", s.increment),

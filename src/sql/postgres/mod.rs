@@ -105,7 +105,7 @@ pub fn column_def(c: &Column) -> String {
         None => {}
     }
     if c.identity.is_some() && !c.identity_options.is_default() {
-        let o = sequence_options(&c.identity_options.as_sequence(&c.ty));
+        let o = sequence_options(&c.identity_options);
         s.push_str(&format!(" ({})", o.join(" ")));
     }
     if !c.nullable {
@@ -322,7 +322,7 @@ pub fn create_sequence(name: &QualifiedName, s: &Sequence) -> String {
         qualified(name),
         type_sql(&s.data_type)
     );
-    for o in sequence_options(s) {
+    for o in sequence_options(&s.options) {
         out.push(' ');
         out.push_str(&o);
     }
@@ -331,7 +331,7 @@ pub fn create_sequence(name: &QualifiedName, s: &Sequence) -> String {
 
 /// A sequence's options that are not the default, as `CREATE SEQUENCE`
 /// and `AS IDENTITY (...)` write them.
-pub fn sequence_options(s: &Sequence) -> Vec<String> {
+pub fn sequence_options(s: &SequenceOptions) -> Vec<String> {
     let mut out = Vec::new();
     for (kw, v) in [
         ("INCREMENT BY", s.increment),

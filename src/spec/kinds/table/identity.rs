@@ -59,7 +59,7 @@ impl TableReader<'_> {
                     return;
                 }
                 col.identity = Some(kind(&o.generated));
-                col.identity_options = IdentityOptions {
+                col.identity_options = SequenceOptions {
                     start: o.start,
                     increment: o.increment,
                     min_value: o.min_value,

@@ -342,6 +342,6 @@ fn identity(c: &Column, i: Identity) -> Y {
         return Y::S(i.keyword().into());
     }
     let mut f = vec![("generated".to_string(), Y::S(i.keyword().into()))];
-    crate::spec::kinds::sequence::options(&mut f, &o.as_sequence(&c.ty));
+    crate::spec::kinds::sequence::options(&mut f, o);
     Y::FlowMap(f)
 }
