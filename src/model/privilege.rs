@@ -94,6 +94,20 @@ impl GrantOn {
     }
 }
 
+impl super::Schema {
+    /// The owner this schema states for the object of `on` (a column's:
+    /// its table's, or view's), and the key it is stated under.
+    pub fn stated_owner(&self, on: &GrantOn) -> Option<(&GrantOn, &Ident)> {
+        match on {
+            // A column's table (or view) is a relation of kind `Table`.
+            GrantOn::Column(t, _) => self
+                .owners
+                .get_key_value(&GrantOn::Relation(t.clone(), GrantObject::Table)),
+            _ => self.owners.get_key_value(on),
+        }
+    }
+}
+
 impl std::fmt::Display for GrantOn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -4,7 +4,7 @@
 //! file does not list keeps whatever owner it has.
 
 use super::privilege::{SCHEMA_PREFIX, TYPE_PREFIX, grant_on, routine_key};
-use crate::model::{GrantObject, GrantOn, PUBLIC_ROLE, Schema};
+use crate::model::{GrantObject, GrantOn, Ident, PUBLIC_ROLE, Schema};
 use crate::spec::de::{Located, OrderedMap};
 use crate::spec::error::Diagnostic;
 use crate::spec::read::{Reader, ident};
@@ -41,8 +41,55 @@ pub(super) fn read(r: &mut Reader, owners: OrderedMap<Located<String>>) {
             );
             continue;
         }
-        r.schema.owners.insert(on, owner);
+        r.schema.owners.insert(on.clone(), owner.clone());
+        grants_to_owner(r, &k, &on, &owner, &role);
     }
+}
+
+/// Grants to the role the file makes an object's owner are refused where
+/// the owner is named: an owner holds every privilege on what it owns,
+/// and PostgreSQL lists none of them as grants, so they could never be
+/// seen as made. (A plan refuses the same for an owner the file does not
+/// state: the live one.)
+fn grants_to_owner(
+    r: &mut Reader,
+    k: &Located<String>,
+    on: &GrantOn,
+    owner: &Ident,
+    role: &Located<String>,
+) {
+    let granted: Vec<String> = r
+        .schema
+        .grants
+        .iter()
+        .filter(|(g, privileges)| {
+            !privileges.is_empty()
+                && g.grantee == *owner
+                && r.schema
+                    .stated_owner(&g.on)
+                    .is_some_and(|(key, _)| key == on)
+        })
+        .map(|(g, privileges)| {
+            let names: Vec<String> = privileges.keys().map(|p| p.to_lowercase()).collect();
+            format!("{} on {}", names.join(", "), g.on)
+        })
+        .collect();
+    if granted.is_empty() {
+        return;
+    }
+    r.diags.push(
+        Diagnostic::new(
+            role.span(),
+            format!(
+                "`{}` is owned by `{owner}`, and `grants` gives `{owner}` {}",
+                k.value,
+                granted.join("; ")
+            ),
+        )
+        .help(format!(
+            "an owner holds every privilege on what it owns, and PostgreSQL lists none of them as grants: take `{owner}` out of those grants"
+        )),
+    );
 }
 
 pub(super) fn write(schema: &Schema, _: &Writer) -> Option<Y> {

@@ -135,23 +135,15 @@ pub(super) fn on_owned(owned: &GrantOn, on: &GrantOn) -> bool {
 
 /// The owner `s` states for the object of `on` (a column's: its
 /// table's), and the key it is stated under.
-fn stated_owner<'s>(s: &'s Schema, on: &GrantOn) -> Option<(&'s GrantOn, &'s Ident)> {
-    match on {
-        // A column's table (or view) is a relation of kind `Table`.
-        GrantOn::Column(t, _) => s
-            .owners
-            .get_key_value(&GrantOn::Relation(t.clone(), GrantObject::Table)),
-        _ => s.owners.get_key_value(on),
-    }
-}
-
 impl<'a> Planner<'a> {
     /// The owner change, old owner to new, of the object stated under
     /// `on` in `owners:` (a column's: its table's) that stays, and the
     /// key it is stated under.
     pub(super) fn owner_change(&self, on: &GrantOn) -> Option<(&'a GrantOn, &'a Ident, &'a Ident)> {
-        let (key, new) = stated_owner(self.tgt, on)?;
-        let old = stated_owner(self.cur, on)
+        let (key, new) = self.tgt.stated_owner(on)?;
+        let old = self
+            .cur
+            .stated_owner(on)
             .map(|(_, r)| r)
             .or(self.current_user)?;
         (old != new && !self.owned_object_made(key)).then_some((key, old, new))
@@ -161,8 +153,9 @@ impl<'a> Planner<'a> {
     /// target states, else the live one, else (a new object, or one the
     /// planning role owns) the planning role, when known.
     fn owner_after(&self, on: &GrantOn) -> Option<&'a Ident> {
-        stated_owner(self.tgt, on)
-            .or_else(|| stated_owner(self.cur, on))
+        self.tgt
+            .stated_owner(on)
+            .or_else(|| self.cur.stated_owner(on))
             .map(|(_, r)| r)
             .or(self.current_user)
     }
