@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::column_list;
+use super::read::named_columns;
 use crate::model::*;
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;
@@ -89,30 +89,21 @@ fn read_one(
     spec: ExtendedStatisticsSpec,
 ) -> Option<ExtendedStatistics> {
     let mut ok = true;
-    let mut columns = BTreeSet::new();
-    for l in &spec.columns {
-        let Some(c) = ident(r.diags, l, "column") else {
+    let columns: BTreeSet<Ident> = match named_columns(
+        r.diags,
+        table,
+        &spec.columns,
+        what,
+        false,
+        false,
+        &BTreeSet::new(),
+    ) {
+        Some(c) => c.into_iter().collect(),
+        None => {
             ok = false;
-            continue;
-        };
-        if table.column(c.as_str()).is_none() {
-            r.diags.push(
-                Diagnostic::new(
-                    l.span(),
-                    format!("{what} names column `{c}`, which the table does not have"),
-                )
-                .help(column_list(table)),
-            );
-            ok = false;
-        } else if !columns.insert(c.clone()) {
-            err(
-                r.diags,
-                l.span(),
-                format!("{what} names column `{c}` twice"),
-            );
-            ok = false;
+            BTreeSet::new()
         }
-    }
+    };
     let mut expressions = Vec::new();
     for l in &spec.expressions {
         match sql_expression(r.diags, l, &format!("{what}: an expression")) {

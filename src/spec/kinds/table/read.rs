@@ -68,40 +68,65 @@ impl TableReader<'_> {
         what: &str,
         repeats: bool,
     ) -> Option<Vec<Ident>> {
-        let mut out = Vec::new();
-        let mut ok = true;
-        let mut seen = BTreeSet::new();
-        for l in list {
-            let Some(i) = ident(self.diags, l, "column") else {
-                ok = false;
-                continue;
-            };
-            if !self.open_columns && table.column(i.as_str()).is_none() {
-                ok = false;
-                if !self.broken.contains(i.as_str()) {
-                    self.diags.push(
-                        Diagnostic::new(
-                            l.span(),
-                            format!(
-                                "{what} on `{}` names column `{i}`, which the table does not have",
-                                self.name
-                            ),
-                        )
-                        .help(column_list(table)),
-                    );
-                }
-            } else if !seen.insert(i.clone()) && !repeats {
-                ok = false;
-                self.err(
-                    l.span(),
-                    format!("{what} on `{}` names column `{i}` twice", self.name),
+        let what = format!("{what} on `{}`", self.name);
+        named_columns(
+            self.diags,
+            table,
+            list,
+            &what,
+            repeats,
+            self.open_columns,
+            &self.broken,
+        )
+    }
+}
+
+/// The columns `list` names (`what` says whose, its table included): each
+/// one of `table`'s and, unless `repeats`, named once; `None` once one is
+/// not. A name in `broken` (an entry that did not read) is not reported
+/// again; with `open`, the table's columns are not in the file
+/// and names are not checked against them.
+pub(in crate::spec) fn named_columns(
+    diags: &mut Diags,
+    table: &Table,
+    list: &[Located<String>],
+    what: &str,
+    repeats: bool,
+    open: bool,
+    broken: &BTreeSet<String>,
+) -> Option<Vec<Ident>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    let mut seen = BTreeSet::new();
+    for l in list {
+        let Some(i) = ident(diags, l, "column") else {
+            ok = false;
+            continue;
+        };
+        if !open && table.column(i.as_str()).is_none() {
+            ok = false;
+            if !broken.contains(i.as_str()) {
+                diags.push(
+                    Diagnostic::new(
+                        l.span(),
+                        format!("{what} names column `{i}`, which the table does not have"),
+                    )
+                    .help(column_list(table)),
                 );
             }
-            out.push(i);
+        } else if !seen.insert(i.clone()) && !repeats {
+            ok = false;
+            diags.push(Diagnostic::new(
+                l.span(),
+                format!("{what} names column `{i}` twice"),
+            ));
         }
-        ok.then_some(out)
+        out.push(i);
     }
+    ok.then_some(out)
+}
 
+impl TableReader<'_> {
     /// One table's entry; a partition's `inherited` columns are its
     /// root's, which its keys and indexes are checked against.
     pub fn read(
