@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::read::named_columns;
+use super::column_names::named_columns;
 use crate::model::*;
 use crate::spec::de::{Checked, Located, OrderedMap};
 use crate::spec::error::Diagnostic;

@@ -16,6 +16,7 @@ use crate::spec::read::{Reader, duplicate, qname};
 use crate::spec::write::{Writer, Y, key};
 
 mod checks;
+mod column_names;
 mod extended_statistics;
 mod identity;
 mod index;
@@ -27,6 +28,8 @@ mod replica;
 pub(super) mod storage;
 pub(super) mod trigger;
 mod write;
+
+use column_names::column_list;
 
 /// The indexes of materialized view `name`, read as a table's are but
 /// for the columns they name (see [`read::TableReader::open_columns`]).
@@ -535,15 +538,6 @@ pub(super) fn write(schema: &Schema, w: &Writer) -> Option<Y> {
             })
             .collect(),
     ))
-}
-
-pub(super) fn column_list(t: &Table) -> String {
-    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-    if names.is_empty() {
-        "the table has no columns".to_string()
-    } else {
-        format!("its columns: {}", names.join(", "))
-    }
 }
 
 /// The default `serial` gives a column, as PostgreSQL prints it.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::column_names::named_columns;
 use super::*;
 use crate::spec::error::Span;
 use crate::spec::read::{About, Diags, Places, ident, sql_expression};
@@ -79,54 +80,7 @@ impl TableReader<'_> {
             &self.broken,
         )
     }
-}
 
-/// The columns `list` names (`what` says whose, its table included): each
-/// one of `table`'s and, unless `repeats`, named once; `None` once one is
-/// not. A name in `broken` (an entry that did not read) is not reported
-/// again; with `open`, the table's columns are not in the file
-/// and names are not checked against them.
-pub(in crate::spec) fn named_columns(
-    diags: &mut Diags,
-    table: &Table,
-    list: &[Located<String>],
-    what: &str,
-    repeats: bool,
-    open: bool,
-    broken: &BTreeSet<String>,
-) -> Option<Vec<Ident>> {
-    let mut out = Vec::new();
-    let mut ok = true;
-    let mut seen = BTreeSet::new();
-    for l in list {
-        let Some(i) = ident(diags, l, "column") else {
-            ok = false;
-            continue;
-        };
-        if !open && table.column(i.as_str()).is_none() {
-            ok = false;
-            if !broken.contains(i.as_str()) {
-                diags.push(
-                    Diagnostic::new(
-                        l.span(),
-                        format!("{what} names column `{i}`, which the table does not have"),
-                    )
-                    .help(column_list(table)),
-                );
-            }
-        } else if !seen.insert(i.clone()) && !repeats {
-            ok = false;
-            diags.push(Diagnostic::new(
-                l.span(),
-                format!("{what} names column `{i}` twice"),
-            ));
-        }
-        out.push(i);
-    }
-    ok.then_some(out)
-}
-
-impl TableReader<'_> {
     /// One table's entry; a partition's `inherited` columns are its
     /// root's, which its keys and indexes are checked against.
     pub fn read(
