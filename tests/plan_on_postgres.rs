@@ -838,3 +838,81 @@ fn plan_cli(url: &str, target: &std::path::Path, yaml: &str) -> (Option<i32>, St
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Tables that inherit are read, dumped and planned: a parent column
+/// dropped while one child keeps it as its own (its values stay) and
+/// another lets it go, a column added to the parent reaching every
+/// child, a child's own default changed, a new child made under the
+/// parent. The plan converges and the kept values are there.
+#[tokio::test]
+async fn tables_that_inherit_change_with_their_parent() {
+    let db = TestDb::new().await;
+    db.exec(
+        "CREATE TABLE base (id bigserial, at timestamptz DEFAULT now(), e int, note text);
+         CREATE TABLE a (a1 int, a2 int, note text DEFAULT 'a') INHERITS (base);
+         CREATE TABLE b () INHERITS (base);
+         INSERT INTO a (a1, e) VALUES (1, 5);
+         INSERT INTO b (e) VALUES (7);",
+    )
+    .await;
+    let found = support::dump::round_trip(&db, "inheritance").await;
+    assert!(found.unmanaged.is_empty(), "{:?}", found.unmanaged);
+    // base holds no row of its own, but a NOT NULL column added to it
+    // reaches its children's rows: it does not count as empty.
+    let names: Vec<&str> = found.empty_tables.iter().map(|q| q.name.as_str()).collect();
+    assert!(!names.contains(&"base"), "{names:?}");
+    let yaml = "
+tables:
+  base:
+    columns:
+      id: { type: bigserial }
+      at: { type: timestamptz, default: now() }
+      note: { type: text }
+      k: { type: integer, nullable: false, default: 0 }
+  a:
+    inherits: [base]
+    columns:
+      a1: { type: integer }
+      e: { type: integer }
+      note: { type: text, default: \"'b'::text\" }
+  b:
+    inherits: [base]
+  c:
+    inherits: [base]
+    columns:
+      x: { type: text }
+    checks:
+      c_x: \"x <> ''\"
+";
+    let (p, _) = support::plan_live(&db, yaml).await;
+    let sql = support::statements(&p);
+    for want in [
+        "ALTER TABLE ONLY public.base DROP COLUMN e",
+        "ALTER TABLE public.b DROP COLUMN e",
+        "ALTER TABLE public.a DROP COLUMN a2",
+        "CREATE TABLE public.c (x text, CONSTRAINT c_x CHECK (x <> '')) INHERITS (public.base)",
+    ] {
+        assert!(sql.contains(&want), "{want} missing from {sql:#?}");
+    }
+    // The parent's new column reaches the children through the parent.
+    assert_eq!(
+        sql.iter().filter(|q| q.contains("ADD COLUMN k")).count(),
+        1,
+        "{sql:#?}"
+    );
+    let target = spec::read_str(std::path::Path::new("target.yaml"), yaml).expect("reads");
+    support::dump::apply_all_and_read(&db, &target).await;
+    let kept: (i32, i32, Option<String>) = sqlx::query_as("SELECT e, k, note FROM a")
+        .fetch_one(&db.pool)
+        .await
+        .expect("a's row");
+    assert_eq!(kept, (5, 0, Some("a".to_string())), "a keeps e and gets k");
+    let b_columns: Vec<String> = sqlx::query_scalar(
+        "SELECT attname::text FROM pg_attribute
+          WHERE attrelid = 'b'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("b's columns");
+    assert_eq!(b_columns, ["id", "at", "note", "k"]);
+}

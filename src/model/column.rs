@@ -179,4 +179,18 @@ impl Column {
             backfill: None,
         }
     }
+
+    /// What a table that inherits this column gets of it (`INHERITS`, or
+    /// `ADD COLUMN` on the parent): its type, collation, NOT NULL (an
+    /// identity's too), default, generated expression and storage; not
+    /// its identity, comment, statistics target or options.
+    pub fn inherited(&self) -> Column {
+        let mut c = Column::new(self.name.clone(), self.ty.clone());
+        c.nullable = self.nullable && self.identity.is_none();
+        c.default = self.default.clone();
+        c.generated = self.generated.clone();
+        c.collation = self.collation.clone();
+        c.storage = self.storage;
+        c
+    }
 }

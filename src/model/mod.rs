@@ -307,6 +307,39 @@ impl Schema {
         &[]
     }
 
+    /// The columns a table inheriting from `parents` (in order) gets from
+    /// them: each parent's in its order, one of a name shared by two.
+    pub fn inherited_columns(&self, parents: &[QualifiedName]) -> Vec<Column> {
+        let mut out: Vec<Column> = Vec::new();
+        for p in parents {
+            for c in self.tables.get(p).map_or(&[][..], |t| &t.columns) {
+                if !out.iter().any(|o| o.name == c.name) {
+                    out.push(c.inherited());
+                }
+            }
+        }
+        out
+    }
+
+    /// The column `name` of table `t` as a parent of it has it (the first
+    /// that does), if any: the one `t`'s column is inherited from.
+    pub fn parent_column(&self, t: &Table, name: &Ident) -> Option<&Column> {
+        t.inherits
+            .iter()
+            .filter_map(|p| self.tables.get(p))
+            .find_map(|p| p.columns.iter().find(|c| c.name == *name))
+    }
+
+    /// The tables that inherit from `parent`.
+    pub fn children_of<'s>(
+        &'s self,
+        parent: &'s QualifiedName,
+    ) -> impl Iterator<Item = (&'s QualifiedName, &'s Table)> + 's {
+        self.tables
+            .iter()
+            .filter(move |(_, t)| t.inherits.contains(parent))
+    }
+
     /// Whether the schema defines the type `name` (an enum, a domain, a
     /// range type or its multirange type).
     pub fn defines_type(&self, name: &QualifiedName) -> bool {

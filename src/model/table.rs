@@ -46,6 +46,10 @@ pub struct Table {
     /// `PARTITION OF parent ...`: a partition, whose columns are its
     /// parent's (its own `columns` stay empty).
     pub partition_of: Option<PartitionOf>,
+    /// `INHERITS (parent, ...)`: the tables, in order, whose columns this
+    /// one has besides its own (and whose rows a query of a parent sees
+    /// with theirs). Its `columns` hold them all.
+    pub inherits: Vec<QualifiedName>,
     /// SQLite's `STRICT`: each value must be of its column's type.
     pub strict: bool,
     /// SQLite's `WITHOUT ROWID`: the rows are kept in primary key order.
@@ -102,6 +106,7 @@ impl std::hash::Hash for Table {
             unlogged,
             partition_by,
             partition_of,
+            inherits,
             strict,
             without_rowid,
             storage,
@@ -126,6 +131,9 @@ impl std::hash::Hash for Table {
         }
         if partition_of.is_some() {
             partition_of.hash(state);
+        }
+        if !inherits.is_empty() {
+            ("inherits", inherits).hash(state);
         }
         if *strict {
             ("strict", strict).hash(state);
@@ -156,6 +164,7 @@ impl Table {
             unlogged,
             partition_by,
             partition_of,
+            inherits,
             strict,
             without_rowid,
             storage,
@@ -185,6 +194,7 @@ impl Table {
             && *unlogged == other.unlogged
             && *partition_by == other.partition_by
             && *partition_of == other.partition_of
+            && *inherits == other.inherits
             && *strict == other.strict
             && *without_rowid == other.without_rowid
             && *storage == other.storage

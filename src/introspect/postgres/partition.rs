@@ -4,32 +4,40 @@
 use super::*;
 
 impl Reader {
-    /// A partition whose parent bellows does not manage (it is in a schema
-    /// out of scope, or a partition of such a table) is not managed
-    /// either: it is reported, as its parent is.
+    /// A partition or a table that inherits whose parent bellows does not
+    /// manage (it is in a schema out of scope, a foreign table, or itself
+    /// such a table) is not managed either: it is reported, as its parent
+    /// is.
     pub(super) fn leave_partitions_of_unmanaged_tables(&mut self) {
         loop {
-            let orphans: Vec<QualifiedName> = self
+            let orphans: Vec<(QualifiedName, bool)> = self
                 .out
                 .schema
                 .tables
                 .iter()
                 .filter(|(_, t)| {
                     t.partition_of
-                        .as_ref()
-                        .is_some_and(|p| !self.out.schema.tables.contains_key(&p.parent))
+                        .iter()
+                        .map(|p| &p.parent)
+                        .chain(&t.inherits)
+                        .any(|p| !self.out.schema.tables.contains_key(p))
                 })
-                .map(|(q, _)| q.clone())
+                .map(|(q, t)| (q.clone(), t.partition_of.is_some()))
                 .collect();
             if orphans.is_empty() {
                 return;
             }
-            for q in orphans {
+            for (q, partition) in orphans {
                 self.out.schema.tables.remove(&q);
                 self.out.schema.row_security.remove(&q);
                 self.managed.remove(&q);
                 let identity = crate::sql::postgres::qualified(&q);
-                self.note(UnmanagedKind::Partition, identity, Place::Schema(q));
+                let kind = if partition {
+                    UnmanagedKind::Partition
+                } else {
+                    UnmanagedKind::InheritedTable
+                };
+                self.note(kind, identity, Place::Schema(q));
             }
         }
     }

@@ -66,7 +66,16 @@ const Q_RELATIONS: &str = concat!(
             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
             coalesce(c.reloptions::text[], '{}'), c.relreplident::text,
             (SELECT ri.relname::text FROM pg_index i JOIN pg_class ri ON ri.oid = i.indexrelid
-              WHERE i.indrelid = c.oid AND i.indisreplident)
+              WHERE i.indrelid = c.oid AND i.indisreplident),
+            CASE WHEN NOT c.relispartition THEN
+              array(SELECT pn.nspname::text FROM pg_inherits i
+                      JOIN pg_class pc ON pc.oid = i.inhparent
+                      JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                     WHERE i.inhrelid = c.oid ORDER BY i.inhseqno) END,
+            CASE WHEN NOT c.relispartition THEN
+              array(SELECT pc.relname::text FROM pg_inherits i
+                      JOIN pg_class pc ON pc.oid = i.inhparent
+                     WHERE i.inhrelid = c.oid ORDER BY i.inhseqno) END
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_description d
               ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
@@ -211,7 +220,6 @@ impl Reader {
             }
             let unmanaged_kind = match kind.as_str() {
                 "f" => Some(UnmanagedKind::ForeignTable),
-                _ if inherits && !is_partition => Some(UnmanagedKind::InheritedTable),
                 _ => None,
             };
             if let Some(k) = unmanaged_kind {
@@ -249,11 +257,25 @@ impl Reader {
                 };
                 self.out.schema.row_security.insert(name.clone(), flags);
             }
+            // A table that inherits: its parents, in order (one whose
+            // parent is not managed is left, below).
+            let inherits = if inherits && !is_partition {
+                let schemas: Vec<String> = get(&row, 18, W)?;
+                let names: Vec<String> = get(&row, 19, W)?;
+                schemas
+                    .into_iter()
+                    .zip(names)
+                    .map(|(s, n)| qname(s, n, "table"))
+                    .collect::<Result<Vec<_>>>()?
+            } else {
+                Vec::new()
+            };
             self.managed.insert(name.clone());
             self.out.schema.tables.insert(
                 name,
                 Table {
                     comment,
+                    inherits,
                     unlogged: persistence == "u",
                     partition_by,
                     partition_of,
@@ -267,6 +289,14 @@ impl Reader {
             );
         }
         self.leave_partitions_of_unmanaged_tables();
+        // A parent's own rows may be none while the tables that inherit
+        // from it hold some, which a change carried down to them reaches
+        // (a NOT NULL column added, say): it never counts as empty.
+        for t in self.out.schema.tables.values() {
+            for parent in &t.inherits {
+                self.out.empty_tables.remove(parent);
+            }
+        }
         Ok(())
     }
 

@@ -16,11 +16,15 @@ impl Kind for Columns {
     }
 
     fn added<'a>(p: &mut Planner<'a>, t: InTable<'a>, _: &'a Ident, c: &'a Column) {
-        p.add_column(t.name, c);
+        if !p.inherited_column(t, None, Some(c)) {
+            p.add_column(t.name, c);
+        }
     }
 
     fn removed<'a>(p: &mut Planner<'a>, t: InTable<'a>, _: &'a Ident, c: &'a Column) {
-        p.drop_column(t.name, c);
+        if !p.inherited_column(t, Some(c), None) {
+            p.drop_column(t.name, c);
+        }
     }
 
     fn altered<'a>(
@@ -30,7 +34,9 @@ impl Kind for Columns {
         o: &'a Column,
         n: &'a Column,
     ) {
-        p.alter_column(t.name, t.old, o, n);
+        if !p.inherited_column(t, Some(o), Some(n)) {
+            p.alter_column(t.name, t.old, o, n);
+        }
     }
 
     /// A renamed column is a new column under the new name, kept in sync
@@ -71,14 +77,7 @@ impl Planner<'_> {
         .lock(LockLevel::AccessExclusive, Cost::Metadata);
         self.push(
             views
-                .wrap(
-                    step,
-                    vec![format!(
-                        "ALTER TABLE {} DROP COLUMN {}",
-                        qt(table),
-                        qi(column)
-                    )],
-                )
+                .wrap(step, self.drop_column_sql(table, column))
                 .requires_all(held)
                 .hazard(
                     HazardKind::DataLoss,

@@ -57,6 +57,11 @@ impl Planner<'_> {
                 column: cn,
             });
         };
+        // A backfill of a parent would fill its children's rows through
+        // it, but the trigger that keeps new rows filled is the parent's.
+        if self.refused_in_inheritance(table, &format!("adding {cn} with a backfill")) {
+            return;
+        }
         let Some(key) = self.backfill_key(table, format!("adding {cn}")) else {
             return;
         };

@@ -27,6 +27,7 @@ mod fk_binding;
 mod foreign_key;
 mod generated;
 mod index;
+mod inherit;
 mod key_move;
 mod keys;
 mod kind;

@@ -33,6 +33,9 @@ impl Planner<'_> {
                 n.ty
             )
         };
+        if self.refused_in_inheritance(table, &what) {
+            return;
+        }
         // A reference to a key that gets new values (`backfill:` on the
         // key) follows it: the new key of the row it references.
         let derived = if renamed || n.backfill.is_some() {

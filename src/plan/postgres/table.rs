@@ -33,7 +33,9 @@ impl Kind for Tables {
         old: &'a Table,
         new: &'a Table,
     ) {
-        p.altered_tables.push((name, old, new));
+        if !p.inheritance_changed(name, old, new) {
+            p.altered_tables.push((name, old, new));
+        }
     }
 
     fn renamed<'a>(
@@ -45,7 +47,9 @@ impl Kind for Tables {
         new: &'a Table,
     ) {
         p.rename_table(from, to);
-        p.altered_tables.push((to, old, new));
+        if !p.inheritance_changed(to, old, new) {
+            p.altered_tables.push((to, old, new));
+        }
     }
 
     /// The objects inside the tables that stay: columns first everywhere,
@@ -133,7 +137,8 @@ impl Planner<'_> {
         let step = match &t.partition_of {
             Some(of) => self.create_partition(name, t, of, parts),
             None => {
-                let mut all: Vec<String> = columns.iter().map(column_def).collect();
+                let mut all: Vec<String> =
+                    self.declared_columns(t).iter().map(column_def).collect();
                 all.extend(parts);
                 new_step(
                     ObjectKind::Table,
@@ -173,6 +178,9 @@ impl Planner<'_> {
         }
         for n in t.constraint_names() {
             step = step.provides(Resource::constraint(name, n));
+        }
+        for p in &t.inherits {
+            step = step.requires(Resource::table(p));
         }
         if let Some(c) = &t.comment {
             step = step.sql(format!(
@@ -235,6 +243,10 @@ impl Planner<'_> {
             for r in self.held_by_column(c) {
                 step = step.requires(r);
             }
+        }
+        // Before a parent that goes too (which it would stop).
+        for p in &t.inherits {
+            step = step.requires(Resource::table(p));
         }
         self.push(step);
     }

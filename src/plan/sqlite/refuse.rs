@@ -226,6 +226,14 @@ pub(super) fn unsupported(s: &Schema, errors: &mut Vec<PlanError>) {
                 "SQLite has no partitioned tables",
             );
         }
+        if !t.inherits.is_empty() {
+            refuse(
+                errors,
+                &obj,
+                "table inheritance (`inherits`)",
+                "SQLite has no table inheritance; give the table the columns itself",
+            );
+        }
         if !t.exclusions.is_empty() {
             refuse(
                 errors,

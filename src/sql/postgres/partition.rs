@@ -105,11 +105,19 @@ pub fn create_table_sql(name: &QualifiedName, t: &Table, parts: &[String]) -> St
                 of.bound.sql()
             )
         }
-        None => format!(
-            "CREATE {unlogged}TABLE {} ({}){by}",
-            qualified(name),
-            parts.join(", ")
-        ),
+        None => {
+            let inherits = if t.inherits.is_empty() {
+                String::new()
+            } else {
+                let parents: Vec<String> = t.inherits.iter().map(qualified).collect();
+                format!(" INHERITS ({})", parents.join(", "))
+            };
+            format!(
+                "CREATE {unlogged}TABLE {} ({}){inherits}{by}",
+                qualified(name),
+                parts.join(", ")
+            )
+        }
     }
 }
 

@@ -88,6 +88,9 @@ impl Planner<'_> {
             ),
         };
         self.guard_unmanaged(name, Affects::Rebuild, what.clone());
+        if self.refused_in_inheritance(name, &what) {
+            return;
+        }
         let (referencing, gone, mut why) = self.referencing(name);
         why.extend(self.rebuild_refusals(name, old, new));
         let key = row_key(old).map(|p| p.key);

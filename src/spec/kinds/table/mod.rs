@@ -20,6 +20,7 @@ mod column_names;
 mod extended_statistics;
 mod identity;
 mod index;
+mod inherit;
 mod partition;
 pub(super) mod policy;
 mod read;
@@ -141,6 +142,11 @@ pub struct TableSpec {
     /// `IN ('eu', 'uk')`, `WITH (modulus 4, remainder 0)` (what follows
     /// `FOR VALUES`), or `DEFAULT`.
     pub bound: Option<Located<String>>,
+    /// `INHERITS`: the tables whose columns this one has besides its own
+    /// (a query of a parent sees the rows of the tables that inherit from
+    /// it). A parent's column is not listed again unless this table gives
+    /// it something of its own: a default, `nullable: false`, a comment.
+    pub inherits: Option<Vec<Located<String>>>,
     /// Storage parameters: `{ fillfactor: 70, autovacuum_vacuum_scale_factor:
     /// 0.01 }` (`WITH (...)`; not on a partitioned table).
     #[serde(default)]
@@ -400,6 +406,11 @@ pub struct ForeignKeySpec {
 }
 
 pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
+    let names: BTreeSet<QualifiedName> = tables
+        .0
+        .iter()
+        .filter_map(|(k, _)| QualifiedName::parse(&k.value).ok())
+        .collect();
     for (k, v) in partition::parents_first(tables.0) {
         let Some(name) = qname(r.diags, &k, "table") else {
             continue;
@@ -414,6 +425,10 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             continue;
         };
         let Ok(partition_of) = partition::read_partition_of(r, &name, &spec) else {
+            r.places.broken_tables.insert(name, None);
+            continue;
+        };
+        let Ok(inherits) = inherit::read_inherits(r, &name, &spec, &names) else {
             r.places.broken_tables.insert(name, None);
             continue;
         };
@@ -459,6 +474,7 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
         }
         let partition_by = spec.partition_by.take();
         let (partition_of, inherited) = partition_of.unzip();
+        let (inherits, from_parents) = inherits.unzip();
         let mut t = read::TableReader {
             diags: r.diags,
             places: &mut r.places,
@@ -468,7 +484,8 @@ pub(super) fn read(r: &mut Reader, tables: OrderedMap<Checked<TableSpec>>) {
             broken: BTreeSet::new(),
             open_columns: false,
         };
-        let (mut table, table_fks) = t.read(spec, inherited.unwrap_or_default());
+        let (mut table, table_fks) = t.read(spec, inherited.or(from_parents).unwrap_or_default());
+        table.inherits = inherits.unwrap_or_default();
         if !t.broken.is_empty() {
             let broken = std::mem::take(&mut t.broken);
             r.places.broken_tables.insert(name.clone(), Some(broken));
@@ -521,7 +538,8 @@ pub(super) fn write(schema: &Schema, w: &Writer) -> Option<Y> {
             .tables
             .iter()
             .map(|(name, t)| {
-                let mut y = write::table(name, t, &schema.comments, w);
+                let inherited = schema.inherited_columns(&t.inherits);
+                let mut y = write::table(name, t, &inherited, &schema.comments, w);
                 if let Y::Block(m) = &mut y {
                     if let Some(triggers) = trigger::write(schema, name) {
                         m.push(("triggers".into(), triggers));

@@ -8,23 +8,28 @@ use crate::sql::postgres::{partition_bound, partition_key};
 
 type Entry = (Located<String>, Checked<TableSpec>);
 
-/// The entries in file order, but each partition after its parent (a
-/// partition whose parent is not among them keeps its place at the end,
-/// where reading it reports why).
+/// The entries in file order, but each partition after its parent and
+/// each table after those it inherits from (one whose parent is not
+/// among them keeps its place at the end, where reading it reports why).
 pub(super) fn parents_first(entries: Vec<Entry>) -> Vec<Entry> {
-    let parent = |e: &Entry| match &e.1 {
-        Checked::Valid(spec) => spec
-            .partition_of
-            .as_ref()
-            .and_then(|p| QualifiedName::parse(&p.value).ok()),
-        Checked::Invalid => None,
+    // A partition's parent, and the tables a table inherits from.
+    let parents = |e: &Entry| -> Vec<QualifiedName> {
+        match &e.1 {
+            Checked::Valid(spec) => spec
+                .partition_of
+                .iter()
+                .chain(spec.inherits.iter().flatten())
+                .filter_map(|p| QualifiedName::parse(&p.value).ok())
+                .collect(),
+            Checked::Invalid => Vec::new(),
+        }
     };
-    if entries.iter().all(|e| parent(e).is_none()) {
+    if entries.iter().all(|e| parents(e).is_empty()) {
         // No partition: the order stays, and nothing is moved.
         return entries;
     }
     let (mut out, mut pending): (Vec<Entry>, Vec<Entry>) =
-        entries.into_iter().partition(|e| parent(e).is_none());
+        entries.into_iter().partition(|e| parents(e).is_empty());
     let mut done: BTreeSet<QualifiedName> = out
         .iter()
         .filter_map(|(k, _)| QualifiedName::parse(&k.value).ok())
@@ -32,7 +37,7 @@ pub(super) fn parents_first(entries: Vec<Entry>) -> Vec<Entry> {
     loop {
         let (ready, rest): (Vec<Entry>, Vec<Entry>) = pending
             .into_iter()
-            .partition(|e| parent(e).is_some_and(|p| done.contains(&p)));
+            .partition(|e| parents(e).iter().all(|p| done.contains(p)));
         pending = rest;
         if ready.is_empty() {
             break;

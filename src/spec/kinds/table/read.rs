@@ -131,10 +131,18 @@ impl TableReader<'_> {
                 self.broken.insert(k.value.clone());
                 continue;
             };
-            if let Some(col) = self.read_column(name, spec, &mut renamed) {
-                table.columns.push(col);
-            } else {
+            let Some(col) = self.read_column(name, spec, &mut renamed) else {
                 self.broken.insert(k.value.clone());
+                continue;
+            };
+            match table.columns.iter().position(|o| o.name == col.name) {
+                // A column it inherits, stated again.
+                Some(i) => {
+                    if !self.merge_inherited(&mut table.columns[i], col, k.span()) {
+                        self.broken.insert(k.value.clone());
+                    }
+                }
+                None => table.columns.push(col),
             }
         }
         for (from, span) in &renamed {

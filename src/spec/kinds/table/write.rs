@@ -7,15 +7,32 @@ use std::collections::BTreeMap;
 use crate::model::*;
 use crate::spec::write::*;
 
-pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Writer) -> Y {
+/// `inherited`: the columns the table gets from the tables it inherits
+/// from (`Schema::inherited_columns`), which are written only where it
+/// has made them its own.
+pub(super) fn table(
+    name: &QualifiedName,
+    t: &Table,
+    inherited: &[Column],
+    comments: &Comments,
+    w: &Writer,
+) -> Y {
     let (serials, opts) = (&w.serials, w.opts);
     let constraint_comment =
         |c: &Ident| comments.get(&CommentOn::Constraint(name.clone(), c.clone()));
     let mut m: Vec<(String, Y)> = Vec::new();
     let pk_cols: Vec<&Ident> = t.primary_key.iter().flat_map(|p| &p.columns).collect();
-    let columns = t
+    let as_inherited = |c: &Column| {
+        inherited.iter().any(|i| {
+            let mut i = i.clone();
+            i.nullable &= !pk_cols.contains(&&c.name);
+            i.same_definition(c)
+        })
+    };
+    let columns: Vec<(String, Y)> = t
         .columns
         .iter()
+        .filter(|c| !as_inherited(c))
         .map(|c| {
             let serial = serials
                 .iter()
@@ -70,6 +87,10 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             (key(c.name.as_str()), Y::FlowMap(f))
         })
         .collect();
+    if !t.inherits.is_empty() {
+        let parents = t.inherits.iter().map(|p| text(&p.to_yaml_key())).collect();
+        m.push(("inherits".into(), Y::FlowSeq(parents)));
+    }
     if let Some(p) = &t.partition_of {
         m.push(("partition_of".into(), text(&p.parent.to_yaml_key())));
         let bound = match &p.bound {
@@ -77,7 +98,8 @@ pub(super) fn table(name: &QualifiedName, t: &Table, comments: &Comments, w: &Wr
             PartitionBound::Values(v) => v.clone(),
         };
         m.push(("bound".into(), sql(&bound)));
-    } else {
+    } else if !columns.is_empty() || t.inherits.is_empty() {
+        // (A table that inherits every column it has lists none.)
         m.push(("columns".into(), Y::Block(columns)));
     }
     if let Some(k) = &t.partition_by {
