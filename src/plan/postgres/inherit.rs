@@ -120,11 +120,31 @@ impl Planner<'_> {
                 _ => false,
             },
             // Dropped from the parent: with it, or kept as the child's own.
-            (Some(_), None) => match (o, n) {
-                (Some(_), None) => true,
-                (Some(o), Some(n)) => same_column(self, o, n),
-                _ => false,
-            },
+            (Some(_), None) => {
+                let givers = t
+                    .old
+                    .inherits
+                    .iter()
+                    .filter_map(|p| cur.tables.get(p))
+                    .filter(|p| p.column(name.as_str()).is_some())
+                    .count();
+                if givers > 1 {
+                    let cn = col_name(t.name, &name);
+                    self.error(PlanError::Unsupported {
+                        object: cn.clone(),
+                        what: format!(
+                            "dropping column {cn}, which it inherits from {givers} parents that all drop it"
+                        ),
+                        hint: "drop it from one parent per plan".into(),
+                    });
+                    return true;
+                }
+                match (o, n) {
+                    (Some(_), None) => true,
+                    (Some(o), Some(n)) => same_column(self, o, n),
+                    _ => false,
+                }
+            }
         };
         if follows {
             // A comment is the child's own.
@@ -318,6 +338,16 @@ mod tests {
                 BASE
             ),
             "adding public.base.f with a backfill on public.base",
+        );
+        let two = |e: &str| {
+            format!(
+                "tables:\n  p1:\n    columns:\n      id: {{ type: bigint }}\n{e}  p2:\n    columns:\n      id: {{ type: bigint }}\n{e}  c:\n    inherits: [p1, p2]\n"
+            )
+        };
+        refused(
+            &two("      e: { type: integer }\n"),
+            &two(""),
+            "dropping column public.c.e, which it inherits from 2 parents that all drop it",
         );
     }
 }
