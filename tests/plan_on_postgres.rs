@@ -894,6 +894,18 @@ tables:
     ] {
         assert!(sql.contains(&want), "{want} missing from {sql:#?}");
     }
+    let drop = p
+        .steps
+        .iter()
+        .find(|s| s.statements.iter().any(|q| q.contains("ONLY public.base")))
+        .expect("the drop of base.e");
+    assert!(
+        drop.hazards.iter().any(|h| h
+            .message
+            .contains("there and in public.b, public.c (which inherit it)")),
+        "{:?}",
+        drop.hazards
+    );
     // The parent's new column reaches the children through the parent.
     assert_eq!(
         sql.iter().filter(|q| q.contains("ADD COLUMN k")).count(),

@@ -75,14 +75,12 @@ impl Planner<'_> {
             format!("drop column {cn}"),
         )
         .lock(LockLevel::AccessExclusive, Cost::Metadata);
+        let (sql, loses) = self.drop_column_sql(table, column);
         self.push(
             views
-                .wrap(step, self.drop_column_sql(table, column))
+                .wrap(step, sql)
                 .requires_all(held)
-                .hazard(
-                    HazardKind::DataLoss,
-                    format!("drops column {cn} and its values"),
-                )
+                .hazard(HazardKind::DataLoss, loses)
                 .requires(Resource::table(table))
                 .removes(Resource::column(table, column)),
         );

@@ -230,9 +230,15 @@ impl Planner<'_> {
     /// a table that inherits it stays, from it alone (`ONLY`, which
     /// leaves each child's column its own), then from each staying child
     /// whose target lacks it. (A plain drop would leave a child's column
-    /// that was its own as well as inherited.)
-    pub(super) fn drop_column_sql(&self, table: &QualifiedName, column: &Ident) -> Vec<String> {
+    /// that was its own as well as inherited.) Then what it loses, for
+    /// the step's hazard.
+    pub(super) fn drop_column_sql(
+        &self,
+        table: &QualifiedName,
+        column: &Ident,
+    ) -> (Vec<String>, String) {
         let plain = format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(column));
+        let loses = format!("drops column {} and its values", col_name(table, column));
         // Each table that inherits from it when contract runs has the
         // column: a live one, and a new one, made in expand while the
         // column was there. One that inherits it from another parent
@@ -251,21 +257,31 @@ impl Planner<'_> {
             .map(|(q, c)| (q, c.column(column.as_str()).is_some()))
             .collect();
         if staying.is_empty() {
-            return vec![plain];
+            return (vec![plain], loses);
         }
         let mut sql = vec![format!(
             "ALTER TABLE ONLY {} DROP COLUMN {}",
             qt(table),
             qi(column)
         )];
+        let mut children = Vec::new();
         for (child, _) in staying.iter().filter(|(_, keeps)| !keeps) {
             sql.push(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
                 qt(child),
                 qi(column)
             ));
+            children.push(child.to_string());
         }
-        sql
+        if children.is_empty() {
+            return (sql, loses);
+        }
+        let loses = format!(
+            "{loses}, there and in {} (which inherit{} it)",
+            children.join(", "),
+            if children.len() == 1 { "s" } else { "" }
+        );
+        (sql, loses)
     }
 }
 

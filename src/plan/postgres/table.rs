@@ -140,14 +140,21 @@ impl Planner<'_> {
                 let mut all: Vec<String> =
                     self.declared_columns(t).iter().map(column_def).collect();
                 all.extend(parts);
-                new_step(
+                let step = new_step(
                     ObjectKind::Table,
                     name.to_string(),
                     Action::Create,
                     Phase::Expand,
                     format!("create table {name}"),
                 )
-                .sql(create_table_sql(name, t, &all))
+                .sql(create_table_sql(name, t, &all));
+                // INHERITS takes SHARE UPDATE EXCLUSIVE on each parent:
+                // reads and writes go on.
+                if t.inherits.is_empty() {
+                    step
+                } else {
+                    step.lock(LockLevel::ShareUpdateExclusive, Cost::Metadata)
+                }
             }
         };
         let mut step = step
