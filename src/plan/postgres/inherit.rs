@@ -308,9 +308,16 @@ mod tests {
 
     #[test]
     fn a_parent_column_a_child_keeps_is_dropped_from_the_parent_alone() {
+        let children = "  a:\n    inherits: [base]\n  b:\n    inherits: [base]\n";
+        // base trades e for k; a keeps e as its own.
+        let base = BASE.replace("e: { type: integer }", "k: { type: integer, default: 1 }");
+        let a_keeps_e = "    inherits: [base]\n    columns:\n      e: { type: integer }\n";
         plans_to(
-            &format!("{BASE}  a:\n    inherits: [base]\n  b:\n    inherits: [base]\n"),
-            "tables:\n  base:\n    columns:\n      id: { type: bigint, nullable: false }\n      note: { type: text, default: \"'n'\" }\n      k: { type: integer, default: 1 }\n  a:\n    inherits: [base]\n    columns:\n      e: { type: integer }\n  b:\n    inherits: [base]\n",
+            &format!("{BASE}{children}"),
+            &format!(
+                "{base}{}",
+                children.replacen("    inherits: [base]\n", a_keeps_e, 1)
+            ),
             "
             expand: add column public.base.k
                 ALTER TABLE public.base ADD COLUMN k integer DEFAULT 1
