@@ -851,6 +851,7 @@ async fn tables_that_inherit_change_with_their_parent() {
         "CREATE TABLE base (id bigserial, at timestamptz DEFAULT now(), e int, note text);
          CREATE TABLE a (a1 int, a2 int, note text DEFAULT 'a') INHERITS (base);
          CREATE TABLE b () INHERITS (base);
+         CREATE INDEX b_e ON b (e);
          INSERT INTO a (a1, e) VALUES (1, 5);
          INSERT INTO b (e) VALUES (7);",
     )

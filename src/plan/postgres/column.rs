@@ -75,11 +75,12 @@ impl Planner<'_> {
             format!("drop column {cn}"),
         )
         .lock(LockLevel::AccessExclusive, Cost::Metadata);
-        let (sql, loses) = self.drop_column_sql(table, column);
+        let (sql, loses, children) = self.drop_column_sql(table, column);
         self.push(
             views
                 .wrap(step, sql)
                 .requires_all(held)
+                .removes_all(children)
                 .hazard(HazardKind::DataLoss, loses)
                 .requires(Resource::table(table))
                 .removes(Resource::column(table, column)),

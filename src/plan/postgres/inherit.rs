@@ -231,12 +231,13 @@ impl Planner<'_> {
     /// leaves each child's column its own), then from each staying child
     /// whose target lacks it. (A plain drop would leave a child's column
     /// that was its own as well as inherited.) Then what it loses, for
-    /// the step's hazard.
+    /// the step's hazard, and the children's columns it drops (what
+    /// needs one, an index of the child's on it, say, goes first).
     pub(super) fn drop_column_sql(
         &self,
         table: &QualifiedName,
         column: &Ident,
-    ) -> (Vec<String>, String) {
+    ) -> (Vec<String>, String, Vec<Resource>) {
         let plain = format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(column));
         let loses = format!("drops column {} and its values", col_name(table, column));
         // Each table that inherits from it when contract runs has the
@@ -257,7 +258,7 @@ impl Planner<'_> {
             .map(|(q, c)| (q, c.column(column.as_str()).is_some()))
             .collect();
         if staying.is_empty() {
-            return (vec![plain], loses);
+            return (vec![plain], loses, Vec::new());
         }
         let mut sql = vec![format!(
             "ALTER TABLE ONLY {} DROP COLUMN {}",
@@ -265,6 +266,7 @@ impl Planner<'_> {
             qi(column)
         )];
         let mut children = Vec::new();
+        let mut removed = Vec::new();
         for (child, _) in staying.iter().filter(|(_, keeps)| !keeps) {
             sql.push(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
@@ -272,16 +274,17 @@ impl Planner<'_> {
                 qi(column)
             ));
             children.push(child.to_string());
+            removed.push(Resource::column(child, column));
         }
         if children.is_empty() {
-            return (sql, loses);
+            return (sql, loses, removed);
         }
         let loses = format!(
             "{loses}, there and in {} (which inherit{} it)",
             children.join(", "),
             if children.len() == 1 { "s" } else { "" }
         );
-        (sql, loses)
+        (sql, loses, removed)
     }
 }
 
@@ -312,8 +315,13 @@ mod tests {
         // base trades e for k; a keeps e as its own.
         let base = BASE.replace("e: { type: integer }", "k: { type: integer, default: 1 }");
         let a_keeps_e = "    inherits: [base]\n    columns:\n      e: { type: integer }\n";
+        // b's index on e goes with e, before it.
+        let b_indexed = "  b:\n    inherits: [base]\n    indexes: { b_e: { columns: [e] } }\n";
         plans_to(
-            &format!("{BASE}{children}"),
+            &format!(
+                "{BASE}{}",
+                children.replace("  b:\n    inherits: [base]\n", b_indexed)
+            ),
             &format!(
                 "{base}{}",
                 children.replacen("    inherits: [base]\n", a_keeps_e, 1)
@@ -321,6 +329,8 @@ mod tests {
             "
             expand: add column public.base.k
                 ALTER TABLE public.base ADD COLUMN k integer DEFAULT 1
+            contract: drop index b_e on public.b
+                DROP INDEX CONCURRENTLY IF EXISTS public.b_e
             contract: drop column public.base.e
                 ALTER TABLE ONLY public.base DROP COLUMN e
                 ALTER TABLE public.b DROP COLUMN e
