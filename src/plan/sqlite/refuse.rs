@@ -384,4 +384,19 @@ mod tests {
             "{said:#?}"
         );
     }
+
+    #[test]
+    fn a_table_that_inherits_is_refused() {
+        let s = schema(
+            "tables:\n  p:\n    columns:\n      a: { type: integer }\n  c:\n    inherits: [p]\n",
+        );
+        let mut errors = Vec::new();
+        super::unsupported(&s, &mut errors);
+        let said: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 1, "{said:#?}");
+        assert!(
+            said[0].contains("table inheritance (`inherits`)"),
+            "{said:#?}"
+        );
+    }
 }
