@@ -852,6 +852,7 @@ async fn tables_that_inherit_change_with_their_parent() {
          CREATE TABLE a (a1 int, a2 int, note text DEFAULT 'a') INHERITS (base);
          CREATE TABLE b () INHERITS (base);
          CREATE INDEX b_e ON b (e);
+         CREATE VIEW bv AS SELECT id, e FROM b;
          INSERT INTO a (a1, e) VALUES (1, 5);
          INSERT INTO b (e) VALUES (7);",
     )
@@ -884,6 +885,8 @@ tables:
       x: { type: text }
     checks:
       c_x: \"x <> ''\"
+views:
+  bv: SELECT id FROM b
 ";
     let (p, _) = support::plan_live(&db, yaml).await;
     let sql = support::statements(&p);
@@ -907,13 +910,26 @@ tables:
         "{:?}",
         drop.hazards
     );
+    // b's view over e is out of the way while it goes, and back after.
+    assert!(
+        drop.statements.iter().any(|q| q == "DROP VIEW public.bv"),
+        "{:#?}",
+        drop.statements
+    );
     // The parent's new column reaches the children through the parent.
     assert_eq!(
         sql.iter().filter(|q| q.contains("ADD COLUMN k")).count(),
         1,
         "{sql:#?}"
     );
-    let target = spec::read_str(std::path::Path::new("target.yaml"), yaml).expect("reads");
+    // The view as the server words it, as `plan` reads it.
+    let live = introspect_url(&db.url, &Options::default())
+        .await
+        .expect("introspect");
+    let mut target = spec::read_str(std::path::Path::new("target.yaml"), yaml).expect("reads");
+    bellows::introspect::canonicalize_url(&db.url, &live.schema, &mut target)
+        .await
+        .expect("canonicalize");
     support::dump::apply_all_and_read(&db, &target).await;
     let kept: (i32, i32, Option<String>) = sqlx::query_as("SELECT e, k, note FROM a")
         .fetch_one(&db.pool)

@@ -66,7 +66,8 @@ impl Planner<'_> {
         );
         let mut held = self.held_by_column(col);
         held.extend(self.compat_view(table).map(Resource::ViewGone));
-        let views = self.views_around(table, Some(column), Phase::Contract);
+        let (sql, loses, children) = self.drop_column_sql(table, column);
+        let views = self.views_around_inherited(table, column, &children, Phase::Contract);
         let step = new_step(
             ObjectKind::Column,
             cn.clone(),
@@ -75,12 +76,11 @@ impl Planner<'_> {
             format!("drop column {cn}"),
         )
         .lock(LockLevel::AccessExclusive, Cost::Metadata);
-        let (sql, loses, children) = self.drop_column_sql(table, column);
         self.push(
             views
                 .wrap(step, sql)
                 .requires_all(held)
-                .removes_all(children)
+                .removes_all(children.iter().map(|c| Resource::column(c, column)))
                 .hazard(HazardKind::DataLoss, loses)
                 .requires(Resource::table(table))
                 .removes(Resource::column(table, column)),

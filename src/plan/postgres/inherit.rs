@@ -231,13 +231,13 @@ impl Planner<'_> {
     /// leaves each child's column its own), then from each staying child
     /// whose target lacks it. (A plain drop would leave a child's column
     /// that was its own as well as inherited.) Then what it loses, for
-    /// the step's hazard, and the children's columns it drops (what
-    /// needs one, an index of the child's on it, say, goes first).
+    /// the step's hazard, and the children whose column it drops (what
+    /// needs one, an index of the child's on it, a view, goes first).
     pub(super) fn drop_column_sql(
         &self,
         table: &QualifiedName,
         column: &Ident,
-    ) -> (Vec<String>, String, Vec<Resource>) {
+    ) -> (Vec<String>, String, Vec<QualifiedName>) {
         let plain = format!("ALTER TABLE {} DROP COLUMN {}", qt(table), qi(column));
         let loses = format!("drops column {} and its values", col_name(table, column));
         // Each table that inherits from it when contract runs has the
@@ -265,26 +265,25 @@ impl Planner<'_> {
             qt(table),
             qi(column)
         )];
-        let mut children = Vec::new();
-        let mut removed = Vec::new();
+        let mut dropped_in: Vec<QualifiedName> = Vec::new();
         for (child, _) in staying.iter().filter(|(_, keeps)| !keeps) {
             sql.push(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
                 qt(child),
                 qi(column)
             ));
-            children.push(child.to_string());
-            removed.push(Resource::column(child, column));
+            dropped_in.push((*child).clone());
         }
-        if children.is_empty() {
-            return (sql, loses, removed);
+        if dropped_in.is_empty() {
+            return (sql, loses, dropped_in);
         }
+        let names: Vec<String> = dropped_in.iter().map(ToString::to_string).collect();
         let loses = format!(
             "{loses}, there and in {} (which inherit{} it)",
-            children.join(", "),
-            if children.len() == 1 { "s" } else { "" }
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" }
         );
-        (sql, loses, removed)
+        (sql, loses, dropped_in)
     }
 }
 

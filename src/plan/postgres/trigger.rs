@@ -434,6 +434,16 @@ pub(super) struct TriggersAround {
 }
 
 impl TriggersAround {
+    /// These and `other`'s (on other tables: no trigger is in both).
+    pub fn extend(&mut self, other: TriggersAround) {
+        self.drops.extend(other.drops);
+        self.creates.extend(other.creates);
+        self.dropped.extend(other.dropped);
+        self.made_again.extend(other.made_again);
+        self.policies_dropped.extend(other.policies_dropped);
+        self.policies_made_again.extend(other.policies_made_again);
+    }
+
     /// `trigger a dropped and made again`, `policy p dropped`, ...: one
     /// part for the triggers and one for the policies, if any.
     pub fn describe(&self) -> Vec<String> {

@@ -33,6 +33,37 @@ impl Planner<'_> {
         around
     }
 
+    /// [`Planner::views_around`] for a step that changes column `column`
+    /// of `table` and of each of `also` (the tables that inherit it, whose
+    /// copies a parent's drop takes along).
+    pub(super) fn views_around_inherited(
+        &mut self,
+        table: &QualifiedName,
+        column: &Ident,
+        also: &[QualifiedName],
+        phase: Phase,
+    ) -> ViewsAround {
+        if also.is_empty() {
+            return self.views_around(table, Some(column), phase);
+        }
+        let direct: BTreeSet<QualifiedName> = self
+            .all_views()
+            .filter(|(_, v)| {
+                std::iter::once(table)
+                    .chain(also)
+                    .any(|t| reads(v, t, Some(column)))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut around = self.views_over(direct, &[], phase);
+        around.triggers = self.triggers_around(table, column, phase);
+        for t in also {
+            let more = self.triggers_around(t, column, phase);
+            around.triggers.extend(more);
+        }
+        around
+    }
+
     /// The views a table's drop must have out of the way (see
     /// [`Planner::views_around`]), and the new view that takes its name,
     /// if the target has one: made in the same transaction, once the name
