@@ -101,14 +101,23 @@ pub(super) fn read_inherits(
 impl TableReader<'_> {
     /// A column the entry states that it inherits as `inherited`: what it
     /// may make its own (default, NOT NULL, comment, statistics, storage,
-    /// options), checked, and the rest the parent's.
+    /// options), checked, and the rest the parent's. Stated again, the
+    /// column is stated whole (no `default` is none), but for a collation
+    /// or generated expression left out: it cannot differ, so it is the
+    /// parent's.
     pub(super) fn merge_inherited(
         &mut self,
         inherited: &mut Column,
-        col: Column,
+        mut col: Column,
         span: Option<Span>,
     ) -> bool {
         let what = format!("column `{}` of `{}`", col.name, self.name);
+        if col.collation.is_none() {
+            col.collation = inherited.collation.clone();
+        }
+        if col.generated.is_none() {
+            col.generated = inherited.generated.clone();
+        }
         let problem = if col.ty != inherited.ty {
             Some(format!(
                 "{what} is inherited as {}, and a table cannot give an inherited column another type (`{}`)",
@@ -116,7 +125,7 @@ impl TableReader<'_> {
             ))
         } else if col.collation != inherited.collation || col.generated != inherited.generated {
             Some(format!(
-                "{what} is inherited with another collation or generated expression than it states"
+                "{what} states another collation or generated expression than the one it inherits"
             ))
         } else if col.identity.is_some() {
             Some(format!(
@@ -139,5 +148,28 @@ impl TableReader<'_> {
         }
         *inherited = col;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::schema;
+
+    /// Stated again for a comment, an inherited generated column keeps
+    /// its expression and collation without repeating them.
+    #[test]
+    fn a_column_stated_again_keeps_what_it_cannot_change() {
+        let s = schema(
+            "tables:\n  p:\n    columns:\n      a: { type: text, collation: C }\n      g: { type: integer, generated: \"length(a)\" }\n  c:\n    inherits: [p]\n    columns:\n      a: { type: text, comment: Its own. }\n      g: { type: integer, comment: Its own too. }\n",
+        );
+        let table = |n: &str| &s.tables[&crate::model::QualifiedName::parse(n).unwrap()];
+        let (p, c) = (table("p"), table("c"));
+        assert!(p.columns[0].collation.is_some() && p.columns[1].generated.is_some());
+        assert_eq!(c.columns.len(), 2);
+        for (pc, cc) in p.columns.iter().zip(&c.columns) {
+            assert_eq!(pc.collation, cc.collation, "{}", pc.name);
+            assert_eq!(pc.generated, cc.generated, "{}", pc.name);
+            assert!(cc.comment.is_some(), "{}", cc.name);
+        }
     }
 }
