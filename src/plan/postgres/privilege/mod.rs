@@ -133,8 +133,6 @@ pub(super) fn on_owned(owned: &GrantOn, on: &GrantOn) -> bool {
     }
 }
 
-/// The owner `s` states for the object of `on` (a column's: its
-/// table's), and the key it is stated under.
 impl<'a> Planner<'a> {
     /// The owner change, old owner to new, of the object stated under
     /// `on` in `owners:` (a column's: its table's) that stays, and the

@@ -13,7 +13,8 @@ type Inherited = (Vec<QualifiedName>, Vec<Column>);
 
 /// The parents of `name` and the columns it gets from them; `Ok(None)`
 /// without `inherits`, `Err` once the entry is reported broken. `names`:
-/// the file's tables (a parent among them not read yet is in a cycle).
+/// the file's tables (one of them not read yet is in a cycle, or under a
+/// parent that is not defined).
 pub(super) fn read_inherits(
     r: &mut Reader,
     name: &QualifiedName,
